@@ -1,0 +1,142 @@
+import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto'
+import bcrypt from 'bcrypt'
+import jwt from 'jsonwebtoken'
+import { z } from 'zod'
+import { InvalidCredentialsError, TokenExpiredError, TokenInvalidError } from './errors.js'
+import * as fields from './lib/fields.js'
+import { parseInput } from './lib/parse-input.js'
+import type { AdminRecord, TenantStore } from './store.js'
+
+/** How admins authenticate. Checked when the tenancy is created, not on the first request. */
+export interface AdminAuthOptions {
+  /** HMAC key for HS256 access tokens: at least 32 bytes (RFC 7518 §3.2). Keep it out of source control. */
+  secret: string | Uint8Array
+  /** `iss` claim, set on sign and required on verify. Default `'tenantry'`. */
+  issuer?: string
+  /** `aud` claim, set on sign and required on verify. Default `'tenantry'`. */
+  audience?: string
+  /** Access token lifetime in seconds. Default 3600. */
+  expiresIn?: number
+  /** bcrypt cost factor (4 to 31). Default 10. */
+  bcryptCost?: number
+}
+
+/** What a verified access token says. */
+export interface AccessTokenClaims {
+  adminId: string
+  organizationId: string
+  tokenVersion: number
+}
+
+/** The answer to a successful login, as the HTTP route sends it. */
+export interface AccessToken {
+  accessToken: string
+  tokenType: 'Bearer'
+  /** Seconds until the token expires. */
+  expiresIn: number
+}
+
+const ALGORITHM = 'HS256'
+const MIN_SECRET_BYTES = 32
+
+const claimsSchema = z.object({
+  sub: z.string().min(1),
+  org: z.string().min(1),
+  ver: z.number().int().nonnegative(),
+  exp: z.number(),
+})
+
+const loginSchema = z.object({ email: z.string(), password: z.string() })
+
+/**
+ * Passwords and access tokens. Tokens are HS256 JWTs with `sub` = admin id, `org` =
+ * organization id and `ver` = the admin's token version; the algorithm is pinned on verify and
+ * `iss`, `aud` and `exp` are required.
+ *
+ * @example
+ * const { accessToken } = await tenancy.auth.login({ email, password })
+ * const claims = tenancy.auth.verifyAccessToken(accessToken)
+ */
+export class AdminAuth {
+  readonly #store: TenantStore<unknown>
+  // A prebuilt KeyObject: jsonwebtoken rebuilds one from a string secret on every call, which
+  // costs far more than the HMAC itself.
+  readonly #key: KeyObject
+  readonly #issuer: string
+  readonly #audience: string
+  readonly #expiresIn: number
+  readonly #bcryptCost: number
+  #dummyHash: Promise<string> | undefined
+
+  constructor(store: TenantStore<unknown>, options: AdminAuthOptions) {
+    const { secret, issuer = 'tenantry', audience = 'tenantry', expiresIn = 3600, bcryptCost = 10 } = options ?? ({} as AdminAuthOptions)
+    const secretBytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret instanceof Uint8Array ? Buffer.from(secret) : undefined
+    if (!secretBytes) throw new TypeError('tenantry: auth.secret must be a string or a Uint8Array')
+    if (secretBytes.length < MIN_SECRET_BYTES) throw new TypeError(`tenantry: auth.secret must be at least ${MIN_SECRET_BYTES} bytes for HS256`)
+    if (typeof issuer !== 'string' || issuer === '') throw new TypeError('tenantry: auth.issuer must be a non-empty string')
+    if (typeof audience !== 'string' || audience === '') throw new TypeError('tenantry: auth.audience must be a non-empty string')
+    if (!Number.isInteger(expiresIn) || expiresIn <= 0) throw new TypeError('tenantry: auth.expiresIn must be a positive whole number of seconds')
+    if (!Number.isInteger(bcryptCost) || bcryptCost < 4 || bcryptCost > 31) throw new TypeError('tenantry: auth.bcryptCost must be a whole number from 4 to 31')
+    this.#store = store
+    this.#key = createSecretKey(secretBytes)
+    this.#issuer = issuer
+    this.#audience = audience
+    this.#expiresIn = expiresIn
+    this.#bcryptCost = bcryptCost
+  }
+
+  /** Hashes a password with bcrypt off the event loop. Rejects passwords bcrypt would truncate. */
+  async hashPassword(password: string): Promise<string> {
+    parseInput(z.object({ password: fields.password }), { password })
+    return bcrypt.hash(password, this.#bcryptCost)
+  }
+
+  /**
+   * Checks an email and password and issues an access token. An unknown email costs a bcrypt
+   * comparison against a dummy hash, so it fails in the same time and with the same error as a
+   * wrong password.
+   */
+  async login(credentials: { email: string; password: string }): Promise<AccessToken> {
+    const { email, password } = parseInput(loginSchema, credentials)
+    const admin = await this.#store.findAdmin({ email: email.trim().toLowerCase() })
+    const passwordMatches = await bcrypt.compare(password, admin?.passwordHash ?? (await this.#getDummyHash()))
+    if (!admin || !passwordMatches) throw new InvalidCredentialsError()
+    const organization = await this.#store.findOrganization({ id: admin.organizationId })
+    if (organization?.state !== 'active') throw new InvalidCredentialsError()
+    return this.issueAccessToken(admin)
+  }
+
+  /** Signs an access token for an admin. */
+  issueAccessToken(admin: Pick<AdminRecord, 'id' | 'organizationId' | 'tokenVersion'>): AccessToken {
+    const accessToken = jwt.sign({ org: admin.organizationId, ver: admin.tokenVersion }, this.#key, {
+      algorithm: ALGORITHM,
+      subject: admin.id,
+      issuer: this.#issuer,
+      audience: this.#audience,
+      expiresIn: this.#expiresIn,
+    })
+    return { accessToken, tokenType: 'Bearer', expiresIn: this.#expiresIn }
+  }
+
+  /**
+   * Verifies signature, algorithm, issuer, audience and expiry, and returns the claims. It does
+   * not consult the store: `TenantRegistry.resolve` adds the revocation and liveness checks.
+   */
+  verifyAccessToken(token: string): AccessTokenClaims {
+    let payload: unknown
+    try {
+      payload = jwt.verify(token, this.#key, { algorithms: [ALGORITHM], issuer: this.#issuer, audience: this.#audience })
+    } catch (err) {
+      if (err instanceof jwt.TokenExpiredError) throw new TokenExpiredError({ cause: err })
+      throw new TokenInvalidError('the access token is not valid', { cause: err })
+    }
+    const claims = claimsSchema.safeParse(payload)
+    if (!claims.success) throw new TokenInvalidError('the access token lacks required claims', { cause: claims.error })
+    return { adminId: claims.data.sub, organizationId: claims.data.org, tokenVersion: claims.data.ver }
+  }
+
+  #getDummyHash(): Promise<string> {
+    this.#dummyHash ??= bcrypt.hash(randomBytes(16).toString('hex'), this.#bcryptCost)
+    return this.#dummyHash
+  }
+}

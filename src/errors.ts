@@ -1,0 +1,132 @@
+/**
+ * Every failure a request can cause is one of these classes. Callers branch on the stable
+ * `code` (`switch (err.code)`), never on the message, which may be reworded at any time.
+ * `toProblem` in `src/http/problem.ts` is the one place that turns them into HTTP answers.
+ */
+
+/**
+ * The base of every error tenantry throws on purpose.
+ *
+ * @example
+ * try { await tenancy.orgs.create(input) }
+ * catch (err) { if (err instanceof TenantryError && err.code === 'ORGANIZATION_NAME_TAKEN') retry() }
+ */
+export class TenantryError extends Error {
+  static code = 'TENANTRY_ERROR'
+  readonly code: string = 'TENANTRY_ERROR'
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = new.target.name
+    this.code = (new.target as typeof TenantryError).code
+  }
+}
+
+/** One field that failed validation; `pointer` is a JSON Pointer into the input (RFC 6901). */
+export interface FieldIssue {
+  pointer: string
+  detail: string
+}
+
+/** The input did not match its schema. `issues` lists every field at fault. */
+export class ValidationError extends TenantryError {
+  static override code = 'VALIDATION_FAILED'
+  readonly issues: FieldIssue[]
+
+  constructor(issues: FieldIssue[], options?: { cause?: unknown }) {
+    super(issues.map((issue) => `${issue.pointer}: ${issue.detail}`).join('; ') || 'invalid input', options)
+    this.issues = issues
+  }
+}
+
+/** The request body is not valid JSON (or not valid UTF-8). */
+export class MalformedJsonError extends TenantryError {
+  static override code = 'MALFORMED_JSON'
+}
+
+/** The request body is not declared as JSON, or is compressed. */
+export class UnsupportedMediaTypeError extends TenantryError {
+  static override code = 'UNSUPPORTED_MEDIA_TYPE'
+}
+
+/** The request body is larger than the configured limit. */
+export class PayloadTooLargeError extends TenantryError {
+  static override code = 'PAYLOAD_TOO_LARGE'
+  readonly limit: number
+
+  constructor(limit: number) {
+    super(`request body exceeds ${limit} bytes`)
+    this.limit = limit
+  }
+}
+
+/** The path exists, but not for this HTTP method. */
+export class MethodNotAllowedError extends TenantryError {
+  static override code = 'METHOD_NOT_ALLOWED'
+  readonly allow: string[]
+
+  constructor(allow: string[]) {
+    super(`method not allowed; use ${allow.join(', ')}`)
+    this.allow = allow
+  }
+}
+
+/** Another organization already has this name (names compare ignoring case and outer spaces). */
+export class OrganizationNameTakenError extends TenantryError {
+  static override code = 'ORGANIZATION_NAME_TAKEN'
+}
+
+/** Another admin, in any organization, already has this email: login is by email alone. */
+export class AdminEmailTakenError extends TenantryError {
+  static override code = 'ADMIN_EMAIL_TAKEN'
+}
+
+/** No live organization has this name or id. */
+export class OrganizationNotFoundError extends TenantryError {
+  static override code = 'ORGANIZATION_NOT_FOUND'
+}
+
+/** The caller is authenticated, but not as an admin of the organization it acts on. */
+export class ForbiddenError extends TenantryError {
+  static override code = 'NOT_ORGANIZATION_ADMIN'
+}
+
+/** Login failed. Unknown email and wrong password are deliberately indistinguishable. */
+export class InvalidCredentialsError extends TenantryError {
+  static override code = 'INVALID_CREDENTIALS'
+
+  constructor() {
+    super('email or password is incorrect')
+  }
+}
+
+/** No `Authorization: Bearer …` header was sent. */
+export class TokenMissingError extends TenantryError {
+  static override code = 'TOKEN_MISSING'
+
+  constructor() {
+    super('a Bearer access token is required')
+  }
+}
+
+/**
+ * The token is not one we accept: bad signature, wrong algorithm, issuer or audience, no expiry,
+ * revoked by a password change, or its organization or admin is gone.
+ */
+export class TokenInvalidError extends TenantryError {
+  static override code = 'TOKEN_INVALID'
+}
+
+/** The token was valid once and has expired; the client should log in again. */
+export class TokenExpiredError extends TenantryError {
+  static override code = 'TOKEN_EXPIRED'
+
+  constructor(options?: { cause?: unknown }) {
+    super('the access token has expired', options)
+  }
+}
+
+/** A document with this `_id` already exists in the tenant collection. */
+export class DuplicateKeyError extends TenantryError {
+  static override code = 'DUPLICATE_KEY'
+}

@@ -1,0 +1,12 @@
+import { TokenInvalidError, TokenMissingError } from '../errors.js'
+
+// RFC 6750 §2.1: the scheme is case-insensitive, the token is b64token characters.
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i
+
+/** Extracts the token from an `Authorization: Bearer …` header or throws a 401-mapped error. */
+export function bearerToken(authorization: string | undefined): string {
+  if (authorization === undefined || authorization === '') throw new TokenMissingError()
+  const match = BEARER.exec(authorization)
+  if (!match) throw new TokenInvalidError('the Authorization header must be "Bearer <token>"')
+  return match[1]!
+}

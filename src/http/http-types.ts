@@ -1,0 +1,20 @@
+import type { IncomingHttpHeaders } from 'node:http'
+
+/** A request as the adapters hand it to the core: plain data, no framework objects. */
+export interface HttpRequest {
+  method: string
+  /** Path and query, relative to where the host mounted the router (`req.url` / `ctx.url`). */
+  url: string
+  headers: IncomingHttpHeaders
+  /** The raw body stream, read only when a route takes a body. */
+  body: AsyncIterable<Uint8Array>
+  /** A body the host's own body parser already read, if any: used instead of the stream. */
+  parsedBody?: unknown
+}
+
+/** A response for the adapters to write as is. `body` is already serialized. */
+export interface HttpResponse {
+  status: number
+  headers: Record<string, string>
+  body?: string
+}

@@ -1,0 +1,84 @@
+import { MethodNotAllowedError } from '../errors.js'
+import { parseInput } from '../lib/parse-input.js'
+import type { Tenancy } from '../tenancy.js'
+import { bearerToken } from './bearer-token.js'
+import type { HttpRequest, HttpResponse } from './http-types.js'
+import { orgRoutes, type OrgRoute } from './org-routes.js'
+import { toProblem } from './problem.js'
+import { readJsonBody } from './read-json-body.js'
+
+/** Options of `orgRouter` in every adapter. */
+export interface OrgRouterOptions {
+  /** Largest accepted request body in bytes. Default 16 KiB: the org routes take a few short strings. */
+  bodyLimit?: number
+  /**
+   * Path prefix to strip before matching, for routers that do not strip their mount path
+   * themselves (a `@koa/router` prefix). Express's `app.use('/api', …)` needs none.
+   */
+  prefix?: string
+}
+
+/** Answers org-management requests; `null` means the path is not one of ours. */
+export interface OrgHandler {
+  handle(request: HttpRequest): Promise<HttpResponse | null>
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }
+
+/**
+ * Compiles the route table into the request handler both adapters call. Everything a request
+ * goes through (matching, 405, authentication, body limits, validation, error mapping) happens
+ * here, once, so Express and Koa cannot drift apart.
+ *
+ * @example
+ * const handler = createOrgHandler(tenancy, { bodyLimit: 8192 })
+ * const response = await handler.handle({ method: 'GET', url: '/org/get?organization_name=acme', headers: {}, body: [] })
+ */
+export function createOrgHandler(tenancy: Tenancy<unknown>, options: OrgRouterOptions = {}): OrgHandler {
+  const { bodyLimit = 16 * 1024, prefix = '' } = options
+  if (!Number.isInteger(bodyLimit) || bodyLimit <= 0) throw new TypeError('tenantry: bodyLimit must be a positive whole number of bytes')
+  if (typeof prefix !== 'string' || (prefix !== '' && (!prefix.startsWith('/') || prefix.endsWith('/')))) {
+    throw new TypeError('tenantry: prefix must be empty or start with "/" and not end with "/"')
+  }
+  const routesByPath = new Map<string, Map<string, OrgRoute>>()
+  for (const route of orgRoutes(tenancy)) {
+    const byMethod = routesByPath.get(route.path) ?? new Map<string, OrgRoute>()
+    byMethod.set(route.method, route)
+    routesByPath.set(route.path, byMethod)
+  }
+
+  return {
+    async handle(request) {
+      const queryStart = request.url.indexOf('?')
+      let path = queryStart === -1 ? request.url : request.url.slice(0, queryStart)
+      if (prefix !== '') {
+        if (path !== prefix && !path.startsWith(`${prefix}/`)) return null
+        path = path.slice(prefix.length) || '/'
+      }
+      const byMethod = routesByPath.get(path)
+      if (!byMethod) return null
+      try {
+        const route = byMethod.get(request.method.toUpperCase())
+        if (!route) throw new MethodNotAllowedError([...byMethod.keys()])
+        const tenant = route.authenticated ? await tenancy.registry.resolve(bearerToken(request.headers.authorization)) : undefined
+        const raw = route.input === 'query' ? queryObject(queryStart === -1 ? '' : request.url.slice(queryStart + 1)) : await readJsonBody(request, bodyLimit)
+        const result = await route.handle(parseInput(route.schema, raw) as never, tenant)
+        return { status: result.status, headers: JSON_HEADERS, ...(result.body === undefined ? {} : { body: JSON.stringify(result.body) }) }
+      } catch (err) {
+        const problem = toProblem(err)
+        if (problem) return problem
+        throw err
+      }
+    },
+  }
+}
+
+/** A repeated parameter becomes an array, so the schema rejects it instead of one copy winning silently. */
+function queryObject(query: string): Record<string, string | string[]> {
+  const result: Record<string, string | string[]> = {}
+  for (const [key, value] of new URLSearchParams(query)) {
+    const existing = result[key]
+    result[key] = existing === undefined ? value : [existing, value].flat()
+  }
+  return result
+}

@@ -1,0 +1,102 @@
+import { z } from 'zod'
+import { OrganizationNotFoundError } from '../errors.js'
+import * as fields from '../lib/fields.js'
+import type { Organization } from '../org-service.js'
+import type { Tenancy } from '../tenancy.js'
+import type { Tenant } from '../tenant-registry.js'
+
+/** One org-management endpoint, independent of any framework. Adapters never see these directly. */
+export interface OrgRoute {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE'
+  path: string
+  /** Where the input comes from: the query string or a JSON body. */
+  input: 'query' | 'body'
+  schema: z.ZodType
+  /** When true, a valid Bearer token is required and its tenant is passed to `handle`. */
+  authenticated: boolean
+  handle(input: never, tenant: Tenant | undefined): Promise<{ status: number; body?: unknown }>
+}
+
+// The wire format is the original service's: snake_case fields, these exact paths. Objects are
+// strict so a misspelt field is an error rather than silently ignored; string schemas reject
+// operator objects such as {"$gt": ""} before they can reach a store.
+const createBody = z.strictObject({ organization_name: fields.organizationName, email: fields.email, password: fields.password })
+const getQuery = z.strictObject({ organization_name: fields.organizationName })
+const loginBody = z.strictObject({ email: z.string().max(254), password: z.string().max(1024) })
+const updateBody = z.strictObject({ organization_name: fields.organizationName, email: fields.email.optional(), password: fields.password.optional() })
+const deleteBody = z.strictObject({ organization_name: fields.organizationName })
+
+function organizationJson(org: Organization) {
+  return { id: org.id, name: org.name, created_at: org.createdAt.toISOString(), updated_at: org.updatedAt.toISOString() }
+}
+
+function route<TSchema extends z.ZodType>(
+  definition: Omit<OrgRoute, 'schema' | 'handle'> & {
+    schema: TSchema
+    handle(input: z.output<TSchema>, tenant: Tenant | undefined): Promise<{ status: number; body?: unknown }>
+  },
+): OrgRoute {
+  return definition as OrgRoute
+}
+
+/** The org-management routes over a tenancy: the table both adapters serve. */
+export function orgRoutes(tenancy: Tenancy<unknown>): OrgRoute[] {
+  return [
+    route({
+      method: 'POST',
+      path: '/org/create',
+      input: 'body',
+      schema: createBody,
+      authenticated: false,
+      async handle(input) {
+        const { organization, admin } = await tenancy.orgs.create({ name: input.organization_name, email: input.email, password: input.password })
+        return { status: 201, body: { organization: organizationJson(organization), admin: { id: admin.id, email: admin.email } } }
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/org/get',
+      input: 'query',
+      schema: getQuery,
+      authenticated: false,
+      async handle(input) {
+        const organization = await tenancy.orgs.get(input.organization_name)
+        if (!organization) throw new OrganizationNotFoundError('no organization has this name')
+        return { status: 200, body: { organization: organizationJson(organization) } }
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/admin/login',
+      input: 'body',
+      schema: loginBody,
+      authenticated: false,
+      async handle(input) {
+        const token = await tenancy.auth.login(input)
+        return { status: 200, body: { access_token: token.accessToken, token_type: token.tokenType, expires_in: token.expiresIn } }
+      },
+    }),
+    route({
+      method: 'PUT',
+      path: '/org/update',
+      input: 'body',
+      schema: updateBody,
+      authenticated: true,
+      async handle(input, tenant) {
+        const organization = await tenancy.orgs.update(tenant!, { name: input.organization_name, email: input.email, password: input.password })
+        return { status: 200, body: { organization: organizationJson(organization) } }
+      },
+    }),
+    route({
+      method: 'DELETE',
+      path: '/org/delete',
+      input: 'body',
+      schema: deleteBody,
+      authenticated: true,
+      async handle(input, tenant) {
+        await tenancy.orgs.delete(tenant!, input.organization_name)
+        return { status: 204 }
+      },
+    }),
+  ]
+}

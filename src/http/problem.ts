@@ -1,0 +1,56 @@
+import {
+  MethodNotAllowedError,
+  TenantryError,
+  TokenExpiredError,
+  TokenInvalidError,
+  TokenMissingError,
+  ValidationError,
+} from '../errors.js'
+import type { HttpResponse } from './http-types.js'
+
+const PROBLEMS: Record<string, { status: number; title: string }> = {
+  VALIDATION_FAILED: { status: 400, title: 'Invalid request' },
+  MALFORMED_JSON: { status: 400, title: 'Malformed JSON' },
+  INVALID_CREDENTIALS: { status: 401, title: 'Invalid credentials' },
+  TOKEN_MISSING: { status: 401, title: 'Authentication required' },
+  TOKEN_INVALID: { status: 401, title: 'Invalid token' },
+  TOKEN_EXPIRED: { status: 401, title: 'Token expired' },
+  NOT_ORGANIZATION_ADMIN: { status: 403, title: 'Forbidden' },
+  ORGANIZATION_NOT_FOUND: { status: 404, title: 'Organization not found' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  ORGANIZATION_NAME_TAKEN: { status: 409, title: 'Organization name taken' },
+  ADMIN_EMAIL_TAKEN: { status: 409, title: 'Admin email taken' },
+  DUPLICATE_KEY: { status: 409, title: 'Duplicate key' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+}
+
+/**
+ * The one place a `TenantryError` becomes an HTTP answer: RFC 9457 problem+json with a stable
+ * `type` URN and `code`, plus `errors` (JSON Pointers, as in RFC 9457 §3) for validation.
+ * Returns `null` for anything else, which is a bug or an outage and is left to the host's own
+ * error handling rather than dressed up as a client error.
+ *
+ * @example
+ * const response = toProblem(new TokenMissingError()) // { status: 401, headers: {...}, body: '{...}' }
+ */
+export function toProblem(err: unknown): HttpResponse | null {
+  if (!(err instanceof TenantryError)) return null
+  const problem = PROBLEMS[err.code]
+  if (!problem) return null
+  const headers: Record<string, string> = { 'content-type': 'application/problem+json', 'cache-control': 'no-store' }
+  if (err instanceof TokenMissingError) headers['www-authenticate'] = 'Bearer realm="tenantry"'
+  if (err instanceof TokenInvalidError || err instanceof TokenExpiredError) {
+    headers['www-authenticate'] = `Bearer realm="tenantry", error="invalid_token", error_description="${err.code === 'TOKEN_EXPIRED' ? 'expired' : 'invalid'}"`
+  }
+  if (err instanceof MethodNotAllowedError) headers.allow = err.allow.join(', ')
+  const body = {
+    type: `urn:tenantry:problem:${err.code.toLowerCase().replaceAll('_', '-')}`,
+    title: problem.title,
+    status: problem.status,
+    detail: err.message,
+    code: err.code,
+    ...(err instanceof ValidationError ? { errors: err.issues } : {}),
+  }
+  return { status: problem.status, headers, body: JSON.stringify(body) }
+}

@@ -1,0 +1,40 @@
+export { createTenancy, type Tenancy, type TenancyOptions } from './tenancy.js'
+export { OrgService, type Organization, type Admin, type CreateOrganizationInput, type UpdateOrganizationInput } from './org-service.js'
+export { AdminAuth, type AdminAuthOptions, type AccessToken, type AccessTokenClaims } from './admin-auth.js'
+export { TenantRegistry, type Tenant } from './tenant-registry.js'
+export type { Register, RegisteredTenant, RegisteredTenantData } from './register.js'
+export type {
+  TenantStore,
+  TenantDataOf,
+  OrganizationRecord,
+  OrganizationState,
+  OrganizationQuery,
+  OrganizationPatch,
+  AdminRecord,
+  AdminQuery,
+  AdminPatch,
+} from './store.js'
+export { memoryStore } from './stores/memory/memory-store.js'
+export { MemoryCollection, type MemoryCursor, type MemoryDocument, type FindOptions } from './stores/memory/memory-collection.js'
+export {
+  TenantryError,
+  ValidationError,
+  MalformedJsonError,
+  UnsupportedMediaTypeError,
+  PayloadTooLargeError,
+  MethodNotAllowedError,
+  OrganizationNameTakenError,
+  AdminEmailTakenError,
+  OrganizationNotFoundError,
+  ForbiddenError,
+  InvalidCredentialsError,
+  TokenMissingError,
+  TokenInvalidError,
+  TokenExpiredError,
+  DuplicateKeyError,
+  type FieldIssue,
+} from './errors.js'
+export { createOrgHandler, type OrgHandler, type OrgRouterOptions } from './http/org-handler.js'
+export { scopeRequest } from './http/scope-request.js'
+export { toProblem } from './http/problem.js'
+export type { HttpRequest, HttpResponse } from './http/http-types.js'

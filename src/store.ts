@@ -1,0 +1,85 @@
+/**
+ * The storage contract. The core depends on this interface only; every store (in-memory,
+ * MongoDB, later PostgreSQL) implements it and passes the same conformance suite.
+ *
+ * Each method is one atomic step. The all-or-nothing rules of the organization lifecycle are
+ * kept by `OrgService`, which orders these steps and compensates on failure, so a store needs no
+ * multi-document transactions to be correct. "Not found" is `null`, never an exception.
+ */
+
+/**
+ * `provisioning` and `deleting` mark an organization whose create or delete is in flight (or was
+ * interrupted by a crash). Only `active` organizations are visible, can log in or scope requests.
+ */
+export type OrganizationState = 'provisioning' | 'active' | 'deleting'
+
+export interface OrganizationRecord {
+  id: string
+  /** Display name as given, trimmed. */
+  name: string
+  /** Uniqueness key: the name trimmed, Unicode-normalized and lower-cased. Stores index it unique. */
+  nameKey: string
+  /**
+   * Stable key the tenant's data space is named after. It never changes, so a rename is a
+   * metadata update and never moves data.
+   */
+  dataKey: string
+  state: OrganizationState
+  stateChangedAt: Date
+  createdAt: Date
+  updatedAt: Date
+}
+
+export interface AdminRecord {
+  id: string
+  organizationId: string
+  /** Lower-cased; stores index it unique across all organizations. */
+  email: string
+  passwordHash: string
+  /** Carried in every access token; bumping it revokes every token issued before. */
+  tokenVersion: number
+  createdAt: Date
+  updatedAt: Date
+}
+
+export type OrganizationQuery = { id: string } | { nameKey: string }
+export type AdminQuery = { id: string } | { email: string }
+export type OrganizationPatch = Partial<Pick<OrganizationRecord, 'name' | 'nameKey' | 'state' | 'stateChangedAt' | 'updatedAt'>>
+export type AdminPatch = Partial<Pick<AdminRecord, 'email' | 'passwordHash' | 'tokenVersion' | 'updatedAt'>>
+
+/**
+ * A pluggable store. `TData` is the handle a tenant-scoped request gets for its own data.
+ *
+ * @example
+ * const tenancy = createTenancy({ store: memoryStore(), auth: { secret } })
+ */
+export interface TenantStore<TData = unknown> {
+  /** Throws `OrganizationNameTakenError` when `nameKey` is taken. */
+  insertOrganization(org: OrganizationRecord): Promise<void>
+  findOrganization(query: OrganizationQuery): Promise<OrganizationRecord | null>
+  /** Throws `OrganizationNameTakenError` when a new `nameKey` is taken; `null` when `id` is gone. */
+  updateOrganization(id: string, patch: OrganizationPatch): Promise<OrganizationRecord | null>
+  /** Idempotent. */
+  deleteOrganization(id: string): Promise<void>
+
+  /** Throws `AdminEmailTakenError` when `email` is taken. */
+  insertAdmin(admin: AdminRecord): Promise<void>
+  findAdmin(query: AdminQuery): Promise<AdminRecord | null>
+  /** Throws `AdminEmailTakenError` when a new `email` is taken; `null` when `id` is gone. */
+  updateAdmin(id: string, patch: AdminPatch): Promise<AdminRecord | null>
+  /** Idempotent. */
+  deleteAdmins(organizationId: string): Promise<void>
+
+  /** Creates the tenant's own data space (a collection of its own). Idempotent. */
+  provisionTenantData(org: OrganizationRecord): Promise<void>
+  /** Removes the tenant's data space and everything in it. Idempotent. */
+  dropTenantData(org: OrganizationRecord): Promise<void>
+  /**
+   * The handle to the tenant's data space. Cheap and synchronous: it runs on every scoped
+   * request. Throws `OrganizationNotFoundError` if the data space is already gone.
+   */
+  tenantData(org: OrganizationRecord): TData
+}
+
+/** The data handle type of a store. */
+export type TenantDataOf<TStore> = TStore extends TenantStore<infer TData> ? TData : never

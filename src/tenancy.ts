@@ -1,0 +1,49 @@
+import { AdminAuth, type AdminAuthOptions } from './admin-auth.js'
+import { OrgService } from './org-service.js'
+import type { TenantStore } from './store.js'
+import { memoryStore } from './stores/memory/memory-store.js'
+import type { MemoryCollection } from './stores/memory/memory-collection.js'
+import { TenantRegistry } from './tenant-registry.js'
+
+export interface TenancyOptions<TData> {
+  /** Where organizations, admins and tenant data live. Default: a new `memoryStore()`. */
+  store?: TenantStore<TData>
+  auth: AdminAuthOptions
+  /**
+   * How long a create or delete may stay in flight before another request for the same name or
+   * email may finish or undo it (it was interrupted by a crash). Default 60 000 ms.
+   */
+  inFlightTimeoutMs?: number
+}
+
+/** The one object a host keeps: the three services over one store. */
+export interface Tenancy<TData = unknown> {
+  readonly store: TenantStore<TData>
+  readonly orgs: OrgService
+  readonly auth: AdminAuth
+  readonly registry: TenantRegistry<TData>
+}
+
+/**
+ * Wires the store, `AdminAuth`, `OrgService` and `TenantRegistry` together. Bad options throw a
+ * `TypeError` here, at start-up, not on the first request.
+ *
+ * @example
+ * const tenancy = createTenancy({ auth: { secret: process.env.JWT_SECRET! } })
+ * app.use(orgRouter(tenancy))
+ */
+export function createTenancy(options: Omit<TenancyOptions<MemoryCollection>, 'store'> & { store?: undefined }): Tenancy<MemoryCollection>
+export function createTenancy<TData>(options: TenancyOptions<TData> & { store: TenantStore<TData> }): Tenancy<TData>
+export function createTenancy<TData>(options: TenancyOptions<TData>): Tenancy<TData> {
+  if (typeof options !== 'object' || options === null) throw new TypeError('tenantry: createTenancy needs an options object')
+  const { store = memoryStore() as unknown as TenantStore<TData>, auth: authOptions, inFlightTimeoutMs = 60_000 } = options
+  if (typeof authOptions !== 'object' || authOptions === null) throw new TypeError('tenantry: auth options are required, at least { secret }')
+  if (!Number.isFinite(inFlightTimeoutMs) || inFlightTimeoutMs < 0) throw new TypeError('tenantry: inFlightTimeoutMs must be a non-negative number')
+  const auth = new AdminAuth(store, authOptions)
+  return {
+    store,
+    auth,
+    orgs: new OrgService(store, auth, inFlightTimeoutMs),
+    registry: new TenantRegistry(store, auth),
+  }
+}

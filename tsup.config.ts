@@ -1,0 +1,18 @@
+import { defineConfig } from 'tsup'
+
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    express: 'adapters/express/index.ts',
+    koa: 'adapters/koa/index.ts',
+  },
+  format: ['esm', 'cjs'],
+  // Shared chunks in both formats: the adapters and the core load one copy of the error
+  // classes, so `instanceof TenantryError` holds across `tenantry` and `tenantry/express`.
+  splitting: true,
+  dts: true,
+  clean: true,
+  target: 'node20',
+  sourcemap: true,
+  external: ['express', 'koa', '@koa/router', 'mongodb'],
+})

@@ -1,0 +1,20 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vitest/config'
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
+
+export default defineConfig({
+  resolve: {
+    // The examples import the package by its public names, as a host app would.
+    alias: {
+      'tenantry/express': here('./adapters/express/index.ts'),
+      'tenantry/koa': here('./adapters/koa/index.ts'),
+      tenantry: here('./src/index.ts'),
+    },
+  },
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 120_000,
+  },
+})
