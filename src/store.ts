@@ -75,6 +75,11 @@ export interface TenantStore<TData = unknown> {
   /** Removes the tenant's data space and everything in it. Idempotent. */
   dropTenantData(org: OrganizationRecord): Promise<void>
   /**
+   * The keys of every data space the store holds, whether or not an organization still points
+   * at it: the way to find orphans after a crash, and what the conformance suite checks.
+   */
+  listTenantDataKeys(): Promise<string[]>
+  /**
    * The handle to the tenant's data space. Cheap and synchronous: it runs on every scoped
    * request. Throws `OrganizationNotFoundError` if the data space is already gone.
    */

@@ -86,6 +86,9 @@ export function memoryStore(): TenantStore<MemoryCollection> {
     async dropTenantData(org) {
       collections.delete(org.dataKey)
     },
+    async listTenantDataKeys() {
+      return [...collections.keys()]
+    },
     tenantData(org) {
       const collection = collections.get(org.dataKey)
       // Reachable only when a delete finished between resolving the tenant and this call.

@@ -1,0 +1,274 @@
+import { describe, expect, it } from 'vitest'
+import {
+  AdminEmailTakenError,
+  createTenancy,
+  OrganizationNameTakenError,
+  OrganizationNotFoundError,
+  type AdminRecord,
+  type OrganizationRecord,
+  type Tenant,
+  type TenantStore,
+} from 'tenantry'
+import { failingStore, InjectedFailure, type StoreStep } from '../support/failing-store.js'
+import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+
+/** What a store's test file provides: a fresh, empty store per test, and how to use its data handle. */
+export interface StoreUnderTest<TData> {
+  name: string
+  create(): Promise<TenantStore<TData>> | TenantStore<TData>
+  /** Writes one document into a tenant's data handle. */
+  write(data: TData, doc: { text: string }): Promise<void>
+  /** Reads the `text` of every document in a tenant's data handle. */
+  read(data: TData): Promise<string[]>
+}
+
+let sequence = 0
+const unique = (prefix: string) => `${prefix}-${++sequence}-${Math.random().toString(36).slice(2, 8)}`
+
+function organization(overrides: Partial<OrganizationRecord> = {}): OrganizationRecord {
+  const now = new Date()
+  const name = unique('Org')
+  return { id: unique('org'), name, nameKey: name.toLowerCase(), dataKey: `t_${unique('k').replaceAll('-', '')}`, state: 'active', stateChangedAt: now, createdAt: now, updatedAt: now, ...overrides }
+}
+
+function admin(organizationId: string, overrides: Partial<AdminRecord> = {}): AdminRecord {
+  const now = new Date()
+  return { id: unique('admin'), organizationId, email: `${unique('a')}@x.test`, passwordHash: '$2b$04$hash', tokenVersion: 0, createdAt: now, updatedAt: now, ...overrides }
+}
+
+/**
+ * The behaviour every store must have, run by each store's own test file. The first half
+ * drives the store's primitives directly; the second drives the organization lifecycle over
+ * the store with failures injected at every step, and checks what is left behind.
+ */
+export function describeStoreConformance<TData>(subject: StoreUnderTest<TData>): void {
+  describe(`the ${subject.name} store`, () => {
+    describe('records', () => {
+      it('answers null, not an error, for records that do not exist', async () => {
+        const store = await subject.create()
+        expect(await store.findOrganization({ id: 'missing' })).toBeNull()
+        expect(await store.findOrganization({ nameKey: 'missing' })).toBeNull()
+        expect(await store.findAdmin({ id: 'missing' })).toBeNull()
+        expect(await store.findAdmin({ email: 'missing@x.test' })).toBeNull()
+        expect(await store.updateOrganization('missing', { name: 'x' })).toBeNull()
+        expect(await store.updateAdmin('missing', { email: 'x@x.test' })).toBeNull()
+      })
+
+      it('finds an organization by id and by name key, and an admin by id and by email', async () => {
+        const store = await subject.create()
+        const org = organization()
+        const first = admin(org.id)
+        await store.insertOrganization(org)
+        await store.insertAdmin(first)
+        expect(await store.findOrganization({ id: org.id })).toEqual(org)
+        expect(await store.findOrganization({ nameKey: org.nameKey })).toEqual(org)
+        expect(await store.findAdmin({ id: first.id })).toEqual(first)
+        expect(await store.findAdmin({ email: first.email })).toEqual(first)
+      })
+
+      it('hands out copies, so changing a returned record changes nothing stored', async () => {
+        const store = await subject.create()
+        const org = organization()
+        await store.insertOrganization(org)
+        org.name = 'mutated after insert'
+        const found = (await store.findOrganization({ id: org.id }))!
+        found.state = 'deleting'
+        expect((await store.findOrganization({ id: org.id }))!.state).toBe('active')
+        expect((await store.findOrganization({ id: org.id }))!.name).not.toBe('mutated after insert')
+      })
+
+      it('refuses a second organization with a taken name key, on insert and on rename', async () => {
+        const store = await subject.create()
+        const first = organization()
+        const second = organization()
+        await store.insertOrganization(first)
+        await store.insertOrganization(second)
+        await expect(store.insertOrganization(organization({ nameKey: first.nameKey }))).rejects.toBeInstanceOf(OrganizationNameTakenError)
+        await expect(store.updateOrganization(second.id, { name: 'x', nameKey: first.nameKey })).rejects.toBeInstanceOf(OrganizationNameTakenError)
+        expect((await store.findOrganization({ id: second.id }))!.nameKey).toBe(second.nameKey)
+      })
+
+      it('frees the old name key on rename', async () => {
+        const store = await subject.create()
+        const org = organization()
+        await store.insertOrganization(org)
+        await store.updateOrganization(org.id, { name: 'Renamed', nameKey: `${org.nameKey}-renamed` })
+        expect(await store.findOrganization({ nameKey: org.nameKey })).toBeNull()
+        await store.insertOrganization(organization({ nameKey: org.nameKey }))
+      })
+
+      it('refuses a taken admin email across organizations, on insert and on update', async () => {
+        const store = await subject.create()
+        const one = admin('org-1')
+        const two = admin('org-2')
+        await store.insertAdmin(one)
+        await store.insertAdmin(two)
+        await expect(store.insertAdmin(admin('org-3', { email: one.email }))).rejects.toBeInstanceOf(AdminEmailTakenError)
+        await expect(store.updateAdmin(two.id, { email: one.email })).rejects.toBeInstanceOf(AdminEmailTakenError)
+        expect((await store.findAdmin({ id: two.id }))!.email).toBe(two.email)
+      })
+
+      it('lets exactly one of twenty concurrent inserts of one name key win', async () => {
+        const store = await subject.create()
+        const nameKey = unique('race')
+        const results = await Promise.allSettled(Array.from({ length: 20 }, () => store.insertOrganization(organization({ nameKey }))))
+        expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1)
+        for (const result of results) if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(OrganizationNameTakenError)
+      })
+
+      it('deletes only the given organization’s admins, and deletes idempotently', async () => {
+        const store = await subject.create()
+        const keep = admin('org-keep')
+        const drop = admin('org-drop')
+        await store.insertAdmin(keep)
+        await store.insertAdmin(drop)
+        await store.deleteAdmins('org-drop')
+        await store.deleteAdmins('org-drop')
+        await store.deleteOrganization('never-existed')
+        expect(await store.findAdmin({ id: drop.id })).toBeNull()
+        expect(await store.findAdmin({ email: drop.email })).toBeNull()
+        expect(await store.findAdmin({ id: keep.id })).toEqual(keep)
+      })
+    })
+
+    describe('tenant data', () => {
+      it('gives each organization a data space of its own', async () => {
+        const store = await subject.create()
+        const [one, two] = [organization(), organization()]
+        for (const org of [one, two]) await store.provisionTenantData(org)
+        await subject.write(store.tenantData(one), { text: 'one' })
+        await subject.write(store.tenantData(two), { text: 'two' })
+        expect(await subject.read(store.tenantData(one))).toEqual(['one'])
+        expect(await subject.read(store.tenantData(two))).toEqual(['two'])
+        expect(await store.listTenantDataKeys()).toEqual(expect.arrayContaining([one.dataKey, two.dataKey]))
+      })
+
+      it('provisions and drops idempotently, and a dropped space is gone with its data', async () => {
+        const store = await subject.create()
+        const org = organization()
+        await store.provisionTenantData(org)
+        await subject.write(store.tenantData(org), { text: 'kept' })
+        await store.provisionTenantData(org)
+        expect(await subject.read(store.tenantData(org))).toEqual(['kept'])
+        await store.dropTenantData(org)
+        await store.dropTenantData(org)
+        expect(await store.listTenantDataKeys()).not.toContain(org.dataKey)
+        expect(() => store.tenantData(org)).toThrow(OrganizationNotFoundError)
+      })
+    })
+
+    describe('the organization lifecycle over it', () => {
+      async function setUp(inFlightTimeoutMs = 60_000) {
+        const failing = failingStore(await subject.create())
+        const tenancy = createTenancy({ store: failing.store, auth: TEST_AUTH, inFlightTimeoutMs })
+        return { failing, tenancy, store: failing.store }
+      }
+
+      async function expectNoTrace(store: TenantStore<TData>, name: string, email: string, keysBefore: string[]) {
+        expect(await store.findOrganization({ nameKey: name.toLowerCase() })).toBeNull()
+        expect(await store.findAdmin({ email })).toBeNull()
+        expect((await store.listTenantDataKeys()).sort()).toEqual([...keysBefore].sort())
+      }
+
+      const createSteps: StoreStep[] = ['insertOrganization', 'insertAdmin', 'provisionTenantData', 'updateOrganization']
+      for (const step of createSteps) {
+        it(`leaves no trace of an organization whose create fails in ${step}`, async () => {
+          const { failing, tenancy, store } = await setUp()
+          await tenancy.orgs.create({ name: 'Bystander', email: 'by@x.test', password: PASSWORD })
+          const keysBefore = await store.listTenantDataKeys()
+          failing.failNext(step)
+          await expect(tenancy.orgs.create({ name: 'Doomed', email: 'doomed@x.test', password: PASSWORD })).rejects.toBeInstanceOf(InjectedFailure)
+          await expectNoTrace(store, 'Doomed', 'doomed@x.test', keysBefore)
+          expect(await tenancy.orgs.get('Doomed')).toBeNull()
+          // Nothing stays reserved: the same name and email work at once.
+          await tenancy.orgs.create({ name: 'Doomed', email: 'doomed@x.test', password: PASSWORD })
+          expect(await tenancy.orgs.get('Bystander')).not.toBeNull()
+        })
+      }
+
+      for (const step of ['insertAdmin', 'provisionTenantData'] as StoreStep[]) {
+        it(`keeps a create that failed in ${step} and then failed to clean up invisible, and recovers it once stale`, async () => {
+          const { failing, tenancy, store } = await setUp(0)
+          const keysBefore = await store.listTenantDataKeys()
+          failing.failNext(step)
+          failing.failNext('deleteOrganization')
+          await expect(tenancy.orgs.create({ name: 'Crashed', email: 'crash@x.test', password: PASSWORD })).rejects.toBeInstanceOf(InjectedFailure)
+          expect(await tenancy.orgs.get('Crashed')).toBeNull()
+          await expect(tenancy.auth.login({ email: 'crash@x.test', password: PASSWORD })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' })
+          // The next claim of the name finishes the undo and takes it.
+          await tenancy.orgs.create({ name: 'Crashed', email: 'crash@x.test', password: PASSWORD })
+          expect((await store.listTenantDataKeys()).length).toBe(keysBefore.length + 1)
+        })
+      }
+
+      it('does not take over a name whose create is still in flight', async () => {
+        const { tenancy, store } = await setUp(60_000)
+        await store.insertOrganization(organization({ name: 'Busy', nameKey: 'busy', state: 'provisioning' }))
+        await expect(tenancy.orgs.create({ name: 'Busy', email: 'busy@x.test', password: PASSWORD })).rejects.toBeInstanceOf(OrganizationNameTakenError)
+      })
+
+      async function acmeWithNote(tenancy: ReturnType<typeof createTenancy<TData>>): Promise<Tenant<TData>> {
+        await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
+        const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
+        const tenant = await tenancy.registry.resolve(accessToken)
+        await subject.write(tenant.data, { text: 'precious' })
+        return tenant
+      }
+
+      it('renames without moving or losing data', async () => {
+        const { tenancy } = await setUp()
+        const tenant = await acmeWithNote(tenancy)
+        await tenancy.orgs.update(tenant, { name: 'Acme Renamed' })
+        const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
+        const renamed = await tenancy.registry.resolve(accessToken)
+        expect(renamed.name).toBe('Acme Renamed')
+        expect(await subject.read(renamed.data)).toEqual(['precious'])
+      })
+
+      it('undoes the rename when the credential change that came with it fails', async () => {
+        const { failing, tenancy } = await setUp()
+        const tenant = await acmeWithNote(tenancy)
+        failing.failNext('updateAdmin')
+        await expect(tenancy.orgs.update(tenant, { name: 'Acme Renamed', email: 'new@acme.test' })).rejects.toBeInstanceOf(InjectedFailure)
+        expect(await tenancy.orgs.get('Acme')).toMatchObject({ name: 'Acme' })
+        expect(await tenancy.orgs.get('Acme Renamed')).toBeNull()
+        await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
+      })
+
+      it('deletes the organization, its admins and its data space', async () => {
+        const { tenancy, store } = await setUp()
+        const tenant = await acmeWithNote(tenancy)
+        const org = (await store.findOrganization({ id: tenant.id }))!
+        await tenancy.orgs.delete(tenant, 'Acme')
+        expect(await store.findOrganization({ id: tenant.id })).toBeNull()
+        expect(await store.findAdmin({ id: tenant.adminId })).toBeNull()
+        expect(await store.listTenantDataKeys()).not.toContain(org.dataKey)
+      })
+
+      it('gives the organization back, data intact, when its delete fails before any data is gone', async () => {
+        const { failing, tenancy } = await setUp()
+        const tenant = await acmeWithNote(tenancy)
+        failing.failNext('dropTenantData')
+        await expect(tenancy.orgs.delete(tenant, 'Acme')).rejects.toBeInstanceOf(InjectedFailure)
+        const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
+        expect(await subject.read((await tenancy.registry.resolve(accessToken)).data)).toEqual(['precious'])
+      })
+
+      for (const step of ['deleteAdmins', 'deleteOrganization'] as StoreStep[]) {
+        it(`finishes a delete that failed in ${step} the next time its name is claimed`, async () => {
+          const { failing, tenancy, store } = await setUp(0)
+          const tenant = await acmeWithNote(tenancy)
+          const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
+          failing.failNext(step)
+          await expect(tenancy.orgs.delete(tenant, 'Acme')).rejects.toBeInstanceOf(InjectedFailure)
+          await expect(tenancy.registry.resolve(accessToken)).rejects.toMatchObject({ code: 'TOKEN_INVALID' })
+          expect(await tenancy.orgs.get('Acme')).toBeNull()
+          await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
+          expect(await store.findAdmin({ id: tenant.adminId })).toBeNull()
+          const fresh = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
+          expect(await subject.read((await tenancy.registry.resolve(fresh.accessToken)).data)).toEqual([])
+        })
+      }
+    })
+  })
+}

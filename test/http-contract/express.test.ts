@@ -1,0 +1,4 @@
+import { createApp } from '../../examples/express/app.js'
+import { describeHttpContract } from './http-contract.js'
+
+describeHttpContract('Express', (tenancy) => createApp(tenancy))
