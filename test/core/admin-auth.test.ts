@@ -1,0 +1,122 @@
+import { createHmac } from 'node:crypto'
+import jwt from 'jsonwebtoken'
+import { beforeEach, describe, expect, it } from 'vitest'
+import { createTenancy, TokenExpiredError, TokenInvalidError, type Tenancy } from 'tenantry'
+import { PASSWORD, TEST_AUTH, TEST_SECRET } from '../support/secret.js'
+
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
+
+function hs256(header: object, payload: object, secret: string | Buffer = TEST_SECRET): string {
+  const signingInput = `${b64(header)}.${b64(payload)}`
+  return `${signingInput}.${createHmac('sha256', secret).update(signingInput).digest('base64url')}`
+}
+
+describe('AdminAuth', () => {
+  let tenancy: Tenancy<unknown>
+  let claims: { sub: string; org: string; ver: number }
+  const now = () => Math.floor(Date.now() / 1000)
+
+  beforeEach(async () => {
+    tenancy = createTenancy({ auth: TEST_AUTH })
+    const { organization, admin } = await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
+    claims = { sub: admin.id, org: organization.id, ver: 0 }
+  })
+
+  const valid = () => ({ ...claims, iss: 'tenantry', aud: 'tenantry', iat: now(), exp: now() + 60 })
+
+  it('accepts a token it signed itself and resolves its tenant', async () => {
+    const tenant = await tenancy.registry.resolve(hs256({ alg: 'HS256', typ: 'JWT' }, valid()))
+    expect(tenant).toMatchObject({ id: claims.org, name: 'Acme', adminId: claims.sub })
+  })
+
+  it('refuses an unsigned token (alg: none)', () => {
+    const token = `${b64({ alg: 'none', typ: 'JWT' })}.${b64(valid())}.`
+    expect(() => tenancy.auth.verifyAccessToken(token)).toThrow(TokenInvalidError)
+  })
+
+  it('refuses a token signed with another algorithm, even with the right secret', () => {
+    const token = jwt.sign(valid(), TEST_SECRET, { algorithm: 'HS512' })
+    expect(() => tenancy.auth.verifyAccessToken(token)).toThrow(TokenInvalidError)
+  })
+
+  it('refuses a token signed with another secret', () => {
+    expect(() => tenancy.auth.verifyAccessToken(hs256({ alg: 'HS256' }, valid(), 'another-secret-another-secret-another!'))).toThrow(TokenInvalidError)
+  })
+
+  it('refuses a token whose payload was changed after signing', () => {
+    const [header, , signature] = hs256({ alg: 'HS256' }, valid()).split('.')
+    expect(() => tenancy.auth.verifyAccessToken(`${header}.${b64({ ...valid(), ver: 1 })}.${signature}`)).toThrow(TokenInvalidError)
+  })
+
+  it('refuses an expired token with its own code', () => {
+    expect(() => tenancy.auth.verifyAccessToken(hs256({ alg: 'HS256' }, { ...valid(), exp: now() - 1 }))).toThrow(TokenExpiredError)
+  })
+
+  it('refuses a token without an expiry', () => {
+    const { exp: _exp, ...noExpiry } = valid()
+    expect(() => tenancy.auth.verifyAccessToken(hs256({ alg: 'HS256' }, noExpiry))).toThrow(TokenInvalidError)
+  })
+
+  it('refuses a token that is not valid yet', () => {
+    expect(() => tenancy.auth.verifyAccessToken(hs256({ alg: 'HS256' }, { ...valid(), nbf: now() + 600 }))).toThrow(TokenInvalidError)
+  })
+
+  it('refuses a token for another issuer or audience, or with neither', () => {
+    const { iss: _iss, aud: _aud, ...bare } = valid()
+    for (const payload of [{ ...valid(), iss: 'someone-else' }, { ...valid(), aud: 'another-app' }, bare]) {
+      expect(() => tenancy.auth.verifyAccessToken(hs256({ alg: 'HS256' }, payload))).toThrow(TokenInvalidError)
+    }
+  })
+
+  it('refuses a well-signed token without the tenant claims', () => {
+    const { org: _org, ...noOrg } = valid()
+    expect(() => tenancy.auth.verifyAccessToken(hs256({ alg: 'HS256' }, noOrg))).toThrow(TokenInvalidError)
+    expect(() => tenancy.auth.verifyAccessToken(hs256({ alg: 'HS256' }, { ...valid(), ver: '0' }))).toThrow(TokenInvalidError)
+  })
+
+  it('refuses a well-signed token that pairs an admin with another organization', async () => {
+    const other = await tenancy.orgs.create({ name: 'Globex', email: 'g@globex.test', password: PASSWORD })
+    await expect(tenancy.registry.resolve(hs256({ alg: 'HS256' }, { ...valid(), org: other.organization.id }))).rejects.toBeInstanceOf(TokenInvalidError)
+  })
+
+  it('stores bcrypt hashes at the configured cost, never the password', async () => {
+    const hash = await tenancy.auth.hashPassword(PASSWORD)
+    expect(hash).toMatch(/^\$2b\$04\$/)
+    const defaults = createTenancy({ auth: { secret: TEST_SECRET } })
+    expect(await defaults.auth.hashPassword(PASSWORD)).toMatch(/^\$2b\$10\$/)
+  })
+
+  it('refuses to hash a password bcrypt would truncate', async () => {
+    await expect(tenancy.auth.hashPassword('a'.repeat(73))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' })
+  })
+
+  it('issues tokens that live as long as configured', async () => {
+    const short = createTenancy({ auth: { ...TEST_AUTH, expiresIn: 90 } })
+    await short.orgs.create({ name: 'Short', email: 's@x.test', password: PASSWORD })
+    const token = await short.auth.login({ email: 's@x.test', password: PASSWORD })
+    const payload = jwt.decode(token.accessToken) as { exp: number; iat: number }
+    expect(token.expiresIn).toBe(90)
+    expect(payload.exp - payload.iat).toBe(90)
+  })
+
+  describe('options', () => {
+    const bad: [string, object][] = [
+      ['no secret', {}],
+      ['a secret shorter than 32 bytes', { secret: 'too-short' }],
+      ['a secret that is not a string or bytes', { secret: 42 }],
+      ['a bcrypt cost below 4', { secret: TEST_SECRET, bcryptCost: 3 }],
+      ['a fractional bcrypt cost', { secret: TEST_SECRET, bcryptCost: 10.5 }],
+      ['a lifetime of zero', { secret: TEST_SECRET, expiresIn: 0 }],
+      ['an empty issuer', { secret: TEST_SECRET, issuer: '' }],
+    ]
+    for (const [label, auth] of bad) {
+      it(`refuses ${label} at start-up with a TypeError`, () => {
+        expect(() => createTenancy({ auth: auth as never })).toThrow(TypeError)
+      })
+    }
+
+    it('refuses a tenancy without auth options at start-up', () => {
+      expect(() => createTenancy({} as never)).toThrow(TypeError)
+    })
+  })
+})

@@ -1,0 +1,80 @@
+import express from 'express'
+import Koa from 'koa'
+import { bodyParser } from '@koa/bodyparser'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createOrgHandler, createTenancy, TenantryError } from 'tenantry'
+import { orgRouter as expressOrgRouter } from 'tenantry/express'
+import { orgRouter as koaOrgRouter } from 'tenantry/koa'
+import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+import { startServer, type RunningServer } from '../support/start-server.js'
+
+const body = { organization_name: 'Acme', email: 'a@acme.test', password: PASSWORD }
+
+describe('mounting the org routes in a host app', () => {
+  let server: RunningServer | undefined
+  afterEach(async () => {
+    await server?.close()
+    server = undefined
+  })
+
+  const post = (path: string, payload: unknown) =>
+    fetch(server!.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) })
+
+  it('works behind a body parser the Express host mounted first', async () => {
+    const app = express().use(express.json()).use(expressOrgRouter(createTenancy({ auth: TEST_AUTH })))
+    server = await startServer(app)
+    expect((await post('/org/create', body)).status).toBe(201)
+    expect((await post('/org/create', { ...body, organization_name: { $gt: '' } })).status).toBe(400)
+  })
+
+  it('works behind a body parser the Koa host mounted first', async () => {
+    const app = new Koa().use(bodyParser()).use(koaOrgRouter(createTenancy({ auth: TEST_AUTH })))
+    server = await startServer(app.callback())
+    expect((await post('/org/create', body)).status).toBe(201)
+    expect((await post('/org/create', { ...body, password: ['x'] })).status).toBe(400)
+  })
+
+  it('serves under an Express mount path', async () => {
+    server = await startServer(express().use('/api', expressOrgRouter(createTenancy({ auth: TEST_AUTH }))))
+    expect((await post('/api/org/create', body)).status).toBe(201)
+    expect((await fetch(`${server.url}/api/org/get?organization_name=acme`)).status).toBe(200)
+  })
+
+  it('serves under a prefix for routers that do not strip their mount path', async () => {
+    server = await startServer(new Koa().use(koaOrgRouter(createTenancy({ auth: TEST_AUTH }), { prefix: '/api' })).callback())
+    expect((await post('/api/org/create', body)).status).toBe(201)
+    expect((await post('/org/create', body)).status).toBe(404)
+  })
+
+  it('honours a smaller body limit', async () => {
+    server = await startServer(express().use(expressOrgRouter(createTenancy({ auth: TEST_AUTH }), { bodyLimit: 64 })))
+    const reply = await post('/org/create', body)
+    expect(reply.status).toBe(413)
+    expect(await reply.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' })
+  })
+
+  it('passes failures that are not the client’s to the host’s error handling', async () => {
+    const tenancy = createTenancy({ auth: TEST_AUTH })
+    tenancy.store.findAdmin = async () => {
+      throw new Error('database unreachable')
+    }
+    const seen: unknown[] = []
+    const app = express()
+      .use(expressOrgRouter(tenancy))
+      .use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+        seen.push(err)
+        res.status(503).end()
+      })
+    server = await startServer(app)
+    expect((await post('/org/create', body)).status).toBe(503)
+    expect(seen).toHaveLength(1)
+    expect(seen[0]).not.toBeInstanceOf(TenantryError)
+  })
+
+  it('refuses bad router options at start-up with a TypeError', () => {
+    const tenancy = createTenancy({ auth: TEST_AUTH })
+    expect(() => createOrgHandler(tenancy, { bodyLimit: 0 })).toThrow(TypeError)
+    expect(() => createOrgHandler(tenancy, { prefix: 'api' })).toThrow(TypeError)
+    expect(() => createOrgHandler(tenancy, { prefix: '/api/' })).toThrow(TypeError)
+  })
+})
