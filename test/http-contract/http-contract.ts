@@ -29,7 +29,7 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
       await server.close()
     })
 
-    async function send(method: string, path: string, options: { json?: unknown; raw?: BodyInit; headers?: Record<string, string>; token?: string } = {}): Promise<Reply> {
+    async function send(method: string, path: string, options: { json?: unknown; raw?: RequestInit['body']; headers?: Record<string, string>; token?: string } = {}): Promise<Reply> {
       const headers: Record<string, string> = { ...options.headers }
       if (options.json !== undefined) headers['content-type'] ??= 'application/json'
       if (options.token) headers.authorization = `Bearer ${options.token}`

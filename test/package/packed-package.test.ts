@@ -1,0 +1,112 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const root = resolve(import.meta.dirname, '../..')
+
+// A host script that uses the package the way an app would, and prints what it saw. The 401
+// from tenantScope proves the adapter and the core share one copy of the error classes: with
+// two copies, `instanceof TenantryError` fails and the error escapes as a 500.
+const hostScript = (load: string) => `
+${load}
+const tenancy = createTenancy({ auth: { secret: 'packed-secret-packed-secret-packed!', bcryptCost: 4 } })
+const app = express()
+app.use(orgRouter(tenancy))
+app.get('/notes', tenantScope(tenancy), async (req, res) => res.json({ tenant: req.tenant.name, count: await req.tenant.data.countDocuments() }))
+const server = app.listen(0, '127.0.0.1', async () => {
+  const base = 'http://127.0.0.1:' + server.address().port
+  const json = { 'content-type': 'application/json' }
+  const created = await fetch(base + '/org/create', { method: 'POST', headers: json, body: JSON.stringify({ organization_name: 'Packed', email: 'p@packed.test', password: 'correct horse battery' }) })
+  const login = await (await fetch(base + '/admin/login', { method: 'POST', headers: json, body: JSON.stringify({ email: 'p@packed.test', password: 'correct horse battery' }) })).json()
+  const scoped = await (await fetch(base + '/notes', { headers: { authorization: 'Bearer ' + login.access_token } })).json()
+  const denied = await fetch(base + '/notes', { headers: { authorization: 'Bearer x.y.z' } })
+  let sameErrorClass = false
+  try { tenancy.auth.verifyAccessToken('x.y.z') } catch (err) { sameErrorClass = err instanceof TenantryError && err.code === 'TOKEN_INVALID' }
+  console.log(JSON.stringify({ created: created.status, scoped, denied: denied.status, deniedType: denied.headers.get('content-type'), sameErrorClass }))
+  server.close()
+})
+`
+
+const typedConsumer = `
+import express from 'express'
+import Koa from 'koa'
+import { createTenancy, type MemoryCollection } from 'tenantry'
+import { orgRouter, tenantScope } from 'tenantry/express'
+import * as koaAdapter from 'tenantry/koa'
+
+const tenancy = createTenancy({ auth: { secret: process.env.JWT_SECRET! } })
+const app = express()
+app.use(orgRouter(tenancy, { bodyLimit: 4096 }))
+app.get('/notes', tenantScope(tenancy), async (req, res) => {
+  const data: MemoryCollection = req.tenant.data
+  const name: string = req.tenant.name
+  // @ts-expect-error the tenant is typed, not any
+  req.tenant.data.noSuchMethod()
+  res.json({ name, notes: await data.find({}).toArray() })
+})
+const koa = new Koa()
+koa.use(koaAdapter.orgRouter(tenancy))
+koa.use(koaAdapter.tenantScope(tenancy))
+koa.use(async (ctx) => {
+  ctx.body = await ctx.state.tenant.data.countDocuments({})
+})
+// @ts-expect-error auth options are required
+createTenancy({})
+`
+
+describe('the packed package', () => {
+  let app: string
+
+  beforeAll(() => {
+    if (!existsSync(join(root, 'dist/index.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)')
+    app = mkdtempSync(join(tmpdir(), 'tenantry-packed-'))
+    execFileSync('npm', ['pack', '--pack-destination', app], { cwd: root, stdio: 'pipe' })
+    const tarball = readdirSync(app).find((file) => file.endsWith('.tgz'))!
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'host-app', private: true, type: 'module' }))
+    execFileSync(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', `./${tarball}`, 'express@5', 'koa@3', '@types/express@5', '@types/koa@3', '@types/node@20', 'typescript@5.9'],
+      { cwd: app, stdio: 'pipe' },
+    )
+  }, 180_000)
+
+  afterAll(() => {
+    if (app) rmSync(app, { recursive: true, force: true })
+  })
+
+  const run = (file: string, source: string) => {
+    writeFileSync(join(app, file), source)
+    return JSON.parse(execFileSync('node', [file], { cwd: app, encoding: 'utf8' }).trim().split('\n').at(-1)!)
+  }
+  const expected = { created: 201, scoped: { tenant: 'Packed', count: 0 }, denied: 401, deniedType: 'application/problem+json', sameErrorClass: true }
+
+  it('works from ESM with one copy of the core shared by the adapters', () => {
+    const load = `import express from 'express'\nimport { createTenancy, TenantryError } from 'tenantry'\nimport { orgRouter, tenantScope } from 'tenantry/express'`
+    expect(run('host.mjs', hostScript(load))).toEqual(expected)
+  })
+
+  it('works from CommonJS with one copy of the core shared by the adapters', () => {
+    const load = `const express = require('express')\nconst { createTenancy, TenantryError } = require('tenantry')\nconst { orgRouter, tenantScope } = require('tenantry/express')`
+    expect(run('host.cjs', hostScript(load))).toEqual(expected)
+  })
+
+  it('types req.tenant and ctx.state.tenant for a TypeScript host, from ESM and from CommonJS', () => {
+    writeFileSync(join(app, 'consumer.mts'), typedConsumer)
+    writeFileSync(join(app, 'consumer.cts'), typedConsumer.replace(/^import (\w+) from '(express|koa)'$/gm, "import $1 = require('$2')"))
+    const tsc = join(app, 'node_modules/typescript/bin/tsc')
+    // One program per module system, as a real project is one or the other. skipLibCheck keeps
+    // third-party typing drift (@types/koa) out; our types are exercised by the code itself.
+    const flags = ['--noEmit', '--strict', '--skipLibCheck', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node']
+    for (const file of ['consumer.mts', 'consumer.cts']) {
+      expect(() => execFileSync('node', [tsc, ...flags, file], { cwd: app, encoding: 'utf8', stdio: 'pipe' }), file).not.toThrow()
+    }
+  })
+
+  it('ships only dist and package metadata', () => {
+    const listing = execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: root, encoding: 'utf8' })
+    const files: string[] = JSON.parse(listing)[0].files.map((file: { path: string }) => file.path)
+    expect(files.filter((file) => !file.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md'].includes(file))).toEqual([])
+  })
+})
