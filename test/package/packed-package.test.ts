@@ -56,6 +56,26 @@ koa.use(async (ctx) => {
 createTenancy({})
 `
 
+// A host on another store registers its data handle type once; the adapters pick it up.
+const registeredConsumer = `
+import express from 'express'
+import { createTenancy } from 'tenantry'
+import { tenantScope } from 'tenantry/express'
+
+interface WarehouseHandle { shelves(): string[] }
+declare module 'tenantry' {
+  interface Register { tenantData: WarehouseHandle }
+}
+
+const tenancy = createTenancy({ auth: { secret: process.env.JWT_SECRET! } })
+express().get('/shelves', tenantScope(tenancy), (req, res) => {
+  const shelves: string[] = req.tenant.data.shelves()
+  // @ts-expect-error the registered handle replaces MemoryCollection
+  req.tenant.data.insertOne({})
+  res.json({ shelves })
+})
+`
+
 describe('the packed package', () => {
   let app: string
 
@@ -92,14 +112,15 @@ describe('the packed package', () => {
     expect(run('host.cjs', hostScript(load))).toEqual(expected)
   })
 
-  it('types req.tenant and ctx.state.tenant for a TypeScript host, from ESM and from CommonJS', () => {
+  it('types req.tenant and ctx.state.tenant for a TypeScript host, from ESM, from CommonJS and with a registered data type', () => {
     writeFileSync(join(app, 'consumer.mts'), typedConsumer)
+    writeFileSync(join(app, 'registered.mts'), registeredConsumer)
     writeFileSync(join(app, 'consumer.cts'), typedConsumer.replace(/^import (\w+) from '(express|koa)'$/gm, "import $1 = require('$2')"))
     const tsc = join(app, 'node_modules/typescript/bin/tsc')
     // One program per module system, as a real project is one or the other. skipLibCheck keeps
     // third-party typing drift (@types/koa) out; our types are exercised by the code itself.
     const flags = ['--noEmit', '--strict', '--skipLibCheck', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node']
-    for (const file of ['consumer.mts', 'consumer.cts']) {
+    for (const file of ['consumer.mts', 'consumer.cts', 'registered.mts']) {
       expect(() => execFileSync('node', [tsc, ...flags, file], { cwd: app, encoding: 'utf8', stdio: 'pipe' }), file).not.toThrow()
     }
   })

@@ -1,6 +1,7 @@
 import { AdminEmailTakenError, OrganizationNameTakenError, OrganizationNotFoundError } from '../../errors.js'
-import type { AdminPatch, AdminQuery, AdminRecord, OrganizationPatch, OrganizationQuery, OrganizationRecord, TenantStore } from '../../store.js'
+import type { AdminRecord, OrganizationRecord, TenantStore } from '../../store.js'
 import { MemoryCollection } from './memory-collection.js'
+import { UniqueTable } from './unique-table.js'
 
 /**
  * The embedded default store: everything in this process's memory, lost on exit. It keeps the
@@ -12,73 +13,23 @@ import { MemoryCollection } from './memory-collection.js'
  * const tenancy = createTenancy({ store: memoryStore(), auth: { secret: process.env.JWT_SECRET! } })
  */
 export function memoryStore(): TenantStore<MemoryCollection> {
-  const organizations = new Map<string, OrganizationRecord>()
-  const organizationIdByNameKey = new Map<string, string>()
-  const admins = new Map<string, AdminRecord>()
-  const adminIdByEmail = new Map<string, string>()
+  const organizations = new UniqueTable<OrganizationRecord, 'nameKey'>(
+    'nameKey',
+    () => new OrganizationNameTakenError('an organization with this name already exists'),
+  )
+  const admins = new UniqueTable<AdminRecord, 'email'>('email', () => new AdminEmailTakenError('an admin with this email already exists'))
   const collections = new Map<string, MemoryCollection>()
 
-  const findOrganization = (query: OrganizationQuery) =>
-    organizations.get('id' in query ? query.id : (organizationIdByNameKey.get(query.nameKey) ?? ''))
-  const findAdmin = (query: AdminQuery) => admins.get('id' in query ? query.id : (adminIdByEmail.get(query.email) ?? ''))
-
   return {
-    async insertOrganization(org) {
-      if (organizationIdByNameKey.has(org.nameKey)) throw new OrganizationNameTakenError('an organization with this name already exists')
-      organizations.set(org.id, structuredClone(org))
-      organizationIdByNameKey.set(org.nameKey, org.id)
-    },
-    async findOrganization(query) {
-      const org = findOrganization(query)
-      return org ? structuredClone(org) : null
-    },
-    async updateOrganization(id, patch: OrganizationPatch) {
-      const org = organizations.get(id)
-      if (!org) return null
-      if (patch.nameKey !== undefined && patch.nameKey !== org.nameKey) {
-        if (organizationIdByNameKey.has(patch.nameKey)) throw new OrganizationNameTakenError('an organization with this name already exists')
-        organizationIdByNameKey.delete(org.nameKey)
-        organizationIdByNameKey.set(patch.nameKey, id)
-      }
-      const updated = { ...org, ...structuredClone(patch) }
-      organizations.set(id, updated)
-      return structuredClone(updated)
-    },
-    async deleteOrganization(id) {
-      const org = organizations.get(id)
-      if (!org) return
-      organizations.delete(id)
-      organizationIdByNameKey.delete(org.nameKey)
-    },
+    insertOrganization: async (org) => organizations.insert(org),
+    findOrganization: async (query) => organizations.find(query),
+    updateOrganization: async (id, patch) => organizations.update(id, patch),
+    deleteOrganization: async (id) => organizations.delete(id),
 
-    async insertAdmin(admin) {
-      if (adminIdByEmail.has(admin.email)) throw new AdminEmailTakenError('an admin with this email already exists')
-      admins.set(admin.id, structuredClone(admin))
-      adminIdByEmail.set(admin.email, admin.id)
-    },
-    async findAdmin(query) {
-      const admin = findAdmin(query)
-      return admin ? structuredClone(admin) : null
-    },
-    async updateAdmin(id, patch: AdminPatch) {
-      const admin = admins.get(id)
-      if (!admin) return null
-      if (patch.email !== undefined && patch.email !== admin.email) {
-        if (adminIdByEmail.has(patch.email)) throw new AdminEmailTakenError('an admin with this email already exists')
-        adminIdByEmail.delete(admin.email)
-        adminIdByEmail.set(patch.email, id)
-      }
-      const updated = { ...admin, ...structuredClone(patch) }
-      admins.set(id, updated)
-      return structuredClone(updated)
-    },
-    async deleteAdmins(organizationId) {
-      for (const admin of admins.values()) {
-        if (admin.organizationId !== organizationId) continue
-        admins.delete(admin.id)
-        adminIdByEmail.delete(admin.email)
-      }
-    },
+    insertAdmin: async (admin) => admins.insert(admin),
+    findAdmin: async (query) => admins.find(query),
+    updateAdmin: async (id, patch) => admins.update(id, patch),
+    deleteAdmins: async (organizationId) => admins.deleteWhere((admin) => admin.organizationId === organizationId),
 
     async provisionTenantData(org) {
       if (!collections.has(org.dataKey)) collections.set(org.dataKey, new MemoryCollection())
