@@ -26,6 +26,8 @@ export interface AccessTokenClaims {
   adminId: string
   organizationId: string
   tokenVersion: number
+  /** The `exp` claim: seconds since the epoch. */
+  expiresAt: number
 }
 
 /** The answer to a successful login, as the HTTP route sends it. */
@@ -132,7 +134,7 @@ export class AdminAuth {
     }
     const claims = claimsSchema.safeParse(payload)
     if (!claims.success) throw new TokenInvalidError('the access token lacks required claims', { cause: claims.error })
-    return { adminId: claims.data.sub, organizationId: claims.data.org, tokenVersion: claims.data.ver }
+    return { adminId: claims.data.sub, organizationId: claims.data.org, tokenVersion: claims.data.ver, expiresAt: claims.data.exp }
   }
 
   #getDummyHash(): Promise<string> {

@@ -6,7 +6,7 @@ import { newDataKey, newId } from './lib/ids.js'
 import { organizationNameKey } from './lib/organization-name.js'
 import { parseInput } from './lib/parse-input.js'
 import type { AdminPatch, AdminRecord, OrganizationPatch, OrganizationQuery, OrganizationRecord, TenantStore } from './store.js'
-import type { Tenant } from './tenant-registry.js'
+import type { Tenant, TenantInvalidation } from './tenant-registry.js'
 
 /** An organization as callers see it: no storage names, no internal state. */
 export interface Organization {
@@ -54,12 +54,14 @@ const updateSchema = z.object({ name: fields.organizationName.optional(), email:
 export class OrgService {
   readonly #store: TenantStore<unknown>
   readonly #auth: AdminAuth
+  readonly #invalidation: TenantInvalidation
   readonly #inFlightTimeoutMs: number
 
-  constructor(store: TenantStore<unknown>, auth: AdminAuth, inFlightTimeoutMs: number) {
+  constructor(store: TenantStore<unknown>, auth: AdminAuth, options: { invalidation: TenantInvalidation; inFlightTimeoutMs: number }) {
     this.#store = store
     this.#auth = auth
-    this.#inFlightTimeoutMs = inFlightTimeoutMs
+    this.#invalidation = options.invalidation
+    this.#inFlightTimeoutMs = options.inFlightTimeoutMs
   }
 
   /** Creates an organization, its first admin and its data space. Throws a `TenantryError` on conflict or bad input. */
@@ -126,6 +128,7 @@ export class OrgService {
 
     const now = new Date()
     const updated = await this.#store.updateOrganization(org.id, { ...orgPatch, updatedAt: now })
+    this.#invalidation.invalidateOrganization(org.id)
     if (!updated) throw new OrganizationNotFoundError('the organization no longer exists')
     if (Object.keys(adminPatch).length > 0) {
       try {
@@ -134,6 +137,10 @@ export class OrgService {
       } catch (err) {
         await this.#store.updateOrganization(org.id, { name: org.name, nameKey: org.nameKey, updatedAt: org.updatedAt }).catch(() => {})
         throw err
+      } finally {
+        // Also after a failure: the store may have applied the write before reporting the error.
+        this.#invalidation.invalidateAdmin(admin.id)
+        this.#invalidation.invalidateOrganization(org.id)
       }
     }
     return toOrganization(updated)
@@ -148,11 +155,13 @@ export class OrgService {
 
     // From here on no token for this organization is honoured.
     await this.#store.updateOrganization(org.id, { state: 'deleting', stateChangedAt: new Date() })
+    this.#invalidation.invalidateOrganization(org.id)
     try {
       await this.#store.dropTenantData(org)
     } catch (err) {
       // Nothing is lost yet, so give the organization back rather than leave it half-deleted.
       await this.#store.updateOrganization(org.id, { state: 'active', stateChangedAt: new Date() }).catch(() => {})
+      this.#invalidation.invalidateOrganization(org.id)
       throw err
     }
     // The data is gone; a failure now leaves a `deleting` record that the next claim of its name
@@ -194,6 +203,7 @@ export class OrgService {
 
   /** Removes every trace of an organization; each step is idempotent, so it can be re-run. */
   async #tearDown(org: OrganizationRecord): Promise<void> {
+    this.#invalidation.invalidateOrganization(org.id)
     await this.#store.dropTenantData(org)
     await this.#store.deleteAdmins(org.id)
     await this.#store.deleteOrganization(org.id)

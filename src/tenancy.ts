@@ -3,7 +3,7 @@ import { OrgService } from './org-service.js'
 import type { TenantStore } from './store.js'
 import { memoryStore } from './stores/memory/memory-store.js'
 import type { MemoryCollection } from './stores/memory/memory-collection.js'
-import { TenantRegistry } from './tenant-registry.js'
+import { TenantRegistry, type TenantCacheOptions } from './tenant-registry.js'
 
 export interface TenancyOptions<TData> {
   /** Where organizations, admins and tenant data live. Default: a new `memoryStore()`. */
@@ -14,6 +14,8 @@ export interface TenancyOptions<TData> {
    * email may finish or undo it (it was interrupted by a crash). Default 60 000 ms.
    */
   inFlightTimeoutMs?: number
+  /** The registry's caches of verified tokens, organizations and admins. */
+  cache?: TenantCacheOptions
 }
 
 /** The one object a host keeps: the three services over one store. */
@@ -40,10 +42,6 @@ export function createTenancy<TData>(options: TenancyOptions<TData>): Tenancy<TD
   if (typeof authOptions !== 'object' || authOptions === null) throw new TypeError('tenantry: auth options are required, at least { secret }')
   if (!Number.isFinite(inFlightTimeoutMs) || inFlightTimeoutMs < 0) throw new TypeError('tenantry: inFlightTimeoutMs must be a non-negative number')
   const auth = new AdminAuth(store, authOptions)
-  return {
-    store,
-    auth,
-    orgs: new OrgService(store, auth, inFlightTimeoutMs),
-    registry: new TenantRegistry(store, auth),
-  }
+  const registry = new TenantRegistry(store, auth, options.cache)
+  return { store, auth, registry, orgs: new OrgService(store, auth, { invalidation: registry, inFlightTimeoutMs }) }
 }

@@ -1,0 +1,89 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createTenancy, memoryStore, TokenExpiredError, TokenInvalidError, type MemoryCollection, type TenancyOptions } from 'tenantry'
+import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+
+async function acme(options: Partial<TenancyOptions<MemoryCollection>> = {}) {
+  const tenancy = createTenancy({ store: memoryStore(), auth: TEST_AUTH, ...options })
+  await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
+  const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
+  return { tenancy, token: accessToken, tenant: await tenancy.registry.resolve(accessToken) }
+}
+
+describe('TenantRegistry', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('resolves the same token to the same tenant again and again', async () => {
+    const { tenancy, token, tenant } = await acme()
+    for (let i = 0; i < 3; i++) expect(await tenancy.registry.resolve(token)).toEqual(tenant)
+  })
+
+  it('never honours a cached token past its own expiry', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const { tenancy, token } = await acme({ auth: { ...TEST_AUTH, expiresIn: 60 } })
+    vi.setSystemTime(Date.now() + 61_000)
+    await expect(tenancy.registry.resolve(token)).rejects.toBeInstanceOf(TokenExpiredError)
+  })
+
+  it('shows a rename on the very next request', async () => {
+    const { tenancy, token, tenant } = await acme()
+    await tenancy.orgs.update(tenant, { name: 'Acme Renamed' })
+    expect((await tenancy.registry.resolve(token)).name).toBe('Acme Renamed')
+  })
+
+  it('refuses a cached token on the very next request after a password change or a delete', async () => {
+    const first = await acme()
+    await first.tenancy.orgs.update(first.tenant, { password: 'another fine passphrase' })
+    await expect(first.tenancy.registry.resolve(first.token)).rejects.toBeInstanceOf(TokenInvalidError)
+
+    const second = await acme()
+    await second.tenancy.orgs.delete(second.tenant, 'Acme')
+    await expect(second.tenancy.registry.resolve(second.token)).rejects.toBeInstanceOf(TokenInvalidError)
+  })
+
+  it('does not cache what a lookup read before a concurrent change', async () => {
+    const store = memoryStore()
+    const { tenancy, token, tenant } = await acme({ store, cache: { size: 100, ttlMs: 60_000 } })
+    // Invalidate, then hold the next organization lookup until a rename has completed.
+    await tenancy.orgs.update(tenant, { name: 'Acme' })
+    tenancy.registry.invalidateOrganization(tenant.id)
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const findOrganization = store.findOrganization
+    store.findOrganization = async (query) => {
+      const found = await findOrganization(query)
+      await gate
+      return found
+    }
+    const slow = tenancy.registry.resolve(token)
+    store.findOrganization = findOrganization
+    await tenancy.orgs.update(tenant, { name: 'Acme Renamed' })
+    release()
+    expect((await slow).name).toBe('Acme')
+    expect((await tenancy.registry.resolve(token)).name).toBe('Acme Renamed')
+  })
+
+  it('sees a change made by another instance once the cache TTL has passed', async () => {
+    const store = memoryStore()
+    const instanceA = await acme({ store, cache: { ttlMs: 50 } })
+    const instanceB = createTenancy({ store, auth: TEST_AUTH })
+    await instanceB.orgs.update(instanceA.tenant, { name: 'Renamed Elsewhere' })
+    expect((await instanceA.tenancy.registry.resolve(instanceA.token)).name).toBe('Acme')
+    await sleep(80)
+    expect((await instanceA.tenancy.registry.resolve(instanceA.token)).name).toBe('Renamed Elsewhere')
+  })
+
+  it('works with caching turned off, seeing other instances at once', async () => {
+    const store = memoryStore()
+    const instanceA = await acme({ store, cache: { size: 0 } })
+    await createTenancy({ store, auth: TEST_AUTH }).orgs.update(instanceA.tenant, { name: 'Renamed Elsewhere' })
+    expect((await instanceA.tenancy.registry.resolve(instanceA.token)).name).toBe('Renamed Elsewhere')
+  })
+
+  it('refuses bad cache options at start-up with a TypeError', () => {
+    expect(() => createTenancy({ auth: TEST_AUTH, cache: { size: -1 } })).toThrow(TypeError)
+    expect(() => createTenancy({ auth: TEST_AUTH, cache: { ttlMs: 0 } })).toThrow(TypeError)
+  })
+})
