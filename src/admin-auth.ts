@@ -1,8 +1,10 @@
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto'
+import { availableParallelism } from 'node:os'
 import bcrypt from 'bcrypt'
 import jwt from 'jsonwebtoken'
 import { z } from 'zod'
-import { InvalidCredentialsError, TokenExpiredError, TokenInvalidError } from './errors.js'
+import { InvalidCredentialsError, TokenExpiredError, TokenInvalidError, TooManyRequestsError } from './errors.js'
+import { BoundedQueue } from './lib/bounded-queue.js'
 import * as fields from './lib/fields.js'
 import { parseInput } from './lib/parse-input.js'
 import type { AdminRecord, TenantStore } from './store.js'
@@ -19,6 +21,16 @@ export interface AdminAuthOptions {
   expiresIn?: number
   /** bcrypt cost factor (4 to 31). Default 10. */
   bcryptCost?: number
+  /**
+   * Most bcrypt operations (hash or compare) running at once. Default: one fewer than the
+   * CPU cores (at least 1), so a login flood always leaves a core for the event loop's work.
+   */
+  maxConcurrentHashes?: number
+  /**
+   * Most bcrypt operations waiting for a slot; beyond that a login, create or password change
+   * gets 429 with Retry-After at once instead of queueing without bound. Default 64.
+   */
+  maxQueuedHashes?: number
 }
 
 /** What a verified access token says. */
@@ -68,10 +80,19 @@ export class AdminAuth {
   readonly #audience: string
   readonly #expiresIn: number
   readonly #bcryptCost: number
+  readonly #hashing: BoundedQueue
   #dummyHash: Promise<string> | undefined
 
   constructor(store: TenantStore<unknown>, options: AdminAuthOptions) {
-    const { secret, issuer = 'tenantry', audience = 'tenantry', expiresIn = 3600, bcryptCost = 10 } = options ?? ({} as AdminAuthOptions)
+    const {
+      secret,
+      issuer = 'tenantry',
+      audience = 'tenantry',
+      expiresIn = 3600,
+      bcryptCost = 10,
+      maxConcurrentHashes = Math.max(1, availableParallelism() - 1),
+      maxQueuedHashes = 64,
+    } = options ?? ({} as AdminAuthOptions)
     const secretBytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret instanceof Uint8Array ? Buffer.from(secret) : undefined
     if (!secretBytes) throw new TypeError('tenantry: auth.secret must be a string or a Uint8Array')
     if (secretBytes.length < MIN_SECRET_BYTES) throw new TypeError(`tenantry: auth.secret must be at least ${MIN_SECRET_BYTES} bytes for HS256`)
@@ -79,18 +100,25 @@ export class AdminAuth {
     if (typeof audience !== 'string' || audience === '') throw new TypeError('tenantry: auth.audience must be a non-empty string')
     if (!Number.isInteger(expiresIn) || expiresIn <= 0) throw new TypeError('tenantry: auth.expiresIn must be a positive whole number of seconds')
     if (!Number.isInteger(bcryptCost) || bcryptCost < 4 || bcryptCost > 31) throw new TypeError('tenantry: auth.bcryptCost must be a whole number from 4 to 31')
+    if (!Number.isInteger(maxConcurrentHashes) || maxConcurrentHashes < 1) throw new TypeError('tenantry: auth.maxConcurrentHashes must be a whole number, 1 or more')
+    if (!Number.isInteger(maxQueuedHashes) || maxQueuedHashes < 0) throw new TypeError('tenantry: auth.maxQueuedHashes must be a whole number, 0 or more')
     this.#store = store
     this.#key = createSecretKey(secretBytes)
     this.#issuer = issuer
     this.#audience = audience
     this.#expiresIn = expiresIn
     this.#bcryptCost = bcryptCost
+    this.#hashing = new BoundedQueue({
+      concurrency: maxConcurrentHashes,
+      maxQueued: maxQueuedHashes,
+      onFull: () => new TooManyRequestsError('too many password operations are queued; retry shortly', 1),
+    })
   }
 
   /** Hashes a password with bcrypt off the event loop. Rejects passwords bcrypt would truncate. */
   async hashPassword(password: string): Promise<string> {
     parseInput(z.object({ password: fields.password }), { password })
-    return bcrypt.hash(password, this.#bcryptCost)
+    return this.#hashing.run(() => bcrypt.hash(password, this.#bcryptCost))
   }
 
   /**
@@ -101,7 +129,8 @@ export class AdminAuth {
   async login(credentials: { email: string; password: string }): Promise<AccessToken> {
     const { email, password } = parseInput(loginSchema, credentials)
     const admin = await this.#store.findAdmin({ email: email.trim().toLowerCase() })
-    const passwordMatches = await bcrypt.compare(password, admin?.passwordHash ?? (await this.#getDummyHash()))
+    const hash = admin?.passwordHash ?? (await this.#getDummyHash())
+    const passwordMatches = await this.#hashing.run(() => bcrypt.compare(password, hash))
     if (!admin || !passwordMatches) throw new InvalidCredentialsError()
     const organization = await this.#store.findOrganization({ id: admin.organizationId })
     if (organization?.state !== 'active') throw new InvalidCredentialsError()
@@ -139,6 +168,8 @@ export class AdminAuth {
 
   #getDummyHash(): Promise<string> {
     this.#dummyHash ??= bcrypt.hash(randomBytes(16).toString('hex'), this.#bcryptCost)
+    // A failed attempt must not poison every later unknown-email login.
+    this.#dummyHash.catch(() => (this.#dummyHash = undefined))
     return this.#dummyHash
   }
 }

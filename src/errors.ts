@@ -126,6 +126,17 @@ export class TokenExpiredError extends TenantryError {
   }
 }
 
+/** Too much work is already queued (password hashing under a login flood); retry later. */
+export class TooManyRequestsError extends TenantryError {
+  static override code = 'TOO_MANY_REQUESTS'
+  readonly retryAfterSeconds: number
+
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message)
+    this.retryAfterSeconds = retryAfterSeconds
+  }
+}
+
 /** A document with this `_id` already exists in the tenant collection. */
 export class DuplicateKeyError extends TenantryError {
   static override code = 'DUPLICATE_KEY'

@@ -32,6 +32,7 @@ export {
   TokenInvalidError,
   TokenExpiredError,
   DuplicateKeyError,
+  TooManyRequestsError,
   type FieldIssue,
 } from './errors.js'
 export { createOrgHandler, type OrgHandler, type OrgRouterOptions } from './http/org-handler.js'

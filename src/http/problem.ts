@@ -4,6 +4,7 @@ import {
   TokenExpiredError,
   TokenInvalidError,
   TokenMissingError,
+  TooManyRequestsError,
   ValidationError,
 } from '../errors.js'
 import type { HttpResponse } from './http-types.js'
@@ -23,6 +24,7 @@ const PROBLEMS: Record<string, { status: number; title: string }> = {
   DUPLICATE_KEY: { status: 409, title: 'Duplicate key' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  TOO_MANY_REQUESTS: { status: 429, title: 'Too many requests' },
 }
 
 /**
@@ -44,6 +46,7 @@ export function toProblem(err: unknown): HttpResponse | null {
     headers['www-authenticate'] = `Bearer realm="tenantry", error="invalid_token", error_description="${err.code === 'TOKEN_EXPIRED' ? 'expired' : 'invalid'}"`
   }
   if (err instanceof MethodNotAllowedError) headers.allow = err.allow.join(', ')
+  if (err instanceof TooManyRequestsError) headers['retry-after'] = String(err.retryAfterSeconds)
   const body = {
     type: `urn:tenantry:problem:${err.code.toLowerCase().replaceAll('_', '-')}`,
     title: problem.title,

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import jwt from 'jsonwebtoken'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { createTenancy, TokenExpiredError, TokenInvalidError, type Tenancy } from 'tenantry'
+import { createTenancy, toProblem, TokenExpiredError, TokenInvalidError, TooManyRequestsError, type Tenancy } from 'tenantry'
 import { PASSWORD, TEST_AUTH, TEST_SECRET } from '../support/secret.js'
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
@@ -99,6 +99,21 @@ describe('AdminAuth', () => {
     expect(payload.exp - payload.iat).toBe(90)
   })
 
+  it('answers a login flood beyond the hashing queue with 429 at once, and serves the queued ones', async () => {
+    const small = createTenancy({ auth: { ...TEST_AUTH, maxConcurrentHashes: 1, maxQueuedHashes: 2 } })
+    await small.orgs.create({ name: 'Flood', email: 'f@flood.test', password: PASSWORD })
+    const results = await Promise.allSettled(Array.from({ length: 10 }, () => small.auth.login({ email: 'f@flood.test', password: PASSWORD })))
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(3)
+    const refused = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected').map((result) => result.reason)
+    expect(refused).toHaveLength(7)
+    for (const err of refused) expect(err).toBeInstanceOf(TooManyRequestsError)
+    const problem = toProblem(refused[0])!
+    expect(problem.status).toBe(429)
+    expect(problem.headers['retry-after']).toBe('1')
+    // Once the flood has drained, logins work again.
+    await expect(small.auth.login({ email: 'f@flood.test', password: PASSWORD })).resolves.toMatchObject({ tokenType: 'Bearer' })
+  })
+
   describe('options', () => {
     const bad: [string, object][] = [
       ['no secret', {}],
@@ -108,6 +123,8 @@ describe('AdminAuth', () => {
       ['a fractional bcrypt cost', { secret: TEST_SECRET, bcryptCost: 10.5 }],
       ['a lifetime of zero', { secret: TEST_SECRET, expiresIn: 0 }],
       ['an empty issuer', { secret: TEST_SECRET, issuer: '' }],
+      ['no hashing concurrency', { secret: TEST_SECRET, maxConcurrentHashes: 0 }],
+      ['a negative hashing queue', { secret: TEST_SECRET, maxQueuedHashes: -1 }],
     ]
     for (const [label, auth] of bad) {
       it(`refuses ${label} at start-up with a TypeError`, () => {
