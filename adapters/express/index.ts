@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express'
 import { createOrgHandler, type OrgRouterOptions } from '../../src/http/org-handler.js'
 import type { HttpResponse } from '../../src/http/http-types.js'
-import { scopeRequest } from '../../src/http/scope-request.js'
+import { scopeRequest, type ScopeResult } from '../../src/http/scope-request.js'
 import type { RegisteredTenant } from '../../src/register.js'
 import type { Tenancy } from '../../src/tenancy.js'
 
@@ -50,14 +50,16 @@ export function orgRouter(tenancy: Tenancy<unknown>, options?: OrgRouterOptions)
  * })
  */
 export function tenantScope(tenancy: Tenancy<unknown>): RequestHandler {
-  return async function tenantryScope(req, res, next) {
-    try {
-      const scoped = await scopeRequest(tenancy, req.headers.authorization)
+  // Not an async function: when the tenant is cached, scopeRequest answers synchronously and
+  // next() runs without a promise in between.
+  return function tenantryScope(req, res, next) {
+    const apply = (scoped: ScopeResult<unknown>) => {
       if (scoped.problem) return send(res, scoped.problem)
       req.tenant = scoped.tenant as RegisteredTenant
       next()
-    } catch (err) {
-      next(err)
     }
+    const scoped = scopeRequest(tenancy, req.headers.authorization)
+    if (scoped instanceof Promise) scoped.then(apply).catch(next)
+    else apply(scoped)
   }
 }

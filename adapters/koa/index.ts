@@ -1,7 +1,7 @@
 import type { Context, Middleware } from 'koa'
 import { createOrgHandler, type OrgRouterOptions } from '../../src/http/org-handler.js'
 import type { HttpResponse } from '../../src/http/http-types.js'
-import { scopeRequest } from '../../src/http/scope-request.js'
+import { scopeRequest, type ScopeResult } from '../../src/http/scope-request.js'
 import type { RegisteredTenant } from '../../src/register.js'
 import type { Tenancy } from '../../src/tenancy.js'
 
@@ -47,10 +47,15 @@ export function orgRouter(tenancy: Tenancy<unknown>, options?: OrgRouterOptions)
  * })
  */
 export function tenantScope(tenancy: Tenancy<unknown>): Middleware {
-  return async function tenantryScope(ctx, next) {
-    const scoped = await scopeRequest(tenancy, ctx.headers.authorization)
-    if (scoped.problem) return send(ctx, scoped.problem)
-    ctx.state.tenant = scoped.tenant as RegisteredTenant
-    await next()
+  // Not an async function: when the tenant is cached, scopeRequest answers synchronously and
+  // next() runs without an extra promise in between.
+  return function tenantryScope(ctx, next) {
+    const apply = (scoped: ScopeResult<unknown>) => {
+      if (scoped.problem) return send(ctx, scoped.problem)
+      ctx.state.tenant = scoped.tenant as RegisteredTenant
+      return next()
+    }
+    const scoped = scopeRequest(tenancy, ctx.headers.authorization)
+    return scoped instanceof Promise ? scoped.then(apply) : apply(scoped)
   }
 }

@@ -3,8 +3,8 @@ import Koa from 'koa'
 import { bodyParser } from '@koa/bodyparser'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createOrgHandler, createTenancy, TenantryError } from 'tenantry'
-import { orgRouter as expressOrgRouter } from 'tenantry/express'
-import { orgRouter as koaOrgRouter } from 'tenantry/koa'
+import { orgRouter as expressOrgRouter, tenantScope as expressTenantScope } from 'tenantry/express'
+import { orgRouter as koaOrgRouter, tenantScope as koaTenantScope } from 'tenantry/koa'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import { startServer, type RunningServer } from '../support/start-server.js'
 
@@ -69,6 +69,51 @@ describe('mounting the org routes in a host app', () => {
     expect((await post('/org/create', body)).status).toBe(503)
     expect(seen).toHaveLength(1)
     expect(seen[0]).not.toBeInstanceOf(TenantryError)
+  })
+
+  async function tokenForBrokenStore() {
+    const tenancy = createTenancy({ auth: TEST_AUTH })
+    await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
+    const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
+    tenancy.store.findOrganization = async () => {
+      throw new Error('database unreachable')
+    }
+    return { tenancy, headers: { authorization: `Bearer ${accessToken}` } }
+  }
+
+  it('lets an Express host handle a store failure behind tenantScope', async () => {
+    const { tenancy, headers } = await tokenForBrokenStore()
+    const seen: unknown[] = []
+    const app = express()
+      .get('/notes', expressTenantScope(tenancy), (_req, res) => res.json({}))
+      .use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+        seen.push(err)
+        res.status(503).end()
+      })
+    server = await startServer(app)
+    expect((await fetch(`${server.url}/notes`, { headers })).status).toBe(503)
+    expect(seen).toEqual([expect.objectContaining({ message: 'database unreachable' })])
+  })
+
+  it('lets a Koa host handle a store failure behind tenantScope', async () => {
+    const { tenancy, headers } = await tokenForBrokenStore()
+    const seen: unknown[] = []
+    const app = new Koa()
+      .use(async (ctx, next) => {
+        try {
+          await next()
+        } catch (err) {
+          seen.push(err)
+          ctx.status = 503
+        }
+      })
+      .use(koaTenantScope(tenancy))
+      .use((ctx) => {
+        ctx.body = {}
+      })
+    server = await startServer(app.callback())
+    expect((await fetch(`${server.url}/notes`, { headers })).status).toBe(503)
+    expect(seen).toEqual([expect.objectContaining({ message: 'database unreachable' })])
   })
 
   it('refuses bad router options at start-up with a TypeError', () => {

@@ -13,12 +13,19 @@ import { UniqueTable } from './unique-table.js'
  * const tenancy = createTenancy({ store: memoryStore(), auth: { secret: process.env.JWT_SECRET! } })
  */
 export function memoryStore(): TenantStore<MemoryCollection> {
-  const organizations = new UniqueTable<OrganizationRecord, 'nameKey'>(
-    'nameKey',
-    () => new OrganizationNameTakenError('an organization with this name already exists'),
-  )
-  const admins = new UniqueTable<AdminRecord, 'email'>('email', () => new AdminEmailTakenError('an admin with this email already exists'))
-  const collections = new Map<string, MemoryCollection>()
+  const organizations = new UniqueTable<OrganizationRecord, 'nameKey'>({
+    key: 'nameKey',
+    dateFields: ['stateChangedAt', 'createdAt', 'updatedAt'],
+    conflict: () => new OrganizationNameTakenError('an organization with this name already exists'),
+  })
+  const admins = new UniqueTable<AdminRecord, 'email'>({
+    key: 'email',
+    dateFields: ['createdAt', 'updatedAt'],
+    conflict: () => new AdminEmailTakenError('an admin with this email already exists'),
+  })
+  // A provisioned data space is an entry; its collection is made on first use, so idle tenants
+  // cost a map entry rather than a collection each.
+  const collections = new Map<string, MemoryCollection | undefined>()
 
   return {
     insertOrganization: async (org) => organizations.insert(org),
@@ -32,7 +39,7 @@ export function memoryStore(): TenantStore<MemoryCollection> {
     deleteAdmins: async (organizationId) => admins.deleteWhere((admin) => admin.organizationId === organizationId),
 
     async provisionTenantData(org) {
-      if (!collections.has(org.dataKey)) collections.set(org.dataKey, new MemoryCollection())
+      if (!collections.has(org.dataKey)) collections.set(org.dataKey, undefined)
     },
     async dropTenantData(org) {
       collections.delete(org.dataKey)
@@ -41,9 +48,12 @@ export function memoryStore(): TenantStore<MemoryCollection> {
       return [...collections.keys()]
     },
     tenantData(org) {
-      const collection = collections.get(org.dataKey)
+      let collection = collections.get(org.dataKey)
+      if (collection) return collection
       // Reachable only when a delete finished between resolving the tenant and this call.
-      if (!collection) throw new OrganizationNotFoundError('the organization no longer exists')
+      if (!collections.has(org.dataKey)) throw new OrganizationNotFoundError('the organization no longer exists')
+      collection = new MemoryCollection()
+      collections.set(org.dataKey, collection)
       return collection
     },
   }

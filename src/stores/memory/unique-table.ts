@@ -1,28 +1,35 @@
+type Row = Record<string, unknown>
+
 /**
  * Records by id with one unique field, as a database table with a unique index. Every method
  * checks and writes in one synchronous step, so concurrent callers cannot both claim a key, and
  * records are copied in and out so no caller holds a reference into the table.
+ *
+ * Records are flat (strings, numbers, Dates). Dates are kept as epoch milliseconds: with 100 000
+ * organizations that is 600 000 fewer objects for every garbage collection to walk.
  */
 export class UniqueTable<TRecord extends { id: string }, TKey extends keyof TRecord & string> {
-  readonly #rows = new Map<string, TRecord>()
+  readonly #rows = new Map<string, Row>()
   readonly #idByKey = new Map<unknown, string>()
   readonly #key: TKey
+  readonly #dateFields: readonly string[]
   readonly #conflict: () => Error
 
-  constructor(key: TKey, conflict: () => Error) {
-    this.#key = key
-    this.#conflict = conflict
+  constructor(options: { key: TKey; dateFields: readonly (keyof TRecord & string)[]; conflict: () => Error }) {
+    this.#key = options.key
+    this.#dateFields = options.dateFields
+    this.#conflict = options.conflict
   }
 
   find(query: { id: string } | Record<TKey, TRecord[TKey]>): TRecord | null {
     const id = 'id' in query ? query.id : this.#idByKey.get(query[this.#key])
     const row = id === undefined ? undefined : this.#rows.get(id)
-    return row ? structuredClone(row) : null
+    return row ? this.#unpack(row) : null
   }
 
   insert(record: TRecord): void {
     if (this.#idByKey.has(record[this.#key])) throw this.#conflict()
-    this.#rows.set(record.id, structuredClone(record))
+    this.#rows.set(record.id, this.#pack(record))
     this.#idByKey.set(record[this.#key], record.id)
   }
 
@@ -35,9 +42,9 @@ export class UniqueTable<TRecord extends { id: string }, TKey extends keyof TRec
       this.#idByKey.delete(row[this.#key])
       this.#idByKey.set(key, id)
     }
-    const updated = { ...row, ...structuredClone(patch) }
+    const updated = { ...row, ...this.#pack(patch) }
     this.#rows.set(id, updated)
-    return structuredClone(updated)
+    return this.#unpack(updated)
   }
 
   delete(id: string): void {
@@ -48,11 +55,29 @@ export class UniqueTable<TRecord extends { id: string }, TKey extends keyof TRec
   }
 
   /** Scans the whole table: O(rows), which deleting one organization's admins can afford. */
-  deleteWhere(matches: (row: TRecord) => boolean): void {
-    for (const row of this.#rows.values()) {
-      if (!matches(row)) continue
-      this.#rows.delete(row.id)
+  deleteWhere(matches: (record: TRecord) => boolean): void {
+    for (const [id, row] of this.#rows) {
+      if (!matches(row as TRecord)) continue
+      this.#rows.delete(id)
       this.#idByKey.delete(row[this.#key])
     }
+  }
+
+  #pack(record: Partial<TRecord>): Row {
+    const row: Row = { ...record }
+    for (const field of this.#dateFields) {
+      const value = row[field]
+      if (value instanceof Date) row[field] = value.getTime()
+    }
+    return row
+  }
+
+  #unpack(row: Row): TRecord {
+    const record: Row = { ...row }
+    for (const field of this.#dateFields) {
+      const value = record[field]
+      if (typeof value === 'number') record[field] = new Date(value)
+    }
+    return record as TRecord
   }
 }

@@ -1,0 +1,236 @@
+/**
+ * `npm run bench`: every server variant runs in its own child process and is driven by
+ * autocannon from this one. Variants of one comparison alternate round by round, so drift in a
+ * shared, noisy machine hits them alike; each figure is the median of its rounds, and every
+ * target is a ratio between variants measured in this same run.
+ *
+ * BENCH_ROUNDS (default 3) and BENCH_SECONDS (default 5) set the length.
+ */
+import { fork, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { writeFileSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+import { PASSWORD } from './constants.js'
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
+const SCALE = Number(process.env.BENCH_SCALE ?? 100_000)
+const LOGIN_RATE = 200
+const serverFile = fileURLToPath(new URL('./server.ts', import.meta.url))
+
+interface Started {
+  child: ChildProcess
+  url: string
+  headers: Record<string, string>[]
+  memoryPerOrganizationBytes?: number
+}
+
+async function startVariant(variant: string, organizations = 1): Promise<Started> {
+  const child = fork(serverFile, [variant, String(organizations)], { execArgv: ['--expose-gc', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const [ready] = (await Promise.race([once(child, 'message'), once(child, 'exit').then(() => Promise.reject(new Error(`${variant} exited before it was ready`)))])) as [
+    { port: number; headers: Record<string, string>[]; memoryPerOrganizationBytes?: number },
+  ]
+  return { child, url: `http://127.0.0.1:${ready.port}`, headers: ready.headers, memoryPerOrganizationBytes: ready.memoryPerOrganizationBytes }
+}
+
+async function stop(started: Started): Promise<void> {
+  started.child.kill()
+  await once(started.child, 'exit')
+}
+
+interface Sample {
+  rps: number
+  p50: number
+  p99: number
+  errors: number
+}
+
+/** Drives GET /hello, rotating through the variant's credentials. */
+async function load(started: Started, options: { connections?: number; seconds?: number; overallRate?: number } = {}): Promise<Sample> {
+  let next = 0
+  const result = await autocannon({
+    url: `${started.url}/hello`,
+    connections: options.connections ?? 10,
+    duration: options.seconds ?? SECONDS,
+    ...(options.overallRate ? { overallRate: options.overallRate } : {}),
+    requests: [
+      {
+        setupRequest: (request) => {
+          request.headers = { ...request.headers, ...started.headers[next++ % started.headers.length] }
+          return request
+        },
+      },
+    ],
+  })
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.non2xx + result.errors }
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+
+type Summary = Sample & { rounds: Sample[]; memoryPerOrganizationBytes?: number }
+
+/** Runs `variants` in alternation for ROUNDS rounds; returns the median sample of each, and its rounds. */
+async function compare(variants: { name: string; variant: string; organizations?: number }[]): Promise<Map<string, Summary>> {
+  const samples = new Map<string, Sample[]>(variants.map((v) => [v.name, []]))
+  const memory = new Map<string, number | undefined>()
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const { name, variant, organizations } of variants) {
+      const started = await startVariant(variant, organizations)
+      memory.set(name, started.memoryPerOrganizationBytes)
+      await load(started, { seconds: 1 }) // warm-up: JIT and caches, not measured
+      const sample = await load(started)
+      samples.get(name)!.push(sample)
+      await stop(started)
+      console.error(`  round ${round}/${ROUNDS} ${name}: ${sample.rps.toFixed(0)} req/s, p99 ${sample.p99} ms${sample.errors ? `, ${sample.errors} errors` : ''}`)
+    }
+  }
+  const summary = new Map<string, Summary>()
+  for (const [name, list] of samples) {
+    summary.set(name, {
+      rounds: list,
+      rps: median(list.map((s) => s.rps)),
+      p50: median(list.map((s) => s.p50)),
+      p99: median(list.map((s) => s.p99)),
+      errors: list.reduce((sum, s) => sum + s.errors, 0),
+      memoryPerOrganizationBytes: memory.get(name),
+    })
+  }
+  return summary
+}
+
+async function loginStorm(variant: string) {
+  const started = await startVariant(variant)
+  const ask = async <T>(message: string): Promise<T> => {
+    started.child.send(message)
+    return ((await once(started.child, 'message')) as [T])[0]
+  }
+  // The cheap route alone, at a fixed rate, for reference.
+  await load(started, { seconds: 1, overallRate: 500, connections: 5 })
+  const calm = await load(started, { overallRate: 500, connections: 5 })
+  await ask('reset-delay')
+  // LOGIN_RATE logins a second, over ten times what bcrypt at cost 10 hashes here, from
+  // another process, alongside the same cheap route.
+  const flood = fork(fileURLToPath(new URL('./login-flood.ts', import.meta.url)), [`${started.url}/admin/login`, String(SECONDS + 2), String(LOGIN_RATE)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  await new Promise((resolve) => setTimeout(resolve, 1000)) // let the queue fill first
+  const cheap = await load(started, { overallRate: 500, connections: 5 })
+  const delay = await ask<{ delayP99Ms: number; delayMaxMs: number }>('report-delay')
+  const [logins] = (await once(flood, 'message')) as [{ ok: number; refused: number; p99: number; timeouts: number; duration: number }]
+  await stop(started)
+  return { calm, cheap, delay, logins: { ok: logins.ok / logins.duration, refused: logins.refused / logins.duration, p99: logins.p99, timeouts: logins.timeouts } }
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+const verdict = (ok: boolean) => (ok ? 'met' : '**NOT met**')
+
+console.error(`tenantry bench: ${ROUNDS} rounds of ${SECONDS} s per variant`)
+console.error('throughput (Express)…')
+const express = await compare([
+  { name: 'bare', variant: 'express-bare' },
+  { name: 'noop', variant: 'express-noop' },
+  { name: 'tenantry', variant: 'express-tenantry' },
+  { name: 'jsonwebtoken', variant: 'express-jsonwebtoken' },
+  { name: 'better-auth', variant: 'express-better-auth' },
+])
+console.error('throughput (Koa)…')
+const koa = await compare([
+  { name: 'bare', variant: 'koa-bare' },
+  { name: 'tenantry', variant: 'koa-tenantry' },
+])
+console.error(`scale (10 vs ${SCALE.toLocaleString('en-US')} organizations)…`)
+const scale = await compare([
+  { name: 'small', variant: 'express-tenantry', organizations: 10 },
+  { name: 'large', variant: 'express-tenantry', organizations: SCALE },
+])
+console.error('login storm…')
+const storm = await loginStorm('login-storm')
+const uncapped = await loginStorm('login-storm-uncapped')
+
+/**
+ * The median of the per-round ratios: both variants of a round ran back to back, so a ratio
+ * within a round cancels the drift between rounds that a ratio of medians would keep.
+ */
+const ratio = (a: Summary, b: Summary) => median(a.rounds.map((sample, i) => sample.rps / b.rounds[i]!.rps))
+const row = (label: string, s: Summary, base: Summary) => `| ${label} | ${fmt(s.rps)} | ${s.p50} | ${s.p99} | ${fmt(ratio(s, base), 2)}× | ${s.errors} |`
+const e = (name: string) => express.get(name)!
+const k = (name: string) => koa.get(name)!
+const ratios = {
+  express: ratio(e('tenantry'), e('bare')),
+  koa: ratio(k('tenantry'), k('bare')),
+  betterAuth: ratio(e('tenantry'), e('better-auth')),
+  jsonwebtoken: ratio(e('tenantry'), e('jsonwebtoken')),
+  scale: ratio(scale.get('large')!, scale.get('small')!),
+}
+const errors = [...express.values(), ...koa.values(), ...scale.values()].reduce((sum, s) => sum + s.errors, 0)
+
+const report = `# Benchmark results
+
+${new Date().toISOString().slice(0, 10)} · Node ${process.version} · ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${fmt(totalmem() / 2 ** 30)} GiB ·
+${ROUNDS} rounds × ${SECONDS} s per variant, 10 connections. req/s and latencies are medians of the rounds;
+ratios are medians of the per-round ratios (variants of a round run back to back). Produced by \`npm run bench\`.
+
+Every variant serves \`GET /hello\` → \`{"hello": <tenant name>}\` from its own process.
+
+## Express
+
+| variant | req/s | p50 ms | p99 ms | vs bare | non-2xx/errors |
+|---|---:|---:|---:|---:|---:|
+${row('bare route, no auth', e('bare'), e('bare'))}
+${row('one no-op middleware (the floor any middleware pays)', e('noop'), e('bare'))}
+${row('tenantry \`tenantScope\`', e('tenantry'), e('bare'))}
+${row('jsonwebtoken, string secret + Map lookup', e('jsonwebtoken'), e('bare'))}
+${row('Better Auth: getSession + getFullOrganization (memory adapter)', e('better-auth'), e('bare'))}
+
+## Koa
+
+| variant | req/s | p50 ms | p99 ms | vs bare | non-2xx/errors |
+|---|---:|---:|---:|---:|---:|
+${row('bare route, no auth', k('bare'), k('bare'))}
+${row('tenantry \`tenantScope\`', k('tenantry'), k('bare'))}
+
+## Scale: scoped route (Express) with 10 and ${fmt(SCALE)} organizations in the in-memory store
+
+Requests rotate through up to 1,000 tokens of different tenants.
+
+| organizations | req/s | p50 ms | p99 ms | vs 10 | memory per organization |
+|---|---:|---:|---:|---:|---:|
+| 10 | ${fmt(scale.get('small')!.rps)} | ${scale.get('small')!.p50} | ${scale.get('small')!.p99} | 1.00× | |
+| ${fmt(SCALE)} | ${fmt(scale.get('large')!.rps)} | ${scale.get('large')!.p50} | ${scale.get('large')!.p99} | ${fmt(ratios.scale, 2)}× | ${fmt(scale.get('large')!.memoryPerOrganizationBytes ?? 0)} bytes |
+
+## Login storm
+
+${LOGIN_RATE} logins a second over 100 connections (bcrypt cost 10, default hashing queue) while a cheap route takes 500 req/s.
+
+The logins come from a separate process, so the client that measures the cheap route is not
+stalled by the one flooding logins. Baseline: the same storm with bcrypt uncapped (4 at once,
+libuv's thread pool), measured in this run.
+
+| measure | tenantry (default cap: ${Math.max(1, cpus().length - 1)} at once) | uncapped (4 at once) |
+|---|---:|---:|
+| cheap route p50 / p99, no storm | ${storm.calm.p50} / ${storm.calm.p99} ms | ${uncapped.calm.p50} / ${uncapped.calm.p99} ms |
+| cheap route p50 / p99, during the storm | ${storm.cheap.p50} / ${storm.cheap.p99} ms | ${uncapped.cheap.p50} / ${uncapped.cheap.p99} ms |
+| event loop delay p99 / max, during the storm | ${fmt(storm.delay.delayP99Ms, 1)} / ${fmt(storm.delay.delayMaxMs, 1)} ms | ${fmt(uncapped.delay.delayP99Ms, 1)} / ${fmt(uncapped.delay.delayMaxMs, 1)} ms |
+| logins answered 200 / 429 per second | ${fmt(storm.logins.ok, 1)} / ${fmt(storm.logins.refused, 1)} | ${fmt(uncapped.logins.ok, 1)} / ${fmt(uncapped.logins.refused, 1)} |
+| login p99 | ${storm.logins.p99} ms | ${uncapped.logins.p99} ms |
+
+## Targets
+
+| target | measured | |
+|---|---:|---|
+| tenantry ≥ 0.9× bare, Express | ${fmt(ratios.express, 2)}× | ${verdict(ratios.express >= 0.9)} |
+| tenantry vs one no-op middleware, Express (no target) | ${fmt(ratio(e('tenantry'), e('noop')), 2)}× | |
+| tenantry ≥ 0.9× bare, Koa | ${fmt(ratios.koa, 2)}× | ${verdict(ratios.koa >= 0.9)} |
+| tenantry ≥ 5× Better Auth | ${fmt(ratios.betterAuth, 2)}× | ${verdict(ratios.betterAuth >= 5)} |
+| tenantry vs jsonwebtoken with a string secret (no target) | ${fmt(ratios.jsonwebtoken, 2)}× | |
+| cheap route p99 < 20 ms during a login storm | ${storm.cheap.p99} ms | ${verdict(storm.cheap.p99 < 20)} |
+| event loop delay p99 < 10 ms during a login storm | ${fmt(storm.delay.delayP99Ms, 1)} ms | ${verdict(storm.delay.delayP99Ms < 10)} |
+| ${fmt(SCALE)} organizations within 10% of 10 | ${fmt(ratios.scale, 2)}× | ${verdict(ratios.scale >= 0.9)} |
+| no failed requests in the throughput runs | ${errors} | ${verdict(errors === 0)} |
+`
+
+console.log(report)
+if (process.env.BENCH_WRITE !== '0') writeFileSync(new URL('./RESULTS.md', import.meta.url), report)

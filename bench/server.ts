@@ -1,0 +1,161 @@
+/**
+ * One benchmark server variant in a process of its own. The parent (bench/run.ts) starts it
+ * with the variant's name, gets `{ port, headers }` over IPC once it listens, and drives it.
+ * Every variant serves the same route: GET /hello → 200 {"hello": <tenant name>}.
+ */
+import { once } from 'node:events'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import type { AddressInfo } from 'node:net'
+import type { Server } from 'node:http'
+import bcrypt from 'bcrypt'
+import express from 'express'
+import jwt from 'jsonwebtoken'
+import Koa from 'koa'
+import { createTenancy, memoryStore, type MemoryCollection, type Tenancy } from 'tenantry'
+import { orgRouter, tenantScope as expressTenantScope } from 'tenantry/express'
+import { PASSWORD, SECRET } from './constants.js'
+import { tenantScope as koaTenantScope } from 'tenantry/koa'
+
+const MAX_TOKENS = 1000
+
+type Ready = { port: number; headers: Record<string, string>[]; memoryPerOrganizationBytes?: number }
+
+/** Seeds `count` organizations straight through the store (one shared hash: bcrypt is not what is measured). */
+async function seededTenancy(count: number): Promise<{ tenancy: Tenancy<MemoryCollection>; headers: Record<string, string>[]; bytesPerOrg: number }> {
+  const tenancy = createTenancy({ store: memoryStore(), auth: { secret: SECRET, bcryptCost: 4 } })
+  const passwordHash = await bcrypt.hash(PASSWORD, 4)
+  global.gc?.()
+  const before = process.memoryUsage().heapUsed
+  const admins: { id: string; organizationId: string; tokenVersion: number }[] = []
+  for (let i = 0; i < count; i++) {
+    const now = new Date()
+    const org = { id: `org-${i}`, name: `Org ${i}`, nameKey: `org ${i}`, dataKey: `t_${i.toString(16).padStart(24, '0')}`, state: 'active' as const, stateChangedAt: now, createdAt: now, updatedAt: now }
+    const admin = { id: `admin-${i}`, organizationId: org.id, email: `admin${i}@bench.test`, passwordHash, tokenVersion: 0, createdAt: now, updatedAt: now }
+    await tenancy.store.insertOrganization(org)
+    await tenancy.store.insertAdmin(admin)
+    await tenancy.store.provisionTenantData(org)
+    if (admins.length < MAX_TOKENS && i % Math.max(1, Math.floor(count / MAX_TOKENS)) === 0) admins.push(admin)
+  }
+  global.gc?.()
+  const bytesPerOrg = (process.memoryUsage().heapUsed - before) / count
+  const headers = admins.map((admin) => ({ authorization: `Bearer ${tenancy.auth.issueAccessToken(admin).accessToken}` }))
+  return { tenancy, headers, bytesPerOrg }
+}
+
+async function expressBetterAuth(): Promise<{ app: express.Express; headers: Record<string, string>[] }> {
+  const { betterAuth } = await import('better-auth')
+  const { memoryAdapter } = await import('better-auth/adapters/memory')
+  const { organization } = await import('better-auth/plugins')
+  const { fromNodeHeaders } = await import('better-auth/node')
+  const db: Record<string, unknown[]> = { user: [], session: [], account: [], verification: [], organization: [], member: [], invitation: [] }
+  const auth = betterAuth({
+    database: memoryAdapter(db),
+    secret: SECRET,
+    baseURL: 'http://127.0.0.1',
+    emailAndPassword: { enabled: true },
+    plugins: [organization()],
+    telemetry: { enabled: false },
+    logger: { disabled: true },
+  })
+  const signUp = await auth.api.signUpEmail({ body: { email: 'a@bench.test', password: PASSWORD, name: 'Bench' }, returnHeaders: true })
+  const cookie = signUp.headers.get('set-cookie')!.split(';')[0]!
+  await auth.api.createOrganization({ body: { name: 'Org 0', slug: 'org-0' }, headers: new Headers({ cookie }) })
+  const app = express()
+  // How a Better Auth app scopes a request: the session, then its active organization.
+  app.get('/hello', async (req, res) => {
+    const headers = fromNodeHeaders(req.headers)
+    const session = await auth.api.getSession({ headers })
+    if (!session?.session.activeOrganizationId) return res.status(401).end()
+    const org = await auth.api.getFullOrganization({ headers })
+    if (!org) return res.status(401).end()
+    res.json({ hello: org.name })
+  })
+  return { app, headers: [{ cookie }] }
+}
+
+/** The common hand-rolled middleware: jsonwebtoken with the secret passed as a string. */
+function expressJsonwebtoken(): { app: express.Express; headers: Record<string, string>[] } {
+  const organizations = new Map([['org-0', { id: 'org-0', name: 'Org 0' }]])
+  const app = express()
+  app.get('/hello', (req, res) => {
+    const token = req.headers.authorization?.replace(/^Bearer /, '') ?? ''
+    try {
+      const claims = jwt.verify(token, SECRET, { algorithms: ['HS256'], issuer: 'tenantry', audience: 'tenantry' }) as { org: string }
+      const org = organizations.get(claims.org)
+      if (!org) return res.status(401).end()
+      res.json({ hello: org.name })
+    } catch {
+      res.status(401).end()
+    }
+  })
+  const token = jwt.sign({ org: 'org-0', ver: 0 }, SECRET, { algorithm: 'HS256', subject: 'admin-0', issuer: 'tenantry', audience: 'tenantry', expiresIn: 3600 })
+  return { app, headers: [{ authorization: `Bearer ${token}` }] }
+}
+
+async function start(variant: string, organizations: number): Promise<{ server: Server; ready: Omit<Ready, 'port'> }> {
+  const listen = (handler: Parameters<typeof import('node:http').createServer>[1] | express.Express) => (handler as express.Express).listen(0, '127.0.0.1')
+  switch (variant) {
+    // The bare routes get the same Authorization headers (and ignore them), so parsing those
+    // bytes is not counted against tenantry.
+    case 'express-bare': {
+      const { headers } = await seededTenancy(organizations)
+      return { server: listen(express().get('/hello', (_req, res) => { res.json({ hello: 'Org 0' }) })), ready: { headers } }
+    }
+    case 'express-noop': {
+      const { headers } = await seededTenancy(organizations)
+      const noop: express.RequestHandler = (_req, _res, next) => next()
+      return { server: listen(express().get('/hello', noop, (_req, res) => { res.json({ hello: 'Org 0' }) })), ready: { headers } }
+    }
+    case 'koa-bare': {
+      const { headers } = await seededTenancy(organizations)
+      return { server: new Koa().use((ctx) => { ctx.body = { hello: 'Org 0' } }).listen(0, '127.0.0.1'), ready: { headers } }
+    }
+    case 'express-tenantry': {
+      const { tenancy, headers, bytesPerOrg } = await seededTenancy(organizations)
+      const app = express().get('/hello', expressTenantScope(tenancy), (req, res) => { res.json({ hello: req.tenant.name }) })
+      return { server: listen(app), ready: { headers, memoryPerOrganizationBytes: bytesPerOrg } }
+    }
+    case 'koa-tenantry': {
+      const { tenancy, headers } = await seededTenancy(organizations)
+      const app = new Koa().use(koaTenantScope(tenancy)).use((ctx) => { ctx.body = { hello: ctx.state.tenant.name } })
+      return { server: app.listen(0, '127.0.0.1'), ready: { headers } }
+    }
+    case 'express-jsonwebtoken': {
+      const { app, headers } = expressJsonwebtoken()
+      return { server: listen(app), ready: { headers } }
+    }
+    case 'express-better-auth': {
+      const { app, headers } = await expressBetterAuth()
+      return { server: listen(app), ready: { headers } }
+    }
+    case 'login-storm':
+    case 'login-storm-uncapped': {
+      // Production defaults (bcrypt cost 10, the default hashing cap), or as many hashes at once
+      // as libuv's thread pool runs (4), which is what bcrypt does with no cap in front.
+      const tenancy = createTenancy({ auth: { secret: SECRET, ...(variant === 'login-storm-uncapped' ? { maxConcurrentHashes: 4 } : {}) } })
+      await tenancy.orgs.create({ name: 'Storm', email: 'storm@bench.test', password: PASSWORD })
+      const app = express().use(orgRouter(tenancy)).get('/hello', (_req, res) => { res.json({ hello: 'cheap' }) })
+      return { server: listen(app), ready: { headers: [{}] } }
+    }
+    default:
+      throw new Error(`unknown variant ${variant}`)
+  }
+}
+
+const [variant = '', organizations = '1'] = process.argv.slice(2)
+const { server, ready } = await start(variant, Number(organizations))
+if (!server.listening) await once(server, 'listening')
+process.send!({ ...ready, port: (server.address() as AddressInfo).port })
+
+// The parent asks for the event loop's delay over a measured window.
+const delay = monitorEventLoopDelay({ resolution: 1 })
+process.on('message', (message: string) => {
+  if (message === 'reset-delay') {
+    delay.reset()
+    delay.enable()
+    process.send!({ delayReset: true })
+  } else if (message === 'report-delay') {
+    delay.disable()
+    process.send!({ delayP99Ms: delay.percentile(99) / 1e6, delayMaxMs: delay.max / 1e6 })
+  }
+})
