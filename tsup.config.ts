@@ -5,6 +5,7 @@ export default defineConfig({
     index: 'src/index.ts',
     express: 'adapters/express/index.ts',
     koa: 'adapters/koa/index.ts',
+    mongodb: 'src/stores/mongodb/index.ts',
   },
   format: ['esm', 'cjs'],
   // Shared chunks in both formats: the adapters and the core load one copy of the error

@@ -9,11 +9,13 @@ export default defineConfig({
     alias: {
       'tenantry/express': here('./adapters/express/index.ts'),
       'tenantry/koa': here('./adapters/koa/index.ts'),
+      'tenantry/mongodb': here('./src/stores/mongodb/index.ts'),
       tenantry: here('./src/index.ts'),
     },
   },
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/support/mongo-server.ts'],
     testTimeout: 20_000,
     hookTimeout: 120_000,
   },

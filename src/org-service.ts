@@ -38,6 +38,19 @@ export interface UpdateOrganizationInput {
   password?: string
 }
 
+export interface MigrateOptions {
+  /** Resume after this organization id (the `lastId` of an interrupted run). */
+  after?: string
+  /** Called after each organization. */
+  onProgress?: (report: MigrationReport) => void
+}
+
+export interface MigrationReport {
+  migrated: number
+  /** The last organization id visited; pass it as `after` to resume. */
+  lastId: string | undefined
+}
+
 const createSchema = z.object({ name: fields.organizationName, email: fields.email, password: fields.password })
 const updateSchema = z.object({ name: fields.organizationName.optional(), email: fields.email.optional(), password: fields.password.optional() })
 
@@ -168,6 +181,47 @@ export class OrgService {
     // finishes off.
     await this.#store.deleteAdmins(org.id)
     await this.#store.deleteOrganization(org.id)
+  }
+
+  /**
+   * Re-runs provisioning on every active organization, so data spaces made before the store's
+   * tenant indexes were declared get them. Idempotent; resumable by passing the `lastId` an
+   * interrupted run reported as `after`.
+   */
+  async migrate(options: MigrateOptions = {}): Promise<MigrationReport> {
+    const report: MigrationReport = { migrated: 0, lastId: options.after }
+    for await (const org of this.#store.listOrganizations({ afterId: options.after })) {
+      if (org.state === 'active') {
+        await this.#store.provisionTenantData(org)
+        report.migrated++
+      }
+      report.lastId = org.id
+      options.onProgress?.({ ...report })
+    }
+    return report
+  }
+
+  /**
+   * Finishes or undoes what a crash left behind: organizations stuck in flight for longer than
+   * `inFlightTimeoutMs` are torn down, and data spaces no organization points at (a crash
+   * between steps, or a write that raced a delete) are dropped. Run it at start-up.
+   */
+  async recover(): Promise<{ organizationsRemoved: number; orphanDataSpacesDropped: number }> {
+    // Data keys first: a data space is always made after its organization record, so anything
+    // created between these two listings shows up in the second and is never taken for an orphan.
+    const dataKeys = await this.#store.listTenantDataKeys()
+    const owned = new Set<string>()
+    let organizationsRemoved = 0
+    for await (const org of this.#store.listOrganizations()) {
+      owned.add(org.dataKey)
+      if (org.state !== 'active' && Date.now() - org.stateChangedAt.getTime() >= this.#inFlightTimeoutMs) {
+        await this.#tearDown(org)
+        organizationsRemoved++
+      }
+    }
+    const orphans = dataKeys.filter((dataKey) => !owned.has(dataKey))
+    for (const dataKey of orphans) await this.#store.dropTenantData({ dataKey })
+    return { organizationsRemoved, orphanDataSpacesDropped: orphans.length }
   }
 
   /** Runs `insert`; on a uniqueness conflict, recovers the stale holder if there is one and tries once more. */

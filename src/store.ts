@@ -72,8 +72,8 @@ export interface TenantStore<TData = unknown> {
 
   /** Creates the tenant's own data space (a collection of its own). Idempotent. */
   provisionTenantData(org: OrganizationRecord): Promise<void>
-  /** Removes the tenant's data space and everything in it. Idempotent. */
-  dropTenantData(org: OrganizationRecord): Promise<void>
+  /** Removes the tenant's data space and everything in it. Idempotent; takes only the key, so orphans can be dropped too. */
+  dropTenantData(org: Pick<OrganizationRecord, 'dataKey'>): Promise<void>
   /**
    * The keys of every data space the store holds, whether or not an organization still points
    * at it: the way to find orphans after a crash, and what the conformance suite checks.
@@ -81,9 +81,15 @@ export interface TenantStore<TData = unknown> {
   listTenantDataKeys(): Promise<string[]>
   /**
    * The handle to the tenant's data space. Cheap and synchronous: it runs on every scoped
-   * request. Throws `OrganizationNotFoundError` if the data space is already gone.
+   * request. A store that can tell without a round trip throws `OrganizationNotFoundError` when
+   * the data space is gone; one that cannot (MongoDB) hands out a handle to an empty space.
    */
   tenantData(org: OrganizationRecord): TData
+  /**
+   * Every organization, in any state, ordered by id, starting after `afterId`: what migrations
+   * and recovery walk. Resumable by passing the last id seen.
+   */
+  listOrganizations(options?: { afterId?: string }): AsyncIterable<OrganizationRecord>
 }
 
 /** The data handle type of a store. */

@@ -24,6 +24,10 @@ export interface Tenancy<TData = unknown> {
   readonly orgs: OrgService
   readonly auth: AdminAuth
   readonly registry: TenantRegistry<TData>
+  /** `OrgService.migrate`: re-provision every tenant (declared indexes), resumably. */
+  migrate: OrgService['migrate']
+  /** `OrgService.recover`: finish or undo work a crash left behind. Run it at start-up. */
+  recover: OrgService['recover']
 }
 
 /**
@@ -43,5 +47,6 @@ export function createTenancy<TData>(options: TenancyOptions<TData>): Tenancy<TD
   if (!Number.isFinite(inFlightTimeoutMs) || inFlightTimeoutMs < 0) throw new TypeError('tenantry: inFlightTimeoutMs must be a non-negative number')
   const auth = new AdminAuth(store, authOptions)
   const registry = new TenantRegistry(store, auth, options.cache)
-  return { store, auth, registry, orgs: new OrgService(store, auth, { invalidation: registry, inFlightTimeoutMs }) }
+  const orgs = new OrgService(store, auth, { invalidation: registry, inFlightTimeoutMs })
+  return { store, auth, registry, orgs, migrate: (options) => orgs.migrate(options), recover: () => orgs.recover() }
 }

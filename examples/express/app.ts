@@ -2,6 +2,7 @@ import express, { type ErrorRequestHandler } from 'express'
 import { z } from 'zod'
 import type { Tenancy } from 'tenantry'
 import { orgRouter, tenantScope } from 'tenantry/express'
+import { notesOf } from '../example-setup.js'
 
 const noteBody = z.strictObject({ text: z.string().trim().min(1).max(1000) })
 
@@ -17,11 +18,11 @@ export function createApp(tenancy: Tenancy<unknown>): express.Express {
   notes.post('/', express.json({ limit: '16kb' }), async (req, res) => {
     const parsed = noteBody.safeParse(req.body)
     if (!parsed.success) return problem(res, 400, 'Invalid note', z.prettifyError(parsed.error))
-    const { insertedId } = await req.tenant.data.insertOne({ text: parsed.data.text, createdAt: new Date() })
+    const { insertedId } = await notesOf(req.tenant.data).insertOne({ text: parsed.data.text, createdAt: new Date() })
     res.status(201).json({ id: insertedId, text: parsed.data.text })
   })
   notes.get('/', async (req, res) => {
-    const found = await req.tenant.data.find({}, { sort: { createdAt: 1 } }).toArray()
+    const found = await notesOf(req.tenant.data).find({}, { sort: { createdAt: 1 } }).toArray()
     res.json({ notes: found.map((note) => ({ id: note._id, text: note.text })) })
   })
   app.use('/notes', notes)

@@ -1,7 +1,6 @@
-import { createTenancy } from 'tenantry'
-import { exampleSecret, printTryIt } from '../run-example.js'
+import { exampleTenancy, printTryIt } from '../example-setup.js'
 import { createApp } from './app.js'
 
 const port = Number(process.env.PORT ?? 3000)
-const tenancy = createTenancy({ auth: { secret: exampleSecret() } })
+const tenancy = await exampleTenancy()
 createApp(tenancy).listen(port, () => printTryIt('Express', port))

@@ -4,6 +4,7 @@ import Koa from 'koa'
 import { z } from 'zod'
 import type { Tenancy } from 'tenantry'
 import { orgRouter, tenantScope } from 'tenantry/koa'
+import { notesOf } from '../example-setup.js'
 
 const noteBody = z.strictObject({ text: z.string().trim().min(1).max(1000) })
 
@@ -28,12 +29,12 @@ export function createApp(tenancy: Tenancy<unknown>): Koa {
   notes.post('/', bodyParser({ enableTypes: ['json'], jsonLimit: '16kb' }), async (ctx) => {
     const parsed = noteBody.safeParse(ctx.request.body)
     if (!parsed.success) return problem(ctx, 400, 'Invalid note', z.prettifyError(parsed.error))
-    const { insertedId } = await ctx.state.tenant.data.insertOne({ text: parsed.data.text, createdAt: new Date() })
+    const { insertedId } = await notesOf(ctx.state.tenant.data).insertOne({ text: parsed.data.text, createdAt: new Date() })
     ctx.status = 201
     ctx.body = { id: insertedId, text: parsed.data.text }
   })
   notes.get('/', async (ctx) => {
-    const found = await ctx.state.tenant.data.find({}, { sort: { createdAt: 1 } }).toArray()
+    const found = await notesOf(ctx.state.tenant.data).find({}, { sort: { createdAt: 1 } }).toArray()
     ctx.body = { notes: found.map((note) => ({ id: note._id, text: note.text })) }
   })
   app.use(notes.routes()).use(notes.allowedMethods())

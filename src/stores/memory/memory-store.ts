@@ -44,6 +44,9 @@ export function memoryStore(): TenantStore<MemoryCollection> {
     async dropTenantData(org) {
       collections.delete(org.dataKey)
     },
+    async *listOrganizations(options = {}) {
+      yield* organizations.listAfter(options.afterId)
+    },
     async listTenantDataKeys() {
       return [...collections.keys()]
     },

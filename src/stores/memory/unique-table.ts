@@ -63,6 +63,15 @@ export class UniqueTable<TRecord extends { id: string }, TKey extends keyof TRec
     }
   }
 
+  /** Every record with an id after `afterId`, in id order; a snapshot, so writes during the walk are safe. */
+  *listAfter(afterId: string | undefined): Generator<TRecord> {
+    const ids = [...this.#rows.keys()].filter((id) => afterId === undefined || id > afterId).sort()
+    for (const id of ids) {
+      const row = this.#rows.get(id)
+      if (row) yield this.#unpack(row)
+    }
+  }
+
   #pack(record: Partial<TRecord>): Row {
     const row: Row = { ...record }
     for (const field of this.#dateFields) {

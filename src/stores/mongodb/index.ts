@@ -1,0 +1,1 @@
+export { mongoStore, type MongoStoreOptions } from './mongo-store.js'

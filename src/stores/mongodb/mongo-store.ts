@@ -1,0 +1,184 @@
+import type { Collection, Db, IndexDescription, MongoServerError } from 'mongodb'
+import { AdminEmailTakenError, OrganizationNameTakenError } from '../../errors.js'
+import type { AdminRecord, OrganizationRecord, TenantStore } from '../../store.js'
+
+interface CollectionStrategyOptions {
+  /** The host's database: it holds the organizations, the admins and (this strategy) each tenant's collection. */
+  db: Db
+  /** `collection` (default): each organization gets a collection of its own in `db`. */
+  strategy?: 'collection'
+  /** Indexes every tenant collection gets at provisioning and from `tenancy.migrate()`. */
+  indexes?: IndexDescription[]
+  /** Prefix of every name tenantry creates. Default `'tenantry_'`. */
+  prefix?: string
+}
+
+interface DatabaseStrategyOptions {
+  /** The host's database: it holds the organizations and the admins. */
+  db: Db
+  /** `database`: each organization gets a database of its own on the same deployment. */
+  strategy: 'database'
+  /** Collections every tenant database gets at provisioning, each with its indexes. */
+  indexes?: Record<string, IndexDescription[]>
+  /** Prefix of every name tenantry creates. Default `'tenantry_'`. */
+  prefix?: string
+}
+
+export type MongoStoreOptions = CollectionStrategyOptions | DatabaseStrategyOptions
+
+type OrganizationDocument = Omit<OrganizationRecord, 'id'> & { _id: string }
+type AdminDocument = Omit<AdminRecord, 'id'> & { _id: string }
+
+// MongoDB's own limits: database names under 64 bytes, namespaces (db.collection) under 255.
+const PREFIX = /^[a-z][a-z0-9_]{0,19}$/
+const DATA_KEY_BYTES = 26 // newDataKey(): 't_' + 24 hex digits
+const DUPLICATE_KEY = 11000
+const NAMESPACE_EXISTS = 48
+const NAMESPACE_NOT_FOUND = 26
+// Databases may not exist while a database-per-tenant space is empty, so one marker collection
+// makes the space real (and listable) from the moment it is provisioned.
+const MARKER_COLLECTION = 'tenantry_space'
+
+/**
+ * The MongoDB store, over the host's own `Db` from the official driver: organizations and
+ * admins in `<prefix>organizations` and `<prefix>admins` with unique indexes on the name key
+ * and the email, and each tenant's data in a collection (`strategy: 'collection'`, the
+ * default) or a database (`strategy: 'database'`) named after the organization's stable data
+ * key, so a rename never moves data. `req.tenant.data` is the driver's own `Collection` or `Db`.
+ *
+ * @example
+ * const client = await MongoClient.connect(process.env.MONGODB_URI!)
+ * const tenancy = createTenancy({ store: mongoStore({ db: client.db('app'), indexes: [{ key: { createdAt: 1 } }] }), auth })
+ */
+export function mongoStore(options: CollectionStrategyOptions): TenantStore<Collection>
+export function mongoStore(options: DatabaseStrategyOptions): TenantStore<Db>
+export function mongoStore(options: MongoStoreOptions): TenantStore<Collection | Db> {
+  if (typeof options !== 'object' || options === null || typeof options.db?.collection !== 'function') {
+    throw new TypeError('tenantry: mongoStore needs { db }, a Db from the mongodb driver')
+  }
+  const { db, strategy = 'collection', prefix = 'tenantry_' } = options
+  if (strategy !== 'collection' && strategy !== 'database') throw new TypeError("tenantry: strategy must be 'collection' or 'database'")
+  if (!PREFIX.test(prefix)) throw new TypeError('tenantry: prefix must be a lower-case letter and up to 19 more of [a-z0-9_]')
+  if (strategy === 'collection' && Buffer.byteLength(`${db.databaseName}.${prefix}${'x'.repeat(DATA_KEY_BYTES)}`) >= 255) {
+    throw new TypeError('tenantry: the database name is too long for tenant collection names (MongoDB namespaces stay under 255 bytes)')
+  }
+  const organizations = db.collection<OrganizationDocument>(`${prefix}organizations`)
+  const admins = db.collection<AdminDocument>(`${prefix}admins`)
+  const spaceName = (dataKey: string) => `${prefix}${dataKey}`
+  const collectionIndexes = strategy === 'collection' ? ((options.indexes as IndexDescription[] | undefined) ?? []) : []
+  const databaseCollections = strategy === 'database' ? Object.entries((options.indexes as Record<string, IndexDescription[]> | undefined) ?? {}) : []
+
+  // Created once, idempotently; a failure (server unreachable) is retried by the next call.
+  let ready: Promise<void> | undefined
+  const ensureIndexes = () => {
+    ready ??= Promise.all([
+      organizations.createIndex({ nameKey: 1 }, { unique: true, name: 'nameKey_unique' }),
+      admins.createIndex({ email: 1 }, { unique: true, name: 'email_unique' }),
+      admins.createIndex({ organizationId: 1 }, { name: 'organizationId' }),
+    ]).then(
+      () => undefined,
+      (err: unknown) => {
+        ready = undefined
+        throw err
+      },
+    )
+    return ready
+  }
+
+  const fromOrganization = ({ _id, ...rest }: OrganizationDocument): OrganizationRecord => ({ id: _id, ...rest })
+  const fromAdmin = ({ _id, ...rest }: AdminDocument): AdminRecord => ({ id: _id, ...rest })
+
+  async function createCollection(target: Db, name: string, indexes: IndexDescription[]): Promise<void> {
+    await target.createCollection(name).catch(ignoreCode(NAMESPACE_EXISTS))
+    if (indexes.length > 0) await target.collection(name).createIndexes(indexes)
+  }
+
+  return {
+    async insertOrganization(org) {
+      await ensureIndexes()
+      const { id, ...rest } = org
+      await organizations.insertOne({ _id: id, ...rest }).catch(rethrowDuplicate(() => new OrganizationNameTakenError('an organization with this name already exists')))
+    },
+    async findOrganization(query) {
+      const doc = await organizations.findOne('id' in query ? { _id: query.id } : { nameKey: query.nameKey })
+      return doc ? fromOrganization(doc) : null
+    },
+    async updateOrganization(id, patch) {
+      await ensureIndexes()
+      const doc = await organizations
+        .findOneAndUpdate({ _id: id }, { $set: patch }, { returnDocument: 'after' })
+        .catch(rethrowDuplicate(() => new OrganizationNameTakenError('an organization with this name already exists')))
+      return doc ? fromOrganization(doc) : null
+    },
+    async deleteOrganization(id) {
+      await organizations.deleteOne({ _id: id })
+    },
+
+    async insertAdmin(admin) {
+      await ensureIndexes()
+      const { id, ...rest } = admin
+      await admins.insertOne({ _id: id, ...rest }).catch(rethrowDuplicate(() => new AdminEmailTakenError('an admin with this email already exists')))
+    },
+    async findAdmin(query) {
+      const doc = await admins.findOne('id' in query ? { _id: query.id } : { email: query.email })
+      return doc ? fromAdmin(doc) : null
+    },
+    async updateAdmin(id, patch) {
+      await ensureIndexes()
+      const doc = await admins
+        .findOneAndUpdate({ _id: id }, { $set: patch }, { returnDocument: 'after' })
+        .catch(rethrowDuplicate(() => new AdminEmailTakenError('an admin with this email already exists')))
+      return doc ? fromAdmin(doc) : null
+    },
+    async deleteAdmins(organizationId) {
+      await admins.deleteMany({ organizationId })
+    },
+
+    async provisionTenantData(org) {
+      if (strategy === 'collection') return createCollection(db, spaceName(org.dataKey), collectionIndexes)
+      const tenantDb = db.client.db(spaceName(org.dataKey))
+      await createCollection(tenantDb, MARKER_COLLECTION, [])
+      for (const [name, indexes] of databaseCollections) await createCollection(tenantDb, name, indexes)
+    },
+    async dropTenantData({ dataKey }) {
+      if (strategy === 'collection') await db.collection(spaceName(dataKey)).drop().catch(ignoreCode(NAMESPACE_NOT_FOUND))
+      else await db.client.db(spaceName(dataKey)).dropDatabase()
+    },
+    async listTenantDataKeys() {
+      const pattern = new RegExp(`^${prefix}(t_[0-9a-f]{24})$`)
+      const names =
+        strategy === 'collection'
+          ? (await db.listCollections({ name: { $regex: pattern.source } }, { nameOnly: true }).toArray()).map((info) => info.name)
+          : (await db.admin().listDatabases({ nameOnly: true, filter: { name: { $regex: pattern.source } } })).databases.map((info) => info.name)
+      return names.flatMap((name) => pattern.exec(name)?.[1] ?? [])
+    },
+    tenantData(org) {
+      return strategy === 'collection' ? db.collection(spaceName(org.dataKey)) : db.client.db(spaceName(org.dataKey))
+    },
+    async *listOrganizations(options = {}) {
+      const filter = options.afterId === undefined ? {} : { _id: { $gt: options.afterId } }
+      for await (const doc of organizations.find(filter).sort({ _id: 1 })) yield fromOrganization(doc)
+    },
+  }
+}
+
+function errorCode(err: unknown): unknown {
+  return (err as Partial<MongoServerError> | null)?.code
+}
+
+function ignoreCode(code: number) {
+  return (err: unknown) => {
+    if (errorCode(err) !== code) throw err
+  }
+}
+
+function rethrowDuplicate(conflict: () => Error) {
+  return (err: unknown): never => {
+    if (errorCode(err) === DUPLICATE_KEY) {
+      const error = conflict()
+      ;(error as { cause?: unknown }).cause = err
+      throw error
+    }
+    throw err
+  }
+}
