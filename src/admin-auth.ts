@@ -131,7 +131,10 @@ export class AdminAuth {
     const admin = await this.#store.findAdmin({ email: email.trim().toLowerCase() })
     const hash = admin?.passwordHash ?? (await this.#getDummyHash())
     const passwordMatches = await this.#hashing.run(() => bcrypt.compare(password, hash))
-    if (!admin || !passwordMatches) throw new InvalidCredentialsError()
+    // bcrypt compares only the first 72 bytes and stops at a NUL, so "stored password + anything"
+    // would match; no stored password can be like that, so such input is simply wrong. The
+    // comparison above still ran, so this answer takes as long as any other.
+    if (!admin || !passwordMatches || !fields.password.safeParse(password).success) throw new InvalidCredentialsError()
     const organization = await this.#store.findOrganization({ id: admin.organizationId })
     if (organization?.state !== 'active') throw new InvalidCredentialsError()
     return this.issueAccessToken(admin)

@@ -86,6 +86,14 @@ describe('AdminAuth', () => {
     expect(await defaults.auth.hashPassword(PASSWORD)).toMatch(/^\$2b\$10\$/)
   })
 
+  it('refuses a login whose password only matches because bcrypt would truncate it', async () => {
+    const exact = 'p'.repeat(72)
+    await tenancy.orgs.create({ name: 'Long', email: 'long@x.test', password: exact })
+    await expect(tenancy.auth.login({ email: 'long@x.test', password: exact })).resolves.toMatchObject({ tokenType: 'Bearer' })
+    await expect(tenancy.auth.login({ email: 'long@x.test', password: `${exact}and more` })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' })
+    await expect(tenancy.auth.login({ email: 'a@acme.test', password: `${PASSWORD}\u0000suffix` })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' })
+  })
+
   it('refuses to hash a password bcrypt would truncate', async () => {
     await expect(tenancy.auth.hashPassword('a'.repeat(73))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' })
   })

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto'
 import { Collection, Db, MongoClient } from 'mongodb'
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import { createTenancy } from 'tenantry'
 import { mongoStore } from 'tenantry/mongodb'
+import { useMongoDatabases } from '../support/mongo-databases.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 
 const uri = inject('mongoUri')
@@ -27,23 +27,7 @@ describe('mongoStore options', () => {
 })
 
 describe.skipIf(!uri)('the MongoDB store on a real server', () => {
-  let client: MongoClient
-  const prefixes: string[] = []
-  beforeAll(async () => {
-    client = await MongoClient.connect(uri)
-  })
-  afterEach(async () => {
-    const { databases } = await client.db().admin().listDatabases({ nameOnly: true })
-    for (const { name } of databases) if (prefixes.some((prefix) => name.startsWith(prefix))) await client.db(name).dropDatabase()
-  })
-  afterAll(async () => {
-    await client?.close()
-  })
-  const fresh = () => {
-    const prefix = `tt${randomBytes(4).toString('hex')}_`
-    prefixes.push(prefix)
-    return { db: client.db(`${prefix}master`), prefix }
-  }
+  const fresh = useMongoDatabases(uri)
 
   async function acme<TData>(tenancy: ReturnType<typeof createTenancy<TData>>) {
     await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
