@@ -1,18 +1,26 @@
-import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto'
+import { randomBytes, type JsonWebKey } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import bcrypt from 'bcrypt'
 import jwt from 'jsonwebtoken'
 import { z } from 'zod'
 import { InvalidCredentialsError, TokenExpiredError, TokenInvalidError, TooManyRequestsError } from './errors.js'
 import { BoundedQueue } from './lib/bounded-queue.js'
+import { Keyring, type SigningKey } from './lib/keyring.js'
 import * as fields from './lib/fields.js'
 import { parseInput } from './lib/parse-input.js'
 import type { AdminRecord, TenantStore } from './store.js'
 
 /** How admins authenticate. Checked when the tenancy is created, not on the first request. */
 export interface AdminAuthOptions {
-  /** HMAC key for HS256 access tokens: at least 32 bytes (RFC 7518 §3.2). Keep it out of source control. */
-  secret: string | Uint8Array
+  /**
+   * Shorthand for one HS256 key: at least 32 bytes (RFC 7518 §3.2). Keep it out of source
+   * control. Give either this or `keys`.
+   */
+  secret?: string | Uint8Array
+  /** Several keys (HS256 or ES256), for rotation or for tokens other services verify with a public key. */
+  keys?: SigningKey[]
+  /** The kid of the key that signs new tokens. Default: the first of `keys`. */
+  signingKeyId?: string
   /** `iss` claim, set on sign and required on verify. Default `'tenantry'`. */
   issuer?: string
   /** `aud` claim, set on sign and required on verify. Default `'tenantry'`. */
@@ -50,8 +58,6 @@ export interface AccessToken {
   expiresIn: number
 }
 
-const ALGORITHM = 'HS256'
-const MIN_SECRET_BYTES = 32
 
 const claimsSchema = z.object({
   sub: z.string().min(1),
@@ -63,9 +69,9 @@ const claimsSchema = z.object({
 const loginSchema = z.object({ email: z.string(), password: z.string() })
 
 /**
- * Passwords and access tokens. Tokens are HS256 JWTs with `sub` = admin id, `org` =
- * organization id and `ver` = the admin's token version; the algorithm is pinned on verify and
- * `iss`, `aud` and `exp` are required.
+ * Passwords and access tokens. Tokens are JWTs (`typ: at+jwt`, HS256 or ES256, a `kid` naming
+ * the key) with `sub` = admin id, `org` = organization id and `ver` = the admin's token version;
+ * each key verifies with its own algorithm only, and `iss`, `aud` and `exp` are required.
  *
  * @example
  * const { accessToken } = await tenancy.auth.login({ email, password })
@@ -73,9 +79,9 @@ const loginSchema = z.object({ email: z.string(), password: z.string() })
  */
 export class AdminAuth {
   readonly #store: TenantStore<unknown>
-  // A prebuilt KeyObject: jsonwebtoken rebuilds one from a string secret on every call, which
+  // Prebuilt KeyObjects: jsonwebtoken rebuilds one from a string secret on every call, which
   // costs far more than the HMAC itself.
-  readonly #key: KeyObject
+  readonly #keyring: Keyring
   readonly #issuer: string
   readonly #audience: string
   readonly #expiresIn: number
@@ -86,6 +92,8 @@ export class AdminAuth {
   constructor(store: TenantStore<unknown>, options: AdminAuthOptions) {
     const {
       secret,
+      keys,
+      signingKeyId,
       issuer = 'tenantry',
       audience = 'tenantry',
       expiresIn = 3600,
@@ -93,9 +101,8 @@ export class AdminAuth {
       maxConcurrentHashes = Math.max(1, availableParallelism() - 1),
       maxQueuedHashes = 64,
     } = options ?? ({} as AdminAuthOptions)
-    const secretBytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret instanceof Uint8Array ? Buffer.from(secret) : undefined
-    if (!secretBytes) throw new TypeError('tenantry: auth.secret must be a string or a Uint8Array')
-    if (secretBytes.length < MIN_SECRET_BYTES) throw new TypeError(`tenantry: auth.secret must be at least ${MIN_SECRET_BYTES} bytes for HS256`)
+    if ((secret === undefined) === (keys === undefined)) throw new TypeError('tenantry: give auth.secret or auth.keys, not both and not neither')
+    if (secret !== undefined && typeof secret !== 'string' && !(secret instanceof Uint8Array)) throw new TypeError('tenantry: auth.secret must be a string or a Uint8Array')
     if (typeof issuer !== 'string' || issuer === '') throw new TypeError('tenantry: auth.issuer must be a non-empty string')
     if (typeof audience !== 'string' || audience === '') throw new TypeError('tenantry: auth.audience must be a non-empty string')
     if (!Number.isInteger(expiresIn) || expiresIn <= 0) throw new TypeError('tenantry: auth.expiresIn must be a positive whole number of seconds')
@@ -103,7 +110,7 @@ export class AdminAuth {
     if (!Number.isInteger(maxConcurrentHashes) || maxConcurrentHashes < 1) throw new TypeError('tenantry: auth.maxConcurrentHashes must be a whole number, 1 or more')
     if (!Number.isInteger(maxQueuedHashes) || maxQueuedHashes < 0) throw new TypeError('tenantry: auth.maxQueuedHashes must be a whole number, 0 or more')
     this.#store = store
-    this.#key = createSecretKey(secretBytes)
+    this.#keyring = secret !== undefined ? new Keyring([{ kid: Keyring.kidForSecret(secret), algorithm: 'HS256', secret }], undefined) : new Keyring(keys!, signingKeyId)
     this.#issuer = issuer
     this.#audience = audience
     this.#expiresIn = expiresIn
@@ -142,13 +149,10 @@ export class AdminAuth {
 
   /** Signs an access token for an admin. */
   issueAccessToken(admin: Pick<AdminRecord, 'id' | 'organizationId' | 'tokenVersion'>): AccessToken {
-    const accessToken = jwt.sign({ org: admin.organizationId, ver: admin.tokenVersion }, this.#key, {
-      algorithm: ALGORITHM,
-      subject: admin.id,
-      issuer: this.#issuer,
-      audience: this.#audience,
-      expiresIn: this.#expiresIn,
-    })
+    const accessToken = this.#keyring.sign(
+      { org: admin.organizationId, ver: admin.tokenVersion },
+      { subject: admin.id, issuer: this.#issuer, audience: this.#audience, expiresIn: this.#expiresIn },
+    )
     return { accessToken, tokenType: 'Bearer', expiresIn: this.#expiresIn }
   }
 
@@ -159,14 +163,20 @@ export class AdminAuth {
   verifyAccessToken(token: string): AccessTokenClaims {
     let payload: unknown
     try {
-      payload = jwt.verify(token, this.#key, { algorithms: [ALGORITHM], issuer: this.#issuer, audience: this.#audience })
+      payload = this.#keyring.verify(token, { issuer: this.#issuer, audience: this.#audience })
     } catch (err) {
+      if (err instanceof TokenInvalidError) throw err
       if (err instanceof jwt.TokenExpiredError) throw new TokenExpiredError({ cause: err })
       throw new TokenInvalidError('the access token is not valid', { cause: err })
     }
     const claims = claimsSchema.safeParse(payload)
     if (!claims.success) throw new TokenInvalidError('the access token lacks required claims', { cause: claims.error })
     return { adminId: claims.data.sub, organizationId: claims.data.org, tokenVersion: claims.data.ver, expiresAt: claims.data.exp }
+  }
+
+  /** The public keys of the ES256 keys as a JWK Set, to serve at a JWKS endpoint for other services. */
+  jwks(): { keys: JsonWebKey[] } {
+    return this.#keyring.jwks()
   }
 
   #getDummyHash(): Promise<string> {
