@@ -144,6 +144,7 @@ export class AdminAuth {
     if (!admin || !passwordMatches || !fields.password.safeParse(password).success) throw new InvalidCredentialsError()
     const organization = await this.#store.findOrganization({ id: admin.organizationId })
     if (organization?.state !== 'active') throw new InvalidCredentialsError()
+    await this.#upgradeHash(admin, password)
     return this.issueAccessToken(admin)
   }
 
@@ -177,6 +178,21 @@ export class AdminAuth {
   /** The public keys of the ES256 keys as a JWK Set, to serve at a JWKS endpoint for other services. */
   jwks(): { keys: JsonWebKey[] } {
     return this.#keyring.jwks()
+  }
+
+  /**
+   * Rehashes at the configured cost when the stored hash is cheaper (the cost went up since it
+   * was made): the only moment the plain password is at hand. Best effort: a busy hashing queue
+   * or a store error leaves the old hash, which still works, and never fails the login.
+   */
+  async #upgradeHash(admin: AdminRecord, password: string): Promise<void> {
+    if (bcrypt.getRounds(admin.passwordHash) >= this.#bcryptCost) return
+    try {
+      const passwordHash = await this.#hashing.run(() => bcrypt.hash(password, this.#bcryptCost))
+      await this.#store.updateAdmin(admin.id, { passwordHash })
+    } catch {
+      // Keep the old hash; the next login tries again.
+    }
   }
 
   #getDummyHash(): Promise<string> {

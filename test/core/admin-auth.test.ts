@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import jwt from 'jsonwebtoken'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { createTenancy, toProblem, TokenExpiredError, TokenInvalidError, TooManyRequestsError, type Tenancy } from 'tenantry'
+import { createTenancy, memoryStore, toProblem, TokenExpiredError, TokenInvalidError, TooManyRequestsError, type Tenancy } from 'tenantry'
 import { PASSWORD, TEST_AUTH, TEST_SECRET } from '../support/secret.js'
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
@@ -96,6 +96,20 @@ describe('AdminAuth', () => {
     await expect(tenancy.auth.login({ email: 'long@x.test', password: exact })).resolves.toMatchObject({ tokenType: 'Bearer' })
     await expect(tenancy.auth.login({ email: 'long@x.test', password: `${exact}and more` })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' })
     await expect(tenancy.auth.login({ email: 'a@acme.test', password: `${PASSWORD}\u0000suffix` })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' })
+  })
+
+  it('raises a stored hash to the configured cost on the next successful login', async () => {
+    const store = memoryStore()
+    const cheap = createTenancy({ store, auth: { ...TEST_AUTH, bcryptCost: 4 } })
+    const { admin } = await cheap.orgs.create({ name: 'Legacy', email: 'l@legacy.test', password: PASSWORD })
+    const stronger = createTenancy({ store, auth: { ...TEST_AUTH, bcryptCost: 5 } })
+    await expect(stronger.auth.login({ email: 'l@legacy.test', password: 'wrong password' })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' })
+    expect((await store.findAdmin({ id: admin.id }))!.passwordHash).toMatch(/^\$2b\$04\$/)
+    const { accessToken } = await stronger.auth.login({ email: 'l@legacy.test', password: PASSWORD })
+    expect((await store.findAdmin({ id: admin.id }))!.passwordHash).toMatch(/^\$2b\$05\$/)
+    // Not a credential change: earlier tokens and the password keep working.
+    await expect(stronger.registry.resolve(accessToken)).resolves.toMatchObject({ name: 'Legacy' })
+    await expect(cheap.auth.login({ email: 'l@legacy.test', password: PASSWORD })).resolves.toMatchObject({ tokenType: 'Bearer' })
   })
 
   it('refuses to hash a password bcrypt would truncate', async () => {
