@@ -6,6 +6,7 @@ export default defineConfig({
     express: 'adapters/express/index.ts',
     koa: 'adapters/koa/index.ts',
     mongodb: 'src/stores/mongodb/index.ts',
+    redis: 'src/redis/index.ts',
   },
   format: ['esm', 'cjs'],
   // Shared chunks in both formats: the adapters and the core load one copy of the error

@@ -10,6 +10,7 @@ export default defineConfig({
       'tenantry/express': here('./adapters/express/index.ts'),
       'tenantry/koa': here('./adapters/koa/index.ts'),
       'tenantry/mongodb': here('./src/stores/mongodb/index.ts'),
+      'tenantry/redis': here('./src/redis/index.ts'),
       tenantry: here('./src/index.ts'),
     },
   },

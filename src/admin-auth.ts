@@ -6,6 +6,7 @@ import { z } from 'zod'
 import { InvalidCredentialsError, TokenExpiredError, TokenInvalidError, TooManyRequestsError } from './errors.js'
 import { BoundedQueue } from './lib/bounded-queue.js'
 import { Keyring, type SigningKey } from './lib/keyring.js'
+import { LoginThrottle, type LoginLimits } from './lib/login-throttle.js'
 import * as fields from './lib/fields.js'
 import { parseInput } from './lib/parse-input.js'
 import type { AdminRecord, TenantStore } from './store.js'
@@ -39,6 +40,8 @@ export interface AdminAuthOptions {
    * gets 429 with Retry-After at once instead of queueing without bound. Default 64.
    */
   maxQueuedHashes?: number
+  /** Login attempts allowed per account and per client address before 429. */
+  loginLimits?: LoginLimits
 }
 
 /** What a verified access token says. */
@@ -87,6 +90,7 @@ export class AdminAuth {
   readonly #expiresIn: number
   readonly #bcryptCost: number
   readonly #hashing: BoundedQueue
+  readonly #throttle: LoginThrottle
   #dummyHash: Promise<string> | undefined
 
   constructor(store: TenantStore<unknown>, options: AdminAuthOptions) {
@@ -100,6 +104,7 @@ export class AdminAuth {
       bcryptCost = 10,
       maxConcurrentHashes = Math.max(1, availableParallelism() - 1),
       maxQueuedHashes = 64,
+      loginLimits,
     } = options ?? ({} as AdminAuthOptions)
     if ((secret === undefined) === (keys === undefined)) throw new TypeError('tenantry: give auth.secret or auth.keys, not both and not neither')
     if (secret !== undefined && typeof secret !== 'string' && !(secret instanceof Uint8Array)) throw new TypeError('tenantry: auth.secret must be a string or a Uint8Array')
@@ -115,6 +120,7 @@ export class AdminAuth {
     this.#audience = audience
     this.#expiresIn = expiresIn
     this.#bcryptCost = bcryptCost
+    this.#throttle = new LoginThrottle(loginLimits)
     this.#hashing = new BoundedQueue({
       concurrency: maxConcurrentHashes,
       maxQueued: maxQueuedHashes,
@@ -133,8 +139,9 @@ export class AdminAuth {
    * comparison against a dummy hash, so it fails in the same time and with the same error as a
    * wrong password.
    */
-  async login(credentials: { email: string; password: string }): Promise<AccessToken> {
+  async login(credentials: { email: string; password: string }, context: { clientAddress?: string } = {}): Promise<AccessToken> {
     const { email, password } = parseInput(loginSchema, credentials)
+    await this.#throttle.attempt(email, context.clientAddress)
     const admin = await this.#store.findAdmin({ email: email.trim().toLowerCase() })
     const hash = admin?.passwordHash ?? (await this.#getDummyHash())
     const passwordMatches = await this.#hashing.run(() => bcrypt.compare(password, hash))
@@ -145,6 +152,7 @@ export class AdminAuth {
     const organization = await this.#store.findOrganization({ id: admin.organizationId })
     if (organization?.state !== 'active') throw new InvalidCredentialsError()
     await this.#upgradeHash(admin, password)
+    await this.#throttle.succeeded(email)
     return this.issueAccessToken(admin)
   }
 

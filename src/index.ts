@@ -2,6 +2,7 @@ export { createTenancy, type Tenancy, type TenancyOptions } from './tenancy.js'
 export { OrgService, type Organization, type Admin, type CreateOrganizationInput, type UpdateOrganizationInput, type MigrateOptions, type MigrationReport } from './org-service.js'
 export { AdminAuth, type AdminAuthOptions, type AccessToken, type AccessTokenClaims } from './admin-auth.js'
 export type { SigningKey } from './lib/keyring.js'
+export type { LoginLimits } from './lib/login-throttle.js'
 export { TenantRegistry, type Tenant, type TenantCacheOptions, type TenantInvalidation } from './tenant-registry.js'
 export type { Register, RegisteredTenant, RegisteredTenantData } from './register.js'
 export type {

@@ -32,7 +32,7 @@ export function orgRouter(tenancy: Tenancy<unknown>, options?: OrgRouterOptions)
   const handler = createOrgHandler(tenancy, options)
   return async function tenantryOrgRouter(req: Request, res, next) {
     try {
-      const response = await handler.handle({ method: req.method, url: req.url, headers: req.headers, body: req, parsedBody: req.body })
+      const response = await handler.handle({ method: req.method, url: req.url, headers: req.headers, body: req, parsedBody: req.body, clientAddress: req.ip })
       if (response) send(res, response)
       else next()
     } catch (err) {

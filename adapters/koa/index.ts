@@ -32,7 +32,7 @@ export function orgRouter(tenancy: Tenancy<unknown>, options?: OrgRouterOptions)
   const handler = createOrgHandler(tenancy, options)
   return async function tenantryOrgRouter(ctx, next) {
     const parsedBody = (ctx.request as { body?: unknown }).body
-    const response = await handler.handle({ method: ctx.method, url: ctx.url, headers: ctx.headers, body: ctx.req, parsedBody })
+    const response = await handler.handle({ method: ctx.method, url: ctx.url, headers: ctx.headers, body: ctx.req, parsedBody, clientAddress: ctx.ip })
     if (response) send(ctx, response)
     else await next()
   }

@@ -10,6 +10,8 @@ export interface HttpRequest {
   body: AsyncIterable<Uint8Array>
   /** A body the host's own body parser already read, if any: used instead of the stream. */
   parsedBody?: unknown
+  /** The client's address as the framework sees it (`req.ip` / `ctx.ip`, which honour the host's proxy settings). */
+  clientAddress?: string
 }
 
 /** A response for the adapters to write as is. `body` is already serialized. */

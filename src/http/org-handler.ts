@@ -62,7 +62,7 @@ export function createOrgHandler(tenancy: Tenancy<unknown>, options: OrgRouterOp
         if (!route) throw new MethodNotAllowedError([...byMethod.keys()])
         const tenant = route.authenticated ? await tenancy.registry.resolve(bearerToken(request.headers.authorization)) : undefined
         const raw = route.input === 'query' ? queryObject(queryStart === -1 ? '' : request.url.slice(queryStart + 1)) : await readJsonBody(request, bodyLimit)
-        const result = await route.handle(parseInput(route.schema, raw) as never, tenant)
+        const result = await route.handle(parseInput(route.schema, raw) as never, tenant, request)
         return { status: result.status, headers: JSON_HEADERS, ...(result.body === undefined ? {} : { body: JSON.stringify(result.body) }) }
       } catch (err) {
         const problem = toProblem(err)

@@ -4,6 +4,7 @@ import * as fields from '../lib/fields.js'
 import type { Organization } from '../org-service.js'
 import type { Tenancy } from '../tenancy.js'
 import type { Tenant } from '../tenant-registry.js'
+import type { HttpRequest } from './http-types.js'
 
 /** One org-management endpoint, independent of any framework. Adapters never see these directly. */
 export interface OrgRoute {
@@ -14,7 +15,7 @@ export interface OrgRoute {
   schema: z.ZodType
   /** When true, a valid Bearer token is required and its tenant is passed to `handle`. */
   authenticated: boolean
-  handle(input: never, tenant: Tenant | undefined): Promise<{ status: number; body?: unknown }>
+  handle(input: never, tenant: Tenant | undefined, request: HttpRequest): Promise<{ status: number; body?: unknown }>
 }
 
 // The wire format is the original service's: snake_case fields, these exact paths. Objects are
@@ -33,7 +34,7 @@ function organizationJson(org: Organization) {
 function route<TSchema extends z.ZodType>(
   definition: Omit<OrgRoute, 'schema' | 'handle'> & {
     schema: TSchema
-    handle(input: z.output<TSchema>, tenant: Tenant | undefined): Promise<{ status: number; body?: unknown }>
+    handle(input: z.output<TSchema>, tenant: Tenant | undefined, request: HttpRequest): Promise<{ status: number; body?: unknown }>
   },
 ): OrgRoute {
   return definition as OrgRoute
@@ -71,8 +72,8 @@ export function orgRoutes(tenancy: Tenancy<unknown>): OrgRoute[] {
       input: 'body',
       schema: loginBody,
       authenticated: false,
-      async handle(input) {
-        const token = await tenancy.auth.login(input)
+      async handle(input, _tenant, request) {
+        const token = await tenancy.auth.login(input, { clientAddress: request.clientAddress })
         return { status: 200, body: { access_token: token.accessToken, token_type: token.tokenType, expires_in: token.expiresIn } }
       },
     }),

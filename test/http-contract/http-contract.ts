@@ -230,6 +230,24 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
         expect(unknownEmail.body).toEqual(wrongPassword.body)
       })
 
+      it('answers 429 with Retry-After once an account has had ten attempts, even with the right password', async () => {
+        await create('Acme', 'a@acme.test')
+        await create('Globex', 'g@globex.test')
+        for (let i = 0; i < 10; i++) expectProblem(await send('POST', '/admin/login', { json: { email: 'a@acme.test', password: `guess number ${i}` } }), 401)
+        const refused = await send('POST', '/admin/login', { json: { email: 'A@acme.test', password: PASSWORD } })
+        expectProblem(refused, 429, 'TOO_MANY_REQUESTS')
+        expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0)
+        // Another account is not locked by it.
+        expect(await login('g@globex.test')).toEqual(expect.any(String))
+      })
+
+      it('answers 429 to a client address that has tried too many accounts', async () => {
+        const replies = []
+        for (let i = 0; i < 101; i++) replies.push((await send('POST', '/admin/login', { json: { email: `user${i}@spray.test`, password: 'password spraying' } })).status)
+        expect(replies.slice(0, 100).every((status) => status === 401)).toBe(true)
+        expect(replies[100]).toBe(429)
+      })
+
       it('answers 400, not a login, to operator objects in the credentials', async () => {
         await create('Acme', 'a@acme.test')
         expectProblem(await send('POST', '/admin/login', { json: { email: 'a@acme.test', password: { $ne: null } } }), 400, 'VALIDATION_FAILED')

@@ -24,7 +24,7 @@ const server = app.listen(0, '127.0.0.1', async () => {
   const denied = await fetch(base + '/notes', { headers: { authorization: 'Bearer x.y.z' } })
   let sameErrorClass = false
   try { tenancy.auth.verifyAccessToken('x.y.z') } catch (err) { sameErrorClass = err instanceof TenantryError && err.code === 'TOKEN_INVALID' }
-  console.log(JSON.stringify({ created: created.status, scoped, denied: denied.status, deniedType: denied.headers.get('content-type'), sameErrorClass, mongoStore: typeof mongoStore }))
+  console.log(JSON.stringify({ created: created.status, scoped, denied: denied.status, deniedType: denied.headers.get('content-type'), sameErrorClass, mongoStore: typeof mongoStore, redisLoginLimits: typeof redisLoginLimits }))
   server.close()
 })
 `
@@ -100,16 +100,16 @@ describe('the packed package', () => {
     writeFileSync(join(app, file), source)
     return JSON.parse(execFileSync('node', [file], { cwd: app, encoding: 'utf8' }).trim().split('\n').at(-1)!)
   }
-  // mongoStore loads without the mongodb driver installed: the store imports only its types.
-  const expected = { created: 201, scoped: { tenant: 'Packed', count: 0 }, denied: 401, deniedType: 'application/problem+json', sameErrorClass: true, mongoStore: 'function' }
+  // mongoStore and redisLoginLimits load without the mongodb driver or a Redis client installed.
+  const expected = { created: 201, scoped: { tenant: 'Packed', count: 0 }, denied: 401, deniedType: 'application/problem+json', sameErrorClass: true, mongoStore: 'function', redisLoginLimits: 'function' }
 
   it('works from ESM with one copy of the core shared by the adapters', () => {
-    const load = `import express from 'express'\nimport { createTenancy, TenantryError } from 'tenantry'\nimport { orgRouter, tenantScope } from 'tenantry/express'\nimport { mongoStore } from 'tenantry/mongodb'`
+    const load = `import express from 'express'\nimport { createTenancy, TenantryError } from 'tenantry'\nimport { orgRouter, tenantScope } from 'tenantry/express'\nimport { mongoStore } from 'tenantry/mongodb'\nimport { redisLoginLimits } from 'tenantry/redis'`
     expect(run('host.mjs', hostScript(load))).toEqual(expected)
   })
 
   it('works from CommonJS with one copy of the core shared by the adapters', () => {
-    const load = `const express = require('express')\nconst { createTenancy, TenantryError } = require('tenantry')\nconst { orgRouter, tenantScope } = require('tenantry/express')\nconst { mongoStore } = require('tenantry/mongodb')`
+    const load = `const express = require('express')\nconst { createTenancy, TenantryError } = require('tenantry')\nconst { orgRouter, tenantScope } = require('tenantry/express')\nconst { mongoStore } = require('tenantry/mongodb')\nconst { redisLoginLimits } = require('tenantry/redis')`
     expect(run('host.cjs', hostScript(load))).toEqual(expected)
   })
 

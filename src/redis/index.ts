@@ -1,0 +1,1 @@
+export { redisLoginLimits, type RedisLoginLimitsOptions } from './redis-login-limits.js'
