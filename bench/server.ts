@@ -38,7 +38,7 @@ async function seededTenancy(count: number): Promise<{ tenancy: Tenancy<MemoryCo
   }
   global.gc?.()
   const bytesPerOrg = (process.memoryUsage().heapUsed - before) / count
-  const headers = admins.map((admin) => ({ authorization: `Bearer ${tenancy.auth.issueAccessToken(admin).accessToken}` }))
+  const headers = await Promise.all(admins.map(async (admin) => ({ authorization: `Bearer ${(await tenancy.auth.startSession(admin)).accessToken}` })))
   return { tenancy, headers, bytesPerOrg }
 }
 

@@ -3,13 +3,16 @@ import { availableParallelism } from 'node:os'
 import bcrypt from 'bcrypt'
 import jwt from 'jsonwebtoken'
 import { z } from 'zod'
-import { InvalidCredentialsError, TokenExpiredError, TokenInvalidError, TooManyRequestsError } from './errors.js'
+import { InvalidCredentialsError, RefreshTokenInvalidError, TokenExpiredError, TokenInvalidError, TooManyRequestsError } from './errors.js'
+import { newId } from './lib/ids.js'
+import { hashRefreshToken, newRefreshToken, REFRESH_TOKEN } from './lib/refresh-token.js'
 import { BoundedQueue } from './lib/bounded-queue.js'
 import { Keyring, type SigningKey } from './lib/keyring.js'
 import { LoginThrottle, type LoginLimits } from './lib/login-throttle.js'
 import * as fields from './lib/fields.js'
 import { parseInput } from './lib/parse-input.js'
-import type { AdminRecord, TenantStore } from './store.js'
+import type { AdminRecord, SessionRecord, TenantStore } from './store.js'
+import type { TenantCache } from './tenant-cache.js'
 
 /** How admins authenticate. Checked when the tenancy is created, not on the first request. */
 export interface AdminAuthOptions {
@@ -26,8 +29,12 @@ export interface AdminAuthOptions {
   issuer?: string
   /** `aud` claim, set on sign and required on verify. Default `'tenantry'`. */
   audience?: string
-  /** Access token lifetime in seconds. Default 3600. */
+  /** Access token lifetime in seconds. Default 900 (15 minutes): refresh tokens renew them. */
   expiresIn?: number
+  /** A refresh token must be used within this many seconds or it lapses. Default 7 days. */
+  refreshIdleSeconds?: number
+  /** No refresh extends a session past this many seconds after login. Default 30 days. */
+  sessionLifetimeSeconds?: number
   /** bcrypt cost factor (4 to 31). Default 10. */
   bcryptCost?: number
   /**
@@ -48,17 +55,20 @@ export interface AdminAuthOptions {
 export interface AccessTokenClaims {
   adminId: string
   organizationId: string
+  sessionId: string
   tokenVersion: number
   /** The `exp` claim: seconds since the epoch. */
   expiresAt: number
 }
 
-/** The answer to a successful login, as the HTTP route sends it. */
-export interface AccessToken {
+/** The answer to a successful login or refresh. */
+export interface IssuedTokens {
   accessToken: string
   tokenType: 'Bearer'
-  /** Seconds until the token expires. */
+  /** Seconds until the access token expires. */
   expiresIn: number
+  /** Opaque and single-use: `refresh` swaps it for a new pair. Never a bearer token for requests. */
+  refreshToken: string
 }
 
 
@@ -66,6 +76,7 @@ const claimsSchema = z.object({
   sub: z.string().min(1),
   org: z.string().min(1),
   ver: z.number().int().nonnegative(),
+  sid: z.string().min(1),
   exp: z.number(),
 })
 
@@ -91,16 +102,21 @@ export class AdminAuth {
   readonly #bcryptCost: number
   readonly #hashing: BoundedQueue
   readonly #throttle: LoginThrottle
+  readonly #cache: TenantCache
+  readonly #refreshIdleMs: number
+  readonly #sessionLifetimeMs: number
   #dummyHash: Promise<string> | undefined
 
-  constructor(store: TenantStore<unknown>, options: AdminAuthOptions) {
+  constructor(store: TenantStore<unknown>, options: AdminAuthOptions, cache: TenantCache) {
     const {
       secret,
       keys,
       signingKeyId,
       issuer = 'tenantry',
       audience = 'tenantry',
-      expiresIn = 3600,
+      expiresIn = 900,
+      refreshIdleSeconds = 7 * 24 * 3600,
+      sessionLifetimeSeconds = 30 * 24 * 3600,
       bcryptCost = 10,
       maxConcurrentHashes = Math.max(1, availableParallelism() - 1),
       maxQueuedHashes = 64,
@@ -111,6 +127,9 @@ export class AdminAuth {
     if (typeof issuer !== 'string' || issuer === '') throw new TypeError('tenantry: auth.issuer must be a non-empty string')
     if (typeof audience !== 'string' || audience === '') throw new TypeError('tenantry: auth.audience must be a non-empty string')
     if (!Number.isInteger(expiresIn) || expiresIn <= 0) throw new TypeError('tenantry: auth.expiresIn must be a positive whole number of seconds')
+    for (const [name, value] of Object.entries({ refreshIdleSeconds, sessionLifetimeSeconds })) {
+      if (!Number.isInteger(value) || value <= 0) throw new TypeError(`tenantry: auth.${name} must be a positive whole number of seconds`)
+    }
     if (!Number.isInteger(bcryptCost) || bcryptCost < 4 || bcryptCost > 31) throw new TypeError('tenantry: auth.bcryptCost must be a whole number from 4 to 31')
     if (!Number.isInteger(maxConcurrentHashes) || maxConcurrentHashes < 1) throw new TypeError('tenantry: auth.maxConcurrentHashes must be a whole number, 1 or more')
     if (!Number.isInteger(maxQueuedHashes) || maxQueuedHashes < 0) throw new TypeError('tenantry: auth.maxQueuedHashes must be a whole number, 0 or more')
@@ -121,6 +140,9 @@ export class AdminAuth {
     this.#expiresIn = expiresIn
     this.#bcryptCost = bcryptCost
     this.#throttle = new LoginThrottle(loginLimits)
+    this.#cache = cache
+    this.#refreshIdleMs = refreshIdleSeconds * 1000
+    this.#sessionLifetimeMs = sessionLifetimeSeconds * 1000
     this.#hashing = new BoundedQueue({
       concurrency: maxConcurrentHashes,
       maxQueued: maxQueuedHashes,
@@ -139,7 +161,7 @@ export class AdminAuth {
    * comparison against a dummy hash, so it fails in the same time and with the same error as a
    * wrong password.
    */
-  async login(credentials: { email: string; password: string }, context: { clientAddress?: string } = {}): Promise<AccessToken> {
+  async login(credentials: { email: string; password: string }, context: { clientAddress?: string } = {}): Promise<IssuedTokens> {
     const { email, password } = parseInput(loginSchema, credentials)
     await this.#throttle.attempt(email, context.clientAddress)
     const admin = await this.#store.findAdmin({ email: email.trim().toLowerCase() })
@@ -153,16 +175,73 @@ export class AdminAuth {
     if (organization?.state !== 'active') throw new InvalidCredentialsError()
     await this.#upgradeHash(admin, password)
     await this.#throttle.succeeded(email)
-    return this.issueAccessToken(admin)
+    return this.startSession(admin)
   }
 
-  /** Signs an access token for an admin. */
-  issueAccessToken(admin: Pick<AdminRecord, 'id' | 'organizationId' | 'tokenVersion'>): AccessToken {
+  /**
+   * Starts a session for an admin the host has authenticated itself (SSO, tests, seeding):
+   * a refresh-token family and its first access token.
+   */
+  async startSession(admin: Pick<AdminRecord, 'id' | 'organizationId' | 'tokenVersion'>): Promise<IssuedTokens> {
+    const now = Date.now()
+    const session: SessionRecord = {
+      id: newId(),
+      adminId: admin.id,
+      organizationId: admin.organizationId,
+      tokenVersion: admin.tokenVersion,
+      createdAt: new Date(now),
+      expiresAt: new Date(now + this.#sessionLifetimeMs),
+    }
+    await this.#store.insertSession(session)
+    return this.#issue(admin, session, now)
+  }
+
+  /**
+   * Swaps a refresh token for a new access and refresh token (rotation). The old one is consumed
+   * atomically, so of two concurrent refreshes one fails; a refresh token used a second time is
+   * taken as stolen and ends its whole session (RFC 9700 §4.14).
+   */
+  async refresh(refreshToken: string): Promise<IssuedTokens> {
+    if (typeof refreshToken !== 'string' || !REFRESH_TOKEN.test(refreshToken)) throw new RefreshTokenInvalidError()
+    const now = Date.now()
+    const found = await this.#store.consumeRefreshToken(hashRefreshToken(refreshToken), new Date(now))
+    if (!found) throw new RefreshTokenInvalidError()
+    if (!found.consumed) {
+      await this.logout(found.token.sessionId)
+      throw new RefreshTokenInvalidError('the refresh token was used before; its session has been ended')
+    }
+    if (found.token.expiresAt.getTime() <= now) throw new RefreshTokenInvalidError()
+    const session = await this.#store.findSession(found.token.sessionId)
+    if (!session || session.expiresAt.getTime() <= now) throw new RefreshTokenInvalidError()
+    const [admin, organization] = await Promise.all([this.#store.findAdmin({ id: session.adminId }), this.#store.findOrganization({ id: session.organizationId })])
+    // A password change since login ends the session, even if a refresh token slipped through.
+    if (admin?.organizationId !== session.organizationId || organization?.state !== 'active' || admin.tokenVersion !== session.tokenVersion) {
+      await this.logout(session.id)
+      throw new RefreshTokenInvalidError()
+    }
+    return this.#issue(admin, session, now)
+  }
+
+  /** Ends a session: its refresh tokens stop working, and so do its access tokens, on their next request. */
+  async logout(sessionId: string): Promise<void> {
+    await this.#store.deleteSessions({ id: sessionId })
+    this.#cache.invalidateSession(sessionId)
+  }
+
+  async #issue(admin: Pick<AdminRecord, 'id' | 'organizationId' | 'tokenVersion'>, session: SessionRecord, now: number): Promise<IssuedTokens> {
+    const refreshToken = newRefreshToken()
+    await this.#store.insertRefreshToken({
+      hash: hashRefreshToken(refreshToken),
+      sessionId: session.id,
+      createdAt: new Date(now),
+      expiresAt: new Date(Math.min(now + this.#refreshIdleMs, session.expiresAt.getTime())),
+      usedAt: null,
+    })
     const accessToken = this.#keyring.sign(
-      { org: admin.organizationId, ver: admin.tokenVersion },
+      { org: admin.organizationId, ver: admin.tokenVersion, sid: session.id },
       { subject: admin.id, issuer: this.#issuer, audience: this.#audience, expiresIn: this.#expiresIn },
     )
-    return { accessToken, tokenType: 'Bearer', expiresIn: this.#expiresIn }
+    return { accessToken, tokenType: 'Bearer', expiresIn: this.#expiresIn, refreshToken }
   }
 
   /**
@@ -180,7 +259,7 @@ export class AdminAuth {
     }
     const claims = claimsSchema.safeParse(payload)
     if (!claims.success) throw new TokenInvalidError('the access token lacks required claims', { cause: claims.error })
-    return { adminId: claims.data.sub, organizationId: claims.data.org, tokenVersion: claims.data.ver, expiresAt: claims.data.exp }
+    return { adminId: claims.data.sub, organizationId: claims.data.org, sessionId: claims.data.sid, tokenVersion: claims.data.ver, expiresAt: claims.data.exp }
   }
 
   /** The public keys of the ES256 keys as a JWK Set, to serve at a JWKS endpoint for other services. */

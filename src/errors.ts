@@ -117,6 +117,15 @@ export class TokenInvalidError extends TenantryError {
   static override code = 'TOKEN_INVALID'
 }
 
+/** The refresh token is unknown, used, expired, or its session has ended; the client must log in again. */
+export class RefreshTokenInvalidError extends TenantryError {
+  static override code = 'REFRESH_TOKEN_INVALID'
+
+  constructor(message = 'the refresh token is not valid') {
+    super(message)
+  }
+}
+
 /** The token was valid once and has expired; the client should log in again. */
 export class TokenExpiredError extends TenantryError {
   static override code = 'TOKEN_EXPIRED'

@@ -1,9 +1,10 @@
 export { createTenancy, type Tenancy, type TenancyOptions } from './tenancy.js'
 export { OrgService, type Organization, type Admin, type CreateOrganizationInput, type UpdateOrganizationInput, type MigrateOptions, type MigrationReport } from './org-service.js'
-export { AdminAuth, type AdminAuthOptions, type AccessToken, type AccessTokenClaims } from './admin-auth.js'
+export { AdminAuth, type AdminAuthOptions, type IssuedTokens, type AccessTokenClaims } from './admin-auth.js'
 export type { SigningKey } from './lib/keyring.js'
 export type { LoginLimits } from './lib/login-throttle.js'
-export { TenantRegistry, type Tenant, type TenantCacheOptions, type TenantInvalidation } from './tenant-registry.js'
+export { TenantRegistry, type Tenant } from './tenant-registry.js'
+export type { TenantCacheOptions } from './tenant-cache.js'
 export type { Register, RegisteredTenant, RegisteredTenantData } from './register.js'
 export type {
   TenantStore,
@@ -15,6 +16,9 @@ export type {
   AdminRecord,
   AdminQuery,
   AdminPatch,
+  SessionRecord,
+  SessionQuery,
+  RefreshTokenRecord,
 } from './store.js'
 export { memoryStore } from './stores/memory/memory-store.js'
 export { MemoryCollection, type MemoryCursor, type MemoryDocument, type FindOptions } from './stores/memory/memory-collection.js'
@@ -33,6 +37,7 @@ export {
   TokenMissingError,
   TokenInvalidError,
   TokenExpiredError,
+  RefreshTokenInvalidError,
   DuplicateKeyError,
   TooManyRequestsError,
   type FieldIssue,

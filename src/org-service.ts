@@ -6,7 +6,8 @@ import { newDataKey, newId } from './lib/ids.js'
 import { organizationNameKey } from './lib/organization-name.js'
 import { parseInput } from './lib/parse-input.js'
 import type { AdminPatch, AdminRecord, OrganizationPatch, OrganizationQuery, OrganizationRecord, TenantStore } from './store.js'
-import type { Tenant, TenantInvalidation } from './tenant-registry.js'
+import type { TenantCache } from './tenant-cache.js'
+import type { Tenant } from './tenant-registry.js'
 
 /** An organization as callers see it: no storage names, no internal state. */
 export interface Organization {
@@ -67,10 +68,10 @@ const updateSchema = z.object({ name: fields.organizationName.optional(), email:
 export class OrgService {
   readonly #store: TenantStore<unknown>
   readonly #auth: AdminAuth
-  readonly #invalidation: TenantInvalidation
+  readonly #invalidation: TenantCache
   readonly #inFlightTimeoutMs: number
 
-  constructor(store: TenantStore<unknown>, auth: AdminAuth, options: { invalidation: TenantInvalidation; inFlightTimeoutMs: number }) {
+  constructor(store: TenantStore<unknown>, auth: AdminAuth, options: { invalidation: TenantCache; inFlightTimeoutMs: number }) {
     this.#store = store
     this.#auth = auth
     this.#invalidation = options.invalidation
@@ -155,6 +156,9 @@ export class OrgService {
         this.#invalidation.invalidateAdmin(admin.id)
         this.#invalidation.invalidateOrganization(org.id)
       }
+      // A new password ends every session: the token version already stops their access
+      // tokens; this stops their refresh tokens.
+      if (adminPatch.passwordHash !== undefined) await this.#store.deleteSessions({ adminId: admin.id })
     }
     return toOrganization(updated)
   }
@@ -179,6 +183,7 @@ export class OrgService {
     }
     // The data is gone; a failure now leaves a `deleting` record that the next claim of its name
     // finishes off.
+    await this.#store.deleteSessions({ organizationId: org.id })
     await this.#store.deleteAdmins(org.id)
     await this.#store.deleteOrganization(org.id)
   }
@@ -259,6 +264,7 @@ export class OrgService {
   async #tearDown(org: OrganizationRecord): Promise<void> {
     this.#invalidation.invalidateOrganization(org.id)
     await this.#store.dropTenantData(org)
+    await this.#store.deleteSessions({ organizationId: org.id })
     await this.#store.deleteAdmins(org.id)
     await this.#store.deleteOrganization(org.id)
   }

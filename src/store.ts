@@ -42,6 +42,31 @@ export interface AdminRecord {
   updatedAt: Date
 }
 
+/** One login: the refresh-token family and every access token issued from it carry its id. */
+export interface SessionRecord {
+  id: string
+  adminId: string
+  organizationId: string
+  /** The admin's token version at login: a password change since then ends the session. */
+  tokenVersion: number
+  createdAt: Date
+  /** Absolute lifetime: no refresh extends a session past this. */
+  expiresAt: Date
+}
+
+/** A refresh token, stored only as the SHA-256 of the opaque value the client holds. */
+export interface RefreshTokenRecord {
+  hash: string
+  sessionId: string
+  createdAt: Date
+  /** Idle lifetime: the token must be used (rotated) before this. */
+  expiresAt: Date
+  /** Set once, atomically, when the token is rotated; a second use is a replay. */
+  usedAt: Date | null
+}
+
+export type SessionQuery = { id: string } | { adminId: string } | { organizationId: string }
+
 export type OrganizationQuery = { id: string } | { nameKey: string }
 export type AdminQuery = { id: string } | { email: string }
 export type OrganizationPatch = Partial<Pick<OrganizationRecord, 'name' | 'nameKey' | 'state' | 'stateChangedAt' | 'updatedAt'>>
@@ -69,6 +94,18 @@ export interface TenantStore<TData = unknown> {
   updateAdmin(id: string, patch: AdminPatch): Promise<AdminRecord | null>
   /** Idempotent. */
   deleteAdmins(organizationId: string): Promise<void>
+
+  insertSession(session: SessionRecord): Promise<void>
+  findSession(id: string): Promise<SessionRecord | null>
+  /** Deletes the matching sessions and their refresh tokens. Idempotent. */
+  deleteSessions(query: SessionQuery): Promise<void>
+  insertRefreshToken(token: RefreshTokenRecord): Promise<void>
+  /**
+   * Marks the token used, atomically: of any number of concurrent calls for one hash, exactly one
+   * gets `consumed: true`. `consumed: false` means it had been used before (a replay); `null`,
+   * that no such token exists.
+   */
+  consumeRefreshToken(hash: string, usedAt: Date): Promise<{ token: RefreshTokenRecord; consumed: boolean } | null>
 
   /** Creates the tenant's own data space (a collection of its own). Idempotent. */
   provisionTenantData(org: OrganizationRecord): Promise<void>

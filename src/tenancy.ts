@@ -3,7 +3,8 @@ import { OrgService } from './org-service.js'
 import type { TenantStore } from './store.js'
 import { memoryStore } from './stores/memory/memory-store.js'
 import type { MemoryCollection } from './stores/memory/memory-collection.js'
-import { TenantRegistry, type TenantCacheOptions } from './tenant-registry.js'
+import { TenantCache, type TenantCacheOptions } from './tenant-cache.js'
+import { TenantRegistry } from './tenant-registry.js'
 
 export interface TenancyOptions<TData> {
   /** Where organizations, admins and tenant data live. Default: a new `memoryStore()`. */
@@ -45,8 +46,10 @@ export function createTenancy<TData>(options: TenancyOptions<TData>): Tenancy<TD
   const { store = memoryStore() as unknown as TenantStore<TData>, auth: authOptions, inFlightTimeoutMs = 60_000 } = options
   if (typeof authOptions !== 'object' || authOptions === null) throw new TypeError('tenantry: auth options are required, at least { secret }')
   if (!Number.isFinite(inFlightTimeoutMs) || inFlightTimeoutMs < 0) throw new TypeError('tenantry: inFlightTimeoutMs must be a non-negative number')
-  const auth = new AdminAuth(store, authOptions)
-  const registry = new TenantRegistry(store, auth, options.cache)
-  const orgs = new OrgService(store, auth, { invalidation: registry, inFlightTimeoutMs })
+  // One cache: the registry reads it, and everything that changes state invalidates it.
+  const cache = new TenantCache(options.cache)
+  const auth = new AdminAuth(store, authOptions, cache)
+  const registry = new TenantRegistry(store, auth, cache)
+  const orgs = new OrgService(store, auth, { invalidation: cache, inFlightTimeoutMs })
   return { store, auth, registry, orgs, migrate: (options) => orgs.migrate(options), recover: () => orgs.recover() }
 }

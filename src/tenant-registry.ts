@@ -1,7 +1,7 @@
-import { LRUCache } from 'lru-cache'
 import type { AccessTokenClaims, AdminAuth } from './admin-auth.js'
 import { OrganizationNotFoundError, TokenInvalidError } from './errors.js'
 import type { TenantStore } from './store.js'
+import type { CachedAdmin, CachedOrganization, CachedSession, TenantCache } from './tenant-cache.js'
 
 /** The tenant a request is scoped to: `req.tenant` in Express, `ctx.state.tenant` in Koa. */
 export interface Tenant<TData = unknown> {
@@ -11,73 +11,35 @@ export interface Tenant<TData = unknown> {
   readonly name: string
   /** The admin whose token scoped this request. */
   readonly adminId: string
+  /** The login session the token belongs to (what `/admin/logout` ends). */
+  readonly sessionId: string
   /** The tenant's own data handle from the store; it reaches this tenant's data and no other's. */
   readonly data: TData
 }
 
-export interface TenantCacheOptions {
-  /** Most tokens, organizations and admins each cache holds. Default 10 000; 0 turns caching off. */
-  size?: number
-  /**
-   * How long a cached organization or admin is trusted, in ms. Changes made through this
-   * process invalidate at once; this bounds how late another process's changes (another
-   * instance behind the load balancer) are seen. Default 5 000.
-   */
-  ttlMs?: number
-}
-
-/** What `OrgService` tells the registry after each change, so no cache serves the old state. */
-export interface TenantInvalidation {
-  invalidateOrganization(organizationId: string): void
-  invalidateAdmin(adminId: string): void
-}
-
-// Cached as `unknown` data: a field typed with TData would make TenantRegistry<T> invariant in T
-// and a Tenancy<MemoryCollection> unassignable where a Tenancy<unknown> is asked for.
-interface CachedOrganization {
-  id: string
-  name: string
-  data: unknown
-}
-interface CachedAdmin {
-  organizationId: string
-  tokenVersion: number
-}
-
 /**
  * Turns an access token into its live tenant. A token is honoured only while its organization
- * is active, its admin still belongs to it, and the admin's token version has not moved on
- * (a password change bumps it), so deletion and password changes revoke at once.
+ * is active, its admin still belongs to it, the admin's token version has not moved on (a
+ * password change bumps it) and its session has not ended (logout), so each of those revokes at
+ * once.
  *
- * It sits in front of every tenant request, so it caches: verified tokens (until their own
- * expiry, so no token outlives `exp`), organizations and admins (bounded, with a TTL). Every
- * change `OrgService` makes invalidates the affected entries before it returns.
+ * It sits in front of every tenant request, so it caches (`TenantCache`): verified tokens
+ * (until their own expiry, so no token outlives `exp`), organizations, admins and sessions
+ * (bounded, with a TTL), invalidated by every change made through this tenancy.
  *
  * @example
  * const tenant = await tenancy.registry.resolve(token)
  * await tenant.data.insertOne({ text: 'hello' })
  */
-export class TenantRegistry<TData = unknown> implements TenantInvalidation {
+export class TenantRegistry<TData = unknown> {
   readonly #store: TenantStore<TData>
   readonly #auth: AdminAuth
-  readonly #tokens: LRUCache<string, AccessTokenClaims> | undefined
-  readonly #organizations: LRUCache<string, CachedOrganization> | undefined
-  readonly #admins: LRUCache<string, CachedAdmin> | undefined
-  // Bumped by every invalidation. A lookup that started before one must not cache what it read,
-  // or a value read just before a change could be stored just after it.
-  #epoch = 0
+  readonly #cache: TenantCache
 
-  constructor(store: TenantStore<TData>, auth: AdminAuth, options: TenantCacheOptions = {}) {
-    const { size: cacheSize = 10_000, ttlMs: cacheTtlMs = 5_000 } = options
-    if (!Number.isInteger(cacheSize) || cacheSize < 0) throw new TypeError('tenantry: cache.size must be a whole number, 0 or more')
-    if (!Number.isInteger(cacheTtlMs) || cacheTtlMs <= 0) throw new TypeError('tenantry: cache.ttlMs must be a positive whole number of milliseconds')
+  constructor(store: TenantStore<TData>, auth: AdminAuth, cache: TenantCache) {
     this.#store = store
     this.#auth = auth
-    if (cacheSize > 0) {
-      this.#tokens = new LRUCache({ max: cacheSize })
-      this.#organizations = new LRUCache({ max: cacheSize, ttl: cacheTtlMs })
-      this.#admins = new LRUCache({ max: cacheSize, ttl: cacheTtlMs })
-    }
+    this.#cache = cache
   }
 
   /** Throws `TokenInvalidError` or `TokenExpiredError` when the token does not scope a live tenant. */
@@ -86,51 +48,42 @@ export class TenantRegistry<TData = unknown> implements TenantInvalidation {
   }
 
   /**
-   * `resolve`, but synchronous when the token, its organization and its admin are all cached,
-   * which is nearly every request: the hot path then allocates no promise and waits for no
-   * microtask. Throws (synchronously, or by rejecting) exactly what `resolve` rejects with.
+   * `resolve`, but synchronous when the token, its organization, admin and session are all
+   * cached, which is nearly every request: the hot path then allocates no promise and waits for
+   * no microtask. Throws (synchronously, or by rejecting) exactly what `resolve` rejects with.
    */
   lookup(token: string): Tenant<TData> | Promise<Tenant<TData>> {
     const claims = this.#verify(token)
-    const organization = this.#organizations?.get(claims.organizationId)
-    const admin = this.#admins?.get(claims.adminId)
-    if (organization && admin) return this.#tenant(claims, organization, admin)
-    return this.#load(claims, organization, admin)
+    const organization = this.#cache.organizations?.get(claims.organizationId)
+    const admin = this.#cache.admins?.get(claims.adminId)
+    const session = this.#cache.sessions?.get(claims.sessionId)
+    if (organization && admin && session) return this.#tenant(claims, organization, admin, session)
+    return this.#load(claims, organization, admin, session)
   }
 
-  async #load(claims: AccessTokenClaims, cachedOrganization: CachedOrganization | undefined, cachedAdmin: CachedAdmin | undefined): Promise<Tenant<TData>> {
-    const epoch = this.#epoch
-    const [organization, admin] = await Promise.all([
-      cachedOrganization ?? this.#loadOrganization(claims.organizationId, epoch),
-      cachedAdmin ?? this.#loadAdmin(claims.adminId, epoch),
+  async #load(claims: AccessTokenClaims, organization?: CachedOrganization, admin?: CachedAdmin, session?: CachedSession): Promise<Tenant<TData>> {
+    const epoch = this.#cache.epoch
+    const loaded = await Promise.all([
+      organization ?? this.#loadOrganization(claims.organizationId, epoch),
+      admin ?? this.#loadAdmin(claims.adminId, epoch),
+      session ?? this.#loadSession(claims.sessionId, epoch),
     ])
-    return this.#tenant(claims, organization, admin)
+    return this.#tenant(claims, ...loaded)
   }
 
-  #tenant(claims: AccessTokenClaims, organization: CachedOrganization | undefined, admin: CachedAdmin | undefined): Tenant<TData> {
+  #tenant(claims: AccessTokenClaims, organization?: CachedOrganization, admin?: CachedAdmin, session?: CachedSession): Tenant<TData> {
     if (!organization) throw new TokenInvalidError('the organization of this token no longer exists')
     if (admin?.organizationId !== organization.id) throw new TokenInvalidError('the admin of this token no longer exists')
     if (admin.tokenVersion !== claims.tokenVersion) throw new TokenInvalidError('the access token has been revoked')
-    return { id: organization.id, name: organization.name, adminId: claims.adminId, data: organization.data as TData }
-  }
-
-  /** Forgets what is cached about an organization; `OrgService` calls it after every change. */
-  invalidateOrganization(organizationId: string): void {
-    this.#epoch++
-    this.#organizations?.delete(organizationId)
-  }
-
-  /** Forgets what is cached about an admin; `OrgService` calls it after every change. */
-  invalidateAdmin(adminId: string): void {
-    this.#epoch++
-    this.#admins?.delete(adminId)
+    if (session?.adminId !== claims.adminId || Date.now() >= session.expiresAt) throw new TokenInvalidError('the session of this token has ended')
+    return { id: organization.id, name: organization.name, adminId: claims.adminId, sessionId: claims.sessionId, data: organization.data as TData }
   }
 
   #verify(token: string): AccessTokenClaims {
-    const cached = this.#tokens?.get(token)
+    const cached = this.#cache.tokens?.get(token)
     if (cached && Date.now() < cached.expiresAt * 1000) return cached
     const claims = this.#auth.verifyAccessToken(token)
-    this.#tokens?.set(token, claims)
+    this.#cache.tokens?.set(token, claims)
     return claims
   }
 
@@ -146,7 +99,7 @@ export class TenantRegistry<TData = unknown> implements TenantInvalidation {
       throw err
     }
     const organization = { id: record.id, name: record.name, data }
-    if (epoch === this.#epoch) this.#organizations?.set(id, organization)
+    if (epoch === this.#cache.epoch) this.#cache.organizations?.set(id, organization)
     return organization
   }
 
@@ -154,7 +107,15 @@ export class TenantRegistry<TData = unknown> implements TenantInvalidation {
     const record = await this.#store.findAdmin({ id })
     if (!record) return undefined
     const admin = { organizationId: record.organizationId, tokenVersion: record.tokenVersion }
-    if (epoch === this.#epoch) this.#admins?.set(id, admin)
+    if (epoch === this.#cache.epoch) this.#cache.admins?.set(id, admin)
     return admin
+  }
+
+  async #loadSession(id: string, epoch: number): Promise<CachedSession | undefined> {
+    const record = await this.#store.findSession(id)
+    if (!record) return undefined
+    const session = { adminId: record.adminId, expiresAt: record.expiresAt.getTime() }
+    if (epoch === this.#cache.epoch) this.#cache.sessions?.set(id, session)
+    return session
   }
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { OrganizationNotFoundError } from '../errors.js'
 import * as fields from '../lib/fields.js'
+import type { IssuedTokens } from '../admin-auth.js'
 import type { Organization } from '../org-service.js'
 import type { Tenancy } from '../tenancy.js'
 import type { Tenant } from '../tenant-registry.js'
@@ -24,8 +25,14 @@ export interface OrgRoute {
 const createBody = z.strictObject({ organization_name: fields.organizationName, email: fields.email, password: fields.password })
 const getQuery = z.strictObject({ organization_name: fields.organizationName })
 const loginBody = z.strictObject({ email: z.string().max(254), password: z.string().max(1024) })
+const refreshBody = z.strictObject({ refresh_token: z.string().max(4096) })
+const logoutBody = z.strictObject({}).optional()
 const updateBody = z.strictObject({ organization_name: fields.organizationName, email: fields.email.optional(), password: fields.password.optional() })
 const deleteBody = z.strictObject({ organization_name: fields.organizationName })
+
+function tokensJson(tokens: IssuedTokens) {
+  return { access_token: tokens.accessToken, token_type: tokens.tokenType, expires_in: tokens.expiresIn, refresh_token: tokens.refreshToken }
+}
 
 function organizationJson(org: Organization) {
   return { id: org.id, name: org.name, created_at: org.createdAt.toISOString(), updated_at: org.updatedAt.toISOString() }
@@ -73,8 +80,28 @@ export function orgRoutes(tenancy: Tenancy<unknown>): OrgRoute[] {
       schema: loginBody,
       authenticated: false,
       async handle(input, _tenant, request) {
-        const token = await tenancy.auth.login(input, { clientAddress: request.clientAddress })
-        return { status: 200, body: { access_token: token.accessToken, token_type: token.tokenType, expires_in: token.expiresIn } }
+        return { status: 200, body: tokensJson(await tenancy.auth.login(input, { clientAddress: request.clientAddress })) }
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/admin/refresh',
+      input: 'body',
+      schema: refreshBody,
+      authenticated: false,
+      async handle(input) {
+        return { status: 200, body: tokensJson(await tenancy.auth.refresh(input.refresh_token)) }
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/admin/logout',
+      input: 'body',
+      schema: logoutBody,
+      authenticated: true,
+      async handle(_input, tenant) {
+        await tenancy.auth.logout(tenant!.sessionId)
+        return { status: 204 }
       },
     }),
     route({

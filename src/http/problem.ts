@@ -16,6 +16,7 @@ const PROBLEMS: Record<string, { status: number; title: string }> = {
   TOKEN_MISSING: { status: 401, title: 'Authentication required' },
   TOKEN_INVALID: { status: 401, title: 'Invalid token' },
   TOKEN_EXPIRED: { status: 401, title: 'Token expired' },
+  REFRESH_TOKEN_INVALID: { status: 401, title: 'Invalid refresh token' },
   NOT_ORGANIZATION_ADMIN: { status: 403, title: 'Forbidden' },
   ORGANIZATION_NOT_FOUND: { status: 404, title: 'Organization not found' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },

@@ -7,6 +7,8 @@ import {
   OrganizationNotFoundError,
   type AdminRecord,
   type OrganizationRecord,
+  type RefreshTokenRecord,
+  type SessionRecord,
   type Tenant,
   type TenantStore,
 } from 'tenantry'
@@ -130,6 +132,50 @@ export function describeStoreConformance<TData>(subject: StoreUnderTest<TData>):
         expect(await store.findAdmin({ id: drop.id })).toBeNull()
         expect(await store.findAdmin({ email: drop.email })).toBeNull()
         expect(await store.findAdmin({ id: keep.id })).toEqual(keep)
+      })
+    })
+
+    describe('sessions and refresh tokens', () => {
+      const session = (overrides: Partial<SessionRecord> = {}): SessionRecord => {
+        const now = new Date()
+        return { id: unique('session'), adminId: unique('admin'), organizationId: unique('org'), tokenVersion: 0, createdAt: now, expiresAt: new Date(now.getTime() + 60_000), ...overrides }
+      }
+      const token = (sessionId: string): RefreshTokenRecord => ({ hash: randomBytes(32).toString('base64url'), sessionId, createdAt: new Date(), expiresAt: new Date(Date.now() + 60_000), usedAt: null })
+
+      it('consumes a refresh token exactly once, even under twenty concurrent attempts', async () => {
+        const store = await subject.create()
+        const owner = session()
+        await store.insertSession(owner)
+        const refresh = token(owner.id)
+        await store.insertRefreshToken(refresh)
+        const results = await Promise.all(Array.from({ length: 20 }, () => store.consumeRefreshToken(refresh.hash, new Date())))
+        expect(results.filter((result) => result?.consumed)).toHaveLength(1)
+        expect(results.every((result) => result?.token.sessionId === owner.id)).toBe(true)
+        expect(await store.consumeRefreshToken('unknown', new Date())).toBeNull()
+      })
+
+      it('deletes sessions by id, by admin or by organization, with their refresh tokens, and nothing else', async () => {
+        const store = await subject.create()
+        const [a, b, c] = [session(), session(), session()]
+        const sameAdmin = session({ adminId: b.adminId })
+        const sameOrg = session({ organizationId: c.organizationId })
+        const tokens = new Map<string, RefreshTokenRecord>()
+        for (const s of [a, b, c, sameAdmin, sameOrg]) {
+          await store.insertSession(s)
+          tokens.set(s.id, token(s.id))
+          await store.insertRefreshToken(tokens.get(s.id)!)
+        }
+        await store.deleteSessions({ id: a.id })
+        await store.deleteSessions({ adminId: b.adminId })
+        await store.deleteSessions({ organizationId: 'no such organization' })
+        for (const gone of [a, b, sameAdmin]) {
+          expect(await store.findSession(gone.id)).toBeNull()
+          expect(await store.consumeRefreshToken(tokens.get(gone.id)!.hash, new Date())).toBeNull()
+        }
+        expect(await store.findSession(c.id)).toEqual(c)
+        await store.deleteSessions({ organizationId: c.organizationId })
+        expect(await store.findSession(c.id)).toBeNull()
+        expect(await store.findSession(sameOrg.id)).toBeNull()
       })
     })
 

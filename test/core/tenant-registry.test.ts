@@ -46,9 +46,8 @@ describe('TenantRegistry', () => {
   it('does not cache what a lookup read before a concurrent change', async () => {
     const store = memoryStore()
     const { tenancy, token, tenant } = await acme({ store, cache: { size: 100, ttlMs: 60_000 } })
-    // Invalidate, then hold the next organization lookup until a rename has completed.
-    await tenancy.orgs.update(tenant, { name: 'Acme' })
-    tenancy.registry.invalidateOrganization(tenant.id)
+    // A rename empties the cache; then the next organization lookup is held until another rename has completed.
+    await tenancy.orgs.update(tenant, { name: 'Acme Two' })
     let release!: () => void
     const gate = new Promise<void>((resolve) => (release = resolve))
     const findOrganization = store.findOrganization
@@ -61,7 +60,7 @@ describe('TenantRegistry', () => {
     store.findOrganization = findOrganization
     await tenancy.orgs.update(tenant, { name: 'Acme Renamed' })
     release()
-    expect((await slow).name).toBe('Acme')
+    expect((await slow).name).toBe('Acme Two')
     expect((await tenancy.registry.resolve(token)).name).toBe('Acme Renamed')
   })
 

@@ -217,7 +217,12 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
         await create('Acme', 'a@acme.test')
         const reply = await send('POST', '/admin/login', { json: { email: ' A@acme.TEST ', password: PASSWORD } })
         expect(reply.status).toBe(200)
-        expect(reply.body).toEqual({ access_token: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/), token_type: 'Bearer', expires_in: 3600 })
+        expect(reply.body).toEqual({
+          access_token: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
+          token_type: 'Bearer',
+          expires_in: 900,
+          refresh_token: expect.stringMatching(/^rt_[\w-]{43}$/),
+        })
         expect(reply.headers.get('cache-control')).toBe('no-store')
       })
 
@@ -285,6 +290,77 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
         const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString())
         const forged = [header, Buffer.from(JSON.stringify({ ...claims, org: globexId })).toString('base64url'), signature].join('.')
         expectProblem(await send('GET', '/notes', { token: forged }), 401, 'TOKEN_INVALID')
+      })
+    })
+
+    describe('sessions', () => {
+      const loginTokens = async (email: string, password = PASSWORD) => (await send('POST', '/admin/login', { json: { email, password } })).body
+      const refresh = (refreshToken: string) => send('POST', '/admin/refresh', { json: { refresh_token: refreshToken } })
+
+      it('rotates a refresh token into a new pair that works', async () => {
+        await create('Acme', 'a@acme.test')
+        const first = await loginTokens('a@acme.test')
+        const reply = await refresh(first.refresh_token)
+        expect(reply.status).toBe(200)
+        expect(reply.body.refresh_token).not.toBe(first.refresh_token)
+        expect((await send('GET', '/notes', { token: reply.body.access_token })).status).toBe(200)
+      })
+
+      it('ends the whole session when a used refresh token comes back', async () => {
+        await create('Acme', 'a@acme.test')
+        const first = await loginTokens('a@acme.test')
+        const second = (await refresh(first.refresh_token)).body
+        expectProblem(await refresh(first.refresh_token), 401, 'REFRESH_TOKEN_INVALID')
+        expectProblem(await refresh(second.refresh_token), 401, 'REFRESH_TOKEN_INVALID')
+        expectProblem(await send('GET', '/notes', { token: second.access_token }), 401, 'TOKEN_INVALID')
+      })
+
+      it('lets only one of two concurrent refreshes with one token succeed', async () => {
+        await create('Acme', 'a@acme.test')
+        const { refresh_token } = await loginTokens('a@acme.test')
+        const statuses = (await Promise.all([refresh(refresh_token), refresh(refresh_token)])).map((reply) => reply.status).sort()
+        expect(statuses).toEqual([200, 401])
+      })
+
+      it('logs out: the access token is refused on its next request and the refresh token is dead, other sessions live on', async () => {
+        await create('Acme', 'a@acme.test')
+        const phone = await loginTokens('a@acme.test')
+        const laptop = await loginTokens('a@acme.test')
+        expect((await send('GET', '/notes', { token: phone.access_token })).status).toBe(200)
+        const reply = await send('POST', '/admin/logout', { token: phone.access_token })
+        expect(reply.status).toBe(204)
+        expectProblem(await send('GET', '/notes', { token: phone.access_token }), 401, 'TOKEN_INVALID')
+        expectProblem(await refresh(phone.refresh_token), 401, 'REFRESH_TOKEN_INVALID')
+        expect((await send('GET', '/notes', { token: laptop.access_token })).status).toBe(200)
+        expect((await refresh(laptop.refresh_token)).status).toBe(200)
+      })
+
+      it('ends every session when the password changes', async () => {
+        await create('Acme', 'a@acme.test')
+        const other = await loginTokens('a@acme.test')
+        const current = await loginTokens('a@acme.test')
+        await send('PUT', '/org/update', { json: { organization_name: 'Acme', password: 'a brand new passphrase' }, token: current.access_token })
+        for (const session of [other, current]) expectProblem(await refresh(session.refresh_token), 401, 'REFRESH_TOKEN_INVALID')
+      })
+
+      it('ends every session when the organization is deleted', async () => {
+        await create('Acme', 'a@acme.test')
+        const session = await loginTokens('a@acme.test')
+        expect((await send('DELETE', '/org/delete', { json: { organization_name: 'Acme' }, token: session.access_token })).status).toBe(204)
+        expectProblem(await refresh(session.refresh_token), 401, 'REFRESH_TOKEN_INVALID')
+      })
+
+      it('never takes a refresh token for an access token, or the other way round', async () => {
+        await create('Acme', 'a@acme.test')
+        const session = await loginTokens('a@acme.test')
+        expectProblem(await send('GET', '/notes', { token: session.refresh_token }), 401, 'TOKEN_INVALID')
+        expectProblem(await refresh(session.access_token), 401, 'REFRESH_TOKEN_INVALID')
+        expectProblem(await send('POST', '/admin/logout', { token: session.refresh_token }), 401, 'TOKEN_INVALID')
+      })
+
+      it('answers 400 to a refresh without a token or with an operator object', async () => {
+        expectProblem(await send('POST', '/admin/refresh', { json: {} }), 400, 'VALIDATION_FAILED')
+        expectProblem(await send('POST', '/admin/refresh', { json: { refresh_token: { $ne: null } } }), 400, 'VALIDATION_FAILED')
       })
     })
 

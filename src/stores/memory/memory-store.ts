@@ -1,5 +1,5 @@
 import { AdminEmailTakenError, OrganizationNameTakenError, OrganizationNotFoundError } from '../../errors.js'
-import type { AdminRecord, OrganizationRecord, TenantStore } from '../../store.js'
+import type { AdminRecord, OrganizationRecord, RefreshTokenRecord, SessionRecord, TenantStore } from '../../store.js'
 import { MemoryCollection } from './memory-collection.js'
 import { UniqueTable } from './unique-table.js'
 
@@ -23,6 +23,8 @@ export function memoryStore(): TenantStore<MemoryCollection> {
     dateFields: ['createdAt', 'updatedAt'],
     conflict: () => new AdminEmailTakenError('an admin with this email already exists'),
   })
+  const sessions = new Map<string, SessionRecord>()
+  const refreshTokens = new Map<string, RefreshTokenRecord>()
   // A provisioned data space is an entry; its collection is made on first use, so idle tenants
   // cost a map entry rather than a collection each.
   const collections = new Map<string, MemoryCollection | undefined>()
@@ -37,6 +39,29 @@ export function memoryStore(): TenantStore<MemoryCollection> {
     findAdmin: async (query) => admins.find(query),
     updateAdmin: async (id, patch) => admins.update(id, patch),
     deleteAdmins: async (organizationId) => admins.deleteWhere((admin) => admin.organizationId === organizationId),
+
+    async insertSession(session) {
+      sessions.set(session.id, structuredClone(session))
+    },
+    async findSession(id) {
+      const session = sessions.get(id)
+      return session ? structuredClone(session) : null
+    },
+    async deleteSessions(query) {
+      const [field, value] = Object.entries(query)[0] as [keyof SessionRecord, string]
+      for (const session of sessions.values()) if (session[field] === value) sessions.delete(session.id)
+      for (const token of refreshTokens.values()) if (!sessions.has(token.sessionId)) refreshTokens.delete(token.hash)
+    },
+    async insertRefreshToken(token) {
+      refreshTokens.set(token.hash, structuredClone(token))
+    },
+    async consumeRefreshToken(hash, usedAt) {
+      const token = refreshTokens.get(hash)
+      if (!token) return null
+      const consumed = token.usedAt === null
+      if (consumed) token.usedAt = usedAt
+      return { token: structuredClone(token), consumed }
+    },
 
     async provisionTenantData(org) {
       if (!collections.has(org.dataKey)) collections.set(org.dataKey, undefined)

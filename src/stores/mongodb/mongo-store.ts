@@ -1,6 +1,6 @@
 import type { Collection, Db, IndexDescription, MongoServerError } from 'mongodb'
 import { AdminEmailTakenError, OrganizationNameTakenError } from '../../errors.js'
-import type { AdminRecord, OrganizationRecord, TenantStore } from '../../store.js'
+import type { AdminRecord, OrganizationRecord, RefreshTokenRecord, SessionRecord, TenantStore } from '../../store.js'
 
 interface CollectionStrategyOptions {
   /** The host's database: it holds the organizations, the admins and (this strategy) each tenant's collection. */
@@ -28,6 +28,8 @@ export type MongoStoreOptions = CollectionStrategyOptions | DatabaseStrategyOpti
 
 type OrganizationDocument = Omit<OrganizationRecord, 'id'> & { _id: string }
 type AdminDocument = Omit<AdminRecord, 'id'> & { _id: string }
+type SessionDocument = Omit<SessionRecord, 'id'> & { _id: string }
+type RefreshTokenDocument = Omit<RefreshTokenRecord, 'hash'> & { _id: string }
 
 // MongoDB's own limits: database names under 64 bytes, namespaces (db.collection) under 255.
 const PREFIX = /^[a-z][a-z0-9_]{0,19}$/
@@ -64,6 +66,8 @@ export function mongoStore(options: MongoStoreOptions): TenantStore<Collection |
   }
   const organizations = db.collection<OrganizationDocument>(`${prefix}organizations`)
   const admins = db.collection<AdminDocument>(`${prefix}admins`)
+  const sessions = db.collection<SessionDocument>(`${prefix}sessions`)
+  const refreshTokens = db.collection<RefreshTokenDocument>(`${prefix}refresh_tokens`)
   const spaceName = (dataKey: string) => `${prefix}${dataKey}`
   const collectionIndexes = strategy === 'collection' ? ((options.indexes as IndexDescription[] | undefined) ?? []) : []
   const databaseCollections = strategy === 'database' ? Object.entries((options.indexes as Record<string, IndexDescription[]> | undefined) ?? {}) : []
@@ -75,6 +79,12 @@ export function mongoStore(options: MongoStoreOptions): TenantStore<Collection |
       organizations.createIndex({ nameKey: 1 }, { unique: true, name: 'nameKey_unique' }),
       admins.createIndex({ email: 1 }, { unique: true, name: 'email_unique' }),
       admins.createIndex({ organizationId: 1 }, { name: 'organizationId' }),
+      sessions.createIndex({ adminId: 1 }, { name: 'adminId' }),
+      sessions.createIndex({ organizationId: 1 }, { name: 'organizationId' }),
+      // MongoDB removes expired sessions and refresh tokens itself.
+      sessions.createIndex({ expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 }),
+      refreshTokens.createIndex({ sessionId: 1 }, { name: 'sessionId' }),
+      refreshTokens.createIndex({ expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 }),
     ]).then(
       () => undefined,
       (err: unknown) => {
@@ -132,6 +142,38 @@ export function mongoStore(options: MongoStoreOptions): TenantStore<Collection |
     },
     async deleteAdmins(organizationId) {
       await admins.deleteMany({ organizationId })
+    },
+
+    async insertSession(session) {
+      await ensureIndexes()
+      const { id, ...rest } = session
+      await sessions.insertOne({ _id: id, ...rest })
+    },
+    async findSession(id) {
+      const doc = await sessions.findOne({ _id: id })
+      if (!doc) return null
+      const { _id, ...rest } = doc
+      return { id: _id, ...rest }
+    },
+    async deleteSessions(query) {
+      const filter = 'id' in query ? { _id: query.id } : 'adminId' in query ? { adminId: query.adminId } : { organizationId: query.organizationId }
+      const ids = (await sessions.find(filter, { projection: { _id: 1 } }).toArray()).map((doc) => doc._id)
+      if (ids.length === 0) return
+      // Tokens first: a session that is gone must never leave a usable refresh token behind.
+      await refreshTokens.deleteMany({ sessionId: { $in: ids } })
+      await sessions.deleteMany({ _id: { $in: ids } })
+    },
+    async insertRefreshToken(token) {
+      await ensureIndexes()
+      const { hash, ...rest } = token
+      await refreshTokens.insertOne({ _id: hash, ...rest })
+    },
+    async consumeRefreshToken(hash, usedAt) {
+      const consumed = await refreshTokens.findOneAndUpdate({ _id: hash, usedAt: null }, { $set: { usedAt } }, { returnDocument: 'after' })
+      const doc = consumed ?? (await refreshTokens.findOne({ _id: hash }))
+      if (!doc) return null
+      const { _id, ...rest } = doc
+      return { token: { hash: _id, ...rest }, consumed: consumed !== null }
     },
 
     async provisionTenantData(org) {

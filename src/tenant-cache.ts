@@ -1,0 +1,73 @@
+import { LRUCache } from 'lru-cache'
+import type { AccessTokenClaims } from './admin-auth.js'
+
+export interface TenantCacheOptions {
+  /** Most tokens, organizations, admins and sessions each cache holds. Default 10 000; 0 turns caching off. */
+  size?: number
+  /**
+   * How long a cached organization, admin or session is trusted, in ms. Changes made through
+   * this process invalidate at once; this bounds how late another process's changes (another
+   * instance behind the load balancer) are seen. Default 5 000.
+   */
+  ttlMs?: number
+}
+
+// Cached as `unknown` data: a field typed with TData would make the registry invariant in TData
+// and a Tenancy<MemoryCollection> unassignable where a Tenancy<unknown> is asked for.
+export interface CachedOrganization {
+  id: string
+  name: string
+  data: unknown
+}
+export interface CachedAdmin {
+  organizationId: string
+  tokenVersion: number
+}
+export interface CachedSession {
+  adminId: string
+  expiresAt: number
+}
+
+/**
+ * What `TenantRegistry` remembers between requests, and the one place every change is reported
+ * to: `OrgService` after each organization or admin change, `AdminAuth` after a logout. An
+ * epoch counter, bumped by every invalidation, lets a lookup that started before a change refuse
+ * to cache what it read.
+ */
+export class TenantCache {
+  readonly tokens: LRUCache<string, AccessTokenClaims> | undefined
+  readonly organizations: LRUCache<string, CachedOrganization> | undefined
+  readonly admins: LRUCache<string, CachedAdmin> | undefined
+  readonly sessions: LRUCache<string, CachedSession> | undefined
+  #epoch = 0
+
+  constructor(options: TenantCacheOptions = {}) {
+    const { size = 10_000, ttlMs = 5_000 } = options
+    if (!Number.isInteger(size) || size < 0) throw new TypeError('tenantry: cache.size must be a whole number, 0 or more')
+    if (!Number.isInteger(ttlMs) || ttlMs <= 0) throw new TypeError('tenantry: cache.ttlMs must be a positive whole number of milliseconds')
+    if (size === 0) return
+    this.tokens = new LRUCache({ max: size })
+    this.organizations = new LRUCache({ max: size, ttl: ttlMs })
+    this.admins = new LRUCache({ max: size, ttl: ttlMs })
+    this.sessions = new LRUCache({ max: size, ttl: ttlMs })
+  }
+
+  get epoch(): number {
+    return this.#epoch
+  }
+
+  invalidateOrganization(organizationId: string): void {
+    this.#epoch++
+    this.organizations?.delete(organizationId)
+  }
+
+  invalidateAdmin(adminId: string): void {
+    this.#epoch++
+    this.admins?.delete(adminId)
+  }
+
+  invalidateSession(sessionId: string): void {
+    this.#epoch++
+    this.sessions?.delete(sessionId)
+  }
+}
