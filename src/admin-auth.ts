@@ -12,6 +12,7 @@ import { LoginThrottle, type LoginLimits } from './lib/login-throttle.js'
 import * as fields from './lib/fields.js'
 import { parseInput } from './lib/parse-input.js'
 import type { AdminRecord, SessionRecord, TenantStore } from './store.js'
+import type { AuditLog } from './audit-log.js'
 import type { TenantCache } from './tenant-cache.js'
 
 /** How admins authenticate. Checked when the tenancy is created, not on the first request. */
@@ -103,11 +104,12 @@ export class AdminAuth {
   readonly #hashing: BoundedQueue
   readonly #throttle: LoginThrottle
   readonly #cache: TenantCache
+  readonly #audit: AuditLog
   readonly #refreshIdleMs: number
   readonly #sessionLifetimeMs: number
   #dummyHash: Promise<string> | undefined
 
-  constructor(store: TenantStore<unknown>, options: AdminAuthOptions, cache: TenantCache) {
+  constructor(store: TenantStore<unknown>, options: AdminAuthOptions, services: { cache: TenantCache; audit: AuditLog }) {
     const {
       secret,
       keys,
@@ -140,7 +142,8 @@ export class AdminAuth {
     this.#expiresIn = expiresIn
     this.#bcryptCost = bcryptCost
     this.#throttle = new LoginThrottle(loginLimits)
-    this.#cache = cache
+    this.#cache = services.cache
+    this.#audit = services.audit
     this.#refreshIdleMs = refreshIdleSeconds * 1000
     this.#sessionLifetimeMs = sessionLifetimeSeconds * 1000
     this.#hashing = new BoundedQueue({
@@ -163,19 +166,29 @@ export class AdminAuth {
    */
   async login(credentials: { email: string; password: string }, context: { clientAddress?: string } = {}): Promise<IssuedTokens> {
     const { email, password } = parseInput(loginSchema, credentials)
-    await this.#throttle.attempt(email, context.clientAddress)
+    const clientAddress = context.clientAddress ?? null
+    try {
+      await this.#throttle.attempt(email, context.clientAddress)
+    } catch (err) {
+      await this.#audit.record({ type: 'login.failed', organizationId: null, clientAddress, details: { reason: 'throttled' } })
+      throw err
+    }
     const admin = await this.#store.findAdmin({ email: email.trim().toLowerCase() })
     const hash = admin?.passwordHash ?? (await this.#getDummyHash())
     const passwordMatches = await this.#hashing.run(() => bcrypt.compare(password, hash))
     // bcrypt compares only the first 72 bytes and stops at a NUL, so "stored password + anything"
     // would match; no stored password can be like that, so such input is simply wrong. The
     // comparison above still ran, so this answer takes as long as any other.
-    if (!admin || !passwordMatches || !fields.password.safeParse(password).success) throw new InvalidCredentialsError()
-    const organization = await this.#store.findOrganization({ id: admin.organizationId })
-    if (organization?.state !== 'active') throw new InvalidCredentialsError()
+    const organization = admin && passwordMatches && fields.password.safeParse(password).success ? await this.#store.findOrganization({ id: admin.organizationId }) : null
+    if (!admin || organization?.state !== 'active') {
+      await this.#audit.record({ type: 'login.failed', organizationId: admin?.organizationId ?? null, adminId: admin?.id, clientAddress, details: { reason: 'invalid_credentials' } })
+      throw new InvalidCredentialsError()
+    }
     await this.#upgradeHash(admin, password)
     await this.#throttle.succeeded(email)
-    return this.startSession(admin)
+    const tokens = await this.startSession(admin)
+    await this.#audit.record({ type: 'login.succeeded', organizationId: admin.organizationId, adminId: admin.id, clientAddress })
+    return tokens
   }
 
   /**
@@ -207,7 +220,9 @@ export class AdminAuth {
     const found = await this.#store.consumeRefreshToken(hashRefreshToken(refreshToken), new Date(now))
     if (!found) throw new RefreshTokenInvalidError()
     if (!found.consumed) {
-      await this.logout(found.token.sessionId)
+      const stolen = await this.#store.findSession(found.token.sessionId)
+      await this.#endSession(found.token.sessionId)
+      if (stolen) await this.#audit.record({ type: 'sessions.revoked', organizationId: stolen.organizationId, adminId: stolen.adminId, details: { reason: 'refresh_token_reuse' } })
       throw new RefreshTokenInvalidError('the refresh token was used before; its session has been ended')
     }
     if (found.token.expiresAt.getTime() <= now) throw new RefreshTokenInvalidError()
@@ -216,14 +231,21 @@ export class AdminAuth {
     const [admin, organization] = await Promise.all([this.#store.findAdmin({ id: session.adminId }), this.#store.findOrganization({ id: session.organizationId })])
     // A password change since login ends the session, even if a refresh token slipped through.
     if (admin?.organizationId !== session.organizationId || organization?.state !== 'active' || admin.tokenVersion !== session.tokenVersion) {
-      await this.logout(session.id)
+      await this.#endSession(session.id)
       throw new RefreshTokenInvalidError()
     }
-    return this.#issue(admin, session, now)
+    const tokens = await this.#issue(admin, session, now)
+    await this.#audit.record({ type: 'token.refreshed', organizationId: session.organizationId, adminId: session.adminId })
+    return tokens
   }
 
   /** Ends a session: its refresh tokens stop working, and so do its access tokens, on their next request. */
-  async logout(sessionId: string): Promise<void> {
+  async logout(tenant: { id: string; adminId: string; sessionId: string }, context: { clientAddress?: string } = {}): Promise<void> {
+    await this.#endSession(tenant.sessionId)
+    await this.#audit.record({ type: 'session.ended', organizationId: tenant.id, adminId: tenant.adminId, clientAddress: context.clientAddress ?? null })
+  }
+
+  async #endSession(sessionId: string): Promise<void> {
     await this.#store.deleteSessions({ id: sessionId })
     this.#cache.invalidateSession(sessionId)
   }

@@ -5,6 +5,7 @@ export type { SigningKey } from './lib/keyring.js'
 export type { LoginLimits } from './lib/login-throttle.js'
 export { TenantRegistry, type Tenant } from './tenant-registry.js'
 export type { TenantCacheOptions } from './tenant-cache.js'
+export { AuditLog, type AuditInput } from './audit-log.js'
 export type { Register, RegisteredTenant, RegisteredTenantData } from './register.js'
 export type {
   TenantStore,
@@ -19,6 +20,8 @@ export type {
   SessionRecord,
   SessionQuery,
   RefreshTokenRecord,
+  AuditEvent,
+  AuditEventType,
 } from './store.js'
 export { memoryStore } from './stores/memory/memory-store.js'
 export { MemoryCollection, type MemoryCursor, type MemoryDocument, type FindOptions } from './stores/memory/memory-collection.js'

@@ -6,6 +6,7 @@ import { newDataKey, newId } from './lib/ids.js'
 import { organizationNameKey } from './lib/organization-name.js'
 import { parseInput } from './lib/parse-input.js'
 import type { AdminPatch, AdminRecord, OrganizationPatch, OrganizationQuery, OrganizationRecord, TenantStore } from './store.js'
+import type { AuditLog } from './audit-log.js'
 import type { TenantCache } from './tenant-cache.js'
 import type { Tenant } from './tenant-registry.js'
 
@@ -69,12 +70,14 @@ export class OrgService {
   readonly #store: TenantStore<unknown>
   readonly #auth: AdminAuth
   readonly #invalidation: TenantCache
+  readonly #audit: AuditLog
   readonly #inFlightTimeoutMs: number
 
-  constructor(store: TenantStore<unknown>, auth: AdminAuth, options: { invalidation: TenantCache; inFlightTimeoutMs: number }) {
+  constructor(store: TenantStore<unknown>, auth: AdminAuth, options: { invalidation: TenantCache; audit: AuditLog; inFlightTimeoutMs: number }) {
     this.#store = store
     this.#auth = auth
     this.#invalidation = options.invalidation
+    this.#audit = options.audit
     this.#inFlightTimeoutMs = options.inFlightTimeoutMs
   }
 
@@ -103,6 +106,7 @@ export class OrgService {
       await this.#store.provisionTenantData(org)
       const active = await this.#store.updateOrganization(org.id, { state: 'active', stateChangedAt: new Date() })
       if (!active) throw new OrganizationNotFoundError('the organization vanished while it was being created')
+      await this.#audit.record({ type: 'organization.created', organizationId: org.id, adminId: admin.id, details: { name } })
       return { organization: toOrganization(active), admin: toAdmin(admin) }
     } catch (err) {
       // Best effort: if the undo fails too, the record stays `provisioning` (invisible) and is
@@ -158,13 +162,22 @@ export class OrgService {
       }
       // A new password ends every session: the token version already stops their access
       // tokens; this stops their refresh tokens.
-      if (adminPatch.passwordHash !== undefined) await this.#store.deleteSessions({ adminId: admin.id })
+      if (adminPatch.passwordHash !== undefined) {
+        await this.#store.deleteSessions({ adminId: admin.id })
+        await this.#audit.record({ type: 'sessions.revoked', organizationId: org.id, adminId: admin.id, details: { reason: 'password_changed' } })
+      }
     }
+    await this.#audit.record({
+      type: 'organization.updated',
+      organizationId: org.id,
+      adminId: admin.id,
+      details: { renamed: orgPatch.name !== undefined, emailChanged: adminPatch.email !== undefined, passwordChanged: adminPatch.passwordHash !== undefined },
+    })
     return toOrganization(updated)
   }
 
   /** Deletes the caller's organization, its admins and its data. Tokens for it stop working at once. */
-  async delete(tenant: Pick<Tenant, 'id'>, name: string): Promise<void> {
+  async delete(tenant: Pick<Tenant, 'id'> & { adminId?: string }, name: string): Promise<void> {
     const parsed = parseInput(z.object({ name: fields.organizationName }), { name })
     const org = await this.#store.findOrganization({ nameKey: organizationNameKey(parsed.name) })
     if (org?.state !== 'active') throw new OrganizationNotFoundError('no organization has this name')
@@ -185,7 +198,10 @@ export class OrgService {
     // finishes off.
     await this.#store.deleteSessions({ organizationId: org.id })
     await this.#store.deleteAdmins(org.id)
+    await this.#store.deleteAuditEvents(org.id)
     await this.#store.deleteOrganization(org.id)
+    // The one event that outlives the organization: the record of its deletion.
+    await this.#audit.record({ type: 'organization.deleted', organizationId: org.id, adminId: tenant.adminId ?? null, details: { name: org.name } })
   }
 
   /**
@@ -266,6 +282,7 @@ export class OrgService {
     await this.#store.dropTenantData(org)
     await this.#store.deleteSessions({ organizationId: org.id })
     await this.#store.deleteAdmins(org.id)
+    await this.#store.deleteAuditEvents(org.id)
     await this.#store.deleteOrganization(org.id)
   }
 }

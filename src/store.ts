@@ -65,6 +65,28 @@ export interface RefreshTokenRecord {
   usedAt: Date | null
 }
 
+export type AuditEventType =
+  | 'organization.created'
+  | 'organization.updated'
+  | 'organization.deleted'
+  | 'login.succeeded'
+  | 'login.failed'
+  | 'token.refreshed'
+  | 'session.ended'
+  | 'sessions.revoked'
+
+/** A security-relevant event. Never carries a password, hash or token. */
+export interface AuditEvent {
+  id: string
+  type: AuditEventType
+  /** `null` when no organization is known (a login with an unknown email). */
+  organizationId: string | null
+  adminId: string | null
+  clientAddress: string | null
+  at: Date
+  details: Record<string, string | number | boolean>
+}
+
 export type SessionQuery = { id: string } | { adminId: string } | { organizationId: string }
 
 export type OrganizationQuery = { id: string } | { nameKey: string }
@@ -106,6 +128,12 @@ export interface TenantStore<TData = unknown> {
    * that no such token exists.
    */
   consumeRefreshToken(hash: string, usedAt: Date): Promise<{ token: RefreshTokenRecord; consumed: boolean } | null>
+
+  insertAuditEvent(event: AuditEvent): Promise<void>
+  /** The organization's events, newest first, strictly before `before` when given. */
+  listAuditEvents(organizationId: string, options: { limit: number; before?: Date }): Promise<AuditEvent[]>
+  /** Idempotent. */
+  deleteAuditEvents(organizationId: string): Promise<void>
 
   /** Creates the tenant's own data space (a collection of its own). Idempotent. */
   provisionTenantData(org: OrganizationRecord): Promise<void>

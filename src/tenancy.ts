@@ -1,6 +1,7 @@
 import { AdminAuth, type AdminAuthOptions } from './admin-auth.js'
+import { AuditLog } from './audit-log.js'
 import { OrgService } from './org-service.js'
-import type { TenantStore } from './store.js'
+import type { AuditEvent, TenantStore } from './store.js'
 import { memoryStore } from './stores/memory/memory-store.js'
 import type { MemoryCollection } from './stores/memory/memory-collection.js'
 import { TenantCache, type TenantCacheOptions } from './tenant-cache.js'
@@ -15,8 +16,10 @@ export interface TenancyOptions<TData> {
    * email may finish or undo it (it was interrupted by a crash). Default 60 000 ms.
    */
   inFlightTimeoutMs?: number
-  /** The registry's caches of verified tokens, organizations and admins. */
+  /** The registry's caches of verified tokens, organizations, admins and sessions. */
   cache?: TenantCacheOptions
+  /** Called with every audit event (logins, refreshes, logouts, organization changes), after it is stored. */
+  onAudit?: (event: AuditEvent) => void
 }
 
 /** The one object a host keeps: the three services over one store. */
@@ -25,6 +28,8 @@ export interface Tenancy<TData = unknown> {
   readonly orgs: OrgService
   readonly auth: AdminAuth
   readonly registry: TenantRegistry<TData>
+  /** The audit trail: `audit.list(organizationId, { limit })`. */
+  readonly audit: AuditLog
   /** `OrgService.migrate`: re-provision every tenant (declared indexes), resumably. */
   migrate: OrgService['migrate']
   /** `OrgService.recover`: finish or undo work a crash left behind. Run it at start-up. */
@@ -48,8 +53,9 @@ export function createTenancy<TData>(options: TenancyOptions<TData>): Tenancy<TD
   if (!Number.isFinite(inFlightTimeoutMs) || inFlightTimeoutMs < 0) throw new TypeError('tenantry: inFlightTimeoutMs must be a non-negative number')
   // One cache: the registry reads it, and everything that changes state invalidates it.
   const cache = new TenantCache(options.cache)
-  const auth = new AdminAuth(store, authOptions, cache)
+  const audit = new AuditLog(store, options.onAudit)
+  const auth = new AdminAuth(store, authOptions, { cache, audit })
   const registry = new TenantRegistry(store, auth, cache)
-  const orgs = new OrgService(store, auth, { invalidation: cache, inFlightTimeoutMs })
-  return { store, auth, registry, orgs, migrate: (options) => orgs.migrate(options), recover: () => orgs.recover() }
+  const orgs = new OrgService(store, auth, { invalidation: cache, audit, inFlightTimeoutMs })
+  return { store, auth, registry, audit, orgs, migrate: (options) => orgs.migrate(options), recover: () => orgs.recover() }
 }

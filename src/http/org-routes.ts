@@ -27,6 +27,10 @@ const getQuery = z.strictObject({ organization_name: fields.organizationName })
 const loginBody = z.strictObject({ email: z.string().max(254), password: z.string().max(1024) })
 const refreshBody = z.strictObject({ refresh_token: z.string().max(4096) })
 const logoutBody = z.strictObject({}).optional()
+const auditQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  before: z.iso.datetime({ offset: true }).transform((value) => new Date(value)).optional(),
+})
 const updateBody = z.strictObject({ organization_name: fields.organizationName, email: fields.email.optional(), password: fields.password.optional() })
 const deleteBody = z.strictObject({ organization_name: fields.organizationName })
 
@@ -99,9 +103,32 @@ export function orgRoutes(tenancy: Tenancy<unknown>): OrgRoute[] {
       input: 'body',
       schema: logoutBody,
       authenticated: true,
-      async handle(_input, tenant) {
-        await tenancy.auth.logout(tenant!.sessionId)
+      async handle(_input, tenant, request) {
+        await tenancy.auth.logout(tenant!, { clientAddress: request.clientAddress })
         return { status: 204 }
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/org/audit',
+      input: 'query',
+      schema: auditQuery,
+      authenticated: true,
+      async handle(input, tenant) {
+        const events = await tenancy.audit.list(tenant!.id, { limit: input.limit, before: input.before })
+        return {
+          status: 200,
+          body: {
+            events: events.map((event) => ({
+              id: event.id,
+              type: event.type,
+              admin_id: event.adminId,
+              client_address: event.clientAddress,
+              at: event.at.toISOString(),
+              details: event.details,
+            })),
+          },
+        }
       },
     }),
     route({

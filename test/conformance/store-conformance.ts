@@ -6,6 +6,7 @@ import {
   OrganizationNameTakenError,
   OrganizationNotFoundError,
   type AdminRecord,
+  type AuditEvent,
   type OrganizationRecord,
   type RefreshTokenRecord,
   type SessionRecord,
@@ -176,6 +177,22 @@ export function describeStoreConformance<TData>(subject: StoreUnderTest<TData>):
         await store.deleteSessions({ organizationId: c.organizationId })
         expect(await store.findSession(c.id)).toBeNull()
         expect(await store.findSession(sameOrg.id)).toBeNull()
+      })
+    })
+
+    describe('audit events', () => {
+      it('lists an organization’s events newest first, before a time, and deletes them', async () => {
+        const store = await subject.create()
+        const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds))
+        const event = (organizationId: string, seconds: number): AuditEvent => ({ id: unique('event'), type: 'login.succeeded', organizationId, adminId: null, clientAddress: '203.0.113.9', at: at(seconds), details: { n: seconds } })
+        for (const seconds of [1, 2, 3]) await store.insertAuditEvent(event('org-a', seconds))
+        await store.insertAuditEvent(event('org-b', 4))
+        expect((await store.listAuditEvents('org-a', { limit: 10 })).map((e) => e.details.n)).toEqual([3, 2, 1])
+        expect((await store.listAuditEvents('org-a', { limit: 1 })).map((e) => e.details.n)).toEqual([3])
+        expect((await store.listAuditEvents('org-a', { limit: 10, before: at(3) })).map((e) => e.details.n)).toEqual([2, 1])
+        await store.deleteAuditEvents('org-a')
+        expect(await store.listAuditEvents('org-a', { limit: 10 })).toEqual([])
+        expect(await store.listAuditEvents('org-b', { limit: 10 })).toHaveLength(1)
       })
     })
 

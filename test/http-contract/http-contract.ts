@@ -364,6 +364,36 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
       })
     })
 
+    describe('the audit trail', () => {
+      it('shows an organization its own events, newest first, and nothing secret', async () => {
+        await create('Acme', 'a@acme.test')
+        await send('POST', '/admin/login', { json: { email: 'a@acme.test', password: 'not the password' } })
+        const session = (await send('POST', '/admin/login', { json: { email: 'a@acme.test', password: PASSWORD } })).body
+        await create('Globex', 'g@globex.test')
+        await send('POST', '/admin/login', { json: { email: 'g@globex.test', password: PASSWORD } })
+        const reply = await send('GET', '/org/audit', { token: session.access_token })
+        expect(reply.status).toBe(200)
+        expect(reply.body.events.map((event: { type: string }) => event.type)).toEqual(['login.succeeded', 'login.failed', 'organization.created'])
+        expect(reply.body.events[0]).toMatchObject({ id: expect.any(String), admin_id: expect.any(String), at: expect.any(String), details: {} })
+        const text = JSON.stringify(reply.body)
+        for (const secret of [PASSWORD, 'not the password', session.access_token, session.refresh_token, '$2b$']) expect(text).not.toContain(secret)
+        expect(text).not.toContain('globex')
+      })
+
+      it('pages with limit and before, and answers 400 to bad ones and 401 without a token', async () => {
+        const token = await tenantWithToken('Acme', 'a@acme.test')
+        const all = (await send('GET', '/org/audit', { token })).body.events
+        expect(all.length).toBeGreaterThanOrEqual(2)
+        expect((await send('GET', '/org/audit?limit=1', { token })).body.events).toEqual([all[0]])
+        const older = (await send('GET', `/org/audit?before=${encodeURIComponent(all[0].at)}`, { token })).body.events
+        expect(older.every((event: { at: string }) => event.at < all[0].at)).toBe(true)
+        for (const query of ['limit=0', 'limit=201', 'limit=abc', 'before=yesterday', 'limit=1&limit=2', 'organization_id=other']) {
+          expectProblem(await send('GET', `/org/audit?${query}`, { token }), 400, 'VALIDATION_FAILED')
+        }
+        expectProblem(await send('GET', '/org/audit'), 401, 'TOKEN_MISSING')
+      })
+    })
+
     describe('updating an organization', () => {
       it('renames it and keeps every note where it was', async () => {
         const token = await tenantWithToken('Acme', 'a@acme.test')

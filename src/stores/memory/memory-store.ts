@@ -1,5 +1,5 @@
 import { AdminEmailTakenError, OrganizationNameTakenError, OrganizationNotFoundError } from '../../errors.js'
-import type { AdminRecord, OrganizationRecord, RefreshTokenRecord, SessionRecord, TenantStore } from '../../store.js'
+import type { AdminRecord, AuditEvent, OrganizationRecord, RefreshTokenRecord, SessionRecord, TenantStore } from '../../store.js'
 import { MemoryCollection } from './memory-collection.js'
 import { UniqueTable } from './unique-table.js'
 
@@ -25,6 +25,7 @@ export function memoryStore(): TenantStore<MemoryCollection> {
   })
   const sessions = new Map<string, SessionRecord>()
   const refreshTokens = new Map<string, RefreshTokenRecord>()
+  const auditEvents: AuditEvent[] = []
   // A provisioned data space is an entry; its collection is made on first use, so idle tenants
   // cost a map entry rather than a collection each.
   const collections = new Map<string, MemoryCollection | undefined>()
@@ -61,6 +62,21 @@ export function memoryStore(): TenantStore<MemoryCollection> {
       const consumed = token.usedAt === null
       if (consumed) token.usedAt = usedAt
       return { token: structuredClone(token), consumed }
+    },
+
+    async insertAuditEvent(event) {
+      auditEvents.push(structuredClone(event))
+    },
+    async listAuditEvents(organizationId, { limit, before }) {
+      const found: AuditEvent[] = []
+      for (let i = auditEvents.length - 1; i >= 0 && found.length < limit; i--) {
+        const event = auditEvents[i]!
+        if (event.organizationId === organizationId && (before === undefined || event.at < before)) found.push(structuredClone(event))
+      }
+      return found
+    },
+    async deleteAuditEvents(organizationId) {
+      for (let i = auditEvents.length - 1; i >= 0; i--) if (auditEvents[i]!.organizationId === organizationId) auditEvents.splice(i, 1)
     },
 
     async provisionTenantData(org) {

@@ -1,6 +1,6 @@
 import type { Collection, Db, IndexDescription, MongoServerError } from 'mongodb'
 import { AdminEmailTakenError, OrganizationNameTakenError } from '../../errors.js'
-import type { AdminRecord, OrganizationRecord, RefreshTokenRecord, SessionRecord, TenantStore } from '../../store.js'
+import type { AdminRecord, AuditEvent, OrganizationRecord, RefreshTokenRecord, SessionRecord, TenantStore } from '../../store.js'
 
 interface CollectionStrategyOptions {
   /** The host's database: it holds the organizations, the admins and (this strategy) each tenant's collection. */
@@ -30,6 +30,7 @@ type OrganizationDocument = Omit<OrganizationRecord, 'id'> & { _id: string }
 type AdminDocument = Omit<AdminRecord, 'id'> & { _id: string }
 type SessionDocument = Omit<SessionRecord, 'id'> & { _id: string }
 type RefreshTokenDocument = Omit<RefreshTokenRecord, 'hash'> & { _id: string }
+type AuditEventDocument = Omit<AuditEvent, 'id'> & { _id: string }
 
 // MongoDB's own limits: database names under 64 bytes, namespaces (db.collection) under 255.
 const PREFIX = /^[a-z][a-z0-9_]{0,19}$/
@@ -68,6 +69,7 @@ export function mongoStore(options: MongoStoreOptions): TenantStore<Collection |
   const admins = db.collection<AdminDocument>(`${prefix}admins`)
   const sessions = db.collection<SessionDocument>(`${prefix}sessions`)
   const refreshTokens = db.collection<RefreshTokenDocument>(`${prefix}refresh_tokens`)
+  const auditEvents = db.collection<AuditEventDocument>(`${prefix}audit_events`)
   const spaceName = (dataKey: string) => `${prefix}${dataKey}`
   const collectionIndexes = strategy === 'collection' ? ((options.indexes as IndexDescription[] | undefined) ?? []) : []
   const databaseCollections = strategy === 'database' ? Object.entries((options.indexes as Record<string, IndexDescription[]> | undefined) ?? {}) : []
@@ -85,6 +87,7 @@ export function mongoStore(options: MongoStoreOptions): TenantStore<Collection |
       sessions.createIndex({ expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 }),
       refreshTokens.createIndex({ sessionId: 1 }, { name: 'sessionId' }),
       refreshTokens.createIndex({ expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 }),
+      auditEvents.createIndex({ organizationId: 1, at: -1 }, { name: 'organizationId_at' }),
     ]).then(
       () => undefined,
       (err: unknown) => {
@@ -174,6 +177,20 @@ export function mongoStore(options: MongoStoreOptions): TenantStore<Collection |
       if (!doc) return null
       const { _id, ...rest } = doc
       return { token: { hash: _id, ...rest }, consumed: consumed !== null }
+    },
+
+    async insertAuditEvent(event) {
+      await ensureIndexes()
+      const { id, ...rest } = event
+      await auditEvents.insertOne({ _id: id, ...rest })
+    },
+    async listAuditEvents(organizationId, { limit, before }) {
+      const filter = before === undefined ? { organizationId } : { organizationId, at: { $lt: before } }
+      const docs = await auditEvents.find(filter).sort({ at: -1, _id: -1 }).limit(limit).toArray()
+      return docs.map(({ _id, ...rest }) => ({ id: _id, ...rest }))
+    },
+    async deleteAuditEvents(organizationId) {
+      await auditEvents.deleteMany({ organizationId })
     },
 
     async provisionTenantData(org) {
