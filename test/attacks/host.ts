@@ -1,0 +1,108 @@
+import { createHmac } from 'node:crypto'
+import type { RequestListener } from 'node:http'
+import { afterEach, beforeEach, describe } from 'vitest'
+import { createTenancy, type AdminAuthOptions, type Tenancy } from 'tenantry'
+import { createApp as expressApp } from '../../examples/express/app.js'
+import { createApp as koaApp } from '../../examples/koa/app.js'
+import { PASSWORD, TEST_AUTH, TEST_SECRET } from '../support/secret.js'
+import { startServer, type RunningServer } from '../support/start-server.js'
+
+export interface Reply {
+  status: number
+  headers: Headers
+  body: any
+}
+
+export interface SendOptions {
+  json?: unknown
+  raw?: string
+  headers?: Record<string, string>
+  token?: string
+}
+
+/** A host app (the example app, with its tenant-scoped /notes) on a real server, and what an attacker does to it. */
+export interface Host {
+  tenancy: Tenancy<unknown>
+  send(method: string, path: string, options?: SendOptions): Promise<Reply>
+  /** Creates an organization and logs its admin in. */
+  tenant(name: string): Promise<{ email: string; accessToken: string; refreshToken: string; id: string }>
+  /** Everything a request could change: organizations, admins, data spaces and every tenant's notes. */
+  snapshot(): Promise<string>
+}
+
+const FRAMEWORKS: [string, (tenancy: Tenancy<unknown>) => RequestListener][] = [
+  ['Express', (tenancy) => expressApp(tenancy)],
+  ['Koa', (tenancy) => koaApp(tenancy).callback()],
+]
+
+/** Runs an attack's tests against the Express and the Koa host, each with a fresh tenancy per test. */
+export function describeAttack(title: string, body: (host: () => Host) => void, options: { auth?: Partial<AdminAuthOptions> } = {}): void {
+  for (const [framework, createApp] of FRAMEWORKS) {
+    describe(`${title} (${framework})`, () => {
+      let server: RunningServer
+      let host: Host
+      beforeEach(async () => {
+        const tenancy = createTenancy({ auth: { ...TEST_AUTH, ...options.auth } as AdminAuthOptions })
+        server = await startServer(createApp(tenancy))
+        host = makeHost(server, tenancy)
+      })
+      afterEach(async () => {
+        await server.close()
+      })
+      body(() => host)
+    })
+  }
+}
+
+function makeHost(server: RunningServer, tenancy: Tenancy<unknown>): Host {
+  const emails: string[] = []
+  const send: Host['send'] = async (method, path, options = {}) => {
+    const headers: Record<string, string> = { ...options.headers }
+    if (options.json !== undefined) headers['content-type'] ??= 'application/json'
+    if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
+    const response = await fetch(server.url + path, { method, headers, body: options.json !== undefined ? JSON.stringify(options.json) : options.raw })
+    const text = await response.text()
+    let body: unknown = text
+    try {
+      body = text === '' ? undefined : JSON.parse(text)
+    } catch {
+      // Not JSON: keep the text.
+    }
+    return { status: response.status, headers: response.headers, body }
+  }
+  return {
+    tenancy,
+    send,
+    async tenant(name) {
+      const email = `admin@${name.toLowerCase().replace(/\W/g, '')}.test`
+      emails.push(email)
+      const created = await send('POST', '/org/create', { json: { organization_name: name, email, password: PASSWORD } })
+      if (created.status !== 201) throw new Error(`create ${name}: ${created.status}`)
+      const login = await send('POST', '/admin/login', { json: { email, password: PASSWORD } })
+      return { email, id: created.body.organization.id, accessToken: login.body.access_token, refreshToken: login.body.refresh_token }
+    },
+    async snapshot() {
+      const organizations = []
+      for await (const org of tenancy.store.listOrganizations()) {
+        const data = tenancy.store.tenantData(org) as { find(filter: object): { toArray(): Promise<unknown[]> } }
+        organizations.push({ org, notes: await data.find({}).toArray() })
+      }
+      const admins = await Promise.all(emails.map((email) => tenancy.store.findAdmin({ email })))
+      return JSON.stringify({ organizations, admins, dataKeys: (await tenancy.store.listTenantDataKeys()).sort() })
+    },
+  }
+}
+
+/** Decodes a JWT's header and payload. */
+export function decodeJwt(token: string): [Record<string, unknown>, Record<string, unknown>] {
+  const [header, payload] = token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()))
+  return [header, payload]
+}
+
+/** Builds an HS256-style JWT from any header and payload, signed with `secret` (the test secret by default). */
+export function forgeJwt(header: object, payload: object, secret: string | Buffer = TEST_SECRET): string {
+  const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`
+  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`
+}
+
+export { PASSWORD }
