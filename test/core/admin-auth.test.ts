@@ -141,6 +141,19 @@ describe('AdminAuth', () => {
     await expect(small.auth.login({ email: 'f@flood.test', password: PASSWORD })).resolves.toMatchObject({ tokenType: 'Bearer' })
   })
 
+  it('makes an unknown email wait its turn for bcrypt like any login, since it is checked against a dummy hash', async () => {
+    const one = createTenancy({ auth: { ...TEST_AUTH, maxConcurrentHashes: 1, maxQueuedHashes: 0 } })
+    await one.orgs.create({ name: 'Solo', email: 's@solo.test', password: PASSWORD })
+    // Warm the dummy hash, then let a real login hold the only bcrypt slot.
+    await expect(one.auth.login({ email: 'ghost@solo.test', password: PASSWORD })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' })
+    const [known, unknown] = await Promise.allSettled([
+      one.auth.login({ email: 's@solo.test', password: PASSWORD }),
+      one.auth.login({ email: 'ghost@solo.test', password: PASSWORD }),
+    ])
+    expect(known.status).toBe('fulfilled')
+    expect(unknown).toMatchObject({ status: 'rejected', reason: { code: 'TOO_MANY_REQUESTS' } })
+  })
+
   describe('options', () => {
     const bad: [string, object][] = [
       ['no secret', {}],

@@ -49,6 +49,13 @@ describe('sessions', () => {
     await expect(tenancy.registry.resolve(tokens.accessToken)).rejects.toBeInstanceOf(TokenInvalidError)
   })
 
+  it('stores a refresh token only as its hash', async () => {
+    const { tenancy, tokens } = await session()
+    expect(tokens.refreshToken).toMatch(/^rt_[\w-]{43}$/) // 256 random bits
+    expect(await tenancy.store.consumeRefreshToken(tokens.refreshToken, new Date())).toBeNull()
+    await expect(tenancy.auth.refresh(tokens.refreshToken)).resolves.toMatchObject({ tokenType: 'Bearer' })
+  })
+
   it('refuses bad lifetimes at start-up with a TypeError', () => {
     expect(() => createTenancy({ auth: { ...TEST_AUTH, refreshIdleSeconds: 0 } })).toThrow(TypeError)
     expect(() => createTenancy({ auth: { ...TEST_AUTH, sessionLifetimeSeconds: 1.5 } })).toThrow(TypeError)
