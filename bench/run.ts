@@ -203,7 +203,8 @@ Requests rotate through up to 1,000 tokens of different tenants.
 
 ## Login storm
 
-${LOGIN_RATE} logins a second over 100 connections (bcrypt cost 10, default hashing queue) while a cheap route takes 500 req/s.
+${LOGIN_RATE} logins a second over 100 connections (bcrypt cost 10, default hashing queue, login throttling off so
+every login reaches bcrypt) while a cheap route takes 500 req/s.
 
 The logins come from a separate process, so the client that measures the cheap route is not
 stalled by the one flooding logins. Baseline: the same storm with bcrypt uncapped (4 at once,
