@@ -27,6 +27,12 @@ export interface CachedSession {
   adminId: string
   expiresAt: number
 }
+/** A token's whole answer, trusted while no invalidation has happened since and until `validUntil`. */
+export interface ResolvedToken {
+  tenant: unknown
+  epoch: number
+  validUntil: number
+}
 
 /**
  * What `TenantRegistry` remembers between requests, and the one place every change is reported
@@ -39,13 +45,17 @@ export class TenantCache {
   readonly organizations: LRUCache<string, CachedOrganization> | undefined
   readonly admins: LRUCache<string, CachedAdmin> | undefined
   readonly sessions: LRUCache<string, CachedSession> | undefined
+  readonly resolved: LRUCache<string, ResolvedToken> | undefined
+  readonly ttlMs: number
   #epoch = 0
 
   constructor(options: TenantCacheOptions = {}) {
     const { size = 10_000, ttlMs = 5_000 } = options
     if (!Number.isInteger(size) || size < 0) throw new TypeError('tenantry: cache.size must be a whole number, 0 or more')
     if (!Number.isInteger(ttlMs) || ttlMs <= 0) throw new TypeError('tenantry: cache.ttlMs must be a positive whole number of milliseconds')
+    this.ttlMs = ttlMs
     if (size === 0) return
+    this.resolved = new LRUCache({ max: size })
     this.tokens = new LRUCache({ max: size })
     this.organizations = new LRUCache({ max: size, ttl: ttlMs })
     this.admins = new LRUCache({ max: size, ttl: ttlMs })

@@ -53,30 +53,40 @@ export class TenantRegistry<TData = unknown> {
    * no microtask. Throws (synchronously, or by rejecting) exactly what `resolve` rejects with.
    */
   lookup(token: string): Tenant<TData> | Promise<Tenant<TData>> {
+    // The hot path: one map lookup. A resolved token is reused only while nothing has been
+    // invalidated since it was resolved (the epoch) and before the first of its token's expiry,
+    // its session's end and the cache TTL; otherwise it is checked piece by piece again.
+    const resolved = this.#cache.resolved?.get(token)
+    if (resolved && resolved.epoch === this.#cache.epoch && Date.now() < resolved.validUntil) return resolved.tenant as Tenant<TData>
     const claims = this.#verify(token)
     const organization = this.#cache.organizations?.get(claims.organizationId)
     const admin = this.#cache.admins?.get(claims.adminId)
     const session = this.#cache.sessions?.get(claims.sessionId)
-    if (organization && admin && session) return this.#tenant(claims, organization, admin, session)
-    return this.#load(claims, organization, admin, session)
+    if (organization && admin && session) return this.#tenant(token, claims, this.#cache.epoch, organization, admin, session)
+    return this.#load(token, claims, organization, admin, session)
   }
 
-  async #load(claims: AccessTokenClaims, organization?: CachedOrganization, admin?: CachedAdmin, session?: CachedSession): Promise<Tenant<TData>> {
+  async #load(token: string, claims: AccessTokenClaims, organization?: CachedOrganization, admin?: CachedAdmin, session?: CachedSession): Promise<Tenant<TData>> {
     const epoch = this.#cache.epoch
     const loaded = await Promise.all([
       organization ?? this.#loadOrganization(claims.organizationId, epoch),
       admin ?? this.#loadAdmin(claims.adminId, epoch),
       session ?? this.#loadSession(claims.sessionId, epoch),
     ])
-    return this.#tenant(claims, ...loaded)
+    return this.#tenant(token, claims, epoch, ...loaded)
   }
 
-  #tenant(claims: AccessTokenClaims, organization?: CachedOrganization, admin?: CachedAdmin, session?: CachedSession): Tenant<TData> {
+  /** `epoch` is the cache's epoch when the lookup began: what was read is trusted only if nothing changed since. */
+  #tenant(token: string, claims: AccessTokenClaims, epoch: number, organization?: CachedOrganization, admin?: CachedAdmin, session?: CachedSession): Tenant<TData> {
     if (!organization) throw new TokenInvalidError('the organization of this token no longer exists')
     if (admin?.organizationId !== organization.id) throw new TokenInvalidError('the admin of this token no longer exists')
     if (admin.tokenVersion !== claims.tokenVersion) throw new TokenInvalidError('the access token has been revoked')
-    if (session?.adminId !== claims.adminId || Date.now() >= session.expiresAt) throw new TokenInvalidError('the session of this token has ended')
-    return { id: organization.id, name: organization.name, adminId: claims.adminId, sessionId: claims.sessionId, data: organization.data as TData }
+    const now = Date.now()
+    if (session?.adminId !== claims.adminId || now >= session.expiresAt) throw new TokenInvalidError('the session of this token has ended')
+    // Frozen: one object serves every request with this token, so no request may change it for the next.
+    const tenant: Tenant<TData> = Object.freeze({ id: organization.id, name: organization.name, adminId: claims.adminId, sessionId: claims.sessionId, data: organization.data as TData })
+    this.#cache.resolved?.set(token, { tenant, epoch, validUntil: Math.min(claims.expiresAt * 1000, session.expiresAt, now + this.#cache.ttlMs) })
+    return tenant
   }
 
   #verify(token: string): AccessTokenClaims {
