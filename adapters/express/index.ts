@@ -1,4 +1,4 @@
-import type { Request, RequestHandler, Response } from 'express'
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { createOrgHandler, type OrgRouterOptions } from '../../src/http/org-handler.js'
 import type { HttpResponse } from '../../src/http/http-types.js'
 import { scopeRequest, type ScopeResult } from '../../src/http/scope-request.js'
@@ -53,13 +53,14 @@ export function tenantScope(tenancy: Tenancy<unknown>): RequestHandler {
   // Not an async function: when the tenant is cached, scopeRequest answers synchronously and
   // next() runs without a promise in between.
   return function tenantryScope(req, res, next) {
-    const apply = (scoped: ScopeResult<unknown>) => {
-      if (scoped.problem) return send(res, scoped.problem)
-      req.tenant = scoped.tenant as RegisteredTenant
-      next()
-    }
     const scoped = scopeRequest(tenancy, req.headers.authorization)
-    if (scoped instanceof Promise) scoped.then(apply).catch(next)
-    else apply(scoped)
+    if (scoped instanceof Promise) scoped.then((result) => enter(req, res, next, result)).catch(next)
+    else enter(req, res, next, scoped)
   }
+}
+
+function enter(req: Request, res: Response, next: NextFunction, scoped: ScopeResult<unknown>): void {
+  if (scoped.problem) return send(res, scoped.problem)
+  req.tenant = scoped.tenant as RegisteredTenant
+  next()
 }

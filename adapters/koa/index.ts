@@ -1,4 +1,4 @@
-import type { Context, Middleware } from 'koa'
+import type { Context, Middleware, Next } from 'koa'
 import { createOrgHandler, type OrgRouterOptions } from '../../src/http/org-handler.js'
 import type { HttpResponse } from '../../src/http/http-types.js'
 import { scopeRequest, type ScopeResult } from '../../src/http/scope-request.js'
@@ -50,12 +50,13 @@ export function tenantScope(tenancy: Tenancy<unknown>): Middleware {
   // Not an async function: when the tenant is cached, scopeRequest answers synchronously and
   // next() runs without an extra promise in between.
   return function tenantryScope(ctx, next) {
-    const apply = (scoped: ScopeResult<unknown>) => {
-      if (scoped.problem) return send(ctx, scoped.problem)
-      ctx.state.tenant = scoped.tenant as RegisteredTenant
-      return next()
-    }
     const scoped = scopeRequest(tenancy, ctx.headers.authorization)
-    return scoped instanceof Promise ? scoped.then(apply) : apply(scoped)
+    return scoped instanceof Promise ? scoped.then((result) => enter(ctx, next, result)) : enter(ctx, next, scoped)
   }
+}
+
+function enter(ctx: Context, next: Next, scoped: ScopeResult<unknown>): Promise<void> | void {
+  if (scoped.problem) return send(ctx, scoped.problem)
+  ctx.state.tenant = scoped.tenant as RegisteredTenant
+  return next()
 }
