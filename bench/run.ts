@@ -222,14 +222,14 @@ libuv's thread pool), measured in this run.
 
 | target | measured | |
 |---|---:|---|
-| tenantry ≥ 0.9× bare, Express | ${fmt(ratios.express, 2)}× | ${verdict(ratios.express >= 0.9)} |
+| tenantry ≥ 0.9× bare, Express | ${fmt(ratios.express, 3)}× | ${verdict(ratios.express >= 0.9)} |
 | tenantry vs one no-op middleware, Express (no target) | ${fmt(ratio(e('tenantry'), e('noop')), 2)}× | |
-| tenantry ≥ 0.9× bare, Koa | ${fmt(ratios.koa, 2)}× | ${verdict(ratios.koa >= 0.9)} |
+| tenantry ≥ 0.9× bare, Koa | ${fmt(ratios.koa, 3)}× | ${verdict(ratios.koa >= 0.9)} |
 | tenantry ≥ 5× Better Auth | ${fmt(ratios.betterAuth, 2)}× | ${verdict(ratios.betterAuth >= 5)} |
 | tenantry vs jsonwebtoken with a string secret (no target) | ${fmt(ratios.jsonwebtoken, 2)}× | |
 | cheap route p99 < 20 ms during a login storm | ${storm.cheap.p99} ms | ${verdict(storm.cheap.p99 < 20)} |
 | event loop delay p99 < 10 ms during a login storm | ${fmt(storm.delay.delayP99Ms, 1)} ms | ${verdict(storm.delay.delayP99Ms < 10)} |
-| ${fmt(SCALE)} organizations within 10% of 10 | ${fmt(ratios.scale, 2)}× | ${verdict(ratios.scale >= 0.9)} |
+| ${fmt(SCALE)} organizations within 10% of 10 | ${fmt(ratios.scale, 3)}× | ${verdict(ratios.scale >= 0.9)} |
 | no failed requests in the throughput runs | ${errors} | ${verdict(errors === 0)} |
 `
 
