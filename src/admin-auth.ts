@@ -170,7 +170,7 @@ export class AdminAuth {
     try {
       await this.#throttle.attempt(email, context.clientAddress)
     } catch (err) {
-      await this.#audit.record({ type: 'login.failed', organizationId: null, clientAddress, details: { reason: 'throttled' } })
+      if (err instanceof TooManyRequestsError) await this.#audit.record({ type: 'login.failed', organizationId: null, clientAddress, details: { reason: 'throttled' } })
       throw err
     }
     const admin = await this.#store.findAdmin({ email: email.trim().toLowerCase() })
