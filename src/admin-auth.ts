@@ -3,15 +3,14 @@ import { availableParallelism } from 'node:os'
 import bcrypt from 'bcrypt'
 import jwt from 'jsonwebtoken'
 import { z } from 'zod'
-import { InvalidCredentialsError, RefreshTokenInvalidError, TokenExpiredError, TokenInvalidError, TooManyRequestsError } from './errors.js'
-import { newId } from './lib/ids.js'
-import { hashRefreshToken, newRefreshToken, REFRESH_TOKEN } from './lib/refresh-token.js'
+import { InvalidCredentialsError, TokenExpiredError, TokenInvalidError, TooManyRequestsError } from './errors.js'
 import { BoundedQueue } from './lib/bounded-queue.js'
 import { Keyring, type SigningKey } from './lib/keyring.js'
 import { LoginThrottle, type LoginLimits } from './lib/login-throttle.js'
 import * as fields from './lib/fields.js'
 import { parseInput } from './lib/parse-input.js'
-import type { AdminRecord, SessionRecord, TenantStore } from './store.js'
+import { Sessions } from './sessions.js'
+import type { AdminRecord, TenantStore } from './store.js'
 import type { AuditLog } from './audit-log.js'
 import type { TenantCache } from './tenant-cache.js'
 
@@ -72,7 +71,6 @@ export interface IssuedTokens {
   refreshToken: string
 }
 
-
 const claimsSchema = z.object({
   sub: z.string().min(1),
   org: z.string().min(1),
@@ -103,10 +101,8 @@ export class AdminAuth {
   readonly #bcryptCost: number
   readonly #hashing: BoundedQueue
   readonly #throttle: LoginThrottle
-  readonly #cache: TenantCache
   readonly #audit: AuditLog
-  readonly #refreshIdleMs: number
-  readonly #sessionLifetimeMs: number
+  readonly #sessions: Sessions
   #dummyHash: Promise<string> | undefined
 
   constructor(store: TenantStore<unknown>, options: AdminAuthOptions, services: { cache: TenantCache; audit: AuditLog }) {
@@ -142,10 +138,19 @@ export class AdminAuth {
     this.#expiresIn = expiresIn
     this.#bcryptCost = bcryptCost
     this.#throttle = new LoginThrottle(loginLimits)
-    this.#cache = services.cache
     this.#audit = services.audit
-    this.#refreshIdleMs = refreshIdleSeconds * 1000
-    this.#sessionLifetimeMs = sessionLifetimeSeconds * 1000
+    this.#sessions = new Sessions({
+      store,
+      ...services,
+      refreshIdleMs: refreshIdleSeconds * 1000,
+      sessionLifetimeMs: sessionLifetimeSeconds * 1000,
+      expiresIn,
+      signAccessToken: (admin, sessionId) =>
+        this.#keyring.sign(
+          { org: admin.organizationId, ver: admin.tokenVersion, sid: sessionId },
+          { subject: admin.id, issuer: this.#issuer, audience: this.#audience, expiresIn: this.#expiresIn },
+        ),
+    })
     this.#hashing = new BoundedQueue({
       concurrency: maxConcurrentHashes,
       maxQueued: maxQueuedHashes,
@@ -195,75 +200,19 @@ export class AdminAuth {
    * Starts a session for an admin the host has authenticated itself (SSO, tests, seeding):
    * a refresh-token family and its first access token.
    */
-  async startSession(admin: Pick<AdminRecord, 'id' | 'organizationId' | 'tokenVersion'>): Promise<IssuedTokens> {
-    const now = Date.now()
-    const session: SessionRecord = {
-      id: newId(),
-      adminId: admin.id,
-      organizationId: admin.organizationId,
-      tokenVersion: admin.tokenVersion,
-      createdAt: new Date(now),
-      expiresAt: new Date(now + this.#sessionLifetimeMs),
-    }
-    await this.#store.insertSession(session)
-    return this.#issue(admin, session, now)
+  startSession(admin: Pick<AdminRecord, 'id' | 'organizationId' | 'tokenVersion'>): Promise<IssuedTokens> {
+    return this.#sessions.start(admin)
   }
 
-  /**
-   * Swaps a refresh token for a new access and refresh token (rotation). The old one is consumed
-   * atomically, so of two concurrent refreshes one fails; a refresh token used a second time is
-   * taken as stolen and ends its whole session (RFC 9700 §4.14).
-   */
-  async refresh(refreshToken: string): Promise<IssuedTokens> {
-    if (typeof refreshToken !== 'string' || !REFRESH_TOKEN.test(refreshToken)) throw new RefreshTokenInvalidError()
-    const now = Date.now()
-    const found = await this.#store.consumeRefreshToken(hashRefreshToken(refreshToken), new Date(now))
-    if (!found) throw new RefreshTokenInvalidError()
-    if (!found.consumed) {
-      const stolen = await this.#store.findSession(found.token.sessionId)
-      await this.#endSession(found.token.sessionId)
-      if (stolen) await this.#audit.record({ type: 'sessions.revoked', organizationId: stolen.organizationId, adminId: stolen.adminId, details: { reason: 'refresh_token_reuse' } })
-      throw new RefreshTokenInvalidError('the refresh token was used before; its session has been ended')
-    }
-    if (found.token.expiresAt.getTime() <= now) throw new RefreshTokenInvalidError()
-    const session = await this.#store.findSession(found.token.sessionId)
-    if (!session || session.expiresAt.getTime() <= now) throw new RefreshTokenInvalidError()
-    const [admin, organization] = await Promise.all([this.#store.findAdmin({ id: session.adminId }), this.#store.findOrganization({ id: session.organizationId })])
-    // A password change since login ends the session, even if a refresh token slipped through.
-    if (admin?.organizationId !== session.organizationId || organization?.state !== 'active' || admin.tokenVersion !== session.tokenVersion) {
-      await this.#endSession(session.id)
-      throw new RefreshTokenInvalidError()
-    }
-    const tokens = await this.#issue(admin, session, now)
-    await this.#audit.record({ type: 'token.refreshed', organizationId: session.organizationId, adminId: session.adminId })
-    return tokens
+  /** See `Sessions.refresh`: rotation, with reuse ending the whole session. */
+  refresh(refreshToken: string): Promise<IssuedTokens> {
+    return this.#sessions.refresh(refreshToken)
   }
 
   /** Ends a session: its refresh tokens stop working, and so do its access tokens, on their next request. */
   async logout(tenant: { id: string; adminId: string; sessionId: string }, context: { clientAddress?: string } = {}): Promise<void> {
-    await this.#endSession(tenant.sessionId)
+    await this.#sessions.end(tenant.sessionId)
     await this.#audit.record({ type: 'session.ended', organizationId: tenant.id, adminId: tenant.adminId, clientAddress: context.clientAddress ?? null })
-  }
-
-  async #endSession(sessionId: string): Promise<void> {
-    await this.#store.deleteSessions({ id: sessionId })
-    this.#cache.invalidateSession(sessionId)
-  }
-
-  async #issue(admin: Pick<AdminRecord, 'id' | 'organizationId' | 'tokenVersion'>, session: SessionRecord, now: number): Promise<IssuedTokens> {
-    const refreshToken = newRefreshToken()
-    await this.#store.insertRefreshToken({
-      hash: hashRefreshToken(refreshToken),
-      sessionId: session.id,
-      createdAt: new Date(now),
-      expiresAt: new Date(Math.min(now + this.#refreshIdleMs, session.expiresAt.getTime())),
-      usedAt: null,
-    })
-    const accessToken = this.#keyring.sign(
-      { org: admin.organizationId, ver: admin.tokenVersion, sid: session.id },
-      { subject: admin.id, issuer: this.#issuer, audience: this.#audience, expiresIn: this.#expiresIn },
-    )
-    return { accessToken, tokenType: 'Bearer', expiresIn: this.#expiresIn, refreshToken }
   }
 
   /**

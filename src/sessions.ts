@@ -1,0 +1,106 @@
+import { RefreshTokenInvalidError } from './errors.js'
+import type { AuditLog } from './audit-log.js'
+import type { IssuedTokens } from './admin-auth.js'
+import { newId } from './lib/ids.js'
+import { hashRefreshToken, newRefreshToken, REFRESH_TOKEN } from './lib/refresh-token.js'
+import type { AdminRecord, SessionRecord, TenantStore } from './store.js'
+import type { TenantCache } from './tenant-cache.js'
+
+type SessionAdmin = Pick<AdminRecord, 'id' | 'organizationId' | 'tokenVersion'>
+
+/**
+ * The session lifecycle behind `AdminAuth`: a login starts a session (a refresh-token family),
+ * refreshes rotate its token, and ending it revokes every token of the family. Refresh tokens
+ * are opaque, single-use and stored only as hashes; access tokens carry the session id, so the
+ * registry refuses them as soon as their session is gone.
+ */
+export class Sessions {
+  readonly #store: TenantStore<unknown>
+  readonly #cache: TenantCache
+  readonly #audit: AuditLog
+  readonly #refreshIdleMs: number
+  readonly #sessionLifetimeMs: number
+  readonly #expiresIn: number
+  readonly #signAccessToken: (admin: SessionAdmin, sessionId: string) => string
+
+  constructor(options: {
+    store: TenantStore<unknown>
+    cache: TenantCache
+    audit: AuditLog
+    refreshIdleMs: number
+    sessionLifetimeMs: number
+    expiresIn: number
+    signAccessToken: (admin: SessionAdmin, sessionId: string) => string
+  }) {
+    this.#store = options.store
+    this.#cache = options.cache
+    this.#audit = options.audit
+    this.#refreshIdleMs = options.refreshIdleMs
+    this.#sessionLifetimeMs = options.sessionLifetimeMs
+    this.#expiresIn = options.expiresIn
+    this.#signAccessToken = options.signAccessToken
+  }
+
+  async start(admin: SessionAdmin): Promise<IssuedTokens> {
+    const now = Date.now()
+    const session: SessionRecord = {
+      id: newId(),
+      adminId: admin.id,
+      organizationId: admin.organizationId,
+      tokenVersion: admin.tokenVersion,
+      createdAt: new Date(now),
+      expiresAt: new Date(now + this.#sessionLifetimeMs),
+    }
+    await this.#store.insertSession(session)
+    return this.#issue(admin, session, now)
+  }
+
+  /**
+   * Swaps a refresh token for a new access and refresh token (rotation). The old one is consumed
+   * atomically, so of two concurrent refreshes one fails; a refresh token used a second time is
+   * taken as stolen and ends its whole session (RFC 9700 §4.14).
+   */
+  async refresh(refreshToken: string): Promise<IssuedTokens> {
+    if (typeof refreshToken !== 'string' || !REFRESH_TOKEN.test(refreshToken)) throw new RefreshTokenInvalidError()
+    const now = Date.now()
+    const found = await this.#store.consumeRefreshToken(hashRefreshToken(refreshToken), new Date(now))
+    if (!found) throw new RefreshTokenInvalidError()
+    if (!found.consumed) {
+      const stolen = await this.#store.findSession(found.token.sessionId)
+      await this.end(found.token.sessionId)
+      if (stolen) await this.#audit.record({ type: 'sessions.revoked', organizationId: stolen.organizationId, adminId: stolen.adminId, details: { reason: 'refresh_token_reuse' } })
+      throw new RefreshTokenInvalidError('the refresh token was used before; its session has been ended')
+    }
+    if (found.token.expiresAt.getTime() <= now) throw new RefreshTokenInvalidError()
+    const session = await this.#store.findSession(found.token.sessionId)
+    if (!session || session.expiresAt.getTime() <= now) throw new RefreshTokenInvalidError()
+    const [admin, organization] = await Promise.all([this.#store.findAdmin({ id: session.adminId }), this.#store.findOrganization({ id: session.organizationId })])
+    // A password change since login ends the session, even if a refresh token slipped through.
+    if (admin?.organizationId !== session.organizationId || organization?.state !== 'active' || admin.tokenVersion !== session.tokenVersion) {
+      await this.end(session.id)
+      throw new RefreshTokenInvalidError()
+    }
+    const tokens = await this.#issue(admin, session, now)
+    await this.#audit.record({ type: 'token.refreshed', organizationId: session.organizationId, adminId: session.adminId })
+    return tokens
+  }
+
+  /** Deletes the session and its refresh tokens, and forgets it in the registry's cache. */
+  async end(sessionId: string): Promise<void> {
+    await this.#store.deleteSessions({ id: sessionId })
+    this.#cache.invalidateSession(sessionId)
+  }
+
+  async #issue(admin: SessionAdmin, session: SessionRecord, now: number): Promise<IssuedTokens> {
+    const refreshToken = newRefreshToken()
+    await this.#store.insertRefreshToken({
+      hash: hashRefreshToken(refreshToken),
+      sessionId: session.id,
+      createdAt: new Date(now),
+      // A refresh token never outlives its session.
+      expiresAt: new Date(Math.min(now + this.#refreshIdleMs, session.expiresAt.getTime())),
+      usedAt: null,
+    })
+    return { accessToken: this.#signAccessToken(admin, session.id), tokenType: 'Bearer', expiresIn: this.#expiresIn, refreshToken }
+  }
+}
