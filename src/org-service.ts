@@ -100,7 +100,7 @@ export class OrgService {
     }
     const admin: AdminRecord = { id: newId(), organizationId: org.id, email, passwordHash, tokenVersion: 0, createdAt: now, updatedAt: now }
 
-    await this.#retryAfterRecovery(() => this.#store.insertOrganization(org), () => this.#claimName(org.nameKey))
+    await this.#retryAfterRecovery(() => this.#store.insertOrganization(org), () => this.#recoverIfStale({ nameKey: org.nameKey }))
     try {
       await this.#retryAfterRecovery(() => this.#store.insertAdmin(admin), () => this.#claimEmail(email))
       await this.#store.provisionTenantData(org)
@@ -254,10 +254,6 @@ export class OrgService {
       if (!(await recover())) throw err
       await insert()
     }
-  }
-
-  async #claimName(nameKey: string): Promise<boolean> {
-    return this.#recoverIfStale({ nameKey })
   }
 
   /** Frees the email if its holder is a stale in-flight organization; otherwise throws `AdminEmailTakenError`. */

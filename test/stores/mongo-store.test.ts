@@ -20,10 +20,6 @@ describe('mongoStore options', () => {
     expect(() => mongoStore({ db: new MongoClient('mongodb://127.0.0.1:1').db('d'.repeat(63)), prefix: 'p'.repeat(20) })).not.toThrow()
     expect(() => mongoStore({ db: new MongoClient('mongodb://127.0.0.1:1').db('d'.repeat(230)) })).toThrow(TypeError)
   })
-
-  it('touches no server until it is used', () => {
-    expect(() => mongoStore({ db, strategy: 'database' })).not.toThrow()
-  })
 })
 
 describe.skipIf(!uri)('the MongoDB store on a real server', () => {
