@@ -1,11 +1,11 @@
-import { AdminAuth, type AdminAuthOptions } from './admin-auth.js'
+import { AdminAuth, type AdminAuthOptions } from './auth/admin-auth.js'
 import { AuditLog } from './audit-log.js'
-import { OrgService } from './org-service.js'
+import { OrgService } from './orgs/org-service.js'
 import type { AuditEvent, TenantStore } from './store.js'
 import { memoryStore } from './stores/memory/memory-store.js'
 import type { MemoryCollection } from './stores/memory/memory-collection.js'
-import { TenantCache, type TenantCacheOptions } from './tenant-cache.js'
-import { TenantRegistry } from './tenant-registry.js'
+import { TenantCache, type TenantCacheOptions } from './context/tenant-cache.js'
+import { TenantRegistry } from './context/tenant-registry.js'
 
 export interface TenancyOptions<TData> {
   /** Where organizations, admins and tenant data live. Default: a new `memoryStore()`. */

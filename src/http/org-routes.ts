@@ -1,10 +1,10 @@
 import { z } from 'zod'
 import { OrganizationNotFoundError } from '../errors.js'
 import * as fields from '../lib/fields.js'
-import type { IssuedTokens } from '../admin-auth.js'
-import type { Organization } from '../org-service.js'
+import type { IssuedTokens } from '../auth/admin-auth.js'
+import type { Organization } from '../orgs/org-service.js'
 import type { Tenancy } from '../tenancy.js'
-import type { Tenant } from '../tenant-registry.js'
+import type { Tenant } from '../context/tenant-registry.js'
 import type { HttpRequest } from './http-types.js'
 
 /** One org-management endpoint, independent of any framework. Adapters never see these directly. */

@@ -1,5 +1,5 @@
 import type { Tenancy } from '../tenancy.js'
-import type { Tenant } from '../tenant-registry.js'
+import type { Tenant } from '../context/tenant-registry.js'
 import { bearerToken } from './bearer-token.js'
 import type { HttpResponse } from './http-types.js'
 import { toProblem } from './problem.js'

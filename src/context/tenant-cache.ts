@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import type { AccessTokenClaims } from './admin-auth.js'
+import type { AccessTokenClaims } from '../auth/admin-auth.js'
 
 export interface TenantCacheOptions {
   /** Most tokens, organizations, admins and sessions each cache holds. Default 10 000; 0 turns caching off. */

@@ -1,6 +1,6 @@
-import type { AccessTokenClaims, AdminAuth } from './admin-auth.js'
-import { OrganizationNotFoundError, TokenInvalidError } from './errors.js'
-import type { TenantStore } from './store.js'
+import type { AccessTokenClaims, AdminAuth } from '../auth/admin-auth.js'
+import { OrganizationNotFoundError, TokenInvalidError } from '../errors.js'
+import type { TenantStore } from '../store.js'
 import type { CachedAdmin, CachedOrganization, CachedSession, TenantCache } from './tenant-cache.js'
 
 /** The tenant a request is scoped to: `req.tenant` in Express, `ctx.state.tenant` in Koa. */

@@ -1,10 +1,10 @@
-import { RefreshTokenInvalidError } from './errors.js'
-import type { AuditLog } from './audit-log.js'
+import { RefreshTokenInvalidError } from '../errors.js'
+import type { AuditLog } from '../audit-log.js'
 import type { IssuedTokens } from './admin-auth.js'
-import { newId } from './lib/ids.js'
-import { hashRefreshToken, newRefreshToken, REFRESH_TOKEN } from './lib/refresh-token.js'
-import type { AdminRecord, SessionRecord, TenantStore } from './store.js'
-import type { TenantCache } from './tenant-cache.js'
+import { newId } from '../lib/ids.js'
+import { hashRefreshToken, newRefreshToken, REFRESH_TOKEN } from '../lib/refresh-token.js'
+import type { AdminRecord, SessionRecord, TenantStore } from '../store.js'
+import type { TenantCache } from '../context/tenant-cache.js'
 
 type SessionAdmin = Pick<AdminRecord, 'id' | 'organizationId' | 'tokenVersion'>
 
