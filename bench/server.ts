@@ -29,7 +29,7 @@ async function seededTenancy(count: number): Promise<{ tenancy: Tenancy<MemoryCo
   const admins: { id: string; organizationId: string; tokenVersion: number }[] = []
   for (let i = 0; i < count; i++) {
     const now = new Date()
-    const org = { id: `org-${i}`, name: `Org ${i}`, nameKey: `org ${i}`, dataKey: `t_${i.toString(16).padStart(24, '0')}`, state: 'active' as const, stateChangedAt: now, createdAt: now, updatedAt: now }
+    const org = { id: `org-${i}`, name: `Org ${i}`, nameKey: `org ${i}`, slug: `org-${i}`, dataKey: `t_${i.toString(16).padStart(24, '0')}`, state: 'active' as const, stateChangedAt: now, createdAt: now, updatedAt: now }
     const admin = { id: `admin-${i}`, organizationId: org.id, email: `admin${i}@bench.test`, passwordHash, tokenVersion: 0, createdAt: now, updatedAt: now }
     await tenancy.store.insertOrganization(org)
     await tenancy.store.insertAdmin(admin)

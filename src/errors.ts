@@ -150,3 +150,45 @@ export class TooManyRequestsError extends TenantryError {
 export class DuplicateKeyError extends TenantryError {
   static override code = 'DUPLICATE_KEY'
 }
+
+/** Another organization already has this slug, or it is reserved. */
+export class SlugTakenError extends TenantryError {
+  static override code = 'SLUG_TAKEN'
+}
+
+/** Another organization already has this custom domain. */
+export class DomainTakenError extends TenantryError {
+  static override code = 'DOMAIN_TAKEN'
+}
+
+/** The organization has no such custom domain. */
+export class DomainNotFoundError extends TenantryError {
+  static override code = 'DOMAIN_NOT_FOUND'
+}
+
+/** `tenantScope` found nothing in the request that names a tenant (no subdomain, no resolver answer). */
+export class TenantNotIdentifiedError extends TenantryError {
+  static override code = 'TENANT_NOT_IDENTIFIED'
+
+  constructor(message = 'this request does not identify an organization') {
+    super(message)
+  }
+}
+
+/** The host's `authorize` check refused the caller access to the identified tenant. */
+export class TenantAccessDeniedError extends TenantryError {
+  static override code = 'TENANT_ACCESS_DENIED'
+
+  constructor() {
+    super('the caller may not act for this organization')
+  }
+}
+
+/**
+ * Code that needs a tenant ran outside any: `requireTenant()` outside `tenancy.run`, or a route
+ * that reads `req.tenant` without `tenantScope` in front of it. A bug in the host, never a
+ * client error, so it is not mapped to an HTTP answer; nothing falls back to another tenant.
+ */
+export class NoTenantContextError extends TenantryError {
+  static override code = 'NO_TENANT_CONTEXT'
+}

@@ -1,9 +1,22 @@
-export { createTenancy, type Tenancy, type TenancyOptions } from './tenancy.js'
-export { OrgService, type Organization, type Admin, type CreateOrganizationInput, type UpdateOrganizationInput, type MigrateOptions, type MigrationReport } from './orgs/org-service.js'
+export { createTenancy, type Tenancy, type TenancyOptions, type ForEachTenantOptions, type ForEachTenantReport } from './tenancy.js'
+export {
+  OrgService,
+  type Organization,
+  type Admin,
+  type CreateOrganizationInput,
+  type UpdateOrganizationInput,
+  type LifecycleHooks,
+  type MigrateOptions,
+  type MigrationReport,
+} from './orgs/org-service.js'
+export { MAX_DOMAINS_PER_ORGANIZATION, type OrganizationDomain } from './orgs/org-domains.js'
+export { DEFAULT_RESERVED_SLUGS } from './orgs/slug.js'
+export type { Tenant, AdminTenant, TenantRef } from './tenant.js'
+export { currentTenant, requireTenant } from './context/tenant-context.js'
 export { AdminAuth, type AdminAuthOptions, type IssuedTokens, type AccessTokenClaims } from './auth/admin-auth.js'
 export type { SigningKey } from './lib/keyring.js'
 export type { LoginLimits } from './lib/login-throttle.js'
-export { TenantRegistry, type Tenant } from './context/tenant-registry.js'
+export { TenantRegistry } from './context/tenant-registry.js'
 export type { TenantCacheOptions } from './context/tenant-cache.js'
 export { AuditLog, type AuditInput } from './audit-log.js'
 export type { Register, RegisteredTenant, RegisteredTenantData } from './register.js'
@@ -15,6 +28,7 @@ export type {
   OrganizationQuery,
   OrganizationPatch,
   AdminRecord,
+  DomainRecord,
   AdminQuery,
   AdminPatch,
   SessionRecord,
@@ -43,9 +57,15 @@ export {
   RefreshTokenInvalidError,
   DuplicateKeyError,
   TooManyRequestsError,
+  SlugTakenError,
+  DomainTakenError,
+  DomainNotFoundError,
+  TenantNotIdentifiedError,
+  TenantAccessDeniedError,
+  NoTenantContextError,
   type FieldIssue,
 } from './errors.js'
 export { createOrgHandler, type OrgHandler, type OrgRouterOptions } from './http/org-handler.js'
-export { scopeRequest } from './http/scope-request.js'
+export { createScopeRequest, type TenantScopeOptions, type TenantSource, type ScopeRequest, type ScopeResult, type RequestReader } from './http/tenant-scope.js'
 export { toProblem } from './http/problem.js'
 export type { HttpRequest, HttpResponse } from './http/http-types.js'

@@ -1,5 +1,5 @@
 import type { MemoryCollection } from './stores/memory/memory-collection.js'
-import type { Tenant } from './context/tenant-registry.js'
+import type { Tenant } from './tenant.js'
 
 /**
  * Tells the adapters' types which data handle `req.tenant.data` / `ctx.state.tenant.data` is.

@@ -20,6 +20,11 @@ export interface OrganizationRecord {
   /** Uniqueness key: the name trimmed, Unicode-normalized and lower-cased. Stores index it unique. */
   nameKey: string
   /**
+   * DNS label naming the organization in URLs (`acme.example.com`): unique, changeable. Records
+   * written before slugs existed lack it until `tenancy.migrate()` gives them one.
+   */
+  slug: string
+  /**
    * Stable key the tenant's data space is named after. It never changes, so a rename is a
    * metadata update and never moves data.
    */
@@ -28,6 +33,14 @@ export interface OrganizationRecord {
   stateChangedAt: Date
   createdAt: Date
   updatedAt: Date
+}
+
+/** A custom domain an organization serves on, such as `app.acme.com`. */
+export interface DomainRecord {
+  /** Normalized: ASCII (IDNA), lower-case, no trailing dot. Stores index it unique. */
+  domain: string
+  organizationId: string
+  createdAt: Date
 }
 
 export interface AdminRecord {
@@ -74,6 +87,8 @@ export type AuditEventType =
   | 'token.refreshed'
   | 'session.ended'
   | 'sessions.revoked'
+  | 'domain.added'
+  | 'domain.removed'
 
 /** A security-relevant event. Never carries a password, hash or token. */
 export interface AuditEvent {
@@ -89,9 +104,9 @@ export interface AuditEvent {
 
 export type SessionQuery = { id: string } | { adminId: string } | { organizationId: string }
 
-export type OrganizationQuery = { id: string } | { nameKey: string }
+export type OrganizationQuery = { id: string } | { nameKey: string } | { slug: string }
 export type AdminQuery = { id: string } | { email: string }
-export type OrganizationPatch = Partial<Pick<OrganizationRecord, 'name' | 'nameKey' | 'state' | 'stateChangedAt' | 'updatedAt'>>
+export type OrganizationPatch = Partial<Pick<OrganizationRecord, 'name' | 'nameKey' | 'slug' | 'state' | 'stateChangedAt' | 'updatedAt'>>
 export type AdminPatch = Partial<Pick<AdminRecord, 'email' | 'passwordHash' | 'tokenVersion' | 'updatedAt'>>
 
 /**
@@ -101,10 +116,10 @@ export type AdminPatch = Partial<Pick<AdminRecord, 'email' | 'passwordHash' | 't
  * const tenancy = createTenancy({ store: memoryStore(), auth: { secret } })
  */
 export interface TenantStore<TData = unknown> {
-  /** Throws `OrganizationNameTakenError` when `nameKey` is taken. */
+  /** Throws `OrganizationNameTakenError` when `nameKey` is taken, `SlugTakenError` when `slug` is. */
   insertOrganization(org: OrganizationRecord): Promise<void>
   findOrganization(query: OrganizationQuery): Promise<OrganizationRecord | null>
-  /** Throws `OrganizationNameTakenError` when a new `nameKey` is taken; `null` when `id` is gone. */
+  /** Throws `OrganizationNameTakenError` / `SlugTakenError` when a new `nameKey` / `slug` is taken; `null` when `id` is gone. */
   updateOrganization(id: string, patch: OrganizationPatch): Promise<OrganizationRecord | null>
   /** Idempotent. */
   deleteOrganization(id: string): Promise<void>
@@ -116,6 +131,16 @@ export interface TenantStore<TData = unknown> {
   updateAdmin(id: string, patch: AdminPatch): Promise<AdminRecord | null>
   /** Idempotent. */
   deleteAdmins(organizationId: string): Promise<void>
+
+  /** Throws `DomainTakenError` when any organization (this one included) holds the domain. */
+  insertDomain(record: DomainRecord): Promise<void>
+  findDomain(domain: string): Promise<DomainRecord | null>
+  /** The organization's domains, ordered by domain. */
+  listDomains(organizationId: string): Promise<DomainRecord[]>
+  /** Removes the domain only if `organizationId` holds it; answers whether it did. */
+  deleteDomain(domain: string, organizationId: string): Promise<boolean>
+  /** Idempotent. */
+  deleteDomains(organizationId: string): Promise<void>
 
   insertSession(session: SessionRecord): Promise<void>
   findSession(id: string): Promise<SessionRecord | null>

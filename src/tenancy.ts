@@ -1,11 +1,18 @@
 import { AdminAuth, type AdminAuthOptions } from './auth/admin-auth.js'
 import { AuditLog } from './audit-log.js'
-import { OrgService } from './orgs/org-service.js'
+import { isMintedTenant } from './context/mint-tenant.js'
+import { TenantCache, type TenantCacheOptions } from './context/tenant-cache.js'
+import { runAsTenant } from './context/tenant-context.js'
+import { TenantRegistry } from './context/tenant-registry.js'
+import { walkOrganizations, type WalkOptions, type WalkReport } from './context/walk-organizations.js'
+import { OrganizationNotFoundError } from './errors.js'
+import { normalizeBaseDomain } from './orgs/domain-name.js'
+import { OrgService, type LifecycleHooks } from './orgs/org-service.js'
+import { DEFAULT_RESERVED_SLUGS, isSlug } from './orgs/slug.js'
 import type { AuditEvent, TenantStore } from './store.js'
 import { memoryStore } from './stores/memory/memory-store.js'
 import type { MemoryCollection } from './stores/memory/memory-collection.js'
-import { TenantCache, type TenantCacheOptions } from './context/tenant-cache.js'
-import { TenantRegistry } from './context/tenant-registry.js'
+import type { Tenant, TenantRef } from './tenant.js'
 
 export interface TenancyOptions<TData> {
   /** Where organizations, admins and tenant data live. Default: a new `memoryStore()`. */
@@ -16,13 +23,26 @@ export interface TenancyOptions<TData> {
    * email may finish or undo it (it was interrupted by a crash). Default 60 000 ms.
    */
   inFlightTimeoutMs?: number
-  /** The registry's caches of verified tokens, organizations, admins and sessions. */
+  /** The registry's caches of verified tokens, organizations, admins, sessions and references. */
   cache?: TenantCacheOptions
   /** Called with every audit event (logins, refreshes, logouts, organization changes), after it is stored. */
   onAudit?: (event: AuditEvent) => void
+  /**
+   * The domain (or domains) whose subdomains are organizations' slugs: `acme.example.com` is the
+   * organization with slug `acme`. No custom domain may be one of these or under one, and
+   * `tenantScope({ from: 'host' })` uses them unless given its own.
+   */
+  baseDomain?: string | string[]
+  /** Slugs no organization may take. Default `DEFAULT_RESERVED_SLUGS` (www, api, admin, app, ...). */
+  reservedSlugs?: readonly string[]
+  /** `afterCreate` and `beforeDelete`, each run inside `tenancy.run` for the organization. */
+  hooks?: LifecycleHooks<TData>
 }
 
-/** The one object a host keeps: the three services over one store. */
+export type ForEachTenantOptions = WalkOptions
+export type ForEachTenantReport = WalkReport
+
+/** The one object a host keeps: the services over one store. */
 export interface Tenancy<TData = unknown> {
   readonly store: TenantStore<TData>
   readonly orgs: OrgService
@@ -30,6 +50,26 @@ export interface Tenancy<TData = unknown> {
   readonly registry: TenantRegistry<TData>
   /** The audit trail: `audit.list(organizationId, { limit })`. */
   readonly audit: AuditLog
+  /** The normalized base domains (`baseDomain`), possibly none. */
+  readonly baseDomains: readonly string[]
+  /**
+   * The active organization `ref` names, from the same cache as the token path: a rename,
+   * reslug, domain removal or delete is seen by the very next call. `OrganizationNotFoundError`
+   * for an unknown or inactive organization.
+   */
+  tenant(ref: TenantRef): Promise<Tenant<TData>>
+  /**
+   * Runs `fn(tenant)` with that tenant as the current context (`currentTenant()`,
+   * `requireTenant()`), for a reference or a tenant tenantry handed out (`req.tenant`). The
+   * context ends when `fn` settles, also when it throws; concurrent runs never see each other's.
+   */
+  run<TResult>(tenant: TenantRef | Tenant<TData>, fn: (tenant: Tenant<TData>) => TResult): Promise<Awaited<TResult>>
+  /**
+   * Runs `fn` inside `run` for every active organization in id order, `concurrency` at a time.
+   * An organization deleted before its turn is skipped. The first `fn` that throws stops the
+   * walk (its error is thrown); resume with `after: report.lastId` from `onProgress`.
+   */
+  forEachTenant(fn: (tenant: Tenant<TData>) => unknown, options?: ForEachTenantOptions): Promise<ForEachTenantReport>
   /** `OrgService.migrate`: re-provision every tenant (declared indexes), resumably. */
   migrate: OrgService['migrate']
   /** `OrgService.recover`: finish or undo work a crash left behind. Run it at start-up. */
@@ -41,21 +81,84 @@ export interface Tenancy<TData = unknown> {
  * `TypeError` here, at start-up, not on the first request.
  *
  * @example
- * const tenancy = createTenancy({ auth: { secret: process.env.JWT_SECRET! } })
+ * const tenancy = createTenancy({ auth: { secret: process.env.JWT_SECRET! }, baseDomain: 'example.com' })
  * app.use(orgRouter(tenancy))
  */
 export function createTenancy(options: Omit<TenancyOptions<MemoryCollection>, 'store'> & { store?: undefined }): Tenancy<MemoryCollection>
 export function createTenancy<TData>(options: TenancyOptions<TData> & { store: TenantStore<TData> }): Tenancy<TData>
 export function createTenancy<TData>(options: TenancyOptions<TData>): Tenancy<TData> {
   if (typeof options !== 'object' || options === null) throw new TypeError('tenantry: createTenancy needs an options object')
-  const { store = memoryStore() as unknown as TenantStore<TData>, auth: authOptions, inFlightTimeoutMs = 60_000 } = options
+  const { store = memoryStore() as unknown as TenantStore<TData>, auth: authOptions, inFlightTimeoutMs = 60_000, hooks = {} } = options
   if (typeof authOptions !== 'object' || authOptions === null) throw new TypeError('tenantry: auth options are required, at least { secret }')
   if (!Number.isFinite(inFlightTimeoutMs) || inFlightTimeoutMs < 0) throw new TypeError('tenantry: inFlightTimeoutMs must be a non-negative number')
+  const baseDomains = parseBaseDomains(options.baseDomain)
+  const reservedSlugs = parseReservedSlugs(options.reservedSlugs)
+  for (const name of ['afterCreate', 'beforeDelete'] as const) {
+    if (hooks[name] !== undefined && typeof hooks[name] !== 'function') throw new TypeError(`tenantry: hooks.${name} must be a function`)
+  }
   // One cache: the registry reads it, and everything that changes state invalidates it.
   const cache = new TenantCache(options.cache)
   const audit = new AuditLog(store, options.onAudit)
   const auth = new AdminAuth(store, authOptions, { cache, audit })
   const registry = new TenantRegistry(store, auth, cache)
-  const orgs = new OrgService(store, auth, { invalidation: cache, audit, inFlightTimeoutMs })
-  return { store, auth, registry, audit, orgs, migrate: (options) => orgs.migrate(options), recover: () => orgs.recover() }
+  const orgs = new OrgService(store, auth, { cache, audit, inFlightTimeoutMs, reservedSlugs, baseDomains, hooks: hooks as LifecycleHooks })
+
+  const run = async <TResult>(ref: TenantRef | Tenant<TData>, fn: (tenant: Tenant<TData>) => TResult): Promise<Awaited<TResult>> => {
+    if (typeof fn !== 'function') throw new TypeError('tenantry: tenancy.run needs a function to run')
+    // Only a tenant tenantry minted is taken as is; anything else is a reference to resolve.
+    const tenant = isMintedTenant(ref) ? (ref as Tenant<TData>) : await registry.find(ref as TenantRef)
+    // Awaited here, inside this function, so the caller's context is what it was either way.
+    return await (runAsTenant(tenant, fn) as Awaited<TResult>)
+  }
+  return {
+    store,
+    auth,
+    registry,
+    audit,
+    orgs,
+    baseDomains,
+    tenant: (ref) => registry.find(ref),
+    run,
+    forEachTenant(fn, walkOptions) {
+      if (typeof fn !== 'function') throw new TypeError('tenantry: forEachTenant needs a function to run')
+      return walkOrganizations(
+        store,
+        async (org) => {
+          if (org.state !== 'active') return false
+          let tenant: Tenant<TData>
+          try {
+            tenant = await registry.find({ id: org.id })
+          } catch (err) {
+            // Deleted (or being deleted) since the listing: skipped, never run as anyone else.
+            if (err instanceof OrganizationNotFoundError) return false
+            throw err
+          }
+          await runAsTenant(tenant, fn)
+          return true
+        },
+        walkOptions,
+      )
+    },
+    migrate: (migrateOptions) => orgs.migrate(migrateOptions),
+    recover: () => orgs.recover(),
+  }
+}
+
+function parseBaseDomains(value: string | string[] | undefined): readonly string[] {
+  const list = value === undefined ? [] : Array.isArray(value) ? value : [value]
+  return Object.freeze(
+    list.map((domain) => {
+      const normalized = normalizeBaseDomain(domain)
+      if (normalized === null) throw new TypeError(`tenantry: baseDomain ${JSON.stringify(domain)} is not a hostname such as example.com`)
+      return normalized
+    }),
+  )
+}
+
+function parseReservedSlugs(value: readonly string[] | undefined): ReadonlySet<string> {
+  if (value === undefined) return new Set(DEFAULT_RESERVED_SLUGS)
+  if (!Array.isArray(value) || !value.every((slug) => typeof slug === 'string' && isSlug(slug))) {
+    throw new TypeError('tenantry: reservedSlugs must be a list of lower-case DNS labels')
+  }
+  return new Set(value)
 }

@@ -1,7 +1,9 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { createOrgHandler, type OrgRouterOptions } from '../../src/http/org-handler.js'
+import { runAsTenant } from '../../src/context/tenant-context.js'
 import type { HttpResponse } from '../../src/http/http-types.js'
-import { scopeRequest, type ScopeResult } from '../../src/http/scope-request.js'
+import { missingTenant } from '../../src/http/missing-tenant.js'
+import { createOrgHandler, type OrgRouterOptions } from '../../src/http/org-handler.js'
+import { createScopeRequest, type ScopeResult, type TenantScopeOptions } from '../../src/http/tenant-scope.js'
 import type { RegisteredTenant } from '../../src/register.js'
 import type { Tenancy } from '../../src/tenancy.js'
 
@@ -16,6 +18,9 @@ declare global {
 }
 
 export type { OrgRouterOptions }
+export type ExpressTenantScopeOptions = TenantScopeOptions<Request>
+
+const NO_TENANT = missingTenant('req.tenant') as RegisteredTenant
 
 function send(res: Response, response: HttpResponse): void {
   res.status(response.status).set(response.headers).end(response.body)
@@ -23,7 +28,8 @@ function send(res: Response, response: HttpResponse): void {
 
 /**
  * The org-management routes (`/org/create`, `/org/get`, `/admin/login`, `/org/update`,
- * `/org/delete`) as one Express middleware; other paths fall through to `next()`.
+ * `/org/delete`, `/org/domains`, ...) as one Express middleware; other paths fall through to
+ * `next()`, with a `req.tenant` that fails loudly unless `tenantScope` sets the real one.
  *
  * @example
  * app.use(orgRouter(tenancy))
@@ -33,34 +39,47 @@ export function orgRouter(tenancy: Tenancy<unknown>, options?: OrgRouterOptions)
   return async function tenantryOrgRouter(req: Request, res, next) {
     try {
       const response = await handler.handle({ method: req.method, url: req.url, headers: req.headers, body: req, parsedBody: req.body, clientAddress: req.ip })
-      if (response) send(res, response)
-      else next()
+      if (response) return send(res, response)
+      req.tenant ??= NO_TENANT
+      next()
     } catch (err) {
       next(err)
     }
   }
 }
 
+const readExpress = { authorization: (req: Request) => req.headers.authorization, hostname: (req: Request) => req.hostname }
+
 /**
- * Verifies the Bearer token and sets `req.tenant`, or answers 401 problem+json.
+ * Identifies the request's tenant and sets `req.tenant`, or answers problem+json: 401 for a
+ * bad token, 404 when the request names no live organization, 403 when `authorize` refuses.
  *
  * @example
  * app.get('/notes', tenantScope(tenancy), async (req, res) => {
  *   res.json({ notes: await req.tenant.data.find({}).toArray() })
  * })
+ * app.get('/site', tenantScope(tenancy, { from: 'host', baseDomain: 'example.com' }), handler)
  */
-export function tenantScope(tenancy: Tenancy<unknown>): RequestHandler {
-  // Not an async function: when the tenant is cached, scopeRequest answers synchronously and
+export function tenantScope(tenancy: Tenancy<unknown>, options: ExpressTenantScopeOptions = {}): RequestHandler {
+  const scope = createScopeRequest(tenancy, options, readExpress)
+  const context = options.context === true
+  // Not an async function: when the tenant is cached, the scope answers synchronously and
   // next() runs without a promise in between.
   return function tenantryScope(req, res, next) {
-    const scoped = scopeRequest(tenancy, req.headers.authorization)
-    if (scoped instanceof Promise) scoped.then((result) => enter(req, res, next, result)).catch(next)
-    else enter(req, res, next, scoped)
+    let scoped: ScopeResult | Promise<ScopeResult>
+    try {
+      scoped = scope(req)
+    } catch (err) {
+      return next(err)
+    }
+    if (scoped instanceof Promise) scoped.then((result) => enter(req, res, next, result, context), next)
+    else enter(req, res, next, scoped, context)
   }
 }
 
-function enter(req: Request, res: Response, next: NextFunction, scoped: ScopeResult<unknown>): void {
+function enter(req: Request, res: Response, next: NextFunction, scoped: ScopeResult, context: boolean): void {
   if (scoped.problem) return send(res, scoped.problem)
   req.tenant = scoped.tenant as RegisteredTenant
-  next()
+  if (context) runAsTenant(scoped.tenant, () => next())
+  else next()
 }

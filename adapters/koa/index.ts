@@ -1,7 +1,9 @@
 import type { Context, Middleware, Next } from 'koa'
-import { createOrgHandler, type OrgRouterOptions } from '../../src/http/org-handler.js'
+import { runAsTenant } from '../../src/context/tenant-context.js'
 import type { HttpResponse } from '../../src/http/http-types.js'
-import { scopeRequest, type ScopeResult } from '../../src/http/scope-request.js'
+import { missingTenant } from '../../src/http/missing-tenant.js'
+import { createOrgHandler, type OrgRouterOptions } from '../../src/http/org-handler.js'
+import { createScopeRequest, type ScopeResult, type TenantScopeOptions } from '../../src/http/tenant-scope.js'
 import type { RegisteredTenant } from '../../src/register.js'
 import type { Tenancy } from '../../src/tenancy.js'
 
@@ -13,6 +15,9 @@ declare module 'koa' {
 }
 
 export type { OrgRouterOptions }
+export type KoaTenantScopeOptions = TenantScopeOptions<Context>
+
+const NO_TENANT = missingTenant('ctx.state.tenant') as RegisteredTenant
 
 function send(ctx: Context, response: HttpResponse): void {
   ctx.status = response.status
@@ -22,8 +27,9 @@ function send(ctx: Context, response: HttpResponse): void {
 
 /**
  * The org-management routes (`/org/create`, `/org/get`, `/admin/login`, `/org/update`,
- * `/org/delete`) as one Koa middleware; other paths fall through to `next()`. It works with or
- * without `@koa/router`.
+ * `/org/delete`, `/org/domains`, ...) as one Koa middleware; other paths fall through to
+ * `next()`, with a `ctx.state.tenant` that fails loudly unless `tenantScope` sets the real one.
+ * It works with or without `@koa/router`.
  *
  * @example
  * app.use(orgRouter(tenancy))
@@ -33,30 +39,37 @@ export function orgRouter(tenancy: Tenancy<unknown>, options?: OrgRouterOptions)
   return async function tenantryOrgRouter(ctx, next) {
     const parsedBody = (ctx.request as { body?: unknown }).body
     const response = await handler.handle({ method: ctx.method, url: ctx.url, headers: ctx.headers, body: ctx.req, parsedBody, clientAddress: ctx.ip })
-    if (response) send(ctx, response)
-    else await next()
+    if (response) return send(ctx, response)
+    ctx.state.tenant ??= NO_TENANT
+    await next()
   }
 }
 
+const readKoa = { authorization: (ctx: Context) => ctx.headers.authorization, hostname: (ctx: Context) => ctx.hostname }
+
 /**
- * Verifies the Bearer token and sets `ctx.state.tenant`, or answers 401 problem+json.
+ * Identifies the request's tenant and sets `ctx.state.tenant`, or answers problem+json: 401 for
+ * a bad token, 404 when the request names no live organization, 403 when `authorize` refuses.
  *
  * @example
  * router.get('/notes', tenantScope(tenancy), async (ctx) => {
  *   ctx.body = { notes: await ctx.state.tenant.data.find({}).toArray() }
  * })
+ * router.get('/site', tenantScope(tenancy, { from: 'host', baseDomain: 'example.com' }), handler)
  */
-export function tenantScope(tenancy: Tenancy<unknown>): Middleware {
-  // Not an async function: when the tenant is cached, scopeRequest answers synchronously and
+export function tenantScope(tenancy: Tenancy<unknown>, options: KoaTenantScopeOptions = {}): Middleware {
+  const scope = createScopeRequest(tenancy, options, readKoa)
+  const context = options.context === true
+  // Not an async function: when the tenant is cached, the scope answers synchronously and
   // next() runs without an extra promise in between.
   return function tenantryScope(ctx, next) {
-    const scoped = scopeRequest(tenancy, ctx.headers.authorization)
-    return scoped instanceof Promise ? scoped.then((result) => enter(ctx, next, result)) : enter(ctx, next, scoped)
+    const scoped = scope(ctx)
+    return scoped instanceof Promise ? scoped.then((result) => enter(ctx, next, result, context)) : enter(ctx, next, scoped, context)
   }
 }
 
-function enter(ctx: Context, next: Next, scoped: ScopeResult<unknown>): Promise<void> | void {
+function enter(ctx: Context, next: Next, scoped: ScopeResult, context: boolean): Promise<void> | void {
   if (scoped.problem) return send(ctx, scoped.problem)
   ctx.state.tenant = scoped.tenant as RegisteredTenant
-  return next()
+  return context ? runAsTenant(scoped.tenant, next) : next()
 }

@@ -16,8 +16,8 @@ export interface TenantCacheOptions {
 // and a Tenancy<MemoryCollection> unassignable where a Tenancy<unknown> is asked for.
 export interface CachedOrganization {
   id: string
-  name: string
-  data: unknown
+  /** The frozen `Tenant` every lookup of this organization hands out (a token adds its admin and session). */
+  tenant: unknown
 }
 export interface CachedAdmin {
   organizationId: string
@@ -46,6 +46,8 @@ export class TenantCache {
   readonly admins: LRUCache<string, CachedAdmin> | undefined
   readonly sessions: LRUCache<string, CachedSession> | undefined
   readonly resolved: LRUCache<string, ResolvedToken> | undefined
+  /** `TenantRef` keys (`s:acme`, `d:shop.acme.com`, `n:acme`) → the organization entry they resolved to. */
+  readonly refs: LRUCache<string, CachedOrganization> | undefined
   readonly ttlMs: number
   #epoch = 0
 
@@ -60,6 +62,7 @@ export class TenantCache {
     this.organizations = new LRUCache({ max: size, ttl: ttlMs })
     this.admins = new LRUCache({ max: size, ttl: ttlMs })
     this.sessions = new LRUCache({ max: size, ttl: ttlMs })
+    this.refs = new LRUCache({ max: size, ttl: ttlMs })
   }
 
   get epoch(): number {

@@ -1,35 +1,24 @@
 import type { AccessTokenClaims, AdminAuth } from '../auth/admin-auth.js'
 import { OrganizationNotFoundError, TokenInvalidError } from '../errors.js'
-import type { TenantStore } from '../store.js'
+import type { OrganizationRecord, TenantStore } from '../store.js'
+import type { AdminTenant, Tenant, TenantRef } from '../tenant.js'
 import type { CachedAdmin, CachedOrganization, CachedSession, TenantCache } from './tenant-cache.js'
-
-/** The tenant a request is scoped to: `req.tenant` in Express, `ctx.state.tenant` in Koa. */
-export interface Tenant<TData = unknown> {
-  /** Organization id. */
-  readonly id: string
-  /** Organization display name. */
-  readonly name: string
-  /** The admin whose token scoped this request. */
-  readonly adminId: string
-  /** The login session the token belongs to (what `/admin/logout` ends). */
-  readonly sessionId: string
-  /** The tenant's own data handle from the store; it reaches this tenant's data and no other's. */
-  readonly data: TData
-}
+import { mintTenant, tenantOf } from './mint-tenant.js'
+import { parseTenantRef, type ParsedRef } from './tenant-ref.js'
 
 /**
- * Turns an access token into its live tenant. A token is honoured only while its organization
- * is active, its admin still belongs to it, the admin's token version has not moved on (a
- * password change bumps it) and its session has not ended (logout), so each of those revokes at
- * once.
+ * Turns an access token or a `TenantRef` into its live tenant. A token is honoured only while
+ * its organization is active, its admin still belongs to it, the admin's token version has not
+ * moved on (a password change bumps it) and its session has not ended (logout), so each of
+ * those revokes at once. A reference resolves only to an active organization.
  *
  * It sits in front of every tenant request, so it caches (`TenantCache`): verified tokens
- * (until their own expiry, so no token outlives `exp`), organizations, admins and sessions
- * (bounded, with a TTL), invalidated by every change made through this tenancy.
+ * (until their own expiry, so no token outlives `exp`), organizations, admins, sessions and
+ * references (bounded, with a TTL), invalidated by every change made through this tenancy.
  *
  * @example
  * const tenant = await tenancy.registry.resolve(token)
- * await tenant.data.insertOne({ text: 'hello' })
+ * const same = await tenancy.registry.find({ slug: tenant.slug })
  */
 export class TenantRegistry<TData = unknown> {
   readonly #store: TenantStore<TData>
@@ -43,7 +32,7 @@ export class TenantRegistry<TData = unknown> {
   }
 
   /** Throws `TokenInvalidError` or `TokenExpiredError` when the token does not scope a live tenant. */
-  async resolve(token: string): Promise<Tenant<TData>> {
+  async resolve(token: string): Promise<AdminTenant<TData>> {
     return this.lookup(token)
   }
 
@@ -52,12 +41,12 @@ export class TenantRegistry<TData = unknown> {
    * cached, which is nearly every request: the hot path then allocates no promise and waits for
    * no microtask. Throws (synchronously, or by rejecting) exactly what `resolve` rejects with.
    */
-  lookup(token: string): Tenant<TData> | Promise<Tenant<TData>> {
+  lookup(token: string): AdminTenant<TData> | Promise<AdminTenant<TData>> {
     // The hot path: one map lookup. A resolved token is reused only while nothing has been
     // invalidated since it was resolved (the epoch) and before the first of its token's expiry,
     // its session's end and the cache TTL; otherwise it is checked piece by piece again.
     const resolved = this.#cache.resolved?.get(token)
-    if (resolved && resolved.epoch === this.#cache.epoch && Date.now() < resolved.validUntil) return resolved.tenant as Tenant<TData>
+    if (resolved && resolved.epoch === this.#cache.epoch && Date.now() < resolved.validUntil) return resolved.tenant as AdminTenant<TData>
     const claims = this.#verify(token)
     const organization = this.#cache.organizations?.get(claims.organizationId)
     const admin = this.#cache.admins?.get(claims.adminId)
@@ -66,7 +55,52 @@ export class TenantRegistry<TData = unknown> {
     return this.#load(token, claims, organization, admin, session)
   }
 
-  async #load(token: string, claims: AccessTokenClaims, organization?: CachedOrganization, admin?: CachedAdmin, session?: CachedSession): Promise<Tenant<TData>> {
+  /** The active organization `ref` names, or `OrganizationNotFoundError`. */
+  async find(ref: TenantRef): Promise<Tenant<TData>> {
+    return this.findSync(ref)
+  }
+
+  /**
+   * `find`, but synchronous when the reference and its organization are cached. A malformed
+   * reference throws `TypeError` at once (it is the caller's bug, not a missing tenant).
+   */
+  findSync(ref: TenantRef): Tenant<TData> | Promise<Tenant<TData>> {
+    const parsed = parseTenantRef(ref)
+    if (parsed === null) return Promise.reject(new OrganizationNotFoundError('no organization matches this reference'))
+    // A cached reference counts only while its organization's cache entry is the very object it
+    // was cached with: every change to the organization (rename, reslug, domain removal,
+    // delete) drops that entry, and with it every reference to it, without tracking them.
+    const id = parsed.kind === 'id' ? parsed.value : this.#cache.refs?.get(parsed.key)?.id
+    const organization = id === undefined ? undefined : this.#cache.organizations?.get(id)
+    if (organization && (parsed.kind === 'id' || this.#cache.refs?.get(parsed.key) === organization)) return organization.tenant as Tenant<TData>
+    return this.#loadRef(parsed)
+  }
+
+  async #loadRef(ref: ParsedRef): Promise<Tenant<TData>> {
+    const epoch = this.#cache.epoch
+    const record = await this.#findRecord(ref)
+    const organization = record?.state === 'active' ? this.#cacheOrganization(record, epoch) : undefined
+    if (!organization) throw new OrganizationNotFoundError('no organization matches this reference')
+    if (ref.kind !== 'id' && epoch === this.#cache.epoch) this.#cache.refs?.set(ref.key, organization)
+    return organization.tenant as Tenant<TData>
+  }
+
+  async #findRecord(ref: ParsedRef): Promise<OrganizationRecord | null> {
+    switch (ref.kind) {
+      case 'id':
+        return this.#store.findOrganization({ id: ref.value })
+      case 'slug':
+        return this.#store.findOrganization({ slug: ref.value })
+      case 'nameKey':
+        return this.#store.findOrganization({ nameKey: ref.value })
+      case 'domain': {
+        const domain = await this.#store.findDomain(ref.value)
+        return domain && this.#store.findOrganization({ id: domain.organizationId })
+      }
+    }
+  }
+
+  async #load(token: string, claims: AccessTokenClaims, organization?: CachedOrganization, admin?: CachedAdmin, session?: CachedSession): Promise<AdminTenant<TData>> {
     const epoch = this.#cache.epoch
     const loaded = await Promise.all([
       organization ?? this.#loadOrganization(claims.organizationId, epoch),
@@ -77,14 +111,14 @@ export class TenantRegistry<TData = unknown> {
   }
 
   /** `epoch` is the cache's epoch when the lookup began: what was read is trusted only if nothing changed since. */
-  #tenant(token: string, claims: AccessTokenClaims, epoch: number, organization?: CachedOrganization, admin?: CachedAdmin, session?: CachedSession): Tenant<TData> {
+  #tenant(token: string, claims: AccessTokenClaims, epoch: number, organization?: CachedOrganization, admin?: CachedAdmin, session?: CachedSession): AdminTenant<TData> {
     if (!organization) throw new TokenInvalidError('the organization of this token no longer exists')
     if (admin?.organizationId !== organization.id) throw new TokenInvalidError('the admin of this token no longer exists')
     if (admin.tokenVersion !== claims.tokenVersion) throw new TokenInvalidError('the access token has been revoked')
     const now = Date.now()
     if (session?.adminId !== claims.adminId || now >= session.expiresAt) throw new TokenInvalidError('the session of this token has ended')
     // Frozen: one object serves every request with this token, so no request may change it for the next.
-    const tenant: Tenant<TData> = Object.freeze({ id: organization.id, name: organization.name, adminId: claims.adminId, sessionId: claims.sessionId, data: organization.data as TData })
+    const tenant = mintTenant<AdminTenant<TData>>({ ...(organization.tenant as Tenant<TData>), adminId: claims.adminId, sessionId: claims.sessionId })
     this.#cache.resolved?.set(token, { tenant, epoch, validUntil: Math.min(claims.expiresAt * 1000, session.expiresAt, now + this.#cache.ttlMs) })
     return tenant
   }
@@ -99,17 +133,26 @@ export class TenantRegistry<TData = unknown> {
 
   async #loadOrganization(id: string, epoch: number): Promise<CachedOrganization | undefined> {
     const record = await this.#store.findOrganization({ id })
-    if (record?.state !== 'active') return undefined
+    return record?.state === 'active' ? this.#cacheOrganization(record, epoch) : undefined
+  }
+
+  /**
+   * The cache entry for an active organization record: the one already cached if there is one
+   * (so references pointing at it stay valid), otherwise a new one, cached only if nothing was
+   * invalidated since `epoch`. `undefined` when its data space is gone (a delete just finished).
+   */
+  #cacheOrganization(record: OrganizationRecord, epoch: number): CachedOrganization | undefined {
+    const cached = this.#cache.organizations?.get(record.id)
+    if (cached) return cached
     let data: unknown
     try {
       data = this.#store.tenantData(record)
     } catch (err) {
-      // A delete finished between the lookup and here.
       if (err instanceof OrganizationNotFoundError) return undefined
       throw err
     }
-    const organization = { id: record.id, name: record.name, data }
-    if (epoch === this.#cache.epoch) this.#cache.organizations?.set(id, organization)
+    const organization: CachedOrganization = { id: record.id, tenant: tenantOf(record, data) }
+    if (epoch === this.#cache.epoch) this.#cache.organizations?.set(record.id, organization)
     return organization
   }
 

@@ -2,9 +2,11 @@ import { z } from 'zod'
 import { OrganizationNotFoundError } from '../errors.js'
 import * as fields from '../lib/fields.js'
 import type { IssuedTokens } from '../auth/admin-auth.js'
+import type { OrganizationDomain } from '../orgs/org-domains.js'
 import type { Organization } from '../orgs/org-service.js'
+import { slug } from '../orgs/slug.js'
 import type { Tenancy } from '../tenancy.js'
-import type { Tenant } from '../context/tenant-registry.js'
+import type { AdminTenant } from '../tenant.js'
 import type { HttpRequest } from './http-types.js'
 
 /** One org-management endpoint, independent of any framework. Adapters never see these directly. */
@@ -16,14 +18,16 @@ export interface OrgRoute {
   schema: z.ZodType
   /** When true, a valid Bearer token is required and its tenant is passed to `handle`. */
   authenticated: boolean
-  handle(input: never, tenant: Tenant | undefined, request: HttpRequest): Promise<{ status: number; body?: unknown }>
+  handle(input: never, tenant: AdminTenant | undefined, request: HttpRequest): Promise<{ status: number; body?: unknown }>
 }
 
 // The wire format is the original service's: snake_case fields, these exact paths. Objects are
 // strict so a misspelt field is an error rather than silently ignored; string schemas reject
 // operator objects such as {"$gt": ""} before they can reach a store.
-const createBody = z.strictObject({ organization_name: fields.organizationName, email: fields.email, password: fields.password })
-const getQuery = z.strictObject({ organization_name: fields.organizationName })
+const createBody = z.strictObject({ organization_name: fields.organizationName, email: fields.email, password: fields.password, slug: slug.optional() })
+const getQuery = z
+  .strictObject({ organization_name: fields.organizationName.optional(), slug: slug.optional() })
+  .refine((query) => (query.organization_name === undefined) !== (query.slug === undefined), { message: 'give organization_name or slug, not both' })
 const loginBody = z.strictObject({ email: z.string().max(254), password: z.string().max(1024) })
 const refreshBody = z.strictObject({ refresh_token: z.string().max(4096) })
 const logoutBody = z.strictObject({}).optional()
@@ -31,21 +35,28 @@ const auditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   before: z.iso.datetime({ offset: true }).transform((value) => new Date(value)).optional(),
 })
-const updateBody = z.strictObject({ organization_name: fields.organizationName, email: fields.email.optional(), password: fields.password.optional() })
+const updateBody = z.strictObject({ organization_name: fields.organizationName, slug: slug.optional(), email: fields.email.optional(), password: fields.password.optional() })
 const deleteBody = z.strictObject({ organization_name: fields.organizationName })
+// Long enough for any hostname in any script before IDNA; OrgDomains checks the rest.
+const domainBody = z.strictObject({ domain: z.string().min(1).max(1024) })
+const noQuery = z.strictObject({})
 
 function tokensJson(tokens: IssuedTokens) {
   return { access_token: tokens.accessToken, token_type: tokens.tokenType, expires_in: tokens.expiresIn, refresh_token: tokens.refreshToken }
 }
 
 function organizationJson(org: Organization) {
-  return { id: org.id, name: org.name, created_at: org.createdAt.toISOString(), updated_at: org.updatedAt.toISOString() }
+  return { id: org.id, name: org.name, slug: org.slug, created_at: org.createdAt.toISOString(), updated_at: org.updatedAt.toISOString() }
+}
+
+function domainJson(domain: OrganizationDomain) {
+  return { domain: domain.domain, created_at: domain.createdAt.toISOString() }
 }
 
 function route<TSchema extends z.ZodType>(
   definition: Omit<OrgRoute, 'schema' | 'handle'> & {
     schema: TSchema
-    handle(input: z.output<TSchema>, tenant: Tenant | undefined, request: HttpRequest): Promise<{ status: number; body?: unknown }>
+    handle(input: z.output<TSchema>, tenant: AdminTenant | undefined, request: HttpRequest): Promise<{ status: number; body?: unknown }>
   },
 ): OrgRoute {
   return definition as OrgRoute
@@ -61,7 +72,7 @@ export function orgRoutes(tenancy: Tenancy<unknown>): OrgRoute[] {
       schema: createBody,
       authenticated: false,
       async handle(input) {
-        const { organization, admin } = await tenancy.orgs.create({ name: input.organization_name, email: input.email, password: input.password })
+        const { organization, admin } = await tenancy.orgs.create({ name: input.organization_name, email: input.email, password: input.password, slug: input.slug })
         return { status: 201, body: { organization: organizationJson(organization), admin: { id: admin.id, email: admin.email } } }
       },
     }),
@@ -72,8 +83,8 @@ export function orgRoutes(tenancy: Tenancy<unknown>): OrgRoute[] {
       schema: getQuery,
       authenticated: false,
       async handle(input) {
-        const organization = await tenancy.orgs.get(input.organization_name)
-        if (!organization) throw new OrganizationNotFoundError('no organization has this name')
+        const organization = await tenancy.orgs.get(input.slug !== undefined ? { slug: input.slug } : { name: input.organization_name! })
+        if (!organization) throw new OrganizationNotFoundError('no organization has this name or slug')
         return { status: 200, body: { organization: organizationJson(organization) } }
       },
     }),
@@ -138,7 +149,7 @@ export function orgRoutes(tenancy: Tenancy<unknown>): OrgRoute[] {
       schema: updateBody,
       authenticated: true,
       async handle(input, tenant) {
-        const organization = await tenancy.orgs.update(tenant!, { name: input.organization_name, email: input.email, password: input.password })
+        const organization = await tenancy.orgs.update(tenant!, { name: input.organization_name, slug: input.slug, email: input.email, password: input.password })
         return { status: 200, body: { organization: organizationJson(organization) } }
       },
     }),
@@ -150,6 +161,38 @@ export function orgRoutes(tenancy: Tenancy<unknown>): OrgRoute[] {
       authenticated: true,
       async handle(input, tenant) {
         await tenancy.orgs.delete(tenant!, input.organization_name)
+        return { status: 204 }
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/org/domains',
+      input: 'body',
+      schema: domainBody,
+      authenticated: true,
+      async handle(input, tenant) {
+        const domain = await tenancy.orgs.addDomain(tenant!.id, input.domain, { adminId: tenant!.adminId })
+        return { status: 201, body: { domain: domainJson(domain) } }
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/org/domains',
+      input: 'query',
+      schema: noQuery,
+      authenticated: true,
+      async handle(_input, tenant) {
+        return { status: 200, body: { domains: (await tenancy.orgs.listDomains(tenant!.id)).map(domainJson) } }
+      },
+    }),
+    route({
+      method: 'DELETE',
+      path: '/org/domains',
+      input: 'body',
+      schema: domainBody,
+      authenticated: true,
+      async handle(input, tenant) {
+        await tenancy.orgs.removeDomain(tenant!.id, input.domain, { adminId: tenant!.adminId })
         return { status: 204 }
       },
     }),

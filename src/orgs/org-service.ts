@@ -1,19 +1,25 @@
 import { z } from 'zod'
 import type { AdminAuth } from '../auth/admin-auth.js'
-import { AdminEmailTakenError, ForbiddenError, OrganizationNameTakenError, OrganizationNotFoundError } from '../errors.js'
+import type { AuditLog } from '../audit-log.js'
+import { AdminEmailTakenError, ForbiddenError, OrganizationNameTakenError, OrganizationNotFoundError, SlugTakenError, ValidationError } from '../errors.js'
+import { runAsTenant } from '../context/tenant-context.js'
+import { tenantOf } from '../context/mint-tenant.js'
+import type { TenantCache } from '../context/tenant-cache.js'
+import { walkOrganizations, type WalkOptions, type WalkReport } from '../context/walk-organizations.js'
 import * as fields from '../lib/fields.js'
 import { newDataKey, newId } from '../lib/ids.js'
 import { organizationNameKey } from '../lib/organization-name.js'
 import { parseInput } from '../lib/parse-input.js'
 import type { AdminPatch, AdminRecord, OrganizationPatch, OrganizationQuery, OrganizationRecord, TenantStore } from '../store.js'
-import type { AuditLog } from '../audit-log.js'
-import type { TenantCache } from '../context/tenant-cache.js'
-import type { Tenant } from '../context/tenant-registry.js'
+import type { Tenant } from '../tenant.js'
+import { OrgDomains, type OrganizationDomain } from './org-domains.js'
+import { slug as slugField, slugFromName, slugWithSuffix } from './slug.js'
 
 /** An organization as callers see it: no storage names, no internal state. */
 export interface Organization {
   id: string
   name: string
+  slug: string
   createdAt: Date
   updatedAt: Date
 }
@@ -29,23 +35,37 @@ export interface CreateOrganizationInput {
   name: string
   email: string
   password: string
+  /** DNS label for `<slug>.<base domain>`. Default: derived from the name (with a suffix if that is taken). */
+  slug?: string
 }
 
 export interface UpdateOrganizationInput {
   /** New display name; a rename keeps the tenant's data where it is. */
   name?: string
+  /** New slug; the old one stops resolving at once. */
+  slug?: string
   /** New login email for the calling admin. */
   email?: string
   /** New password for the calling admin; revokes every token issued before. */
   password?: string
 }
 
-export interface MigrateOptions {
-  /** Resume after this organization id (the `lastId` of an interrupted run). */
-  after?: string
-  /** Called after each organization. */
-  onProgress?: (report: MigrationReport) => void
+/** Code the host runs at two moments of an organization's life, each inside `tenancy.run` for it. */
+export interface LifecycleHooks<TData = unknown> {
+  /**
+   * After the data space exists, before anyone can see the organization: seed its data here. A
+   * throw fails the create and removes everything, seeded data included.
+   */
+  afterCreate?: (tenant: Tenant<TData>) => unknown
+  /**
+   * Once the organization's tokens have stopped working, before its data is dropped: clean the
+   * host's own records of it here. A throw stops the delete and gives the organization back
+   * intact. An interrupted delete that `recover()` finishes runs it again, so keep it idempotent.
+   */
+  beforeDelete?: (tenant: Tenant<TData>) => unknown
 }
+
+export type MigrateOptions = Omit<WalkOptions, 'onProgress'> & { onProgress?: (report: MigrationReport) => void }
 
 export interface MigrationReport {
   migrated: number
@@ -53,8 +73,20 @@ export interface MigrationReport {
   lastId: string | undefined
 }
 
-const createSchema = z.object({ name: fields.organizationName, email: fields.email, password: fields.password })
-const updateSchema = z.object({ name: fields.organizationName.optional(), email: fields.email.optional(), password: fields.password.optional() })
+export interface OrgServiceOptions {
+  cache: TenantCache
+  audit: AuditLog
+  inFlightTimeoutMs: number
+  reservedSlugs: ReadonlySet<string>
+  baseDomains: readonly string[]
+  hooks: LifecycleHooks
+}
+
+const createSchema = z.object({ name: fields.organizationName, email: fields.email, password: fields.password, slug: slugField.optional() })
+const updateSchema = z.object({ name: fields.organizationName.optional(), slug: slugField.optional(), email: fields.email.optional(), password: fields.password.optional() })
+const getSchema = z.union([z.object({ name: fields.organizationName }), z.object({ slug: slugField })])
+const listSchema = z.object({ after: z.string().optional(), limit: z.number().int().min(1).max(1000).default(100) })
+const SLUG_ATTEMPTS = 5
 
 /**
  * The organization lifecycle. Every operation is all or nothing without needing transactions:
@@ -69,29 +101,38 @@ const updateSchema = z.object({ name: fields.organizationName.optional(), email:
 export class OrgService {
   readonly #store: TenantStore<unknown>
   readonly #auth: AdminAuth
-  readonly #invalidation: TenantCache
+  readonly #cache: TenantCache
   readonly #audit: AuditLog
   readonly #inFlightTimeoutMs: number
+  readonly #reservedSlugs: ReadonlySet<string>
+  readonly #hooks: LifecycleHooks
+  readonly #domains: OrgDomains
 
-  constructor(store: TenantStore<unknown>, auth: AdminAuth, options: { invalidation: TenantCache; audit: AuditLog; inFlightTimeoutMs: number }) {
+  constructor(store: TenantStore<unknown>, auth: AdminAuth, options: OrgServiceOptions) {
     this.#store = store
     this.#auth = auth
-    this.#invalidation = options.invalidation
+    this.#cache = options.cache
     this.#audit = options.audit
     this.#inFlightTimeoutMs = options.inFlightTimeoutMs
+    this.#reservedSlugs = options.reservedSlugs
+    this.#hooks = options.hooks
+    this.#domains = new OrgDomains(store, options)
   }
 
   /** Creates an organization, its first admin and its data space. Throws a `TenantryError` on conflict or bad input. */
   async create(input: CreateOrganizationInput): Promise<{ organization: Organization; admin: Admin }> {
-    const { name, email, password } = parseInput(createSchema, input)
+    const { name, email, password, slug } = parseInput(createSchema, input)
+    if (slug !== undefined) this.#refuseReserved(slug)
     // Cheap early answer for the common conflict; the store's unique index is what decides races.
     await this.#claimEmail(email)
     const passwordHash = await this.#auth.hashPassword(password)
     const now = new Date()
+    const derived = slugFromName(name)
     const org: OrganizationRecord = {
       id: newId(),
       name,
       nameKey: organizationNameKey(name),
+      slug: slug ?? (this.#reservedSlugs.has(derived) ? slugWithSuffix(derived) : derived),
       dataKey: newDataKey(),
       state: 'provisioning',
       stateChangedAt: now,
@@ -100,31 +141,54 @@ export class OrgService {
     }
     const admin: AdminRecord = { id: newId(), organizationId: org.id, email, passwordHash, tokenVersion: 0, createdAt: now, updatedAt: now }
 
-    await this.#retryAfterRecovery(() => this.#store.insertOrganization(org), () => this.#recoverIfStale({ nameKey: org.nameKey }))
+    await this.#insertOrganization(org, slug === undefined)
     try {
       await this.#retryAfterRecovery(() => this.#store.insertAdmin(admin), () => this.#claimEmail(email))
       await this.#store.provisionTenantData(org)
+      if (this.#hooks.afterCreate) await this.#runHook(this.#hooks.afterCreate, org)
       const active = await this.#store.updateOrganization(org.id, { state: 'active', stateChangedAt: new Date() })
       if (!active) throw new OrganizationNotFoundError('the organization vanished while it was being created')
-      await this.#audit.record({ type: 'organization.created', organizationId: org.id, adminId: admin.id, details: { name } })
+      await this.#audit.record({ type: 'organization.created', organizationId: org.id, adminId: admin.id, details: { name, slug: org.slug } })
       return { organization: toOrganization(active), admin: toAdmin(admin) }
     } catch (err) {
       // Best effort: if the undo fails too, the record stays `provisioning` (invisible) and is
       // torn down when its name or email is next claimed.
-      await this.#tearDown(org).catch(() => {})
+      await this.#tearDown(org, { hooks: false }).catch(() => {})
       throw err
     }
   }
 
-  /** The active organization with this name (ignoring case and outer spaces), or `null`. */
-  async get(name: string): Promise<Organization | null> {
-    const parsed = parseInput(z.object({ name: fields.organizationName }), { name })
-    const org = await this.#store.findOrganization({ nameKey: organizationNameKey(parsed.name) })
+  /** The active organization with this name (ignoring case and outer spaces) or slug, or `null`. */
+  async get(ref: string | { name: string } | { slug: string }): Promise<Organization | null> {
+    const parsed = parseInput(getSchema, typeof ref === 'string' ? { name: ref } : ref)
+    const org = await this.#store.findOrganization('slug' in parsed ? { slug: parsed.slug } : { nameKey: organizationNameKey(parsed.name) })
     return org?.state === 'active' ? toOrganization(org) : null
   }
 
-  /** Renames the caller's organization and/or changes the calling admin's email or password. */
-  async update(tenant: Pick<Tenant, 'id' | 'adminId'>, changes: UpdateOrganizationInput): Promise<Organization> {
+  /**
+   * Active organizations in id order, `limit` (default 100, at most 1000) at a time. Pass `next`
+   * as `after` for the following page; it is `null` after the last.
+   *
+   * @example
+   * for (let page = await tenancy.orgs.list(); ; page = await tenancy.orgs.list({ after: page.next })) {
+   *   console.log(page.organizations.map((org) => org.slug))
+   *   if (!page.next) break
+   * }
+   */
+  async list(options: { after?: string | null; limit?: number } = {}): Promise<{ organizations: Organization[]; next: string | null }> {
+    const { after, limit } = parseInput(listSchema, { ...options, after: options.after ?? undefined })
+    const organizations: Organization[] = []
+    for await (const org of this.#store.listOrganizations({ afterId: after })) {
+      if (org.state !== 'active') continue
+      // One more than asked for tells whether there is a next page.
+      if (organizations.length === limit) return { organizations, next: organizations.at(-1)!.id }
+      organizations.push(toOrganization(org))
+    }
+    return { organizations, next: null }
+  }
+
+  /** Renames the caller's organization, changes its slug, and/or changes the calling admin's email or password. */
+  async update(tenant: Pick<Tenant, 'id'> & { adminId: string }, changes: UpdateOrganizationInput): Promise<Organization> {
     const input = parseInput(updateSchema, changes)
     const org = await this.#store.findOrganization({ id: tenant.id })
     if (org?.state !== 'active') throw new OrganizationNotFoundError('the organization no longer exists')
@@ -142,23 +206,27 @@ export class OrgService {
     }
     const orgPatch: OrganizationPatch = {}
     if (input.name !== undefined && input.name !== org.name) Object.assign(orgPatch, { name: input.name, nameKey: organizationNameKey(input.name) })
+    if (input.slug !== undefined && input.slug !== org.slug) {
+      this.#refuseReserved(input.slug)
+      orgPatch.slug = input.slug
+    }
     if (Object.keys(orgPatch).length === 0 && Object.keys(adminPatch).length === 0) return toOrganization(org)
 
     const now = new Date()
     const updated = await this.#store.updateOrganization(org.id, { ...orgPatch, updatedAt: now })
-    this.#invalidation.invalidateOrganization(org.id)
+    this.#cache.invalidateOrganization(org.id)
     if (!updated) throw new OrganizationNotFoundError('the organization no longer exists')
     if (Object.keys(adminPatch).length > 0) {
       try {
         const changed = await this.#store.updateAdmin(admin.id, { ...adminPatch, updatedAt: now })
         if (!changed) throw new ForbiddenError('the admin no longer exists')
       } catch (err) {
-        await this.#store.updateOrganization(org.id, { name: org.name, nameKey: org.nameKey, updatedAt: org.updatedAt }).catch(() => {})
+        await this.#store.updateOrganization(org.id, { name: org.name, nameKey: org.nameKey, slug: org.slug, updatedAt: org.updatedAt }).catch(() => {})
         throw err
       } finally {
         // Also after a failure: the store may have applied the write before reporting the error.
-        this.#invalidation.invalidateAdmin(admin.id)
-        this.#invalidation.invalidateOrganization(org.id)
+        this.#cache.invalidateAdmin(admin.id)
+        this.#cache.invalidateOrganization(org.id)
       }
       // A new password ends every session: the token version already stops their access
       // tokens; this stops their refresh tokens.
@@ -171,55 +239,71 @@ export class OrgService {
       type: 'organization.updated',
       organizationId: org.id,
       adminId: admin.id,
-      details: { renamed: orgPatch.name !== undefined, emailChanged: adminPatch.email !== undefined, passwordChanged: adminPatch.passwordHash !== undefined },
+      details: { renamed: orgPatch.name !== undefined, reslugged: orgPatch.slug !== undefined, emailChanged: adminPatch.email !== undefined, passwordChanged: adminPatch.passwordHash !== undefined },
     })
     return toOrganization(updated)
   }
 
-  /** Deletes the caller's organization, its admins and its data. Tokens for it stop working at once. */
-  async delete(tenant: Pick<Tenant, 'id'> & { adminId?: string }, name: string): Promise<void> {
+  /** Deletes the caller's organization, its admins, domains and data. Tokens for it stop working at once. */
+  async delete(tenant: Pick<Tenant, 'id' | 'adminId'>, name: string): Promise<void> {
     const parsed = parseInput(z.object({ name: fields.organizationName }), { name })
     const org = await this.#store.findOrganization({ nameKey: organizationNameKey(parsed.name) })
     if (org?.state !== 'active') throw new OrganizationNotFoundError('no organization has this name')
     if (org.id !== tenant.id) throw new ForbiddenError('only an admin of this organization may delete it')
 
-    // From here on no token for this organization is honoured.
+    // From here on no token, slug or domain of this organization is honoured.
     await this.#store.updateOrganization(org.id, { state: 'deleting', stateChangedAt: new Date() })
-    this.#invalidation.invalidateOrganization(org.id)
+    this.#cache.invalidateOrganization(org.id)
     try {
+      if (this.#hooks.beforeDelete) await this.#runHook(this.#hooks.beforeDelete, org)
       await this.#store.dropTenantData(org)
     } catch (err) {
-      // Nothing is lost yet, so give the organization back rather than leave it half-deleted.
+      // Nothing of tenantry's is lost yet, so give the organization back rather than leave it half-deleted.
       await this.#store.updateOrganization(org.id, { state: 'active', stateChangedAt: new Date() }).catch(() => {})
-      this.#invalidation.invalidateOrganization(org.id)
+      this.#cache.invalidateOrganization(org.id)
       throw err
     }
     // The data is gone; a failure now leaves a `deleting` record that the next claim of its name
-    // finishes off.
-    await this.#store.deleteSessions({ organizationId: org.id })
-    await this.#store.deleteAdmins(org.id)
-    await this.#store.deleteAuditEvents(org.id)
-    await this.#store.deleteOrganization(org.id)
+    // or recover() finishes off.
+    await this.#tearDown(org, { hooks: false })
     // The one event that outlives the organization: the record of its deletion.
     await this.#audit.record({ type: 'organization.deleted', organizationId: org.id, adminId: tenant.adminId ?? null, details: { name: org.name } })
   }
 
+  /** Adds a custom domain to an organization. The host proves the customer owns it first (DNS TXT); tenantry does not. */
+  addDomain(organizationId: string, domain: string, context?: { adminId?: string }): Promise<OrganizationDomain> {
+    return this.#domains.add(organizationId, domain, context)
+  }
+
+  /** Removes a custom domain; it stops resolving at once. `DomainNotFoundError` if the organization does not hold it. */
+  removeDomain(organizationId: string, domain: string, context?: { adminId?: string }): Promise<void> {
+    return this.#domains.remove(organizationId, domain, context)
+  }
+
+  /** The organization's custom domains, ordered by name. */
+  listDomains(organizationId: string): Promise<OrganizationDomain[]> {
+    return this.#domains.list(organizationId)
+  }
+
   /**
    * Re-runs provisioning on every active organization, so data spaces made before the store's
-   * tenant indexes were declared get them. Idempotent; resumable by passing the `lastId` an
-   * interrupted run reported as `after`.
+   * tenant indexes were declared get them, and gives organizations stored before slugs existed
+   * a slug. Idempotent; resumable by passing the `lastId` an interrupted run reported as `after`.
    */
   async migrate(options: MigrateOptions = {}): Promise<MigrationReport> {
-    const report: MigrationReport = { migrated: 0, lastId: options.after }
-    for await (const org of this.#store.listOrganizations({ afterId: options.after })) {
-      if (org.state === 'active') {
+    const { onProgress, ...walk } = options
+    const migration = (report: WalkReport): MigrationReport => ({ migrated: report.visited, lastId: report.lastId })
+    const report = await walkOrganizations(
+      this.#store,
+      async (org) => {
+        if (org.state !== 'active') return false
         await this.#store.provisionTenantData(org)
-        report.migrated++
-      }
-      report.lastId = org.id
-      options.onProgress?.({ ...report })
-    }
-    return report
+        if (typeof org.slug !== 'string') await this.#backfillSlug(org)
+        return true
+      },
+      { ...walk, onProgress: onProgress && ((progress) => onProgress(migration(progress))) },
+    )
+    return migration(report)
   }
 
   /**
@@ -236,7 +320,7 @@ export class OrgService {
     for await (const org of this.#store.listOrganizations()) {
       owned.add(org.dataKey)
       if (org.state !== 'active' && Date.now() - org.stateChangedAt.getTime() >= this.#inFlightTimeoutMs) {
-        await this.#tearDown(org)
+        await this.#tearDown(org, { hooks: true })
         organizationsRemoved++
       }
     }
@@ -245,12 +329,57 @@ export class OrgService {
     return { organizationsRemoved, orphanDataSpacesDropped: orphans.length }
   }
 
+  #refuseReserved(slug: string): void {
+    if (this.#reservedSlugs.has(slug)) throw new ValidationError([{ pointer: '#/slug', detail: 'is reserved' }])
+  }
+
+  /**
+   * Inserts the record. A conflict with a stale in-flight holder recovers it and retries; a
+   * derived slug that is taken gets a random suffix and retries; a slug the caller chose does not.
+   */
+  async #insertOrganization(org: OrganizationRecord, slugDerived: boolean): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#store.insertOrganization(org)
+      } catch (err) {
+        if (attempt >= SLUG_ATTEMPTS) throw err
+        if (err instanceof OrganizationNameTakenError) {
+          if (!(await this.#recoverIfStale({ nameKey: org.nameKey }))) throw err
+        } else if (err instanceof SlugTakenError) {
+          if (await this.#recoverIfStale({ slug: org.slug })) continue
+          if (!slugDerived) throw err
+          org.slug = slugWithSuffix(slugFromName(org.name))
+        } else throw err
+      }
+    }
+  }
+
+  async #backfillSlug(org: OrganizationRecord): Promise<void> {
+    let slug = slugFromName(org.name)
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#store.updateOrganization(org.id, { slug: this.#reservedSlugs.has(slug) ? slugWithSuffix(slug) : slug })
+        this.#cache.invalidateOrganization(org.id)
+        return
+      } catch (err) {
+        if (!(err instanceof SlugTakenError) || attempt >= SLUG_ATTEMPTS) throw err
+        slug = slugWithSuffix(slugFromName(org.name))
+      }
+    }
+  }
+
+  /** Runs a lifecycle hook as the organization's tenant: `currentTenant()` inside it is that organization. */
+  async #runHook(hook: (tenant: Tenant) => unknown, org: OrganizationRecord): Promise<void> {
+    const tenant = tenantOf(org, this.#store.tenantData(org))
+    await runAsTenant(tenant, hook)
+  }
+
   /** Runs `insert`; on a uniqueness conflict, recovers the stale holder if there is one and tries once more. */
   async #retryAfterRecovery(insert: () => Promise<void>, recover: () => Promise<boolean>): Promise<void> {
     try {
       await insert()
     } catch (err) {
-      if (!(err instanceof OrganizationNameTakenError || err instanceof AdminEmailTakenError)) throw err
+      if (!(err instanceof AdminEmailTakenError)) throw err
       if (!(await recover())) throw err
       await insert()
     }
@@ -268,15 +397,23 @@ export class OrgService {
     const org = await this.#store.findOrganization(query)
     if (!org || org.state === 'active') return false
     if (Date.now() - org.stateChangedAt.getTime() < this.#inFlightTimeoutMs) return false
-    await this.#tearDown(org)
+    await this.#tearDown(org, { hooks: true })
     return true
   }
 
-  /** Removes every trace of an organization; each step is idempotent, so it can be re-run. */
-  async #tearDown(org: OrganizationRecord): Promise<void> {
-    this.#invalidation.invalidateOrganization(org.id)
+  /**
+   * Removes every trace of an organization; each step is idempotent, so it can be re-run. With
+   * `hooks`, an interrupted delete gets its `beforeDelete` again before its data goes.
+   */
+  async #tearDown(org: OrganizationRecord, options: { hooks: boolean }): Promise<void> {
+    this.#cache.invalidateOrganization(org.id)
+    // Data already dropped means the hook had run: it always runs before the drop.
+    if (options.hooks && org.state === 'deleting' && this.#hooks.beforeDelete && (await this.#store.listTenantDataKeys()).includes(org.dataKey)) {
+      await this.#runHook(this.#hooks.beforeDelete, org)
+    }
     await this.#store.dropTenantData(org)
     await this.#store.deleteSessions({ organizationId: org.id })
+    await this.#store.deleteDomains(org.id)
     await this.#store.deleteAdmins(org.id)
     await this.#store.deleteAuditEvents(org.id)
     await this.#store.deleteOrganization(org.id)
@@ -284,7 +421,7 @@ export class OrgService {
 }
 
 function toOrganization(org: OrganizationRecord): Organization {
-  return { id: org.id, name: org.name, createdAt: org.createdAt, updatedAt: org.updatedAt }
+  return { id: org.id, name: org.name, slug: org.slug, createdAt: org.createdAt, updatedAt: org.updatedAt }
 }
 
 function toAdmin(admin: AdminRecord): Admin {

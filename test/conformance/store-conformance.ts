@@ -10,7 +10,7 @@ import {
   type OrganizationRecord,
   type RefreshTokenRecord,
   type SessionRecord,
-  type Tenant,
+  type AdminTenant,
   type TenantStore,
 } from 'tenantry'
 import { failingStore, InjectedFailure, type StoreStep } from '../support/failing-store.js'
@@ -33,7 +33,7 @@ const unique = (prefix: string) => `${prefix}-${++sequence}-${Math.random().toSt
 function organization(overrides: Partial<OrganizationRecord> = {}): OrganizationRecord {
   const now = new Date()
   const name = unique('Org')
-  return { id: unique('org'), name, nameKey: name.toLowerCase(), dataKey: `t_${randomBytes(12).toString('hex')}`, state: 'active', stateChangedAt: now, createdAt: now, updatedAt: now, ...overrides }
+  return { id: unique('org'), name, nameKey: name.toLowerCase(), slug: name.toLowerCase(), dataKey: `t_${randomBytes(12).toString('hex')}`, state: 'active', stateChangedAt: now, createdAt: now, updatedAt: now, ...overrides }
 }
 
 function admin(organizationId: string, overrides: Partial<AdminRecord> = {}): AdminRecord {
@@ -322,7 +322,7 @@ export function describeStoreConformance<TData>(subject: StoreUnderTest<TData>):
         await expect(tenancy.orgs.create({ name: 'Busy', email: 'busy@x.test', password: PASSWORD })).rejects.toBeInstanceOf(OrganizationNameTakenError)
       })
 
-      async function acmeWithNote(tenancy: ReturnType<typeof createTenancy<TData>>): Promise<Tenant<TData>> {
+      async function acmeWithNote(tenancy: ReturnType<typeof createTenancy<TData>>): Promise<AdminTenant<TData>> {
         await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
         const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
         const tenant = await tenancy.registry.resolve(accessToken)

@@ -66,7 +66,7 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
         const reply = await create('Acme Corp', 'Admin@Acme.test')
         expect(reply.status).toBe(201)
         expect(reply.body).toEqual({
-          organization: { id: expect.any(String), name: 'Acme Corp', created_at: expect.any(String), updated_at: expect.any(String) },
+          organization: { id: expect.any(String), name: 'Acme Corp', slug: 'acme-corp', created_at: expect.any(String), updated_at: expect.any(String) },
           admin: { id: expect.any(String), email: 'admin@acme.test' },
         })
         expect(new Date(reply.body.organization.created_at).toISOString()).toBe(reply.body.organization.created_at)

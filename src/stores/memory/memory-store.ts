@@ -1,5 +1,5 @@
-import { AdminEmailTakenError, OrganizationNameTakenError, OrganizationNotFoundError } from '../../errors.js'
-import type { AdminRecord, AuditEvent, OrganizationRecord, RefreshTokenRecord, SessionRecord, TenantStore } from '../../store.js'
+import { AdminEmailTakenError, DomainTakenError, OrganizationNameTakenError, OrganizationNotFoundError, SlugTakenError } from '../../errors.js'
+import type { AdminRecord, AuditEvent, DomainRecord, OrganizationRecord, RefreshTokenRecord, SessionRecord, TenantStore } from '../../store.js'
 import { MemoryCollection } from './memory-collection.js'
 import { UniqueTable } from './unique-table.js'
 
@@ -13,16 +13,18 @@ import { UniqueTable } from './unique-table.js'
  * const tenancy = createTenancy({ store: memoryStore(), auth: { secret: process.env.JWT_SECRET! } })
  */
 export function memoryStore(): TenantStore<MemoryCollection> {
-  const organizations = new UniqueTable<OrganizationRecord, 'nameKey'>({
-    key: 'nameKey',
+  const organizations = new UniqueTable<OrganizationRecord, 'nameKey' | 'slug'>({
+    unique: {
+      nameKey: () => new OrganizationNameTakenError('an organization with this name already exists'),
+      slug: () => new SlugTakenError('an organization with this slug already exists'),
+    },
     dateFields: ['stateChangedAt', 'createdAt', 'updatedAt'],
-    conflict: () => new OrganizationNameTakenError('an organization with this name already exists'),
   })
   const admins = new UniqueTable<AdminRecord, 'email'>({
-    key: 'email',
+    unique: { email: () => new AdminEmailTakenError('an admin with this email already exists') },
     dateFields: ['createdAt', 'updatedAt'],
-    conflict: () => new AdminEmailTakenError('an admin with this email already exists'),
   })
+  const domains = new Map<string, DomainRecord>()
   const sessions = new Map<string, SessionRecord>()
   const refreshTokens = new Map<string, RefreshTokenRecord>()
   const auditEvents: AuditEvent[] = []
@@ -40,6 +42,26 @@ export function memoryStore(): TenantStore<MemoryCollection> {
     findAdmin: async (query) => admins.find(query),
     updateAdmin: async (id, patch) => admins.update(id, patch),
     deleteAdmins: async (organizationId) => admins.deleteWhere((admin) => admin.organizationId === organizationId),
+
+    async insertDomain(record) {
+      if (domains.has(record.domain)) throw new DomainTakenError('another organization already uses this domain')
+      domains.set(record.domain, structuredClone(record))
+    },
+    async findDomain(domain) {
+      const record = domains.get(domain)
+      return record ? structuredClone(record) : null
+    },
+    async listDomains(organizationId) {
+      const found = [...domains.values()].filter((record) => record.organizationId === organizationId)
+      return structuredClone(found.sort((a, b) => (a.domain < b.domain ? -1 : 1)))
+    },
+    async deleteDomain(domain, organizationId) {
+      if (domains.get(domain)?.organizationId !== organizationId) return false
+      return domains.delete(domain)
+    },
+    async deleteDomains(organizationId) {
+      for (const record of domains.values()) if (record.organizationId === organizationId) domains.delete(record.domain)
+    },
 
     async insertSession(session) {
       sessions.set(session.id, structuredClone(session))

@@ -1,7 +1,7 @@
 type Row = Record<string, unknown>
 
 /**
- * Records by id with one unique field, as a database table with a unique index. Every method
+ * Records by id with unique fields, as a database table with unique indexes. Every method
  * checks and writes in one synchronous step, so concurrent callers cannot both claim a key, and
  * records are copied in and out so no caller holds a reference into the table.
  *
@@ -10,37 +10,50 @@ type Row = Record<string, unknown>
  */
 export class UniqueTable<TRecord extends { id: string }, TKey extends keyof TRecord & string> {
   readonly #rows = new Map<string, Row>()
-  readonly #idByKey = new Map<unknown, string>()
-  readonly #key: TKey
+  /** One index per unique field: value → id. A record without the field (undefined) is not indexed. */
+  readonly #indexes: Map<TKey, Map<unknown, string>>
+  readonly #unique: Record<TKey, () => Error>
   readonly #dateFields: readonly string[]
-  readonly #conflict: () => Error
 
-  constructor(options: { key: TKey; dateFields: readonly (keyof TRecord & string)[]; conflict: () => Error }) {
-    this.#key = options.key
+  constructor(options: { unique: Record<TKey, () => Error>; dateFields: readonly (keyof TRecord & string)[] }) {
+    this.#unique = options.unique
+    this.#indexes = new Map(Object.keys(options.unique).map((key) => [key as TKey, new Map()]))
     this.#dateFields = options.dateFields
-    this.#conflict = options.conflict
   }
 
-  find(query: { id: string } | Record<TKey, TRecord[TKey]>): TRecord | null {
-    const id = 'id' in query ? query.id : this.#idByKey.get(query[this.#key])
+  find(query: { id: string } | Partial<Pick<TRecord, TKey>>): TRecord | null {
+    let id: string | undefined
+    if ('id' in query) id = query.id
+    else {
+      const [key, value] = Object.entries(query)[0] as [TKey, unknown]
+      id = this.#indexes.get(key)?.get(value)
+    }
     const row = id === undefined ? undefined : this.#rows.get(id)
     return row ? this.#unpack(row) : null
   }
 
-  insert(record: TRecord): void {
-    if (this.#idByKey.has(record[this.#key])) throw this.#conflict()
+  /** Throws the key's conflict error when a unique value is taken, or `idConflict` when the id is. */
+  insert(record: TRecord, idConflict?: () => Error): void {
+    if (this.#rows.has(record.id)) throw (idConflict ?? (() => new Error(`id ${record.id} exists`)))()
+    for (const [key, index] of this.#indexes) if (record[key] !== undefined && index.has(record[key])) throw this.#unique[key]()
     this.#rows.set(record.id, this.#pack(record))
-    this.#idByKey.set(record[this.#key], record.id)
+    for (const [key, index] of this.#indexes) if (record[key] !== undefined) index.set(record[key], record.id)
   }
 
   update(id: string, patch: Partial<TRecord>): TRecord | null {
     const row = this.#rows.get(id)
     if (!row) return null
-    const key = patch[this.#key]
-    if (key !== undefined && key !== row[this.#key]) {
-      if (this.#idByKey.has(key)) throw this.#conflict()
-      this.#idByKey.delete(row[this.#key])
-      this.#idByKey.set(key, id)
+    const moved: TKey[] = []
+    for (const [key, index] of this.#indexes) {
+      const value = patch[key]
+      if (value === undefined || value === row[key]) continue
+      if (index.has(value)) throw this.#unique[key]()
+      moved.push(key)
+    }
+    for (const key of moved) {
+      const index = this.#indexes.get(key)!
+      if (row[key] !== undefined) index.delete(row[key])
+      index.set(patch[key], id)
     }
     const updated = { ...row, ...this.#pack(patch) }
     this.#rows.set(id, updated)
@@ -51,7 +64,7 @@ export class UniqueTable<TRecord extends { id: string }, TKey extends keyof TRec
     const row = this.#rows.get(id)
     if (!row) return
     this.#rows.delete(id)
-    this.#idByKey.delete(row[this.#key])
+    this.#unindex(row)
   }
 
   /** Scans the whole table: O(rows), which deleting one organization's admins can afford. */
@@ -59,8 +72,15 @@ export class UniqueTable<TRecord extends { id: string }, TKey extends keyof TRec
     for (const [id, row] of this.#rows) {
       if (!matches(row as TRecord)) continue
       this.#rows.delete(id)
-      this.#idByKey.delete(row[this.#key])
+      this.#unindex(row)
     }
+  }
+
+  /** Every record that matches, unpacked. O(rows). */
+  filter(matches: (record: TRecord) => boolean): TRecord[] {
+    const found: TRecord[] = []
+    for (const row of this.#rows.values()) if (matches(row as TRecord)) found.push(this.#unpack(row))
+    return found
   }
 
   /** Every record with an id after `afterId`, in id order; a snapshot, so writes during the walk are safe. */
@@ -70,6 +90,10 @@ export class UniqueTable<TRecord extends { id: string }, TKey extends keyof TRec
       const row = this.#rows.get(id)
       if (row) yield this.#unpack(row)
     }
+  }
+
+  #unindex(row: Row): void {
+    for (const [key, index] of this.#indexes) if (row[key] !== undefined) index.delete(row[key])
   }
 
   #pack(record: Partial<TRecord>): Row {

@@ -1,6 +1,6 @@
 import type { Collection, Db, IndexDescription, MongoServerError } from 'mongodb'
-import { AdminEmailTakenError, OrganizationNameTakenError } from '../../errors.js'
-import type { AdminRecord, AuditEvent, OrganizationRecord, RefreshTokenRecord, SessionRecord, TenantStore } from '../../store.js'
+import { AdminEmailTakenError, DomainTakenError, OrganizationNameTakenError, SlugTakenError } from '../../errors.js'
+import type { AdminRecord, AuditEvent, DomainRecord, OrganizationRecord, RefreshTokenRecord, SessionRecord, TenantStore } from '../../store.js'
 
 interface CollectionStrategyOptions {
   /** The host's database: it holds the organizations, the admins and (this strategy) each tenant's collection. */
@@ -28,6 +28,7 @@ export type MongoStoreOptions = CollectionStrategyOptions | DatabaseStrategyOpti
 
 type OrganizationDocument = Omit<OrganizationRecord, 'id'> & { _id: string }
 type AdminDocument = Omit<AdminRecord, 'id'> & { _id: string }
+type DomainDocument = Omit<DomainRecord, 'domain'> & { _id: string }
 type SessionDocument = Omit<SessionRecord, 'id'> & { _id: string }
 type RefreshTokenDocument = Omit<RefreshTokenRecord, 'hash'> & { _id: string }
 type AuditEventDocument = Omit<AuditEvent, 'id'> & { _id: string }
@@ -70,6 +71,7 @@ export function mongoStore(options: MongoStoreOptions): TenantStore<Collection |
   const sessions = db.collection<SessionDocument>(`${prefix}sessions`)
   const refreshTokens = db.collection<RefreshTokenDocument>(`${prefix}refresh_tokens`)
   const auditEvents = db.collection<AuditEventDocument>(`${prefix}audit_events`)
+  const domains = db.collection<DomainDocument>(`${prefix}domains`)
   const spaceName = (dataKey: string) => `${prefix}${dataKey}`
   const collectionIndexes = strategy === 'collection' ? ((options.indexes as IndexDescription[] | undefined) ?? []) : []
   const databaseCollections = strategy === 'database' ? Object.entries((options.indexes as Record<string, IndexDescription[]> | undefined) ?? {}) : []
@@ -79,6 +81,9 @@ export function mongoStore(options: MongoStoreOptions): TenantStore<Collection |
   const ensureIndexes = () => {
     ready ??= Promise.all([
       organizations.createIndex({ nameKey: 1 }, { unique: true, name: 'nameKey_unique' }),
+      // Partial: organizations stored before slugs existed have none until migrate() gives them one.
+      organizations.createIndex({ slug: 1 }, { unique: true, name: 'slug_unique', partialFilterExpression: { slug: { $type: 'string' } } }),
+      domains.createIndex({ organizationId: 1, _id: 1 }, { name: 'organizationId_domain' }),
       admins.createIndex({ email: 1 }, { unique: true, name: 'email_unique' }),
       admins.createIndex({ organizationId: 1 }, { name: 'organizationId' }),
       sessions.createIndex({ adminId: 1 }, { name: 'adminId' }),
@@ -100,6 +105,7 @@ export function mongoStore(options: MongoStoreOptions): TenantStore<Collection |
 
   const fromOrganization = ({ _id, ...rest }: OrganizationDocument): OrganizationRecord => ({ id: _id, ...rest })
   const fromAdmin = ({ _id, ...rest }: AdminDocument): AdminRecord => ({ id: _id, ...rest })
+  const fromDomain = ({ _id, ...rest }: DomainDocument): DomainRecord => ({ domain: _id, ...rest })
 
   async function createCollection(target: Db, name: string, indexes: IndexDescription[]): Promise<void> {
     await target.createCollection(name).catch(ignoreCode(NAMESPACE_EXISTS))
@@ -110,17 +116,17 @@ export function mongoStore(options: MongoStoreOptions): TenantStore<Collection |
     async insertOrganization(org) {
       await ensureIndexes()
       const { id, ...rest } = org
-      await organizations.insertOne({ _id: id, ...rest }).catch(rethrowDuplicate(() => new OrganizationNameTakenError('an organization with this name already exists')))
+      await organizations.insertOne({ _id: id, ...rest }).catch(rethrowDuplicate(organizationConflict))
     },
     async findOrganization(query) {
-      const doc = await organizations.findOne('id' in query ? { _id: query.id } : { nameKey: query.nameKey })
+      const doc = await organizations.findOne('id' in query ? { _id: query.id } : query)
       return doc ? fromOrganization(doc) : null
     },
     async updateOrganization(id, patch) {
       await ensureIndexes()
       const doc = await organizations
         .findOneAndUpdate({ _id: id }, { $set: patch }, { returnDocument: 'after' })
-        .catch(rethrowDuplicate(() => new OrganizationNameTakenError('an organization with this name already exists')))
+        .catch(rethrowDuplicate(organizationConflict))
       return doc ? fromOrganization(doc) : null
     },
     async deleteOrganization(id) {
@@ -145,6 +151,25 @@ export function mongoStore(options: MongoStoreOptions): TenantStore<Collection |
     },
     async deleteAdmins(organizationId) {
       await admins.deleteMany({ organizationId })
+    },
+
+    async insertDomain(record) {
+      await ensureIndexes()
+      const { domain, ...rest } = record
+      await domains.insertOne({ _id: domain, ...rest }).catch(rethrowDuplicate(() => new DomainTakenError('another organization already uses this domain')))
+    },
+    async findDomain(domain) {
+      const doc = await domains.findOne({ _id: domain })
+      return doc ? fromDomain(doc) : null
+    },
+    async listDomains(organizationId) {
+      return (await domains.find({ organizationId }).sort({ _id: 1 }).toArray()).map(fromDomain)
+    },
+    async deleteDomain(domain, organizationId) {
+      return (await domains.deleteOne({ _id: domain, organizationId })).deletedCount === 1
+    },
+    async deleteDomains(organizationId) {
+      await domains.deleteMany({ organizationId })
     },
 
     async insertSession(session) {
@@ -231,10 +256,17 @@ function ignoreCode(code: number) {
   }
 }
 
-function rethrowDuplicate(conflict: () => Error) {
+/** Which unique index refused an organization write: the server names it in `keyPattern`. */
+function organizationConflict(err: unknown): Error {
+  const keyPattern = (err as { keyPattern?: Record<string, unknown> }).keyPattern ?? {}
+  if ('slug' in keyPattern) return new SlugTakenError('an organization with this slug already exists')
+  return new OrganizationNameTakenError('an organization with this name already exists')
+}
+
+function rethrowDuplicate(conflict: (err: unknown) => Error) {
   return (err: unknown): never => {
     if (errorCode(err) === DUPLICATE_KEY) {
-      const error = conflict()
+      const error = conflict(err)
       ;(error as { cause?: unknown }).cause = err
       throw error
     }

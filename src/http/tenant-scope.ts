@@ -1,0 +1,136 @@
+import { TenantAccessDeniedError, TenantNotIdentifiedError } from '../errors.js'
+import { normalizeBaseDomain } from '../orgs/domain-name.js'
+import type { Tenancy } from '../tenancy.js'
+import type { Tenant, TenantRef } from '../tenant.js'
+import { bearerToken } from './bearer-token.js'
+import { tenantRefFromHost } from './host-ref.js'
+import type { HttpResponse } from './http-types.js'
+import { toProblem } from './problem.js'
+
+type MaybePromise<T> = T | Promise<T>
+
+/** What identifies a request's tenant: a tenantry access token, the Host, or the host app's own code. */
+export type TenantSource<TRequest> = 'token' | 'host' | ((request: TRequest) => MaybePromise<TenantRef | null | undefined>)
+
+/** Options of `tenantScope` in every adapter; `TRequest` is Express's `req` or Koa's `ctx`. */
+export interface TenantScopeOptions<TRequest> {
+  /**
+   * - `'token'` (default): the `Authorization: Bearer` access token tenantry issued.
+   * - `'host'`: the request's host: `<slug>.<baseDomain>` or an organization's custom domain.
+   * - a function: the host app's own authentication, path or header decides (`req.user.orgId`).
+   *   `null`/`undefined` means the request names no tenant (404). A throw goes to the host's
+   *   own error handling.
+   */
+  from?: TenantSource<TRequest>
+  /** With `from: 'host'`: the base domain(s). Default: the tenancy's `baseDomain`. */
+  baseDomain?: string | string[]
+  /**
+   * May this caller act for this tenant? Anything but `true` answers 403. A subdomain or a
+   * path alone proves nothing about who is calling: with `from: 'host'` or a resolver, check
+   * here that the caller (your session, your API key) belongs to the organization. A throw goes
+   * to the host's own error handling.
+   */
+  authorize?: (request: TRequest, tenant: Tenant) => MaybePromise<boolean>
+  /**
+   * Run the rest of the request inside `tenancy.run` for the tenant, so `currentTenant()` works
+   * anywhere below. Default `false`: it costs an AsyncLocalStorage context per request (see the
+   * README's measurements).
+   */
+  context?: boolean
+}
+
+/** How an adapter reads its framework's request. */
+export interface RequestReader<TRequest> {
+  authorization(request: TRequest): string | undefined
+  hostname(request: TRequest): string | undefined
+}
+
+export type ScopeResult = { tenant: Tenant; problem?: never } | { tenant?: never; problem: HttpResponse }
+
+/** The per-request function an adapter calls: synchronous whenever everything it needs is cached. */
+export type ScopeRequest<TRequest> = (request: TRequest) => MaybePromise<ScopeResult>
+
+/**
+ * Compiles `tenantScope`'s options into the function every adapter calls per request. Bad
+ * options throw `TypeError` here, at start-up. Client errors come back as `{ problem }`
+ * (401 for tokens, 404 when no tenant is named or it is unknown, 403 when `authorize` refuses);
+ * anything else (a resolver or `authorize` that throws, the store being down) is thrown, for the
+ * host's error handling.
+ */
+export function createScopeRequest<TRequest>(tenancy: Tenancy<unknown>, options: TenantScopeOptions<TRequest>, read: RequestReader<TRequest>): ScopeRequest<TRequest> {
+  if (typeof options !== 'object' || options === null) throw new TypeError('tenantry: tenantScope options must be an object')
+  const { from = 'token', authorize } = options
+  if (from !== 'token' && from !== 'host' && typeof from !== 'function') throw new TypeError("tenantry: tenantScope's from must be 'token', 'host' or a function")
+  if (authorize !== undefined && typeof authorize !== 'function') throw new TypeError("tenantry: tenantScope's authorize must be a function")
+  if (options.context !== undefined && typeof options.context !== 'boolean') throw new TypeError("tenantry: tenantScope's context must be a boolean")
+  if (options.baseDomain !== undefined && from !== 'host') throw new TypeError("tenantry: tenantScope's baseDomain goes with from: 'host'")
+  const baseDomains = from === 'host' ? scopeBaseDomains(tenancy, options.baseDomain) : []
+
+  // Built once: a flood of unidentifiable requests allocates no error per request.
+  const notIdentified: ScopeResult = { problem: toProblem(new TenantNotIdentifiedError())! }
+  const denied: ScopeResult = { problem: toProblem(new TenantAccessDeniedError())! }
+
+  const authorized = (request: TRequest, tenant: Tenant): MaybePromise<ScopeResult> => {
+    if (!authorize) return { tenant }
+    const allowed = authorize(request, tenant)
+    if (allowed instanceof Promise) return allowed.then((value) => (value === true ? { tenant } : denied))
+    return allowed === true ? { tenant } : denied
+  }
+  // The tenant, or the problem for a client error; anything else propagates.
+  const settle = (request: TRequest, tenant: MaybePromise<Tenant>): MaybePromise<ScopeResult> =>
+    tenant instanceof Promise ? tenant.then((found) => authorized(request, found), problemOrThrow) : authorized(request, tenant)
+  const lookup = (request: TRequest, ref: TenantRef | null | undefined): MaybePromise<ScopeResult> => {
+    if (ref === null || ref === undefined) return notIdentified
+    let tenant: MaybePromise<Tenant>
+    try {
+      tenant = tenancy.registry.findSync(ref)
+    } catch (err) {
+      return problemOrThrow(err)
+    }
+    return settle(request, tenant)
+  }
+
+  if (from === 'token') {
+    return function scopeByToken(request) {
+      let tenant: MaybePromise<Tenant>
+      try {
+        tenant = tenancy.registry.lookup(bearerToken(read.authorization(request)))
+      } catch (err) {
+        return problemOrThrow(err)
+      }
+      return settle(request, tenant)
+    }
+  }
+  if (from === 'host') {
+    return function scopeByHost(request) {
+      return lookup(request, tenantRefFromHost(read.hostname(request), baseDomains))
+    }
+  }
+  return function scopeByResolver(request) {
+    // The resolver is the host's code: what it throws is the host's to handle, never a 4xx.
+    const ref = from(request)
+    return ref instanceof Promise ? ref.then((resolved) => lookup(request, resolved)) : lookup(request, ref)
+  }
+}
+
+function scopeBaseDomains(tenancy: Tenancy<unknown>, baseDomain: string | string[] | undefined): readonly string[] {
+  if (baseDomain === undefined) {
+    if (tenancy.baseDomains.length === 0) throw new TypeError("tenantry: tenantScope({ from: 'host' }) needs a baseDomain, here or in createTenancy")
+    return tenancy.baseDomains
+  }
+  const given = Array.isArray(baseDomain) ? baseDomain : [baseDomain]
+  const list = given.map(normalizeBaseDomain)
+  for (const [i, domain] of list.entries()) {
+    if (domain === null) throw new TypeError(`tenantry: baseDomain ${JSON.stringify(given[i])} is not a hostname such as example.com`)
+    // A base domain the tenancy does not know would let an organization register a custom
+    // domain that this scope reads as another organization's slug.
+    if (tenancy.baseDomains.length > 0 && !tenancy.baseDomains.includes(domain)) throw new TypeError(`tenantry: baseDomain ${domain} is not one of createTenancy's baseDomain`)
+  }
+  return list as string[]
+}
+
+function problemOrThrow(err: unknown): ScopeResult {
+  const problem = toProblem(err)
+  if (problem) return { problem }
+  throw err
+}

@@ -1,0 +1,92 @@
+import { DomainNotFoundError, DomainTakenError, OrganizationNotFoundError, ValidationError } from '../errors.js'
+import type { AuditLog } from '../audit-log.js'
+import type { TenantCache } from '../context/tenant-cache.js'
+import type { DomainRecord, TenantStore } from '../store.js'
+import { isAtOrUnder, normalizeDomain } from './domain-name.js'
+
+/** A custom domain as callers see it. */
+export interface OrganizationDomain {
+  domain: string
+  createdAt: Date
+}
+
+/** Most custom domains one organization may hold: a bound on what one admin can claim. */
+export const MAX_DOMAINS_PER_ORGANIZATION = 50
+
+/**
+ * Custom domains (`app.acme.com`) an organization is reached by through `tenantScope({ from:
+ * 'host' })`. A domain is unique across organizations and never under a base domain, where
+ * names belong to slugs. tenantry does not check ownership: the host proves it (a DNS TXT
+ * record) before calling `add`.
+ */
+export class OrgDomains {
+  readonly #store: TenantStore<unknown>
+  readonly #cache: TenantCache
+  readonly #audit: AuditLog
+  readonly #baseDomains: readonly string[]
+  readonly #inFlightTimeoutMs: number
+
+  constructor(store: TenantStore<unknown>, options: { cache: TenantCache; audit: AuditLog; baseDomains: readonly string[]; inFlightTimeoutMs: number }) {
+    this.#store = store
+    this.#cache = options.cache
+    this.#audit = options.audit
+    this.#baseDomains = options.baseDomains
+    this.#inFlightTimeoutMs = options.inFlightTimeoutMs
+  }
+
+  async add(organizationId: string, domain: string, context: { adminId?: string } = {}): Promise<OrganizationDomain> {
+    const normalized = normalizeDomain(domain)
+    if (normalized === null) throw invalid('must be a hostname such as app.acme.com')
+    const base = this.#baseDomains.find((baseDomain) => isAtOrUnder(normalized, baseDomain))
+    if (base !== undefined) throw invalid(`must not be ${base} or under it: names there are organizations' slugs`)
+    await this.#requireActive(organizationId)
+    if ((await this.#store.listDomains(organizationId)).length >= MAX_DOMAINS_PER_ORGANIZATION) {
+      throw invalid(`an organization has at most ${MAX_DOMAINS_PER_ORGANIZATION} domains`)
+    }
+    const record: DomainRecord = { domain: normalized, organizationId, createdAt: new Date() }
+    try {
+      await this.#store.insertDomain(record)
+    } catch (err) {
+      if (!(err instanceof DomainTakenError) || !(await this.#freeIfAbandoned(normalized))) throw err
+      await this.#store.insertDomain(record)
+    }
+    await this.#audit.record({ type: 'domain.added', organizationId, adminId: context.adminId, details: { domain: normalized } })
+    return { domain: normalized, createdAt: record.createdAt }
+  }
+
+  /** Throws `DomainNotFoundError` unless the organization holds the domain. It stops resolving at once. */
+  async remove(organizationId: string, domain: string, context: { adminId?: string } = {}): Promise<void> {
+    const normalized = normalizeDomain(domain)
+    if (normalized === null || !(await this.#store.deleteDomain(normalized, organizationId))) throw new DomainNotFoundError('this organization has no such domain')
+    this.#cache.invalidateOrganization(organizationId)
+    await this.#audit.record({ type: 'domain.removed', organizationId, adminId: context.adminId, details: { domain: normalized } })
+  }
+
+  async list(organizationId: string): Promise<OrganizationDomain[]> {
+    await this.#requireActive(organizationId)
+    return (await this.#store.listDomains(organizationId)).map(({ domain, createdAt }) => ({ domain, createdAt }))
+  }
+
+  async #requireActive(organizationId: string): Promise<void> {
+    if (typeof organizationId !== 'string') throw new TypeError('tenantry: organizationId must be a string')
+    const org = await this.#store.findOrganization({ id: organizationId })
+    if (org?.state !== 'active') throw new OrganizationNotFoundError('no organization has this id')
+  }
+
+  /**
+   * A domain whose holder is gone, or stuck in flight past the timeout (an add that raced the
+   * organization's delete), is released; a live holder keeps it.
+   */
+  async #freeIfAbandoned(domain: string): Promise<boolean> {
+    const holder = await this.#store.findDomain(domain)
+    if (!holder) return true
+    const org = await this.#store.findOrganization({ id: holder.organizationId })
+    if (org && (org.state === 'active' || Date.now() - org.stateChangedAt.getTime() < this.#inFlightTimeoutMs)) return false
+    await this.#store.deleteDomain(domain, holder.organizationId)
+    return true
+  }
+}
+
+function invalid(detail: string): ValidationError {
+  return new ValidationError([{ pointer: '#/domain', detail }])
+}

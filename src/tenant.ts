@@ -1,0 +1,37 @@
+/**
+ * The tenant types shared by the registry, the context, the organization service and the HTTP
+ * layer. Types only: no module imports them for behaviour.
+ */
+
+/**
+ * One organization as code acting for it sees it: `req.tenant` in Express, `ctx.state.tenant`
+ * in Koa, the argument of `tenancy.run`'s callback and what `currentTenant()` returns. The same
+ * shape whichever way the tenant was identified.
+ */
+export interface Tenant<TData = unknown> {
+  /** Organization id: what a queued job should carry to find the tenant again. */
+  readonly id: string
+  /** Organization display name. */
+  readonly name: string
+  /** The organization's DNS label, as in `acme.example.com`. */
+  readonly slug: string
+  /** The tenant's own data handle from the store; it reaches this tenant's data and no other's. */
+  readonly data: TData
+  /** Set only when a tenantry access token identified the request: the admin it was issued to. */
+  readonly adminId?: string
+  /** Set only when a tenantry access token identified the request: the login session it belongs to. */
+  readonly sessionId?: string
+}
+
+/** A tenant identified by a tenantry access token: the admin and the session are always known. */
+export interface AdminTenant<TData = unknown> extends Tenant<TData> {
+  readonly adminId: string
+  readonly sessionId: string
+}
+
+/**
+ * How code names an organization to `tenancy.tenant`, `tenancy.run` and `tenantScope`'s
+ * resolver: exactly one of its id, slug, name (compared as names are: ignoring case and outer
+ * spaces) or one of its custom domains.
+ */
+export type TenantRef = { id: string } | { slug: string } | { name: string } | { domain: string }
