@@ -1,18 +1,47 @@
 import express, { type ErrorRequestHandler } from 'express'
 import { z } from 'zod'
-import type { Tenancy } from 'tenantry'
+import { requireTenant, type Tenancy } from 'tenantry'
 import { orgRouter, tenantScope } from 'tenantry/express'
+import { createAppUsers, type AppUser, type AppUsers } from '../app-users.js'
 import { notesOf } from '../example-setup.js'
 
-const noteBody = z.strictObject({ text: z.string().trim().min(1).max(1000) })
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** The app's own signed-in user, if any (set from x-api-key below; tenantry plays no part). */
+      user?: AppUser
+    }
+  }
+}
 
-/** A host app: tenantry's org routes at the root, plus its own tenant-scoped notes. */
-export function createApp(tenancy: Tenancy<unknown>): express.Express {
+const noteBody = z.strictObject({ text: z.string().trim().min(1).max(1000) })
+const appUserBody = z.strictObject({ name: z.string().trim().min(1).max(100) })
+
+export interface ExampleAppOptions {
+  /** Honour X-Forwarded-Host and X-Forwarded-For: only behind a proxy that sets them. */
+  trustProxy?: boolean
+  users?: AppUsers
+}
+
+/**
+ * A host app: tenantry's org routes at the root, and its own tenant-scoped routes, one per way
+ * of identifying the tenant: tenantry's admin token (/notes), the subdomain or custom domain
+ * (/site), and the app's own users (/api/notes, /orgs/:slug/notes).
+ */
+export function createApp(tenancy: Tenancy<unknown>, options: ExampleAppOptions = {}): express.Express {
+  const users = options.users ?? createAppUsers()
   const app = express()
   app.disable('x-powered-by')
+  if (options.trustProxy) app.set('trust proxy', true)
   app.use(orgRouter(tenancy))
+  // The app's own authentication: an API key header. tenantry only sees what it decides.
+  app.use((req, _res, next) => {
+    req.user = users.authenticate(req.headers['x-api-key'])
+    next()
+  })
 
-  // Everything under /notes runs as the caller's tenant: req.tenant.data is its own collection.
+  // An organization admin's token: req.tenant.data is the organization's own collection.
   const notes = express.Router()
   notes.use(tenantScope(tenancy))
   notes.post('/', express.json({ limit: '16kb' }), async (req, res) => {
@@ -27,6 +56,38 @@ export function createApp(tenancy: Tenancy<unknown>): express.Express {
   })
   app.use('/notes', notes)
 
+  // The admin gives an employee of the organization an API key for the app's own routes.
+  app.post('/app-users', tenantScope(tenancy), express.json({ limit: '16kb' }), (req, res) => {
+    const parsed = appUserBody.safeParse(req.body)
+    if (!parsed.success) return problem(res, 400, 'Invalid user', z.prettifyError(parsed.error))
+    const { user, apiKey } = users.add(req.tenant.id, parsed.data.name)
+    res.status(201).json({ user: { id: user.id, name: user.name }, api_key: apiKey })
+  })
+
+  // acme.<base domain> or a custom domain: a public page, so only public facts.
+  app.get('/site', tenantScope(tenancy, { from: 'host' }), (req, res) => {
+    res.json({ organization: { name: req.tenant.name, slug: req.tenant.slug } })
+  })
+
+  // The app's own user decides the tenant. context: true lets code below find it with
+  // requireTenant() instead of passing it along.
+  const api = express.Router()
+  api.use(tenantScope(tenancy, { from: (req) => (req.user ? { id: req.user.organizationId } : null), context: true }))
+  api.get('/notes', async (_req, res) => {
+    res.json({ notes: await listNotesOfCurrentTenant() })
+  })
+  app.use('/api', api)
+
+  // The path names the tenant, so authorize must check that the caller belongs to it.
+  app.get(
+    '/orgs/:slug/notes',
+    tenantScope(tenancy, { from: (req) => ({ slug: String(req.params.slug) }), authorize: (req, tenant) => req.user?.organizationId === tenant.id }),
+    async (req, res) => {
+      const found = await notesOf(req.tenant.data).find({}, { sort: { createdAt: 1 } }).toArray()
+      res.json({ organization: req.tenant.slug, notes: found.map((note) => note.text) })
+    },
+  )
+
   // express.json() rejects malformed or oversized bodies by throwing; answer those as problems too.
   const onError: ErrorRequestHandler = (err, _req, res, next) => {
     const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : undefined
@@ -35,6 +96,12 @@ export function createApp(tenancy: Tenancy<unknown>): express.Express {
   }
   app.use(onError)
   return app
+}
+
+/** Code far from the request: it asks for the current tenant and cannot run without one. */
+async function listNotesOfCurrentTenant(): Promise<string[]> {
+  const found = await notesOf(requireTenant().data).find({}, { sort: { createdAt: 1 } }).toArray()
+  return found.map((note) => String(note.text))
 }
 
 function problem(res: express.Response, status: number, title: string, detail: string): void {

@@ -2,15 +2,37 @@ import { bodyParser } from '@koa/bodyparser'
 import Router from '@koa/router'
 import Koa from 'koa'
 import { z } from 'zod'
-import type { Tenancy } from 'tenantry'
+import { requireTenant, type Tenancy } from 'tenantry'
 import { orgRouter, tenantScope } from 'tenantry/koa'
+import { createAppUsers, type AppUser, type AppUsers } from '../app-users.js'
 import { notesOf } from '../example-setup.js'
 
-const noteBody = z.strictObject({ text: z.string().trim().min(1).max(1000) })
+declare module 'koa' {
+  interface DefaultState {
+    /** The app's own signed-in user, if any (set from x-api-key below; tenantry plays no part). */
+    user?: AppUser
+  }
+}
 
-/** A host app: tenantry's org routes at the root, plus its own tenant-scoped notes. */
-export function createApp(tenancy: Tenancy<unknown>): Koa {
+const noteBody = z.strictObject({ text: z.string().trim().min(1).max(1000) })
+const appUserBody = z.strictObject({ name: z.string().trim().min(1).max(100) })
+
+export interface ExampleAppOptions {
+  /** Honour X-Forwarded-Host and X-Forwarded-For: only behind a proxy that sets them. */
+  trustProxy?: boolean
+  users?: AppUsers
+}
+
+/**
+ * A host app: tenantry's org routes at the root, and its own tenant-scoped routes, one per way
+ * of identifying the tenant: tenantry's admin token (/notes), the subdomain or custom domain
+ * (/site), and the app's own users (/api/notes, /orgs/:slug/notes).
+ */
+export function createApp(tenancy: Tenancy<unknown>, options: ExampleAppOptions = {}): Koa {
+  const users = options.users ?? createAppUsers()
   const app = new Koa()
+  app.proxy = options.trustProxy === true
+  const json = bodyParser({ enableTypes: ['json'], jsonLimit: '16kb' })
   // bodyparser throws on malformed or oversized bodies; answer those as problems.
   app.use(async (ctx, next) => {
     try {
@@ -22,11 +44,16 @@ export function createApp(tenancy: Tenancy<unknown>): Koa {
     }
   })
   app.use(orgRouter(tenancy))
+  // The app's own authentication: an API key header. tenantry only sees what it decides.
+  app.use(async (ctx, next) => {
+    ctx.state.user = users.authenticate(ctx.get('x-api-key') || undefined)
+    await next()
+  })
 
-  // Everything under /notes runs as the caller's tenant: ctx.state.tenant.data is its own collection.
+  // An organization admin's token: ctx.state.tenant.data is the organization's own collection.
   const notes = new Router({ prefix: '/notes' })
   notes.use(tenantScope(tenancy))
-  notes.post('/', bodyParser({ enableTypes: ['json'], jsonLimit: '16kb' }), async (ctx) => {
+  notes.post('/', json, async (ctx) => {
     const parsed = noteBody.safeParse(ctx.request.body)
     if (!parsed.success) return problem(ctx, 400, 'Invalid note', z.prettifyError(parsed.error))
     const { insertedId } = await notesOf(ctx.state.tenant.data).insertOne({ text: parsed.data.text, createdAt: new Date() })
@@ -38,7 +65,45 @@ export function createApp(tenancy: Tenancy<unknown>): Koa {
     ctx.body = { notes: found.map((note) => ({ id: note._id, text: note.text })) }
   })
   app.use(notes.routes()).use(notes.allowedMethods())
+
+  const router = new Router()
+  // The admin gives an employee of the organization an API key for the app's own routes.
+  router.post('/app-users', tenantScope(tenancy), json, (ctx) => {
+    const parsed = appUserBody.safeParse(ctx.request.body)
+    if (!parsed.success) return problem(ctx, 400, 'Invalid user', z.prettifyError(parsed.error))
+    const { user, apiKey } = users.add(ctx.state.tenant.id, parsed.data.name)
+    ctx.status = 201
+    ctx.body = { user: { id: user.id, name: user.name }, api_key: apiKey }
+  })
+
+  // acme.<base domain> or a custom domain: a public page, so only public facts.
+  router.get('/site', tenantScope(tenancy, { from: 'host' }), (ctx) => {
+    ctx.body = { organization: { name: ctx.state.tenant.name, slug: ctx.state.tenant.slug } }
+  })
+
+  // The app's own user decides the tenant. context: true lets code below find it with
+  // requireTenant() instead of passing it along.
+  router.get('/api/notes', tenantScope(tenancy, { from: (ctx) => (ctx.state.user ? { id: ctx.state.user.organizationId } : null), context: true }), async (ctx) => {
+    ctx.body = { notes: await listNotesOfCurrentTenant() }
+  })
+
+  // The path names the tenant, so authorize must check that the caller belongs to it.
+  router.get(
+    '/orgs/:slug/notes',
+    tenantScope(tenancy, { from: (ctx) => ({ slug: String(ctx.params.slug) }), authorize: (ctx, tenant) => ctx.state.user?.organizationId === tenant.id }),
+    async (ctx) => {
+      const found = await notesOf(ctx.state.tenant.data).find({}, { sort: { createdAt: 1 } }).toArray()
+      ctx.body = { organization: ctx.state.tenant.slug, notes: found.map((note) => note.text) }
+    },
+  )
+  app.use(router.routes()).use(router.allowedMethods())
   return app
+}
+
+/** Code far from the request: it asks for the current tenant and cannot run without one. */
+async function listNotesOfCurrentTenant(): Promise<string[]> {
+  const found = await notesOf(requireTenant().data).find({}, { sort: { createdAt: 1 } }).toArray()
+  return found.map((note) => String(note.text))
 }
 
 function problem(ctx: Koa.Context, status: number, title: string, detail: string): void {

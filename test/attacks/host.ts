@@ -42,7 +42,7 @@ export function describeAttack(title: string, body: (host: () => Host) => void, 
       let server: RunningServer
       let host: Host
       beforeEach(async () => {
-        const tenancy = createTenancy({ auth: { ...TEST_AUTH, ...options.auth } as AdminAuthOptions })
+        const tenancy = createTenancy({ auth: { ...TEST_AUTH, ...options.auth } as AdminAuthOptions, baseDomain: 'example.test' })
         server = await startServer(createApp(tenancy))
         host = makeHost(server, tenancy)
       })

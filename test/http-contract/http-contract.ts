@@ -22,7 +22,7 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
     let tenancy: Tenancy<unknown>
 
     beforeEach(async () => {
-      tenancy = createTenancy({ auth: TEST_AUTH })
+      tenancy = createTenancy({ auth: TEST_AUTH, baseDomain: 'example.test' })
       server = await startServer(createApp(tenancy))
     })
     afterEach(async () => {

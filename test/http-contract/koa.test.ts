@@ -1,4 +1,6 @@
 import { createApp } from '../../examples/koa/app.js'
 import { describeHttpContract } from './http-contract.js'
+import { describeTenantContextContract } from './tenant-context-contract.js'
 
 describeHttpContract('Koa', (tenancy) => createApp(tenancy).callback())
+describeTenantContextContract('Koa', (tenancy, options) => createApp(tenancy, options).callback())
