@@ -11,7 +11,7 @@ const hostileValue = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
 )
 const body = fc.oneof(
-  fc.dictionary(fc.constantFrom('organization_name', 'email', 'password', 'refresh_token', 'text', '__proto__', 'constructor', '$where', 'extra'), hostileValue, { maxKeys: 5 }),
+  fc.dictionary(fc.constantFrom('organization_name', 'email', 'password', 'refresh_token', 'text', 'slug', 'domain', 'name', '__proto__', 'constructor', '$where', 'extra'), hostileValue, { maxKeys: 5 }),
   fc.jsonValue({ maxDepth: 4 }),
 )
 const headers = fc.record(
@@ -20,6 +20,8 @@ const headers = fc.record(
     authorization: fc.oneof(fc.string({ maxLength: 60 }), fc.constantFrom('VALID', 'VALID', 'Bearer', 'Bearer ', 'Basic x', 'Bearer a.b.c', 'bearer x.y.z')),
     'content-type': fc.constantFrom('application/json', 'text/plain', 'application/json; charset=latin1', 'application/x-www-form-urlencoded', 'application/merge-patch+json'),
     'x-forwarded-for': fc.constantFrom('1.2.3.4', '::1', 'garbage'),
+    'x-forwarded-host': fc.constantFrom('acme.example.test', 'evil.com', ''),
+    'x-api-key': fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('ak_', 'ak_forged')),
   },
   { requiredKeys: [] },
 )
@@ -32,6 +34,14 @@ const route = fc.constantFrom(
   ['PUT', '/org/update'],
   ['DELETE', '/org/delete'],
   ['GET', '/org/audit'],
+  ['GET', '/org/get?slug=acme'],
+  ['POST', '/org/domains'],
+  ['GET', '/org/domains'],
+  ['DELETE', '/org/domains'],
+  ['POST', '/app-users'],
+  ['GET', '/api/notes'],
+  ['GET', '/orgs/acme/notes'],
+  ['GET', '/site'],
   ['POST', '/notes'],
   ['GET', '/notes'],
 ) as fc.Arbitrary<[string, string]>

@@ -5,6 +5,7 @@ import { createTenancy, type AdminAuthOptions, type Tenancy } from 'tenantry'
 import { createApp as expressApp } from '../../examples/express/app.js'
 import { createApp as koaApp } from '../../examples/koa/app.js'
 import { PASSWORD, TEST_AUTH, TEST_SECRET } from '../support/secret.js'
+import { requestWithHost, type HostReply } from '../support/request-with-host.js'
 import { startServer, type RunningServer } from '../support/start-server.js'
 
 export interface Reply {
@@ -24,6 +25,8 @@ export interface SendOptions {
 export interface Host {
   tenancy: Tenancy<unknown>
   send(method: string, path: string, options?: SendOptions): Promise<Reply>
+  /** A GET with the Host header (and other headers) the attacker chooses. */
+  sendAs(host: string, path: string, headers?: Record<string, string>): Promise<HostReply>
   /** Creates an organization and logs its admin in. */
   tenant(name: string): Promise<{ email: string; accessToken: string; refreshToken: string; id: string }>
   /** Everything a request could change: organizations, admins, data spaces and every tenant's notes. */
@@ -73,6 +76,7 @@ function makeHost(server: RunningServer, tenancy: Tenancy<unknown>): Host {
   return {
     tenancy,
     send,
+    sendAs: (host, path, headers) => requestWithHost(server.url, path, { host, headers }),
     async tenant(name) {
       const email = `admin@${name.toLowerCase().replace(/\W/g, '')}.test`
       emails.push(email)
@@ -85,7 +89,7 @@ function makeHost(server: RunningServer, tenancy: Tenancy<unknown>): Host {
       const organizations = []
       for await (const org of tenancy.store.listOrganizations()) {
         const data = tenancy.store.tenantData(org) as { find(filter: object): { toArray(): Promise<unknown[]> } }
-        organizations.push({ org, notes: await data.find({}).toArray() })
+        organizations.push({ org, notes: await data.find({}).toArray(), domains: await tenancy.store.listDomains(org.id) })
       }
       const admins = await Promise.all(emails.map((email) => tenancy.store.findAdmin({ email })))
       return JSON.stringify({ organizations, admins, dataKeys: (await tenancy.store.listTenantDataKeys()).sort() })

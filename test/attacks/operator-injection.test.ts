@@ -7,10 +7,12 @@ describeAttack('operator objects where strings belong', (host) => {
   it('answers 400 in every field of every route and changes nothing', async () => {
     const session = await host().tenant('Acme')
     const routes: [string, string, Record<string, unknown>, string | undefined][] = [
-      ['POST', '/org/create', { organization_name: 'New', email: 'new@x.test', password: PASSWORD }, undefined],
+      ['POST', '/org/create', { organization_name: 'New', email: 'new@x.test', password: PASSWORD, slug: 'new' }, undefined],
       ['POST', '/admin/login', { email: session.email, password: PASSWORD }, undefined],
       ['POST', '/admin/refresh', { refresh_token: session.refreshToken }, undefined],
-      ['PUT', '/org/update', { organization_name: 'Acme', email: 'x@x.test', password: 'new password here' }, session.accessToken],
+      ['PUT', '/org/update', { organization_name: 'Acme', slug: 'acme-new', email: 'x@x.test', password: 'new password here' }, session.accessToken],
+      ['POST', '/org/domains', { domain: 'shop.acme.com' }, session.accessToken],
+      ['DELETE', '/org/domains', { domain: 'shop.acme.com' }, session.accessToken],
       ['DELETE', '/org/delete', { organization_name: 'Acme' }, session.accessToken],
       ['POST', '/notes', { text: 'note' }, session.accessToken],
     ]
@@ -23,7 +25,7 @@ describeAttack('operator objects where strings belong', (host) => {
         }
       }
     }
-    for (const query of ['organization_name[$ne]=x', 'organization_name=a&organization_name=b']) {
+    for (const query of ['organization_name[$ne]=x', 'organization_name=a&organization_name=b', 'slug[$ne]=x', 'slug=a&slug=b']) {
       expect((await host().send('GET', `/org/get?${query}`)).status).toBe(400)
     }
     expect(await host().snapshot()).toBe(before)

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest'
 import {
   AdminEmailTakenError,
   createTenancy,
+  DomainTakenError,
+  SlugTakenError,
   OrganizationNameTakenError,
   OrganizationNotFoundError,
   type AdminRecord,
@@ -133,6 +135,64 @@ export function describeStoreConformance<TData>(subject: StoreUnderTest<TData>):
         expect(await store.findAdmin({ id: drop.id })).toBeNull()
         expect(await store.findAdmin({ email: drop.email })).toBeNull()
         expect(await store.findAdmin({ id: keep.id })).toEqual(keep)
+      })
+    })
+
+    describe('slugs and domains', () => {
+      it('finds an organization by slug, and tells a taken slug from a taken name', async () => {
+        const store = await subject.create()
+        const org = organization()
+        await store.insertOrganization(org)
+        expect(await store.findOrganization({ slug: org.slug })).toEqual(org)
+        await expect(store.insertOrganization(organization({ slug: org.slug }))).rejects.toBeInstanceOf(SlugTakenError)
+        await expect(store.insertOrganization(organization({ nameKey: org.nameKey }))).rejects.toBeInstanceOf(OrganizationNameTakenError)
+      })
+
+      it('refuses a taken slug on update, changing nothing, and frees the old slug on a reslug', async () => {
+        const store = await subject.create()
+        const first = organization()
+        const second = organization()
+        await store.insertOrganization(first)
+        await store.insertOrganization(second)
+        await expect(store.updateOrganization(second.id, { slug: first.slug, name: 'changed' })).rejects.toBeInstanceOf(SlugTakenError)
+        expect(await store.findOrganization({ id: second.id })).toEqual(second)
+        await store.updateOrganization(first.id, { slug: `${first.slug}-new` })
+        expect(await store.findOrganization({ slug: first.slug })).toBeNull()
+        await store.insertOrganization(organization({ slug: first.slug }))
+      })
+
+      it('lets exactly one of twenty concurrent inserts of one slug win', async () => {
+        const store = await subject.create()
+        const slug = unique('race').toLowerCase()
+        const results = await Promise.allSettled(Array.from({ length: 20 }, () => store.insertOrganization(organization({ slug }))))
+        expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1)
+        for (const result of results) if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(SlugTakenError)
+      })
+
+      it('keeps domains unique, lists them in order, and removes them only for their holder', async () => {
+        const store = await subject.create()
+        const now = new Date()
+        await store.insertDomain({ domain: 'b.acme.com', organizationId: 'org-1', createdAt: now })
+        await store.insertDomain({ domain: 'a.acme.com', organizationId: 'org-1', createdAt: now })
+        await store.insertDomain({ domain: 'globex.com', organizationId: 'org-2', createdAt: now })
+        await expect(store.insertDomain({ domain: 'a.acme.com', organizationId: 'org-2', createdAt: now })).rejects.toBeInstanceOf(DomainTakenError)
+        expect(await store.findDomain('a.acme.com')).toEqual({ domain: 'a.acme.com', organizationId: 'org-1', createdAt: now })
+        expect(await store.findDomain('nobody.com')).toBeNull()
+        expect((await store.listDomains('org-1')).map((record) => record.domain)).toEqual(['a.acme.com', 'b.acme.com'])
+        expect(await store.deleteDomain('a.acme.com', 'org-2')).toBe(false)
+        expect(await store.deleteDomain('a.acme.com', 'org-1')).toBe(true)
+        expect(await store.deleteDomain('a.acme.com', 'org-1')).toBe(false)
+        await store.deleteDomains('org-1')
+        await store.deleteDomains('org-1')
+        expect(await store.listDomains('org-1')).toEqual([])
+        expect(await store.findDomain('globex.com')).not.toBeNull()
+      })
+
+      it('lets exactly one of twenty concurrent claims of one domain win', async () => {
+        const store = await subject.create()
+        const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.insertDomain({ domain: 'contested.com', organizationId: `org-${i}`, createdAt: new Date() })))
+        expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1)
+        for (const result of results) if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(DomainTakenError)
       })
     })
 
@@ -316,6 +376,17 @@ export function describeStoreConformance<TData>(subject: StoreUnderTest<TData>):
         expect((await tenancy.migrate({ after: firstId })).migrated).toBe(2)
       })
 
+      it('gives an organization stored before slugs existed a slug when migrating', async () => {
+        const { tenancy, store } = await setUp()
+        const legacy = organization({ name: 'Legacy Corp', nameKey: 'legacy corp' }) as Partial<OrganizationRecord>
+        delete legacy.slug
+        await store.insertOrganization(legacy as OrganizationRecord)
+        await store.provisionTenantData(legacy as OrganizationRecord)
+        await tenancy.migrate()
+        expect((await store.findOrganization({ id: legacy.id! }))!.slug).toBe('legacy-corp')
+        expect((await tenancy.tenant({ slug: 'legacy-corp' })).id).toBe(legacy.id)
+      })
+
       it('does not take over a name whose create is still in flight', async () => {
         const { tenancy, store } = await setUp(60_000)
         await store.insertOrganization(organization({ name: 'Busy', nameKey: 'busy', state: 'provisioning' }))
@@ -350,12 +421,15 @@ export function describeStoreConformance<TData>(subject: StoreUnderTest<TData>):
         await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
       })
 
-      it('deletes the organization, its admins and its data space', async () => {
+      it('deletes the organization, its admins, its domains and its data space', async () => {
         const { tenancy, store } = await setUp()
         const tenant = await acmeWithNote(tenancy)
         const org = (await store.findOrganization({ id: tenant.id }))!
+        await tenancy.orgs.addDomain(tenant.id, 'shop.acme.com')
         await tenancy.orgs.delete(tenant, 'Acme')
         expect(await store.findOrganization({ id: tenant.id })).toBeNull()
+        expect(await store.findDomain('shop.acme.com')).toBeNull()
+        expect(await store.findOrganization({ slug: 'acme' })).toBeNull()
         expect(await store.findAdmin({ id: tenant.adminId })).toBeNull()
         expect(await store.listTenantDataKeys()).not.toContain(org.dataKey)
       })
@@ -369,7 +443,7 @@ export function describeStoreConformance<TData>(subject: StoreUnderTest<TData>):
         expect(await subject.read((await tenancy.registry.resolve(accessToken)).data)).toEqual(['precious'])
       })
 
-      for (const step of ['deleteAdmins', 'deleteOrganization'] as StoreStep[]) {
+      for (const step of ['deleteDomains', 'deleteAdmins', 'deleteOrganization'] as StoreStep[]) {
         it(`finishes a delete that failed in ${step} the next time its name is claimed`, async () => {
           const { failing, tenancy, store } = await setUp(0)
           const tenant = await acmeWithNote(tenancy)

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest'
+import { createTenancy, currentTenant, OrganizationNotFoundError, type MemoryCollection, type Tenancy, type Tenant } from 'tenantry'
+import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+
+const input = { name: 'Acme', email: 'a@acme.test', password: PASSWORD }
+
+async function adminOf(tenancy: Tenancy<MemoryCollection>) {
+  return tenancy.registry.resolve((await tenancy.auth.login({ email: input.email, password: PASSWORD })).accessToken)
+}
+
+describe('lifecycle hooks', () => {
+  it('runs afterCreate as the new tenant, and keeps what it seeded', async () => {
+    const seen: (Tenant | undefined)[] = []
+    const tenancy = createTenancy({
+      auth: TEST_AUTH,
+      hooks: {
+        async afterCreate(tenant) {
+          seen.push(currentTenant())
+          await tenant.data.insertOne({ text: 'welcome' })
+        },
+      },
+    })
+    const { organization } = await tenancy.orgs.create(input)
+    expect(seen.map((tenant) => tenant?.id)).toEqual([organization.id])
+    expect((await (await tenancy.tenant({ id: organization.id })).data.find({}).toArray()).map((doc) => doc.text)).toEqual(['welcome'])
+    expect(currentTenant()).toBeUndefined()
+  })
+
+  it('fails the whole create when afterCreate throws, leaving nothing behind', async () => {
+    const failure = new Error('seeding failed')
+    let fail = true
+    const tenancy = createTenancy({
+      auth: TEST_AUTH,
+      hooks: {
+        async afterCreate(tenant: Tenant<MemoryCollection>) {
+          await tenant.data.insertOne({ text: 'half-seeded' })
+          if (fail) throw failure
+        },
+      },
+    })
+    await expect(tenancy.orgs.create(input)).rejects.toBe(failure)
+    expect(await tenancy.orgs.get('Acme')).toBeNull()
+    expect(await tenancy.store.findAdmin({ email: input.email })).toBeNull()
+    expect(await tenancy.store.listTenantDataKeys()).toEqual([])
+    expect(currentTenant()).toBeUndefined()
+    fail = false
+    const { organization } = await tenancy.orgs.create(input)
+    expect((await (await tenancy.tenant({ id: organization.id })).data.find({}).toArray()).map((doc) => doc.text)).toEqual(['half-seeded'])
+  })
+
+  it('runs beforeDelete as the tenant once its tokens have stopped, with its data still there', async () => {
+    const calls: { current?: string; notes: number; tokenRefused: boolean }[] = []
+    const tenancy = createTenancy({
+      auth: TEST_AUTH,
+      hooks: {
+        async beforeDelete(tenant) {
+          calls.push({
+            current: currentTenant()?.id,
+            notes: await tenant.data.countDocuments(),
+            tokenRefused: await tenancy.registry.resolve(token).then(() => false, () => true),
+          })
+        },
+      },
+    })
+    const { organization } = await tenancy.orgs.create(input)
+    const admin = await adminOf(tenancy)
+    const token = (await tenancy.auth.login({ email: input.email, password: PASSWORD })).accessToken
+    await admin.data.insertOne({ text: 'note' })
+    await tenancy.orgs.delete(admin, 'Acme')
+    expect(calls).toEqual([{ current: organization.id, notes: 1, tokenRefused: true }])
+    await expect(tenancy.tenant({ id: organization.id })).rejects.toBeInstanceOf(OrganizationNotFoundError)
+  })
+
+  it('stops the delete when beforeDelete throws, and gives the organization back intact', async () => {
+    const failure = new Error('cleanup failed')
+    const tenancy = createTenancy({ auth: TEST_AUTH, hooks: { beforeDelete: () => Promise.reject(failure) } })
+    const { organization } = await tenancy.orgs.create(input)
+    const admin = await adminOf(tenancy)
+    await admin.data.insertOne({ text: 'kept' })
+    await expect(tenancy.orgs.delete(admin, 'Acme')).rejects.toBe(failure)
+    const tenant = await tenancy.tenant({ id: organization.id })
+    expect((await tenant.data.find({}).toArray()).map((doc) => doc.text)).toEqual(['kept'])
+    expect((await tenancy.registry.resolve((await tenancy.auth.login({ email: input.email, password: PASSWORD })).accessToken)).id).toBe(organization.id)
+  })
+
+  it('runs beforeDelete again when recover() finishes a delete a crash interrupted', async () => {
+    const cleaned: string[] = []
+    const tenancy = createTenancy({ auth: TEST_AUTH, inFlightTimeoutMs: 0, hooks: { beforeDelete: (tenant) => void cleaned.push(tenant.id) } })
+    const { organization } = await tenancy.orgs.create(input)
+    await tenancy.store.updateOrganization(organization.id, { state: 'deleting', stateChangedAt: new Date(0) })
+    expect(await tenancy.recover()).toMatchObject({ organizationsRemoved: 1 })
+    expect(cleaned).toEqual([organization.id])
+    expect(await tenancy.store.findOrganization({ id: organization.id })).toBeNull()
+  })
+
+  it('refuses hooks that are not functions at start-up', () => {
+    expect(() => createTenancy({ auth: TEST_AUTH, hooks: { afterCreate: 'seed' as never } })).toThrow(TypeError)
+    expect(() => createTenancy({ auth: TEST_AUTH, hooks: { beforeDelete: {} as never } })).toThrow(TypeError)
+  })
+})
