@@ -32,6 +32,7 @@ const FRAMEWORKS: [string, (tenancy: Tenancy<unknown>) => RequestListener][] = [
       app.get('/malformed-ref', tenantScope(tenancy, { from: () => ({ id: 'x', slug: 'acme' }) }), (_req, res) => void res.end())
       app.get('/async', tenantScope(tenancy, { from: async () => ({ slug: 'acme' }), authorize: async () => true }), (req, res) => void res.json({ slug: req.tenant.slug }))
       app.get('/authorize-forgot-return', tenantScope(tenancy, { from: () => ({ slug: 'acme' }), authorize: (() => undefined) as never }), (_req, res) => void res.end())
+      app.get('/async-authorize-forgot-return', tenantScope(tenancy, { from: () => ({ slug: 'acme' }), authorize: (async () => undefined) as never }), (_req, res) => void res.end())
       app.get('/forgot-scope', (req, res) => void res.json({ name: req.tenant.name }))
       app.get('/context', tenantScope(tenancy, { from: 'host', context: true }), async (_req, res) => {
         await new Promise((resolve) => setTimeout(resolve, 1))
@@ -65,6 +66,7 @@ const FRAMEWORKS: [string, (tenancy: Tenancy<unknown>) => RequestListener][] = [
       router.get('/malformed-ref', tenantScope(tenancy, { from: () => ({ id: 'x', slug: 'acme' }) }), (ctx) => void (ctx.status = 204))
       router.get('/async', tenantScope(tenancy, { from: async () => ({ slug: 'acme' }), authorize: async () => true }), (ctx) => void (ctx.body = { slug: ctx.state.tenant.slug }))
       router.get('/authorize-forgot-return', tenantScope(tenancy, { from: () => ({ slug: 'acme' }), authorize: (() => undefined) as never }), (ctx) => void (ctx.status = 204))
+      router.get('/async-authorize-forgot-return', tenantScope(tenancy, { from: () => ({ slug: 'acme' }), authorize: (async () => undefined) as never }), (ctx) => void (ctx.status = 204))
       router.get('/forgot-scope', (ctx) => void (ctx.body = { name: ctx.state.tenant.name }))
       router.get('/context', tenantScope(tenancy, { from: 'host', context: true }), async (ctx) => {
         await new Promise((resolve) => setTimeout(resolve, 1))
@@ -108,7 +110,7 @@ for (const [framework, createApp] of FRAMEWORKS) {
     })
 
     it('denies unless authorize answers exactly true', async () => {
-      expect(await get('/authorize-forgot-return')).toMatchObject({ status: 403, body: { code: 'TENANT_ACCESS_DENIED' } })
+      for (const path of ['/authorize-forgot-return', '/async-authorize-forgot-return']) expect(await get(path)).toMatchObject({ status: 403, body: { code: 'TENANT_ACCESS_DENIED' } })
     })
 
     it('fails a route that forgot tenantScope with an error naming tenantScope', async () => {

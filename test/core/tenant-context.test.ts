@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
-import { createTenancy, currentTenant, NoTenantContextError, OrganizationNotFoundError, requireTenant, type MemoryCollection, type Tenancy } from 'tenantry'
+import { createTenancy, currentTenant, memoryStore, NoTenantContextError, OrganizationNotFoundError, requireTenant, type MemoryCollection, type Tenancy } from 'tenantry'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 
 async function tenancyWith(names: string[], options: { cacheSize?: number } = {}) {
@@ -78,6 +78,50 @@ describe('tenancy.tenant', () => {
       })
     })
   }
+
+  it('does not let a reference cached before a change ride on the organization’s entry re-cached after it', async () => {
+    const { tenancy, ids } = await tenancyWith(['Acme'])
+    const admin = await adminTenant(tenancy, 'Acme')
+    await tenancy.orgs.addDomain(ids.Acme!, 'shop.acme.com')
+    for (const ref of [{ slug: 'acme' }, { name: 'Acme' }, { domain: 'shop.acme.com' }]) await tenancy.tenant(ref)
+    await tenancy.orgs.update(admin, { name: 'Acme Renamed', slug: 'acme-inc' })
+    await tenancy.orgs.removeDomain(ids.Acme!, 'shop.acme.com')
+    // The organization is cached again, by id, before the old references are used.
+    await tenancy.tenant({ id: ids.Acme! })
+    for (const ref of [{ slug: 'acme' }, { name: 'Acme' }, { domain: 'shop.acme.com' }]) await expect(tenancy.tenant(ref)).rejects.toBeInstanceOf(OrganizationNotFoundError)
+  })
+
+  it('does not cache a reference whose lookup raced a reslug, even once the organization is cached anew', async () => {
+    const base = memoryStore()
+    let paused: { read: () => void; release: Promise<void> } | undefined
+    const store = {
+      ...base,
+      async findOrganization(query: Parameters<typeof base.findOrganization>[0]) {
+        const record = await base.findOrganization(query)
+        // Hold a slug lookup after it read the store, until the test lets it go on.
+        if ('slug' in query && paused) {
+          paused.read()
+          await paused.release
+        }
+        return record
+      },
+    }
+    const tenancy = createTenancy({ store, auth: TEST_AUTH })
+    const { organization } = await tenancy.orgs.create({ name: 'Acme', email: 'admin@acme.test', password: PASSWORD })
+    const admin = await adminTenant(tenancy, 'Acme')
+    let release!: () => void
+    let read!: () => void
+    const hasRead = new Promise<void>((resolve) => (read = resolve))
+    paused = { read, release: new Promise<void>((resolve) => (release = resolve)) }
+    const racing = tenancy.tenant({ slug: 'acme' })
+    await hasRead
+    paused = undefined
+    await tenancy.orgs.update(admin, { slug: 'acme-inc' })
+    await tenancy.tenant({ id: organization.id })
+    release()
+    await racing
+    await expect(tenancy.tenant({ slug: 'acme' })).rejects.toBeInstanceOf(OrganizationNotFoundError)
+  })
 
   it('never hands a freed slug’s cached tenant to the organization that takes the slug next', async () => {
     const { tenancy } = await tenancyWith(['Acme'])
