@@ -19,9 +19,14 @@ import { tenantScope as koaTenantScope } from 'tenantry/koa'
 const MAX_TOKENS = 1000
 
 type Ready = { port: number; headers: Record<string, string>[]; memoryPerOrganizationBytes?: number }
+type Headers = Record<string, string>[]
+
+// What a middleware that only sets a tenant object costs: the floor any tenantScope is held to.
+const FIXED_TENANT = Object.freeze({ id: 'org-0', name: 'Org 0', slug: 'org-0', data: null })
+const BASE_DOMAIN = 'bench.test'
 
 /** Seeds `count` organizations straight through the store (one shared hash: bcrypt is not what is measured). */
-async function seededTenancy(count: number): Promise<{ tenancy: Tenancy<MemoryCollection>; headers: Record<string, string>[]; bytesPerOrg: number }> {
+async function seededTenancy(count: number): Promise<{ tenancy: Tenancy<MemoryCollection>; headers: Headers; hosts: Headers; orgIds: Headers; bytesPerOrg: number }> {
   const tenancy = createTenancy({ store: memoryStore(), auth: { secret: SECRET, bcryptCost: 4 } })
   const passwordHash = await bcrypt.hash(PASSWORD, 4)
   global.gc?.()
@@ -39,7 +44,10 @@ async function seededTenancy(count: number): Promise<{ tenancy: Tenancy<MemoryCo
   global.gc?.()
   const bytesPerOrg = (process.memoryUsage().heapUsed - before) / count
   const headers = await Promise.all(admins.map(async (admin) => ({ authorization: `Bearer ${(await tenancy.auth.startSession(admin)).accessToken}` })))
-  return { tenancy, headers, bytesPerOrg }
+  // The same organizations named by subdomain, and by the id a host app's own user carries.
+  const hosts = admins.map((admin) => ({ ...headers[0], host: `${admin.organizationId}.${BASE_DOMAIN}` }))
+  const orgIds = admins.map((admin) => ({ ...headers[0], 'x-org': admin.organizationId }))
+  return { tenancy, headers, hosts, orgIds, bytesPerOrg }
 }
 
 async function expressBetterAuth(): Promise<{ app: express.Express; headers: Record<string, string>[] }> {
@@ -103,22 +111,48 @@ async function start(variant: string, organizations: number): Promise<{ server: 
     }
     case 'express-noop': {
       const { headers } = await seededTenancy(organizations)
-      const noop: express.RequestHandler = (_req, _res, next) => next()
-      return { server: listen(express().get('/hello', noop, (_req, res) => { res.json({ hello: 'Org 0' }) })), ready: { headers } }
+      const noop: express.RequestHandler = (req, _res, next) => {
+        ;(req as { tenant: unknown }).tenant = FIXED_TENANT
+        next()
+      }
+      return { server: listen(express().get('/hello', noop, (req, res) => { res.json({ hello: req.tenant.name }) })), ready: { headers } }
+    }
+    case 'koa-noop': {
+      const { headers } = await seededTenancy(organizations)
+      const app = new Koa().use((ctx, next) => { ctx.state.tenant = FIXED_TENANT as never; return next() }).use((ctx) => { ctx.body = { hello: ctx.state.tenant.name } })
+      return { server: app.listen(0, '127.0.0.1'), ready: { headers } }
     }
     case 'koa-bare': {
       const { headers } = await seededTenancy(organizations)
       return { server: new Koa().use((ctx) => { ctx.body = { hello: 'Org 0' } }).listen(0, '127.0.0.1'), ready: { headers } }
     }
-    case 'express-tenantry': {
-      const { tenancy, headers, bytesPerOrg } = await seededTenancy(organizations)
-      const app = express().get('/hello', expressTenantScope(tenancy), (req, res) => { res.json({ hello: req.tenant.name }) })
-      return { server: listen(app), ready: { headers, memoryPerOrganizationBytes: bytesPerOrg } }
+    case 'express-tenantry':
+    case 'express-tenantry-host':
+    case 'express-tenantry-resolver':
+    case 'express-tenantry-context': {
+      const { tenancy, headers, hosts, orgIds, bytesPerOrg } = await seededTenancy(organizations)
+      const [scope, sent] = ({
+        'express-tenantry': [expressTenantScope(tenancy), headers],
+        'express-tenantry-host': [expressTenantScope(tenancy, { from: 'host', baseDomain: BASE_DOMAIN }), hosts],
+        'express-tenantry-resolver': [expressTenantScope(tenancy, { from: (req) => ({ id: req.headers['x-org'] as string }) }), orgIds],
+        'express-tenantry-context': [expressTenantScope(tenancy, { context: true }), headers],
+      } as Record<string, [express.RequestHandler, Headers]>)[variant]!
+      const app = express().get('/hello', scope, (req, res) => { res.json({ hello: req.tenant.name }) })
+      return { server: listen(app), ready: { headers: sent, memoryPerOrganizationBytes: bytesPerOrg } }
     }
-    case 'koa-tenantry': {
-      const { tenancy, headers } = await seededTenancy(organizations)
-      const app = new Koa().use(koaTenantScope(tenancy)).use((ctx) => { ctx.body = { hello: ctx.state.tenant.name } })
-      return { server: app.listen(0, '127.0.0.1'), ready: { headers } }
+    case 'koa-tenantry':
+    case 'koa-tenantry-host':
+    case 'koa-tenantry-resolver':
+    case 'koa-tenantry-context': {
+      const { tenancy, headers, hosts, orgIds } = await seededTenancy(organizations)
+      const [scope, sent] = ({
+        'koa-tenantry': [koaTenantScope(tenancy), headers],
+        'koa-tenantry-host': [koaTenantScope(tenancy, { from: 'host', baseDomain: BASE_DOMAIN }), hosts],
+        'koa-tenantry-resolver': [koaTenantScope(tenancy, { from: (ctx) => ({ id: ctx.headers['x-org'] as string }) }), orgIds],
+        'koa-tenantry-context': [koaTenantScope(tenancy, { context: true }), headers],
+      } as Record<string, [Koa.Middleware, Headers]>)[variant]!
+      const app = new Koa().use(scope).use((ctx) => { ctx.body = { hello: ctx.state.tenant.name } })
+      return { server: app.listen(0, '127.0.0.1'), ready: { headers: sent } }
     }
     case 'express-jsonwebtoken': {
       const { app, headers } = expressJsonwebtoken()

@@ -1,14 +1,6 @@
 export { createTenancy, type Tenancy, type TenancyOptions, type ForEachTenantOptions, type ForEachTenantReport } from './tenancy.js'
-export {
-  OrgService,
-  type Organization,
-  type Admin,
-  type CreateOrganizationInput,
-  type UpdateOrganizationInput,
-  type LifecycleHooks,
-  type MigrateOptions,
-  type MigrationReport,
-} from './orgs/org-service.js'
+export { OrgService } from './orgs/org-service.js'
+export type { Organization, Admin, CreateOrganizationInput, UpdateOrganizationInput, LifecycleHooks, MigrateOptions, MigrationReport } from './orgs/org-types.js'
 export { MAX_DOMAINS_PER_ORGANIZATION, type OrganizationDomain } from './orgs/org-domains.js'
 export { DEFAULT_RESERVED_SLUGS } from './orgs/slug.js'
 export type { Tenant, AdminTenant, TenantRef } from './tenant.js'

@@ -2,76 +2,18 @@ import { z } from 'zod'
 import type { AdminAuth } from '../auth/admin-auth.js'
 import type { AuditLog } from '../audit-log.js'
 import { AdminEmailTakenError, ForbiddenError, OrganizationNameTakenError, OrganizationNotFoundError, SlugTakenError, ValidationError } from '../errors.js'
-import { runAsTenant } from '../context/tenant-context.js'
-import { tenantOf } from '../context/mint-tenant.js'
 import type { TenantCache } from '../context/tenant-cache.js'
-import { walkOrganizations, type WalkOptions, type WalkReport } from '../context/walk-organizations.js'
+import { walkOrganizations, type WalkReport } from '../context/walk-organizations.js'
 import * as fields from '../lib/fields.js'
 import { newDataKey, newId } from '../lib/ids.js'
 import { organizationNameKey } from '../lib/organization-name.js'
 import { parseInput } from '../lib/parse-input.js'
-import type { AdminPatch, AdminRecord, OrganizationPatch, OrganizationQuery, OrganizationRecord, TenantStore } from '../store.js'
+import type { AdminPatch, AdminRecord, OrganizationPatch, OrganizationRecord, TenantStore } from '../store.js'
 import type { Tenant } from '../tenant.js'
 import { OrgDomains, type OrganizationDomain } from './org-domains.js'
+import type { Admin, CreateOrganizationInput, LifecycleHooks, MigrateOptions, MigrationReport, Organization, UpdateOrganizationInput } from './org-types.js'
+import { OrgTeardown } from './org-teardown.js'
 import { slug as slugField, slugFromName, slugWithSuffix } from './slug.js'
-
-/** An organization as callers see it: no storage names, no internal state. */
-export interface Organization {
-  id: string
-  name: string
-  slug: string
-  createdAt: Date
-  updatedAt: Date
-}
-
-/** An admin as callers see it: never the password hash. */
-export interface Admin {
-  id: string
-  organizationId: string
-  email: string
-}
-
-export interface CreateOrganizationInput {
-  name: string
-  email: string
-  password: string
-  /** DNS label for `<slug>.<base domain>`. Default: derived from the name (with a suffix if that is taken). */
-  slug?: string
-}
-
-export interface UpdateOrganizationInput {
-  /** New display name; a rename keeps the tenant's data where it is. */
-  name?: string
-  /** New slug; the old one stops resolving at once. */
-  slug?: string
-  /** New login email for the calling admin. */
-  email?: string
-  /** New password for the calling admin; revokes every token issued before. */
-  password?: string
-}
-
-/** Code the host runs at two moments of an organization's life, each inside `tenancy.run` for it. */
-export interface LifecycleHooks<TData = unknown> {
-  /**
-   * After the data space exists, before anyone can see the organization: seed its data here. A
-   * throw fails the create and removes everything, seeded data included.
-   */
-  afterCreate?: (tenant: Tenant<TData>) => unknown
-  /**
-   * Once the organization's tokens have stopped working, before its data is dropped: clean the
-   * host's own records of it here. A throw stops the delete and gives the organization back
-   * intact. An interrupted delete that `recover()` finishes runs it again, so keep it idempotent.
-   */
-  beforeDelete?: (tenant: Tenant<TData>) => unknown
-}
-
-export type MigrateOptions = Omit<WalkOptions, 'onProgress'> & { onProgress?: (report: MigrationReport) => void }
-
-export interface MigrationReport {
-  migrated: number
-  /** The last organization id visited; pass it as `after` to resume. */
-  lastId: string | undefined
-}
 
 export interface OrgServiceOptions {
   cache: TenantCache
@@ -103,20 +45,20 @@ export class OrgService {
   readonly #auth: AdminAuth
   readonly #cache: TenantCache
   readonly #audit: AuditLog
-  readonly #inFlightTimeoutMs: number
   readonly #reservedSlugs: ReadonlySet<string>
   readonly #hooks: LifecycleHooks
   readonly #domains: OrgDomains
+  readonly #teardown: OrgTeardown
 
   constructor(store: TenantStore<unknown>, auth: AdminAuth, options: OrgServiceOptions) {
     this.#store = store
     this.#auth = auth
     this.#cache = options.cache
     this.#audit = options.audit
-    this.#inFlightTimeoutMs = options.inFlightTimeoutMs
     this.#reservedSlugs = options.reservedSlugs
     this.#hooks = options.hooks
     this.#domains = new OrgDomains(store, options)
+    this.#teardown = new OrgTeardown(store, options)
   }
 
   /** Creates an organization, its first admin and its data space. Throws a `TenantryError` on conflict or bad input. */
@@ -145,7 +87,7 @@ export class OrgService {
     try {
       await this.#retryAfterRecovery(() => this.#store.insertAdmin(admin), () => this.#claimEmail(email))
       await this.#store.provisionTenantData(org)
-      if (this.#hooks.afterCreate) await this.#runHook(this.#hooks.afterCreate, org)
+      if (this.#hooks.afterCreate) await this.#teardown.runHook(this.#hooks.afterCreate, org)
       const active = await this.#store.updateOrganization(org.id, { state: 'active', stateChangedAt: new Date() })
       if (!active) throw new OrganizationNotFoundError('the organization vanished while it was being created')
       await this.#audit.record({ type: 'organization.created', organizationId: org.id, adminId: admin.id, details: { name, slug: org.slug } })
@@ -153,7 +95,7 @@ export class OrgService {
     } catch (err) {
       // Best effort: if the undo fails too, the record stays `provisioning` (invisible) and is
       // torn down when its name or email is next claimed.
-      await this.#tearDown(org, { hooks: false }).catch(() => {})
+      await this.#teardown.tearDown(org, { hooks: false }).catch(() => {})
       throw err
     }
   }
@@ -255,7 +197,7 @@ export class OrgService {
     await this.#store.updateOrganization(org.id, { state: 'deleting', stateChangedAt: new Date() })
     this.#cache.invalidateOrganization(org.id)
     try {
-      if (this.#hooks.beforeDelete) await this.#runHook(this.#hooks.beforeDelete, org)
+      if (this.#hooks.beforeDelete) await this.#teardown.runHook(this.#hooks.beforeDelete, org)
       await this.#store.dropTenantData(org)
     } catch (err) {
       // Nothing of tenantry's is lost yet, so give the organization back rather than leave it half-deleted.
@@ -265,7 +207,7 @@ export class OrgService {
     }
     // The data is gone; a failure now leaves a `deleting` record that the next claim of its name
     // or recover() finishes off.
-    await this.#tearDown(org, { hooks: false })
+    await this.#teardown.tearDown(org, { hooks: false })
     // The one event that outlives the organization: the record of its deletion.
     await this.#audit.record({ type: 'organization.deleted', organizationId: org.id, adminId: tenant.adminId ?? null, details: { name: org.name } })
   }
@@ -308,25 +250,11 @@ export class OrgService {
 
   /**
    * Finishes or undoes what a crash left behind: organizations stuck in flight for longer than
-   * `inFlightTimeoutMs` are torn down, and data spaces no organization points at (a crash
-   * between steps, or a write that raced a delete) are dropped. Run it at start-up.
+   * `inFlightTimeoutMs` are torn down, and data spaces no organization points at are dropped.
+   * Run it at start-up.
    */
-  async recover(): Promise<{ organizationsRemoved: number; orphanDataSpacesDropped: number }> {
-    // Data keys first: a data space is always made after its organization record, so anything
-    // created between these two listings shows up in the second and is never taken for an orphan.
-    const dataKeys = await this.#store.listTenantDataKeys()
-    const owned = new Set<string>()
-    let organizationsRemoved = 0
-    for await (const org of this.#store.listOrganizations()) {
-      owned.add(org.dataKey)
-      if (org.state !== 'active' && Date.now() - org.stateChangedAt.getTime() >= this.#inFlightTimeoutMs) {
-        await this.#tearDown(org, { hooks: true })
-        organizationsRemoved++
-      }
-    }
-    const orphans = dataKeys.filter((dataKey) => !owned.has(dataKey))
-    for (const dataKey of orphans) await this.#store.dropTenantData({ dataKey })
-    return { organizationsRemoved, orphanDataSpacesDropped: orphans.length }
+  recover(): Promise<{ organizationsRemoved: number; orphanDataSpacesDropped: number }> {
+    return this.#teardown.recover()
   }
 
   #refuseReserved(slug: string): void {
@@ -344,9 +272,9 @@ export class OrgService {
       } catch (err) {
         if (attempt >= SLUG_ATTEMPTS) throw err
         if (err instanceof OrganizationNameTakenError) {
-          if (!(await this.#recoverIfStale({ nameKey: org.nameKey }))) throw err
+          if (!(await this.#teardown.recoverIfStale({ nameKey: org.nameKey }))) throw err
         } else if (err instanceof SlugTakenError) {
-          if (await this.#recoverIfStale({ slug: org.slug })) continue
+          if (await this.#teardown.recoverIfStale({ slug: org.slug })) continue
           if (!slugDerived) throw err
           org.slug = slugWithSuffix(slugFromName(org.name))
         } else throw err
@@ -368,12 +296,6 @@ export class OrgService {
     }
   }
 
-  /** Runs a lifecycle hook as the organization's tenant: `currentTenant()` inside it is that organization. */
-  async #runHook(hook: (tenant: Tenant) => unknown, org: OrganizationRecord): Promise<void> {
-    const tenant = tenantOf(org, this.#store.tenantData(org))
-    await runAsTenant(tenant, hook)
-  }
-
   /** Runs `insert`; on a uniqueness conflict, recovers the stale holder if there is one and tries once more. */
   async #retryAfterRecovery(insert: () => Promise<void>, recover: () => Promise<boolean>): Promise<void> {
     try {
@@ -389,34 +311,8 @@ export class OrgService {
   async #claimEmail(email: string): Promise<boolean> {
     const holder = await this.#store.findAdmin({ email })
     if (!holder) return true
-    if (await this.#recoverIfStale({ id: holder.organizationId })) return true
+    if (await this.#teardown.recoverIfStale({ id: holder.organizationId })) return true
     throw new AdminEmailTakenError('an admin with this email already exists')
-  }
-
-  async #recoverIfStale(query: OrganizationQuery): Promise<boolean> {
-    const org = await this.#store.findOrganization(query)
-    if (!org || org.state === 'active') return false
-    if (Date.now() - org.stateChangedAt.getTime() < this.#inFlightTimeoutMs) return false
-    await this.#tearDown(org, { hooks: true })
-    return true
-  }
-
-  /**
-   * Removes every trace of an organization; each step is idempotent, so it can be re-run. With
-   * `hooks`, an interrupted delete gets its `beforeDelete` again before its data goes.
-   */
-  async #tearDown(org: OrganizationRecord, options: { hooks: boolean }): Promise<void> {
-    this.#cache.invalidateOrganization(org.id)
-    // Data already dropped means the hook had run: it always runs before the drop.
-    if (options.hooks && org.state === 'deleting' && this.#hooks.beforeDelete && (await this.#store.listTenantDataKeys()).includes(org.dataKey)) {
-      await this.#runHook(this.#hooks.beforeDelete, org)
-    }
-    await this.#store.dropTenantData(org)
-    await this.#store.deleteSessions({ organizationId: org.id })
-    await this.#store.deleteDomains(org.id)
-    await this.#store.deleteAdmins(org.id)
-    await this.#store.deleteAuditEvents(org.id)
-    await this.#store.deleteOrganization(org.id)
   }
 }
 

@@ -32,11 +32,11 @@ const server = app.listen(0, '127.0.0.1', async () => {
 const typedConsumer = `
 import express from 'express'
 import Koa from 'koa'
-import { createTenancy, type MemoryCollection } from 'tenantry'
+import { createTenancy, currentTenant, requireTenant, type MemoryCollection, type TenantRef } from 'tenantry'
 import { orgRouter, tenantScope } from 'tenantry/express'
 import * as koaAdapter from 'tenantry/koa'
 
-const tenancy = createTenancy({ auth: { secret: process.env.JWT_SECRET! } })
+const tenancy = createTenancy({ auth: { secret: process.env.JWT_SECRET! }, baseDomain: 'example.com' })
 const app = express()
 app.use(orgRouter(tenancy, { bodyLimit: 4096 }))
 app.get('/notes', tenantScope(tenancy), async (req, res) => {
@@ -44,11 +44,24 @@ app.get('/notes', tenantScope(tenancy), async (req, res) => {
   const name: string = req.tenant.name
   // @ts-expect-error the tenant is typed, not any
   req.tenant.data.noSuchMethod()
-  res.json({ name, notes: await data.find({}).toArray() })
+  const slug: string = req.tenant.slug
+  // @ts-expect-error the admin is known only when a token identified the tenant
+  const adminId: string = req.tenant.adminId
+  res.json({ name, slug, adminId, notes: await data.find({}).toArray() })
 })
+app.get('/site', tenantScope(tenancy, { from: 'host', authorize: (req, tenant) => req.hostname.startsWith(tenant.slug) }), (req, res) => {
+  res.json({ slug: req.tenant.slug })
+})
+app.get('/orgs/:slug', tenantScope(tenancy, { from: (req) => ({ slug: String(req.params.slug) }), context: true }), async (_req, res) => {
+  const inContext: MemoryCollection = requireTenant().data
+  res.json({ count: await inContext.countDocuments({}), maybe: currentTenant()?.id })
+})
+// @ts-expect-error a reference names one thing of an organization
+const badRef: TenantRef = { name: 42 }
+void tenancy.run({ slug: 'acme' }, async (tenant) => tenant.data.countDocuments({})).then((count: number) => count)
 const koa = new Koa()
 koa.use(koaAdapter.orgRouter(tenancy))
-koa.use(koaAdapter.tenantScope(tenancy))
+koa.use(koaAdapter.tenantScope(tenancy, { from: (ctx) => (ctx.get('x-org') ? { slug: ctx.get('x-org') } : null) }))
 koa.use(async (ctx) => {
   ctx.body = await ctx.state.tenant.data.countDocuments({})
 })

@@ -1,0 +1,62 @@
+import type { Tenant } from '../tenant.js'
+import type { WalkOptions } from '../context/walk-organizations.js'
+
+/** The organization service's public types, shared by the service, its helpers and the HTTP layer. */
+
+/** An organization as callers see it: no storage names, no internal state. */
+export interface Organization {
+  id: string
+  name: string
+  slug: string
+  createdAt: Date
+  updatedAt: Date
+}
+
+/** An admin as callers see it: never the password hash. */
+export interface Admin {
+  id: string
+  organizationId: string
+  email: string
+}
+
+export interface CreateOrganizationInput {
+  name: string
+  email: string
+  password: string
+  /** DNS label for `<slug>.<base domain>`. Default: derived from the name (with a suffix if that is taken). */
+  slug?: string
+}
+
+export interface UpdateOrganizationInput {
+  /** New display name; a rename keeps the tenant's data where it is. */
+  name?: string
+  /** New slug; the old one stops resolving at once. */
+  slug?: string
+  /** New login email for the calling admin. */
+  email?: string
+  /** New password for the calling admin; revokes every token issued before. */
+  password?: string
+}
+
+/** Code the host runs at two moments of an organization's life, each inside `tenancy.run` for it. */
+export interface LifecycleHooks<TData = unknown> {
+  /**
+   * After the data space exists, before anyone can see the organization: seed its data here. A
+   * throw fails the create and removes everything, seeded data included.
+   */
+  afterCreate?: (tenant: Tenant<TData>) => unknown
+  /**
+   * Once the organization's tokens have stopped working, before its data is dropped: clean the
+   * host's own records of it here. A throw stops the delete and gives the organization back
+   * intact. An interrupted delete that `recover()` finishes runs it again, so keep it idempotent.
+   */
+  beforeDelete?: (tenant: Tenant<TData>) => unknown
+}
+
+export type MigrateOptions = Omit<WalkOptions, 'onProgress'> & { onProgress?: (report: MigrationReport) => void }
+
+export interface MigrationReport {
+  migrated: number
+  /** The last organization id visited; pass it as `after` to resume. */
+  lastId: string | undefined
+}
