@@ -58,6 +58,6 @@ export {
   type FieldIssue,
 } from './errors.js'
 export { createOrgHandler, type OrgHandler, type OrgRouterOptions } from './http/org-handler.js'
-export { createScopeRequest, type TenantScopeOptions, type TenantSource, type ScopeRequest, type ScopeResult, type RequestReader } from './http/tenant-scope.js'
+export { createScopeRequest, ScopeProblem, type TenantScopeOptions, type TenantSource, type ScopeRequest, type ScopeResult, type RequestReader } from './http/tenant-scope.js'
 export { toProblem } from './http/problem.js'
 export type { HttpRequest, HttpResponse } from './http/http-types.js'

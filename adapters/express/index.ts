@@ -3,7 +3,7 @@ import { runAsTenant } from '../../src/context/tenant-context.js'
 import type { HttpResponse } from '../../src/http/http-types.js'
 import { missingTenant } from '../../src/http/missing-tenant.js'
 import { createOrgHandler, type OrgRouterOptions } from '../../src/http/org-handler.js'
-import { createScopeRequest, type ScopeResult, type TenantScopeOptions } from '../../src/http/tenant-scope.js'
+import { createScopeRequest, ScopeProblem, type ScopeResult, type TenantScopeOptions } from '../../src/http/tenant-scope.js'
 import type { RegisteredTenant } from '../../src/register.js'
 import type { Tenancy } from '../../src/tenancy.js'
 
@@ -78,8 +78,8 @@ export function tenantScope(tenancy: Tenancy<unknown>, options: ExpressTenantSco
 }
 
 function enter(req: Request, res: Response, next: NextFunction, scoped: ScopeResult, context: boolean): void {
-  if (scoped.problem) return send(res, scoped.problem)
-  req.tenant = scoped.tenant as RegisteredTenant
-  if (context) runAsTenant(scoped.tenant, () => next())
+  if (scoped instanceof ScopeProblem) return send(res, scoped.response)
+  req.tenant = scoped as RegisteredTenant
+  if (context) runAsTenant(scoped, () => next())
   else next()
 }

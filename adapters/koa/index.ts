@@ -3,7 +3,7 @@ import { runAsTenant } from '../../src/context/tenant-context.js'
 import type { HttpResponse } from '../../src/http/http-types.js'
 import { missingTenant } from '../../src/http/missing-tenant.js'
 import { createOrgHandler, type OrgRouterOptions } from '../../src/http/org-handler.js'
-import { createScopeRequest, type ScopeResult, type TenantScopeOptions } from '../../src/http/tenant-scope.js'
+import { createScopeRequest, ScopeProblem, type ScopeResult, type TenantScopeOptions } from '../../src/http/tenant-scope.js'
 import type { RegisteredTenant } from '../../src/register.js'
 import type { Tenancy } from '../../src/tenancy.js'
 
@@ -69,7 +69,7 @@ export function tenantScope(tenancy: Tenancy<unknown>, options: KoaTenantScopeOp
 }
 
 function enter(ctx: Context, next: Next, scoped: ScopeResult, context: boolean): Promise<void> | void {
-  if (scoped.problem) return send(ctx, scoped.problem)
-  ctx.state.tenant = scoped.tenant as RegisteredTenant
-  return context ? runAsTenant(scoped.tenant, next) : next()
+  if (scoped instanceof ScopeProblem) return send(ctx, scoped.response)
+  ctx.state.tenant = scoped as RegisteredTenant
+  return context ? runAsTenant(scoped, next) : next()
 }

@@ -18,6 +18,14 @@ export interface CachedOrganization {
   id: string
   /** The frozen `Tenant` every lookup of this organization hands out (a token adds its admin and session). */
   tenant: unknown
+  /**
+   * Cleared the moment the entry leaves the organizations cache: invalidated (rename, reslug,
+   * domain removal, delete), evicted or expired. A reference cached with this entry is trusted
+   * only while it is set, so one change drops every reference to the organization at once.
+   */
+  alive: boolean
+  /** `Date.now()` past which the entry is not trusted (the TTL), also by references to it. */
+  expiresAt: number
 }
 export interface CachedAdmin {
   organizationId: string
@@ -59,10 +67,17 @@ export class TenantCache {
     if (size === 0) return
     this.resolved = new LRUCache({ max: size })
     this.tokens = new LRUCache({ max: size })
-    this.organizations = new LRUCache({ max: size, ttl: ttlMs })
+    this.organizations = new LRUCache<string, CachedOrganization>({
+      max: size,
+      ttl: ttlMs,
+      dispose: (organization) => {
+        organization.alive = false
+      },
+    })
     this.admins = new LRUCache({ max: size, ttl: ttlMs })
     this.sessions = new LRUCache({ max: size, ttl: ttlMs })
-    this.refs = new LRUCache({ max: size, ttl: ttlMs })
+    // No TTL of its own: an entry is as good as the organization entry it points at.
+    this.refs = new LRUCache({ max: size })
   }
 
   get epoch(): number {

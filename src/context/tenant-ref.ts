@@ -19,25 +19,26 @@ const KINDS = ['id', 'slug', 'name', 'domain'] as const
  */
 export function parseTenantRef(ref: TenantRef): ParsedRef | null {
   if (typeof ref !== 'object' || ref === null) throw new TypeError('tenantry: a tenant reference is an object: { id }, { slug }, { name } or { domain }')
-  const present = KINDS.filter((kind) => (ref as Record<string, unknown>)[kind] !== undefined)
-  if (present.length !== 1) throw new TypeError('tenantry: a tenant reference names exactly one of id, slug, name or domain')
-  const kind = present[0]!
-  const value = (ref as Record<string, unknown>)[kind]
+  const { id, slug, name, domain } = ref as Partial<Record<(typeof KINDS)[number], unknown>>
+  const given = (id !== undefined ? 1 : 0) + (slug !== undefined ? 1 : 0) + (name !== undefined ? 1 : 0) + (domain !== undefined ? 1 : 0)
+  if (given !== 1) throw new TypeError('tenantry: a tenant reference names exactly one of id, slug, name or domain')
+  const kind = id !== undefined ? 'id' : slug !== undefined ? 'slug' : name !== undefined ? 'name' : 'domain'
+  const value = id ?? slug ?? name ?? domain
   if (typeof value !== 'string') throw new TypeError(`tenantry: the ${kind} of a tenant reference must be a string`)
   switch (kind) {
     case 'id':
       return value === '' ? null : { kind, value, key: `i:${value}` }
     case 'slug': {
-      const slug = value.toLowerCase()
-      return isSlug(slug) ? { kind, value: slug, key: `s:${slug}` } : null
+      const lower = value.toLowerCase()
+      return isSlug(lower) ? { kind, value: lower, key: `s:${lower}` } : null
     }
     case 'name': {
       const nameKey = organizationNameKey(value)
       return nameKey === '' ? null : { kind: 'nameKey', value: nameKey, key: `n:${nameKey}` }
     }
     case 'domain': {
-      const domain = normalizeDomain(value)
-      return domain === null ? null : { kind, value: domain, key: `d:${domain}` }
+      const normalized = normalizeDomain(value)
+      return normalized === null ? null : { kind, value: normalized, key: `d:${normalized}` }
     }
   }
 }

@@ -24,6 +24,7 @@ export class TenantRegistry<TData = unknown> {
   readonly #store: TenantStore<TData>
   readonly #auth: AdminAuth
   readonly #cache: TenantCache
+  readonly #parsed = new WeakMap<TenantRef, ParsedRef | null>()
 
   constructor(store: TenantStore<TData>, auth: AdminAuth, cache: TenantCache) {
     this.#store = store
@@ -65,14 +66,19 @@ export class TenantRegistry<TData = unknown> {
    * reference throws `TypeError` at once (it is the caller's bug, not a missing tenant).
    */
   findSync(ref: TenantRef): Tenant<TData> | Promise<Tenant<TData>> {
-    const parsed = parseTenantRef(ref)
+    // A frozen reference cannot change, so it is parsed once (tenantScope's host strategy keeps
+    // one per hostname). Any other may be reused with new contents, so it is parsed every time.
+    let parsed = this.#parsed.get(ref)
+    if (parsed === undefined) {
+      parsed = parseTenantRef(ref)
+      if (Object.isFrozen(ref) && typeof ref === 'object' && ref !== null) this.#parsed.set(ref, parsed)
+    }
     if (parsed === null) return Promise.reject(new OrganizationNotFoundError('no organization matches this reference'))
-    // A cached reference counts only while its organization's cache entry is the very object it
-    // was cached with: every change to the organization (rename, reslug, domain removal,
-    // delete) drops that entry, and with it every reference to it, without tracking them.
-    const id = parsed.kind === 'id' ? parsed.value : this.#cache.refs?.get(parsed.key)?.id
-    const organization = id === undefined ? undefined : this.#cache.organizations?.get(id)
-    if (organization && (parsed.kind === 'id' || this.#cache.refs?.get(parsed.key) === organization)) return organization.tenant as Tenant<TData>
+    // A cached reference points at its organization's cache entry, and counts only while that
+    // entry is alive: every change to the organization (rename, reslug, domain removal, delete)
+    // kills the entry, and with it every reference to it, without tracking them.
+    const organization = parsed.kind === 'id' ? this.#cache.organizations?.get(parsed.value) : this.#cache.refs?.get(parsed.key)
+    if (organization?.alive && Date.now() < organization.expiresAt) return organization.tenant as Tenant<TData>
     return this.#loadRef(parsed)
   }
 
@@ -143,7 +149,7 @@ export class TenantRegistry<TData = unknown> {
    */
   #cacheOrganization(record: OrganizationRecord, epoch: number): CachedOrganization | undefined {
     const cached = this.#cache.organizations?.get(record.id)
-    if (cached) return cached
+    if (cached && Date.now() < cached.expiresAt) return cached
     let data: unknown
     try {
       data = this.#store.tenantData(record)
@@ -151,7 +157,7 @@ export class TenantRegistry<TData = unknown> {
       if (err instanceof OrganizationNotFoundError) return undefined
       throw err
     }
-    const organization: CachedOrganization = { id: record.id, tenant: tenantOf(record, data) }
+    const organization: CachedOrganization = { id: record.id, tenant: tenantOf(record, data), alive: true, expiresAt: Date.now() + this.#cache.ttlMs }
     if (epoch === this.#cache.epoch) this.#cache.organizations?.set(record.id, organization)
     return organization
   }

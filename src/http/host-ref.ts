@@ -7,7 +7,8 @@ import type { TenantRef } from '../tenant.js'
  * any other valid hostname is `{ domain }`. The base domain itself, `www.` of it, deeper names
  * under it and anything that is not a hostname (an IP address, an empty Host) name no tenant.
  * `hostname` is what the framework read (`req.hostname` / `ctx.hostname`, which honour the host's
- * trust-proxy setting); case, a port and a trailing dot are dropped here.
+ * trust-proxy setting); case, a port and a trailing dot are dropped here. The reference is
+ * frozen, so the registry parses it once however often it is used.
  */
 export function tenantRefFromHost(hostname: string | undefined, baseDomains: readonly string[]): TenantRef | null {
   if (!hostname || hostname.startsWith('[')) return null
@@ -19,9 +20,9 @@ export function tenantRefFromHost(hostname: string | undefined, baseDomains: rea
     if (host === base || host === `www.${base}`) return null
     if (host.length > base.length + 1 && host.endsWith(base) && host[host.length - base.length - 1] === '.') {
       const label = host.slice(0, host.length - base.length - 1)
-      return isSlug(label) ? { slug: label } : null
+      return isSlug(label) ? Object.freeze({ slug: label }) : null
     }
   }
   const domain = normalizeDomain(host)
-  return domain === null ? null : { domain }
+  return domain === null ? null : Object.freeze({ domain })
 }

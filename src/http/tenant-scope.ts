@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache'
 import { TenantAccessDeniedError, TenantNotIdentifiedError } from '../errors.js'
 import { normalizeBaseDomain } from '../orgs/domain-name.js'
 import type { Tenancy } from '../tenancy.js'
@@ -45,7 +46,16 @@ export interface RequestReader<TRequest> {
   hostname(request: TRequest): string | undefined
 }
 
-export type ScopeResult = { tenant: Tenant; problem?: never } | { tenant?: never; problem: HttpResponse }
+/** A client error `tenantScope` answers with instead of calling the route. */
+export class ScopeProblem {
+  constructor(readonly response: HttpResponse) {}
+}
+
+/**
+ * The tenant, or the problem to answer with. A tenant is handed back as is, with no wrapper, so
+ * the hot path allocates nothing.
+ */
+export type ScopeResult = Tenant | ScopeProblem
 
 /** The per-request function an adapter calls: synchronous whenever everything it needs is cached. */
 export type ScopeRequest<TRequest> = (request: TRequest) => MaybePromise<ScopeResult>
@@ -67,14 +77,14 @@ export function createScopeRequest<TRequest>(tenancy: Tenancy<unknown>, options:
   const baseDomains = from === 'host' ? scopeBaseDomains(tenancy, options.baseDomain) : []
 
   // Built once: a flood of unidentifiable requests allocates no error per request.
-  const notIdentified: ScopeResult = { problem: toProblem(new TenantNotIdentifiedError())! }
-  const denied: ScopeResult = { problem: toProblem(new TenantAccessDeniedError())! }
+  const notIdentified = new ScopeProblem(toProblem(new TenantNotIdentifiedError())!)
+  const denied = new ScopeProblem(toProblem(new TenantAccessDeniedError())!)
 
   const authorized = (request: TRequest, tenant: Tenant): MaybePromise<ScopeResult> => {
-    if (!authorize) return { tenant }
+    if (!authorize) return tenant
     const allowed = authorize(request, tenant)
-    if (allowed instanceof Promise) return allowed.then((value) => (value === true ? { tenant } : denied))
-    return allowed === true ? { tenant } : denied
+    if (allowed instanceof Promise) return allowed.then((value) => (value === true ? tenant : denied))
+    return allowed === true ? tenant : denied
   }
   // The tenant, or the problem for a client error; anything else propagates.
   const settle = (request: TRequest, tenant: MaybePromise<Tenant>): MaybePromise<ScopeResult> =>
@@ -102,8 +112,17 @@ export function createScopeRequest<TRequest>(tenancy: Tenancy<unknown>, options:
     }
   }
   if (from === 'host') {
+    // Hostname → reference, remembered: the same few hosts come back on every request. Bounded,
+    // so a flood of made-up hosts costs a parse each and never grows memory.
+    const refsByHost = new LRUCache<string, { ref: TenantRef | null }>({ max: 1024 })
     return function scopeByHost(request) {
-      return lookup(request, tenantRefFromHost(read.hostname(request), baseDomains))
+      const hostname = read.hostname(request) ?? ''
+      let known = refsByHost.get(hostname)
+      if (known === undefined) {
+        known = { ref: tenantRefFromHost(hostname, baseDomains) }
+        refsByHost.set(hostname, known)
+      }
+      return lookup(request, known.ref)
     }
   }
   return function scopeByResolver(request) {
@@ -129,8 +148,8 @@ function scopeBaseDomains(tenancy: Tenancy<unknown>, baseDomain: string | string
   return list as string[]
 }
 
-function problemOrThrow(err: unknown): ScopeResult {
+function problemOrThrow(err: unknown): ScopeProblem {
   const problem = toProblem(err)
-  if (problem) return { problem }
+  if (problem) return new ScopeProblem(problem)
   throw err
 }

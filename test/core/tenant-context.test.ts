@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { createTenancy, currentTenant, memoryStore, NoTenantContextError, OrganizationNotFoundError, requireTenant, type MemoryCollection, type Tenancy } from 'tenantry'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 
@@ -123,6 +123,22 @@ describe('tenancy.tenant', () => {
     await expect(tenancy.tenant({ slug: 'acme' })).rejects.toBeInstanceOf(OrganizationNotFoundError)
   })
 
+  it('sees a change another instance made to the store once the cache TTL has passed', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      const tenancy = createTenancy({ auth: TEST_AUTH, cache: { ttlMs: 5_000 } })
+      const { organization } = await tenancy.orgs.create({ name: 'Acme', email: 'admin@acme.test', password: PASSWORD })
+      expect((await tenancy.tenant({ slug: 'acme' })).name).toBe('Acme')
+      // Another instance renames it: this one's cache is not told.
+      await tenancy.store.updateOrganization(organization.id, { name: 'Acme Elsewhere', nameKey: 'acme elsewhere' })
+      expect((await tenancy.tenant({ slug: 'acme' })).name).toBe('Acme')
+      vi.setSystemTime(Date.now() + 5_001)
+      expect((await tenancy.tenant({ slug: 'acme' })).name).toBe('Acme Elsewhere')
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
   it('never hands a freed slug’s cached tenant to the organization that takes the slug next', async () => {
     const { tenancy } = await tenancyWith(['Acme'])
     const acme = await adminTenant(tenancy, 'Acme')
@@ -213,5 +229,16 @@ describe('tenancy.run', () => {
 
   it('throws NoTenantContextError with a stable code outside any context', () => {
     expect(() => requireTenant()).toThrow(expect.objectContaining({ code: 'NO_TENANT_CONTEXT' }))
+  })
+})
+
+describe('references', () => {
+  it('reads a reused reference object afresh each time, so changing it between calls names the new tenant', async () => {
+    const { tenancy, ids } = await tenancyWith(['Acme', 'Globex'])
+    const ref: { id: string } = { id: ids.Acme! }
+    expect((await tenancy.tenant(ref)).slug).toBe('acme')
+    ref.id = ids.Globex!
+    expect((await tenancy.tenant(ref)).slug).toBe('globex')
+    expect(await tenancy.run(ref, (tenant) => tenant.slug)).toBe('globex')
   })
 })
