@@ -72,7 +72,7 @@ export function tenantScope(tenancy: Tenancy<unknown>, options: ExpressTenantSco
     } catch (err) {
       return next(err)
     }
-    if (scoped instanceof Promise) scoped.then((result) => enter(req, res, next, result, context), next)
+    if (scoped instanceof Promise) scoped.then((result) => enter(req, res, next, result, context)).catch(next)
     else enter(req, res, next, scoped, context)
   }
 }

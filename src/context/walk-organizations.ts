@@ -56,17 +56,17 @@ export async function walkOrganizations(
     if (failure) break
     const entry = { id: org.id, done: false }
     pending.push(entry)
-    const task: Promise<void> = visit(org).then(
-      (visited) => {
+    // Never rejects: a failing visit (or a throwing onProgress) is recorded and stops the walk.
+    const task: Promise<void> = visit(org)
+      .then((visited) => {
         if (visited) report.visited++
         else report.skipped++
         entry.done = true
         advance()
-      },
-      (error: unknown) => {
+      })
+      .catch((error: unknown) => {
         failure ??= { error }
-      },
-    )
+      })
     const tracked = task.finally(() => running.delete(tracked))
     running.add(tracked)
     if (running.size >= concurrency) await Promise.race(running)

@@ -104,6 +104,27 @@ describe('tenancy.forEachTenant', () => {
     expect(reports.at(-1)).toEqual({ visited: 8, skipped: 0, lastId: ids.at(-1) })
   })
 
+  it('stops with the error of an onProgress that throws, after the visits in flight finish', async () => {
+    const { tenancy } = await tenancyWith(4)
+    const failure = new Error('progress store is down')
+    let visits = 0
+    await expect(
+      tenancy.forEachTenant(
+        async () => {
+          visits++
+          await sleep(2)
+        },
+        {
+          concurrency: 2,
+          onProgress: () => {
+            throw failure
+          },
+        },
+      ),
+    ).rejects.toBe(failure)
+    expect(visits).toBe(2)
+  })
+
   it('refuses bad options at once with TypeError', async () => {
     const { tenancy } = await tenancyWith(1)
     await expect(tenancy.forEachTenant(() => {}, { concurrency: 0 })).rejects.toBeInstanceOf(TypeError)
