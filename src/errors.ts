@@ -192,3 +192,23 @@ export class TenantAccessDeniedError extends TenantryError {
 export class NoTenantContextError extends TenantryError {
   static override code = 'NO_TENANT_CONTEXT'
 }
+
+/**
+ * An operation on a tenant's collection that could reach beyond the tenant's own documents, or
+ * that tenantry does not know: an unknown method, option, update operator or aggregation stage,
+ * a stage that reads another collection, server-side JavaScript, a write that names another
+ * tenant or touches the tenant field. Refused before anything reaches the store.
+ */
+export class TenantIsolationError extends TenantryError {
+  static override code = 'TENANT_ISOLATION'
+}
+
+/** `tenant.collection(name)` for a name the store does not declare: a typo must not create a stray collection. */
+export class UnknownCollectionError extends TenantryError {
+  static override code = 'UNKNOWN_COLLECTION'
+}
+
+/** Creating another organization would take the store past its namespace budget (`maxNamespaces`). */
+export class CapacityExceededError extends TenantryError {
+  static override code = 'CAPACITY_EXCEEDED'
+}

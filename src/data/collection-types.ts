@@ -1,0 +1,125 @@
+/**
+ * The shape of a tenant's collection, the same on every store and strategy: the everyday part
+ * of the MongoDB driver's `Collection`, with the driver's result shapes. Types only.
+ */
+
+export type Document = Record<string, unknown>
+/** A MongoDB query filter. */
+export type Filter = Record<string, unknown>
+/** Update operators (`{ $set: ... }`) or an aggregation pipeline of `$set` / `$unset` stages. */
+export type UpdateFilter = Record<string, unknown> | Record<string, unknown>[]
+export type Sort = Record<string, 1 | -1>
+export type Projection = Record<string, unknown>
+
+export interface FindOptions {
+  sort?: Sort
+  skip?: number
+  limit?: number
+  projection?: Projection
+}
+
+export interface InsertOneResult {
+  acknowledged: boolean
+  insertedId: unknown
+}
+export interface InsertManyResult {
+  acknowledged: boolean
+  insertedCount: number
+  /** By position in the input, as the driver gives them. */
+  insertedIds: Record<number, unknown>
+}
+export interface UpdateResult {
+  acknowledged: boolean
+  matchedCount: number
+  modifiedCount: number
+  upsertedCount: number
+  upsertedId: unknown
+}
+export interface DeleteResult {
+  acknowledged: boolean
+  deletedCount: number
+}
+export interface BulkWriteResult {
+  insertedCount: number
+  matchedCount: number
+  modifiedCount: number
+  deletedCount: number
+  upsertedCount: number
+  insertedIds: Record<number, unknown>
+  upsertedIds: Record<number, unknown>
+}
+
+export type AnyBulkWriteOperation<T extends Document = Document> =
+  | { insertOne: { document: T } }
+  | { updateOne: { filter: Filter; update: UpdateFilter; upsert?: boolean } }
+  | { updateMany: { filter: Filter; update: UpdateFilter; upsert?: boolean } }
+  | { replaceOne: { filter: Filter; replacement: T; upsert?: boolean } }
+  | { deleteOne: { filter: Filter } }
+  | { deleteMany: { filter: Filter } }
+
+/** What `find` and `aggregate` return: iterate it, or collect it with `toArray()`. */
+export interface TenantCursor<T> extends AsyncIterable<T> {
+  toArray(): Promise<T[]>
+}
+
+/** A cursor from `find`, with the driver's chainable options. */
+export interface TenantFindCursor<T> extends TenantCursor<T> {
+  sort(sort: Sort): TenantFindCursor<T>
+  skip(count: number): TenantFindCursor<T>
+  limit(count: number): TenantFindCursor<T>
+  project<P extends Document = Document>(projection: Projection): TenantFindCursor<P>
+}
+
+export interface UpdateOptions {
+  upsert?: boolean
+  arrayFilters?: Document[]
+}
+export interface FindOneAndOptions {
+  sort?: Sort
+  projection?: Projection
+  upsert?: boolean
+  /** Default `'before'`, as in the driver. */
+  returnDocument?: 'before' | 'after'
+}
+
+/**
+ * One of the tenant's collections: `tenant.collection('notes')`. It reaches this tenant's
+ * documents and nothing else: no `db`, no `client`, no admin operations, and on the shared
+ * strategy every operation is confined to the tenant's own documents.
+ */
+export interface TenantCollection<T extends Document = Document> {
+  /** The declared name, as in `tenant.collection(name)`. */
+  readonly collectionName: string
+  insertOne(document: T): Promise<InsertOneResult>
+  insertMany(documents: T[]): Promise<InsertManyResult>
+  find(filter?: Filter, options?: FindOptions): TenantFindCursor<T & Document>
+  findOne(filter?: Filter, options?: Omit<FindOptions, 'limit'>): Promise<(T & Document) | null>
+  countDocuments(filter?: Filter, options?: { skip?: number; limit?: number }): Promise<number>
+  estimatedDocumentCount(): Promise<number>
+  distinct(key: string, filter?: Filter): Promise<unknown[]>
+  aggregate<R extends Document = Document>(pipeline: Document[]): TenantCursor<R>
+  updateOne(filter: Filter, update: UpdateFilter, options?: UpdateOptions): Promise<UpdateResult>
+  updateMany(filter: Filter, update: UpdateFilter, options?: UpdateOptions): Promise<UpdateResult>
+  replaceOne(filter: Filter, replacement: T, options?: { upsert?: boolean }): Promise<UpdateResult>
+  deleteOne(filter: Filter): Promise<DeleteResult>
+  deleteMany(filter: Filter): Promise<DeleteResult>
+  findOneAndUpdate(filter: Filter, update: UpdateFilter, options?: FindOneAndOptions): Promise<(T & Document) | null>
+  findOneAndReplace(filter: Filter, replacement: T, options?: FindOneAndOptions): Promise<(T & Document) | null>
+  findOneAndDelete(filter: Filter, options?: Omit<FindOneAndOptions, 'upsert' | 'returnDocument'>): Promise<(T & Document) | null>
+  bulkWrite(operations: AnyBulkWriteOperation<T>[], options?: { ordered?: boolean }): Promise<BulkWriteResult>
+}
+
+/** An index a store creates on a declared collection (on the shared strategy, led by the tenant field). */
+export interface IndexSpec {
+  key: Record<string, 1 | -1>
+  name?: string
+  unique?: boolean
+}
+
+/** What a store is told about one declared collection. */
+export interface CollectionDeclaration {
+  indexes?: IndexSpec[]
+}
+
+/** `collections` in `memoryStore({ collections })` / `mongoStore({ collections })`. */
+export type CollectionDeclarations = Record<string, CollectionDeclaration>
