@@ -26,7 +26,7 @@ const FIXED_TENANT = Object.freeze({ id: 'org-0', name: 'Org 0', slug: 'org-0', 
 const BASE_DOMAIN = 'bench.test'
 
 /** Seeds `count` organizations straight through the store (one shared hash: bcrypt is not what is measured). */
-async function seededTenancy(count: number): Promise<{ tenancy: Tenancy<MemoryCollection>; headers: Headers; hosts: Headers; orgIds: Headers; bytesPerOrg: number }> {
+async function seededTenancy(count: number): Promise<{ tenancy: Tenancy; headers: Headers; hosts: Headers; orgIds: Headers; bytesPerOrg: number }> {
   const tenancy = createTenancy({ store: memoryStore(), auth: { secret: SECRET, bcryptCost: 4 } })
   const passwordHash = await bcrypt.hash(PASSWORD, 4)
   global.gc?.()

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { createTenancy, type MemoryCollection, type Tenancy, type TenantStore } from 'tenantry'
+import { createTenancy, memoryStore, type Tenancy } from 'tenantry'
 
 /** JWT_SECRET, or a random one for this run only (every token dies with the process). */
 export function exampleSecret(): string {
@@ -34,33 +34,38 @@ Try it:
 /** BASE_DOMAIN, or localhost: browsers and curl send acme.localhost to this machine. */
 export const exampleBaseDomain = process.env.BASE_DOMAIN ?? 'localhost'
 
-/**
- * The in-memory store, or MongoDB when MONGODB_URI is set (TENANCY_STRATEGY=database for a
- * database per tenant; the default is a collection per tenant).
- */
-export async function exampleTenancy(): Promise<Tenancy<unknown>> {
-  const options = { auth: { secret: exampleSecret() }, baseDomain: exampleBaseDomain }
-  if (!process.env.MONGODB_URI) return createTenancy(options)
-  const { MongoClient } = await import('mongodb')
-  const { mongoStore } = await import('tenantry/mongodb')
-  const db = (await MongoClient.connect(process.env.MONGODB_URI)).db()
-  const byDate = { key: { createdAt: 1 }, name: 'createdAt' }
-  const store: TenantStore<unknown> =
-    process.env.TENANCY_STRATEGY === 'database'
-      ? mongoStore({ db, strategy: 'database', indexes: { notes: [byDate] } })
-      : mongoStore({ db, indexes: [byDate] })
-  const tenancy = createTenancy({ ...options, store })
-  // Finish or undo whatever a crash left in flight before serving.
-  await tenancy.recover()
-  console.log(`Using MongoDB (${process.env.TENANCY_STRATEGY === 'database' ? 'a database' : 'a collection'} per tenant).`)
-  return tenancy
+/** Every tenant has a notes collection, ordered by creation. */
+export const exampleCollections = { notes: { indexes: [{ key: { createdAt: 1 as const }, name: 'createdAt' }] } }
+
+/** A note as the examples store it; `Register` below makes `tenant.collection('notes')` typed with it. */
+export interface NoteDoc {
+  [key: string]: unknown
+  text?: string
+  createdAt?: Date
+}
+
+declare module 'tenantry' {
+  interface Register {
+    collections: { notes: NoteDoc }
+  }
 }
 
 /**
- * The collection the notes live in: the tenant's own collection, or its "notes" collection when
- * each tenant has a database. The everyday methods are the same on the in-memory store.
+ * The in-memory store, or MongoDB when MONGODB_URI is set. TENANCY_STRATEGY picks how tenants'
+ * data is kept: 'prefix' (default) or 'database' on MongoDB, 'isolated' (default) or 'shared' in
+ * memory, and 'shared' on both.
  */
-export function notesOf(data: unknown): MemoryCollection {
-  const db = data as { collection?: (name: string) => unknown }
-  return (typeof db.collection === 'function' ? db.collection('notes') : data) as MemoryCollection
+export async function exampleTenancy(): Promise<Tenancy> {
+  const options = { auth: { secret: exampleSecret() }, baseDomain: exampleBaseDomain }
+  const strategy = process.env.TENANCY_STRATEGY
+  if (!process.env.MONGODB_URI) return createTenancy({ ...options, store: memoryStore({ collections: exampleCollections, strategy: strategy === 'shared' ? 'shared' : 'isolated' }) })
+  const { MongoClient } = await import('mongodb')
+  const { mongoStore } = await import('tenantry/mongodb')
+  const db = (await MongoClient.connect(process.env.MONGODB_URI)).db()
+  const mongoStrategy = strategy === 'database' || strategy === 'shared' ? strategy : 'prefix'
+  const tenancy = createTenancy({ ...options, store: mongoStore({ db, strategy: mongoStrategy, collections: exampleCollections }) })
+  // Finish or undo whatever a crash left in flight before serving.
+  await tenancy.recover()
+  console.log(`Using MongoDB (strategy '${mongoStrategy}').`)
+  return tenancy
 }

@@ -20,10 +20,10 @@ export interface AuditInput {
  * createTenancy({ auth, onAudit: (event) => logger.info(event, 'audit') })
  */
 export class AuditLog {
-  readonly #store: TenantStore<unknown>
+  readonly #store: TenantStore
   readonly #onAudit: ((event: AuditEvent) => void) | undefined
 
-  constructor(store: TenantStore<unknown>, onAudit: ((event: AuditEvent) => void) | undefined) {
+  constructor(store: TenantStore, onAudit: ((event: AuditEvent) => void) | undefined) {
     if (onAudit !== undefined && typeof onAudit !== 'function') throw new TypeError('tenantry: onAudit must be a function')
     this.#store = store
     this.#onAudit = onAudit

@@ -11,10 +11,9 @@ export type { LoginLimits } from './lib/login-throttle.js'
 export { TenantRegistry } from './context/tenant-registry.js'
 export type { TenantCacheOptions } from './context/tenant-cache.js'
 export { AuditLog, type AuditInput } from './audit-log.js'
-export type { Register, RegisteredTenant, RegisteredTenantData } from './register.js'
+export type { Register, RegisteredTenant, RegisteredCollections } from './register.js'
 export type {
   TenantStore,
-  TenantDataOf,
   OrganizationRecord,
   OrganizationState,
   OrganizationQuery,
@@ -29,8 +28,28 @@ export type {
   AuditEvent,
   AuditEventType,
 } from './store.js'
-export { memoryStore } from './stores/memory/memory-store.js'
-export { MemoryCollection, type MemoryCursor, type MemoryDocument, type FindOptions } from './stores/memory/memory-collection.js'
+export { memoryStore, type MemoryStoreOptions } from './stores/memory/memory-store.js'
+export { MemoryCollection, type MemoryCursor, type MemoryDocument } from './stores/memory/memory-collection.js'
+export type {
+  TenantCollection,
+  TenantCursor,
+  TenantFindCursor,
+  Document,
+  Filter,
+  UpdateFilter,
+  FindOptions,
+  FindOneAndOptions,
+  UpdateOptions,
+  InsertOneResult,
+  InsertManyResult,
+  UpdateResult,
+  DeleteResult,
+  BulkWriteResult,
+  AnyBulkWriteOperation,
+  IndexSpec,
+  CollectionDeclaration,
+  CollectionDeclarations,
+} from './data/collection-types.js'
 export {
   TenantryError,
   ValidationError,
@@ -55,6 +74,9 @@ export {
   TenantNotIdentifiedError,
   TenantAccessDeniedError,
   NoTenantContextError,
+  TenantIsolationError,
+  UnknownCollectionError,
+  CapacityExceededError,
   type FieldIssue,
 } from './errors.js'
 export { createOrgHandler, type OrgHandler, type OrgRouterOptions } from './http/org-handler.js'

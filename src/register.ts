@@ -1,20 +1,20 @@
-import type { MemoryCollection } from './stores/memory/memory-collection.js'
+import type { Document } from './data/collection-types.js'
 import type { Tenant } from './tenant.js'
 
 /**
- * Tells the adapters' types which data handle `req.tenant.data` / `ctx.state.tenant.data` is.
- * It defaults to the in-memory store's `MemoryCollection`; a host on another store declares:
+ * Tells TypeScript the documents of each declared collection, so `tenant.collection('notes')`
+ * is typed and an undeclared name is a type error. Declare it once in the host app:
  *
  * @example
  * declare module 'tenantry' {
- *   interface Register { tenantData: import('mongodb').Collection }
+ *   interface Register { collections: { notes: NoteDoc; invoices: InvoiceDoc } }
  * }
  */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface Register {}
 
-/** The data handle type the host registered, or `MemoryCollection`. */
-export type RegisteredTenantData = Register extends { tenantData: infer TData } ? TData : MemoryCollection
+/** The registered collections, or any name with plain documents. */
+export type RegisteredCollections = Register extends { collections: infer TCollections } ? TCollections : Record<string, Document>
 
 /** The tenant type `tenantScope` attaches to a request. */
-export type RegisteredTenant = Tenant<RegisteredTenantData>
+export type RegisteredTenant = Tenant

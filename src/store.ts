@@ -1,3 +1,5 @@
+import type { TenantCollection } from './data/collection-types.js'
+
 /**
  * The storage contract. The core depends on this interface only; every store (in-memory,
  * MongoDB, later PostgreSQL) implements it and passes the same conformance suite.
@@ -110,12 +112,15 @@ export type OrganizationPatch = Partial<Pick<OrganizationRecord, 'name' | 'nameK
 export type AdminPatch = Partial<Pick<AdminRecord, 'email' | 'passwordHash' | 'tokenVersion' | 'updatedAt'>>
 
 /**
- * A pluggable store. `TData` is the handle a tenant-scoped request gets for its own data.
+ * A pluggable store: the master records, and each tenant's data in the collections it declares.
  *
  * @example
  * const tenancy = createTenancy({ store: memoryStore(), auth: { secret } })
  */
-export interface TenantStore<TData = unknown> {
+export interface TenantStore {
+  /** The collection names this store declares; `tenant.collection(name)` takes only these. */
+  readonly collectionNames: readonly string[]
+
   /** Throws `OrganizationNameTakenError` when `nameKey` is taken, `SlugTakenError` when `slug` is. */
   insertOrganization(org: OrganizationRecord): Promise<void>
   findOrganization(query: OrganizationQuery): Promise<OrganizationRecord | null>
@@ -160,21 +165,32 @@ export interface TenantStore<TData = unknown> {
   /** Idempotent. */
   deleteAuditEvents(organizationId: string): Promise<void>
 
-  /** Creates the tenant's own data space (a collection of its own). Idempotent. */
+  /** Creates the tenant's data space: every declared collection and its indexes. Idempotent, so it also migrates. */
   provisionTenantData(org: OrganizationRecord): Promise<void>
-  /** Removes the tenant's data space and everything in it. Idempotent; takes only the key, so orphans can be dropped too. */
-  dropTenantData(org: Pick<OrganizationRecord, 'dataKey'>): Promise<void>
   /**
-   * The keys of every data space the store holds, whether or not an organization still points
-   * at it: the way to find orphans after a crash, and what the conformance suite checks.
+   * Removes the tenant's data and everything in it: its collections, or on a shared strategy its
+   * documents in every declared collection. Idempotent. Orphans are dropped by their key alone,
+   * passed as both fields.
+   */
+  dropTenantData(org: Pick<OrganizationRecord, 'id' | 'dataKey'>): Promise<void>
+  /**
+   * The key of every data space the store holds, whether or not an organization still points
+   * at it: the data key, or on a shared strategy the organization id the documents carry. The
+   * way to find orphans after a crash, and what the conformance suite checks.
    */
   listTenantDataKeys(): Promise<string[]>
   /**
-   * The handle to the tenant's data space. Cheap and synchronous: it runs on every scoped
-   * request. A store that can tell without a round trip throws `OrganizationNotFoundError` when
-   * the data space is gone; one that cannot (MongoDB) hands out a handle to an empty space.
+   * The tenant's collection `name`, one of `collectionNames`: the handle every operation of the
+   * tenant goes through. Synchronous and cheap. A store that can tell without a round trip
+   * throws `OrganizationNotFoundError` when the data space is gone; one that cannot (MongoDB)
+   * hands out a handle to an empty space.
    */
-  tenantData(org: OrganizationRecord): TData
+  collection(org: OrganizationRecord, name: string): TenantCollection
+  /**
+   * Throws `CapacityExceededError` when one more organization would take the store past its
+   * budget (MongoDB's `maxNamespaces`). Asked before each create; a store without a budget omits it.
+   */
+  assertCapacity?(): Promise<void>
   /**
    * Every organization, in any state, ordered by id, starting after `afterId`: what migrations
    * and recovery walk. Resumable by passing the last id seen.
@@ -182,5 +198,3 @@ export interface TenantStore<TData = unknown> {
   listOrganizations(options?: { afterId?: string }): AsyncIterable<OrganizationRecord>
 }
 
-/** The data handle type of a store. */
-export type TenantDataOf<TStore> = TStore extends TenantStore<infer TData> ? TData : never

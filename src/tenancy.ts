@@ -12,12 +12,11 @@ import type { LifecycleHooks } from './orgs/org-types.js'
 import { DEFAULT_RESERVED_SLUGS, isSlug } from './orgs/slug.js'
 import type { AuditEvent, TenantStore } from './store.js'
 import { memoryStore } from './stores/memory/memory-store.js'
-import type { MemoryCollection } from './stores/memory/memory-collection.js'
 import type { Tenant, TenantRef } from './tenant.js'
 
-export interface TenancyOptions<TData> {
-  /** Where organizations, admins and tenant data live. Default: a new `memoryStore()`. */
-  store?: TenantStore<TData>
+export interface TenancyOptions {
+  /** Where organizations, admins and tenant data live. Default: a new `memoryStore()`, which declares no collections. */
+  store?: TenantStore
   auth: AdminAuthOptions
   /**
    * How long a create or delete may stay in flight before another request for the same name or
@@ -37,18 +36,18 @@ export interface TenancyOptions<TData> {
   /** Slugs no organization may take. Default `DEFAULT_RESERVED_SLUGS` (www, api, admin, app, ...). */
   reservedSlugs?: readonly string[]
   /** `afterCreate` and `beforeDelete`, each run inside `tenancy.run` for the organization. */
-  hooks?: LifecycleHooks<TData>
+  hooks?: LifecycleHooks
 }
 
 export type ForEachTenantOptions = WalkOptions
 export type ForEachTenantReport = WalkReport
 
 /** The one object a host keeps: the services over one store. */
-export interface Tenancy<TData = unknown> {
-  readonly store: TenantStore<TData>
+export interface Tenancy {
+  readonly store: TenantStore
   readonly orgs: OrgService
   readonly auth: AdminAuth
-  readonly registry: TenantRegistry<TData>
+  readonly registry: TenantRegistry
   /** The audit trail: `audit.list(organizationId, { limit })`. */
   readonly audit: AuditLog
   /** The normalized base domains (`baseDomain`), possibly none. */
@@ -58,19 +57,19 @@ export interface Tenancy<TData = unknown> {
    * reslug, domain removal or delete is seen by the very next call. `OrganizationNotFoundError`
    * for an unknown or inactive organization.
    */
-  tenant(ref: TenantRef): Promise<Tenant<TData>>
+  tenant(ref: TenantRef): Promise<Tenant>
   /**
    * Runs `fn(tenant)` with that tenant as the current context (`currentTenant()`,
    * `requireTenant()`), for a reference or a tenant tenantry handed out (`req.tenant`). The
    * context ends when `fn` settles, also when it throws; concurrent runs never see each other's.
    */
-  run<TResult>(tenant: TenantRef | Tenant<TData>, fn: (tenant: Tenant<TData>) => TResult): Promise<Awaited<TResult>>
+  run<TResult>(tenant: TenantRef | Tenant, fn: (tenant: Tenant) => TResult): Promise<Awaited<TResult>>
   /**
    * Runs `fn` inside `run` for every active organization in id order, `concurrency` at a time.
    * An organization deleted before its turn is skipped. The first `fn` that throws stops the
    * walk (its error is thrown); resume with `after: report.lastId` from `onProgress`.
    */
-  forEachTenant(fn: (tenant: Tenant<TData>) => unknown, options?: ForEachTenantOptions): Promise<ForEachTenantReport>
+  forEachTenant(fn: (tenant: Tenant) => unknown, options?: ForEachTenantOptions): Promise<ForEachTenantReport>
   /** `OrgService.migrate`: re-provision every tenant (declared indexes), resumably. */
   migrate: OrgService['migrate']
   /** `OrgService.recover`: finish or undo work a crash left behind. Run it at start-up. */
@@ -85,11 +84,9 @@ export interface Tenancy<TData = unknown> {
  * const tenancy = createTenancy({ auth: { secret: process.env.JWT_SECRET! }, baseDomain: 'example.com' })
  * app.use(orgRouter(tenancy))
  */
-export function createTenancy(options: Omit<TenancyOptions<MemoryCollection>, 'store'> & { store?: undefined }): Tenancy<MemoryCollection>
-export function createTenancy<TData>(options: TenancyOptions<TData> & { store: TenantStore<TData> }): Tenancy<TData>
-export function createTenancy<TData>(options: TenancyOptions<TData>): Tenancy<TData> {
+export function createTenancy(options: TenancyOptions): Tenancy {
   if (typeof options !== 'object' || options === null) throw new TypeError('tenantry: createTenancy needs an options object')
-  const { store = memoryStore() as unknown as TenantStore<TData>, auth: authOptions, inFlightTimeoutMs = 60_000, hooks = {} } = options
+  const { store = memoryStore(), auth: authOptions, inFlightTimeoutMs = 60_000, hooks = {} } = options
   if (typeof authOptions !== 'object' || authOptions === null) throw new TypeError('tenantry: auth options are required, at least { secret }')
   if (!Number.isFinite(inFlightTimeoutMs) || inFlightTimeoutMs < 0) throw new TypeError('tenantry: inFlightTimeoutMs must be a non-negative number')
   const baseDomains = parseBaseDomains(options.baseDomain)
@@ -104,10 +101,10 @@ export function createTenancy<TData>(options: TenancyOptions<TData>): Tenancy<TD
   const registry = new TenantRegistry(store, auth, cache)
   const orgs = new OrgService(store, auth, { cache, audit, inFlightTimeoutMs, reservedSlugs, baseDomains, hooks: hooks as LifecycleHooks })
 
-  const run = async <TResult>(ref: TenantRef | Tenant<TData>, fn: (tenant: Tenant<TData>) => TResult): Promise<Awaited<TResult>> => {
+  const run = async <TResult>(ref: TenantRef | Tenant, fn: (tenant: Tenant) => TResult): Promise<Awaited<TResult>> => {
     if (typeof fn !== 'function') throw new TypeError('tenantry: tenancy.run needs a function to run')
     // Only a tenant tenantry minted is taken as is; anything else is a reference to resolve.
-    const tenant = isMintedTenant(ref) ? (ref as Tenant<TData>) : await registry.find(ref as TenantRef)
+    const tenant = isMintedTenant(ref) ? (ref as Tenant) : await registry.find(ref as TenantRef)
     // Awaited here, inside this function, so the caller's context is what it was either way.
     return await (runAsTenant(tenant, fn) as Awaited<TResult>)
   }
@@ -126,7 +123,7 @@ export function createTenancy<TData>(options: TenancyOptions<TData>): Tenancy<TD
         store,
         async (org) => {
           if (org.state !== 'active') return false
-          let tenant: Tenant<TData>
+          let tenant: Tenant
           try {
             tenant = await registry.find({ id: org.id })
           } catch (err) {

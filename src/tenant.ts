@@ -1,3 +1,6 @@
+import type { Document, TenantCollection } from './data/collection-types.js'
+import type { RegisteredCollections } from './register.js'
+
 /**
  * The tenant types shared by the registry, the context, the organization service and the HTTP
  * layer. Types only: no module imports them for behaviour.
@@ -8,15 +11,23 @@
  * in Koa, the argument of `tenancy.run`'s callback and what `currentTenant()` returns. The same
  * shape whichever way the tenant was identified.
  */
-export interface Tenant<TData = unknown> {
+export interface Tenant {
   /** Organization id: what a queued job should carry to find the tenant again. */
   readonly id: string
   /** Organization display name. */
   readonly name: string
   /** The organization's DNS label, as in `acme.example.com`. */
   readonly slug: string
-  /** The tenant's own data handle from the store; it reaches this tenant's data and no other's. */
-  readonly data: TData
+  /**
+   * One of the tenant's collections, by the name the store declares (`memoryStore({ collections
+   * })`, `mongoStore({ collections })`). It reaches this tenant's documents and no one else's,
+   * on every store and strategy. A name the store does not declare throws
+   * `UnknownCollectionError`; with `Register['collections']` declared, it is a type error too.
+   *
+   * @example
+   * const notes = await req.tenant.collection('notes').find({}).toArray()
+   */
+  collection<TName extends keyof RegisteredCollections & string>(name: TName): TenantCollection<RegisteredCollections[TName] extends Document ? RegisteredCollections[TName] : Document>
   /** Set only when a tenantry access token identified the request: the admin it was issued to. */
   readonly adminId?: string
   /** Set only when a tenantry access token identified the request: the login session it belongs to. */
@@ -24,7 +35,7 @@ export interface Tenant<TData = unknown> {
 }
 
 /** A tenant identified by a tenantry access token: the admin and the session are always known. */
-export interface AdminTenant<TData = unknown> extends Tenant<TData> {
+export interface AdminTenant extends Tenant {
   readonly adminId: string
   readonly sessionId: string
 }

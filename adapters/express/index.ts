@@ -34,7 +34,7 @@ function send(res: Response, response: HttpResponse): void {
  * @example
  * app.use(orgRouter(tenancy))
  */
-export function orgRouter(tenancy: Tenancy<unknown>, options?: OrgRouterOptions): RequestHandler {
+export function orgRouter(tenancy: Tenancy, options?: OrgRouterOptions): RequestHandler {
   const handler = createOrgHandler(tenancy, options)
   return async function tenantryOrgRouter(req: Request, res, next) {
     try {
@@ -60,7 +60,7 @@ const readExpress = { authorization: (req: Request) => req.headers.authorization
  * })
  * app.get('/site', tenantScope(tenancy, { from: 'host', baseDomain: 'example.com' }), handler)
  */
-export function tenantScope(tenancy: Tenancy<unknown>, options: ExpressTenantScopeOptions = {}): RequestHandler {
+export function tenantScope(tenancy: Tenancy, options: ExpressTenantScopeOptions = {}): RequestHandler {
   const scope = createScopeRequest(tenancy, options, readExpress)
   const context = options.context === true
   // Not an async function: when the tenant is cached, the scope answers synchronously and

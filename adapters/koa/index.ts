@@ -34,7 +34,7 @@ function send(ctx: Context, response: HttpResponse): void {
  * @example
  * app.use(orgRouter(tenancy))
  */
-export function orgRouter(tenancy: Tenancy<unknown>, options?: OrgRouterOptions): Middleware {
+export function orgRouter(tenancy: Tenancy, options?: OrgRouterOptions): Middleware {
   const handler = createOrgHandler(tenancy, options)
   return async function tenantryOrgRouter(ctx, next) {
     const parsedBody = (ctx.request as { body?: unknown }).body
@@ -57,7 +57,7 @@ const readKoa = { authorization: (ctx: Context) => ctx.headers.authorization, ho
  * })
  * router.get('/site', tenantScope(tenancy, { from: 'host', baseDomain: 'example.com' }), handler)
  */
-export function tenantScope(tenancy: Tenancy<unknown>, options: KoaTenantScopeOptions = {}): Middleware {
+export function tenantScope(tenancy: Tenancy, options: KoaTenantScopeOptions = {}): Middleware {
   const scope = createScopeRequest(tenancy, options, readKoa)
   const context = options.context === true
   // Not an async function: when the tenant is cached, the scope answers synchronously and

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { requireTenant, type Tenancy } from 'tenantry'
 import { orgRouter, tenantScope } from 'tenantry/express'
 import { createAppUsers, type AppUser, type AppUsers } from '../app-users.js'
-import { notesOf } from '../example-setup.js'
+import '../example-setup.js'
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -29,7 +29,7 @@ export interface ExampleAppOptions {
  * of identifying the tenant: tenantry's admin token (/notes), the subdomain or custom domain
  * (/site), and the app's own users (/api/notes, /orgs/:slug/notes).
  */
-export function createApp(tenancy: Tenancy<unknown>, options: ExampleAppOptions = {}): express.Express {
+export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): express.Express {
   const users = options.users ?? createAppUsers()
   const app = express()
   app.disable('x-powered-by')
@@ -41,17 +41,17 @@ export function createApp(tenancy: Tenancy<unknown>, options: ExampleAppOptions 
     next()
   })
 
-  // An organization admin's token: req.tenant.data is the organization's own collection.
+  // An organization admin's token: req.tenant.collection('notes') is the organization's own notes.
   const notes = express.Router()
   notes.use(tenantScope(tenancy))
   notes.post('/', express.json({ limit: '16kb' }), async (req, res) => {
     const parsed = noteBody.safeParse(req.body)
     if (!parsed.success) return problem(res, 400, 'Invalid note', z.prettifyError(parsed.error))
-    const { insertedId } = await notesOf(req.tenant.data).insertOne({ text: parsed.data.text, createdAt: new Date() })
+    const { insertedId } = await req.tenant.collection('notes').insertOne({ text: parsed.data.text, createdAt: new Date() })
     res.status(201).json({ id: insertedId, text: parsed.data.text })
   })
   notes.get('/', async (req, res) => {
-    const found = await notesOf(req.tenant.data).find({}, { sort: { createdAt: 1 } }).toArray()
+    const found = await req.tenant.collection('notes').find({}, { sort: { createdAt: 1 } }).toArray()
     res.json({ notes: found.map((note) => ({ id: note._id, text: note.text })) })
   })
   app.use('/notes', notes)
@@ -83,7 +83,7 @@ export function createApp(tenancy: Tenancy<unknown>, options: ExampleAppOptions 
     '/orgs/:slug/notes',
     tenantScope(tenancy, { from: (req) => ({ slug: String(req.params.slug) }), authorize: (req, tenant) => req.user?.organizationId === tenant.id }),
     async (req, res) => {
-      const found = await notesOf(req.tenant.data).find({}, { sort: { createdAt: 1 } }).toArray()
+      const found = await req.tenant.collection('notes').find({}, { sort: { createdAt: 1 } }).toArray()
       res.json({ organization: req.tenant.slug, notes: found.map((note) => note.text) })
     },
   )
@@ -100,7 +100,7 @@ export function createApp(tenancy: Tenancy<unknown>, options: ExampleAppOptions 
 
 /** Code far from the request: it asks for the current tenant and cannot run without one. */
 async function listNotesOfCurrentTenant(): Promise<string[]> {
-  const found = await notesOf(requireTenant().data).find({}, { sort: { createdAt: 1 } }).toArray()
+  const found = await requireTenant().collection('notes').find({}, { sort: { createdAt: 1 } }).toArray()
   return found.map((note) => String(note.text))
 }
 

@@ -5,7 +5,7 @@ import { z } from 'zod'
 import { requireTenant, type Tenancy } from 'tenantry'
 import { orgRouter, tenantScope } from 'tenantry/koa'
 import { createAppUsers, type AppUser, type AppUsers } from '../app-users.js'
-import { notesOf } from '../example-setup.js'
+import '../example-setup.js'
 
 declare module 'koa' {
   interface DefaultState {
@@ -28,7 +28,7 @@ export interface ExampleAppOptions {
  * of identifying the tenant: tenantry's admin token (/notes), the subdomain or custom domain
  * (/site), and the app's own users (/api/notes, /orgs/:slug/notes).
  */
-export function createApp(tenancy: Tenancy<unknown>, options: ExampleAppOptions = {}): Koa {
+export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): Koa {
   const users = options.users ?? createAppUsers()
   const app = new Koa()
   app.proxy = options.trustProxy === true
@@ -56,12 +56,12 @@ export function createApp(tenancy: Tenancy<unknown>, options: ExampleAppOptions 
   notes.post('/', json, async (ctx) => {
     const parsed = noteBody.safeParse(ctx.request.body)
     if (!parsed.success) return problem(ctx, 400, 'Invalid note', z.prettifyError(parsed.error))
-    const { insertedId } = await notesOf(ctx.state.tenant.data).insertOne({ text: parsed.data.text, createdAt: new Date() })
+    const { insertedId } = await ctx.state.tenant.collection('notes').insertOne({ text: parsed.data.text, createdAt: new Date() })
     ctx.status = 201
     ctx.body = { id: insertedId, text: parsed.data.text }
   })
   notes.get('/', async (ctx) => {
-    const found = await notesOf(ctx.state.tenant.data).find({}, { sort: { createdAt: 1 } }).toArray()
+    const found = await ctx.state.tenant.collection('notes').find({}, { sort: { createdAt: 1 } }).toArray()
     ctx.body = { notes: found.map((note) => ({ id: note._id, text: note.text })) }
   })
   app.use(notes.routes()).use(notes.allowedMethods())
@@ -92,7 +92,7 @@ export function createApp(tenancy: Tenancy<unknown>, options: ExampleAppOptions 
     '/orgs/:slug/notes',
     tenantScope(tenancy, { from: (ctx) => ({ slug: String(ctx.params.slug) }), authorize: (ctx, tenant) => ctx.state.user?.organizationId === tenant.id }),
     async (ctx) => {
-      const found = await notesOf(ctx.state.tenant.data).find({}, { sort: { createdAt: 1 } }).toArray()
+      const found = await ctx.state.tenant.collection('notes').find({}, { sort: { createdAt: 1 } }).toArray()
       ctx.body = { organization: ctx.state.tenant.slug, notes: found.map((note) => note.text) }
     },
   )
@@ -102,7 +102,7 @@ export function createApp(tenancy: Tenancy<unknown>, options: ExampleAppOptions 
 
 /** Code far from the request: it asks for the current tenant and cannot run without one. */
 async function listNotesOfCurrentTenant(): Promise<string[]> {
-  const found = await notesOf(requireTenant().data).find({}, { sort: { createdAt: 1 } }).toArray()
+  const found = await requireTenant().collection('notes').find({}, { sort: { createdAt: 1 } }).toArray()
   return found.map((note) => String(note.text))
 }
 

@@ -91,7 +91,7 @@ const loginSchema = z.object({ email: z.string(), password: z.string() })
  * const claims = tenancy.auth.verifyAccessToken(accessToken)
  */
 export class AdminAuth {
-  readonly #store: TenantStore<unknown>
+  readonly #store: TenantStore
   // Prebuilt KeyObjects: jsonwebtoken rebuilds one from a string secret on every call, which
   // costs far more than the HMAC itself.
   readonly #keyring: Keyring
@@ -105,7 +105,7 @@ export class AdminAuth {
   readonly #sessions: Sessions
   #dummyHash: Promise<string> | undefined
 
-  constructor(store: TenantStore<unknown>, options: AdminAuthOptions, services: { cache: TenantCache; audit: AuditLog }) {
+  constructor(store: TenantStore, options: AdminAuthOptions, services: { cache: TenantCache; audit: AuditLog }) {
     const {
       secret,
       keys,

@@ -15,7 +15,7 @@ type SessionAdmin = Pick<AdminRecord, 'id' | 'organizationId' | 'tokenVersion'>
  * registry refuses them as soon as their session is gone.
  */
 export class Sessions {
-  readonly #store: TenantStore<unknown>
+  readonly #store: TenantStore
   readonly #cache: TenantCache
   readonly #audit: AuditLog
   readonly #refreshIdleMs: number
@@ -24,7 +24,7 @@ export class Sessions {
   readonly #signAccessToken: (admin: SessionAdmin, sessionId: string) => string
 
   constructor(options: {
-    store: TenantStore<unknown>
+    store: TenantStore
     cache: TenantCache
     audit: AuditLog
     refreshIdleMs: number

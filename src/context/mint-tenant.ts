@@ -1,8 +1,10 @@
-import type { OrganizationRecord } from '../store.js'
+import type { TenantCollection } from '../data/collection-types.js'
+import { UnknownCollectionError } from '../errors.js'
+import type { OrganizationRecord, TenantStore } from '../store.js'
 import type { Tenant } from '../tenant.js'
 
 // Tenants tenantry made itself. `tenancy.run` takes one of these as is; anything else it is
-// given is a reference to resolve, so a hand-made `{ id, data }` can never smuggle in a handle.
+// given is a reference to resolve, so a hand-made `{ id, collection }` can never smuggle in a handle.
 const minted = new WeakSet<object>()
 
 /** Freezes and brands a tenant: one object may serve many requests, so none may change it. */
@@ -12,9 +14,24 @@ export function mintTenant<TTenant extends Tenant>(fields: TTenant): TTenant {
   return tenant
 }
 
-/** The tenant for an organization record and its data handle. */
-export function tenantOf(record: OrganizationRecord, data: unknown): Tenant {
-  return mintTenant({ id: record.id, name: record.name, slug: record.slug, data })
+/**
+ * The tenant for an organization record. Its collection handles are made on first use and kept
+ * for the life of the tenant object (a change to the organization makes a new one).
+ */
+export function tenantOf(record: OrganizationRecord, store: TenantStore): Tenant {
+  const handles = new Map<string, TenantCollection>()
+  const collection = (name: string): TenantCollection => {
+    let handle = handles.get(name)
+    if (handle === undefined) {
+      if (typeof name !== 'string' || !store.collectionNames.includes(name)) {
+        throw new UnknownCollectionError(`no collection ${JSON.stringify(name)} is declared; the store declares ${store.collectionNames.map((known) => JSON.stringify(known)).join(', ') || 'none'} (collections: { ... } in its options)`)
+      }
+      handle = store.collection(record, name)
+      handles.set(name, handle)
+    }
+    return handle
+  }
+  return mintTenant({ id: record.id, name: record.name, slug: record.slug, collection: collection as Tenant['collection'] })
 }
 
 export function isMintedTenant(value: unknown): value is Tenant {

@@ -13,7 +13,7 @@ export interface TenantCacheOptions {
 }
 
 // Cached as `unknown` data: a field typed with TData would make the registry invariant in TData
-// and a Tenancy<MemoryCollection> unassignable where a Tenancy<unknown> is asked for.
+// and a Tenancy unassignable where a Tenancy is asked for.
 export interface CachedOrganization {
   id: string
   /** The frozen `Tenant` every lookup of this organization hands out (a token adds its admin and session). */

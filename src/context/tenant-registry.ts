@@ -20,20 +20,20 @@ import { parseTenantRef, type ParsedRef } from './tenant-ref.js'
  * const tenant = await tenancy.registry.resolve(token)
  * const same = await tenancy.registry.find({ slug: tenant.slug })
  */
-export class TenantRegistry<TData = unknown> {
-  readonly #store: TenantStore<TData>
+export class TenantRegistry {
+  readonly #store: TenantStore
   readonly #auth: AdminAuth
   readonly #cache: TenantCache
   readonly #parsed = new WeakMap<TenantRef, ParsedRef | null>()
 
-  constructor(store: TenantStore<TData>, auth: AdminAuth, cache: TenantCache) {
+  constructor(store: TenantStore, auth: AdminAuth, cache: TenantCache) {
     this.#store = store
     this.#auth = auth
     this.#cache = cache
   }
 
   /** Throws `TokenInvalidError` or `TokenExpiredError` when the token does not scope a live tenant. */
-  async resolve(token: string): Promise<AdminTenant<TData>> {
+  async resolve(token: string): Promise<AdminTenant> {
     return this.lookup(token)
   }
 
@@ -42,12 +42,12 @@ export class TenantRegistry<TData = unknown> {
    * cached, which is nearly every request: the hot path then allocates no promise and waits for
    * no microtask. Throws (synchronously, or by rejecting) exactly what `resolve` rejects with.
    */
-  lookup(token: string): AdminTenant<TData> | Promise<AdminTenant<TData>> {
+  lookup(token: string): AdminTenant | Promise<AdminTenant> {
     // The hot path: one map lookup. A resolved token is reused only while nothing has been
     // invalidated since it was resolved (the epoch) and before the first of its token's expiry,
     // its session's end and the cache TTL; otherwise it is checked piece by piece again.
     const resolved = this.#cache.resolved?.get(token)
-    if (resolved && resolved.epoch === this.#cache.epoch && Date.now() < resolved.validUntil) return resolved.tenant as AdminTenant<TData>
+    if (resolved && resolved.epoch === this.#cache.epoch && Date.now() < resolved.validUntil) return resolved.tenant as AdminTenant
     const claims = this.#verify(token)
     const organization = this.#cache.organizations?.get(claims.organizationId)
     const admin = this.#cache.admins?.get(claims.adminId)
@@ -57,7 +57,7 @@ export class TenantRegistry<TData = unknown> {
   }
 
   /** The active organization `ref` names, or `OrganizationNotFoundError`. */
-  async find(ref: TenantRef): Promise<Tenant<TData>> {
+  async find(ref: TenantRef): Promise<Tenant> {
     return this.findSync(ref)
   }
 
@@ -65,7 +65,7 @@ export class TenantRegistry<TData = unknown> {
    * `find`, but synchronous when the reference and its organization are cached. A malformed
    * reference throws `TypeError` at once (it is the caller's bug, not a missing tenant).
    */
-  findSync(ref: TenantRef): Tenant<TData> | Promise<Tenant<TData>> {
+  findSync(ref: TenantRef): Tenant | Promise<Tenant> {
     // A frozen reference cannot change, so it is parsed once (tenantScope's host strategy keeps
     // one per hostname). Any other may be reused with new contents, so it is parsed every time.
     let parsed = this.#parsed.get(ref)
@@ -78,17 +78,17 @@ export class TenantRegistry<TData = unknown> {
     // entry is alive: every change to the organization (rename, reslug, domain removal, delete)
     // kills the entry, and with it every reference to it, without tracking them.
     const organization = parsed.kind === 'id' ? this.#cache.organizations?.get(parsed.value) : this.#cache.refs?.get(parsed.key)
-    if (organization?.alive && Date.now() < organization.expiresAt) return organization.tenant as Tenant<TData>
+    if (organization?.alive && Date.now() < organization.expiresAt) return organization.tenant as Tenant
     return this.#loadRef(parsed)
   }
 
-  async #loadRef(ref: ParsedRef): Promise<Tenant<TData>> {
+  async #loadRef(ref: ParsedRef): Promise<Tenant> {
     const epoch = this.#cache.epoch
     const record = await this.#findRecord(ref)
-    const organization = record?.state === 'active' ? this.#cacheOrganization(record, epoch) : undefined
-    if (!organization) throw new OrganizationNotFoundError('no organization matches this reference')
+    if (record?.state !== 'active') throw new OrganizationNotFoundError('no organization matches this reference')
+    const organization = this.#cacheOrganization(record, epoch)
     if (ref.kind !== 'id' && epoch === this.#cache.epoch) this.#cache.refs?.set(ref.key, organization)
-    return organization.tenant as Tenant<TData>
+    return organization.tenant as Tenant
   }
 
   async #findRecord(ref: ParsedRef): Promise<OrganizationRecord | null> {
@@ -106,7 +106,7 @@ export class TenantRegistry<TData = unknown> {
     }
   }
 
-  async #load(token: string, claims: AccessTokenClaims, organization?: CachedOrganization, admin?: CachedAdmin, session?: CachedSession): Promise<AdminTenant<TData>> {
+  async #load(token: string, claims: AccessTokenClaims, organization?: CachedOrganization, admin?: CachedAdmin, session?: CachedSession): Promise<AdminTenant> {
     const epoch = this.#cache.epoch
     const loaded = await Promise.all([
       organization ?? this.#loadOrganization(claims.organizationId, epoch),
@@ -117,14 +117,14 @@ export class TenantRegistry<TData = unknown> {
   }
 
   /** `epoch` is the cache's epoch when the lookup began: what was read is trusted only if nothing changed since. */
-  #tenant(token: string, claims: AccessTokenClaims, epoch: number, organization?: CachedOrganization, admin?: CachedAdmin, session?: CachedSession): AdminTenant<TData> {
+  #tenant(token: string, claims: AccessTokenClaims, epoch: number, organization?: CachedOrganization, admin?: CachedAdmin, session?: CachedSession): AdminTenant {
     if (!organization) throw new TokenInvalidError('the organization of this token no longer exists')
     if (admin?.organizationId !== organization.id) throw new TokenInvalidError('the admin of this token no longer exists')
     if (admin.tokenVersion !== claims.tokenVersion) throw new TokenInvalidError('the access token has been revoked')
     const now = Date.now()
     if (session?.adminId !== claims.adminId || now >= session.expiresAt) throw new TokenInvalidError('the session of this token has ended')
     // Frozen: one object serves every request with this token, so no request may change it for the next.
-    const tenant = mintTenant<AdminTenant<TData>>({ ...(organization.tenant as Tenant<TData>), adminId: claims.adminId, sessionId: claims.sessionId })
+    const tenant = mintTenant<AdminTenant>({ ...(organization.tenant as Tenant), adminId: claims.adminId, sessionId: claims.sessionId })
     this.#cache.resolved?.set(token, { tenant, epoch, validUntil: Math.min(claims.expiresAt * 1000, session.expiresAt, now + this.#cache.ttlMs) })
     return tenant
   }
@@ -145,19 +145,12 @@ export class TenantRegistry<TData = unknown> {
   /**
    * The cache entry for an active organization record: the one already cached if there is one
    * (so references pointing at it stay valid), otherwise a new one, cached only if nothing was
-   * invalidated since `epoch`. `undefined` when its data space is gone (a delete just finished).
+   * invalidated since `epoch`.
    */
-  #cacheOrganization(record: OrganizationRecord, epoch: number): CachedOrganization | undefined {
+  #cacheOrganization(record: OrganizationRecord, epoch: number): CachedOrganization {
     const cached = this.#cache.organizations?.get(record.id)
     if (cached && Date.now() < cached.expiresAt) return cached
-    let data: unknown
-    try {
-      data = this.#store.tenantData(record)
-    } catch (err) {
-      if (err instanceof OrganizationNotFoundError) return undefined
-      throw err
-    }
-    const organization: CachedOrganization = { id: record.id, tenant: tenantOf(record, data), alive: true, expiresAt: Date.now() + this.#cache.ttlMs }
+    const organization: CachedOrganization = { id: record.id, tenant: tenantOf(record, this.#store), alive: true, expiresAt: Date.now() + this.#cache.ttlMs }
     if (epoch === this.#cache.epoch) this.#cache.organizations?.set(record.id, organization)
     return organization
   }

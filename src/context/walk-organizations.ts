@@ -29,7 +29,7 @@ export interface WalkReport {
  * marks where a re-run should resume.
  */
 export async function walkOrganizations(
-  store: TenantStore<unknown>,
+  store: TenantStore,
   visit: (org: OrganizationRecord) => Promise<boolean>,
   options: WalkOptions = {},
 ): Promise<WalkReport> {

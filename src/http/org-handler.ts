@@ -34,7 +34,7 @@ const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache
  * const handler = createOrgHandler(tenancy, { bodyLimit: 8192 })
  * const response = await handler.handle({ method: 'GET', url: '/org/get?organization_name=acme', headers: {}, body: [] })
  */
-export function createOrgHandler(tenancy: Tenancy<unknown>, options: OrgRouterOptions = {}): OrgHandler {
+export function createOrgHandler(tenancy: Tenancy, options: OrgRouterOptions = {}): OrgHandler {
   const { bodyLimit = 16 * 1024, prefix = '' } = options
   if (!Number.isInteger(bodyLimit) || bodyLimit <= 0) throw new TypeError('tenantry: bodyLimit must be a positive whole number of bytes')
   if (typeof prefix !== 'string' || (prefix !== '' && (!prefix.startsWith('/') || prefix.endsWith('/')))) {

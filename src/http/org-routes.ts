@@ -63,7 +63,7 @@ function route<TSchema extends z.ZodType>(
 }
 
 /** The org-management routes over a tenancy: the table both adapters serve. */
-export function orgRoutes(tenancy: Tenancy<unknown>): OrgRoute[] {
+export function orgRoutes(tenancy: Tenancy): OrgRoute[] {
   return [
     route({
       method: 'POST',

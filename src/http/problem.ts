@@ -31,6 +31,7 @@ const PROBLEMS: Record<string, { status: number; title: string }> = {
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   TOO_MANY_REQUESTS: { status: 429, title: 'Too many requests' },
+  CAPACITY_EXCEEDED: { status: 503, title: 'No capacity for another organization' },
 }
 
 /**

@@ -67,7 +67,7 @@ export type ScopeRequest<TRequest> = (request: TRequest) => MaybePromise<ScopeRe
  * anything else (a resolver or `authorize` that throws, the store being down) is thrown, for the
  * host's error handling.
  */
-export function createScopeRequest<TRequest>(tenancy: Tenancy<unknown>, options: TenantScopeOptions<TRequest>, read: RequestReader<TRequest>): ScopeRequest<TRequest> {
+export function createScopeRequest<TRequest>(tenancy: Tenancy, options: TenantScopeOptions<TRequest>, read: RequestReader<TRequest>): ScopeRequest<TRequest> {
   if (typeof options !== 'object' || options === null) throw new TypeError('tenantry: tenantScope options must be an object')
   const { from = 'token', authorize } = options
   if (from !== 'token' && from !== 'host' && typeof from !== 'function') throw new TypeError("tenantry: tenantScope's from must be 'token', 'host' or a function")
@@ -132,7 +132,7 @@ export function createScopeRequest<TRequest>(tenancy: Tenancy<unknown>, options:
   }
 }
 
-function scopeBaseDomains(tenancy: Tenancy<unknown>, baseDomain: string | string[] | undefined): readonly string[] {
+function scopeBaseDomains(tenancy: Tenancy, baseDomain: string | string[] | undefined): readonly string[] {
   if (baseDomain === undefined) {
     if (tenancy.baseDomains.length === 0) throw new TypeError("tenantry: tenantScope({ from: 'host' }) needs a baseDomain, here or in createTenancy")
     return tenancy.baseDomains

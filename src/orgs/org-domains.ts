@@ -20,13 +20,13 @@ export const MAX_DOMAINS_PER_ORGANIZATION = 50
  * record) before calling `add`.
  */
 export class OrgDomains {
-  readonly #store: TenantStore<unknown>
+  readonly #store: TenantStore
   readonly #cache: TenantCache
   readonly #audit: AuditLog
   readonly #baseDomains: readonly string[]
   readonly #inFlightTimeoutMs: number
 
-  constructor(store: TenantStore<unknown>, options: { cache: TenantCache; audit: AuditLog; baseDomains: readonly string[]; inFlightTimeoutMs: number }) {
+  constructor(store: TenantStore, options: { cache: TenantCache; audit: AuditLog; baseDomains: readonly string[]; inFlightTimeoutMs: number }) {
     this.#store = store
     this.#cache = options.cache
     this.#audit = options.audit

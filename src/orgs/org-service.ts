@@ -41,7 +41,7 @@ const SLUG_ATTEMPTS = 5
  * const { organization } = await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password })
  */
 export class OrgService {
-  readonly #store: TenantStore<unknown>
+  readonly #store: TenantStore
   readonly #auth: AdminAuth
   readonly #cache: TenantCache
   readonly #audit: AuditLog
@@ -50,7 +50,7 @@ export class OrgService {
   readonly #domains: OrgDomains
   readonly #teardown: OrgTeardown
 
-  constructor(store: TenantStore<unknown>, auth: AdminAuth, options: OrgServiceOptions) {
+  constructor(store: TenantStore, auth: AdminAuth, options: OrgServiceOptions) {
     this.#store = store
     this.#auth = auth
     this.#cache = options.cache
@@ -65,6 +65,7 @@ export class OrgService {
   async create(input: CreateOrganizationInput): Promise<{ organization: Organization; admin: Admin }> {
     const { name, email, password, slug } = parseInput(createSchema, input)
     if (slug !== undefined) this.#refuseReserved(slug)
+    await this.#store.assertCapacity?.()
     // Cheap early answer for the common conflict; the store's unique index is what decides races.
     await this.#claimEmail(email)
     const passwordHash = await this.#auth.hashPassword(password)

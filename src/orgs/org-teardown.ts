@@ -12,12 +12,12 @@ import type { LifecycleHooks } from './org-types.js'
  * can run again after a failure.
  */
 export class OrgTeardown {
-  readonly #store: TenantStore<unknown>
+  readonly #store: TenantStore
   readonly #cache: TenantCache
   readonly #hooks: LifecycleHooks
   readonly #inFlightTimeoutMs: number
 
-  constructor(store: TenantStore<unknown>, options: { cache: TenantCache; hooks: LifecycleHooks; inFlightTimeoutMs: number }) {
+  constructor(store: TenantStore, options: { cache: TenantCache; hooks: LifecycleHooks; inFlightTimeoutMs: number }) {
     this.#store = store
     this.#cache = options.cache
     this.#hooks = options.hooks
@@ -26,7 +26,7 @@ export class OrgTeardown {
 
   /** Runs a lifecycle hook as the organization's tenant: `currentTenant()` inside it is that organization. */
   async runHook(hook: (tenant: Tenant) => unknown, org: OrganizationRecord): Promise<void> {
-    await runAsTenant(tenantOf(org, this.#store.tenantData(org)), hook)
+    await runAsTenant(tenantOf(org, this.#store), hook)
   }
 
   /**
@@ -70,14 +70,16 @@ export class OrgTeardown {
     const owned = new Set<string>()
     let organizationsRemoved = 0
     for await (const org of this.#store.listOrganizations()) {
+      // A store keys data by data key, or on a shared strategy by organization id.
       owned.add(org.dataKey)
+      owned.add(org.id)
       if (this.#isStale(org)) {
         await this.tearDown(org, { hooks: true })
         organizationsRemoved++
       }
     }
     const orphans = dataKeys.filter((dataKey) => !owned.has(dataKey))
-    for (const dataKey of orphans) await this.#store.dropTenantData({ dataKey })
+    for (const dataKey of orphans) await this.#store.dropTenantData({ id: dataKey, dataKey })
     return { organizationsRemoved, orphanDataSpacesDropped: orphans.length }
   }
 

@@ -39,18 +39,18 @@ export interface UpdateOrganizationInput {
 }
 
 /** Code the host runs at two moments of an organization's life, each inside `tenancy.run` for it. */
-export interface LifecycleHooks<TData = unknown> {
+export interface LifecycleHooks {
   /**
    * After the data space exists, before anyone can see the organization: seed its data here. A
    * throw fails the create and removes everything, seeded data included.
    */
-  afterCreate?: (tenant: Tenant<TData>) => unknown
+  afterCreate?: (tenant: Tenant) => unknown
   /**
    * Once the organization's tokens have stopped working, before its data is dropped: clean the
    * host's own records of it here. A throw stops the delete and gives the organization back
    * intact. An interrupted delete that `recover()` finishes runs it again, so keep it idempotent.
    */
-  beforeDelete?: (tenant: Tenant<TData>) => unknown
+  beforeDelete?: (tenant: Tenant) => unknown
 }
 
 export type MigrateOptions = Omit<WalkOptions, 'onProgress'> & { onProgress?: (report: MigrationReport) => void }

@@ -19,7 +19,7 @@ const boom = () => {
  * route that forgot tenantScope, and the context option. Errors reach the host's own handler,
  * which answers 500 with the message, so the test can see where each error went.
  */
-const FRAMEWORKS: [string, (tenancy: Tenancy<unknown>) => RequestListener][] = [
+const FRAMEWORKS: [string, (tenancy: Tenancy) => RequestListener][] = [
   [
     'Express',
     (tenancy) => {
@@ -82,7 +82,7 @@ const FRAMEWORKS: [string, (tenancy: Tenancy<unknown>) => RequestListener][] = [
 for (const [framework, createApp] of FRAMEWORKS) {
   describe(`tenantScope on ${framework}`, () => {
     let server: RunningServer
-    let tenancy: Tenancy<unknown>
+    let tenancy: Tenancy
     beforeEach(async () => {
       tenancy = createTenancy({ auth: TEST_AUTH, baseDomain: 'example.test' })
       await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
@@ -134,7 +134,7 @@ describe('tenantScope options', () => {
     ['Koa', koaAdapter.tenantScope],
   ] as const) {
     it(`refuses bad options at start-up with TypeError on ${framework}`, () => {
-      const bad: [Tenancy<unknown>, object][] = [
+      const bad: [Tenancy, object][] = [
         [tenancy, { from: 'cookie' }],
         [tenancy, { authorize: 'yes' }],
         [tenancy, { context: 'yes' }],

@@ -1,11 +1,7 @@
-import { memoryStore, type MemoryCollection } from 'tenantry'
+import { memoryStore } from 'tenantry'
 import { describeStoreConformance } from './store-conformance.js'
 
-describeStoreConformance<MemoryCollection>({
-  name: 'in-memory',
-  create: () => memoryStore(),
-  write: async (data, doc) => {
-    await data.insertOne(doc)
-  },
-  read: async (data) => (await data.find({}).toArray()).map((doc) => String(doc.text)),
-})
+const collections = { notes: { indexes: [{ key: { text: 1 as const } }] }, invoices: {} }
+
+describeStoreConformance({ name: 'in-memory isolated', create: () => memoryStore({ collections }) })
+describeStoreConformance({ name: 'in-memory shared', create: () => memoryStore({ collections, strategy: 'shared' }), keysAreIds: true })

@@ -13,20 +13,27 @@ import {
   type RefreshTokenRecord,
   type SessionRecord,
   type AdminTenant,
+  type TenantCollection,
   type TenantStore,
 } from 'tenantry'
 import { failingStore, InjectedFailure, type StoreStep } from '../support/failing-store.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 
-/** What a store's test file provides: a fresh, empty store per test, and how to use its data handle. */
-export interface StoreUnderTest<TData> {
+/** What a store's test file provides: a fresh, empty store per test that declares `notes` and `invoices`. */
+export interface StoreUnderTest {
   name: string
   /** A fresh, empty store; called once per test. */
-  create(): Promise<TenantStore<TData>> | TenantStore<TData>
-  /** Writes one document into a tenant's data handle. */
-  write(data: TData, doc: { text: string }): Promise<void>
-  /** Reads the `text` of every document in a tenant's data handle. */
-  read(data: TData): Promise<string[]>
+  create(): Promise<TenantStore> | TenantStore
+  /** The shared strategy keys tenant data by organization id rather than data key. */
+  keysAreIds?: boolean
+}
+
+async function write(collection: TenantCollection, text: string): Promise<void> {
+  await collection.insertOne({ text })
+}
+
+async function read(collection: TenantCollection): Promise<string[]> {
+  return (await collection.find({}, { sort: { text: 1 } }).toArray()).map((doc) => String(doc.text))
 }
 
 let sequence = 0
@@ -48,7 +55,8 @@ function admin(organizationId: string, overrides: Partial<AdminRecord> = {}): Ad
  * drives the store's primitives directly; the second drives the organization lifecycle over
  * the store with failures injected at every step, and checks what is left behind.
  */
-export function describeStoreConformance<TData>(subject: StoreUnderTest<TData>): void {
+export function describeStoreConformance(subject: StoreUnderTest): void {
+  const keyOf = (org: OrganizationRecord) => (subject.keysAreIds ? org.id : org.dataKey)
   describe(`the ${subject.name} store`, () => {
     describe('records', () => {
       it('answers null, not an error, for records that do not exist', async () => {
@@ -261,31 +269,37 @@ export function describeStoreConformance<TData>(subject: StoreUnderTest<TData>):
         const store = await subject.create()
         const [one, two] = [organization(), organization()]
         for (const org of [one, two]) await store.provisionTenantData(org)
-        await subject.write(store.tenantData(one), { text: 'one' })
-        await subject.write(store.tenantData(two), { text: 'two' })
-        expect(await subject.read(store.tenantData(one))).toEqual(['one'])
-        expect(await subject.read(store.tenantData(two))).toEqual(['two'])
-        expect(await store.listTenantDataKeys()).toEqual(expect.arrayContaining([one.dataKey, two.dataKey]))
+        await write(store.collection(one, 'notes'), 'one')
+        await write(store.collection(two, 'notes'), 'two')
+        await write(store.collection(two, 'invoices'), 'two’s invoice')
+        expect(await read(store.collection(one, 'notes'))).toEqual(['one'])
+        expect(await read(store.collection(two, 'notes'))).toEqual(['two'])
+        expect(await read(store.collection(one, 'invoices'))).toEqual([])
+        expect(await read(store.collection(two, 'invoices'))).toEqual(['two’s invoice'])
+        expect(await store.listTenantDataKeys()).toEqual(expect.arrayContaining([keyOf(one), keyOf(two)]))
       })
 
       it('provisions and drops idempotently, and a dropped space is gone with its data', async () => {
         const store = await subject.create()
         const org = organization()
         await store.provisionTenantData(org)
-        await subject.write(store.tenantData(org), { text: 'kept' })
+        await write(store.collection(org, 'notes'), 'kept')
+        await write(store.collection(org, 'invoices'), 'kept too')
         await store.provisionTenantData(org)
-        expect(await subject.read(store.tenantData(org))).toEqual(['kept'])
+        expect(await read(store.collection(org, 'notes'))).toEqual(['kept'])
         await store.dropTenantData(org)
         await store.dropTenantData(org)
-        expect(await store.listTenantDataKeys()).not.toContain(org.dataKey)
+        expect(await store.listTenantDataKeys()).not.toContain(keyOf(org))
         // A store may refuse the handle outright or hand out one to an empty space.
-        let handle: TData | undefined
-        try {
-          handle = store.tenantData(org)
-        } catch (err) {
-          expect(err).toBeInstanceOf(OrganizationNotFoundError)
+        for (const name of ['notes', 'invoices']) {
+          let handle: TenantCollection | undefined
+          try {
+            handle = store.collection(org, name)
+          } catch (err) {
+            expect(err).toBeInstanceOf(OrganizationNotFoundError)
+          }
+          if (handle !== undefined) expect(await read(handle)).toEqual([])
         }
-        if (handle !== undefined) expect(await subject.read(handle)).toEqual([])
       })
 
       it('lists every organization in id order, resumably', async () => {
@@ -309,7 +323,7 @@ export function describeStoreConformance<TData>(subject: StoreUnderTest<TData>):
         return { failing, tenancy, store: failing.store }
       }
 
-      async function expectNoTrace(store: TenantStore<TData>, name: string, email: string, keysBefore: string[]) {
+      async function expectNoTrace(store: TenantStore, name: string, email: string, keysBefore: string[]) {
         expect(await store.findOrganization({ nameKey: name.toLowerCase() })).toBeNull()
         expect(await store.findAdmin({ email })).toBeNull()
         expect((await store.listTenantDataKeys()).sort()).toEqual([...keysBefore].sort())
@@ -357,9 +371,9 @@ export function describeStoreConformance<TData>(subject: StoreUnderTest<TData>):
         expect(await tenancy.recover()).toEqual({ organizationsRemoved: 1, orphanDataSpacesDropped: 1 })
         expect(await store.findOrganization({ id: stuck.id })).toBeNull()
         const keys = await store.listTenantDataKeys()
-        expect(keys).not.toContain(stuck.dataKey)
-        expect(keys).not.toContain(orphan.dataKey)
-        expect(await subject.read((await tenancy.registry.resolve((await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken)).data)).toEqual(['precious'])
+        expect(keys).not.toContain(keyOf(stuck))
+        expect(keys).not.toContain(keyOf(orphan))
+        expect(await read((await tenancy.registry.resolve((await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken)).collection('notes'))).toEqual(['precious'])
         expect(tenant.name).toBe('Acme')
       })
 
@@ -393,11 +407,11 @@ export function describeStoreConformance<TData>(subject: StoreUnderTest<TData>):
         await expect(tenancy.orgs.create({ name: 'Busy', email: 'busy@x.test', password: PASSWORD })).rejects.toBeInstanceOf(OrganizationNameTakenError)
       })
 
-      async function acmeWithNote(tenancy: ReturnType<typeof createTenancy<TData>>): Promise<AdminTenant<TData>> {
+      async function acmeWithNote(tenancy: ReturnType<typeof createTenancy>): Promise<AdminTenant> {
         await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
         const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
         const tenant = await tenancy.registry.resolve(accessToken)
-        await subject.write(tenant.data, { text: 'precious' })
+        await write(tenant.collection('notes'), 'precious')
         return tenant
       }
 
@@ -408,7 +422,7 @@ export function describeStoreConformance<TData>(subject: StoreUnderTest<TData>):
         const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
         const renamed = await tenancy.registry.resolve(accessToken)
         expect(renamed.name).toBe('Acme Renamed')
-        expect(await subject.read(renamed.data)).toEqual(['precious'])
+        expect(await read(renamed.collection('notes'))).toEqual(['precious'])
       })
 
       it('undoes the rename when the credential change that came with it fails', async () => {
@@ -431,7 +445,7 @@ export function describeStoreConformance<TData>(subject: StoreUnderTest<TData>):
         expect(await store.findDomain('shop.acme.com')).toBeNull()
         expect(await store.findOrganization({ slug: 'acme' })).toBeNull()
         expect(await store.findAdmin({ id: tenant.adminId })).toBeNull()
-        expect(await store.listTenantDataKeys()).not.toContain(org.dataKey)
+        expect(await store.listTenantDataKeys()).not.toContain(keyOf(org))
       })
 
       it('gives the organization back, data intact, when its delete fails before any data is gone', async () => {
@@ -440,7 +454,7 @@ export function describeStoreConformance<TData>(subject: StoreUnderTest<TData>):
         failing.failNext('dropTenantData')
         await expect(tenancy.orgs.delete(tenant, 'Acme')).rejects.toBeInstanceOf(InjectedFailure)
         const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
-        expect(await subject.read((await tenancy.registry.resolve(accessToken)).data)).toEqual(['precious'])
+        expect(await read((await tenancy.registry.resolve(accessToken)).collection('notes'))).toEqual(['precious'])
       })
 
       for (const step of ['deleteDomains', 'deleteAdmins', 'deleteOrganization'] as StoreStep[]) {
@@ -455,7 +469,7 @@ export function describeStoreConformance<TData>(subject: StoreUnderTest<TData>):
           await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
           expect(await store.findAdmin({ id: tenant.adminId })).toBeNull()
           const fresh = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
-          expect(await subject.read((await tenancy.registry.resolve(fresh.accessToken)).data)).toEqual([])
+          expect(await read((await tenancy.registry.resolve(fresh.accessToken)).collection('notes'))).toEqual([])
         })
       }
     })

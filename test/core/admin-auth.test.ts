@@ -12,7 +12,7 @@ function hs256(header: object, payload: object, secret: string | Buffer = TEST_S
 }
 
 describe('AdminAuth', () => {
-  let tenancy: Tenancy<unknown>
+  let tenancy: Tenancy
   let claims: { sub: string; org: string; ver: number; sid: string }
   // The header of a token the tenancy issued itself (alg, typ, kid), for forging look-alikes.
   let header: { alg: string; typ: string; kid: string }

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { createTenancy, currentTenant, OrganizationNotFoundError, type MemoryCollection, type Tenancy, type Tenant } from 'tenantry'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+import { notesStore } from '../support/notes-store.js'
 
 const input = { name: 'Acme', email: 'a@acme.test', password: PASSWORD }
 
-async function adminOf(tenancy: Tenancy<MemoryCollection>) {
+async function adminOf(tenancy: Tenancy) {
   return tenancy.registry.resolve((await tenancy.auth.login({ email: input.email, password: PASSWORD })).accessToken)
 }
 
@@ -13,16 +14,17 @@ describe('lifecycle hooks', () => {
     const seen: (Tenant | undefined)[] = []
     const tenancy = createTenancy({
       auth: TEST_AUTH,
+      store: notesStore(),
       hooks: {
         async afterCreate(tenant) {
           seen.push(currentTenant())
-          await tenant.data.insertOne({ text: 'welcome' })
+          await tenant.collection('notes').insertOne({ text: 'welcome' })
         },
       },
     })
     const { organization } = await tenancy.orgs.create(input)
     expect(seen.map((tenant) => tenant?.id)).toEqual([organization.id])
-    expect((await (await tenancy.tenant({ id: organization.id })).data.find({}).toArray()).map((doc) => doc.text)).toEqual(['welcome'])
+    expect((await (await tenancy.tenant({ id: organization.id })).collection('notes').find({}).toArray()).map((doc: { text?: unknown }) => doc.text)).toEqual(['welcome'])
     expect(currentTenant()).toBeUndefined()
   })
 
@@ -31,9 +33,10 @@ describe('lifecycle hooks', () => {
     let fail = true
     const tenancy = createTenancy({
       auth: TEST_AUTH,
+      store: notesStore(),
       hooks: {
-        async afterCreate(tenant: Tenant<MemoryCollection>) {
-          await tenant.data.insertOne({ text: 'half-seeded' })
+        async afterCreate(tenant: Tenant) {
+          await tenant.collection('notes').insertOne({ text: 'half-seeded' })
           if (fail) throw failure
         },
       },
@@ -45,18 +48,19 @@ describe('lifecycle hooks', () => {
     expect(currentTenant()).toBeUndefined()
     fail = false
     const { organization } = await tenancy.orgs.create(input)
-    expect((await (await tenancy.tenant({ id: organization.id })).data.find({}).toArray()).map((doc) => doc.text)).toEqual(['half-seeded'])
+    expect((await (await tenancy.tenant({ id: organization.id })).collection('notes').find({}).toArray()).map((doc: { text?: unknown }) => doc.text)).toEqual(['half-seeded'])
   })
 
   it('runs beforeDelete as the tenant once its tokens have stopped, with its data still there', async () => {
     const calls: { current?: string; notes: number; tokenRefused: boolean }[] = []
     const tenancy = createTenancy({
       auth: TEST_AUTH,
+      store: notesStore(),
       hooks: {
         async beforeDelete(tenant) {
           calls.push({
             current: currentTenant()?.id,
-            notes: await tenant.data.countDocuments(),
+            notes: await tenant.collection('notes').countDocuments(),
             tokenRefused: await tenancy.registry.resolve(token).then(() => false, () => true),
           })
         },
@@ -65,7 +69,7 @@ describe('lifecycle hooks', () => {
     const { organization } = await tenancy.orgs.create(input)
     const admin = await adminOf(tenancy)
     const token = (await tenancy.auth.login({ email: input.email, password: PASSWORD })).accessToken
-    await admin.data.insertOne({ text: 'note' })
+    await admin.collection('notes').insertOne({ text: 'note' })
     await tenancy.orgs.delete(admin, 'Acme')
     expect(calls).toEqual([{ current: organization.id, notes: 1, tokenRefused: true }])
     await expect(tenancy.tenant({ id: organization.id })).rejects.toBeInstanceOf(OrganizationNotFoundError)
@@ -73,19 +77,19 @@ describe('lifecycle hooks', () => {
 
   it('stops the delete when beforeDelete throws, and gives the organization back intact', async () => {
     const failure = new Error('cleanup failed')
-    const tenancy = createTenancy({ auth: TEST_AUTH, hooks: { beforeDelete: () => Promise.reject(failure) } })
+    const tenancy = createTenancy({ auth: TEST_AUTH, store: notesStore(), hooks: { beforeDelete: () => Promise.reject(failure) } })
     const { organization } = await tenancy.orgs.create(input)
     const admin = await adminOf(tenancy)
-    await admin.data.insertOne({ text: 'kept' })
+    await admin.collection('notes').insertOne({ text: 'kept' })
     await expect(tenancy.orgs.delete(admin, 'Acme')).rejects.toBe(failure)
     const tenant = await tenancy.tenant({ id: organization.id })
-    expect((await tenant.data.find({}).toArray()).map((doc) => doc.text)).toEqual(['kept'])
+    expect((await tenant.collection('notes').find({}).toArray()).map((doc: { text?: unknown }) => doc.text)).toEqual(['kept'])
     expect((await tenancy.registry.resolve((await tenancy.auth.login({ email: input.email, password: PASSWORD })).accessToken)).id).toBe(organization.id)
   })
 
   it('runs beforeDelete again when recover() finishes a delete a crash interrupted', async () => {
     const cleaned: string[] = []
-    const tenancy = createTenancy({ auth: TEST_AUTH, inFlightTimeoutMs: 0, hooks: { beforeDelete: (tenant) => void cleaned.push(tenant.id) } })
+    const tenancy = createTenancy({ auth: TEST_AUTH, store: notesStore(), inFlightTimeoutMs: 0, hooks: { beforeDelete: (tenant) => void cleaned.push(tenant.id) } })
     const { organization } = await tenancy.orgs.create(input)
     await tenancy.store.updateOrganization(organization.id, { state: 'deleting', stateChangedAt: new Date(0) })
     expect(await tenancy.recover()).toMatchObject({ organizationsRemoved: 1 })
@@ -94,7 +98,7 @@ describe('lifecycle hooks', () => {
   })
 
   it('refuses hooks that are not functions at start-up', () => {
-    expect(() => createTenancy({ auth: TEST_AUTH, hooks: { afterCreate: 'seed' as never } })).toThrow(TypeError)
-    expect(() => createTenancy({ auth: TEST_AUTH, hooks: { beforeDelete: {} as never } })).toThrow(TypeError)
+    expect(() => createTenancy({ auth: TEST_AUTH, store: notesStore(), hooks: { afterCreate: 'seed' as never } })).toThrow(TypeError)
+    expect(() => createTenancy({ auth: TEST_AUTH, store: notesStore(), hooks: { beforeDelete: {} as never } })).toThrow(TypeError)
   })
 })

@@ -2,15 +2,16 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it, vi } from 'vitest'
 import { createTenancy, currentTenant, memoryStore, NoTenantContextError, OrganizationNotFoundError, requireTenant, type MemoryCollection, type Tenancy } from 'tenantry'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+import { notesStore } from '../support/notes-store.js'
 
 async function tenancyWith(names: string[], options: { cacheSize?: number } = {}) {
-  const tenancy = createTenancy({ auth: TEST_AUTH, baseDomain: 'example.test', cache: options.cacheSize === undefined ? undefined : { size: options.cacheSize } })
+  const tenancy = createTenancy({ auth: TEST_AUTH, baseDomain: 'example.test', store: notesStore(), cache: options.cacheSize === undefined ? undefined : { size: options.cacheSize } })
   const ids: Record<string, string> = {}
   for (const name of names) ids[name] = (await tenancy.orgs.create({ name, email: `admin@${name.toLowerCase()}.test`, password: PASSWORD })).organization.id
   return { tenancy, ids }
 }
 
-async function adminTenant(tenancy: Tenancy<MemoryCollection>, name: string) {
+async function adminTenant(tenancy: Tenancy, name: string) {
   const { accessToken } = await tenancy.auth.login({ email: `admin@${name.toLowerCase()}.test`, password: PASSWORD })
   return tenancy.registry.resolve(accessToken)
 }
@@ -44,6 +45,7 @@ describe('tenancy.tenant', () => {
     let seen: unknown = 'not called'
     const tenancy = createTenancy({
       auth: TEST_AUTH,
+      store: notesStore(),
       hooks: {
         async afterCreate(tenant) {
           seen = await tenancy.tenant({ id: tenant.id }).catch((err: unknown) => err)
@@ -92,7 +94,7 @@ describe('tenancy.tenant', () => {
   })
 
   it('does not cache a reference whose lookup raced a reslug, even once the organization is cached anew', async () => {
-    const base = memoryStore()
+    const base = notesStore()
     let paused: { read: () => void; release: Promise<void> } | undefined
     const store = {
       ...base,
@@ -126,7 +128,7 @@ describe('tenancy.tenant', () => {
   it('sees a change another instance made to the store once the cache TTL has passed', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     try {
-      const tenancy = createTenancy({ auth: TEST_AUTH, cache: { ttlMs: 5_000 } })
+      const tenancy = createTenancy({ auth: TEST_AUTH, store: notesStore(), cache: { ttlMs: 5_000 } })
       const { organization } = await tenancy.orgs.create({ name: 'Acme', email: 'admin@acme.test', password: PASSWORD })
       expect((await tenancy.tenant({ slug: 'acme' })).name).toBe('Acme')
       // Another instance renames it: this one's cache is not told.
@@ -142,13 +144,13 @@ describe('tenancy.tenant', () => {
   it('never hands a freed slug’s cached tenant to the organization that takes the slug next', async () => {
     const { tenancy } = await tenancyWith(['Acme'])
     const acme = await adminTenant(tenancy, 'Acme')
-    await acme.data.insertOne({ secret: 'acme' })
+    await acme.collection('notes').insertOne({ secret: 'acme' })
     expect((await tenancy.tenant({ slug: 'acme' })).id).toBe(acme.id)
     await tenancy.orgs.update(acme, { slug: 'acme-old' })
     const { organization } = await tenancy.orgs.create({ name: 'New Acme', email: 'new@acme.test', password: PASSWORD, slug: 'acme' })
     const next = await tenancy.tenant({ slug: 'acme' })
     expect(next.id).toBe(organization.id)
-    expect(await next.data.find({}).toArray()).toEqual([])
+    expect(await next.collection('notes').find({}).toArray()).toEqual([])
   })
 })
 
@@ -223,7 +225,7 @@ describe('tenancy.run', () => {
     const acme = await tenancy.tenant({ slug: 'acme' })
     expect(await tenancy.run(acme, (tenant) => tenant)).toBe(acme)
     const globex = await tenancy.tenant({ slug: 'globex' })
-    const forged = { id: acme.id, name: 'Acme', slug: 'acme', data: globex.data }
+    const forged = { id: acme.id, name: 'Acme', slug: 'acme', collection: globex.collection }
     await expect(tenancy.run(forged as never, () => 'ran')).rejects.toBeInstanceOf(TypeError)
   })
 

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createTenancy, memoryStore, TokenExpiredError, TokenInvalidError, type MemoryCollection, type TenancyOptions } from 'tenantry'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 
-async function acme(options: Partial<TenancyOptions<MemoryCollection>> = {}) {
+async function acme(options: Partial<TenancyOptions> = {}) {
   const tenancy = createTenancy({ store: memoryStore(), auth: TEST_AUTH, ...options })
   await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
   const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })

@@ -3,8 +3,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createTenancy, type Tenancy } from 'tenantry'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import { startServer, type RunningServer } from '../support/start-server.js'
+import { notesStore } from '../support/notes-store.js'
 
-export type AppFactory = (tenancy: Tenancy<unknown>) => RequestListener
+export type AppFactory = (tenancy: Tenancy) => RequestListener
 
 interface Reply {
   status: number
@@ -19,10 +20,10 @@ interface Reply {
 export function describeHttpContract(framework: string, createApp: AppFactory): void {
   describe(`the HTTP contract on ${framework}`, () => {
     let server: RunningServer
-    let tenancy: Tenancy<unknown>
+    let tenancy: Tenancy
 
     beforeEach(async () => {
-      tenancy = createTenancy({ auth: TEST_AUTH, baseDomain: 'example.test' })
+      tenancy = createTenancy({ auth: TEST_AUTH, baseDomain: 'example.test', store: notesStore() })
       server = await startServer(createApp(tenancy))
     })
     afterEach(async () => {

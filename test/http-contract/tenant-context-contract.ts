@@ -4,8 +4,9 @@ import { createTenancy, type Tenancy } from 'tenantry'
 import { requestWithHost, type HostReply } from '../support/request-with-host.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import { startServer, type RunningServer } from '../support/start-server.js'
+import { notesStore } from '../support/notes-store.js'
 
-export type ContextAppFactory = (tenancy: Tenancy<unknown>, options?: { trustProxy?: boolean }) => RequestListener
+export type ContextAppFactory = (tenancy: Tenancy, options?: { trustProxy?: boolean }) => RequestListener
 
 const BASE = 'example.test'
 
@@ -17,10 +18,10 @@ const BASE = 'example.test'
 export function describeTenantContextContract(framework: string, createApp: ContextAppFactory): void {
   describe(`tenant context over HTTP on ${framework}`, () => {
     let server: RunningServer
-    let tenancy: Tenancy<unknown>
+    let tenancy: Tenancy
 
     beforeEach(async () => {
-      tenancy = createTenancy({ auth: TEST_AUTH, baseDomain: BASE })
+      tenancy = createTenancy({ auth: TEST_AUTH, baseDomain: BASE, store: notesStore() })
       server = await startServer(createApp(tenancy))
     })
     afterEach(async () => {

@@ -11,10 +11,10 @@ const root = resolve(import.meta.dirname, '../..')
 // two copies, `instanceof TenantryError` fails and the error escapes as a 500.
 const hostScript = (load: string) => `
 ${load}
-const tenancy = createTenancy({ auth: { secret: 'packed-secret-packed-secret-packed!', bcryptCost: 4 } })
+const tenancy = createTenancy({ auth: { secret: 'packed-secret-packed-secret-packed!', bcryptCost: 4 }, store: memoryStore({ collections: { notes: {} } }) })
 const app = express()
 app.use(orgRouter(tenancy))
-app.get('/notes', tenantScope(tenancy), async (req, res) => res.json({ tenant: req.tenant.name, count: await req.tenant.data.countDocuments() }))
+app.get('/notes', tenantScope(tenancy), async (req, res) => res.json({ tenant: req.tenant.name, count: await req.tenant.collection('notes').countDocuments() }))
 const server = app.listen(0, '127.0.0.1', async () => {
   const base = 'http://127.0.0.1:' + server.address().port
   const json = { 'content-type': 'application/json' }
@@ -32,18 +32,20 @@ const server = app.listen(0, '127.0.0.1', async () => {
 const typedConsumer = `
 import express from 'express'
 import Koa from 'koa'
-import { createTenancy, currentTenant, requireTenant, type MemoryCollection, type TenantRef } from 'tenantry'
+import { createTenancy, currentTenant, memoryStore, requireTenant, type Document, type TenantCollection, type TenantRef } from 'tenantry'
 import { orgRouter, tenantScope } from 'tenantry/express'
 import * as koaAdapter from 'tenantry/koa'
 
-const tenancy = createTenancy({ auth: { secret: process.env.JWT_SECRET! }, baseDomain: 'example.com' })
+const tenancy = createTenancy({ auth: { secret: process.env.JWT_SECRET! }, baseDomain: 'example.com', store: memoryStore({ collections: { notes: {} } }) })
 const app = express()
 app.use(orgRouter(tenancy, { bodyLimit: 4096 }))
 app.get('/notes', tenantScope(tenancy), async (req, res) => {
-  const data: MemoryCollection = req.tenant.data
+  const data: TenantCollection<Document> = req.tenant.collection('notes')
   const name: string = req.tenant.name
   // @ts-expect-error the tenant is typed, not any
-  req.tenant.data.noSuchMethod()
+  req.tenant.collection('notes').noSuchMethod()
+  // @ts-expect-error a tenant collection has no way to the database
+  req.tenant.collection('notes').db
   const slug: string = req.tenant.slug
   // @ts-expect-error the admin is known only when a token identified the tenant
   const adminId: string = req.tenant.adminId
@@ -53,39 +55,44 @@ app.get('/site', tenantScope(tenancy, { from: 'host', authorize: (req, tenant) =
   res.json({ slug: req.tenant.slug })
 })
 app.get('/orgs/:slug', tenantScope(tenancy, { from: (req) => ({ slug: String(req.params.slug) }), context: true }), async (_req, res) => {
-  const inContext: MemoryCollection = requireTenant().data
+  const inContext = requireTenant().collection('notes')
   res.json({ count: await inContext.countDocuments({}), maybe: currentTenant()?.id })
 })
 // @ts-expect-error a reference names one thing of an organization
 const badRef: TenantRef = { name: 42 }
-void tenancy.run({ slug: 'acme' }, async (tenant) => tenant.data.countDocuments({})).then((count: number) => count)
+void tenancy.run({ slug: 'acme' }, async (tenant) => tenant.collection('notes').countDocuments({})).then((count: number) => count)
 const koa = new Koa()
 koa.use(koaAdapter.orgRouter(tenancy))
 koa.use(koaAdapter.tenantScope(tenancy, { from: (ctx) => (ctx.get('x-org') ? { slug: ctx.get('x-org') } : null) }))
 koa.use(async (ctx) => {
-  ctx.body = await ctx.state.tenant.data.countDocuments({})
+  ctx.body = await ctx.state.tenant.collection('notes').countDocuments({})
 })
 // @ts-expect-error auth options are required
 createTenancy({})
 `
 
-// A host on another store registers its data handle type once; the adapters pick it up.
+// A host registers its collections' documents once; every tenant handle picks them up.
 const registeredConsumer = `
 import express from 'express'
-import { createTenancy } from 'tenantry'
+import { createTenancy, memoryStore } from 'tenantry'
 import { tenantScope } from 'tenantry/express'
 
-interface WarehouseHandle { shelves(): string[] }
+interface Invoice { [key: string]: unknown; number: number; total: number }
 declare module 'tenantry' {
-  interface Register { tenantData: WarehouseHandle }
+  interface Register { collections: { invoices: Invoice } }
 }
 
-const tenancy = createTenancy({ auth: { secret: process.env.JWT_SECRET! } })
-express().get('/shelves', tenantScope(tenancy), (req, res) => {
-  const shelves: string[] = req.tenant.data.shelves()
-  // @ts-expect-error the registered handle replaces MemoryCollection
-  req.tenant.data.insertOne({})
-  res.json({ shelves })
+const tenancy = createTenancy({ auth: { secret: process.env.JWT_SECRET! }, store: memoryStore({ collections: { invoices: {} } }) })
+express().get('/invoices', tenantScope(tenancy), async (req, res) => {
+  const invoices = req.tenant.collection('invoices')
+  await invoices.insertOne({ number: 1, total: 10 })
+  // @ts-expect-error a document of the wrong shape
+  await invoices.insertOne({ number: 'one', total: 10 })
+  // @ts-expect-error a name not declared is a type error
+  req.tenant.collection('invoicez')
+  const first = await invoices.findOne({ number: 1 })
+  const total: number | undefined = first?.total
+  res.json({ total })
 })
 `
 
@@ -117,12 +124,12 @@ describe('the packed package', () => {
   const expected = { created: 201, scoped: { tenant: 'Packed', count: 0 }, denied: 401, deniedType: 'application/problem+json', sameErrorClass: true, mongoStore: 'function', redisLoginLimits: 'function' }
 
   it('works from ESM with one copy of the core shared by the adapters', () => {
-    const load = `import express from 'express'\nimport { createTenancy, TenantryError } from 'tenantry'\nimport { orgRouter, tenantScope } from 'tenantry/express'\nimport { mongoStore } from 'tenantry/mongodb'\nimport { redisLoginLimits } from 'tenantry/redis'`
+    const load = `import express from 'express'\nimport { createTenancy, memoryStore, TenantryError } from 'tenantry'\nimport { orgRouter, tenantScope } from 'tenantry/express'\nimport { mongoStore } from 'tenantry/mongodb'\nimport { redisLoginLimits } from 'tenantry/redis'`
     expect(run('host.mjs', hostScript(load))).toEqual(expected)
   })
 
   it('works from CommonJS with one copy of the core shared by the adapters', () => {
-    const load = `const express = require('express')\nconst { createTenancy, TenantryError } = require('tenantry')\nconst { orgRouter, tenantScope } = require('tenantry/express')\nconst { mongoStore } = require('tenantry/mongodb')\nconst { redisLoginLimits } = require('tenantry/redis')`
+    const load = `const express = require('express')\nconst { createTenancy, memoryStore, TenantryError } = require('tenantry')\nconst { orgRouter, tenantScope } = require('tenantry/express')\nconst { mongoStore } = require('tenantry/mongodb')\nconst { redisLoginLimits } = require('tenantry/redis')`
     expect(run('host.cjs', hostScript(load))).toEqual(expected)
   })
 

@@ -1,76 +1,114 @@
-import { Collection, Db, MongoClient } from 'mongodb'
+import { MongoClient } from 'mongodb'
 import { describe, expect, inject, it } from 'vitest'
-import { createTenancy } from 'tenantry'
+import { createTenancy, TenantIsolationError, type Tenancy } from 'tenantry'
 import { mongoStore } from 'tenantry/mongodb'
 import { useMongoDatabases } from '../support/mongo-databases.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 
 const uri = inject('mongoUri')
+const notes = { notes: { indexes: [{ key: { createdAt: -1 as const }, name: 'recent' }] } }
 
 describe('mongoStore options', () => {
   const db = new MongoClient('mongodb://127.0.0.1:1').db('app')
 
-  it('refuses a missing Db, an unknown strategy or an unsafe prefix at start-up with a TypeError', () => {
+  it('refuses a missing Db, an unknown strategy, an unsafe prefix or a bad declaration at start-up with a TypeError', () => {
     expect(() => mongoStore({} as never)).toThrow(TypeError)
-    expect(() => mongoStore({ db, strategy: 'schema' as never })).toThrow(TypeError)
+    for (const strategy of ['schema', 'collection']) expect(() => mongoStore({ db, strategy: strategy as never })).toThrow(TypeError)
     for (const prefix of ['', 'Upper_', 'has$dollar', 'system.', 'a'.repeat(21)]) expect(() => mongoStore({ db, prefix })).toThrow(TypeError)
+    for (const collections of [[], { 'no.dots': {} }, { $bad: {} }, { notes: { indexes: [{ key: {} }] } }, { notes: { indexes: [{ key: { a: 2 } }] } }]) {
+      expect(() => mongoStore({ db, collections: collections as never })).toThrow(TypeError)
+    }
+    for (const tenantField of ['_id', 'a.b', '$t', '']) expect(() => mongoStore({ db, strategy: 'shared', tenantField })).toThrow(TypeError)
   })
 
-  it('refuses a database name too long to leave room for tenant collection names', () => {
-    expect(() => mongoStore({ db: new MongoClient('mongodb://127.0.0.1:1').db('d'.repeat(63)), prefix: 'p'.repeat(20) })).not.toThrow()
-    expect(() => mongoStore({ db: new MongoClient('mongodb://127.0.0.1:1').db('d'.repeat(230)) })).toThrow(TypeError)
+  it('takes a namespace budget only where tenants cost namespaces', () => {
+    expect(() => mongoStore({ db, collections: notes, maxNamespaces: 0 })).toThrow(TypeError)
+    expect(() => mongoStore({ db, strategy: 'shared', collections: notes, maxNamespaces: 100 })).toThrow(TypeError)
+    expect(() => mongoStore({ db, strategy: 'database', collections: notes, maxNamespaces: 100 })).not.toThrow()
+  })
+
+  it('refuses names too long for MongoDB namespaces', () => {
+    expect(() => mongoStore({ db: new MongoClient('mongodb://127.0.0.1:1').db('d'.repeat(63)), prefix: 'p'.repeat(20), collections: notes })).not.toThrow()
+    expect(() => mongoStore({ db: new MongoClient('mongodb://127.0.0.1:1').db('d'.repeat(200)), collections: { ['n'.repeat(60)]: {} } })).toThrow(TypeError)
   })
 })
 
 describe.skipIf(!uri)('the MongoDB store on a real server', () => {
   const fresh = useMongoDatabases(uri)
 
-  async function acme<TData>(tenancy: ReturnType<typeof createTenancy<TData>>) {
+  async function acme(tenancy: Tenancy) {
     await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
     const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
     return tenancy.registry.resolve(accessToken)
   }
 
-  it('gives each tenant a driver Collection named after its stable key, with the declared indexes, kept across a rename', async () => {
+  it('hands out a collection with no way to the database, the client or tenantry’s own collections', async () => {
     const { db, prefix } = fresh()
-    const tenancy = createTenancy({ store: mongoStore({ db, prefix, indexes: [{ key: { createdAt: -1 }, name: 'recent' }] }), auth: TEST_AUTH })
+    const tenant = await acme(createTenancy({ store: mongoStore({ db, prefix, collections: notes }), auth: TEST_AUTH }))
+    const handle = tenant.collection('notes') as unknown as Record<string, unknown>
+    for (const escape of ['db', 'client', 's', 'drop', 'rename', 'createIndex', 'dropIndexes', 'watch', 'namespace']) expect(handle[escape], escape).toBeUndefined()
+    await expect(tenant.collection('notes').aggregate([{ $lookup: { from: `${prefix}admins`, pipeline: [], as: 'x' } }]).toArray()).rejects.toBeInstanceOf(TenantIsolationError)
+  })
+
+  it('keeps each tenant’s collections under its stable key with the declared indexes, across a rename (prefix)', async () => {
+    const { db, prefix } = fresh()
+    const tenancy = createTenancy({ store: mongoStore({ db, prefix, collections: notes }), auth: TEST_AUTH })
     const tenant = await acme(tenancy)
-    expect(tenant.data).toBeInstanceOf(Collection)
-    expect(tenant.data.collectionName).toMatch(new RegExp(`^${prefix}t_[0-9a-f]{24}$`))
-    expect((await tenant.data.indexes()).map((index) => index.name)).toContain('recent')
-    await tenant.data.insertOne({ text: 'kept', createdAt: new Date() })
+    const [name] = (await db.listCollections({ name: { $regex: `^${prefix}t_[0-9a-f]{24}_notes$` } }, { nameOnly: true }).toArray()).map((info) => info.name)
+    expect(name).toBeDefined()
+    expect((await db.collection(name!).indexes()).map((index) => index.name)).toContain('recent')
+    await tenant.collection('notes').insertOne({ text: 'kept', createdAt: new Date() })
     await tenancy.orgs.update(tenant, { name: 'Acme Renamed' })
     const renamed = await tenancy.registry.resolve((await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken)
-    expect(renamed.data.collectionName).toBe(tenant.data.collectionName)
-    expect(await renamed.data.countDocuments()).toBe(1)
+    expect(await renamed.collection('notes').countDocuments()).toBe(1)
+    expect(await db.collection(name!).countDocuments()).toBe(1)
   })
 
-  it('gives each tenant a Db of its own under the database strategy', async () => {
+  it('gives each tenant a database of its own under the database strategy', async () => {
     const { db, prefix } = fresh()
-    const tenancy = createTenancy({ store: mongoStore({ db, prefix, strategy: 'database', indexes: { notes: [{ key: { text: 1 }, name: 'text' }] } }), auth: TEST_AUTH })
+    await acme(createTenancy({ store: mongoStore({ db, prefix, strategy: 'database', collections: notes }), auth: TEST_AUTH }))
+    const { databases } = await db.admin().listDatabases({ nameOnly: true })
+    const tenantDb = databases.map((info) => info.name).find((dbName) => new RegExp(`^${prefix}t_[0-9a-f]{24}$`).test(dbName))
+    expect(tenantDb).toBeDefined()
+    expect((await db.client.db(tenantDb!).collection('notes').indexes()).map((index) => index.name)).toContain('recent')
+  })
+
+  it('keeps every tenant in one collection per name under the shared strategy, with indexes led by the tenant field', async () => {
+    const { db, prefix } = fresh()
+    const tenancy = createTenancy({ store: mongoStore({ db, prefix, strategy: 'shared', collections: { notes: { indexes: [{ key: { slug: 1 }, unique: true }] } } }), auth: TEST_AUTH })
     const tenant = await acme(tenancy)
-    expect(tenant.data).toBeInstanceOf(Db)
-    expect(tenant.data.databaseName).toMatch(new RegExp(`^${prefix}t_[0-9a-f]{24}$`))
-    expect((await tenant.data.collection('notes').indexes()).map((index) => index.name)).toContain('text')
+    await tenant.collection('notes').insertOne({ slug: 'same' })
+    expect(await db.collection(`${prefix}data_notes`).findOne({})).toMatchObject({ slug: 'same', tenantId: tenant.id })
+    expect((await db.collection(`${prefix}data_notes`).indexes()).map((index) => index.key)).toContainEqual({ tenantId: 1, slug: 1 })
   })
 
-  it('creates newly declared indexes on existing tenants with migrate()', async () => {
+  it('creates newly declared collections and indexes on existing tenants with migrate()', async () => {
     const { db, prefix } = fresh()
-    const before = createTenancy({ store: mongoStore({ db, prefix }), auth: TEST_AUTH })
-    const tenant = await acme(before)
-    const after = createTenancy({ store: mongoStore({ db, prefix, indexes: [{ key: { text: 1 }, name: 'by_text' }] }), auth: TEST_AUTH })
+    const tenant = await acme(createTenancy({ store: mongoStore({ db, prefix, collections: { notes: {} } }), auth: TEST_AUTH }))
+    const after = createTenancy({ store: mongoStore({ db, prefix, collections: { ...notes, invoices: { indexes: [{ key: { number: 1 }, name: 'number' }] } } }), auth: TEST_AUTH })
     expect(await after.migrate()).toMatchObject({ migrated: 1 })
-    expect((await tenant.data.indexes()).map((index) => index.name)).toContain('by_text')
+    const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((info) => info.name)
+    expect(names).toContain(`${prefix}${(await after.store.findOrganization({ id: tenant.id }))!.dataKey}_invoices`)
     expect(await after.migrate()).toMatchObject({ migrated: 1 })
+  })
+
+  it('refuses a create past the namespace budget with CAPACITY_EXCEEDED, leaving nothing behind', async () => {
+    const { db, prefix } = fresh()
+    // notes: the collection, its _id index and one declared index = 3 namespaces per tenant.
+    const tenancy = createTenancy({ store: mongoStore({ db, prefix, collections: notes, maxNamespaces: 6 }), auth: TEST_AUTH })
+    for (const name of ['One', 'Two']) await tenancy.orgs.create({ name, email: `${name}@x.test`, password: PASSWORD })
+    await expect(tenancy.orgs.create({ name: 'Three', email: 'three@x.test', password: PASSWORD })).rejects.toMatchObject({ code: 'CAPACITY_EXCEEDED' })
+    expect(await tenancy.orgs.get('Three')).toBeNull()
+    expect(await tenancy.store.listTenantDataKeys()).toHaveLength(2)
   })
 
   it('drops data a write resurrected after its organization was deleted, at the next recovery', async () => {
     const { db, prefix } = fresh()
-    const tenancy = createTenancy({ store: mongoStore({ db, prefix }), auth: TEST_AUTH })
+    const tenancy = createTenancy({ store: mongoStore({ db, prefix, collections: notes }), auth: TEST_AUTH })
     const tenant = await acme(tenancy)
     await tenancy.orgs.delete(tenant, 'Acme')
     // A request that resolved its tenant just before the delete writes just after it.
-    await tenant.data.insertOne({ text: 'late write' })
+    await tenant.collection('notes').insertOne({ text: 'late write' })
     expect(await tenancy.recover()).toMatchObject({ orphanDataSpacesDropped: 1 })
     expect(await tenancy.store.listTenantDataKeys()).toEqual([])
   })

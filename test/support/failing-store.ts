@@ -1,7 +1,7 @@
 import type { TenantStore } from 'tenantry'
 
 // The synchronous handle and the listing are not single steps that can fail halfway.
-export type StoreStep = Exclude<keyof TenantStore, 'tenantData' | 'listOrganizations'>
+export type StoreStep = Exclude<keyof TenantStore, 'collection' | 'collectionNames' | 'listOrganizations' | 'assertCapacity'>
 
 /** The error a planned failure throws, so a test can tell it from a real one. */
 export class InjectedFailure extends Error {
@@ -14,11 +14,11 @@ export class InjectedFailure extends Error {
  * Wraps a real store so that chosen steps fail, as a database that goes away mid-operation
  * would. It forwards everything else to the real store untouched.
  */
-export function failingStore<TData>(store: TenantStore<TData>) {
+export function failingStore(store: TenantStore) {
   const failures = new Map<StoreStep, number>()
-  const wrapped = { ...store } as TenantStore<TData>
-  for (const step of Object.keys(store) as (keyof TenantStore)[]) {
-    if (step === 'tenantData' || step === 'listOrganizations') continue
+  const wrapped = { ...store } as TenantStore
+  for (const step of Object.keys(store) as StoreStep[]) {
+    if (typeof store[step] !== 'function' || (step as string) === 'collection' || (step as string) === 'listOrganizations') continue
     const original = (store[step] as (...args: unknown[]) => Promise<unknown>).bind(store)
     ;(wrapped as unknown as Record<string, unknown>)[step] = async (...args: unknown[]) => {
       const remaining = failures.get(step) ?? 0

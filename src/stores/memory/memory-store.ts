@@ -1,18 +1,41 @@
+import type { CollectionDeclarations, IndexSpec } from '../../data/collection-types.js'
+import { parseDeclarations, parseTenantField, sharedIndexes } from '../../data/declarations.js'
+import { ScopedCollection } from '../../data/scoped-collection.js'
 import { AdminEmailTakenError, DomainTakenError, OrganizationNameTakenError, OrganizationNotFoundError, SlugTakenError } from '../../errors.js'
 import type { AdminRecord, AuditEvent, DomainRecord, OrganizationRecord, RefreshTokenRecord, SessionRecord, TenantStore } from '../../store.js'
 import { MemoryCollection } from './memory-collection.js'
 import { UniqueTable } from './unique-table.js'
 
+export interface MemoryStoreOptions {
+  /** The collections every tenant has, with their indexes: `{ notes: {}, invoices: { indexes: [{ key: { number: 1 }, unique: true }] } }`. */
+  collections?: CollectionDeclarations
+  /**
+   * `'isolated'` (default): each tenant's collections are its own. `'shared'`: one collection per
+   * name for every tenant, each document carrying the tenant's id in `tenantField`, with
+   * isolation enforced on every operation, exactly as the MongoDB store's `'shared'` does.
+   */
+  strategy?: 'isolated' | 'shared'
+  /** With `strategy: 'shared'`: the field that holds the organization id. Default `'tenantId'`. */
+  tenantField?: string
+}
+
 /**
  * The embedded default store: everything in this process's memory, lost on exit. It keeps the
- * same rules a database would: unique organization names and admin emails are checked and
- * claimed in one synchronous step (so concurrent creates cannot both win), and records are
- * copied in and out so no caller holds a reference into the store.
+ * same rules a database would: unique organization names, slugs, admin emails and domains are
+ * checked and claimed in one synchronous step (so concurrent creates cannot both win), and
+ * records are copied in and out so no caller holds a reference into the store.
  *
  * @example
- * const tenancy = createTenancy({ store: memoryStore(), auth: { secret: process.env.JWT_SECRET! } })
+ * const tenancy = createTenancy({ store: memoryStore({ collections: { notes: {} } }), auth: { secret } })
  */
-export function memoryStore(): TenantStore<MemoryCollection> {
+export function memoryStore(options: MemoryStoreOptions = {}): TenantStore {
+  if (typeof options !== 'object' || options === null) throw new TypeError('tenantry: memoryStore options must be an object')
+  const { strategy = 'isolated' } = options
+  if (strategy !== 'isolated' && strategy !== 'shared') throw new TypeError("tenantry: memoryStore's strategy must be 'isolated' or 'shared'")
+  const declared = parseDeclarations(options.collections)
+  const tenantField = strategy === 'shared' ? parseTenantField(options.tenantField) : undefined
+  const data = tenantField === undefined ? isolatedData(declared) : sharedData(declared, tenantField)
+
   const organizations = new UniqueTable<OrganizationRecord, 'nameKey' | 'slug'>({
     unique: {
       nameKey: () => new OrganizationNameTakenError('an organization with this name already exists'),
@@ -28,11 +51,11 @@ export function memoryStore(): TenantStore<MemoryCollection> {
   const sessions = new Map<string, SessionRecord>()
   const refreshTokens = new Map<string, RefreshTokenRecord>()
   const auditEvents: AuditEvent[] = []
-  // A provisioned data space is an entry; its collection is made on first use, so idle tenants
-  // cost a map entry rather than a collection each.
-  const collections = new Map<string, MemoryCollection | undefined>()
 
   return {
+    collectionNames: Object.freeze([...declared.keys()]),
+    ...data,
+
     insertOrganization: async (org) => organizations.insert(org),
     findOrganization: async (query) => organizations.find(query),
     updateOrganization: async (id, patch) => organizations.update(id, patch),
@@ -101,26 +124,64 @@ export function memoryStore(): TenantStore<MemoryCollection> {
       for (let i = auditEvents.length - 1; i >= 0; i--) if (auditEvents[i]!.organizationId === organizationId) auditEvents.splice(i, 1)
     },
 
+    async *listOrganizations(listOptions = {}) {
+      yield* organizations.listAfter(listOptions.afterId)
+    },
+  }
+}
+
+type DataMethods = Pick<TenantStore, 'provisionTenantData' | 'dropTenantData' | 'listTenantDataKeys' | 'collection'>
+
+/**
+ * Each tenant's collections are its own, under its data key. A provisioned space is an entry;
+ * its collections are made on first use, so idle tenants cost a map entry each.
+ */
+function isolatedData(declared: Map<string, IndexSpec[]>): DataMethods {
+  const spaces = new Map<string, Map<string, ScopedCollection>>()
+  return {
     async provisionTenantData(org) {
-      if (!collections.has(org.dataKey)) collections.set(org.dataKey, undefined)
+      if (!spaces.has(org.dataKey)) spaces.set(org.dataKey, new Map())
     },
     async dropTenantData(org) {
-      collections.delete(org.dataKey)
-    },
-    async *listOrganizations(options = {}) {
-      yield* organizations.listAfter(options.afterId)
+      spaces.delete(org.dataKey)
     },
     async listTenantDataKeys() {
-      return [...collections.keys()]
+      return [...spaces.keys()]
     },
-    tenantData(org) {
-      let collection = collections.get(org.dataKey)
-      if (collection) return collection
+    collection(org, name) {
+      const space = spaces.get(org.dataKey)
       // Reachable only when a delete finished between resolving the tenant and this call.
-      if (!collections.has(org.dataKey)) throw new OrganizationNotFoundError('the organization no longer exists')
-      collection = new MemoryCollection()
-      collections.set(org.dataKey, collection)
-      return collection
+      if (!space) throw new OrganizationNotFoundError('the organization no longer exists')
+      let handle = space.get(name)
+      if (!handle) {
+        handle = new ScopedCollection(new MemoryCollection({ indexes: declared.get(name) }), name, null)
+        space.set(name, handle)
+      }
+      return handle
+    },
+  }
+}
+
+/** One collection per declared name for every tenant; each handle is confined to its tenant's documents. */
+function sharedData(declared: Map<string, IndexSpec[]>, tenantField: string): DataMethods {
+  const collections = new Map([...declared].map(([name, indexes]) => [name, new MemoryCollection({ indexes: sharedIndexes(indexes, tenantField) })]))
+  const provisioned = new Set<string>()
+  return {
+    async provisionTenantData(org) {
+      provisioned.add(org.id)
+    },
+    async dropTenantData(org) {
+      provisioned.delete(org.id)
+      for (const collection of collections.values()) await collection.deleteMany({ [tenantField]: org.id })
+    },
+    async listTenantDataKeys() {
+      const keys = new Set(provisioned)
+      for (const collection of collections.values()) for (const value of await collection.distinct(tenantField)) keys.add(String(value))
+      return [...keys]
+    },
+    collection(org, name) {
+      if (!provisioned.has(org.id)) throw new OrganizationNotFoundError('the organization no longer exists')
+      return new ScopedCollection(collections.get(name)!, name, { field: tenantField, value: org.id })
     },
   }
 }

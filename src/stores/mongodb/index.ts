@@ -1,1 +1,2 @@
 export { mongoStore, type MongoStoreOptions } from './mongo-store.js'
+export type { MongoStrategy } from './mongo-tenant-data.js'

@@ -1,30 +1,33 @@
-import type { Collection, Db, IndexDescription, MongoServerError } from 'mongodb'
+import type { Db, MongoServerError } from 'mongodb'
+import type { CollectionDeclarations } from '../../data/collection-types.js'
+import { parseDeclarations, parseTenantField } from '../../data/declarations.js'
 import { AdminEmailTakenError, DomainTakenError, OrganizationNameTakenError, SlugTakenError } from '../../errors.js'
 import type { AdminRecord, AuditEvent, DomainRecord, OrganizationRecord, RefreshTokenRecord, SessionRecord, TenantStore } from '../../store.js'
+import { mongoTenantData, type MongoStrategy } from './mongo-tenant-data.js'
 
-interface CollectionStrategyOptions {
-  /** The host's database: it holds the organizations, the admins and (this strategy) each tenant's collection. */
+export interface MongoStoreOptions {
+  /** The host's database: it holds the organizations, the admins and, on `'prefix'` and `'shared'`, the tenants' collections. */
   db: Db
-  /** `collection` (default): each organization gets a collection of its own in `db`. */
-  strategy?: 'collection'
-  /** Indexes every tenant collection gets at provisioning and from `tenancy.migrate()`. */
-  indexes?: IndexDescription[]
+  /**
+   * - `'prefix'` (default): each tenant's collections in `db`, named `<prefix>t_<key>_<name>`.
+   * - `'database'`: a database per tenant, `<prefix>t_<key>`, holding its collections by name.
+   * - `'shared'`: one collection per name for every tenant, `<prefix>data_<name>`, each document
+   *   carrying the organization id in `tenantField`; isolation is enforced on every operation.
+   */
+  strategy?: MongoStrategy
+  /** The collections every tenant has, with their indexes: `{ notes: {}, invoices: { indexes: [{ key: { number: 1 }, unique: true }] } }`. */
+  collections?: CollectionDeclarations
+  /** With `strategy: 'shared'`: the field that holds the organization id. Default `'tenantId'`. */
+  tenantField?: string
   /** Prefix of every name tenantry creates. Default `'tenantry_'`. */
   prefix?: string
+  /**
+   * With `'prefix'` or `'database'`: the most namespaces (collections + indexes) tenants may take
+   * in all. A create that would pass it is refused with `CapacityExceededError` (503). See the
+   * README for the budget per Atlas tier.
+   */
+  maxNamespaces?: number
 }
-
-interface DatabaseStrategyOptions {
-  /** The host's database: it holds the organizations and the admins. */
-  db: Db
-  /** `database`: each organization gets a database of its own on the same deployment. */
-  strategy: 'database'
-  /** Collections every tenant database gets at provisioning, each with its indexes. */
-  indexes?: Record<string, IndexDescription[]>
-  /** Prefix of every name tenantry creates. Default `'tenantry_'`. */
-  prefix?: string
-}
-
-export type MongoStoreOptions = CollectionStrategyOptions | DatabaseStrategyOptions
 
 type OrganizationDocument = Omit<OrganizationRecord, 'id'> & { _id: string }
 type AdminDocument = Omit<AdminRecord, 'id'> & { _id: string }
@@ -37,44 +40,39 @@ type AuditEventDocument = Omit<AuditEvent, 'id'> & { _id: string }
 const PREFIX = /^[a-z][a-z0-9_]{0,19}$/
 const DATA_KEY_BYTES = 26 // newDataKey(): 't_' + 24 hex digits
 const DUPLICATE_KEY = 11000
-const NAMESPACE_EXISTS = 48
-const NAMESPACE_NOT_FOUND = 26
-// Databases may not exist while a database-per-tenant space is empty, so one marker collection
-// makes the space real (and listable) from the moment it is provisioned.
-const MARKER_COLLECTION = 'tenantry_space'
 
 /**
- * The MongoDB store, over the host's own `Db` from the official driver: organizations and
- * admins in `<prefix>organizations` and `<prefix>admins` with unique indexes on the name key
- * and the email, and each tenant's data in a collection (`strategy: 'collection'`, the
- * default) or a database (`strategy: 'database'`) named after the organization's stable data
- * key, so a rename never moves data. `req.tenant.data` is the driver's own `Collection` or `Db`.
+ * The MongoDB store, over the host's own `Db` from the official driver: organizations, admins,
+ * domains, sessions and audit events in `<prefix>…` collections with unique indexes, and each
+ * tenant's declared collections by the chosen strategy, named after the organization's stable
+ * data key (or id), so a rename never moves data. Every tenant handle is a `ScopedCollection`:
+ * the driver's everyday methods, and no path to `db`, `client` or anything outside the tenant.
  *
  * @example
  * const client = await MongoClient.connect(process.env.MONGODB_URI!)
- * const tenancy = createTenancy({ store: mongoStore({ db: client.db('app'), indexes: [{ key: { createdAt: 1 } }] }), auth })
+ * const store = mongoStore({ db: client.db('app'), collections: { notes: { indexes: [{ key: { createdAt: 1 } }] } } })
  */
-export function mongoStore(options: CollectionStrategyOptions): TenantStore<Collection>
-export function mongoStore(options: DatabaseStrategyOptions): TenantStore<Db>
-export function mongoStore(options: MongoStoreOptions): TenantStore<Collection | Db> {
+export function mongoStore(options: MongoStoreOptions): TenantStore {
   if (typeof options !== 'object' || options === null || typeof options.db?.collection !== 'function') {
     throw new TypeError('tenantry: mongoStore needs { db }, a Db from the mongodb driver')
   }
-  const { db, strategy = 'collection', prefix = 'tenantry_' } = options
-  if (strategy !== 'collection' && strategy !== 'database') throw new TypeError("tenantry: strategy must be 'collection' or 'database'")
+  const { db, strategy = 'prefix', prefix = 'tenantry_', maxNamespaces } = options
+  if (strategy !== 'prefix' && strategy !== 'database' && strategy !== 'shared') throw new TypeError("tenantry: strategy must be 'prefix', 'database' or 'shared'")
   if (!PREFIX.test(prefix)) throw new TypeError('tenantry: prefix must be a lower-case letter and up to 19 more of [a-z0-9_]')
-  if (strategy === 'collection' && Buffer.byteLength(`${db.databaseName}.${prefix}${'x'.repeat(DATA_KEY_BYTES)}`) >= 255) {
-    throw new TypeError('tenantry: the database name is too long for tenant collection names (MongoDB namespaces stay under 255 bytes)')
-  }
+  const declared = parseDeclarations(options.collections)
+  const tenantField = parseTenantField(options.tenantField)
+  if (maxNamespaces !== undefined && (!Number.isInteger(maxNamespaces) || maxNamespaces <= 0)) throw new TypeError('tenantry: maxNamespaces must be a positive whole number')
+  if (maxNamespaces !== undefined && strategy === 'shared') throw new TypeError("tenantry: maxNamespaces counts namespaces per tenant, which 'shared' does not create")
+  const longest = Math.max(0, ...[...declared.keys()].map((name) => Buffer.byteLength(name)))
+  const namespace = strategy === 'prefix' ? `${db.databaseName}.${prefix}${'x'.repeat(DATA_KEY_BYTES)}_${'x'.repeat(longest)}` : strategy === 'shared' ? `${db.databaseName}.${prefix}data_${'x'.repeat(longest)}` : `${prefix}${'x'.repeat(DATA_KEY_BYTES)}.${'x'.repeat(longest)}`
+  if (Buffer.byteLength(namespace) >= 255) throw new TypeError('tenantry: the database and collection names are too long for MongoDB namespaces (under 255 bytes)')
   const organizations = db.collection<OrganizationDocument>(`${prefix}organizations`)
   const admins = db.collection<AdminDocument>(`${prefix}admins`)
   const sessions = db.collection<SessionDocument>(`${prefix}sessions`)
   const refreshTokens = db.collection<RefreshTokenDocument>(`${prefix}refresh_tokens`)
   const auditEvents = db.collection<AuditEventDocument>(`${prefix}audit_events`)
   const domains = db.collection<DomainDocument>(`${prefix}domains`)
-  const spaceName = (dataKey: string) => `${prefix}${dataKey}`
-  const collectionIndexes = strategy === 'collection' ? ((options.indexes as IndexDescription[] | undefined) ?? []) : []
-  const databaseCollections = strategy === 'database' ? Object.entries((options.indexes as Record<string, IndexDescription[]> | undefined) ?? {}) : []
+  const data = mongoTenantData(strategy, { db, prefix, declared, tenantField, maxNamespaces, countOrganizations: () => organizations.countDocuments() })
 
   // Created once, idempotently; a failure (server unreachable) is retried by the next call.
   let ready: Promise<void> | undefined
@@ -107,12 +105,10 @@ export function mongoStore(options: MongoStoreOptions): TenantStore<Collection |
   const fromAdmin = ({ _id, ...rest }: AdminDocument): AdminRecord => ({ id: _id, ...rest })
   const fromDomain = ({ _id, ...rest }: DomainDocument): DomainRecord => ({ domain: _id, ...rest })
 
-  async function createCollection(target: Db, name: string, indexes: IndexDescription[]): Promise<void> {
-    await target.createCollection(name).catch(ignoreCode(NAMESPACE_EXISTS))
-    if (indexes.length > 0) await target.collection(name).createIndexes(indexes)
-  }
-
   return {
+    collectionNames: Object.freeze([...declared.keys()]),
+    ...data,
+
     async insertOrganization(org) {
       await ensureIndexes()
       const { id, ...rest } = org
@@ -218,29 +214,8 @@ export function mongoStore(options: MongoStoreOptions): TenantStore<Collection |
       await auditEvents.deleteMany({ organizationId })
     },
 
-    async provisionTenantData(org) {
-      if (strategy === 'collection') return createCollection(db, spaceName(org.dataKey), collectionIndexes)
-      const tenantDb = db.client.db(spaceName(org.dataKey))
-      await createCollection(tenantDb, MARKER_COLLECTION, [])
-      for (const [name, indexes] of databaseCollections) await createCollection(tenantDb, name, indexes)
-    },
-    async dropTenantData({ dataKey }) {
-      if (strategy === 'collection') await db.collection(spaceName(dataKey)).drop().catch(ignoreCode(NAMESPACE_NOT_FOUND))
-      else await db.client.db(spaceName(dataKey)).dropDatabase()
-    },
-    async listTenantDataKeys() {
-      const pattern = new RegExp(`^${prefix}(t_[0-9a-f]{24})$`)
-      const names =
-        strategy === 'collection'
-          ? (await db.listCollections({ name: { $regex: pattern.source } }, { nameOnly: true }).toArray()).map((info) => info.name)
-          : (await db.admin().listDatabases({ nameOnly: true, filter: { name: { $regex: pattern.source } } })).databases.map((info) => info.name)
-      return names.flatMap((name) => pattern.exec(name)?.[1] ?? [])
-    },
-    tenantData(org) {
-      return strategy === 'collection' ? db.collection(spaceName(org.dataKey)) : db.client.db(spaceName(org.dataKey))
-    },
-    async *listOrganizations(options = {}) {
-      const filter = options.afterId === undefined ? {} : { _id: { $gt: options.afterId } }
+    async *listOrganizations(listOptions = {}) {
+      const filter = listOptions.afterId === undefined ? {} : { _id: { $gt: listOptions.afterId } }
       for await (const doc of organizations.find(filter).sort({ _id: 1 })) yield fromOrganization(doc)
     },
   }
@@ -248,12 +223,6 @@ export function mongoStore(options: MongoStoreOptions): TenantStore<Collection |
 
 function errorCode(err: unknown): unknown {
   return (err as Partial<MongoServerError> | null)?.code
-}
-
-function ignoreCode(code: number) {
-  return (err: unknown) => {
-    if (errorCode(err) !== code) throw err
-  }
 }
 
 /** Which unique index refused an organization write: the server names it in `keyPattern`. */

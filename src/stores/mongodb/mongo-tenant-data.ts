@@ -1,0 +1,141 @@
+import type { Db, IndexDescription, MongoServerError } from 'mongodb'
+import type { IndexSpec } from '../../data/collection-types.js'
+import { sharedIndexes } from '../../data/declarations.js'
+import { ScopedCollection, type DriverCollection } from '../../data/scoped-collection.js'
+import { CapacityExceededError } from '../../errors.js'
+import type { TenantStore } from '../../store.js'
+
+export type MongoStrategy = 'prefix' | 'database' | 'shared'
+
+const NAMESPACE_EXISTS = 48
+const NAMESPACE_NOT_FOUND = 26
+// Databases do not exist while empty, so one marker collection makes a database-per-tenant
+// space real (and listable) from the moment it is provisioned.
+const MARKER_COLLECTION = 'tenantry_space'
+const DATA_KEY = 't_[0-9a-f]{24}'
+// A shared collection loses a deleted tenant's documents this many at a time, so no single
+// delete runs long enough to hold up everyone else's writes.
+const DELETE_BATCH = 1000
+
+type DataMethods = Pick<TenantStore, 'provisionTenantData' | 'dropTenantData' | 'listTenantDataKeys' | 'collection' | 'assertCapacity'>
+
+export interface TenantDataOptions {
+  db: Db
+  prefix: string
+  declared: Map<string, IndexSpec[]>
+  tenantField: string
+  maxNamespaces: number | undefined
+  /** How many organizations there are (any state): what a namespace budget is counted against. */
+  countOrganizations(): Promise<number>
+}
+
+/**
+ * Namespaces (collections + indexes) one tenant costs on `'prefix'` and `'database'`: each
+ * declared collection, its `_id` index and its declared indexes, plus the marker collection of
+ * a database-per-tenant space. What `maxNamespaces` is counted in.
+ */
+export function namespacesPerTenant(strategy: MongoStrategy, declared: Map<string, IndexSpec[]>): number {
+  if (strategy === 'shared') return 0
+  let count = strategy === 'database' ? 2 : 0
+  for (const indexes of declared.values()) count += 2 + indexes.length
+  return count
+}
+
+/** Each strategy's tenant data, behind the one `ScopedCollection` every tenant handle goes through. */
+export function mongoTenantData(strategy: MongoStrategy, options: TenantDataOptions): DataMethods {
+  const { db, prefix, declared, tenantField, maxNamespaces } = options
+  const perTenant = namespacesPerTenant(strategy, declared)
+  const driver = (target: Db, name: string) => target.collection(name) as unknown as DriverCollection
+  const assertCapacity = async () => {
+    if (maxNamespaces === undefined || perTenant === 0) return
+    const needed = ((await options.countOrganizations()) + 1) * perTenant
+    if (needed > maxNamespaces) throw new CapacityExceededError(`another organization needs ${perTenant} more namespaces, past the budget of ${maxNamespaces}`)
+  }
+
+  if (strategy === 'shared') {
+    const sharedName = (name: string) => `${prefix}data_${name}`
+    let ready: Promise<void> | undefined
+    const ensureShared = () => {
+      ready ??= Promise.all([...declared].map(([name, indexes]) => createCollection(db, sharedName(name), sharedIndexes(indexes, tenantField)))).then(
+        () => undefined,
+        (err: unknown) => {
+          ready = undefined
+          throw err
+        },
+      )
+      return ready
+    }
+    return {
+      assertCapacity,
+      provisionTenantData: ensureShared,
+      async dropTenantData(org) {
+        for (const name of declared.keys()) {
+          const collection = db.collection(sharedName(name))
+          for (;;) {
+            const batch = await collection.find({ [tenantField]: org.id }, { projection: { _id: 1 }, limit: DELETE_BATCH }).toArray()
+            if (batch.length === 0) break
+            await collection.deleteMany({ [tenantField]: org.id, _id: { $in: batch.map((doc) => doc._id) } })
+          }
+        }
+      },
+      async listTenantDataKeys() {
+        const keys = new Set<string>()
+        for (const name of declared.keys()) for (const value of await db.collection(sharedName(name)).distinct(tenantField)) keys.add(String(value))
+        return [...keys]
+      },
+      collection: (org, name) => new ScopedCollection(driver(db, sharedName(name)), name, { field: tenantField, value: org.id }),
+    }
+  }
+
+  if (strategy === 'database') {
+    const databaseName = (dataKey: string) => `${prefix}${dataKey}`
+    return {
+      assertCapacity,
+      async provisionTenantData(org) {
+        const tenantDb = db.client.db(databaseName(org.dataKey))
+        await createCollection(tenantDb, MARKER_COLLECTION, [])
+        for (const [name, indexes] of declared) await createCollection(tenantDb, name, indexes)
+      },
+      async dropTenantData({ dataKey }) {
+        await db.client.db(databaseName(dataKey)).dropDatabase()
+      },
+      async listTenantDataKeys() {
+        const pattern = new RegExp(`^${prefix}(${DATA_KEY})$`)
+        const { databases } = await db.admin().listDatabases({ nameOnly: true, filter: { name: { $regex: pattern.source } } })
+        return databases.flatMap((info) => pattern.exec(info.name)?.[1] ?? [])
+      },
+      collection: (org, name) => new ScopedCollection(driver(db.client.db(databaseName(org.dataKey)), name), name, null),
+    }
+  }
+
+  // 'prefix': `<prefix>t_<key>_<name>` in the host's database.
+  const collectionName = (dataKey: string, name: string) => `${prefix}${dataKey}_${name}`
+  return {
+    assertCapacity,
+    async provisionTenantData(org) {
+      for (const [name, indexes] of declared) await createCollection(db, collectionName(org.dataKey, name), indexes)
+    },
+    async dropTenantData({ dataKey }) {
+      // Every collection of the space, also those of names no longer declared.
+      const names = await db.listCollections({ name: { $regex: `^${prefix}${dataKey}_` } }, { nameOnly: true }).toArray()
+      for (const { name } of names) await db.collection(name).drop().catch(ignoreCode(NAMESPACE_NOT_FOUND))
+    },
+    async listTenantDataKeys() {
+      const pattern = new RegExp(`^${prefix}(${DATA_KEY})_`)
+      const names = await db.listCollections({ name: { $regex: pattern.source } }, { nameOnly: true }).toArray()
+      return [...new Set(names.flatMap((info) => pattern.exec(info.name)?.[1] ?? []))]
+    },
+    collection: (org, name) => new ScopedCollection(driver(db, collectionName(org.dataKey, name)), name, null),
+  }
+}
+
+async function createCollection(target: Db, name: string, indexes: IndexSpec[]): Promise<void> {
+  await target.createCollection(name).catch(ignoreCode(NAMESPACE_EXISTS))
+  if (indexes.length > 0) await target.collection(name).createIndexes(indexes as IndexDescription[])
+}
+
+export function ignoreCode(code: number) {
+  return (err: unknown) => {
+    if ((err as Partial<MongoServerError> | null)?.code !== code) throw err
+  }
+}
