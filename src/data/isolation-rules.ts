@@ -70,6 +70,23 @@ export function scopeFilter(filter: Filter | undefined, scope: TenantField | nul
   return Object.keys(filter).length === 0 ? own : { $and: [filter, own] }
 }
 
+/**
+ * The filter of an upsert, confined like any filter. On the shared strategy it may not name the
+ * tenant field at all: the new document takes its fields from the filter's equalities, and
+ * MongoDB and the in-memory store would otherwise disagree on which tenant id wins.
+ */
+export function scopeUpsertFilter(filter: Filter | undefined, scope: TenantField | null, upsert: unknown): Filter {
+  if (scope && upsert === true && namesField(filter, scope.field, 0)) refuse(`an upsert's filter may not name the tenant field ${scope.field}`)
+  return scopeFilter(filter, scope)
+}
+
+function namesField(value: unknown, field: string, depth: number): boolean {
+  if (depth > MAX_DEPTH) refuse('the query is nested too deeply')
+  if (Array.isArray(value)) return value.some((item) => namesField(item, field, depth + 1))
+  if (!isPlainObject(value)) return false
+  return Object.entries(value).some(([key, item]) => touches(key, field) || namesField(item, field, depth + 1))
+}
+
 function touches(path: string, field: string): boolean {
   return path === field || path.startsWith(`${field}.`) || field.startsWith(`${path}.`)
 }
@@ -81,8 +98,8 @@ function checkFieldNames(paths: Iterable<string>, scope: TenantField | null, ope
 
 /**
  * An update: operators from the allow-list whose paths (and `$rename` targets) leave the tenant
- * field alone, or a pipeline of `$set` / `$addFields` / `$unset` stages that does the same (on
- * the shared strategy a last stage pins the tenant field, whatever the expressions computed).
+ * field alone, or a pipeline of stages that name the fields they write (`$set`, `$addFields`,
+ * `$unset`; on the shared strategy nothing that rewrites the whole document) doing the same.
  */
 export function scopeUpdate(update: UpdateFilter, scope: TenantField | null): UpdateFilter {
   if (Array.isArray(update)) {
@@ -99,7 +116,7 @@ export function scopeUpdate(update: UpdateFilter, scope: TenantField | null): Up
       if (fields.some((field) => typeof field !== 'string')) refuse('$unset takes field names')
       checkFieldNames(fields as string[], scope, 'an update')
     }
-    return scope ? [...update, { $set: { [scope.field]: { $literal: scope.value } } }] : update
+    return update
   }
   if (!isPlainObject(update)) refuse('an update must be an object of update operators or a pipeline')
   const operators = Object.keys(update)

@@ -15,7 +15,7 @@ import type {
   UpdateOptions,
   UpdateResult,
 } from './collection-types.js'
-import { checkOptions, isPlainObject, scopeDocument, scopeFilter, scopePipeline, scopeUpdate, type TenantField } from './isolation-rules.js'
+import { checkOptions, isPlainObject, scopeDocument, scopeFilter, scopePipeline, scopeUpdate, scopeUpsertFilter, type TenantField } from './isolation-rules.js'
 import { TenantIsolationError } from '../errors.js'
 
 interface CursorLike<T> extends AsyncIterable<T> {
@@ -109,17 +109,17 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
 
   async updateOne(filter: Filter, update: UpdateFilter, options?: UpdateOptions): Promise<UpdateResult> {
     checkOptions(options, UPDATE, 'updateOne')
-    return this.#target.updateOne(scopeFilter(filter, this.#scope), scopeUpdate(update, this.#scope), options)
+    return this.#target.updateOne(scopeUpsertFilter(filter, this.#scope, options?.upsert), scopeUpdate(update, this.#scope), options)
   }
 
   async updateMany(filter: Filter, update: UpdateFilter, options?: UpdateOptions): Promise<UpdateResult> {
     checkOptions(options, UPDATE, 'updateMany')
-    return this.#target.updateMany(scopeFilter(filter, this.#scope), scopeUpdate(update, this.#scope), options)
+    return this.#target.updateMany(scopeUpsertFilter(filter, this.#scope, options?.upsert), scopeUpdate(update, this.#scope), options)
   }
 
   async replaceOne(filter: Filter, replacement: T, options?: { upsert?: boolean }): Promise<UpdateResult> {
     checkOptions(options, ['upsert'], 'replaceOne')
-    return this.#target.replaceOne(scopeFilter(filter, this.#scope), scopeDocument(replacement, this.#scope), options)
+    return this.#target.replaceOne(scopeUpsertFilter(filter, this.#scope, options?.upsert), scopeDocument(replacement, this.#scope), options)
   }
 
   async deleteOne(filter: Filter): Promise<DeleteResult> {
@@ -132,12 +132,12 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
 
   async findOneAndUpdate(filter: Filter, update: UpdateFilter, options?: FindOneAndOptions): Promise<(T & Document) | null> {
     checkOptions(options, FIND_ONE_AND, 'findOneAndUpdate')
-    return (await this.#target.findOneAndUpdate(scopeFilter(filter, this.#scope), scopeUpdate(update, this.#scope), { ...options, includeResultMetadata: false })) as (T & Document) | null
+    return (await this.#target.findOneAndUpdate(scopeUpsertFilter(filter, this.#scope, options?.upsert), scopeUpdate(update, this.#scope), { ...options, includeResultMetadata: false })) as (T & Document) | null
   }
 
   async findOneAndReplace(filter: Filter, replacement: T, options?: FindOneAndOptions): Promise<(T & Document) | null> {
     checkOptions(options, FIND_ONE_AND, 'findOneAndReplace')
-    return (await this.#target.findOneAndReplace(scopeFilter(filter, this.#scope), scopeDocument(replacement, this.#scope), { ...options, includeResultMetadata: false })) as (T & Document) | null
+    return (await this.#target.findOneAndReplace(scopeUpsertFilter(filter, this.#scope, options?.upsert), scopeDocument(replacement, this.#scope), { ...options, includeResultMetadata: false })) as (T & Document) | null
   }
 
   async findOneAndDelete(filter: Filter, options?: Omit<FindOneAndOptions, 'upsert' | 'returnDocument'>): Promise<(T & Document) | null> {
@@ -168,10 +168,10 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
       case 'updateOne':
       case 'updateMany':
         checkOptions(body, ['filter', 'update', 'upsert', 'arrayFilters'], `bulkWrite ${kind}`)
-        return { [kind]: { ...body, filter: scopeFilter(body.filter as Filter, scope), update: scopeUpdate(body.update as UpdateFilter, scope) } } as AnyBulkWriteOperation
+        return { [kind]: { ...body, filter: scopeUpsertFilter(body.filter as Filter, scope, body.upsert), update: scopeUpdate(body.update as UpdateFilter, scope) } } as AnyBulkWriteOperation
       case 'replaceOne':
         checkOptions(body, ['filter', 'replacement', 'upsert'], 'bulkWrite replaceOne')
-        return { replaceOne: { ...body, filter: scopeFilter(body.filter as Filter, scope), replacement: scopeDocument(body.replacement as Document, scope) } }
+        return { replaceOne: { ...body, filter: scopeUpsertFilter(body.filter as Filter, scope, body.upsert), replacement: scopeDocument(body.replacement as Document, scope) } }
       case 'deleteOne':
       case 'deleteMany':
         checkOptions(body, ['filter'], `bulkWrite ${kind}`)

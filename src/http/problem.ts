@@ -12,6 +12,7 @@ import type { HttpResponse } from './http-types.js'
 const PROBLEMS: Record<string, { status: number; title: string }> = {
   VALIDATION_FAILED: { status: 400, title: 'Invalid request' },
   MALFORMED_JSON: { status: 400, title: 'Malformed JSON' },
+  TENANT_ISOLATION: { status: 400, title: 'Operation not allowed on tenant data' },
   INVALID_CREDENTIALS: { status: 401, title: 'Invalid credentials' },
   TOKEN_MISSING: { status: 401, title: 'Authentication required' },
   TOKEN_INVALID: { status: 401, title: 'Invalid token' },

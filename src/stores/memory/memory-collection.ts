@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { Aggregator, Context, Query } from 'mingo'
-import { updateOne as applyUpdate, type Modifier, type PipelineStage } from 'mingo/updater'
+import { Aggregator, Context, Query, updateOne as applyUpdate } from 'mingo'
+import type { Modifier, PipelineStage } from 'mingo/updater'
 import type {
   AnyBulkWriteOperation,
   BulkWriteResult,

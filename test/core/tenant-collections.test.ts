@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest'
+import { createTenancy, memoryStore, OrganizationNotFoundError, TenantIsolationError, toProblem, UnknownCollectionError } from 'tenantry'
+import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+
+async function acme(strategy: 'isolated' | 'shared') {
+  const tenancy = createTenancy({ store: memoryStore({ strategy, collections: { notes: {}, invoices: {} } }), auth: TEST_AUTH })
+  const { organization } = await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
+  return { tenancy, tenant: await tenancy.tenant({ id: organization.id }) }
+}
+
+for (const strategy of ['isolated', 'shared'] as const) {
+  describe(`tenant.collection on the ${strategy} memory strategy`, () => {
+    it('refuses a name the store does not declare, creating nothing', async () => {
+      const { tenant } = await acme(strategy)
+      for (const name of ['note', 'Notes', '', '__proto__', 'constructor']) expect(() => tenant.collection(name as 'notes')).toThrow(UnknownCollectionError)
+    })
+
+    it('keeps declared collections apart and hands out the same handle each time', async () => {
+      const { tenant } = await acme(strategy)
+      await tenant.collection('notes').insertOne({ text: 'a note' })
+      expect(await tenant.collection('invoices' as 'notes').countDocuments()).toBe(0)
+      expect(tenant.collection('notes')).toBe(tenant.collection('notes'))
+    })
+
+    it('refuses operations outside the allow-list with a 400-class TENANT_ISOLATION problem', async () => {
+      const { tenant } = await acme(strategy)
+      const error = await (async () => tenant.collection('notes').aggregate([{ $out: 'elsewhere' }]).toArray())().catch((err: unknown) => err)
+      expect(error).toBeInstanceOf(TenantIsolationError)
+      expect(toProblem(error)).toMatchObject({ status: 400 })
+    })
+
+    it('stops a handle of a deleted organization from reading or writing', async () => {
+      const { tenancy, tenant } = await acme(strategy)
+      const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
+      await tenancy.orgs.delete(await tenancy.registry.resolve(accessToken), 'Acme')
+      const again = await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
+      expect(again.organization.id).not.toBe(tenant.id)
+      expect(() => tenancy.store.collection({ id: tenant.id, dataKey: 't_000000000000000000000000' } as never, 'notes')).toThrow(OrganizationNotFoundError)
+    })
+  })
+}
+
+describe('store declarations', () => {
+  it('refuses a bad declaration at start-up with TypeError', () => {
+    for (const collections of [[], { 'no.dots': {} }, { $bad: {} }, { notes: null }, { notes: { indexes: {} } }, { notes: { indexes: [{ key: { a: 'asc' } }] } }]) {
+      expect(() => memoryStore({ collections: collections as never })).toThrow(TypeError)
+    }
+    expect(() => memoryStore({ strategy: 'schema' as never })).toThrow(TypeError)
+    expect(() => memoryStore({ strategy: 'shared', tenantField: '_id' })).toThrow(TypeError)
+  })
+})

@@ -1,0 +1,4 @@
+import { memoryStore } from 'tenantry'
+import { describeLeakProbe } from './leak-probe.js'
+
+describeLeakProbe('in-memory', () => memoryStore({ strategy: 'shared', collections: { notes: {}, invoices: { indexes: [{ key: { number: 1 }, unique: true }] } } }), 'invoices')
