@@ -197,17 +197,19 @@ export class OrgService {
     // From here on no token, slug or domain of this organization is honoured.
     await this.#store.updateOrganization(org.id, { state: 'deleting', stateChangedAt: new Date() })
     this.#cache.invalidateOrganization(org.id)
-    try {
-      if (this.#hooks.beforeDelete) await this.#teardown.runHook(this.#hooks.beforeDelete, org)
-      await this.#store.dropTenantData(org)
-    } catch (err) {
-      // Nothing of tenantry's is lost yet, so give the organization back rather than leave it half-deleted.
-      await this.#store.updateOrganization(org.id, { state: 'active', stateChangedAt: new Date() }).catch(() => {})
-      this.#cache.invalidateOrganization(org.id)
-      throw err
+    if (this.#hooks.beforeDelete) {
+      try {
+        await this.#teardown.runHook(this.#hooks.beforeDelete, org)
+      } catch (err) {
+        // Nothing of tenantry's is touched yet, so give the organization back intact.
+        await this.#store.updateOrganization(org.id, { state: 'active', stateChangedAt: new Date() }).catch(() => {})
+        this.#cache.invalidateOrganization(org.id)
+        throw err
+      }
     }
-    // The data is gone; a failure now leaves a `deleting` record that the next claim of its name
-    // or recover() finishes off.
+    // From the first dropped collection or document on, there is no going back: a failure leaves
+    // the organization `deleting` (invisible, no token honoured) for recover() or the next claim
+    // of its name to finish. Giving it back could hand out a tenant with half its data.
     await this.#teardown.tearDown(org, { hooks: false })
     // The one event that outlives the organization: the record of its deletion.
     await this.#audit.record({ type: 'organization.deleted', organizationId: org.id, adminId: tenant.adminId ?? null, details: { name: org.name } })

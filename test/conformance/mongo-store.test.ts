@@ -4,7 +4,7 @@ import { useMongoDatabases } from '../support/mongo-databases.js'
 import { describeStoreConformance } from './store-conformance.js'
 
 const uri = inject('mongoUri')
-const collections = { notes: { indexes: [{ key: { text: 1 as const } }] }, invoices: {} }
+const collections = { notes: { indexes: [{ key: { text: 1 as const } }] }, invoices: { indexes: [{ key: { number: 1 as const }, unique: true }] } }
 
 /** Each test gets its own database and prefix; everything they name is dropped after it. */
 describe.skipIf(!uri)('MongoDB', () => {

@@ -302,6 +302,16 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         }
       })
 
+      it('enforces a declared unique index within each tenant, and not across tenants', async () => {
+        const store = await subject.create()
+        const [one, two] = [organization(), organization()]
+        for (const org of [one, two]) await store.provisionTenantData(org)
+        await store.collection(one, 'invoices').insertOne({ number: 1 })
+        await store.collection(two, 'invoices').insertOne({ number: 1 })
+        await expect(store.collection(one, 'invoices').insertOne({ number: 1 })).rejects.toThrow()
+        expect(await store.collection(one, 'invoices').countDocuments()).toBe(1)
+      })
+
       it('lists every organization in id order, resumably', async () => {
         const store = await subject.create()
         const orgs = [organization(), organization({ state: 'provisioning' }), organization()]
@@ -448,16 +458,20 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         expect(await store.listTenantDataKeys()).not.toContain(keyOf(org))
       })
 
-      it('gives the organization back, data intact, when its delete fails before any data is gone', async () => {
-        const { failing, tenancy } = await setUp()
+      it('keeps an organization whose data drop failed deleting, never back in service with part of its data, and recover() finishes it', async () => {
+        const { failing, tenancy, store } = await setUp(0)
         const tenant = await acmeWithNote(tenancy)
+        const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
         failing.failNext('dropTenantData')
         await expect(tenancy.orgs.delete(tenant, 'Acme')).rejects.toBeInstanceOf(InjectedFailure)
-        const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
-        expect(await read((await tenancy.registry.resolve(accessToken)).collection('notes'))).toEqual(['precious'])
+        await expect(tenancy.registry.resolve(accessToken)).rejects.toMatchObject({ code: 'TOKEN_INVALID' })
+        await expect(tenancy.tenant({ id: tenant.id })).rejects.toBeInstanceOf(OrganizationNotFoundError)
+        expect(await tenancy.recover()).toMatchObject({ organizationsRemoved: 1 })
+        expect(await store.findOrganization({ id: tenant.id })).toBeNull()
+        expect(await store.listTenantDataKeys()).toEqual([])
       })
 
-      for (const step of ['deleteDomains', 'deleteAdmins', 'deleteOrganization'] as StoreStep[]) {
+      for (const step of ['dropTenantData', 'deleteDomains', 'deleteAdmins', 'deleteOrganization'] as StoreStep[]) {
         it(`finishes a delete that failed in ${step} the next time its name is claimed`, async () => {
           const { failing, tenancy, store } = await setUp(0)
           const tenant = await acmeWithNote(tenancy)
