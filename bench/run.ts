@@ -132,6 +132,20 @@ async function runCost(): Promise<{ plain: number; run: number }> {
   return { plain: median(rounds.plain), run: median(rounds.run) }
 }
 
+interface WrapperRun {
+  findOne: { bare: number; scoped: number; ratio: number }
+  insertOne: { bare: number; scoped: number; ratio: number }
+}
+
+/** bench/collection.ts in a process of its own: the shared strategy's wrapper against the bare collection. */
+async function collectionWrapper(): Promise<WrapperRun> {
+  const child = fork(fileURLToPath(new URL('./collection.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
+  let output = ''
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk))
+  await once(child, 'exit')
+  return JSON.parse(output) as WrapperRun
+}
+
 async function loginStorm(variant: string) {
   const started = await startVariant(variant)
   // The cheap route alone, at a fixed rate, for reference.
@@ -178,6 +192,8 @@ const koa = await compare([
 ])
 console.error('tenancy.run per call…')
 const contextCost = await runCost()
+console.error('the shared strategy’s collection wrapper…')
+const wrapper = await collectionWrapper()
 console.error(`scale (10 vs ${SCALE.toLocaleString('en-US')} organizations)…`)
 const scale = await compare([
   { name: 'small', variant: 'express-tenantry', organizations: 10 },
@@ -258,6 +274,18 @@ ${row('tenantry \`tenantScope({ context: true })\` (token, AsyncLocalStorage)', 
 ${fmt(contextCost.plain)} ns vs ${fmt(contextCost.run)} ns per call, so **${fmt(contextCost.run - contextCost.plain)} ns per \`tenancy.run\`**.
 Per request, \`tenantScope({ context: true })\` against the same scope without it: ${fmt(ratio(e('context'), e('tenantry')), 3)}× on Express,
 ${fmt(ratio(k('context'), k('tenantry')), 3)}× on Koa.
+
+## The shared strategy's collection wrapper
+
+\`tenant.collection('notes')\` on \`'shared'\` (every filter AND-ed with the tenant, every document
+stamped, every argument through the allow-list) against the same call on the bare in-memory
+collection underneath, in one process, ${ROUNDS} alternating rounds. \`findOne\` by \`_id\` runs over 1,000
+documents, half of them the tenant's.
+
+| operation | bare ops/s | through the wrapper ops/s | ratio (target ≥ 0.9×) |
+|---|---:|---:|---:|
+| \`findOne({ _id })\` | ${fmt(wrapper.findOne.bare)} | ${fmt(wrapper.findOne.scoped)} | ${fmt(wrapper.findOne.ratio, 3)}× ${verdict(wrapper.findOne.ratio >= 0.9)} |
+| \`insertOne(doc)\` | ${fmt(wrapper.insertOne.bare)} | ${fmt(wrapper.insertOne.scoped)} | ${fmt(wrapper.insertOne.ratio, 3)}× ${verdict(wrapper.insertOne.ratio >= 0.9)} |
 
 ## Scale: scoped route (Express) with 10 and ${fmt(SCALE)} organizations in the in-memory store
 

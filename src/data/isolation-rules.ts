@@ -42,9 +42,9 @@ function assertNoCode(value: unknown, depth = 0): void {
   if (Array.isArray(value)) {
     for (const item of value) assertNoCode(item, depth + 1)
   } else if (isPlainObject(value)) {
-    for (const [key, item] of Object.entries(value)) {
+    for (const key in value) {
       if (CODE_OPERATORS.has(key)) refuse(`${key} runs code on the server and is not allowed`)
-      assertNoCode(item, depth + 1)
+      assertNoCode(value[key], depth + 1)
     }
   }
 }
@@ -66,8 +66,13 @@ export function scopeFilter(filter: Filter | undefined, scope: TenantField | nul
   if (!isPlainObject(filter)) refuse('a filter must be an object')
   assertNoCode(filter)
   if (!scope) return filter
-  const own = { [scope.field]: scope.value }
-  return Object.keys(filter).length === 0 ? own : { $and: [filter, own] }
+  // The tenant condition joins the filter's own top-level conditions (an implicit AND), after
+  // them so a selective one like _id is tested first; only a filter that itself names the
+  // tenant field needs an explicit $and, so both conditions hold.
+  if (Object.hasOwn(filter, scope.field)) return { $and: [filter, { [scope.field]: scope.value }] }
+  const scoped: Filter = { ...filter }
+  scoped[scope.field] = scope.value
+  return scoped
 }
 
 /**
@@ -135,11 +140,15 @@ export function scopeUpdate(update: UpdateFilter, scope: TenantField | null): Up
 /** A document to insert or a replacement: another tenant's id is refused, the tenant's own is stamped. */
 export function scopeDocument<T extends Document>(document: T, scope: TenantField | null): T {
   if (!isPlainObject(document)) refuse('a document must be a plain object')
-  for (const key of Object.keys(document)) if (key.startsWith('$')) refuse(`a document may not have the field ${key}`)
+  for (const key in document) if (key.charCodeAt(0) === 36 /* $ */) refuse(`a document may not have the field ${key}`)
   if (!scope) return document
   const given = document[scope.field]
   if (given !== undefined && given !== scope.value) refuse(`a document may not name another tenant in ${scope.field}`)
-  return { ...document, [scope.field]: scope.value }
+  // A copy, so the caller's object is not changed; assigned rather than spread with a computed
+  // key, which is several times slower on this hot path.
+  const stamped: Document = Object.assign({}, document)
+  stamped[scope.field] = scope.value
+  return stamped as T
 }
 
 /** An aggregation pipeline of allowed stages (`$facet` checked inside), behind a `$match` on the tenant. */

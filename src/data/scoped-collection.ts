@@ -68,8 +68,8 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
     this.#scope = scope
   }
 
-  async insertOne(document: T): Promise<InsertOneResult> {
-    return this.#target.insertOne(scopeDocument(document, this.#scope))
+  insertOne(document: T): Promise<InsertOneResult> {
+    return settle(() => this.#target.insertOne(scopeDocument(document, this.#scope)))
   }
 
   async insertMany(documents: T[]): Promise<InsertManyResult> {
@@ -82,9 +82,11 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
     return new ScopedFindCursor(this.#target, scopeFilter(filter, this.#scope), { ...options })
   }
 
-  async findOne(filter?: Filter, options?: Omit<FindOptions, 'limit'>): Promise<(T & Document) | null> {
-    checkOptions(options, ['sort', 'skip', 'projection'], 'findOne')
-    return (await this.#target.findOne(scopeFilter(filter, this.#scope), options)) as (T & Document) | null
+  findOne(filter?: Filter, options?: Omit<FindOptions, 'limit'>): Promise<(T & Document) | null> {
+    return settle(() => {
+      checkOptions(options, ['sort', 'skip', 'projection'], 'findOne')
+      return this.#target.findOne(scopeFilter(filter, this.#scope), options) as Promise<(T & Document) | null>
+    })
   }
 
   async countDocuments(filter?: Filter, options?: { skip?: number; limit?: number }): Promise<number> {
@@ -179,6 +181,18 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
       default:
         throw new TenantIsolationError(`bulkWrite does not take ${kind}`)
     }
+  }
+}
+
+/**
+ * Runs a check-then-call as a promise: a refused argument rejects like any other failure, and
+ * the store's own promise is handed back as is, with no extra async layer on the hot path.
+ */
+function settle<R>(call: () => Promise<R>): Promise<R> {
+  try {
+    return call()
+  } catch (err) {
+    return Promise.reject(err)
   }
 }
 
