@@ -80,7 +80,10 @@ export function mongoTenantData(strategy: MongoStrategy, options: TenantDataOpti
       },
       async listTenantDataKeys() {
         const keys = new Set<string>()
-        for (const name of declared.keys()) for (const value of await db.collection(sharedName(name)).distinct(tenantField)) keys.add(String(value))
+        // A cursor, not distinct(): distinct answers in one document, capped at 16 MB of ids.
+        for (const name of declared.keys()) {
+          for await (const group of db.collection(sharedName(name)).aggregate<{ _id: unknown }>([{ $group: { _id: `$${tenantField}` } }])) keys.add(String(group._id))
+        }
         return [...keys]
       },
       collection: (org, name) => new ScopedCollection(driver(db, sharedName(name)), name, { field: tenantField, value: org.id }),
