@@ -56,7 +56,7 @@ const readExpress = { authorization: (req: Request) => req.headers.authorization
  *
  * @example
  * app.get('/notes', tenantScope(tenancy), async (req, res) => {
- *   res.json({ notes: await req.tenant.data.find({}).toArray() })
+ *   res.json({ notes: await req.tenant.collection('notes').find({}).toArray() })
  * })
  * app.get('/site', tenantScope(tenancy, { from: 'host', baseDomain: 'example.com' }), handler)
  */

@@ -53,7 +53,7 @@ const readKoa = { authorization: (ctx: Context) => ctx.headers.authorization, ho
  *
  * @example
  * router.get('/notes', tenantScope(tenancy), async (ctx) => {
- *   ctx.body = { notes: await ctx.state.tenant.data.find({}).toArray() }
+ *   ctx.body = { notes: await ctx.state.tenant.collection('notes').find({}).toArray() }
  * })
  * router.get('/site', tenantScope(tenancy, { from: 'host', baseDomain: 'example.com' }), handler)
  */

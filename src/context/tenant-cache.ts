@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import type { AccessTokenClaims } from '../auth/admin-auth.js'
+import type { AdminTenant, Tenant } from '../tenant.js'
 
 export interface TenantCacheOptions {
   /** Most tokens, organizations, admins and sessions each cache holds. Default 10 000; 0 turns caching off. */
@@ -12,12 +13,10 @@ export interface TenantCacheOptions {
   ttlMs?: number
 }
 
-// Cached as `unknown` data: a field typed with TData would make the registry invariant in TData
-// and a Tenancy unassignable where a Tenancy is asked for.
 export interface CachedOrganization {
   id: string
   /** The frozen `Tenant` every lookup of this organization hands out (a token adds its admin and session). */
-  tenant: unknown
+  tenant: Tenant
   /**
    * Cleared the moment the entry leaves the organizations cache: invalidated (rename, reslug,
    * domain removal, delete), evicted or expired. A reference cached with this entry is trusted
@@ -37,7 +36,7 @@ export interface CachedSession {
 }
 /** A token's whole answer, trusted while no invalidation has happened since and until `validUntil`. */
 export interface ResolvedToken {
-  tenant: unknown
+  tenant: AdminTenant
   epoch: number
   validUntil: number
 }

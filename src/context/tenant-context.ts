@@ -34,7 +34,7 @@ export function currentTenant(): RegisteredTenant | undefined {
  *
  * @example
  * export async function listInvoices() {
- *   return requireTenant().data.find({}).toArray()
+ *   return requireTenant().collection('invoices').find({}).toArray()
  * }
  */
 export function requireTenant(): RegisteredTenant {

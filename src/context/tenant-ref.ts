@@ -10,8 +10,6 @@ export type ParsedRef =
   | { kind: 'nameKey'; value: string; key: string }
   | { kind: 'domain'; value: string; key: string }
 
-const KINDS = ['id', 'slug', 'name', 'domain'] as const
-
 /**
  * Checks a `TenantRef`'s shape and normalizes its value the way the store keys it. A ref that is
  * not one (no field, several, not a string) is the host's bug: `TypeError`. A well-formed ref
@@ -19,7 +17,7 @@ const KINDS = ['id', 'slug', 'name', 'domain'] as const
  */
 export function parseTenantRef(ref: TenantRef): ParsedRef | null {
   if (typeof ref !== 'object' || ref === null) throw new TypeError('tenantry: a tenant reference is an object: { id }, { slug }, { name } or { domain }')
-  const { id, slug, name, domain } = ref as Partial<Record<(typeof KINDS)[number], unknown>>
+  const { id, slug, name, domain } = ref as Partial<Record<'id' | 'slug' | 'name' | 'domain', unknown>>
   const given = (id !== undefined ? 1 : 0) + (slug !== undefined ? 1 : 0) + (name !== undefined ? 1 : 0) + (domain !== undefined ? 1 : 0)
   if (given !== 1) throw new TypeError('tenantry: a tenant reference names exactly one of id, slug, name or domain')
   const kind = id !== undefined ? 'id' : slug !== undefined ? 'slug' : name !== undefined ? 'name' : 'domain'

@@ -47,7 +47,7 @@ export class TenantRegistry {
     // invalidated since it was resolved (the epoch) and before the first of its token's expiry,
     // its session's end and the cache TTL; otherwise it is checked piece by piece again.
     const resolved = this.#cache.resolved?.get(token)
-    if (resolved && resolved.epoch === this.#cache.epoch && Date.now() < resolved.validUntil) return resolved.tenant as AdminTenant
+    if (resolved && resolved.epoch === this.#cache.epoch && Date.now() < resolved.validUntil) return resolved.tenant
     const claims = this.#verify(token)
     const organization = this.#cache.organizations?.get(claims.organizationId)
     const admin = this.#cache.admins?.get(claims.adminId)
@@ -78,7 +78,7 @@ export class TenantRegistry {
     // entry is alive: every change to the organization (rename, reslug, domain removal, delete)
     // kills the entry, and with it every reference to it, without tracking them.
     const organization = parsed.kind === 'id' ? this.#cache.organizations?.get(parsed.value) : this.#cache.refs?.get(parsed.key)
-    if (organization?.alive && Date.now() < organization.expiresAt) return organization.tenant as Tenant
+    if (organization?.alive && Date.now() < organization.expiresAt) return organization.tenant
     return this.#loadRef(parsed)
   }
 
@@ -88,7 +88,7 @@ export class TenantRegistry {
     if (record?.state !== 'active') throw new OrganizationNotFoundError('no organization matches this reference')
     const organization = this.#cacheOrganization(record, epoch)
     if (ref.kind !== 'id' && epoch === this.#cache.epoch) this.#cache.refs?.set(ref.key, organization)
-    return organization.tenant as Tenant
+    return organization.tenant
   }
 
   async #findRecord(ref: ParsedRef): Promise<OrganizationRecord | null> {
@@ -124,7 +124,7 @@ export class TenantRegistry {
     const now = Date.now()
     if (session?.adminId !== claims.adminId || now >= session.expiresAt) throw new TokenInvalidError('the session of this token has ended')
     // Frozen: one object serves every request with this token, so no request may change it for the next.
-    const tenant = mintTenant<AdminTenant>({ ...(organization.tenant as Tenant), adminId: claims.adminId, sessionId: claims.sessionId })
+    const tenant = mintTenant<AdminTenant>({ ...organization.tenant, adminId: claims.adminId, sessionId: claims.sessionId })
     this.#cache.resolved?.set(token, { tenant, epoch, validUntil: Math.min(claims.expiresAt * 1000, session.expiresAt, now + this.#cache.ttlMs) })
     return tenant
   }
