@@ -10,6 +10,7 @@ export type { SigningKey } from './lib/keyring.js'
 export type { LoginLimits } from './lib/login-throttle.js'
 export { TenantRegistry } from './context/tenant-registry.js'
 export type { TenantCacheOptions } from './context/tenant-cache.js'
+export type { CacheInvalidation, InvalidationListener, InvalidationMessage } from './context/cache-invalidation.js'
 export { AuditLog, type AuditInput } from './audit-log.js'
 export type { Register, RegisteredTenant, RegisteredCollections } from './register.js'
 export type {

@@ -1,8 +1,15 @@
 import { LRUCache } from 'lru-cache'
 import type { AccessTokenClaims } from '../auth/admin-auth.js'
 import type { AdminTenant, Tenant } from '../tenant.js'
+import type { CacheInvalidation, InvalidationMessage } from './cache-invalidation.js'
 
 export interface TenantCacheOptions {
+  /**
+   * Tells the other instances of the app about every change made here, and applies theirs, so
+   * a logout, password change, delete, rename or reslug is seen everywhere at once instead of
+   * within `ttlMs`: `redisInvalidation({ client })` from `tenantry/redis`.
+   */
+  invalidation?: CacheInvalidation
   /** Most tokens, organizations, admins and sessions each cache holds. Default 10 000; 0 turns caching off. */
   size?: number
   /**
@@ -45,38 +52,73 @@ export interface ResolvedToken {
  * What `TenantRegistry` remembers between requests, and the one place every change is reported
  * to: `OrgService` after each organization or admin change, `AdminAuth` after a logout. An
  * epoch counter, bumped by every invalidation, lets a lookup that started before a change refuse
- * to cache what it read.
+ * to cache what it read. With an `invalidation` transport, every change is also published to
+ * the other instances, theirs are applied here, and while the transport is down the caches read
+ * as absent, so every lookup goes to the store.
  */
 export class TenantCache {
-  readonly tokens: LRUCache<string, AccessTokenClaims> | undefined
-  readonly organizations: LRUCache<string, CachedOrganization> | undefined
-  readonly admins: LRUCache<string, CachedAdmin> | undefined
-  readonly sessions: LRUCache<string, CachedSession> | undefined
-  readonly resolved: LRUCache<string, ResolvedToken> | undefined
-  /** `TenantRef` keys (`s:acme`, `d:shop.acme.com`, `n:acme`) → the organization entry they resolved to. */
-  readonly refs: LRUCache<string, CachedOrganization> | undefined
   readonly ttlMs: number
+  readonly #tokens: LRUCache<string, AccessTokenClaims> | undefined
+  readonly #organizations: LRUCache<string, CachedOrganization> | undefined
+  readonly #admins: LRUCache<string, CachedAdmin> | undefined
+  readonly #sessions: LRUCache<string, CachedSession> | undefined
+  readonly #resolved: LRUCache<string, ResolvedToken> | undefined
+  readonly #refs: LRUCache<string, CachedOrganization> | undefined
+  readonly #invalidation: CacheInvalidation | undefined
   #epoch = 0
+  // Without a transport there is nothing to miss; with one, nothing is trusted until it is up.
+  #healthy: boolean
 
   constructor(options: TenantCacheOptions = {}) {
-    const { size = 10_000, ttlMs = 5_000 } = options
+    const { size = 10_000, ttlMs = 5_000, invalidation } = options
     if (!Number.isInteger(size) || size < 0) throw new TypeError('tenantry: cache.size must be a whole number, 0 or more')
     if (!Number.isInteger(ttlMs) || ttlMs <= 0) throw new TypeError('tenantry: cache.ttlMs must be a positive whole number of milliseconds')
+    if (invalidation !== undefined && (typeof invalidation?.publish !== 'function' || typeof invalidation.connect !== 'function')) {
+      throw new TypeError('tenantry: cache.invalidation must have publish() and connect(), such as redisInvalidation({ client })')
+    }
     this.ttlMs = ttlMs
-    if (size === 0) return
-    this.resolved = new LRUCache({ max: size })
-    this.tokens = new LRUCache({ max: size })
-    this.organizations = new LRUCache<string, CachedOrganization>({
-      max: size,
-      ttl: ttlMs,
-      dispose: (organization) => {
-        organization.alive = false
-      },
+    this.#invalidation = invalidation
+    this.#healthy = invalidation === undefined
+    if (size > 0) {
+      this.#resolved = new LRUCache({ max: size })
+      this.#tokens = new LRUCache({ max: size })
+      this.#organizations = new LRUCache<string, CachedOrganization>({
+        max: size,
+        ttl: ttlMs,
+        dispose: (organization) => {
+          organization.alive = false
+        },
+      })
+      this.#admins = new LRUCache({ max: size, ttl: ttlMs })
+      this.#sessions = new LRUCache({ max: size, ttl: ttlMs })
+      // No TTL of its own: an entry is as good as the organization entry it points at.
+      this.#refs = new LRUCache({ max: size })
+    }
+    invalidation?.connect({
+      invalidate: (message) => this.#apply(message),
+      setHealthy: (healthy) => this.#setHealthy(healthy),
     })
-    this.admins = new LRUCache({ max: size, ttl: ttlMs })
-    this.sessions = new LRUCache({ max: size, ttl: ttlMs })
-    // No TTL of its own: an entry is as good as the organization entry it points at.
-    this.refs = new LRUCache({ max: size })
+  }
+
+  // Each cache reads as absent while invalidations may be missed.
+  get tokens() {
+    return this.#healthy ? this.#tokens : undefined
+  }
+  get organizations() {
+    return this.#healthy ? this.#organizations : undefined
+  }
+  get admins() {
+    return this.#healthy ? this.#admins : undefined
+  }
+  get sessions() {
+    return this.#healthy ? this.#sessions : undefined
+  }
+  get resolved() {
+    return this.#healthy ? this.#resolved : undefined
+  }
+  /** `TenantRef` keys (`s:acme`, `d:shop.acme.com`, `n:acme`) → the organization entry they resolved to. */
+  get refs() {
+    return this.#healthy ? this.#refs : undefined
   }
 
   get epoch(): number {
@@ -84,17 +126,33 @@ export class TenantCache {
   }
 
   invalidateOrganization(organizationId: string): void {
-    this.#epoch++
-    this.organizations?.delete(organizationId)
+    this.#apply({ kind: 'organization', id: organizationId })
+    this.#invalidation?.publish({ kind: 'organization', id: organizationId })
   }
 
   invalidateAdmin(adminId: string): void {
-    this.#epoch++
-    this.admins?.delete(adminId)
+    this.#apply({ kind: 'admin', id: adminId })
+    this.#invalidation?.publish({ kind: 'admin', id: adminId })
   }
 
   invalidateSession(sessionId: string): void {
+    this.#apply({ kind: 'session', id: sessionId })
+    this.#invalidation?.publish({ kind: 'session', id: sessionId })
+  }
+
+  #apply(message: InvalidationMessage): void {
     this.#epoch++
-    this.sessions?.delete(sessionId)
+    const cache = message.kind === 'organization' ? this.#organizations : message.kind === 'admin' ? this.#admins : this.#sessions
+    cache?.delete(message.id)
+  }
+
+  #setHealthy(healthy: boolean): void {
+    // Either way, a lookup already in flight must not cache what it read.
+    this.#epoch++
+    if (healthy && !this.#healthy) {
+      // Whatever was cached may have missed a change while messages were not arriving.
+      for (const cache of [this.#resolved, this.#tokens, this.#organizations, this.#admins, this.#sessions, this.#refs]) cache?.clear()
+    }
+    this.#healthy = healthy
   }
 }

@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto'
+import { Redis } from 'ioredis'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createTenancy, type Tenancy, type TenantStore } from 'tenantry'
+import { redisInvalidation, type RedisInvalidation } from 'tenantry/redis'
+import { notesStore } from '../support/notes-store.js'
+import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+/**
+ * Two instances of one app: one store, a cache each, connected through the local Redis on a
+ * channel of this test's own. The cache TTL is a minute, so only an invalidation can explain a
+ * change seen in less.
+ */
+describe('cache invalidation across instances through Redis', () => {
+  const opened: { client: Redis; invalidation: RedisInvalidation }[] = []
+  afterEach(() => {
+    for (const { client, invalidation } of opened.splice(0)) {
+      invalidation.close()
+      client.disconnect()
+    }
+  })
+
+  async function instances() {
+    const store: TenantStore = notesStore()
+    const channel = `tenantry-test-${randomBytes(4).toString('hex')}:invalidate`
+    const instance = () => {
+      const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })
+      const invalidation = redisInvalidation({ client, channel })
+      opened.push({ client, invalidation })
+      return { tenancy: createTenancy({ store, auth: TEST_AUTH, baseDomain: 'example.test', cache: { invalidation, ttlMs: 60_000 } }), invalidation }
+    }
+    const [a, b] = [instance(), instance()]
+    await Promise.all([a.invalidation.ready, b.invalidation.ready])
+    await a.tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
+    return { a, b }
+  }
+
+  async function session(tenancy: Tenancy) {
+    const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
+    return { accessToken, tenant: await tenancy.registry.resolve(accessToken) }
+  }
+
+  /** Milliseconds until `seen()` holds on the other instance, polling every event-loop turn, at most 2 s. */
+  async function propagation(seen: () => Promise<boolean>): Promise<number> {
+    const start = performance.now()
+    while (!(await seen())) {
+      if (performance.now() - start > 2000) throw new Error('the change never reached the other instance')
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    return performance.now() - start
+  }
+  const refused = (tenancy: Tenancy, token: string) => () => tenancy.registry.resolve(token).then(() => false, () => true)
+
+  it('refuses a logged-out token on the other instance within milliseconds, over 200 trials', async () => {
+    const { a, b } = await instances()
+    const times: number[] = []
+    for (let trial = 0; trial < 200; trial++) {
+      const { accessToken, tenant } = await session(a.tenancy)
+      await b.tenancy.registry.resolve(accessToken) // cached on B
+      await a.tenancy.auth.logout(tenant as never)
+      times.push(await propagation(refused(b.tenancy, accessToken)))
+    }
+    times.sort((x, y) => x - y)
+    const p50 = times[99]!
+    const p99 = times[197]!
+    console.log(`invalidation propagation over 200 logouts: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${times[199]!.toFixed(2)} ms`)
+    expect(p99).toBeLessThan(250)
+  })
+
+  it('carries a password change, a reslug and a delete to the other instance', async () => {
+    const { a, b } = await instances()
+    const first = await session(a.tenancy)
+    await b.tenancy.registry.resolve(first.accessToken)
+    await a.tenancy.orgs.update(first.tenant, { password: 'a brand new passphrase' })
+    await propagation(refused(b.tenancy, first.accessToken))
+
+    await b.tenancy.tenant({ slug: 'acme' })
+    const { accessToken } = await a.tenancy.auth.login({ email: 'a@acme.test', password: 'a brand new passphrase' })
+    const admin = await a.tenancy.registry.resolve(accessToken)
+    await a.tenancy.orgs.update(admin, { slug: 'acme-inc' })
+    await propagation(() => b.tenancy.tenant({ slug: 'acme' }).then(() => false, () => true))
+
+    await b.tenancy.registry.resolve(accessToken)
+    await a.tenancy.orgs.delete(admin, 'Acme')
+    await propagation(refused(b.tenancy, accessToken))
+  })
+
+  it('serves nothing from its cache while its subscription is down, and resubscribes by itself', async () => {
+    const { a, b } = await instances()
+    const first = await session(a.tenancy)
+    await b.tenancy.registry.resolve(first.accessToken)
+    // Kill B's subscribing connection, as a Redis restart or a network cut would.
+    const admin = new Redis(REDIS_URL)
+    try {
+      const clients = String(await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub'))
+      for (const line of clients.split('\n').filter(Boolean)) await admin.call('CLIENT', 'KILL', 'ID', /id=(\d+)/.exec(line)![1]!)
+    } finally {
+      admin.disconnect()
+    }
+    await propagation(async () => !b.invalidation.healthy)
+    // A logs out while B hears nothing: B must not answer from its cache.
+    await a.tenancy.auth.logout(first.tenant as never)
+    await expect(b.tenancy.registry.resolve(first.accessToken)).rejects.toMatchObject({ code: 'TOKEN_INVALID' })
+    // It comes back by itself, forgets what it cached before the outage, and invalidations flow again.
+    await propagation(async () => b.invalidation.healthy)
+    await expect(b.tenancy.registry.resolve(first.accessToken)).rejects.toMatchObject({ code: 'TOKEN_INVALID' })
+    const second = await session(a.tenancy)
+    await b.tenancy.registry.resolve(second.accessToken)
+    await a.tenancy.auth.logout(second.tenant as never)
+    await propagation(refused(b.tenancy, second.accessToken))
+  })
+
+  it('refuses a client that is not one, at start-up', () => {
+    expect(() => redisInvalidation({ client: {} })).toThrow(TypeError)
+    expect(() => redisInvalidation({ client: new Redis(REDIS_URL, { lazyConnect: true }), channel: '' })).toThrow(TypeError)
+    expect(() => createTenancy({ auth: TEST_AUTH, cache: { invalidation: {} as never } })).toThrow(TypeError)
+  })
+})
+
