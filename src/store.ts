@@ -132,8 +132,12 @@ export interface TenantStore {
   /** Throws `AdminEmailTakenError` when `email` is taken. */
   insertAdmin(admin: AdminRecord): Promise<void>
   findAdmin(query: AdminQuery): Promise<AdminRecord | null>
-  /** Throws `AdminEmailTakenError` when a new `email` is taken; `null` when `id` is gone. */
-  updateAdmin(id: string, patch: AdminPatch): Promise<AdminRecord | null>
+  /**
+   * Throws `AdminEmailTakenError` when a new `email` is taken; `null` when `id` is gone, or when
+   * `expected` is given and the stored admin's fields differ from it (a conditional write: the
+   * change is made only if nothing changed them since they were read).
+   */
+  updateAdmin(id: string, patch: AdminPatch, expected?: Pick<AdminRecord, 'passwordHash'>): Promise<AdminRecord | null>
   /** Idempotent. */
   deleteAdmins(organizationId: string): Promise<void>
 

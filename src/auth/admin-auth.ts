@@ -247,7 +247,9 @@ export class AdminAuth {
     if (bcrypt.getRounds(admin.passwordHash) >= this.#bcryptCost) return
     try {
       const passwordHash = await this.#hashing.run(() => bcrypt.hash(password, this.#bcryptCost))
-      await this.#store.updateAdmin(admin.id, { passwordHash })
+      // Only over the hash that was checked: a password change that landed meanwhile must not be
+      // undone by writing the old password's hash back.
+      await this.#store.updateAdmin(admin.id, { passwordHash }, { passwordHash: admin.passwordHash })
     } catch {
       // Keep the old hash; the next login tries again.
     }

@@ -112,6 +112,15 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         await store.insertOrganization(organization({ nameKey: org.nameKey }))
       })
 
+      it('updates an admin only while its hash is the one expected, when asked to', async () => {
+        const store = await subject.create()
+        const one = admin('org-1')
+        await store.insertAdmin(one)
+        expect(await store.updateAdmin(one.id, { passwordHash: '$2b$05$other' }, { passwordHash: '$2b$04$stale' })).toBeNull()
+        expect((await store.findAdmin({ id: one.id }))!.passwordHash).toBe(one.passwordHash)
+        expect(await store.updateAdmin(one.id, { passwordHash: '$2b$05$new' }, { passwordHash: one.passwordHash })).toMatchObject({ passwordHash: '$2b$05$new' })
+      })
+
       it('refuses a taken admin email across organizations, on insert and on update', async () => {
         const store = await subject.create()
         const one = admin('org-1')

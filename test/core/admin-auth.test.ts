@@ -113,6 +113,31 @@ describe('AdminAuth', () => {
     await expect(cheap.auth.login({ email: 'l@legacy.test', password: PASSWORD })).resolves.toMatchObject({ tokenType: 'Bearer' })
   })
 
+  it('never writes an upgraded hash over a password change that landed while it was hashing', async () => {
+    const base = memoryStore()
+    let changePasswordNow: (() => Promise<void>) | undefined
+    // The upgrade's write is held until the admin's password has been changed through another path.
+    const store = {
+      ...base,
+      async updateAdmin(...args: Parameters<typeof base.updateAdmin>) {
+        const change = changePasswordNow
+        changePasswordNow = undefined
+        if (change && Object.keys(args[1]).join() === 'passwordHash') await change()
+        return base.updateAdmin(...args)
+      },
+    }
+    const cheap = createTenancy({ store, auth: { ...TEST_AUTH, bcryptCost: 4 } })
+    await cheap.orgs.create({ name: 'Legacy', email: 'l@legacy.test', password: PASSWORD })
+    const stronger = createTenancy({ store, auth: { ...TEST_AUTH, bcryptCost: 5 } })
+    const admin = await cheap.registry.resolve((await cheap.auth.login({ email: 'l@legacy.test', password: PASSWORD })).accessToken)
+    changePasswordNow = async () => void (await cheap.orgs.update(admin, { password: 'the new passphrase' }))
+    await stronger.auth.login({ email: 'l@legacy.test', password: PASSWORD })
+    expect(changePasswordNow).toBeUndefined()
+    // The old password stays dead; the new one works.
+    await expect(stronger.auth.login({ email: 'l@legacy.test', password: PASSWORD })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' })
+    await expect(stronger.auth.login({ email: 'l@legacy.test', password: 'the new passphrase' })).resolves.toMatchObject({ tokenType: 'Bearer' })
+  })
+
   it('refuses to hash a password bcrypt would truncate', async () => {
     await expect(tenancy.auth.hashPassword('a'.repeat(73))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' })
   })

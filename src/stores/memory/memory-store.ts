@@ -63,7 +63,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): TenantStore {
 
     insertAdmin: async (admin) => admins.insert(admin),
     findAdmin: async (query) => admins.find(query),
-    updateAdmin: async (id, patch) => admins.update(id, patch),
+    updateAdmin: async (id, patch, expected) => {
+      if (expected && admins.find({ id })?.passwordHash !== expected.passwordHash) return null
+      return admins.update(id, patch)
+    },
     deleteAdmins: async (organizationId) => admins.deleteWhere((admin) => admin.organizationId === organizationId),
 
     async insertDomain(record) {

@@ -138,10 +138,10 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
       const doc = await admins.findOne('id' in query ? { _id: query.id } : { email: query.email })
       return doc ? fromAdmin(doc) : null
     },
-    async updateAdmin(id, patch) {
+    async updateAdmin(id, patch, expected) {
       await ensureIndexes()
       const doc = await admins
-        .findOneAndUpdate({ _id: id }, { $set: patch }, { returnDocument: 'after' })
+        .findOneAndUpdate({ _id: id, ...(expected ? { passwordHash: expected.passwordHash } : {}) }, { $set: patch }, { returnDocument: 'after' })
         .catch(rethrowDuplicate(() => new AdminEmailTakenError('an admin with this email already exists')))
       return doc ? fromAdmin(doc) : null
     },
