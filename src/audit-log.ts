@@ -1,5 +1,5 @@
 import { newId } from './lib/ids.js'
-import type { AuditEvent, AuditEventType, TenantStore } from './store.js'
+import type { AuditEvent, AuditEventType, AuditPage, TenantStore } from './store.js'
 
 /** What a caller reports; the log adds the id and the time. */
 export interface AuditInput {
@@ -30,7 +30,7 @@ export class AuditLog {
   }
 
   /** The organization's stored events, newest first. */
-  list(organizationId: string, options: { limit: number; before?: Date }): Promise<AuditEvent[]> {
+  list(organizationId: string, options: AuditPage): Promise<AuditEvent[]> {
     return this.#store.listAuditEvents(organizationId, options)
   }
 

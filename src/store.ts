@@ -104,6 +104,13 @@ export interface AuditEvent {
   details: Record<string, string | number | boolean>
 }
 
+/** A page of audit events: `after` is the position of the last event of the page before. */
+export interface AuditPage {
+  limit: number
+  before?: Date
+  after?: Pick<AuditEvent, 'at' | 'id'>
+}
+
 export type SessionQuery = { id: string } | { adminId: string } | { organizationId: string }
 
 export type OrganizationQuery = { id: string } | { nameKey: string } | { slug: string }
@@ -164,8 +171,13 @@ export interface TenantStore {
   consumeRefreshToken(hash: string, usedAt: Date): Promise<{ token: RefreshTokenRecord; consumed: boolean } | null>
 
   insertAuditEvent(event: AuditEvent): Promise<void>
-  /** The organization's events, newest first, strictly before `before` when given. */
-  listAuditEvents(organizationId: string, options: { limit: number; before?: Date }): Promise<AuditEvent[]>
+  /**
+   * The organization's events in a stable order, newest first and by id within one instant:
+   * strictly before `before` when given, and strictly after the `after` position (the last
+   * event of the previous page) when given, so events that share a millisecond across a page
+   * boundary are neither skipped nor repeated.
+   */
+  listAuditEvents(organizationId: string, options: AuditPage): Promise<AuditEvent[]>
   /** Idempotent. */
   deleteAuditEvents(organizationId: string): Promise<void>
 

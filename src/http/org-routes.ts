@@ -31,9 +31,24 @@ const getQuery = z
 const loginBody = z.strictObject({ email: z.string().max(254), password: z.string().max(1024) })
 const refreshBody = z.strictObject({ refresh_token: z.string().max(4096) })
 const logoutBody = z.strictObject({}).optional()
+// The position of the last event of a page: its time and id, opaque to the client.
+const auditCursor = z
+  .string()
+  .max(200)
+  .transform((value, context) => {
+    try {
+      const [at, id] = JSON.parse(Buffer.from(value, 'base64url').toString()) as unknown[]
+      if (typeof at === 'string' && typeof id === 'string' && !Number.isNaN(Date.parse(at))) return { at: new Date(at), id }
+    } catch {
+      // Falls through to the issue below.
+    }
+    context.addIssue({ code: 'custom', message: 'must be a next_cursor from a previous page' })
+    return z.NEVER
+  })
 const auditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   before: z.iso.datetime({ offset: true }).transform((value) => new Date(value)).optional(),
+  cursor: auditCursor.optional(),
 })
 const updateBody = z.strictObject({ organization_name: fields.organizationName, slug: slug.optional(), email: fields.email.optional(), password: fields.password.optional() })
 const deleteBody = z.strictObject({ organization_name: fields.organizationName })
@@ -126,10 +141,13 @@ export function orgRoutes(tenancy: Tenancy): OrgRoute[] {
       schema: auditQuery,
       authenticated: true,
       async handle(input, tenant) {
-        const events = await tenancy.audit.list(tenant!.id, { limit: input.limit, before: input.before })
+        const events = await tenancy.audit.list(tenant!.id, { limit: input.limit, before: input.before, after: input.cursor })
+        const last = events.length === input.limit ? events.at(-1) : undefined
         return {
           status: 200,
           body: {
+            // Pass it as `cursor` for the next page; null after the last one.
+            next_cursor: last ? Buffer.from(JSON.stringify([last.at.toISOString(), last.id])).toString('base64url') : null,
             events: events.map((event) => ({
               id: event.id,
               type: event.type,

@@ -273,6 +273,29 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
       })
     })
 
+    describe('audit paging', () => {
+      it('pages through events that share a millisecond without skipping or repeating any', async () => {
+        const store = await subject.create()
+        const sameInstant = new Date(Date.UTC(2026, 0, 1))
+        const ids: string[] = []
+        for (let i = 0; i < 7; i++) {
+          const id = unique('event')
+          ids.push(id)
+          await store.insertAuditEvent({ id, type: 'login.succeeded', organizationId: 'org-a', adminId: null, clientAddress: null, at: sameInstant, details: {} })
+        }
+        const seen: string[] = []
+        let after: { at: Date; id: string } | undefined
+        for (;;) {
+          const page = await store.listAuditEvents('org-a', { limit: 3, after })
+          seen.push(...page.map((event) => event.id))
+          if (page.length < 3) break
+          after = page.at(-1)
+        }
+        expect([...seen].sort()).toEqual([...ids].sort())
+        expect(new Set(seen).size).toBe(7)
+      })
+    })
+
     describe('tenant data', () => {
       it('gives each organization a data space of its own', async () => {
         const store = await subject.create()

@@ -382,6 +382,25 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
         expect(text).not.toContain('globex')
       })
 
+      it('pages with next_cursor through every event exactly once, and answers 400 to a cursor it did not make', async () => {
+        const token = await tenantWithToken('Acme', 'a@acme.test')
+        for (let i = 0; i < 4; i++) await login('a@acme.test')
+        const all = (await send('GET', '/org/audit?limit=200', { token })).body
+        expect(all.next_cursor).toBeNull()
+        const paged: string[] = []
+        let cursor: string | null = null
+        do {
+          const page: Reply = await send('GET', `/org/audit?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token })
+          expect(page.status).toBe(200)
+          paged.push(...page.body.events.map((event: { id: string }) => event.id))
+          cursor = page.body.next_cursor
+        } while (cursor)
+        expect(paged).toEqual(all.events.map((event: { id: string }) => event.id))
+        for (const bad of ['nonsense', Buffer.from('[1,2]').toString('base64url'), Buffer.from('{"$gt":""}').toString('base64url')]) {
+          expectProblem(await send('GET', `/org/audit?cursor=${bad}`, { token }), 400, 'VALIDATION_FAILED')
+        }
+      })
+
       it('pages with limit and before, and answers 400 to bad ones and 401 without a token', async () => {
         const token = await tenantWithToken('Acme', 'a@acme.test')
         const all = (await send('GET', '/org/audit', { token })).body.events

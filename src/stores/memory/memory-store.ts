@@ -115,13 +115,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): TenantStore {
     async insertAuditEvent(event) {
       auditEvents.push(structuredClone(event))
     },
-    async listAuditEvents(organizationId, { limit, before }) {
-      const found: AuditEvent[] = []
-      for (let i = auditEvents.length - 1; i >= 0 && found.length < limit; i--) {
-        const event = auditEvents[i]!
-        if (event.organizationId === organizationId && (before === undefined || event.at < before)) found.push(structuredClone(event))
-      }
-      return found
+    async listAuditEvents(organizationId, { limit, before, after }) {
+      return structuredClone(
+        auditEvents
+          .filter((event) => event.organizationId === organizationId && (before === undefined || event.at < before) && (after === undefined || olderThan(event, after)))
+          .sort((a, b) => (olderThan(a, b) ? 1 : -1))
+          .slice(0, limit),
+      )
     },
     async deleteAuditEvents(organizationId) {
       for (let i = auditEvents.length - 1; i >= 0; i--) if (auditEvents[i]!.organizationId === organizationId) auditEvents.splice(i, 1)
@@ -187,4 +187,10 @@ function sharedData(declared: Map<string, IndexSpec[]>, tenantField: string): Da
       return new ScopedCollection(collections.get(name)!, name, { field: tenantField, value: org.id })
     },
   }
+}
+
+/** Whether `event` comes after `position` in the audit order: newest first, then by id descending. */
+function olderThan(event: Pick<AuditEvent, 'at' | 'id'>, position: Pick<AuditEvent, 'at' | 'id'>): boolean {
+  const difference = event.at.getTime() - position.at.getTime()
+  return difference < 0 || (difference === 0 && event.id < position.id)
 }

@@ -90,7 +90,8 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
       sessions.createIndex({ expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 }),
       refreshTokens.createIndex({ sessionId: 1 }, { name: 'sessionId' }),
       refreshTokens.createIndex({ expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 }),
-      auditEvents.createIndex({ organizationId: 1, at: -1 }, { name: 'organizationId_at' }),
+      // Covers the page query's filter and its whole sort, ties included.
+      auditEvents.createIndex({ organizationId: 1, at: -1, _id: -1 }, { name: 'organizationId_at_id' }),
     ]).then(
       () => undefined,
       (err: unknown) => {
@@ -205,8 +206,9 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
       const { id, ...rest } = event
       await auditEvents.insertOne({ _id: id, ...rest })
     },
-    async listAuditEvents(organizationId, { limit, before }) {
-      const filter = before === undefined ? { organizationId } : { organizationId, at: { $lt: before } }
+    async listAuditEvents(organizationId, { limit, before, after }) {
+      const filter: Record<string, unknown> = before === undefined ? { organizationId } : { organizationId, at: { $lt: before } }
+      if (after) filter.$or = [{ at: { $lt: after.at } }, { at: after.at, _id: { $lt: after.id } }]
       const docs = await auditEvents.find(filter).sort({ at: -1, _id: -1 }).limit(limit).toArray()
       return docs.map(({ _id, ...rest }) => ({ id: _id, ...rest }))
     },
