@@ -102,6 +102,31 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
     expect(await tenancy.store.listTenantDataKeys()).toHaveLength(2)
   })
 
+  it('reports only a taken name, slug, email or domain as taken: a duplicate _id is passed on as it is', async () => {
+    const { db, prefix } = fresh()
+    const store = mongoStore({ db, prefix, collections: notes })
+    const now = new Date()
+    const org = { id: 'same-id', name: 'One', nameKey: 'one', slug: 'one', dataKey: 't_000000000000000000000001', state: 'active' as const, stateChangedAt: now, createdAt: now, updatedAt: now }
+    await store.insertOrganization(org)
+    const error = await store.insertOrganization({ ...org, name: 'Two', nameKey: 'two', slug: 'two' }).catch((err: unknown) => err)
+    expect(error).not.toMatchObject({ code: 'ORGANIZATION_NAME_TAKEN' })
+    expect(error).toMatchObject({ code: 11000 })
+    await expect(store.insertOrganization({ ...org, id: 'other', slug: 'three' })).rejects.toMatchObject({ code: 'ORGANIZATION_NAME_TAKEN' })
+    await expect(store.insertOrganization({ ...org, id: 'other', nameKey: 'three' })).rejects.toMatchObject({ code: 'SLUG_TAKEN' })
+  })
+
+  it('reads and writes its own records on the primary with majority, whatever the host’s Db says', async () => {
+    const { db, prefix } = fresh()
+    const lax = db.client.db(db.databaseName, { readPreference: 'secondaryPreferred', writeConcern: { w: 0 } })
+    const store = mongoStore({ db: lax, prefix, collections: notes })
+    const now = new Date()
+    const org = { id: 'o1', name: 'One', nameKey: 'one', slug: 'one', dataKey: 't_000000000000000000000001', state: 'active' as const, stateChangedAt: now, createdAt: now, updatedAt: now }
+    await store.insertOrganization(org)
+    // With w: 0 a conflict would never come back; with the store's own majority it does.
+    await expect(store.insertOrganization({ ...org, id: 'o2', slug: 'two' })).rejects.toMatchObject({ code: 'ORGANIZATION_NAME_TAKEN' })
+    expect(await store.findOrganization({ id: 'o1' })).toMatchObject({ name: 'One' })
+  })
+
   it('drops data a write resurrected after its organization was deleted, at the next recovery', async () => {
     const { db, prefix } = fresh()
     const tenancy = createTenancy({ store: mongoStore({ db, prefix, collections: notes }), auth: TEST_AUTH })

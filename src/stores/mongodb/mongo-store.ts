@@ -1,4 +1,4 @@
-import type { Db, MongoServerError } from 'mongodb'
+import type { CollectionOptions, Db } from 'mongodb'
 import type { CollectionDeclarations } from '../../data/collection-types.js'
 import { parseDeclarations, parseTenantField } from '../../data/declarations.js'
 import { AdminEmailTakenError, DomainTakenError, OrganizationNameTakenError, SlugTakenError } from '../../errors.js'
@@ -27,6 +27,19 @@ export interface MongoStoreOptions {
    * README for the budget per Atlas tier.
    */
   maxNamespaces?: number
+  /**
+   * Read preference, read concern and write concern of tenantry's own collections
+   * (organizations, admins, sessions, audit, domains), whatever the host's `Db` uses. Default:
+   * primary, majority and majority, so a record just written is never read as missing from a
+   * lagging secondary (and taken for an orphan), and uniqueness conflicts are always reported.
+   */
+  consistency?: Pick<CollectionOptions, 'readPreference' | 'readConcern' | 'writeConcern'>
+}
+
+const CONSISTENT: Pick<CollectionOptions, 'readPreference' | 'readConcern' | 'writeConcern'> = {
+  readPreference: 'primary',
+  readConcern: { level: 'majority' },
+  writeConcern: { w: 'majority' },
 }
 
 type OrganizationDocument = Omit<OrganizationRecord, 'id'> & { _id: string }
@@ -66,12 +79,13 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
   const longest = Math.max(0, ...[...declared.keys()].map((name) => Buffer.byteLength(name)))
   const namespace = strategy === 'prefix' ? `${db.databaseName}.${prefix}${'x'.repeat(DATA_KEY_BYTES)}_${'x'.repeat(longest)}` : strategy === 'shared' ? `${db.databaseName}.${prefix}data_${'x'.repeat(longest)}` : `${prefix}${'x'.repeat(DATA_KEY_BYTES)}.${'x'.repeat(longest)}`
   if (Buffer.byteLength(namespace) >= 255) throw new TypeError('tenantry: the database and collection names are too long for MongoDB namespaces (under 255 bytes)')
-  const organizations = db.collection<OrganizationDocument>(`${prefix}organizations`)
-  const admins = db.collection<AdminDocument>(`${prefix}admins`)
-  const sessions = db.collection<SessionDocument>(`${prefix}sessions`)
-  const refreshTokens = db.collection<RefreshTokenDocument>(`${prefix}refresh_tokens`)
-  const auditEvents = db.collection<AuditEventDocument>(`${prefix}audit_events`)
-  const domains = db.collection<DomainDocument>(`${prefix}domains`)
+  const consistency = { ...CONSISTENT, ...options.consistency }
+  const organizations = db.collection<OrganizationDocument>(`${prefix}organizations`, consistency)
+  const admins = db.collection<AdminDocument>(`${prefix}admins`, consistency)
+  const sessions = db.collection<SessionDocument>(`${prefix}sessions`, consistency)
+  const refreshTokens = db.collection<RefreshTokenDocument>(`${prefix}refresh_tokens`, consistency)
+  const auditEvents = db.collection<AuditEventDocument>(`${prefix}audit_events`, consistency)
+  const domains = db.collection<DomainDocument>(`${prefix}domains`, consistency)
   const data = mongoTenantData(strategy, { db, prefix, declared, tenantField, maxNamespaces, countOrganizations: () => organizations.countDocuments() })
 
   // Created once, idempotently; a failure (server unreachable) is retried by the next call.
@@ -113,7 +127,7 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
     async insertOrganization(org) {
       await ensureIndexes()
       const { id, ...rest } = org
-      await organizations.insertOne({ _id: id, ...rest }).catch(rethrowDuplicate(organizationConflict))
+      await organizations.insertOne({ _id: id, ...rest }).catch(rethrowDuplicate(organizationConflicts))
     },
     async findOrganization(query) {
       const doc = await organizations.findOne('id' in query ? { _id: query.id } : query)
@@ -123,7 +137,7 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
       await ensureIndexes()
       const doc = await organizations
         .findOneAndUpdate({ _id: id }, { $set: patch }, { returnDocument: 'after' })
-        .catch(rethrowDuplicate(organizationConflict))
+        .catch(rethrowDuplicate(organizationConflicts))
       return doc ? fromOrganization(doc) : null
     },
     async deleteOrganization(id) {
@@ -133,7 +147,7 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
     async insertAdmin(admin) {
       await ensureIndexes()
       const { id, ...rest } = admin
-      await admins.insertOne({ _id: id, ...rest }).catch(rethrowDuplicate(() => new AdminEmailTakenError('an admin with this email already exists')))
+      await admins.insertOne({ _id: id, ...rest }).catch(rethrowDuplicate(adminConflicts))
     },
     async findAdmin(query) {
       const doc = await admins.findOne('id' in query ? { _id: query.id } : { email: query.email })
@@ -143,7 +157,7 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
       await ensureIndexes()
       const doc = await admins
         .findOneAndUpdate({ _id: id, ...(expected ? { passwordHash: expected.passwordHash } : {}) }, { $set: patch }, { returnDocument: 'after' })
-        .catch(rethrowDuplicate(() => new AdminEmailTakenError('an admin with this email already exists')))
+        .catch(rethrowDuplicate(adminConflicts))
       return doc ? fromAdmin(doc) : null
     },
     async deleteAdmins(organizationId) {
@@ -153,7 +167,7 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
     async insertDomain(record) {
       await ensureIndexes()
       const { domain, ...rest } = record
-      await domains.insertOne({ _id: domain, ...rest }).catch(rethrowDuplicate(() => new DomainTakenError('another organization already uses this domain')))
+      await domains.insertOne({ _id: domain, ...rest }).catch(rethrowDuplicate(domainConflicts))
     },
     async findDomain(domain) {
       const doc = await domains.findOne({ _id: domain })
@@ -223,21 +237,33 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
   }
 }
 
-function errorCode(err: unknown): unknown {
-  return (err as Partial<MongoServerError> | null)?.code
+
+/**
+ * Which unique index refused a write, as the server names it in `keyPattern` (and, for a
+ * write-concern error that arrived with it, in `writeErrors`). Only the indexes that stand for
+ * a taken name, slug, email or domain become those errors; any other duplicate (an `_id`, an
+ * index tenantry did not make) is passed on as it is, never dressed up as "taken".
+ */
+function duplicateIndex(err: unknown): string[] | undefined {
+  const error = err as { code?: unknown; keyPattern?: Record<string, unknown>; writeErrors?: { code?: unknown; keyPattern?: Record<string, unknown> }[] }
+  if (error?.code === DUPLICATE_KEY && error.keyPattern) return Object.keys(error.keyPattern)
+  const written = error?.writeErrors?.find((writeError) => writeError.code === DUPLICATE_KEY && writeError.keyPattern)
+  return written ? Object.keys(written.keyPattern!) : undefined
 }
 
-/** Which unique index refused an organization write: the server names it in `keyPattern`. */
-function organizationConflict(err: unknown): Error {
-  const keyPattern = (err as { keyPattern?: Record<string, unknown> }).keyPattern ?? {}
-  if ('slug' in keyPattern) return new SlugTakenError('an organization with this slug already exists')
-  return new OrganizationNameTakenError('an organization with this name already exists')
+const organizationConflicts = {
+  nameKey: () => new OrganizationNameTakenError('an organization with this name already exists'),
+  slug: () => new SlugTakenError('an organization with this slug already exists'),
 }
+const adminConflicts = { email: () => new AdminEmailTakenError('an admin with this email already exists') }
+const domainConflicts = { _id: () => new DomainTakenError('another organization already uses this domain') }
 
-function rethrowDuplicate(conflict: (err: unknown) => Error) {
+function rethrowDuplicate(conflicts: Record<string, () => Error>) {
   return (err: unknown): never => {
-    if (errorCode(err) === DUPLICATE_KEY) {
-      const error = conflict(err)
+    const [field] = duplicateIndex(err) ?? []
+    const conflict = field === undefined ? undefined : conflicts[field]
+    if (conflict) {
+      const error = conflict()
       ;(error as { cause?: unknown }).cause = err
       throw error
     }
