@@ -100,10 +100,11 @@ export class TenantCache {
     })
   }
 
-  // Each cache reads as absent while invalidations may be missed.
+  /** Verified token claims: the signature check only, which no change elsewhere can make stale, so kept through an outage. */
   get tokens() {
-    return this.#healthy ? this.#tokens : undefined
+    return this.#tokens
   }
+  // Every other cache reads as absent while invalidations may be missed.
   get organizations() {
     return this.#healthy ? this.#organizations : undefined
   }
@@ -126,18 +127,21 @@ export class TenantCache {
   }
 
   invalidateOrganization(organizationId: string): void {
-    this.#apply({ kind: 'organization', id: organizationId })
-    this.#invalidation?.publish({ kind: 'organization', id: organizationId })
+    this.#changed({ kind: 'organization', id: organizationId })
   }
 
   invalidateAdmin(adminId: string): void {
-    this.#apply({ kind: 'admin', id: adminId })
-    this.#invalidation?.publish({ kind: 'admin', id: adminId })
+    this.#changed({ kind: 'admin', id: adminId })
   }
 
   invalidateSession(sessionId: string): void {
-    this.#apply({ kind: 'session', id: sessionId })
-    this.#invalidation?.publish({ kind: 'session', id: sessionId })
+    this.#changed({ kind: 'session', id: sessionId })
+  }
+
+  /** A change made here: applied at once, and told to the other instances. */
+  #changed(message: InvalidationMessage): void {
+    this.#apply(message)
+    this.#invalidation?.publish(message)
   }
 
   #apply(message: InvalidationMessage): void {
@@ -151,7 +155,7 @@ export class TenantCache {
     this.#epoch++
     if (healthy && !this.#healthy) {
       // Whatever was cached may have missed a change while messages were not arriving.
-      for (const cache of [this.#resolved, this.#tokens, this.#organizations, this.#admins, this.#sessions, this.#refs]) cache?.clear()
+      for (const cache of [this.#resolved, this.#organizations, this.#admins, this.#sessions, this.#refs]) cache?.clear()
     }
     this.#healthy = healthy
   }

@@ -2,26 +2,27 @@ import { describe, expect, it } from 'vitest'
 import { createTenancy, TenantIsolationError, type Tenant, type TenantCollection, type TenantStore } from 'tenantry'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 
-type Probe = (mine: TenantCollection, victimId: string) => Promise<unknown>
+type Probe = (mine: TenantCollection, victimId: string, sharedCollection: string) => Promise<unknown>
 
-// Stages that reach other data, each tried at the top level and inside $facet.
-const REFUSED_STAGES = (collection: string): Record<string, unknown>[] => [
-  { $lookup: { from: collection, localField: 'text', foreignField: 'text', as: 'joined' } },
-  { $lookup: { from: collection, pipeline: [], as: 'joined' } },
-  { $graphLookup: { from: collection, startWith: '$text', connectFromField: 'text', connectToField: 'text', as: 'joined' } },
-  { $unionWith: { coll: collection } },
-  { $unionWith: collection },
-  { $out: 'stolen' },
-  { $merge: { into: collection } },
-  { $collStats: { count: {} } },
-  { $indexStats: {} },
-  { $currentOp: {} },
-  { $changeStream: {} },
-  { $documents: [{ tenantId: 'x' }] },
+// Stages that reach other data, each tried at the top level and inside $facet, aimed at the real
+// shared collection's name, as an attacker who guessed it would.
+const REFUSED_STAGES: ((collection: string) => Record<string, unknown>)[] = [
+  (collection) => ({ $lookup: { from: collection, localField: 'text', foreignField: 'text', as: 'joined' } }),
+  (collection) => ({ $lookup: { from: collection, pipeline: [], as: 'joined' } }),
+  (collection) => ({ $graphLookup: { from: collection, startWith: '$text', connectFromField: 'text', connectToField: 'text', as: 'joined' } }),
+  (collection) => ({ $unionWith: { coll: collection } }),
+  (collection) => ({ $unionWith: collection }),
+  (collection) => ({ $out: 'stolen' }),
+  (collection) => ({ $merge: { into: collection } }),
+  (collection) => ({ $collStats: { count: {} } }),
+  (collection) => ({ $indexStats: {} }),
+  (collection) => ({ $currentOp: {} }),
+  (collection) => ({ $changeStream: {} }),
+  (collection) => ({ $documents: [{ tenantId: 'x' }] }),
 ]
 
 /** Every allowed operation with adversarial input, as an attacker controlling one tenant's code would try. */
-function probes(sharedCollectionName: string): [string, Probe][] {
+function probes(): [string, Probe][] {
   const reads: [string, Probe][] = [
     ['find naming the victim', (c, v) => c.find({ tenantId: v }).toArray()],
     ['find with $or around the victim', (c, v) => c.find({ $or: [{ tenantId: v }, {}] }).toArray()],
@@ -45,10 +46,13 @@ function probes(sharedCollectionName: string): [string, Probe][] {
     ['find with $function', (c) => c.find({ $expr: { $function: { body: 'function () { return true }', args: [], lang: 'js' } } }).toArray()],
     ['find with an option it does not know', (c) => c.find({}, { hint: { _id: 1 } } as never).toArray()],
   ]
-  const stages: [string, Probe][] = REFUSED_STAGES(sharedCollectionName).flatMap((stage): [string, Probe][] => [
-    [`aggregate with ${Object.keys(stage)[0]}`, (c) => c.aggregate([stage]).toArray()],
-    [`aggregate with ${Object.keys(stage)[0]} inside $facet`, (c) => c.aggregate([{ $facet: { inner: [{ $match: {} }, stage] } }]).toArray()],
-  ])
+  const stages: [string, Probe][] = REFUSED_STAGES.flatMap((stage): [string, Probe][] => {
+    const name = Object.keys(stage('x'))[0]
+    return [
+      [`aggregate with ${name}`, (c, _v, shared) => c.aggregate([stage(shared)]).toArray()],
+      [`aggregate with ${name} inside $facet`, (c, _v, shared) => c.aggregate([{ $facet: { inner: [{ $match: {} }, stage(shared)] } }]).toArray()],
+    ]
+  })
   const writes: [string, Probe][] = [
     ['insertOne carrying the victim’s id', (c, v) => c.insertOne({ tenantId: v, text: 'planted' })],
     ['insertMany with one document carrying the victim’s id', (c, v) => c.insertMany([{ text: 'fine' }, { tenantId: v, text: 'planted' }])],
@@ -100,10 +104,11 @@ function probes(sharedCollectionName: string): [string, Probe][] {
  * unchanged byte for byte and nothing of them came back. Refusing (`TenantIsolationError`) is
  * always a correct answer; leaking never is.
  */
-export function describeLeakProbe(name: string, createStore: () => TenantStore | Promise<TenantStore>, sharedCollectionName: string): void {
+export function describeLeakProbe(name: string, createStore: () => { store: TenantStore; sharedCollection: string }): void {
   describe(`the shared strategy of the ${name} store, probed by an attacker`, () => {
     async function twoTenants() {
-      const tenancy = createTenancy({ store: await createStore(), auth: TEST_AUTH })
+      const { store, sharedCollection } = createStore()
+      const tenancy = createTenancy({ store, auth: TEST_AUTH })
       const tenants: Tenant[] = []
       for (const org of ['Mallory', 'Victim']) {
         const { organization } = await tenancy.orgs.create({ name: org, email: `admin@${org.toLowerCase()}.test`, password: PASSWORD })
@@ -116,17 +121,17 @@ export function describeLeakProbe(name: string, createStore: () => TenantStore |
       }
       const victimState = async () =>
         JSON.stringify(await Promise.all(['notes', 'invoices'].map((collection) => victim.collection(collection as 'notes').find({}, { sort: { text: 1 } }).toArray())))
-      return { mallory, victim, victimState }
+      return { mallory, victim, victimState, sharedCollection }
     }
 
-    for (const [label, probe] of probes(sharedCollectionName)) {
+    for (const [label, probe] of probes()) {
       it(`keeps the other tenant whole and unseen: ${label}`, async () => {
-        const { mallory, victim, victimState } = await twoTenants()
+        const { mallory, victim, victimState, sharedCollection } = await twoTenants()
         const before = await victimState()
         for (const collection of ['notes', 'invoices'] as const) {
           let answer: unknown
           try {
-            answer = await probe(mallory.collection(collection as 'notes'), victim.id)
+            answer = await probe(mallory.collection(collection as 'notes'), victim.id, sharedCollection)
           } catch (err) {
             // Refusing is fine, as long as it is the isolation error and not a crash.
             if (!(err instanceof TenantIsolationError)) throw err

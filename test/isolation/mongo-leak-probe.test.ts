@@ -7,15 +7,12 @@ const uri = inject('mongoUri')
 
 describe.skipIf(!uri)('MongoDB', () => {
   const fresh = useMongoDatabases(uri)
-  let prefix = ''
-  describeLeakProbe(
-    'MongoDB',
-    () => {
-      const database = fresh()
-      prefix = database.prefix
-      return mongoStore({ ...database, strategy: 'shared', collections: { notes: {}, invoices: { indexes: [{ key: { number: 1 }, unique: true }] } } })
-    },
-    // The stages name the real shared collection, as an attacker who guessed it would.
-    `${prefix || 'tenantry_'}data_invoices`,
-  )
+  describeLeakProbe('MongoDB', () => {
+    const database = fresh()
+    return {
+      store: mongoStore({ ...database, strategy: 'shared', collections: { notes: {}, invoices: { indexes: [{ key: { number: 1 }, unique: true }] } } }),
+      // The real collection every tenant's invoices live in, with this test's own prefix.
+      sharedCollection: `${database.prefix}data_invoices`,
+    }
+  })
 })

@@ -17,8 +17,9 @@ export class InjectedFailure extends Error {
 export function failingStore(store: TenantStore) {
   const failures = new Map<StoreStep, number>()
   const wrapped = { ...store } as TenantStore
-  for (const step of Object.keys(store) as StoreStep[]) {
-    if (typeof store[step] !== 'function' || (step as string) === 'collection' || (step as string) === 'listOrganizations') continue
+  for (const key of Object.keys(store)) {
+    const step = key as StoreStep
+    if (typeof store[step] !== 'function' || key === 'collection' || key === 'listOrganizations') continue
     const original = (store[step] as (...args: unknown[]) => Promise<unknown>).bind(store)
     ;(wrapped as unknown as Record<string, unknown>)[step] = async (...args: unknown[]) => {
       const remaining = failures.get(step) ?? 0
