@@ -7,6 +7,11 @@ import type { TenantCollection } from './data/collection-types.js'
  * Each method is one atomic step. The all-or-nothing rules of the organization lifecycle are
  * kept by `OrgService`, which orders these steps and compensates on failure, so a store needs no
  * multi-document transactions to be correct. "Not found" is `null`, never an exception.
+ *
+ * A failed write may still have applied (a timeout, a lost connection, a write-concern error).
+ * The core undoes a step only when the store says it certainly did not: a `TenantryError` (a
+ * taken name, ...) or any error with `refused: true`. Anything else is "may have applied", and
+ * the organization is left in flight for `recover()` rather than guessed about.
  */
 
 /**
@@ -76,8 +81,13 @@ export interface RefreshTokenRecord {
   createdAt: Date
   /** Idle lifetime: the token must be used (rotated) before this. */
   expiresAt: Date
-  /** Set once, atomically, when the token is rotated; a second use is a replay. */
+  /** Set atomically when the token is rotated; a second use is a replay. */
   usedAt: Date | null
+  /**
+   * Set when the call that consumed the token failed before its client got the new pair: until
+   * then, one more use is that client's retry, not a replay.
+   */
+  retryUntil?: Date | null
 }
 
 export type AuditEventType =
@@ -115,7 +125,17 @@ export type SessionQuery = { id: string } | { adminId: string } | { organization
 
 export type OrganizationQuery = { id: string } | { nameKey: string } | { slug: string }
 export type AdminQuery = { id: string } | { email: string }
-export type OrganizationPatch = Partial<Pick<OrganizationRecord, 'name' | 'nameKey' | 'slug' | 'state' | 'stateChangedAt' | 'updatedAt'>>
+export type OrganizationPatch = Partial<Pick<OrganizationRecord, 'name' | 'nameKey' | 'slug' | 'updatedAt'>>
+
+/**
+ * A conditional change of state: made only while the organization is in one of `from` and, with
+ * `staleForMs`, has been in it at least that long by the store's clock.
+ */
+export interface OrganizationTransition {
+  from: readonly OrganizationState[]
+  to: OrganizationState
+  staleForMs?: number
+}
 export type AdminPatch = Partial<Pick<AdminRecord, 'email' | 'passwordHash' | 'tokenVersion' | 'updatedAt'>>
 
 /**
@@ -128,11 +148,22 @@ export interface TenantStore {
   /** The collection names this store declares; `tenant.collection(name)` takes only these. */
   readonly collectionNames: readonly string[]
 
-  /** Throws `OrganizationNameTakenError` when `nameKey` is taken, `SlugTakenError` when `slug` is. */
+  /**
+   * Throws `OrganizationNameTakenError` when `nameKey` is taken, `SlugTakenError` when `slug` is.
+   * The store stamps `stateChangedAt` with its own clock (the database server's), whatever the
+   * record says: in-flight timeouts are measured on one clock, never across app servers.
+   */
   insertOrganization(org: OrganizationRecord): Promise<void>
   findOrganization(query: OrganizationQuery): Promise<OrganizationRecord | null>
   /** Throws `OrganizationNameTakenError` / `SlugTakenError` when a new `nameKey` / `slug` is taken; `null` when `id` is gone. */
   updateOrganization(id: string, patch: OrganizationPatch): Promise<OrganizationRecord | null>
+  /**
+   * Moves the organization to `to` in one conditional write, stamping `stateChangedAt` with the
+   * store's clock; `null` when it is gone or not in a `from` state (for long enough). The only way
+   * state changes: whoever gets the record back owns the step, so two instances (or a delayed
+   * write and its compensation) never both act on one organization.
+   */
+  transitionOrganization(id: string, transition: OrganizationTransition): Promise<OrganizationRecord | null>
   /** Idempotent. */
   deleteOrganization(id: string): Promise<void>
 
@@ -147,6 +178,8 @@ export interface TenantStore {
   updateAdmin(id: string, patch: AdminPatch, expected?: Pick<AdminRecord, 'passwordHash'>): Promise<AdminRecord | null>
   /** Idempotent. */
   deleteAdmins(organizationId: string): Promise<void>
+  /** Every admin in id order, after `afterId`: how `recover()` finds admins whose organization is gone. */
+  listAdmins(options?: { afterId?: string }): AsyncIterable<AdminRecord>
 
   /** Throws `DomainTakenError` when any organization (this one included) holds the domain. */
   insertDomain(record: DomainRecord): Promise<void>
@@ -165,10 +198,17 @@ export interface TenantStore {
   insertRefreshToken(token: RefreshTokenRecord): Promise<void>
   /**
    * Marks the token used, atomically: of any number of concurrent calls for one hash, exactly one
-   * gets `consumed: true`. `consumed: false` means it had been used before (a replay); `null`,
+   * gets `consumed: true` (a token released by `releaseRefreshToken` is unused again until its
+   * `retryUntil`). `consumed: false` means it had been used before (a replay); `null`,
    * that no such token exists.
    */
   consumeRefreshToken(hash: string, usedAt: Date): Promise<{ token: RefreshTokenRecord; consumed: boolean } | null>
+  /**
+   * After the call that consumed the token at `usedAt` failed: lets exactly one more
+   * `consumeRefreshToken` of it succeed before `retryUntil` (and clears the mark when it does).
+   * Conditional on `usedAt`, so it never reopens a token a later call consumed.
+   */
+  releaseRefreshToken(hash: string, usedAt: Date, retryUntil: Date): Promise<void>
 
   insertAuditEvent(event: AuditEvent): Promise<void>
   /**
@@ -181,7 +221,11 @@ export interface TenantStore {
   /** Idempotent. */
   deleteAuditEvents(organizationId: string): Promise<void>
 
-  /** Creates the tenant's data space: every declared collection and its indexes. Idempotent, so it also migrates. */
+  /**
+   * Creates the tenant's data space: every declared collection and its indexes. Idempotent, so it
+   * also migrates. A store that shares its database with others records the space in its own
+   * metadata before creating it, so it only ever lists and sweeps spaces it made.
+   */
   provisionTenantData(org: OrganizationRecord): Promise<void>
   /**
    * Removes the tenant's data and everything in it: its collections, or on a shared strategy its
@@ -190,9 +234,10 @@ export interface TenantStore {
    */
   dropTenantData(org: Pick<OrganizationRecord, 'id' | 'dataKey'>): Promise<void>
   /**
-   * The key of every data space the store holds, whether or not an organization still points
-   * at it: the data key, or on a shared strategy the organization id the documents carry. The
-   * way to find orphans after a crash, and what the conformance suite checks.
+   * The key of every data space this store provisioned and has not dropped, whether or not an
+   * organization still points at it: the data key, or on a shared strategy the organization id
+   * the documents carry. Never a space another store, app or environment made on the same
+   * server. The way to find orphans after a crash, and what the conformance suite checks.
    */
   listTenantDataKeys(): Promise<string[]>
   /**

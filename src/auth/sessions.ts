@@ -1,4 +1,4 @@
-import { RefreshTokenInvalidError } from '../errors.js'
+import { RefreshTokenInvalidError, TenantryError } from '../errors.js'
 import type { AuditLog } from '../audit-log.js'
 import type { IssuedTokens } from './admin-auth.js'
 import { newId } from '../lib/ids.js'
@@ -7,6 +7,15 @@ import type { AdminRecord, SessionRecord, TenantStore } from '../store.js'
 import type { TenantCache } from '../context/tenant-cache.js'
 
 type SessionAdmin = Pick<AdminRecord, 'id' | 'organizationId' | 'tokenVersion'>
+
+/**
+ * How long a client whose refresh failed on our side (a timeout, a lost connection: the token
+ * may already be consumed) may retry with the same token without it counting as a replay.
+ * RFC 9700 §4.14.2 lets a server keep a rotated token valid for such retries; 30 s is Okta's
+ * default grace period, long enough for a client's retry with back-off and short enough that
+ * the token, reopened only after a failure we saw, is not a standing second credential.
+ */
+export const REFRESH_RETRY_GRACE_MS = 30_000
 
 /**
  * The session lifecycle behind `AdminAuth`: a login starts a session (a refresh-token family),
@@ -58,12 +67,27 @@ export class Sessions {
   /**
    * Swaps a refresh token for a new access and refresh token (rotation). The old one is consumed
    * atomically, so of two concurrent refreshes one fails; a refresh token used a second time is
-   * taken as stolen and ends its whole session (RFC 9700 §4.14).
+   * taken as stolen and ends its whole session (RFC 9700 §4.14), except for one retry within
+   * `REFRESH_RETRY_GRACE_MS` after a refresh that failed on our side.
    */
   async refresh(refreshToken: string): Promise<IssuedTokens> {
     if (typeof refreshToken !== 'string' || !REFRESH_TOKEN.test(refreshToken)) throw new RefreshTokenInvalidError()
     const now = Date.now()
-    const found = await this.#store.consumeRefreshToken(hashRefreshToken(refreshToken), new Date(now))
+    const hash = hashRefreshToken(refreshToken)
+    const usedAt = new Date(now)
+    try {
+      return await this.#rotate(hash, usedAt)
+    } catch (err) {
+      // A failure of ours, not a refusal: the token may be consumed with no new pair delivered.
+      // Reopen it for one retry within the grace period, so the client's retry is not a replay.
+      if (!(err instanceof TenantryError)) await this.#store.releaseRefreshToken(hash, usedAt, new Date(now + REFRESH_RETRY_GRACE_MS)).catch(() => {})
+      throw err
+    }
+  }
+
+  async #rotate(hash: string, usedAt: Date): Promise<IssuedTokens> {
+    const now = usedAt.getTime()
+    const found = await this.#store.consumeRefreshToken(hash, usedAt)
     if (!found) throw new RefreshTokenInvalidError()
     if (!found.consumed) {
       const stolen = await this.#store.findSession(found.token.sessionId)

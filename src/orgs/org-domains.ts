@@ -81,7 +81,11 @@ export class OrgDomains {
     const holder = await this.#store.findDomain(domain)
     if (!holder) return true
     const org = await this.#store.findOrganization({ id: holder.organizationId })
-    if (org && (org.state === 'active' || Date.now() - org.stateChangedAt.getTime() < this.#inFlightTimeoutMs)) return false
+    if (org) {
+      // Claimed for teardown on the store's clock, so a holder whose delete is still running elsewhere keeps it.
+      const claimed = org.state !== 'active' && (await this.#store.transitionOrganization(org.id, { from: ['provisioning', 'deleting'], to: 'deleting', staleForMs: this.#inFlightTimeoutMs }))
+      if (!claimed) return false
+    }
     await this.#store.deleteDomain(domain, holder.organizationId)
     return true
   }

@@ -8,11 +8,12 @@ import * as fields from '../lib/fields.js'
 import { newDataKey, newId } from '../lib/ids.js'
 import { organizationNameKey } from '../lib/organization-name.js'
 import { parseInput } from '../lib/parse-input.js'
+import { writeRefused } from '../lib/write-outcome.js'
 import type { AdminPatch, AdminRecord, OrganizationPatch, OrganizationRecord, TenantStore } from '../store.js'
 import type { Tenant } from '../tenant.js'
 import { OrgDomains, type OrganizationDomain } from './org-domains.js'
 import type { Admin, CreateOrganizationInput, LifecycleHooks, MigrateOptions, MigrationReport, Organization, UpdateOrganizationInput } from './org-types.js'
-import { OrgTeardown } from './org-teardown.js'
+import { OrgTeardown, type RecoveryReport } from './org-teardown.js'
 import { slug as slugField, slugFromName, slugWithSuffix } from './slug.js'
 
 export interface OrgServiceOptions {
@@ -84,21 +85,25 @@ export class OrgService {
     }
     const admin: AdminRecord = { id: newId(), organizationId: org.id, email, passwordHash, tokenVersion: 0, createdAt: now, updatedAt: now }
 
-    await this.#insertOrganization(org, slug === undefined)
+    let active: OrganizationRecord | null
     try {
+      await this.#insertOrganization(org, slug === undefined)
       await this.#retryAfterRecovery(() => this.#store.insertAdmin(admin), () => this.#claimEmail(email))
       await this.#store.provisionTenantData(org)
       if (this.#hooks.afterCreate) await this.#teardown.runHook(this.#hooks.afterCreate, org)
-      const active = await this.#store.updateOrganization(org.id, { state: 'active', stateChangedAt: new Date() })
-      if (!active) throw new OrganizationNotFoundError('the organization vanished while it was being created')
-      await this.#audit.record({ type: 'organization.created', organizationId: org.id, adminId: admin.id, details: { name, slug: org.slug } })
-      return { organization: toOrganization(active), admin: toAdmin(admin) }
+      // Conditional: a delayed activation can never land on an organization already being undone.
+      active = await this.#store.transitionOrganization(org.id, { from: ['provisioning'], to: 'active' })
+      if (!active) throw new OrganizationNotFoundError('the organization was removed while it was being created')
     } catch (err) {
-      // Best effort: if the undo fails too, the record stays `provisioning` (invisible) and is
-      // torn down when its name or email is next claimed.
-      await this.#teardown.tearDown(org, { hooks: false }).catch(() => {})
+      // The undo claims the organization only while it is still `provisioning`: if a step that
+      // reported an error did apply (the activation among them), the claim fails and the
+      // organization stays as it is, whole. If the undo fails too, the record stays invisible
+      // and is torn down when its name or email is next claimed, or by recover().
+      await this.#teardown.abandonCreate(org).catch(() => {})
       throw err
     }
+    await this.#audit.record({ type: 'organization.created', organizationId: org.id, adminId: admin.id, details: { name, slug: org.slug } })
+    return { organization: toOrganization(active), admin: toAdmin(admin) }
   }
 
   /** The active organization with this name (ignoring case and outer spaces) or slug, or `null`. */
@@ -156,15 +161,17 @@ export class OrgService {
     if (Object.keys(orgPatch).length === 0 && Object.keys(adminPatch).length === 0) return toOrganization(org)
 
     const now = new Date()
-    const updated = await this.#store.updateOrganization(org.id, { ...orgPatch, updatedAt: now })
-    this.#cache.invalidateOrganization(org.id)
+    // Invalidated also after a failure: the write may have applied before the error.
+    const updated = await this.#store.updateOrganization(org.id, { ...orgPatch, updatedAt: now }).finally(() => this.#cache.invalidateOrganization(org.id))
     if (!updated) throw new OrganizationNotFoundError('the organization no longer exists')
     if (Object.keys(adminPatch).length > 0) {
       try {
         const changed = await this.#store.updateAdmin(admin.id, { ...adminPatch, updatedAt: now })
         if (!changed) throw new ForbiddenError('the admin no longer exists')
       } catch (err) {
-        await this.#store.updateOrganization(org.id, { name: org.name, nameKey: org.nameKey, slug: org.slug, updatedAt: org.updatedAt }).catch(() => {})
+        // Undo the rename only when the credential change certainly did not apply; one that may
+        // have applied stays with the rename, and the caller's retry (idempotent) settles it.
+        if (writeRefused(err)) await this.#store.updateOrganization(org.id, { name: org.name, nameKey: org.nameKey, slug: org.slug, updatedAt: org.updatedAt }).catch(() => {})
         throw err
       } finally {
         // Also after a failure: the store may have applied the write before reporting the error.
@@ -194,15 +201,16 @@ export class OrgService {
     if (org?.state !== 'active') throw new OrganizationNotFoundError('no organization has this name')
     if (org.id !== tenant.id) throw new ForbiddenError('only an admin of this organization may delete it')
 
-    // From here on no token, slug or domain of this organization is honoured.
-    await this.#store.updateOrganization(org.id, { state: 'deleting', stateChangedAt: new Date() })
-    this.#cache.invalidateOrganization(org.id)
+    // From here on no token, slug or domain of this organization is honoured. Of two deletes
+    // (or a delete and anything else that changes state), exactly one gets past this claim.
+    const claimed = await this.#store.transitionOrganization(org.id, { from: ['active'], to: 'deleting' }).finally(() => this.#cache.invalidateOrganization(org.id))
+    if (!claimed) throw new OrganizationNotFoundError('no organization has this name')
     if (this.#hooks.beforeDelete) {
       try {
-        await this.#teardown.runHook(this.#hooks.beforeDelete, org)
+        await this.#teardown.runHook(this.#hooks.beforeDelete, claimed)
       } catch (err) {
         // Nothing of tenantry's is touched yet, so give the organization back intact.
-        await this.#store.updateOrganization(org.id, { state: 'active', stateChangedAt: new Date() }).catch(() => {})
+        await this.#store.transitionOrganization(org.id, { from: ['deleting'], to: 'active' }).catch(() => {})
         this.#cache.invalidateOrganization(org.id)
         throw err
       }
@@ -210,7 +218,7 @@ export class OrgService {
     // From the first dropped collection or document on, there is no going back: a failure leaves
     // the organization `deleting` (invisible, no token honoured) for recover() or the next claim
     // of its name to finish. Giving it back could hand out a tenant with half its data.
-    await this.#teardown.tearDown(org, { hooks: false })
+    await this.#teardown.tearDown(claimed, { hooks: false })
     // The one event that outlives the organization: the record of its deletion.
     await this.#audit.record({ type: 'organization.deleted', organizationId: org.id, adminId: tenant.adminId ?? null, details: { name: org.name } })
   }
@@ -253,10 +261,10 @@ export class OrgService {
 
   /**
    * Finishes or undoes what a crash left behind: organizations stuck in flight for longer than
-   * `inFlightTimeoutMs` are torn down, and data spaces no organization points at are dropped.
-   * Run it at start-up.
+   * `inFlightTimeoutMs` are torn down, and data spaces and admins no organization owns are
+   * removed. Run it at start-up; safe to run on several instances at once.
    */
-  recover(): Promise<{ organizationsRemoved: number; orphanDataSpacesDropped: number }> {
+  recover(): Promise<RecoveryReport> {
     return this.#teardown.recover()
   }
 
@@ -315,6 +323,8 @@ export class OrgService {
     const holder = await this.#store.findAdmin({ email })
     if (!holder) return true
     if (await this.#teardown.recoverIfStale({ id: holder.organizationId })) return true
+    // An admin whose insert landed after its organization's teardown.
+    if (await this.#teardown.removeIfOrphan(holder)) return true
     throw new AdminEmailTakenError('an admin with this email already exists')
   }
 }

@@ -56,7 +56,7 @@ describe('custom domains', () => {
   it('frees a domain whose holder was left mid-delete by a crash, once the in-flight timeout has passed', async () => {
     const { tenancy, acme, globex } = await setUp({ inFlightTimeoutMs: 0 })
     await tenancy.orgs.addDomain(acme.id, 'shop.acme.com')
-    await tenancy.store.updateOrganization(acme.id, { state: 'deleting', stateChangedAt: new Date(0) })
+    await tenancy.store.transitionOrganization(acme.id, { from: ['active'], to: 'deleting' })
     expect((await tenancy.orgs.addDomain(globex.id, 'shop.acme.com')).domain).toBe('shop.acme.com')
     expect((await tenancy.tenant({ domain: 'shop.acme.com' })).id).toBe(globex.id)
   })

@@ -91,7 +91,7 @@ describe('lifecycle hooks', () => {
     const cleaned: string[] = []
     const tenancy = createTenancy({ auth: TEST_AUTH, store: notesStore(), inFlightTimeoutMs: 0, hooks: { beforeDelete: (tenant) => void cleaned.push(tenant.id) } })
     const { organization } = await tenancy.orgs.create(input)
-    await tenancy.store.updateOrganization(organization.id, { state: 'deleting', stateChangedAt: new Date(0) })
+    await tenancy.store.transitionOrganization(organization.id, { from: ['active'], to: 'deleting' })
     expect(await tenancy.recover()).toMatchObject({ organizationsRemoved: 1 })
     expect(cleaned).toEqual([organization.id])
     expect(await tenancy.store.findOrganization({ id: organization.id })).toBeNull()

@@ -27,6 +27,12 @@ describe('mongoStore options', () => {
     expect(() => mongoStore({ db, strategy: 'database', collections: notes, maxNamespaces: 100 })).not.toThrow()
   })
 
+  it('refuses a consistency override that would let it misjudge its own records: a secondary read preference, an unacknowledged write', () => {
+    for (const readPreference of ['secondary', 'secondaryPreferred', 'nearest', 'primaryPreferred'] as const) expect(() => mongoStore({ db, consistency: { readPreference } })).toThrow(TypeError)
+    expect(() => mongoStore({ db, consistency: { writeConcern: { w: 0 } } })).toThrow(TypeError)
+    expect(() => mongoStore({ db, consistency: { writeConcern: { w: 1 }, readConcern: { level: 'local' } } })).not.toThrow()
+  })
+
   it('refuses names too long for MongoDB namespaces', () => {
     expect(() => mongoStore({ db: new MongoClient('mongodb://127.0.0.1:1').db('d'.repeat(63)), prefix: 'p'.repeat(20), collections: notes })).not.toThrow()
     expect(() => mongoStore({ db: new MongoClient('mongodb://127.0.0.1:1').db('d'.repeat(200)), collections: { ['n'.repeat(60)]: {} } })).toThrow(TypeError)
@@ -125,6 +131,29 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
     // With w: 0 a conflict would never come back; with the store's own majority it does.
     await expect(store.insertOrganization({ ...org, id: 'o2', slug: 'two' })).rejects.toMatchObject({ code: 'ORGANIZATION_NAME_TAKEN' })
     expect(await store.findOrganization({ id: 'o1' })).toMatchObject({ name: 'One' })
+  })
+
+  it('never sweeps the tenant databases of another store on the same cluster, even with the same prefix', async () => {
+    const staging = fresh()
+    const production = { db: staging.db.client.db(`${staging.prefix}production`), prefix: staging.prefix }
+    const stagingTenancy = createTenancy({ store: mongoStore({ ...staging, strategy: 'database', collections: notes }), auth: TEST_AUTH })
+    const productionTenancy = createTenancy({ store: mongoStore({ ...production, strategy: 'database', collections: notes }), auth: TEST_AUTH })
+    const tenant = await acme(productionTenancy)
+    await tenant.collection('notes').insertOne({ text: 'production data' })
+    await acme(stagingTenancy)
+    expect(await stagingTenancy.store.listTenantDataKeys()).toHaveLength(1)
+    expect(await stagingTenancy.recover()).toMatchObject({ orphanDataSpacesDropped: 0 })
+    expect(await tenant.collection('notes').countDocuments()).toBe(1)
+  })
+
+  it('deletes a database-per-tenant space collection by collection, so the readWrite role is enough', async () => {
+    const { db, prefix } = fresh()
+    const tenancy = createTenancy({ store: mongoStore({ db, prefix, strategy: 'database', collections: notes }), auth: TEST_AUTH })
+    const tenant = await acme(tenancy)
+    const dataKey = (await tenancy.store.findOrganization({ id: tenant.id }))!.dataKey
+    await tenancy.orgs.delete(tenant, 'Acme')
+    expect(await db.client.db(`${prefix}${dataKey}`).listCollections().toArray()).toEqual([])
+    expect(await tenancy.recover()).toMatchObject({ organizationsRemoved: 0, orphanDataSpacesDropped: 0 })
   })
 
   it('drops data a write resurrected after its organization was deleted, at the next recovery', async () => {

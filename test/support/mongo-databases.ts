@@ -4,20 +4,25 @@ import { afterAll, afterEach, beforeAll } from 'vitest'
 
 /**
  * For a describe block on a real server: connects once, hands each test databases under a
- * prefix of its own, and drops everything under those prefixes after each test.
+ * prefix of its own, and drops everything under those prefixes after each test. Cleaning up
+ * needs dropDatabase, which the readWrite-only job's user lacks by design: that job gives a
+ * privileged MONGODB_ADMIN_URI for it.
  */
 export function useMongoDatabases(uri: string): () => { db: Db; prefix: string } {
   let client: MongoClient
+  let admin: MongoClient
   const prefixes: string[] = []
   beforeAll(async () => {
     client = await MongoClient.connect(uri)
+    admin = process.env.MONGODB_ADMIN_URI ? await MongoClient.connect(process.env.MONGODB_ADMIN_URI) : client
   })
   afterEach(async () => {
-    const { databases } = await client.db().admin().listDatabases({ nameOnly: true })
-    for (const { name } of databases) if (prefixes.some((prefix) => name.startsWith(prefix))) await client.db(name).dropDatabase()
+    const { databases } = await admin.db().admin().listDatabases({ nameOnly: true })
+    for (const { name } of databases) if (prefixes.some((prefix) => name.startsWith(prefix))) await admin.db(name).dropDatabase()
     prefixes.length = 0
   })
   afterAll(async () => {
+    if (admin !== client) await admin?.close()
     await client?.close()
   })
   return () => {

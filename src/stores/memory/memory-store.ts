@@ -56,9 +56,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): TenantStore {
     collectionNames: Object.freeze([...declared.keys()]),
     ...data,
 
-    insertOrganization: async (org) => organizations.insert(org),
+    insertOrganization: async (org) => organizations.insert({ ...org, stateChangedAt: new Date() }),
     findOrganization: async (query) => organizations.find(query),
     updateOrganization: async (id, patch) => organizations.update(id, patch),
+    async transitionOrganization(id, { from, to, staleForMs }) {
+      const org = organizations.find({ id })
+      const now = Date.now()
+      if (!org || !from.includes(org.state)) return null
+      if (staleForMs !== undefined && now - org.stateChangedAt.getTime() < staleForMs) return null
+      return organizations.update(id, { state: to, stateChangedAt: new Date(now) })
+    },
     deleteOrganization: async (id) => organizations.delete(id),
 
     insertAdmin: async (admin) => admins.insert(admin),
@@ -68,6 +75,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): TenantStore {
       return admins.update(id, patch)
     },
     deleteAdmins: async (organizationId) => admins.deleteWhere((admin) => admin.organizationId === organizationId),
+    async *listAdmins(listOptions = {}) {
+      yield* admins.listAfter(listOptions.afterId)
+    },
 
     async insertDomain(record) {
       if (domains.has(record.domain)) throw new DomainTakenError('another organization already uses this domain')
@@ -107,9 +117,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): TenantStore {
     async consumeRefreshToken(hash, usedAt) {
       const token = refreshTokens.get(hash)
       if (!token) return null
-      const consumed = token.usedAt === null
-      if (consumed) token.usedAt = usedAt
+      const consumed = token.usedAt === null || (token.retryUntil != null && token.retryUntil > usedAt)
+      if (consumed) Object.assign(token, { usedAt, retryUntil: null })
       return { token: structuredClone(token), consumed }
+    },
+    async releaseRefreshToken(hash, usedAt, retryUntil) {
+      const token = refreshTokens.get(hash)
+      if (token?.usedAt?.getTime() === usedAt.getTime()) token.retryUntil = retryUntil
     },
 
     async insertAuditEvent(event) {

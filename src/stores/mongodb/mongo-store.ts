@@ -1,9 +1,9 @@
-import type { CollectionOptions, Db } from 'mongodb'
+import type { CollectionOptions, Db, Filter } from 'mongodb'
 import type { CollectionDeclarations } from '../../data/collection-types.js'
 import { parseDeclarations, parseTenantField } from '../../data/declarations.js'
 import { AdminEmailTakenError, DomainTakenError, OrganizationNameTakenError, SlugTakenError } from '../../errors.js'
 import type { AdminRecord, AuditEvent, DomainRecord, OrganizationRecord, RefreshTokenRecord, SessionRecord, TenantStore } from '../../store.js'
-import { mongoTenantData, type MongoStrategy } from './mongo-tenant-data.js'
+import { dataSpaceIndexes, mongoTenantData, type DataSpaceDocument, type MongoStrategy } from './mongo-tenant-data.js'
 
 export interface MongoStoreOptions {
   /** The host's database: it holds the organizations, the admins and, on `'prefix'` and `'shared'`, the tenants' collections. */
@@ -80,13 +80,15 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
   const namespace = strategy === 'prefix' ? `${db.databaseName}.${prefix}${'x'.repeat(DATA_KEY_BYTES)}_${'x'.repeat(longest)}` : strategy === 'shared' ? `${db.databaseName}.${prefix}data_${'x'.repeat(longest)}` : `${prefix}${'x'.repeat(DATA_KEY_BYTES)}.${'x'.repeat(longest)}`
   if (Buffer.byteLength(namespace) >= 255) throw new TypeError('tenantry: the database and collection names are too long for MongoDB namespaces (under 255 bytes)')
   const consistency = { ...CONSISTENT, ...options.consistency }
+  assertConsistency(consistency)
   const organizations = db.collection<OrganizationDocument>(`${prefix}organizations`, consistency)
   const admins = db.collection<AdminDocument>(`${prefix}admins`, consistency)
   const sessions = db.collection<SessionDocument>(`${prefix}sessions`, consistency)
   const refreshTokens = db.collection<RefreshTokenDocument>(`${prefix}refresh_tokens`, consistency)
   const auditEvents = db.collection<AuditEventDocument>(`${prefix}audit_events`, consistency)
   const domains = db.collection<DomainDocument>(`${prefix}domains`, consistency)
-  const data = mongoTenantData(strategy, { db, prefix, declared, tenantField, maxNamespaces, countOrganizations: () => organizations.countDocuments() })
+  const spaces = db.collection<DataSpaceDocument>(`${prefix}data_spaces`, consistency)
+  const data = mongoTenantData(strategy, { db, spaces, prefix, declared, tenantField, maxNamespaces, countOrganizations: () => organizations.countDocuments() })
 
   // Created once, idempotently; a failure (server unreachable) is retried by the next call.
   let ready: Promise<void> | undefined
@@ -106,6 +108,7 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
       refreshTokens.createIndex({ expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 }),
       // Covers the page query's filter and its whole sort, ties included.
       auditEvents.createIndex({ organizationId: 1, at: -1, _id: -1 }, { name: 'organizationId_at_id' }),
+      spaces.createIndexes(dataSpaceIndexes),
     ]).then(
       () => undefined,
       (err: unknown) => {
@@ -126,8 +129,12 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
 
     async insertOrganization(org) {
       await ensureIndexes()
-      const { id, ...rest } = org
-      await organizations.insertOne({ _id: id, ...rest }).catch(rethrowDuplicate(organizationConflicts))
+      const { id, stateChangedAt: _appClock, ...rest } = org
+      // An upsert, for the server's clock on stateChangedAt. A record with this id always has
+      // the field, so the filter never matches one: a reused id is a duplicate _id, as with insertOne.
+      await organizations
+        .updateOne({ _id: id, stateChangedAt: { $exists: false } }, { $setOnInsert: rest, $currentDate: { stateChangedAt: true } }, { upsert: true })
+        .catch(rethrowDuplicate(organizationConflicts))
     },
     async findOrganization(query) {
       const doc = await organizations.findOne('id' in query ? { _id: query.id } : query)
@@ -138,6 +145,14 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
       const doc = await organizations
         .findOneAndUpdate({ _id: id }, { $set: patch }, { returnDocument: 'after' })
         .catch(rethrowDuplicate(organizationConflicts))
+        .catch(markRefusal)
+      return doc ? fromOrganization(doc) : null
+    },
+    async transitionOrganization(id, { from, to, staleForMs }) {
+      const filter: Filter<OrganizationDocument> = { _id: id, state: { $in: [...from] } }
+      // Staleness on the server's clock, the one stateChangedAt was stamped with.
+      if (staleForMs !== undefined) filter.$expr = { $lte: ['$stateChangedAt', { $subtract: ['$$NOW', staleForMs] }] }
+      const doc = await organizations.findOneAndUpdate(filter, { $set: { state: to }, $currentDate: { stateChangedAt: true } }, { returnDocument: 'after' }).catch(markRefusal)
       return doc ? fromOrganization(doc) : null
     },
     async deleteOrganization(id) {
@@ -158,10 +173,15 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
       const doc = await admins
         .findOneAndUpdate({ _id: id, ...(expected ? { passwordHash: expected.passwordHash } : {}) }, { $set: patch }, { returnDocument: 'after' })
         .catch(rethrowDuplicate(adminConflicts))
+        .catch(markRefusal)
       return doc ? fromAdmin(doc) : null
     },
     async deleteAdmins(organizationId) {
       await admins.deleteMany({ organizationId })
+    },
+    async *listAdmins(listOptions = {}) {
+      const filter = listOptions.afterId === undefined ? {} : { _id: { $gt: listOptions.afterId } }
+      for await (const doc of admins.find(filter).sort({ _id: 1 })) yield fromAdmin(doc)
     },
 
     async insertDomain(record) {
@@ -208,11 +228,19 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
       await refreshTokens.insertOne({ _id: hash, ...rest })
     },
     async consumeRefreshToken(hash, usedAt) {
-      const consumed = await refreshTokens.findOneAndUpdate({ _id: hash, usedAt: null }, { $set: { usedAt } }, { returnDocument: 'after' })
+      const consumed = await refreshTokens.findOneAndUpdate(
+        { _id: hash, $or: [{ usedAt: null }, { retryUntil: { $gt: usedAt } }] },
+        { $set: { usedAt, retryUntil: null } },
+        { returnDocument: 'after' },
+      )
       const doc = consumed ?? (await refreshTokens.findOne({ _id: hash }))
       if (!doc) return null
       const { _id, ...rest } = doc
       return { token: { hash: _id, ...rest }, consumed: consumed !== null }
+    },
+
+    async releaseRefreshToken(hash, usedAt, retryUntil) {
+      await refreshTokens.updateOne({ _id: hash, usedAt }, { $set: { retryUntil } })
     },
 
     async insertAuditEvent(event) {
@@ -237,6 +265,39 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
   }
 }
 
+/**
+ * Tenantry's own records are read back to decide what is stale or orphaned, and written to
+ * claim names: a lagging secondary or an unacknowledged write makes both wrong, so neither is
+ * accepted even as an override.
+ */
+function assertConsistency(consistency: Pick<CollectionOptions, 'readPreference' | 'readConcern' | 'writeConcern'>): void {
+  const { readPreference, writeConcern } = consistency
+  const mode = typeof readPreference === 'string' ? readPreference : readPreference?.mode
+  if (mode !== undefined && mode !== 'primary') throw new TypeError("tenantry: consistency.readPreference must be 'primary': a secondary can miss an organization just created and take its data for an orphan")
+  const w = writeConcern && 'w' in writeConcern ? writeConcern.w : undefined
+  if (w === 0) throw new TypeError('tenantry: consistency.writeConcern must be acknowledged (not w: 0): uniqueness conflicts are only reported to acknowledged writes')
+}
+
+/**
+ * Marks a server error that certainly did not apply (`refused: true`): the server answered the
+ * command with an error, and no write-concern error or retryable label says it may have run.
+ * Network errors and timeouts stay unmarked: the core treats them as "may have applied".
+ */
+function markRefusal(err: unknown): never {
+  // By name, not instanceof: this module loads without the driver, and the host's copy may differ.
+  const error = err as { name?: unknown; errInfo?: { writeConcernError?: unknown }; writeConcernError?: unknown; errorLabels?: unknown } | null
+  const labels = Array.isArray(error?.errorLabels) ? error.errorLabels : []
+  if (
+    error?.name === 'MongoServerError' &&
+    error.errInfo?.writeConcernError === undefined &&
+    error.writeConcernError === undefined &&
+    !labels.includes('RetryableWriteError') &&
+    !labels.includes('UnknownTransactionCommitResult')
+  ) {
+    ;(err as { refused?: boolean }).refused = true
+  }
+  throw err
+}
 
 /**
  * Which unique index refused a write, as the server names it in `keyPattern` (and, for a

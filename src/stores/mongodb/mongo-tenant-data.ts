@@ -1,4 +1,4 @@
-import type { Db, IndexDescription, MongoServerError } from 'mongodb'
+import type { Collection, Db, IndexDescription, MongoServerError } from 'mongodb'
 import type { IndexSpec } from '../../data/collection-types.js'
 import { sharedIndexes } from '../../data/declarations.js'
 import { ScopedCollection, type DriverCollection } from '../../data/scoped-collection.js'
@@ -16,11 +16,24 @@ const DATA_KEY = 't_[0-9a-f]{24}'
 // A shared collection loses a deleted tenant's documents this many at a time, so no single
 // delete runs long enough to hold up everyone else's writes.
 const DELETE_BATCH = 1000
+// How long a dropped space's record is kept: a write through a handle resolved just before the
+// delete can make the space again, and any recover() within this window sweeps it.
+const TOMBSTONE_SECONDS = 7 * 24 * 3600
+
+/** This store's record of a data space it provisioned: what it lists and sweeps, and nothing else. */
+export interface DataSpaceDocument {
+  _id: string
+  organizationId: string
+  provisionedAt?: Date
+  droppedAt?: Date
+}
 
 type DataMethods = Pick<TenantStore, 'provisionTenantData' | 'dropTenantData' | 'listTenantDataKeys' | 'collection' | 'assertCapacity'>
 
 export interface TenantDataOptions {
   db: Db
+  /** The store's own record of the spaces it provisioned (`<prefix>data_spaces`). */
+  spaces: Collection<DataSpaceDocument>
   prefix: string
   declared: Map<string, IndexSpec[]>
   tenantField: string
@@ -41,8 +54,41 @@ export function namespacesPerTenant(strategy: MongoStrategy, declared: Map<strin
   return count
 }
 
-/** Each strategy's tenant data, behind the one `ScopedCollection` every tenant handle goes through. */
+/** The indexes of the data-space records: dropped ones expire after the tombstone window. */
+export const dataSpaceIndexes: IndexDescription[] = [{ key: { droppedAt: 1 }, name: 'droppedAt_ttl', expireAfterSeconds: TOMBSTONE_SECONDS }]
+
+/**
+ * Each strategy's tenant data, behind the one `ScopedCollection` every tenant handle goes
+ * through. Every space is recorded in `spaces` before it is made and tombstoned after it is
+ * dropped, so listing and sweeping never look past this store: `listDatabases` is cluster-wide,
+ * and a staging app on the same cluster has databases named just like ours.
+ */
 export function mongoTenantData(strategy: MongoStrategy, options: TenantDataOptions): DataMethods {
+  const methods = strategyData(strategy, options)
+  const { spaces } = options
+  const keyOf = (org: { id: string; dataKey: string }) => (strategy === 'shared' ? org.id : org.dataKey)
+  return {
+    ...methods,
+    async provisionTenantData(org) {
+      await spaces.updateOne({ _id: keyOf(org) }, { $setOnInsert: { organizationId: org.id }, $currentDate: { provisionedAt: true }, $unset: { droppedAt: '' } }, { upsert: true })
+      await methods.provisionTenantData(org)
+    },
+    async dropTenantData(org) {
+      await methods.dropTenantData(org)
+      await spaces.updateOne({ _id: keyOf(org) }, { $setOnInsert: { organizationId: org.id }, $currentDate: { droppedAt: true } }, { upsert: true })
+    },
+    async listTenantDataKeys() {
+      const records = await spaces.find({}, { projection: { droppedAt: 1 } }).toArray()
+      const live = records.filter((record) => record.droppedAt === undefined).map((record) => record._id)
+      const dropped = new Set(records.filter((record) => record.droppedAt !== undefined).map((record) => record._id))
+      // A dropped space counts again only if a late write made it again.
+      const revived = dropped.size === 0 ? [] : (await methods.listTenantDataKeys()).filter((key) => dropped.has(key))
+      return [...live, ...revived]
+    },
+  }
+}
+
+function strategyData(strategy: MongoStrategy, options: TenantDataOptions): DataMethods {
   const { db, prefix, declared, tenantField, maxNamespaces } = options
   const perTenant = namespacesPerTenant(strategy, declared)
   const driver = (target: Db, name: string) => target.collection(name) as unknown as DriverCollection
@@ -100,11 +146,14 @@ export function mongoTenantData(strategy: MongoStrategy, options: TenantDataOpti
         for (const [name, indexes] of declared) await createCollection(tenantDb, name, indexes)
       },
       async dropTenantData({ dataKey }) {
-        await db.client.db(databaseName(dataKey)).dropDatabase()
+        // Collection by collection: dropDatabase is not in the readWrite role, dropCollection is.
+        // The database is gone once its last collection is.
+        await dropCollections(db.client.db(databaseName(dataKey)), {})
       },
       async listTenantDataKeys() {
         const pattern = new RegExp(`^${prefix}(${DATA_KEY})$`)
-        const { databases } = await db.admin().listDatabases({ nameOnly: true, filter: { name: { $regex: pattern.source } } })
+        // Without the cluster-wide listDatabases privilege, the server answers with the databases this user may use.
+        const { databases } = await db.admin().listDatabases({ nameOnly: true, authorizedDatabases: true, filter: { name: { $regex: pattern.source } } })
         return databases.flatMap((info) => pattern.exec(info.name)?.[1] ?? [])
       },
       collection: (org, name) => new ScopedCollection(driver(db.client.db(databaseName(org.dataKey)), name), name, null),
@@ -120,8 +169,7 @@ export function mongoTenantData(strategy: MongoStrategy, options: TenantDataOpti
     },
     async dropTenantData({ dataKey }) {
       // Every collection of the space, also those of names no longer declared.
-      const names = await db.listCollections({ name: { $regex: `^${prefix}${dataKey}_` } }, { nameOnly: true }).toArray()
-      for (const { name } of names) await db.collection(name).drop().catch(ignoreCode(NAMESPACE_NOT_FOUND))
+      await dropCollections(db, { name: { $regex: `^${prefix}${dataKey}_` } })
     },
     async listTenantDataKeys() {
       const pattern = new RegExp(`^${prefix}(${DATA_KEY})_`)
@@ -129,6 +177,14 @@ export function mongoTenantData(strategy: MongoStrategy, options: TenantDataOpti
       return [...new Set(names.flatMap((info) => pattern.exec(info.name)?.[1] ?? []))]
     },
     collection: (org, name) => new ScopedCollection(driver(db, collectionName(org.dataKey, name)), name, null),
+  }
+}
+
+async function dropCollections(target: Db, filter: Record<string, unknown>): Promise<void> {
+  const names = await target.listCollections(filter, { nameOnly: true }).toArray()
+  for (const { name } of names) {
+    if (name.startsWith('system.')) continue
+    await target.collection(name).drop().catch(ignoreCode(NAMESPACE_NOT_FOUND))
   }
 }
 

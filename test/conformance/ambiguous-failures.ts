@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest'
+import { createTenancy, OrganizationNameTakenError, OrganizationNotFoundError, type AdminRecord, type OrganizationRecord, type TenantStore } from 'tenantry'
+import { failingStore, InjectedFailure, type StoreStep } from '../support/failing-store.js'
+import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+import type { StoreUnderTest } from './store-conformance.js'
+
+/**
+ * The lifecycle when a store step fails after it applied (a timeout, a dropped connection, a
+ * write-concern error), next to the "refused" failures the rest of the suite injects: nothing
+ * is undone on a guess, no organization is active without its data or revived after it was
+ * dropped, and a client's retry is not taken for a replay.
+ */
+export function describeAmbiguousFailures(subject: StoreUnderTest): void {
+  const keyOf = (org: Pick<OrganizationRecord, 'id' | 'dataKey'>) => (subject.keysAreIds ? org.id : org.dataKey)
+
+  async function setUp(inFlightTimeoutMs = 60_000) {
+    const failing = failingStore(await subject.create())
+    const tenancy = createTenancy({ store: failing.store, auth: TEST_AUTH, inFlightTimeoutMs })
+    return { failing, tenancy, store: failing.store }
+  }
+
+  async function acme(tenancy: ReturnType<typeof createTenancy>) {
+    await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
+    const tokens = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
+    const tenant = await tenancy.registry.resolve(tokens.accessToken)
+    await tenant.collection('notes').insertOne({ text: 'precious' })
+    return { tenant, tokens, record: (await tenancy.store.findOrganization({ id: tenant.id }))! }
+  }
+
+  async function notes(tenancy: ReturnType<typeof createTenancy>, accessToken: string): Promise<string[]> {
+    const tenant = await tenancy.registry.resolve(accessToken)
+    return (await tenant.collection('notes').find({}).toArray()).map((doc) => String(doc.text))
+  }
+
+  describe('when a step fails after it applied', () => {
+    for (const step of ['insertOrganization', 'insertAdmin', 'provisionTenantData'] as StoreStep[]) {
+      it(`leaves no trace of a create whose ${step} applied and then reported an error, and frees the name at once`, async () => {
+        const { failing, tenancy, store } = await setUp()
+        const keysBefore = await store.listTenantDataKeys()
+        failing.failNext(step, { mode: 'applied' })
+        await expect(tenancy.orgs.create({ name: 'Doomed', email: 'doomed@x.test', password: PASSWORD })).rejects.toBeInstanceOf(InjectedFailure)
+        expect(await store.findOrganization({ nameKey: 'doomed' })).toBeNull()
+        expect(await store.findAdmin({ email: 'doomed@x.test' })).toBeNull()
+        expect((await store.listTenantDataKeys()).sort()).toEqual([...keysBefore].sort())
+        await tenancy.orgs.create({ name: 'Doomed', email: 'doomed@x.test', password: PASSWORD })
+      })
+    }
+
+    it('keeps an organization whose activation applied and then reported an error: active, whole and usable, never torn down', async () => {
+      const { failing, tenancy, store } = await setUp()
+      failing.failNext('transitionOrganization', { mode: 'applied' })
+      await expect(tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })).rejects.toBeInstanceOf(InjectedFailure)
+      const org = (await store.findOrganization({ nameKey: 'acme' }))!
+      expect(org.state).toBe('active')
+      expect(await store.listTenantDataKeys()).toContain(keyOf(org))
+      const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
+      await (await tenancy.registry.resolve(accessToken)).collection('notes').insertOne({ text: 'works' })
+      expect(await notes(tenancy, accessToken)).toEqual(['works'])
+      expect(await tenancy.recover()).toMatchObject({ organizationsRemoved: 0, orphanDataSpacesDropped: 0 })
+    })
+
+    it('keeps a rename whose credential change may have applied, and serves the new name and password at once', async () => {
+      const { failing, tenancy } = await setUp()
+      const { tenant, tokens } = await acme(tenancy)
+      failing.failNext('updateAdmin', { mode: 'applied' })
+      await expect(tenancy.orgs.update(tenant, { name: 'Acme Renamed', password: 'a brand new passphrase' })).rejects.toBeInstanceOf(InjectedFailure)
+      expect(await tenancy.orgs.get('Acme Renamed')).not.toBeNull()
+      await expect(tenancy.registry.resolve(tokens.accessToken)).rejects.toMatchObject({ code: 'TOKEN_INVALID' })
+      await expect(tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' })
+      const fresh = await tenancy.auth.login({ email: 'a@acme.test', password: 'a brand new passphrase' })
+      expect((await tenancy.registry.resolve(fresh.accessToken)).name).toBe('Acme Renamed')
+    })
+
+    it('serves a rename that applied and then reported an error on the very next request', async () => {
+      const { failing, tenancy } = await setUp()
+      const { tenant, tokens } = await acme(tenancy)
+      expect((await tenancy.registry.resolve(tokens.accessToken)).name).toBe('Acme')
+      failing.failNext('updateOrganization', { mode: 'applied' })
+      await expect(tenancy.orgs.update(tenant, { name: 'Acme Renamed' })).rejects.toBeInstanceOf(InjectedFailure)
+      expect((await tenancy.registry.resolve(tokens.accessToken)).name).toBe('Acme Renamed')
+    })
+
+    for (const step of ['transitionOrganization', 'dropTenantData', 'deleteSessions', 'deleteDomains', 'deleteAdmins', 'deleteAuditEvents'] as StoreStep[]) {
+      it(`never serves an organization again once its delete's ${step} applied and then reported an error, and recover() finishes it`, async () => {
+        const { failing, tenancy, store } = await setUp(0)
+        const { tenant, tokens, record } = await acme(tenancy)
+        failing.failNext(step, { mode: 'applied' })
+        await expect(tenancy.orgs.delete(tenant, 'Acme')).rejects.toBeInstanceOf(InjectedFailure)
+        await expect(tenancy.registry.resolve(tokens.accessToken)).rejects.toMatchObject({ code: 'TOKEN_INVALID' })
+        await expect(tenancy.tenant({ id: tenant.id })).rejects.toBeInstanceOf(OrganizationNotFoundError)
+        expect(await tenancy.orgs.get('Acme')).toBeNull()
+        await tenancy.recover()
+        expect(await store.findOrganization({ id: tenant.id })).toBeNull()
+        expect(await store.listTenantDataKeys()).not.toContain(keyOf(record))
+        await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
+        expect(await notes(tenancy, (await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken)).toEqual([])
+      })
+    }
+
+    for (const step of ['consumeRefreshToken', 'insertRefreshToken'] as StoreStep[]) {
+      it(`lets the client retry a refresh whose ${step} applied and then reported an error, once, without ending its session`, async () => {
+        const { failing, tenancy } = await setUp()
+        const { tokens } = await acme(tenancy)
+        failing.failNext(step, { mode: 'applied' })
+        await expect(tenancy.auth.refresh(tokens.refreshToken)).rejects.toBeInstanceOf(InjectedFailure)
+        const retried = await tenancy.auth.refresh(tokens.refreshToken)
+        expect(await notes(tenancy, retried.accessToken)).toEqual(['precious'])
+        // The retry used up the grace: the same token once more is a replay, and ends the session.
+        await expect(tenancy.auth.refresh(tokens.refreshToken)).rejects.toMatchObject({ code: 'REFRESH_TOKEN_INVALID' })
+        await expect(tenancy.auth.refresh(retried.refreshToken)).rejects.toMatchObject({ code: 'REFRESH_TOKEN_INVALID' })
+      })
+    }
+
+    it('still ends the session when a token that was rotated without a failure comes back', async () => {
+      const { tenancy } = await setUp()
+      const { tokens } = await acme(tenancy)
+      const rotated = await tenancy.auth.refresh(tokens.refreshToken)
+      await expect(tenancy.auth.refresh(tokens.refreshToken)).rejects.toMatchObject({ code: 'REFRESH_TOKEN_INVALID' })
+      await expect(tenancy.auth.refresh(rotated.refreshToken)).rejects.toMatchObject({ code: 'REFRESH_TOKEN_INVALID' })
+    })
+  })
+
+  describe('teardown decisions', () => {
+    function record(overrides: Partial<OrganizationRecord>): OrganizationRecord {
+      const now = new Date()
+      const id = `org-${Math.random().toString(36).slice(2, 10)}`
+      return { id, name: 'Stuck', nameKey: 'stuck', slug: 'stuck', dataKey: `t_${Math.random().toString(16).slice(2, 14).padEnd(24, '0')}`, state: 'provisioning', stateChangedAt: now, createdAt: now, updatedAt: now, ...overrides }
+    }
+
+    it('measures the in-flight timeout on the store’s clock, not on the clock of the app server that wrote the record', async () => {
+      const { tenancy, store } = await setUp(60_000)
+      // An app server whose clock runs an hour slow stamps a create that is in flight right now.
+      await store.insertOrganization(record({ stateChangedAt: new Date(Date.now() - 3_600_000) }))
+      await expect(tenancy.orgs.create({ name: 'Stuck', email: 's@x.test', password: PASSWORD })).rejects.toBeInstanceOf(OrganizationNameTakenError)
+      expect(await tenancy.recover()).toMatchObject({ organizationsRemoved: 0 })
+    })
+
+    it('lets exactly one of several instances recovering at once tear down each stale organization', async () => {
+      const store = await subject.create()
+      const cleaned: string[] = []
+      // A claim restarts the timeout, which is what keeps the other instances off: so it cannot be 0 here.
+      const inFlightTimeoutMs = 100
+      const instances = Array.from({ length: 4 }, () => createTenancy({ store, auth: TEST_AUTH, inFlightTimeoutMs, hooks: { beforeDelete: (tenant) => void cleaned.push(tenant.id) } }))
+      await instances[0]!.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
+      const acmeId = (await store.findOrganization({ nameKey: 'acme' }))!.id
+      await store.transitionOrganization(acmeId, { from: ['active'], to: 'deleting' })
+      await new Promise((resolve) => setTimeout(resolve, inFlightTimeoutMs + 50))
+      const reports = await Promise.all(instances.map((instance) => instance.recover()))
+      expect(reports.reduce((sum, report) => sum + report.organizationsRemoved, 0)).toBe(1)
+      expect(cleaned).toEqual([acmeId])
+      expect(await store.findOrganization({ id: acmeId })).toBeNull()
+    })
+
+    it('refuses a state change from the wrong state, so a delayed write never lands on an organization already moved on', async () => {
+      const store: TenantStore = await subject.create()
+      const org = record({ state: 'provisioning' })
+      await store.insertOrganization(org)
+      expect(await store.transitionOrganization(org.id, { from: ['provisioning'], to: 'deleting' })).toMatchObject({ state: 'deleting' })
+      expect(await store.transitionOrganization(org.id, { from: ['provisioning'], to: 'active' })).toBeNull()
+      expect(await store.transitionOrganization(org.id, { from: ['deleting'], to: 'deleting', staleForMs: 60_000 })).toBeNull()
+      expect((await store.findOrganization({ id: org.id }))!.state).toBe('deleting')
+    })
+
+    it('removes an admin whose insert landed after its organization was torn down, freeing the email', async () => {
+      const { tenancy, store } = await setUp()
+      const now = new Date()
+      const late: AdminRecord = { id: 'late-admin', organizationId: 'long-gone', email: 'late@x.test', passwordHash: '$2b$04$hash', tokenVersion: 0, createdAt: now, updatedAt: now }
+      await store.insertAdmin(late)
+      expect(await tenancy.recover()).toMatchObject({ orphanAdminsRemoved: 1 })
+      expect(await store.findAdmin({ id: late.id })).toBeNull()
+      await store.insertAdmin(late)
+      await tenancy.orgs.create({ name: 'Fresh', email: 'late@x.test', password: PASSWORD })
+      await tenancy.auth.login({ email: 'late@x.test', password: PASSWORD })
+    })
+  })
+}
