@@ -31,13 +31,15 @@ async function seededTenancy(count: number): Promise<{ tenancy: Tenancy; headers
   const passwordHash = await bcrypt.hash(PASSWORD, 4)
   global.gc?.()
   const before = process.memoryUsage().heapUsed
-  const admins: { id: string; organizationId: string; tokenVersion: number }[] = []
+  const admins: { id: string; accountId: string; organizationId: string }[] = []
   for (let i = 0; i < count; i++) {
     const now = new Date()
-    const org = { id: `org-${i}`, name: `Org ${i}`, nameKey: `org ${i}`, slug: `org-${i}`, dataKey: `t_${i.toString(16).padStart(24, '0')}`, state: 'active' as const, stateChangedAt: now, createdAt: now, updatedAt: now }
-    const admin = { id: `admin-${i}`, organizationId: org.id, email: `admin${i}@bench.test`, passwordHash, tokenVersion: 0, createdAt: now, updatedAt: now }
+    const org = { id: `org-${i}`, name: `Org ${i}`, nameKey: `org ${i}`, slug: `org-${i}`, dataKey: `t_${i.toString(16).padStart(24, '0')}`, ownerId: `member-${i}`, state: 'active' as const, stateChangedAt: now, createdAt: now, updatedAt: now }
+    const account = { id: `account-${i}`, email: `admin${i}@bench.test`, passwordHash, tokenVersion: 0, createdAt: now, updatedAt: now }
+    const admin = { id: `member-${i}`, accountId: account.id, organizationId: org.id, role: 'admin', createdAt: now, updatedAt: now }
     await tenancy.store.insertOrganization(org)
-    await tenancy.store.insertAdmin(admin)
+    await tenancy.store.insertAccount(account)
+    await tenancy.store.insertMembership(admin)
     await tenancy.store.provisionTenantData(org)
     if (admins.length < MAX_TOKENS && i % Math.max(1, Math.floor(count / MAX_TOKENS)) === 0) admins.push(admin)
   }

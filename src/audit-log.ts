@@ -5,7 +5,7 @@ import type { AuditEvent, AuditEventType, AuditPage, TenantStore } from './store
 export interface AuditInput {
   type: AuditEventType
   organizationId: string | null
-  adminId?: string | null
+  accountId?: string | null
   clientAddress?: string | null
   /** Plain facts only: never a password, hash or token. */
   details?: Record<string, string | number | boolean>
@@ -39,7 +39,7 @@ export class AuditLog {
       id: newId(),
       type: input.type,
       organizationId: input.organizationId,
-      adminId: input.adminId ?? null,
+      accountId: input.accountId ?? null,
       clientAddress: input.clientAddress ?? null,
       at: new Date(),
       details: input.details ?? {},

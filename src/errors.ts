@@ -212,3 +212,51 @@ export class UnknownCollectionError extends TenantryError {
 export class CapacityExceededError extends TenantryError {
   static override code = 'CAPACITY_EXCEEDED'
 }
+
+/** The caller's role in the organization lacks the permission the operation needs. */
+export class PermissionDeniedError extends TenantryError {
+  static override code = 'PERMISSION_DENIED'
+}
+
+/** No membership of this organization has this id. A member of another organization is not found here either. */
+export class MemberNotFoundError extends TenantryError {
+  static override code = 'MEMBER_NOT_FOUND'
+}
+
+/** The account is already a member of the organization. */
+export class AlreadyMemberError extends TenantryError {
+  static override code = 'ALREADY_A_MEMBER'
+}
+
+/** The organization already has a pending invitation for this email (another invitation raced this one). */
+export class InvitationPendingError extends TenantryError {
+  static override code = 'INVITATION_PENDING'
+}
+
+/** No pending invitation of this organization has this id. */
+export class InvitationNotFoundError extends TenantryError {
+  static override code = 'INVITATION_NOT_FOUND'
+}
+
+/** The invitation token is unknown, used, cancelled or expired, or the password is not the account's. */
+export class InvitationInvalidError extends TenantryError {
+  static override code = 'INVITATION_INVALID'
+
+  constructor(message = 'the invitation is not valid, or the password is not this account’s') {
+    super(message)
+  }
+}
+
+/**
+ * The account belongs to several organizations and the login named none. Thrown only after the
+ * password was verified, so `organizations` tells only their owner which they are.
+ */
+export class OrganizationRequiredError extends TenantryError {
+  static override code = 'ORGANIZATION_REQUIRED'
+  readonly organizations: { name: string; slug: string }[]
+
+  constructor(organizations: { name: string; slug: string }[]) {
+    super('this account belongs to several organizations: name one in organization_name')
+    this.organizations = organizations
+  }
+}

@@ -1,9 +1,9 @@
 export { createTenancy, type Tenancy, type TenancyOptions, type ForEachTenantOptions, type ForEachTenantReport } from './tenancy.js'
 export { OrgService } from './orgs/org-service.js'
-export type { Organization, Admin, CreateOrganizationInput, UpdateOrganizationInput, LifecycleHooks, MigrateOptions, MigrationReport } from './orgs/org-types.js'
+export type { Organization, Member, CreateOrganizationInput, UpdateOrganizationInput, LifecycleHooks, MigrateOptions, MigrationReport } from './orgs/org-types.js'
 export { MAX_DOMAINS_PER_ORGANIZATION, type OrganizationDomain } from './orgs/org-domains.js'
 export { DEFAULT_RESERVED_SLUGS } from './orgs/slug.js'
-export type { Tenant, AdminTenant, TenantRef } from './tenant.js'
+export type { Tenant, MemberTenant, TenantMember, TenantRef } from './tenant.js'
 export { currentTenant, requireTenant } from './context/tenant-context.js'
 export { AdminAuth, type AdminAuthOptions, type IssuedTokens, type AccessTokenClaims } from './auth/admin-auth.js'
 export type { SigningKey } from './lib/keyring.js'
@@ -19,10 +19,16 @@ export type {
   OrganizationState,
   OrganizationQuery,
   OrganizationPatch,
-  AdminRecord,
+  OrganizationTransition,
+  AccountRecord,
+  AccountQuery,
+  AccountPatch,
+  MembershipRecord,
+  MembershipQuery,
+  MembershipPatch,
+  InvitationRecord,
+  InvitationQuery,
   DomainRecord,
-  AdminQuery,
-  AdminPatch,
   SessionRecord,
   SessionQuery,
   RefreshTokenRecord,
@@ -78,9 +84,19 @@ export {
   TenantIsolationError,
   UnknownCollectionError,
   CapacityExceededError,
+  PermissionDeniedError,
+  MemberNotFoundError,
+  AlreadyMemberError,
+  InvitationPendingError,
+  InvitationNotFoundError,
+  InvitationInvalidError,
+  OrganizationRequiredError,
   type FieldIssue,
 } from './errors.js'
 export { createOrgHandler, type OrgHandler, type OrgRouterOptions } from './http/org-handler.js'
 export { createScopeRequest, ScopeProblem, type TenantScopeOptions, type TenantSource, type ScopeRequest, type ScopeResult, type RequestReader } from './http/tenant-scope.js'
 export { toProblem } from './http/problem.js'
 export type { HttpRequest, HttpResponse } from './http/http-types.js'
+export { MemberService } from './members/member-service.js'
+export { Invitations, type Invitation, type InvitationOptions } from './members/invitations.js'
+export { ORGANIZATION_PERMISSIONS, BUILT_IN_ROLES, type OrganizationPermission, type RoleDefinitions } from './members/roles.js'

@@ -36,6 +36,11 @@ export interface OrganizationRecord {
    * metadata update and never moves data.
    */
   dataKey: string
+  /**
+   * The membership that owns the organization. Ownership lives here, on one record, so exactly
+   * one owner is a fact of the data: a transfer is one conditional write of this field.
+   */
+  ownerId: string
   state: OrganizationState
   stateChangedAt: Date
   createdAt: Date
@@ -50,24 +55,53 @@ export interface DomainRecord {
   createdAt: Date
 }
 
-export interface AdminRecord {
+/** A person: one email and password, and any number of memberships. */
+export interface AccountRecord {
   id: string
-  organizationId: string
-  /** Lower-cased; stores index it unique across all organizations. */
+  /** Lower-cased; stores index it unique. */
   email: string
   passwordHash: string
-  /** Carried in every access token; bumping it revokes every token issued before. */
+  /** Carried in every access token; bumping it (a password change) revokes every token issued before, in every organization. */
   tokenVersion: number
   createdAt: Date
   updatedAt: Date
 }
 
+/**
+ * An account's place in one organization. `role` is `admin`, `member` or a custom role; the
+ * owner is the membership the organization's `ownerId` names, whatever its `role` says.
+ */
+export interface MembershipRecord {
+  id: string
+  accountId: string
+  organizationId: string
+  role: string
+  createdAt: Date
+  updatedAt: Date
+}
+
+/** A pending invitation. Accepted or cancelled ones are deleted, so one that exists is pending (or expired). */
+export interface InvitationRecord {
+  id: string
+  organizationId: string
+  /** Lower-cased. One pending invitation per email and organization: stores index the pair unique. */
+  email: string
+  role: string
+  /** SHA-256 of the token the invitee holds; the token itself is never stored. */
+  tokenHash: string
+  /** The account that invited. */
+  invitedBy: string
+  createdAt: Date
+  expiresAt: Date
+}
+
 /** One login: the refresh-token family and every access token issued from it carry its id. */
 export interface SessionRecord {
   id: string
-  adminId: string
+  accountId: string
   organizationId: string
-  /** The admin's token version at login: a password change since then ends the session. */
+  membershipId: string
+  /** The account's token version at login: a password change since then ends the session. */
   tokenVersion: number
   createdAt: Date
   /** Absolute lifetime: no refresh extends a session past this. */
@@ -101,6 +135,13 @@ export type AuditEventType =
   | 'sessions.revoked'
   | 'domain.added'
   | 'domain.removed'
+  | 'member.invited'
+  | 'invitation.accepted'
+  | 'invitation.cancelled'
+  | 'member.role_changed'
+  | 'member.removed'
+  | 'member.left'
+  | 'ownership.transferred'
 
 /** A security-relevant event. Never carries a password, hash or token. */
 export interface AuditEvent {
@@ -108,7 +149,7 @@ export interface AuditEvent {
   type: AuditEventType
   /** `null` when no organization is known (a login with an unknown email). */
   organizationId: string | null
-  adminId: string | null
+  accountId: string | null
   clientAddress: string | null
   at: Date
   details: Record<string, string | number | boolean>
@@ -121,11 +162,13 @@ export interface AuditPage {
   after?: Pick<AuditEvent, 'at' | 'id'>
 }
 
-export type SessionQuery = { id: string } | { adminId: string } | { organizationId: string }
+export type SessionQuery = { id: string } | { accountId: string } | { organizationId: string } | { membershipId: string }
 
 export type OrganizationQuery = { id: string } | { nameKey: string } | { slug: string }
-export type AdminQuery = { id: string } | { email: string }
-export type OrganizationPatch = Partial<Pick<OrganizationRecord, 'name' | 'nameKey' | 'slug' | 'updatedAt'>>
+export type AccountQuery = { id: string } | { email: string }
+export type MembershipQuery = { id: string } | { accountId: string; organizationId: string }
+export type InvitationQuery = { id: string } | { tokenHash: string }
+export type OrganizationPatch = Partial<Pick<OrganizationRecord, 'name' | 'nameKey' | 'slug' | 'ownerId' | 'updatedAt'>>
 
 /**
  * A conditional change of state: made only while the organization is in one of `from` and, with
@@ -136,7 +179,8 @@ export interface OrganizationTransition {
   to: OrganizationState
   staleForMs?: number
 }
-export type AdminPatch = Partial<Pick<AdminRecord, 'email' | 'passwordHash' | 'tokenVersion' | 'updatedAt'>>
+export type AccountPatch = Partial<Pick<AccountRecord, 'email' | 'passwordHash' | 'tokenVersion' | 'updatedAt'>>
+export type MembershipPatch = Partial<Pick<MembershipRecord, 'role' | 'updatedAt'>>
 
 /**
  * A pluggable store: the master records, and each tenant's data in the collections it declares.
@@ -155,8 +199,12 @@ export interface TenantStore {
    */
   insertOrganization(org: OrganizationRecord): Promise<void>
   findOrganization(query: OrganizationQuery): Promise<OrganizationRecord | null>
-  /** Throws `OrganizationNameTakenError` / `SlugTakenError` when a new `nameKey` / `slug` is taken; `null` when `id` is gone. */
-  updateOrganization(id: string, patch: OrganizationPatch): Promise<OrganizationRecord | null>
+  /**
+   * Throws `OrganizationNameTakenError` / `SlugTakenError` when a new `nameKey` / `slug` is taken;
+   * `null` when `id` is gone, or when `expected` is given and the stored owner differs (how an
+   * ownership transfer is made atomic).
+   */
+  updateOrganization(id: string, patch: OrganizationPatch, expected?: Pick<OrganizationRecord, 'ownerId'>): Promise<OrganizationRecord | null>
   /**
    * Moves the organization to `to` in one conditional write, stamping `stateChangedAt` with the
    * store's clock; `null` when it is gone or not in a `from` state (for long enough). The only way
@@ -168,18 +216,44 @@ export interface TenantStore {
   deleteOrganization(id: string): Promise<void>
 
   /** Throws `AdminEmailTakenError` when `email` is taken. */
-  insertAdmin(admin: AdminRecord): Promise<void>
-  findAdmin(query: AdminQuery): Promise<AdminRecord | null>
+  insertAccount(account: AccountRecord): Promise<void>
+  findAccount(query: AccountQuery): Promise<AccountRecord | null>
   /**
    * Throws `AdminEmailTakenError` when a new `email` is taken; `null` when `id` is gone, or when
-   * `expected` is given and the stored admin's fields differ from it (a conditional write: the
+   * `expected` is given and the stored account's fields differ from it (a conditional write: the
    * change is made only if nothing changed them since they were read).
    */
-  updateAdmin(id: string, patch: AdminPatch, expected?: Pick<AdminRecord, 'passwordHash'>): Promise<AdminRecord | null>
+  updateAccount(id: string, patch: AccountPatch, expected?: Pick<AccountRecord, 'passwordHash'>): Promise<AccountRecord | null>
   /** Idempotent. */
-  deleteAdmins(organizationId: string): Promise<void>
-  /** Every admin in id order, after `afterId`: how `recover()` finds admins whose organization is gone. */
-  listAdmins(options?: { afterId?: string }): AsyncIterable<AdminRecord>
+  deleteAccount(id: string): Promise<void>
+
+  /** Throws `AlreadyMemberError` when the account already has a membership in the organization. */
+  insertMembership(membership: MembershipRecord): Promise<void>
+  findMembership(query: MembershipQuery): Promise<MembershipRecord | null>
+  /** An organization's memberships, or an account's, ordered by id. */
+  listMemberships(query: { organizationId: string } | { accountId: string }): Promise<MembershipRecord[]>
+  /** `null` when `id` is gone, or when `expected` is given and the stored role differs (a conditional write). */
+  updateMembership(id: string, patch: MembershipPatch, expected?: Pick<MembershipRecord, 'role'>): Promise<MembershipRecord | null>
+  /** Removes the membership only if it belongs to `organizationId`; answers whether it did. */
+  deleteMembership(id: string, organizationId: string): Promise<boolean>
+  /** Idempotent. */
+  deleteMemberships(organizationId: string): Promise<void>
+  /** Every membership in id order, after `afterId`: how `recover()` finds memberships whose organization is gone. */
+  walkMemberships(options?: { afterId?: string }): AsyncIterable<MembershipRecord>
+
+  /** Throws `InvitationPendingError` when the organization has a pending invitation for `email`. */
+  insertInvitation(invitation: InvitationRecord): Promise<void>
+  findInvitation(query: InvitationQuery): Promise<InvitationRecord | null>
+  /** The organization's invitations, oldest first. */
+  listInvitations(organizationId: string): Promise<InvitationRecord[]>
+  /**
+   * Removes the invitation only if it belongs to `organizationId`; answers whether it did. Of
+   * any number of concurrent calls for one invitation exactly one gets `true`: accepting an
+   * invitation is winning this delete.
+   */
+  deleteInvitation(id: string, organizationId: string): Promise<boolean>
+  /** Idempotent. */
+  deleteInvitations(organizationId: string): Promise<void>
 
   /** Throws `DomainTakenError` when any organization (this one included) holds the domain. */
   insertDomain(record: DomainRecord): Promise<void>

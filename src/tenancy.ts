@@ -8,6 +8,9 @@ import { walkOrganizations, type WalkOptions, type WalkReport } from './context/
 import { OrganizationNotFoundError } from './errors.js'
 import { normalizeBaseDomain } from './orgs/domain-name.js'
 import { OrgService } from './orgs/org-service.js'
+import { Invitations, type InvitationOptions } from './members/invitations.js'
+import { MemberService } from './members/member-service.js'
+import { Roles, type RoleDefinitions } from './members/roles.js'
 import type { LifecycleHooks } from './orgs/org-types.js'
 import { DEFAULT_RESERVED_SLUGS, isSlug } from './orgs/slug.js'
 import type { AuditEvent, TenantStore } from './store.js'
@@ -37,6 +40,13 @@ export interface TenancyOptions {
   reservedSlugs?: readonly string[]
   /** `afterCreate` and `beforeDelete`, each run inside `tenancy.run` for the organization. */
   hooks?: LifecycleHooks
+  /**
+   * Custom roles and their permissions, `{ editor: ['notes:read', 'notes:write'] }`, next to the
+   * built-in `owner`, `admin` and `member` (`member` may be given permissions here too).
+   */
+  roles?: RoleDefinitions
+  /** Invitation lifetime and the `onInvitation(invitation, token)` hook that emails the token. */
+  invitations?: InvitationOptions
 }
 
 export type ForEachTenantOptions = WalkOptions
@@ -48,6 +58,16 @@ export interface Tenancy {
   readonly orgs: OrgService
   readonly auth: AdminAuth
   readonly registry: TenantRegistry
+  /** Members, roles and ownership: `members.list(tenant)`, `members.changeRole(tenant, id, role)`, ... */
+  readonly members: MemberService
+  /** `invitations.invite(tenant, { email, role })`, `invitations.accept({ token, password })`, ... */
+  readonly invitations: Invitations
+  /**
+   * Whether the tenant's member holds `permission` (`'notes:write'`, `'members:invite'`): by the
+   * role in its access token, which the registry checked is current. `false` for a tenant
+   * identified without a token (host, resolver, `tenancy.tenant`).
+   */
+  can(tenant: Tenant, permission: string): boolean
   /** The audit trail: `audit.list(organizationId, { limit })`. */
   readonly audit: AuditLog
   /** The normalized base domains (`baseDomain`), possibly none. */
@@ -95,11 +115,14 @@ export function createTenancy(options: TenancyOptions): Tenancy {
     if (hooks[name] !== undefined && typeof hooks[name] !== 'function') throw new TypeError(`tenantry: hooks.${name} must be a function`)
   }
   // One cache: the registry reads it, and everything that changes state invalidates it.
+  const roles = new Roles(options.roles)
   const cache = new TenantCache(options.cache)
   const audit = new AuditLog(store, options.onAudit)
   const auth = new AdminAuth(store, authOptions, { cache, audit })
   const registry = new TenantRegistry(store, auth, cache)
-  const orgs = new OrgService(store, auth, { cache, audit, inFlightTimeoutMs, reservedSlugs, baseDomains, hooks: hooks as LifecycleHooks })
+  const orgs = new OrgService(store, auth, { cache, audit, inFlightTimeoutMs, reservedSlugs, baseDomains, hooks: hooks as LifecycleHooks, roles })
+  const members = new MemberService(store, { cache, audit, roles })
+  const invitations = new Invitations(store, auth, { audit, roles, invitations: options.invitations })
 
   const run = async <TResult>(ref: TenantRef | Tenant, fn: (tenant: Tenant) => TResult): Promise<Awaited<TResult>> => {
     if (typeof fn !== 'function') throw new TypeError('tenantry: tenancy.run needs a function to run')
@@ -114,6 +137,9 @@ export function createTenancy(options: TenancyOptions): Tenancy {
     registry,
     audit,
     orgs,
+    members,
+    invitations,
+    can: (tenant, permission) => members.can(tenant, permission),
     baseDomains,
     tenant: (ref) => registry.find(ref),
     run,

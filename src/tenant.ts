@@ -28,15 +28,24 @@ export interface Tenant {
    * const notes = await req.tenant.collection('notes').find({}).toArray()
    */
   collection<TName extends keyof RegisteredCollections & string>(name: TName): TenantCollection<RegisteredCollections[TName] extends Document ? RegisteredCollections[TName] : Document>
-  /** Set only when a tenantry access token identified the request: the admin it was issued to. */
-  readonly adminId?: string
+  /** Set only when a tenantry access token identified the request: the membership it was issued for. */
+  readonly member?: TenantMember
   /** Set only when a tenantry access token identified the request: the login session it belongs to. */
   readonly sessionId?: string
 }
 
-/** A tenant identified by a tenantry access token: the admin and the session are always known. */
-export interface AdminTenant extends Tenant {
-  readonly adminId: string
+/** Who is calling, as a member of the tenant: `req.tenant.member`. */
+export interface TenantMember {
+  /** The membership id (what the member routes take). */
+  readonly id: string
+  readonly accountId: string
+  /** `owner`, `admin`, `member` or a custom role, as of this token. */
+  readonly role: string
+}
+
+/** A tenant identified by a tenantry access token: the member and the session are always known. */
+export interface MemberTenant extends Tenant {
+  readonly member: TenantMember
   readonly sessionId: string
 }
 

@@ -3,14 +3,16 @@ import { availableParallelism } from 'node:os'
 import bcrypt from 'bcrypt'
 import jwt from 'jsonwebtoken'
 import { z } from 'zod'
-import { InvalidCredentialsError, TokenExpiredError, TokenInvalidError, TooManyRequestsError } from '../errors.js'
+import { InvalidCredentialsError, OrganizationNotFoundError, OrganizationRequiredError, TokenExpiredError, TokenInvalidError, TooManyRequestsError } from '../errors.js'
 import { BoundedQueue } from '../lib/bounded-queue.js'
 import { Keyring, type SigningKey } from '../lib/keyring.js'
 import { LoginThrottle, type LoginLimits } from '../lib/login-throttle.js'
 import * as fields from '../lib/fields.js'
 import { parseInput } from '../lib/parse-input.js'
 import { Sessions } from './sessions.js'
-import type { AdminRecord, TenantStore } from '../store.js'
+import type { AccountRecord, MembershipRecord, OrganizationRecord, TenantStore } from '../store.js'
+import { organizationNameKey } from '../lib/organization-name.js'
+import type { MemberTenant } from '../tenant.js'
 import type { AuditLog } from '../audit-log.js'
 import type { TenantCache } from '../context/tenant-cache.js'
 
@@ -53,8 +55,11 @@ export interface AdminAuthOptions {
 
 /** What a verified access token says. */
 export interface AccessTokenClaims {
-  adminId: string
+  accountId: string
   organizationId: string
+  membershipId: string
+  /** The membership's role when the token was issued; the registry refuses the token once it differs. */
+  role: string
   sessionId: string
   tokenVersion: number
   /** The `exp` claim: seconds since the epoch. */
@@ -74,16 +79,19 @@ export interface IssuedTokens {
 const claimsSchema = z.object({
   sub: z.string().min(1),
   org: z.string().min(1),
+  mid: z.string().min(1),
+  role: z.string().min(1),
   ver: z.number().int().nonnegative(),
   sid: z.string().min(1),
   exp: z.number(),
 })
 
-const loginSchema = z.object({ email: z.string(), password: z.string() })
+const loginSchema = z.object({ email: z.string(), password: z.string(), organizationName: z.string().optional() })
 
 /**
  * Passwords and access tokens. Tokens are JWTs (`typ: at+jwt`, HS256 or ES256, a `kid` naming
- * the key) with `sub` = admin id, `org` = organization id and `ver` = the admin's token version;
+ * the key) with `sub` = account id, `org` = organization id, `mid` = membership id, `role` = its
+ * role and `ver` = the account's token version;
  * each key verifies with its own algorithm only, and `iss`, `aud` and `exp` are required.
  *
  * @example
@@ -145,10 +153,10 @@ export class AdminAuth {
       refreshIdleMs: refreshIdleSeconds * 1000,
       sessionLifetimeMs: sessionLifetimeSeconds * 1000,
       expiresIn,
-      signAccessToken: (admin, sessionId) =>
+      signAccessToken: (grant, sessionId) =>
         this.#keyring.sign(
-          { org: admin.organizationId, ver: admin.tokenVersion, sid: sessionId },
-          { subject: admin.id, issuer: this.#issuer, audience: this.#audience, expiresIn: this.#expiresIn },
+          { org: grant.organizationId, mid: grant.membershipId, role: grant.role, ver: grant.tokenVersion, sid: sessionId },
+          { subject: grant.accountId, issuer: this.#issuer, audience: this.#audience, expiresIn: this.#expiresIn },
         ),
     })
     this.#hashing = new BoundedQueue({
@@ -165,43 +173,92 @@ export class AdminAuth {
   }
 
   /**
-   * Checks an email and password and issues an access token. An unknown email costs a bcrypt
-   * comparison against a dummy hash, so it fails in the same time and with the same error as a
-   * wrong password.
+   * Checks an email and password and issues a token pair for one of the account's
+   * organizations: the one named, or the only one. An unknown email costs a bcrypt comparison
+   * against a dummy hash, so it fails in the same time and with the same error as a wrong
+   * password; which organizations the account has is told only after the password matched.
    */
-  async login(credentials: { email: string; password: string }, context: { clientAddress?: string } = {}): Promise<IssuedTokens> {
-    const { email, password } = parseInput(loginSchema, credentials)
+  async login(credentials: { email: string; password: string; organizationName?: string }, context: { clientAddress?: string } = {}): Promise<IssuedTokens> {
+    const { email, password, organizationName } = parseInput(loginSchema, credentials)
     const clientAddress = context.clientAddress ?? null
-    try {
-      await this.#throttle.attempt(email, context.clientAddress)
-    } catch (err) {
-      if (err instanceof TooManyRequestsError) await this.#audit.record({ type: 'login.failed', organizationId: null, clientAddress, details: { reason: 'throttled' } })
-      throw err
-    }
-    const admin = await this.#store.findAdmin({ email: email.trim().toLowerCase() })
-    const hash = admin?.passwordHash ?? (await this.#getDummyHash())
-    const passwordMatches = await this.#hashing.run(() => bcrypt.compare(password, hash))
-    // bcrypt compares only the first 72 bytes and stops at a NUL, so "stored password + anything"
-    // would match; no stored password can be like that, so such input is simply wrong. The
-    // comparison above still ran, so this answer takes as long as any other.
-    const organization = admin && passwordMatches && fields.password.safeParse(password).success ? await this.#store.findOrganization({ id: admin.organizationId }) : null
-    if (!admin || organization?.state !== 'active') {
-      await this.#audit.record({ type: 'login.failed', organizationId: admin?.organizationId ?? null, adminId: admin?.id, clientAddress, details: { reason: 'invalid_credentials' } })
+    const account = await this.verifyCredentials(email, password, context)
+    const memberships = account ? await this.#activeMemberships(account.id) : []
+    if (!account || memberships.length === 0) {
+      // Each organization of a known account sees the failed attempt in its trail.
+      const known = account ?? (await this.#store.findAccount({ email: email.trim().toLowerCase() }))
+      const organizations = known ? (await this.#store.listMemberships({ accountId: known.id })).map((membership) => membership.organizationId) : []
+      for (const organizationId of organizations.length > 0 ? organizations : [null]) {
+        await this.#audit.record({ type: 'login.failed', organizationId, accountId: known?.id, clientAddress, details: { reason: 'invalid_credentials' } })
+      }
       throw new InvalidCredentialsError()
     }
-    await this.#upgradeHash(admin, password)
+    let chosen = memberships[0]!
+    if (organizationName !== undefined) {
+      const key = organizationNameKey(organizationName)
+      const named = memberships.find(({ organization }) => organization.nameKey === key)
+      if (!named) throw new OrganizationNotFoundError('no organization has this name')
+      chosen = named
+    } else if (memberships.length > 1) {
+      throw new OrganizationRequiredError(memberships.map(({ organization }) => ({ name: organization.name, slug: organization.slug })))
+    }
     await this.#throttle.succeeded(email)
-    const tokens = await this.startSession(admin)
-    await this.#audit.record({ type: 'login.succeeded', organizationId: admin.organizationId, adminId: admin.id, clientAddress })
+    const tokens = await this.#sessions.start(account, chosen.membership, chosen.organization)
+    await this.#audit.record({ type: 'login.succeeded', organizationId: chosen.organization.id, accountId: account.id, clientAddress })
     return tokens
   }
 
   /**
-   * Starts a session for an admin the host has authenticated itself (SSO, tests, seeding):
-   * a refresh-token family and its first access token.
+   * The account with this email if `password` is its password, else `null`, in the same time
+   * either way; throttled per account and client address like a login (429 past the limits).
+   * Upgrades a hash made at a lower cost.
    */
-  startSession(admin: Pick<AdminRecord, 'id' | 'organizationId' | 'tokenVersion'>): Promise<IssuedTokens> {
-    return this.#sessions.start(admin)
+  async verifyCredentials(email: string, password: string, context: { clientAddress?: string } = {}): Promise<AccountRecord | null> {
+    try {
+      await this.#throttle.attempt(email, context.clientAddress)
+    } catch (err) {
+      if (err instanceof TooManyRequestsError) await this.#audit.record({ type: 'login.failed', organizationId: null, clientAddress: context.clientAddress ?? null, details: { reason: 'throttled' } })
+      throw err
+    }
+    const account = await this.#store.findAccount({ email: email.trim().toLowerCase() })
+    const hash = account?.passwordHash ?? (await this.#getDummyHash())
+    const passwordMatches = await this.#hashing.run(() => bcrypt.compare(password, hash))
+    // bcrypt compares only the first 72 bytes and stops at a NUL, so "stored password + anything"
+    // would match; no stored password can be like that, so such input is simply wrong. The
+    // comparison above still ran, so this answer takes as long as any other.
+    if (!account || !passwordMatches || !fields.password.safeParse(password).success) return null
+    await this.#upgradeHash(account, password)
+    return account
+  }
+
+  /**
+   * A new token pair for another organization the caller's account belongs to. One it does not
+   * belong to is `OrganizationNotFoundError`, exactly as a name no organization has.
+   */
+  async switchOrganization(tenant: Pick<MemberTenant, 'member'>, organizationName: string, context: { clientAddress?: string } = {}): Promise<IssuedTokens> {
+    const { name } = parseInput(z.object({ name: fields.organizationName }), { name: organizationName })
+    const account = await this.#store.findAccount({ id: tenant.member.accountId })
+    const key = organizationNameKey(name)
+    const target = account ? (await this.#activeMemberships(account.id)).find(({ organization }) => organization.nameKey === key) : undefined
+    if (!account || !target) throw new OrganizationNotFoundError('no organization has this name')
+    const tokens = await this.#sessions.start(account, target.membership, target.organization)
+    await this.#audit.record({ type: 'login.succeeded', organizationId: target.organization.id, accountId: account.id, clientAddress: context.clientAddress ?? null, details: { via: 'switch' } })
+    return tokens
+  }
+
+  /**
+   * Starts a session for a member the host has authenticated itself (SSO, tests, seeding): a
+   * refresh-token family and its first access token.
+   */
+  async startSession(membership: Pick<MembershipRecord, 'id' | 'accountId' | 'organizationId'>): Promise<IssuedTokens> {
+    const [account, stored, organization] = await Promise.all([this.#store.findAccount({ id: membership.accountId }), this.#store.findMembership({ id: membership.id }), this.#store.findOrganization({ id: membership.organizationId })])
+    if (!account || stored?.accountId !== account.id || organization?.state !== 'active' || stored.organizationId !== organization.id) throw new OrganizationNotFoundError('no such membership')
+    return this.#sessions.start(account, stored, organization)
+  }
+
+  async #activeMemberships(accountId: string): Promise<{ membership: MembershipRecord; organization: OrganizationRecord }[]> {
+    const memberships = await this.#store.listMemberships({ accountId })
+    const organizations = await Promise.all(memberships.map((membership) => this.#store.findOrganization({ id: membership.organizationId })))
+    return memberships.flatMap((membership, i) => (organizations[i]?.state === 'active' ? [{ membership, organization: organizations[i]! }] : []))
   }
 
   /** See `Sessions.refresh`: rotation, with reuse ending the whole session. */
@@ -210,9 +267,9 @@ export class AdminAuth {
   }
 
   /** Ends a session: its refresh tokens stop working, and so do its access tokens, on their next request. */
-  async logout(tenant: { id: string; adminId: string; sessionId: string }, context: { clientAddress?: string } = {}): Promise<void> {
+  async logout(tenant: Pick<MemberTenant, 'id' | 'member' | 'sessionId'>, context: { clientAddress?: string } = {}): Promise<void> {
     await this.#sessions.end(tenant.sessionId)
-    await this.#audit.record({ type: 'session.ended', organizationId: tenant.id, adminId: tenant.adminId, clientAddress: context.clientAddress ?? null })
+    await this.#audit.record({ type: 'session.ended', organizationId: tenant.id, accountId: tenant.member.accountId, clientAddress: context.clientAddress ?? null })
   }
 
   /**
@@ -230,7 +287,8 @@ export class AdminAuth {
     }
     const claims = claimsSchema.safeParse(payload)
     if (!claims.success) throw new TokenInvalidError('the access token lacks required claims', { cause: claims.error })
-    return { adminId: claims.data.sub, organizationId: claims.data.org, sessionId: claims.data.sid, tokenVersion: claims.data.ver, expiresAt: claims.data.exp }
+    const { sub, org, mid, role, sid, ver, exp } = claims.data
+    return { accountId: sub, organizationId: org, membershipId: mid, role, sessionId: sid, tokenVersion: ver, expiresAt: exp }
   }
 
   /** The public keys of the ES256 keys as a JWK Set, to serve at a JWKS endpoint for other services. */
@@ -243,13 +301,13 @@ export class AdminAuth {
    * was made): the only moment the plain password is at hand. Best effort: a busy hashing queue
    * or a store error leaves the old hash, which still works, and never fails the login.
    */
-  async #upgradeHash(admin: AdminRecord, password: string): Promise<void> {
-    if (bcrypt.getRounds(admin.passwordHash) >= this.#bcryptCost) return
+  async #upgradeHash(account: AccountRecord, password: string): Promise<void> {
+    if (bcrypt.getRounds(account.passwordHash) >= this.#bcryptCost) return
     try {
       const passwordHash = await this.#hashing.run(() => bcrypt.hash(password, this.#bcryptCost))
       // Only over the hash that was checked: a password change that landed meanwhile must not be
       // undone by writing the old password's hash back.
-      await this.#store.updateAdmin(admin.id, { passwordHash }, { passwordHash: admin.passwordHash })
+      await this.#store.updateAccount(account.id, { passwordHash }, { passwordHash: account.passwordHash })
     } catch {
       // Keep the old hash; the next login tries again.
     }

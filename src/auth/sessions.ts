@@ -3,10 +3,18 @@ import type { AuditLog } from '../audit-log.js'
 import type { IssuedTokens } from './admin-auth.js'
 import { newId } from '../lib/ids.js'
 import { hashRefreshToken, newRefreshToken, REFRESH_TOKEN } from '../lib/refresh-token.js'
-import type { AdminRecord, SessionRecord, TenantStore } from '../store.js'
+import type { AccountRecord, MembershipRecord, OrganizationRecord, SessionRecord, TenantStore } from '../store.js'
+import { effectiveRole } from '../members/roles.js'
 import type { TenantCache } from '../context/tenant-cache.js'
 
-type SessionAdmin = Pick<AdminRecord, 'id' | 'organizationId' | 'tokenVersion'>
+/** What an access token is issued for: an account, as one membership, with the role it has now. */
+export interface TokenGrant {
+  accountId: string
+  organizationId: string
+  membershipId: string
+  role: string
+  tokenVersion: number
+}
 
 /**
  * How long a client whose refresh failed on our side (a timeout, a lost connection: the token
@@ -30,7 +38,7 @@ export class Sessions {
   readonly #refreshIdleMs: number
   readonly #sessionLifetimeMs: number
   readonly #expiresIn: number
-  readonly #signAccessToken: (admin: SessionAdmin, sessionId: string) => string
+  readonly #signAccessToken: (grant: TokenGrant, sessionId: string) => string
 
   constructor(options: {
     store: TenantStore
@@ -39,7 +47,7 @@ export class Sessions {
     refreshIdleMs: number
     sessionLifetimeMs: number
     expiresIn: number
-    signAccessToken: (admin: SessionAdmin, sessionId: string) => string
+    signAccessToken: (grant: TokenGrant, sessionId: string) => string
   }) {
     this.#store = options.store
     this.#cache = options.cache
@@ -50,18 +58,19 @@ export class Sessions {
     this.#signAccessToken = options.signAccessToken
   }
 
-  async start(admin: SessionAdmin): Promise<IssuedTokens> {
+  async start(account: Pick<AccountRecord, 'id' | 'tokenVersion'>, membership: Pick<MembershipRecord, 'id' | 'organizationId' | 'role'>, organization: Pick<OrganizationRecord, 'ownerId'>): Promise<IssuedTokens> {
     const now = Date.now()
     const session: SessionRecord = {
       id: newId(),
-      adminId: admin.id,
-      organizationId: admin.organizationId,
-      tokenVersion: admin.tokenVersion,
+      accountId: account.id,
+      organizationId: membership.organizationId,
+      membershipId: membership.id,
+      tokenVersion: account.tokenVersion,
       createdAt: new Date(now),
       expiresAt: new Date(now + this.#sessionLifetimeMs),
     }
     await this.#store.insertSession(session)
-    return this.#issue(admin, session, now)
+    return this.#issue(grantFor(account, membership, organization), session, now)
   }
 
   /**
@@ -92,20 +101,31 @@ export class Sessions {
     if (!found.consumed) {
       const stolen = await this.#store.findSession(found.token.sessionId)
       await this.end(found.token.sessionId)
-      if (stolen) await this.#audit.record({ type: 'sessions.revoked', organizationId: stolen.organizationId, adminId: stolen.adminId, details: { reason: 'refresh_token_reuse' } })
+      if (stolen) await this.#audit.record({ type: 'sessions.revoked', organizationId: stolen.organizationId, accountId: stolen.accountId, details: { reason: 'refresh_token_reuse' } })
       throw new RefreshTokenInvalidError('the refresh token was used before; its session has been ended')
     }
     if (found.token.expiresAt.getTime() <= now) throw new RefreshTokenInvalidError()
     const session = await this.#store.findSession(found.token.sessionId)
     if (!session || session.expiresAt.getTime() <= now) throw new RefreshTokenInvalidError()
-    const [admin, organization] = await Promise.all([this.#store.findAdmin({ id: session.adminId }), this.#store.findOrganization({ id: session.organizationId })])
-    // A password change since login ends the session, even if a refresh token slipped through.
-    if (admin?.organizationId !== session.organizationId || organization?.state !== 'active' || admin.tokenVersion !== session.tokenVersion) {
+    const [account, membership, organization] = await Promise.all([
+      this.#store.findAccount({ id: session.accountId }),
+      this.#store.findMembership({ id: session.membershipId }),
+      this.#store.findOrganization({ id: session.organizationId }),
+    ])
+    // A removed membership, a deleted organization or a password change since login ends the
+    // session, even if a refresh token slipped through.
+    if (
+      !account ||
+      membership?.accountId !== account.id ||
+      membership.organizationId !== session.organizationId ||
+      organization?.state !== 'active' ||
+      account.tokenVersion !== session.tokenVersion
+    ) {
       await this.end(session.id)
       throw new RefreshTokenInvalidError()
     }
-    const tokens = await this.#issue(admin, session, now)
-    await this.#audit.record({ type: 'token.refreshed', organizationId: session.organizationId, adminId: session.adminId })
+    const tokens = await this.#issue(grantFor(account, membership, organization), session, now)
+    await this.#audit.record({ type: 'token.refreshed', organizationId: session.organizationId, accountId: session.accountId })
     return tokens
   }
 
@@ -115,7 +135,7 @@ export class Sessions {
     this.#cache.invalidateSession(sessionId)
   }
 
-  async #issue(admin: SessionAdmin, session: SessionRecord, now: number): Promise<IssuedTokens> {
+  async #issue(grant: TokenGrant, session: SessionRecord, now: number): Promise<IssuedTokens> {
     const refreshToken = newRefreshToken()
     await this.#store.insertRefreshToken({
       hash: hashRefreshToken(refreshToken),
@@ -125,6 +145,10 @@ export class Sessions {
       expiresAt: new Date(Math.min(now + this.#refreshIdleMs, session.expiresAt.getTime())),
       usedAt: null,
     })
-    return { accessToken: this.#signAccessToken(admin, session.id), tokenType: 'Bearer', expiresIn: this.#expiresIn, refreshToken }
+    return { accessToken: this.#signAccessToken(grant, session.id), tokenType: 'Bearer', expiresIn: this.#expiresIn, refreshToken }
   }
+}
+
+function grantFor(account: Pick<AccountRecord, 'id' | 'tokenVersion'>, membership: Pick<MembershipRecord, 'id' | 'organizationId' | 'role'>, organization: Pick<OrganizationRecord, 'ownerId'>): TokenGrant {
+  return { accountId: account.id, organizationId: membership.organizationId, membershipId: membership.id, role: effectiveRole(organization, membership.id, membership.role), tokenVersion: account.tokenVersion }
 }

@@ -4,9 +4,9 @@
  * is one implementation.
  */
 
-/** One change: every cache entry for this organization, admin or session is stale. */
+/** One change: every cache entry for this organization, account, membership or session is stale. */
 export interface InvalidationMessage {
-  kind: 'organization' | 'admin' | 'session'
+  kind: 'organization' | 'account' | 'membership' | 'session'
   id: string
 }
 

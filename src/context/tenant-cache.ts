@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import type { AccessTokenClaims } from '../auth/admin-auth.js'
-import type { AdminTenant, Tenant } from '../tenant.js'
+import type { MemberTenant, Tenant } from '../tenant.js'
 import type { CacheInvalidation, InvalidationMessage } from './cache-invalidation.js'
 
 export interface TenantCacheOptions {
@@ -10,10 +10,10 @@ export interface TenantCacheOptions {
    * within `ttlMs`: `redisInvalidation({ client })` from `tenantry/redis`.
    */
   invalidation?: CacheInvalidation
-  /** Most tokens, organizations, admins and sessions each cache holds. Default 10 000; 0 turns caching off. */
+  /** Most tokens, organizations, accounts, memberships and sessions each cache holds. Default 10 000; 0 turns caching off. */
   size?: number
   /**
-   * How long a cached organization, admin or session is trusted, in ms. Changes made through
+   * How long a cached organization, account, membership or session is trusted, in ms. Changes made through
    * this process invalidate at once; this bounds how late another process's changes (another
    * instance behind the load balancer) are seen. Default 5 000.
    */
@@ -22,8 +22,10 @@ export interface TenantCacheOptions {
 
 export interface CachedOrganization {
   id: string
-  /** The frozen `Tenant` every lookup of this organization hands out (a token adds its admin and session). */
+  /** The frozen `Tenant` every lookup of this organization hands out (a token adds its member and session). */
   tenant: Tenant
+  /** The owner's membership id. */
+  ownerId: string
   /**
    * Cleared the moment the entry leaves the organizations cache: invalidated (rename, reslug,
    * domain removal, delete), evicted or expired. A reference cached with this entry is trusted
@@ -33,17 +35,23 @@ export interface CachedOrganization {
   /** `Date.now()` past which the entry is not trusted (the TTL), also by references to it. */
   expiresAt: number
 }
-export interface CachedAdmin {
-  organizationId: string
+export interface CachedAccount {
   tokenVersion: number
 }
+export interface CachedMembership {
+  accountId: string
+  organizationId: string
+  /** As stored; the owner is whoever the organization's `ownerId` names. */
+  role: string
+}
 export interface CachedSession {
-  adminId: string
+  accountId: string
+  membershipId: string
   expiresAt: number
 }
 /** A token's whole answer, trusted while no invalidation has happened since and until `validUntil`. */
 export interface ResolvedToken {
-  tenant: AdminTenant
+  tenant: MemberTenant
   epoch: number
   validUntil: number
 }
@@ -60,7 +68,8 @@ export class TenantCache {
   readonly ttlMs: number
   readonly #tokens: LRUCache<string, AccessTokenClaims> | undefined
   readonly #organizations: LRUCache<string, CachedOrganization> | undefined
-  readonly #admins: LRUCache<string, CachedAdmin> | undefined
+  readonly #accounts: LRUCache<string, CachedAccount> | undefined
+  readonly #memberships: LRUCache<string, CachedMembership> | undefined
   readonly #sessions: LRUCache<string, CachedSession> | undefined
   readonly #resolved: LRUCache<string, ResolvedToken> | undefined
   readonly #refs: LRUCache<string, CachedOrganization> | undefined
@@ -89,7 +98,8 @@ export class TenantCache {
           organization.alive = false
         },
       })
-      this.#admins = new LRUCache({ max: size, ttl: ttlMs })
+      this.#accounts = new LRUCache({ max: size, ttl: ttlMs })
+      this.#memberships = new LRUCache({ max: size, ttl: ttlMs })
       this.#sessions = new LRUCache({ max: size, ttl: ttlMs })
       // No TTL of its own: an entry is as good as the organization entry it points at.
       this.#refs = new LRUCache({ max: size })
@@ -108,8 +118,11 @@ export class TenantCache {
   get organizations() {
     return this.#healthy ? this.#organizations : undefined
   }
-  get admins() {
-    return this.#healthy ? this.#admins : undefined
+  get accounts() {
+    return this.#healthy ? this.#accounts : undefined
+  }
+  get memberships() {
+    return this.#healthy ? this.#memberships : undefined
   }
   get sessions() {
     return this.#healthy ? this.#sessions : undefined
@@ -130,8 +143,12 @@ export class TenantCache {
     this.#changed({ kind: 'organization', id: organizationId })
   }
 
-  invalidateAdmin(adminId: string): void {
-    this.#changed({ kind: 'admin', id: adminId })
+  invalidateAccount(accountId: string): void {
+    this.#changed({ kind: 'account', id: accountId })
+  }
+
+  invalidateMembership(membershipId: string): void {
+    this.#changed({ kind: 'membership', id: membershipId })
   }
 
   invalidateSession(sessionId: string): void {
@@ -146,8 +163,8 @@ export class TenantCache {
 
   #apply(message: InvalidationMessage): void {
     this.#epoch++
-    const cache = message.kind === 'organization' ? this.#organizations : message.kind === 'admin' ? this.#admins : this.#sessions
-    cache?.delete(message.id)
+    const caches = { organization: this.#organizations, account: this.#accounts, membership: this.#memberships, session: this.#sessions }
+    caches[message.kind]?.delete(message.id)
   }
 
   #setHealthy(healthy: boolean): void {
@@ -155,7 +172,7 @@ export class TenantCache {
     this.#epoch++
     if (healthy && !this.#healthy) {
       // Whatever was cached may have missed a change while messages were not arriving.
-      for (const cache of [this.#resolved, this.#organizations, this.#admins, this.#sessions, this.#refs]) cache?.clear()
+      for (const cache of [this.#resolved, this.#organizations, this.#accounts, this.#memberships, this.#sessions, this.#refs]) cache?.clear()
     }
     this.#healthy = healthy
   }

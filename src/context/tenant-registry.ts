@@ -1,19 +1,21 @@
 import type { AccessTokenClaims, AdminAuth } from '../auth/admin-auth.js'
 import { OrganizationNotFoundError, TokenInvalidError } from '../errors.js'
 import type { OrganizationRecord, TenantStore } from '../store.js'
-import type { AdminTenant, Tenant, TenantRef } from '../tenant.js'
-import type { CachedAdmin, CachedOrganization, CachedSession, TenantCache } from './tenant-cache.js'
+import type { MemberTenant, Tenant, TenantRef } from '../tenant.js'
+import type { CachedAccount, CachedMembership, CachedOrganization, CachedSession, TenantCache } from './tenant-cache.js'
 import { mintTenant, tenantOf } from './mint-tenant.js'
 import { parseTenantRef, type ParsedRef } from './tenant-ref.js'
+import { effectiveRole } from '../members/roles.js'
 
 /**
  * Turns an access token or a `TenantRef` into its live tenant. A token is honoured only while
- * its organization is active, its admin still belongs to it, the admin's token version has not
+ * its organization is active, its membership still exists with the role the token carries (the
+ * owner's is whatever membership the organization names), its account's token version has not
  * moved on (a password change bumps it) and its session has not ended (logout), so each of
  * those revokes at once. A reference resolves only to an active organization.
  *
  * It sits in front of every tenant request, so it caches (`TenantCache`): verified tokens
- * (until their own expiry, so no token outlives `exp`), organizations, admins, sessions and
+ * (until their own expiry, so no token outlives `exp`), organizations, accounts, memberships, sessions and
  * references (bounded, with a TTL), invalidated by every change made through this tenancy.
  *
  * @example
@@ -33,16 +35,16 @@ export class TenantRegistry {
   }
 
   /** Throws `TokenInvalidError` or `TokenExpiredError` when the token does not scope a live tenant. */
-  async resolve(token: string): Promise<AdminTenant> {
+  async resolve(token: string): Promise<MemberTenant> {
     return this.lookup(token)
   }
 
   /**
-   * `resolve`, but synchronous when the token, its organization, admin and session are all
+   * `resolve`, but synchronous when the token, its organization, account, membership and session are all
    * cached, which is nearly every request: the hot path then allocates no promise and waits for
    * no microtask. Throws (synchronously, or by rejecting) exactly what `resolve` rejects with.
    */
-  lookup(token: string): AdminTenant | Promise<AdminTenant> {
+  lookup(token: string): MemberTenant | Promise<MemberTenant> {
     // The hot path: one map lookup. A resolved token is reused only while nothing has been
     // invalidated since it was resolved (the epoch) and before the first of its token's expiry,
     // its session's end and the cache TTL; otherwise it is checked piece by piece again.
@@ -50,10 +52,11 @@ export class TenantRegistry {
     if (resolved && resolved.epoch === this.#cache.epoch && Date.now() < resolved.validUntil) return resolved.tenant
     const claims = this.#verify(token)
     const organization = this.#cache.organizations?.get(claims.organizationId)
-    const admin = this.#cache.admins?.get(claims.adminId)
+    const account = this.#cache.accounts?.get(claims.accountId)
+    const membership = this.#cache.memberships?.get(claims.membershipId)
     const session = this.#cache.sessions?.get(claims.sessionId)
-    if (organization && admin && session) return this.#tenant(token, claims, this.#cache.epoch, organization, admin, session)
-    return this.#load(token, claims, organization, admin, session)
+    if (organization && account && membership && session) return this.#tenant(token, claims, this.#cache.epoch, organization, account, membership, session)
+    return this.#load(token, claims, organization, account, membership, session)
   }
 
   /** The active organization `ref` names, or `OrganizationNotFoundError`. */
@@ -106,25 +109,29 @@ export class TenantRegistry {
     }
   }
 
-  async #load(token: string, claims: AccessTokenClaims, organization?: CachedOrganization, admin?: CachedAdmin, session?: CachedSession): Promise<AdminTenant> {
+  async #load(token: string, claims: AccessTokenClaims, organization?: CachedOrganization, account?: CachedAccount, membership?: CachedMembership, session?: CachedSession): Promise<MemberTenant> {
     const epoch = this.#cache.epoch
     const loaded = await Promise.all([
       organization ?? this.#loadOrganization(claims.organizationId, epoch),
-      admin ?? this.#loadAdmin(claims.adminId, epoch),
+      account ?? this.#loadAccount(claims.accountId, epoch),
+      membership ?? this.#loadMembership(claims.membershipId, epoch),
       session ?? this.#loadSession(claims.sessionId, epoch),
     ])
     return this.#tenant(token, claims, epoch, ...loaded)
   }
 
   /** `epoch` is the cache's epoch when the lookup began: what was read is trusted only if nothing changed since. */
-  #tenant(token: string, claims: AccessTokenClaims, epoch: number, organization?: CachedOrganization, admin?: CachedAdmin, session?: CachedSession): AdminTenant {
+  #tenant(token: string, claims: AccessTokenClaims, epoch: number, organization?: CachedOrganization, account?: CachedAccount, membership?: CachedMembership, session?: CachedSession): MemberTenant {
     if (!organization) throw new TokenInvalidError('the organization of this token no longer exists')
-    if (admin?.organizationId !== organization.id) throw new TokenInvalidError('the admin of this token no longer exists')
-    if (admin.tokenVersion !== claims.tokenVersion) throw new TokenInvalidError('the access token has been revoked')
+    if (membership?.organizationId !== organization.id || membership.accountId !== claims.accountId) throw new TokenInvalidError('the membership of this token no longer exists')
+    // A role change or an ownership transfer revokes the token, as a password change does.
+    if (effectiveRole(organization, claims.membershipId, membership.role) !== claims.role) throw new TokenInvalidError('the role in this token has changed')
+    if (account?.tokenVersion !== claims.tokenVersion) throw new TokenInvalidError('the access token has been revoked')
     const now = Date.now()
-    if (session?.adminId !== claims.adminId || now >= session.expiresAt) throw new TokenInvalidError('the session of this token has ended')
+    if (session?.membershipId !== claims.membershipId || session.accountId !== claims.accountId || now >= session.expiresAt) throw new TokenInvalidError('the session of this token has ended')
     // Frozen: one object serves every request with this token, so no request may change it for the next.
-    const tenant = mintTenant<AdminTenant>({ ...organization.tenant, adminId: claims.adminId, sessionId: claims.sessionId })
+    const member = Object.freeze({ id: claims.membershipId, accountId: claims.accountId, role: claims.role })
+    const tenant = mintTenant<MemberTenant>({ ...organization.tenant, member, sessionId: claims.sessionId })
     this.#cache.resolved?.set(token, { tenant, epoch, validUntil: Math.min(claims.expiresAt * 1000, session.expiresAt, now + this.#cache.ttlMs) })
     return tenant
   }
@@ -150,24 +157,33 @@ export class TenantRegistry {
   #cacheOrganization(record: OrganizationRecord, epoch: number): CachedOrganization {
     const cached = this.#cache.organizations?.get(record.id)
     if (cached && Date.now() < cached.expiresAt) return cached
-    const organization: CachedOrganization = { id: record.id, tenant: tenantOf(record, this.#store), alive: true, expiresAt: Date.now() + this.#cache.ttlMs }
+    const organization: CachedOrganization = { id: record.id, ownerId: record.ownerId, tenant: tenantOf(record, this.#store), alive: true, expiresAt: Date.now() + this.#cache.ttlMs }
     if (epoch === this.#cache.epoch) this.#cache.organizations?.set(record.id, organization)
     return organization
   }
 
-  async #loadAdmin(id: string, epoch: number): Promise<CachedAdmin | undefined> {
-    const record = await this.#store.findAdmin({ id })
+  async #loadAccount(id: string, epoch: number): Promise<CachedAccount | undefined> {
+    const record = await this.#store.findAccount({ id })
     if (!record) return undefined
-    const admin = { organizationId: record.organizationId, tokenVersion: record.tokenVersion }
-    if (epoch === this.#cache.epoch) this.#cache.admins?.set(id, admin)
-    return admin
+    const account = { tokenVersion: record.tokenVersion }
+    if (epoch === this.#cache.epoch) this.#cache.accounts?.set(id, account)
+    return account
+  }
+
+  async #loadMembership(id: string, epoch: number): Promise<CachedMembership | undefined> {
+    const record = await this.#store.findMembership({ id })
+    if (!record) return undefined
+    const membership = { accountId: record.accountId, organizationId: record.organizationId, role: record.role }
+    if (epoch === this.#cache.epoch) this.#cache.memberships?.set(id, membership)
+    return membership
   }
 
   async #loadSession(id: string, epoch: number): Promise<CachedSession | undefined> {
     const record = await this.#store.findSession(id)
     if (!record) return undefined
-    const session = { adminId: record.adminId, expiresAt: record.expiresAt.getTime() }
+    const session = { accountId: record.accountId, membershipId: record.membershipId, expiresAt: record.expiresAt.getTime() }
     if (epoch === this.#cache.epoch) this.#cache.sessions?.set(id, session)
     return session
   }
 }
+

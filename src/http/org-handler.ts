@@ -1,9 +1,10 @@
-import { MethodNotAllowedError } from '../errors.js'
+import { MethodNotAllowedError, PermissionDeniedError } from '../errors.js'
 import { parseInput } from '../lib/parse-input.js'
 import type { Tenancy } from '../tenancy.js'
 import { bearerToken } from './bearer-token.js'
 import type { HttpRequest, HttpResponse } from './http-types.js'
-import { orgRoutes, type OrgRoute } from './org-routes.js'
+import { orgRoutes } from './org-routes.js'
+import type { OrgRoute } from './route-table.js'
 import { toProblem } from './problem.js'
 import { readJsonBody } from './read-json-body.js'
 
@@ -40,11 +41,16 @@ export function createOrgHandler(tenancy: Tenancy, options: OrgRouterOptions = {
   if (typeof prefix !== 'string' || (prefix !== '' && (!prefix.startsWith('/') || prefix.endsWith('/')))) {
     throw new TypeError('tenantry: prefix must be empty or start with "/" and not end with "/"')
   }
+  // Exact paths by a map lookup; `/org/members/{id}` and the like by their prefix, the id being
+  // the one segment after it.
   const routesByPath = new Map<string, Map<string, OrgRoute>>()
+  const routesByPrefix = new Map<string, Map<string, OrgRoute>>()
   for (const route of orgRoutes(tenancy)) {
-    const byMethod = routesByPath.get(route.path) ?? new Map<string, OrgRoute>()
+    const table = route.path.endsWith('/{id}') ? routesByPrefix : routesByPath
+    const key = route.path.endsWith('/{id}') ? route.path.slice(0, -'{id}'.length) : route.path
+    const byMethod = table.get(key) ?? new Map<string, OrgRoute>()
     byMethod.set(route.method, route)
-    routesByPath.set(route.path, byMethod)
+    table.set(key, byMethod)
   }
 
   return {
@@ -55,14 +61,22 @@ export function createOrgHandler(tenancy: Tenancy, options: OrgRouterOptions = {
         if (path !== prefix && !path.startsWith(`${prefix}/`)) return null
         path = path.slice(prefix.length) || '/'
       }
-      const byMethod = routesByPath.get(path)
-      if (!byMethod) return null
+      let byMethod = routesByPath.get(path)
+      let params: { id?: string } = {}
+      if (!byMethod) {
+        const slash = path.lastIndexOf('/')
+        const id = path.slice(slash + 1)
+        byMethod = routesByPrefix.get(path.slice(0, slash + 1))
+        if (!byMethod || id === '') return null
+        params = { id: safeDecode(id) }
+      }
       try {
         const route = byMethod.get(request.method.toUpperCase())
         if (!route) throw new MethodNotAllowedError([...byMethod.keys()])
         const tenant = route.authenticated ? await tenancy.registry.resolve(bearerToken(request.headers.authorization)) : undefined
+        if (route.permission !== undefined && !tenancy.can(tenant!, route.permission)) throw new PermissionDeniedError(`this needs the ${route.permission} permission`)
         const raw = route.input === 'query' ? queryObject(queryStart === -1 ? '' : request.url.slice(queryStart + 1)) : await readJsonBody(request, bodyLimit)
-        const result = await route.handle(parseInput(route.schema, raw) as never, tenant, request)
+        const result = await route.handle(parseInput(route.schema, raw) as never, tenant, { ...request, params })
         return { status: result.status, headers: JSON_HEADERS, ...(result.body === undefined ? {} : { body: JSON.stringify(result.body) }) }
       } catch (err) {
         const problem = toProblem(err)
@@ -70,6 +84,15 @@ export function createOrgHandler(tenancy: Tenancy, options: OrgRouterOptions = {
         throw err
       }
     },
+  }
+}
+
+/** A path segment as the client meant it; a malformed escape stays as it came, and simply matches no id. */
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return segment
   }
 }
 

@@ -1,25 +1,12 @@
 import { z } from 'zod'
 import { OrganizationNotFoundError } from '../errors.js'
 import * as fields from '../lib/fields.js'
-import type { IssuedTokens } from '../auth/admin-auth.js'
 import type { OrganizationDomain } from '../orgs/org-domains.js'
 import type { Organization } from '../orgs/org-types.js'
 import { slug } from '../orgs/slug.js'
 import type { Tenancy } from '../tenancy.js'
-import type { AdminTenant } from '../tenant.js'
-import type { HttpRequest } from './http-types.js'
-
-/** One org-management endpoint, independent of any framework. Adapters never see these directly. */
-export interface OrgRoute {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE'
-  path: string
-  /** Where the input comes from: the query string or a JSON body. */
-  input: 'query' | 'body'
-  schema: z.ZodType
-  /** When true, a valid Bearer token is required and its tenant is passed to `handle`. */
-  authenticated: boolean
-  handle(input: never, tenant: AdminTenant | undefined, request: HttpRequest): Promise<{ status: number; body?: unknown }>
-}
+import { memberJson, memberRoutes } from './member-routes.js'
+import { noQuery, route, tokensJson, type OrgRoute } from './route-table.js'
 
 // The wire format is the original service's: snake_case fields, these exact paths. Objects are
 // strict so a misspelt field is an error rather than silently ignored; string schemas reject
@@ -28,7 +15,8 @@ const createBody = z.strictObject({ organization_name: fields.organizationName, 
 const getQuery = z
   .strictObject({ organization_name: fields.organizationName.optional(), slug: slug.optional() })
   .refine((query) => (query.organization_name === undefined) !== (query.slug === undefined), { message: 'give organization_name or slug, not both' })
-const loginBody = z.strictObject({ email: z.string().max(254), password: z.string().max(1024) })
+const loginBody = z.strictObject({ email: z.string().max(254), password: z.string().max(1024), organization_name: fields.organizationName.optional() })
+const switchBody = z.strictObject({ organization_name: fields.organizationName })
 const refreshBody = z.strictObject({ refresh_token: z.string().max(4096) })
 const logoutBody = z.strictObject({}).optional()
 // The position of the last event of a page: its time and id, opaque to the client.
@@ -50,17 +38,15 @@ const auditQuery = z.strictObject({
   before: z.iso.datetime({ offset: true }).transform((value) => new Date(value)).optional(),
   cursor: auditCursor.optional(),
 })
+// The organization's name is what renames it; a member changing only their own email or
+// password sends the current name, as the original service's clients do.
 const updateBody = z.strictObject({ organization_name: fields.organizationName, slug: slug.optional(), email: fields.email.optional(), password: fields.password.optional() })
 const deleteBody = z.strictObject({ organization_name: fields.organizationName })
 // Long enough for any hostname in any script before IDNA; OrgDomains checks the rest.
 const domainBody = z.strictObject({ domain: z.string().min(1).max(1024) })
-const noQuery = z.strictObject({})
 
-function tokensJson(tokens: IssuedTokens) {
-  return { access_token: tokens.accessToken, token_type: tokens.tokenType, expires_in: tokens.expiresIn, refresh_token: tokens.refreshToken }
-}
 
-function organizationJson(org: Organization) {
+export function organizationJson(org: Organization) {
   return { id: org.id, name: org.name, slug: org.slug, created_at: org.createdAt.toISOString(), updated_at: org.updatedAt.toISOString() }
 }
 
@@ -68,14 +54,6 @@ function domainJson(domain: OrganizationDomain) {
   return { domain: domain.domain, created_at: domain.createdAt.toISOString() }
 }
 
-function route<TSchema extends z.ZodType>(
-  definition: Omit<OrgRoute, 'schema' | 'handle'> & {
-    schema: TSchema
-    handle(input: z.output<TSchema>, tenant: AdminTenant | undefined, request: HttpRequest): Promise<{ status: number; body?: unknown }>
-  },
-): OrgRoute {
-  return definition as OrgRoute
-}
 
 /** The org-management routes over a tenancy: the table both adapters serve. */
 export function orgRoutes(tenancy: Tenancy): OrgRoute[] {
@@ -87,8 +65,9 @@ export function orgRoutes(tenancy: Tenancy): OrgRoute[] {
       schema: createBody,
       authenticated: false,
       async handle(input) {
-        const { organization, admin } = await tenancy.orgs.create({ name: input.organization_name, email: input.email, password: input.password, slug: input.slug })
-        return { status: 201, body: { organization: organizationJson(organization), admin: { id: admin.id, email: admin.email } } }
+        const { organization, owner } = await tenancy.orgs.create({ name: input.organization_name, email: input.email, password: input.password, slug: input.slug })
+        // `admin` is the original service's field: the account that logs in.
+        return { status: 201, body: { organization: organizationJson(organization), admin: { id: owner.accountId, email: owner.email }, owner: memberJson(owner) } }
       },
     }),
     route({
@@ -110,7 +89,18 @@ export function orgRoutes(tenancy: Tenancy): OrgRoute[] {
       schema: loginBody,
       authenticated: false,
       async handle(input, _tenant, request) {
-        return { status: 200, body: tokensJson(await tenancy.auth.login(input, { clientAddress: request.clientAddress })) }
+        const tokens = await tenancy.auth.login({ email: input.email, password: input.password, organizationName: input.organization_name }, { clientAddress: request.clientAddress })
+        return { status: 200, body: tokensJson(tokens) }
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/admin/switch',
+      input: 'body',
+      schema: switchBody,
+      authenticated: true,
+      async handle(input, tenant, request) {
+        return { status: 200, body: tokensJson(await tenancy.auth.switchOrganization(tenant!, input.organization_name, { clientAddress: request.clientAddress })) }
       },
     }),
     route({
@@ -140,6 +130,7 @@ export function orgRoutes(tenancy: Tenancy): OrgRoute[] {
       input: 'query',
       schema: auditQuery,
       authenticated: true,
+      permission: 'audit:read',
       async handle(input, tenant) {
         const events = await tenancy.audit.list(tenant!.id, { limit: input.limit, before: input.before, after: input.cursor })
         const last = events.length === input.limit ? events.at(-1) : undefined
@@ -151,7 +142,7 @@ export function orgRoutes(tenancy: Tenancy): OrgRoute[] {
             events: events.map((event) => ({
               id: event.id,
               type: event.type,
-              admin_id: event.adminId,
+              account_id: event.accountId,
               client_address: event.clientAddress,
               at: event.at.toISOString(),
               details: event.details,
@@ -182,14 +173,16 @@ export function orgRoutes(tenancy: Tenancy): OrgRoute[] {
         return { status: 204 }
       },
     }),
+    ...memberRoutes(tenancy),
     route({
       method: 'POST',
       path: '/org/domains',
       input: 'body',
       schema: domainBody,
       authenticated: true,
+      permission: 'domains:manage',
       async handle(input, tenant) {
-        const domain = await tenancy.orgs.addDomain(tenant!.id, input.domain, { adminId: tenant!.adminId })
+        const domain = await tenancy.orgs.addDomain(tenant!.id, input.domain, { accountId: tenant!.member.accountId })
         return { status: 201, body: { domain: domainJson(domain) } }
       },
     }),
@@ -199,6 +192,7 @@ export function orgRoutes(tenancy: Tenancy): OrgRoute[] {
       input: 'query',
       schema: noQuery,
       authenticated: true,
+      permission: 'domains:manage',
       async handle(_input, tenant) {
         return { status: 200, body: { domains: (await tenancy.orgs.listDomains(tenant!.id)).map(domainJson) } }
       },
@@ -209,8 +203,9 @@ export function orgRoutes(tenancy: Tenancy): OrgRoute[] {
       input: 'body',
       schema: domainBody,
       authenticated: true,
+      permission: 'domains:manage',
       async handle(input, tenant) {
-        await tenancy.orgs.removeDomain(tenant!.id, input.domain, { adminId: tenant!.adminId })
+        await tenancy.orgs.removeDomain(tenant!.id, input.domain, { accountId: tenant!.member.accountId })
         return { status: 204 }
       },
     }),

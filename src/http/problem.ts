@@ -1,5 +1,6 @@
 import {
   MethodNotAllowedError,
+  OrganizationRequiredError,
   TenantryError,
   TokenExpiredError,
   TokenInvalidError,
@@ -18,7 +19,14 @@ const PROBLEMS: Record<string, { status: number; title: string }> = {
   TOKEN_INVALID: { status: 401, title: 'Invalid token' },
   TOKEN_EXPIRED: { status: 401, title: 'Token expired' },
   REFRESH_TOKEN_INVALID: { status: 401, title: 'Invalid refresh token' },
+  ORGANIZATION_REQUIRED: { status: 400, title: 'Organization required' },
+  INVITATION_INVALID: { status: 401, title: 'Invalid invitation' },
   NOT_ORGANIZATION_ADMIN: { status: 403, title: 'Forbidden' },
+  PERMISSION_DENIED: { status: 403, title: 'Permission denied' },
+  MEMBER_NOT_FOUND: { status: 404, title: 'Member not found' },
+  INVITATION_NOT_FOUND: { status: 404, title: 'Invitation not found' },
+  ALREADY_A_MEMBER: { status: 409, title: 'Already a member' },
+  INVITATION_PENDING: { status: 409, title: 'Invitation pending' },
   TENANT_ACCESS_DENIED: { status: 403, title: 'Access to this organization denied' },
   ORGANIZATION_NOT_FOUND: { status: 404, title: 'Organization not found' },
   TENANT_NOT_IDENTIFIED: { status: 404, title: 'No organization identified' },
@@ -62,6 +70,7 @@ export function toProblem(err: unknown): HttpResponse | null {
     detail: err.message,
     code: err.code,
     ...(err instanceof ValidationError ? { errors: err.issues } : {}),
+    ...(err instanceof OrganizationRequiredError ? { organizations: err.organizations } : {}),
   }
   return { status: problem.status, headers, body: JSON.stringify(body) }
 }

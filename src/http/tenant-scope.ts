@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache'
-import { TenantAccessDeniedError, TenantNotIdentifiedError } from '../errors.js'
+import { PermissionDeniedError, TenantAccessDeniedError, TenantNotIdentifiedError } from '../errors.js'
+import { Roles } from '../members/roles.js'
 import { normalizeBaseDomain } from '../orgs/domain-name.js'
 import type { Tenancy } from '../tenancy.js'
 import type { Tenant, TenantRef } from '../tenant.js'
@@ -32,6 +33,11 @@ export interface TenantScopeOptions<TRequest> {
    * to the host's own error handling.
    */
   authorize?: (request: TRequest, tenant: Tenant) => MaybePromise<boolean>
+  /**
+   * With `from: 'token'`: a permission the token's role must hold (`'notes:write'`), else 403
+   * `PERMISSION_DENIED`. Built-in and custom roles are `createTenancy({ roles })`'s.
+   */
+  permission?: string
   /**
    * Run the rest of the request inside `tenancy.run` for the tenant, so `currentTenant()` works
    * anywhere below. Default `false`: it costs an AsyncLocalStorage context per request (see the
@@ -75,12 +81,18 @@ export function createScopeRequest<TRequest>(tenancy: Tenancy, options: TenantSc
   if (options.context !== undefined && typeof options.context !== 'boolean') throw new TypeError("tenantry: tenantScope's context must be a boolean")
   if (options.baseDomain !== undefined && from !== 'host') throw new TypeError("tenantry: tenantScope's baseDomain goes with from: 'host'")
   const baseDomains = from === 'host' ? scopeBaseDomains(tenancy, options.baseDomain) : []
+  const { permission } = options
+  if (permission !== undefined && !Roles.isPermission(permission)) throw new TypeError("tenantry: tenantScope's permission must be named area:action, such as 'notes:write'")
+  // Only a token says who the caller is; a host or resolver names a tenant, not a member.
+  if (permission !== undefined && from !== 'token') throw new TypeError("tenantry: tenantScope's permission needs from: 'token' (use authorize with other sources)")
 
   // Built once: a flood of unidentifiable requests allocates no error per request.
   const notIdentified = new ScopeProblem(toProblem(new TenantNotIdentifiedError())!)
   const denied = new ScopeProblem(toProblem(new TenantAccessDeniedError())!)
+  const lacksPermission = new ScopeProblem(toProblem(new PermissionDeniedError(`this needs the ${permission} permission`))!)
 
   const authorized = (request: TRequest, tenant: Tenant): MaybePromise<ScopeResult> => {
+    if (permission !== undefined && !tenancy.can(tenant, permission)) return lacksPermission
     if (!authorize) return tenant
     const allowed = authorize(request, tenant)
     if (allowed instanceof Promise) return allowed.then((value) => (value === true ? tenant : denied))

@@ -34,7 +34,7 @@ export class OrgDomains {
     this.#inFlightTimeoutMs = options.inFlightTimeoutMs
   }
 
-  async add(organizationId: string, domain: string, context: { adminId?: string } = {}): Promise<OrganizationDomain> {
+  async add(organizationId: string, domain: string, context: { accountId?: string } = {}): Promise<OrganizationDomain> {
     const normalized = normalizeDomain(domain)
     if (normalized === null) throw invalid('must be a hostname such as app.acme.com')
     const base = this.#baseDomains.find((baseDomain) => isAtOrUnder(normalized, baseDomain))
@@ -50,16 +50,16 @@ export class OrgDomains {
       if (!(err instanceof DomainTakenError) || !(await this.#freeIfAbandoned(normalized))) throw err
       await this.#store.insertDomain(record)
     }
-    await this.#audit.record({ type: 'domain.added', organizationId, adminId: context.adminId, details: { domain: normalized } })
+    await this.#audit.record({ type: 'domain.added', organizationId, accountId: context.accountId, details: { domain: normalized } })
     return { domain: normalized, createdAt: record.createdAt }
   }
 
   /** Throws `DomainNotFoundError` unless the organization holds the domain. It stops resolving at once. */
-  async remove(organizationId: string, domain: string, context: { adminId?: string } = {}): Promise<void> {
+  async remove(organizationId: string, domain: string, context: { accountId?: string } = {}): Promise<void> {
     const normalized = normalizeDomain(domain)
     if (normalized === null || !(await this.#store.deleteDomain(normalized, organizationId))) throw new DomainNotFoundError('this organization has no such domain')
     this.#cache.invalidateOrganization(organizationId)
-    await this.#audit.record({ type: 'domain.removed', organizationId, adminId: context.adminId, details: { domain: normalized } })
+    await this.#audit.record({ type: 'domain.removed', organizationId, accountId: context.accountId, details: { domain: normalized } })
   }
 
   async list(organizationId: string): Promise<OrganizationDomain[]> {

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { AdminAuth } from '../auth/admin-auth.js'
 import type { AuditLog } from '../audit-log.js'
-import { AdminEmailTakenError, ForbiddenError, OrganizationNameTakenError, OrganizationNotFoundError, SlugTakenError, ValidationError } from '../errors.js'
+import { AdminEmailTakenError, ForbiddenError, OrganizationNameTakenError, OrganizationNotFoundError, PermissionDeniedError, SlugTakenError, ValidationError } from '../errors.js'
 import type { TenantCache } from '../context/tenant-cache.js'
 import { walkOrganizations, type WalkReport } from '../context/walk-organizations.js'
 import * as fields from '../lib/fields.js'
@@ -9,10 +9,12 @@ import { newDataKey, newId } from '../lib/ids.js'
 import { organizationNameKey } from '../lib/organization-name.js'
 import { parseInput } from '../lib/parse-input.js'
 import { writeRefused } from '../lib/write-outcome.js'
-import type { AdminPatch, AdminRecord, OrganizationPatch, OrganizationRecord, TenantStore } from '../store.js'
-import type { Tenant } from '../tenant.js'
+import type { AccountPatch, AccountRecord, MembershipRecord, OrganizationPatch, OrganizationRecord, TenantStore } from '../store.js'
+import type { MemberTenant } from '../tenant.js'
+import type { Roles } from '../members/roles.js'
+import { loadCaller } from '../members/caller.js'
 import { OrgDomains, type OrganizationDomain } from './org-domains.js'
-import type { Admin, CreateOrganizationInput, LifecycleHooks, MigrateOptions, MigrationReport, Organization, UpdateOrganizationInput } from './org-types.js'
+import type { CreateOrganizationInput, LifecycleHooks, Member, MigrateOptions, MigrationReport, Organization, UpdateOrganizationInput } from './org-types.js'
 import { OrgTeardown, type RecoveryReport } from './org-teardown.js'
 import { slug as slugField, slugFromName, slugWithSuffix } from './slug.js'
 
@@ -23,6 +25,7 @@ export interface OrgServiceOptions {
   reservedSlugs: ReadonlySet<string>
   baseDomains: readonly string[]
   hooks: LifecycleHooks
+  roles: Roles
 }
 
 const createSchema = z.object({ name: fields.organizationName, email: fields.email, password: fields.password, slug: slugField.optional() })
@@ -50,6 +53,7 @@ export class OrgService {
   readonly #hooks: LifecycleHooks
   readonly #domains: OrgDomains
   readonly #teardown: OrgTeardown
+  readonly #roles: Roles
 
   constructor(store: TenantStore, auth: AdminAuth, options: OrgServiceOptions) {
     this.#store = store
@@ -60,35 +64,43 @@ export class OrgService {
     this.#hooks = options.hooks
     this.#domains = new OrgDomains(store, options)
     this.#teardown = new OrgTeardown(store, options)
+    this.#roles = options.roles
   }
 
-  /** Creates an organization, its first admin and its data space. Throws a `TenantryError` on conflict or bad input. */
-  async create(input: CreateOrganizationInput): Promise<{ organization: Organization; admin: Admin }> {
+  /**
+   * Creates an organization, its owner's membership and its data space. The owner's account is
+   * new, or, when the email already has one, that account, but only with its own password:
+   * otherwise the answer is `AdminEmailTakenError`, as for any taken email.
+   */
+  async create(input: CreateOrganizationInput): Promise<{ organization: Organization; owner: Member }> {
     const { name, email, password, slug } = parseInput(createSchema, input)
     if (slug !== undefined) this.#refuseReserved(slug)
     await this.#store.assertCapacity?.()
-    // Cheap early answer for the common conflict; the store's unique index is what decides races.
-    await this.#claimEmail(email)
-    const passwordHash = await this.#auth.hashPassword(password)
     const now = new Date()
     const derived = slugFromName(name)
+    const membershipId = newId()
     const org: OrganizationRecord = {
       id: newId(),
       name,
       nameKey: organizationNameKey(name),
       slug: slug ?? (this.#reservedSlugs.has(derived) ? slugWithSuffix(derived) : derived),
       dataKey: newDataKey(),
+      ownerId: membershipId,
       state: 'provisioning',
       stateChangedAt: now,
       createdAt: now,
       updatedAt: now,
     }
-    const admin: AdminRecord = { id: newId(), organizationId: org.id, email, passwordHash, tokenVersion: 0, createdAt: now, updatedAt: now }
-
     let active: OrganizationRecord | null
+    let account: AccountRecord
+    let createdAccountId: string | undefined
     try {
+      // The name first: claiming it may finish an interrupted delete, which removes that
+      // organization's last-membership accounts, so the account is looked up only after.
       await this.#insertOrganization(org, slug === undefined)
-      await this.#retryAfterRecovery(() => this.#store.insertAdmin(admin), () => this.#claimEmail(email))
+      account = (await this.#existingAccount(email, password)) ?? (await this.#insertAccount(email, password, now, (id) => (createdAccountId = id)))
+      const membership: MembershipRecord = { id: membershipId, accountId: account.id, organizationId: org.id, role: 'admin', createdAt: now, updatedAt: now }
+      await this.#store.insertMembership(membership)
       await this.#store.provisionTenantData(org)
       if (this.#hooks.afterCreate) await this.#teardown.runHook(this.#hooks.afterCreate, org)
       // Conditional: a delayed activation can never land on an organization already being undone.
@@ -98,12 +110,14 @@ export class OrgService {
       // The undo claims the organization only while it is still `provisioning`: if a step that
       // reported an error did apply (the activation among them), the claim fails and the
       // organization stays as it is, whole. If the undo fails too, the record stays invisible
-      // and is torn down when its name or email is next claimed, or by recover().
+      // and is torn down when its name is next claimed, or by recover().
       await this.#teardown.abandonCreate(org).catch(() => {})
+      // An account made for this create (its insert may have applied even if it reported an error) goes with it.
+      if (createdAccountId !== undefined) await this.#teardown.removeIfUnused(createdAccountId).catch(() => {})
       throw err
     }
-    await this.#audit.record({ type: 'organization.created', organizationId: org.id, adminId: admin.id, details: { name, slug: org.slug } })
-    return { organization: toOrganization(active), admin: toAdmin(admin) }
+    await this.#audit.record({ type: 'organization.created', organizationId: org.id, accountId: account.id, details: { name, slug: org.slug } })
+    return { organization: toOrganization(active), owner: { id: membershipId, accountId: account.id, organizationId: org.id, email: account.email, role: 'owner', createdAt: now } }
   }
 
   /** The active organization with this name (ignoring case and outer spaces) or slug, or `null`. */
@@ -135,22 +149,25 @@ export class OrgService {
     return { organizations, next: null }
   }
 
-  /** Renames the caller's organization, changes its slug, and/or changes the calling admin's email or password. */
-  async update(tenant: Pick<Tenant, 'id'> & { adminId: string }, changes: UpdateOrganizationInput): Promise<Organization> {
+  /**
+   * Renames the caller's organization or changes its slug (permission `org:update`), and/or
+   * changes the calling member's own email or password (anyone may).
+   */
+  async update(tenant: Pick<MemberTenant, 'id' | 'member'>, changes: UpdateOrganizationInput): Promise<Organization> {
     const input = parseInput(updateSchema, changes)
-    const org = await this.#store.findOrganization({ id: tenant.id })
-    if (org?.state !== 'active') throw new OrganizationNotFoundError('the organization no longer exists')
-    const admin = await this.#store.findAdmin({ id: tenant.adminId })
-    if (admin?.organizationId !== org.id) throw new ForbiddenError('only an admin of this organization may update it')
+    const { org, membership, role } = await loadCaller(this.#store, tenant)
+    const account = await this.#store.findAccount({ id: membership.accountId })
+    if (!account) throw new ForbiddenError('the account no longer exists')
+    if ((input.name !== undefined || input.slug !== undefined) && !this.#roles.can(role, 'org:update')) throw new PermissionDeniedError('renaming the organization or changing its slug needs the org:update permission')
 
-    const adminPatch: AdminPatch = {}
-    if (input.email !== undefined && input.email !== admin.email) {
-      if (await this.#store.findAdmin({ email: input.email })) throw new AdminEmailTakenError('an admin with this email already exists')
-      adminPatch.email = input.email
+    const accountPatch: AccountPatch = {}
+    if (input.email !== undefined && input.email !== account.email) {
+      if (await this.#store.findAccount({ email: input.email })) throw new AdminEmailTakenError('an account with this email already exists')
+      accountPatch.email = input.email
     }
     if (input.password !== undefined) {
-      adminPatch.passwordHash = await this.#auth.hashPassword(input.password)
-      adminPatch.tokenVersion = admin.tokenVersion + 1
+      accountPatch.passwordHash = await this.#auth.hashPassword(input.password)
+      accountPatch.tokenVersion = account.tokenVersion + 1
     }
     const orgPatch: OrganizationPatch = {}
     if (input.name !== undefined && input.name !== org.name) Object.assign(orgPatch, { name: input.name, nameKey: organizationNameKey(input.name) })
@@ -158,16 +175,16 @@ export class OrgService {
       this.#refuseReserved(input.slug)
       orgPatch.slug = input.slug
     }
-    if (Object.keys(orgPatch).length === 0 && Object.keys(adminPatch).length === 0) return toOrganization(org)
+    if (Object.keys(orgPatch).length === 0 && Object.keys(accountPatch).length === 0) return toOrganization(org)
 
     const now = new Date()
     // Invalidated also after a failure: the write may have applied before the error.
     const updated = await this.#store.updateOrganization(org.id, { ...orgPatch, updatedAt: now }).finally(() => this.#cache.invalidateOrganization(org.id))
     if (!updated) throw new OrganizationNotFoundError('the organization no longer exists')
-    if (Object.keys(adminPatch).length > 0) {
+    if (Object.keys(accountPatch).length > 0) {
       try {
-        const changed = await this.#store.updateAdmin(admin.id, { ...adminPatch, updatedAt: now })
-        if (!changed) throw new ForbiddenError('the admin no longer exists')
+        const changed = await this.#store.updateAccount(account.id, { ...accountPatch, updatedAt: now })
+        if (!changed) throw new ForbiddenError('the account no longer exists')
       } catch (err) {
         // Undo the rename only when the credential change certainly did not apply; one that may
         // have applied stays with the rename, and the caller's retry (idempotent) settles it.
@@ -175,31 +192,33 @@ export class OrgService {
         throw err
       } finally {
         // Also after a failure: the store may have applied the write before reporting the error.
-        this.#cache.invalidateAdmin(admin.id)
+        this.#cache.invalidateAccount(account.id)
         this.#cache.invalidateOrganization(org.id)
       }
-      // A new password ends every session: the token version already stops their access
-      // tokens; this stops their refresh tokens.
-      if (adminPatch.passwordHash !== undefined) {
-        await this.#store.deleteSessions({ adminId: admin.id })
-        await this.#audit.record({ type: 'sessions.revoked', organizationId: org.id, adminId: admin.id, details: { reason: 'password_changed' } })
+      // A new password ends every session of the account, in every organization: the token
+      // version already stops their access tokens; this stops their refresh tokens.
+      if (accountPatch.passwordHash !== undefined) {
+        await this.#store.deleteSessions({ accountId: account.id })
+        await this.#audit.record({ type: 'sessions.revoked', organizationId: org.id, accountId: account.id, details: { reason: 'password_changed' } })
       }
     }
     await this.#audit.record({
       type: 'organization.updated',
       organizationId: org.id,
-      adminId: admin.id,
-      details: { renamed: orgPatch.name !== undefined, reslugged: orgPatch.slug !== undefined, emailChanged: adminPatch.email !== undefined, passwordChanged: adminPatch.passwordHash !== undefined },
+      accountId: account.id,
+      details: { renamed: orgPatch.name !== undefined, reslugged: orgPatch.slug !== undefined, emailChanged: accountPatch.email !== undefined, passwordChanged: accountPatch.passwordHash !== undefined },
     })
     return toOrganization(updated)
   }
 
-  /** Deletes the caller's organization, its admins, domains and data. Tokens for it stop working at once. */
-  async delete(tenant: Pick<Tenant, 'id' | 'adminId'>, name: string): Promise<void> {
+  /** Deletes the caller's organization (owner only), its memberships, invitations, domains and data. Tokens for it stop working at once. */
+  async delete(tenant: Pick<MemberTenant, 'id' | 'member'>, name: string): Promise<void> {
     const parsed = parseInput(z.object({ name: fields.organizationName }), { name })
-    const org = await this.#store.findOrganization({ nameKey: organizationNameKey(parsed.name) })
-    if (org?.state !== 'active') throw new OrganizationNotFoundError('no organization has this name')
-    if (org.id !== tenant.id) throw new ForbiddenError('only an admin of this organization may delete it')
+    const named = await this.#store.findOrganization({ nameKey: organizationNameKey(parsed.name) })
+    if (named?.state !== 'active') throw new OrganizationNotFoundError('no organization has this name')
+    if (named.id !== tenant.id) throw new ForbiddenError('only a member of this organization may delete it')
+    const { org, role } = await loadCaller(this.#store, tenant)
+    if (role !== 'owner') throw new PermissionDeniedError('only the owner may delete the organization')
 
     // From here on no token, slug or domain of this organization is honoured. Of two deletes
     // (or a delete and anything else that changes state), exactly one gets past this claim.
@@ -220,16 +239,16 @@ export class OrgService {
     // of its name to finish. Giving it back could hand out a tenant with half its data.
     await this.#teardown.tearDown(claimed, { hooks: false })
     // The one event that outlives the organization: the record of its deletion.
-    await this.#audit.record({ type: 'organization.deleted', organizationId: org.id, adminId: tenant.adminId ?? null, details: { name: org.name } })
+    await this.#audit.record({ type: 'organization.deleted', organizationId: org.id, accountId: tenant.member.accountId, details: { name: org.name } })
   }
 
   /** Adds a custom domain to an organization. The host proves the customer owns it first (DNS TXT); tenantry does not. */
-  addDomain(organizationId: string, domain: string, context?: { adminId?: string }): Promise<OrganizationDomain> {
+  addDomain(organizationId: string, domain: string, context?: { accountId?: string }): Promise<OrganizationDomain> {
     return this.#domains.add(organizationId, domain, context)
   }
 
   /** Removes a custom domain; it stops resolving at once. `DomainNotFoundError` if the organization does not hold it. */
-  removeDomain(organizationId: string, domain: string, context?: { adminId?: string }): Promise<void> {
+  removeDomain(organizationId: string, domain: string, context?: { accountId?: string }): Promise<void> {
     return this.#domains.remove(organizationId, domain, context)
   }
 
@@ -307,25 +326,34 @@ export class OrgService {
     }
   }
 
-  /** Runs `insert`; on a uniqueness conflict, recovers the stale holder if there is one and tries once more. */
-  async #retryAfterRecovery(insert: () => Promise<void>, recover: () => Promise<boolean>): Promise<void> {
-    try {
-      await insert()
-    } catch (err) {
-      if (!(err instanceof AdminEmailTakenError)) throw err
-      if (!(await recover())) throw err
-      await insert()
-    }
+  /**
+   * The account with this email, if `password` is its password; `null` when there is none (or
+   * only an orphan left by an interrupted create, which is removed). Anything else is
+   * `AdminEmailTakenError`: the same answer as for any taken email, so a create never tells
+   * whether a password was right for someone else's account.
+   */
+  async #existingAccount(email: string, password: string): Promise<AccountRecord | null> {
+    const holder = await this.#store.findAccount({ email })
+    if (!holder) return null
+    const account = await this.#auth.verifyCredentials(email, password)
+    if (account) return account
+    if (await this.#teardown.removeIfOrphan(holder)) return null
+    throw new AdminEmailTakenError('an account with this email already exists')
   }
 
-  /** Frees the email if its holder is a stale in-flight organization; otherwise throws `AdminEmailTakenError`. */
-  async #claimEmail(email: string): Promise<boolean> {
-    const holder = await this.#store.findAdmin({ email })
-    if (!holder) return true
-    if (await this.#teardown.recoverIfStale({ id: holder.organizationId })) return true
-    // An admin whose insert landed after its organization's teardown.
-    if (await this.#teardown.removeIfOrphan(holder)) return true
-    throw new AdminEmailTakenError('an admin with this email already exists')
+  /** Inserts a new account; if another create raced this one for the email, joins it when the password is that account's. */
+  async #insertAccount(email: string, password: string, now: Date, attempted: (id: string) => void): Promise<AccountRecord> {
+    const account: AccountRecord = { id: newId(), email, passwordHash: await this.#auth.hashPassword(password), tokenVersion: 0, createdAt: now, updatedAt: now }
+    attempted(account.id)
+    try {
+      await this.#store.insertAccount(account)
+      return account
+    } catch (err) {
+      if (!(err instanceof AdminEmailTakenError)) throw err
+      const existing = await this.#existingAccount(email, password)
+      if (!existing) throw err
+      return existing
+    }
   }
 }
 
@@ -333,6 +361,3 @@ function toOrganization(org: OrganizationRecord): Organization {
   return { id: org.id, name: org.name, slug: org.slug, createdAt: org.createdAt, updatedAt: org.updatedAt }
 }
 
-function toAdmin(admin: AdminRecord): Admin {
-  return { id: admin.id, organizationId: admin.organizationId, email: admin.email }
-}

@@ -2,7 +2,7 @@ import { runAsTenant } from '../context/tenant-context.js'
 import { tenantOf } from '../context/mint-tenant.js'
 import type { TenantCache } from '../context/tenant-cache.js'
 import { OrganizationNotFoundError } from '../errors.js'
-import type { AdminRecord, OrganizationQuery, OrganizationRecord, TenantStore } from '../store.js'
+import type { AccountRecord, OrganizationQuery, OrganizationRecord, TenantStore } from '../store.js'
 import type { Tenant } from '../tenant.js'
 import type { LifecycleHooks } from './org-types.js'
 
@@ -45,7 +45,12 @@ export class OrgTeardown {
     await this.#store.dropTenantData(org)
     await this.#store.deleteSessions({ organizationId: org.id })
     await this.#store.deleteDomains(org.id)
-    await this.#store.deleteAdmins(org.id)
+    await this.#store.deleteInvitations(org.id)
+    const memberships = await this.#store.listMemberships({ organizationId: org.id })
+    await this.#store.deleteMemberships(org.id)
+    // An account lives while it belongs somewhere: one this organization was its last goes too.
+    // Its other memberships are never touched.
+    for (const { accountId } of memberships) await this.removeIfUnused(accountId)
     await this.#store.deleteAuditEvents(org.id)
     await this.#store.deleteOrganization(org.id)
   }
@@ -67,19 +72,29 @@ export class OrgTeardown {
     return this.#claimAndTearDown(org)
   }
 
-  /** Removes an admin whose organization no longer exists (its insert landed after the teardown); answers whether it did. */
-  async removeIfOrphan(admin: Pick<AdminRecord, 'organizationId'>): Promise<boolean> {
-    // Organizations are inserted before their admins, so an admin without one is an orphan for good.
-    if (await this.#store.findOrganization({ id: admin.organizationId })) return false
-    await this.#store.deleteAdmins(admin.organizationId)
+  /**
+   * Removes an account that belongs nowhere and is older than the in-flight timeout (what an
+   * interrupted create or teardown leaves); answers whether it did. A younger one may be a
+   * create whose membership is still on its way.
+   */
+  async removeIfOrphan(account: Pick<AccountRecord, 'id' | 'createdAt'>): Promise<boolean> {
+    if (Date.now() - account.createdAt.getTime() < this.#inFlightTimeoutMs) return false
+    return this.removeIfUnused(account.id)
+  }
+
+  /** Removes the account if it has no membership; answers whether it did. */
+  async removeIfUnused(accountId: string): Promise<boolean> {
+    if ((await this.#store.listMemberships({ accountId })).length > 0) return false
+    await this.#store.deleteAccount(accountId)
+    this.#cache.invalidateAccount(accountId)
     return true
   }
 
   /**
    * Finishes or undoes what a crash left behind: organizations stuck in flight for longer than
    * `inFlightTimeoutMs` are torn down, data spaces no organization points at (a crash between
-   * steps, or a write that raced a delete) are dropped, and admins whose organization is gone
-   * are removed.
+   * steps, or a write that raced a delete) are dropped, and memberships whose organization is
+   * gone are removed.
    */
   async recover(): Promise<RecoveryReport> {
     // Data keys first: a data space is always made after its organization record, so anything
@@ -96,12 +111,18 @@ export class OrgTeardown {
     }
     const orphans = dataKeys.filter((dataKey) => !owned.has(dataKey))
     for (const dataKey of orphans) await this.#store.dropTenantData({ id: dataKey, dataKey })
-    let orphanAdminsRemoved = 0
-    for await (const admin of this.#store.listAdmins()) {
-      if (owned.has(admin.organizationId)) continue
-      if (await this.removeIfOrphan(admin)) orphanAdminsRemoved++
+    // Memberships whose organization is gone (an insert that landed after its teardown), and
+    // the accounts they leave belonging nowhere. Organizations are inserted before their
+    // memberships, so one without its organization is an orphan for good.
+    let orphanMembershipsRemoved = 0
+    for await (const membership of this.#store.walkMemberships()) {
+      if (owned.has(membership.organizationId) || (await this.#store.findOrganization({ id: membership.organizationId }))) continue
+      await this.#store.deleteMembership(membership.id, membership.organizationId)
+      const account = await this.#store.findAccount({ id: membership.accountId })
+      if (account) await this.removeIfOrphan(account)
+      orphanMembershipsRemoved++
     }
-    return { organizationsRemoved, orphanDataSpacesDropped: orphans.length, orphanAdminsRemoved }
+    return { organizationsRemoved, orphanDataSpacesDropped: orphans.length, orphanMembershipsRemoved }
   }
 
   async #claimAndTearDown(org: OrganizationRecord): Promise<boolean> {
@@ -117,5 +138,5 @@ export class OrgTeardown {
 export interface RecoveryReport {
   organizationsRemoved: number
   orphanDataSpacesDropped: number
-  orphanAdminsRemoved: number
+  orphanMembershipsRemoved: number
 }

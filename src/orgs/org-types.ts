@@ -12,11 +12,16 @@ export interface Organization {
   updatedAt: Date
 }
 
-/** An admin as callers see it: never the password hash. */
-export interface Admin {
+/** A member as callers see it: never the password hash. */
+export interface Member {
+  /** The membership id. */
   id: string
+  accountId: string
   organizationId: string
   email: string
+  /** `owner`, `admin`, `member` or a custom role. */
+  role: string
+  createdAt: Date
 }
 
 export interface CreateOrganizationInput {
@@ -32,9 +37,9 @@ export interface UpdateOrganizationInput {
   name?: string
   /** New slug; the old one stops resolving at once. */
   slug?: string
-  /** New login email for the calling admin. */
+  /** New login email for the calling member's account. */
   email?: string
-  /** New password for the calling admin; revokes every token issued before. */
+  /** New password for the calling member's account; revokes every token issued before, in every organization. */
   password?: string
 }
 

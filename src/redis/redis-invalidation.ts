@@ -30,7 +30,7 @@ export interface RedisInvalidation extends CacheInvalidation {
   close(): void
 }
 
-const KINDS = new Set(['organization', 'admin', 'session'])
+const KINDS = new Set(['organization', 'account', 'membership', 'session'])
 
 /**
  * Cache invalidation across instances over Redis pub/sub: every logout, revocation, password

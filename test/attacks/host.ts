@@ -95,7 +95,7 @@ function makeHost(server: RunningServer, tenancy: Tenancy): Host {
           .catch((err: unknown) => ((err as { code?: string }).code === 'ORGANIZATION_NOT_FOUND' ? null : Promise.reject(err)))
         organizations.push({ org, notes, domains: await tenancy.store.listDomains(org.id) })
       }
-      const admins = await Promise.all(emails.map((email) => tenancy.store.findAdmin({ email })))
+      const admins = await Promise.all(emails.map((email) => tenancy.store.findAccount({ email })))
       return JSON.stringify({ organizations, admins, dataKeys: (await tenancy.store.listTenantDataKeys()).sort() })
     },
   }

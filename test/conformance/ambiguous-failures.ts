@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createTenancy, OrganizationNameTakenError, OrganizationNotFoundError, type AdminRecord, type OrganizationRecord, type TenantStore } from 'tenantry'
+import { createTenancy, OrganizationNameTakenError, OrganizationNotFoundError, type AccountRecord, type OrganizationRecord, type TenantStore } from 'tenantry'
 import { failingStore, InjectedFailure, type StoreStep } from '../support/failing-store.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import type { StoreUnderTest } from './store-conformance.js'
@@ -33,14 +33,14 @@ export function describeAmbiguousFailures(subject: StoreUnderTest): void {
   }
 
   describe('when a step fails after it applied', () => {
-    for (const step of ['insertOrganization', 'insertAdmin', 'provisionTenantData'] as StoreStep[]) {
+    for (const step of ['insertOrganization', 'insertAccount', 'provisionTenantData'] as StoreStep[]) {
       it(`leaves no trace of a create whose ${step} applied and then reported an error, and frees the name at once`, async () => {
         const { failing, tenancy, store } = await setUp()
         const keysBefore = await store.listTenantDataKeys()
         failing.failNext(step, { mode: 'applied' })
         await expect(tenancy.orgs.create({ name: 'Doomed', email: 'doomed@x.test', password: PASSWORD })).rejects.toBeInstanceOf(InjectedFailure)
         expect(await store.findOrganization({ nameKey: 'doomed' })).toBeNull()
-        expect(await store.findAdmin({ email: 'doomed@x.test' })).toBeNull()
+        expect(await store.findAccount({ email: 'doomed@x.test' })).toBeNull()
         expect((await store.listTenantDataKeys()).sort()).toEqual([...keysBefore].sort())
         await tenancy.orgs.create({ name: 'Doomed', email: 'doomed@x.test', password: PASSWORD })
       })
@@ -62,7 +62,7 @@ export function describeAmbiguousFailures(subject: StoreUnderTest): void {
     it('keeps a rename whose credential change may have applied, and serves the new name and password at once', async () => {
       const { failing, tenancy } = await setUp()
       const { tenant, tokens } = await acme(tenancy)
-      failing.failNext('updateAdmin', { mode: 'applied' })
+      failing.failNext('updateAccount', { mode: 'applied' })
       await expect(tenancy.orgs.update(tenant, { name: 'Acme Renamed', password: 'a brand new passphrase' })).rejects.toBeInstanceOf(InjectedFailure)
       expect(await tenancy.orgs.get('Acme Renamed')).not.toBeNull()
       await expect(tenancy.registry.resolve(tokens.accessToken)).rejects.toMatchObject({ code: 'TOKEN_INVALID' })
@@ -80,7 +80,7 @@ export function describeAmbiguousFailures(subject: StoreUnderTest): void {
       expect((await tenancy.registry.resolve(tokens.accessToken)).name).toBe('Acme Renamed')
     })
 
-    for (const step of ['transitionOrganization', 'dropTenantData', 'deleteSessions', 'deleteDomains', 'deleteAdmins', 'deleteAuditEvents'] as StoreStep[]) {
+    for (const step of ['transitionOrganization', 'dropTenantData', 'deleteSessions', 'deleteDomains', 'deleteMemberships', 'deleteAuditEvents'] as StoreStep[]) {
       it(`never serves an organization again once its delete's ${step} applied and then reported an error, and recover() finishes it`, async () => {
         const { failing, tenancy, store } = await setUp(0)
         const { tenant, tokens, record } = await acme(tenancy)
@@ -124,7 +124,7 @@ export function describeAmbiguousFailures(subject: StoreUnderTest): void {
     function record(overrides: Partial<OrganizationRecord>): OrganizationRecord {
       const now = new Date()
       const id = `org-${Math.random().toString(36).slice(2, 10)}`
-      return { id, name: 'Stuck', nameKey: 'stuck', slug: 'stuck', dataKey: `t_${Math.random().toString(16).slice(2, 14).padEnd(24, '0')}`, state: 'provisioning', stateChangedAt: now, createdAt: now, updatedAt: now, ...overrides }
+      return { id, name: 'Stuck', nameKey: 'stuck', slug: 'stuck', ownerId: 'member-stuck', dataKey: `t_${Math.random().toString(16).slice(2, 14).padEnd(24, '0')}`, state: 'provisioning', stateChangedAt: now, createdAt: now, updatedAt: now, ...overrides }
     }
 
     it('measures the in-flight timeout on the store’s clock, not on the clock of the app server that wrote the record', async () => {
@@ -161,14 +161,17 @@ export function describeAmbiguousFailures(subject: StoreUnderTest): void {
       expect((await store.findOrganization({ id: org.id }))!.state).toBe('deleting')
     })
 
-    it('removes an admin whose insert landed after its organization was torn down, freeing the email', async () => {
-      const { tenancy, store } = await setUp()
+    it('removes a membership whose insert landed after its organization was torn down, and the account it left belonging nowhere, freeing the email', async () => {
+      const { tenancy, store } = await setUp(0)
       const now = new Date()
-      const late: AdminRecord = { id: 'late-admin', organizationId: 'long-gone', email: 'late@x.test', passwordHash: '$2b$04$hash', tokenVersion: 0, createdAt: now, updatedAt: now }
-      await store.insertAdmin(late)
-      expect(await tenancy.recover()).toMatchObject({ orphanAdminsRemoved: 1 })
-      expect(await store.findAdmin({ id: late.id })).toBeNull()
-      await store.insertAdmin(late)
+      const late: AccountRecord = { id: 'late-account', email: 'late@x.test', passwordHash: '$2b$04$hash', tokenVersion: 0, createdAt: now, updatedAt: now }
+      await store.insertAccount(late)
+      await store.insertMembership({ id: 'late-member', accountId: late.id, organizationId: 'long-gone', role: 'admin', createdAt: now, updatedAt: now })
+      expect(await tenancy.recover()).toMatchObject({ orphanMembershipsRemoved: 1 })
+      expect(await store.findMembership({ id: 'late-member' })).toBeNull()
+      expect(await store.findAccount({ id: late.id })).toBeNull()
+      // An account left with no membership by an interrupted create frees its email for a create with another password.
+      await store.insertAccount(late)
       await tenancy.orgs.create({ name: 'Fresh', email: 'late@x.test', password: PASSWORD })
       await tenancy.auth.login({ email: 'late@x.test', password: PASSWORD })
     })

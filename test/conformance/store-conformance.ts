@@ -7,12 +7,12 @@ import {
   SlugTakenError,
   OrganizationNameTakenError,
   OrganizationNotFoundError,
-  type AdminRecord,
+  type AccountRecord,
   type AuditEvent,
   type OrganizationRecord,
   type RefreshTokenRecord,
   type SessionRecord,
-  type AdminTenant,
+  type MemberTenant,
   type TenantCollection,
   type TenantStore,
 } from 'tenantry'
@@ -43,7 +43,7 @@ const unique = (prefix: string) => `${prefix}-${++sequence}-${Math.random().toSt
 function organization(overrides: Partial<OrganizationRecord> = {}): OrganizationRecord {
   const now = new Date()
   const name = unique('Org')
-  return { id: unique('org'), name, nameKey: name.toLowerCase(), slug: name.toLowerCase(), dataKey: `t_${randomBytes(12).toString('hex')}`, state: 'active', stateChangedAt: now, createdAt: now, updatedAt: now, ...overrides }
+  return { id: unique('org'), name, nameKey: name.toLowerCase(), slug: name.toLowerCase(), dataKey: `t_${randomBytes(12).toString('hex')}`, ownerId: unique('member'), state: 'active', stateChangedAt: now, createdAt: now, updatedAt: now, ...overrides }
 }
 
 /** An organization as a store returns it: `stateChangedAt` is the store's own clock, not the caller's. */
@@ -51,9 +51,9 @@ function stamped(org: OrganizationRecord) {
   return { ...org, stateChangedAt: expect.any(Date) }
 }
 
-function admin(organizationId: string, overrides: Partial<AdminRecord> = {}): AdminRecord {
+function account(overrides: Partial<AccountRecord> = {}): AccountRecord {
   const now = new Date()
-  return { id: unique('admin'), organizationId, email: `${unique('a')}@x.test`, passwordHash: '$2b$04$hash', tokenVersion: 0, createdAt: now, updatedAt: now, ...overrides }
+  return { id: unique('account'), email: `${unique('a')}@x.test`, passwordHash: '$2b$04$hash', tokenVersion: 0, createdAt: now, updatedAt: now, ...overrides }
 }
 
 /**
@@ -69,22 +69,22 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         const store = await subject.create()
         expect(await store.findOrganization({ id: 'missing' })).toBeNull()
         expect(await store.findOrganization({ nameKey: 'missing' })).toBeNull()
-        expect(await store.findAdmin({ id: 'missing' })).toBeNull()
-        expect(await store.findAdmin({ email: 'missing@x.test' })).toBeNull()
+        expect(await store.findAccount({ id: 'missing' })).toBeNull()
+        expect(await store.findAccount({ email: 'missing@x.test' })).toBeNull()
         expect(await store.updateOrganization('missing', { name: 'x' })).toBeNull()
-        expect(await store.updateAdmin('missing', { email: 'x@x.test' })).toBeNull()
+        expect(await store.updateAccount('missing', { email: 'x@x.test' })).toBeNull()
       })
 
       it('finds an organization by id and by name key, and an admin by id and by email', async () => {
         const store = await subject.create()
         const org = organization()
-        const first = admin(org.id)
+        const first = account()
         await store.insertOrganization(org)
-        await store.insertAdmin(first)
+        await store.insertAccount(first)
         expect(await store.findOrganization({ id: org.id })).toEqual(stamped(org))
         expect(await store.findOrganization({ nameKey: org.nameKey })).toEqual(stamped(org))
-        expect(await store.findAdmin({ id: first.id })).toEqual(first)
-        expect(await store.findAdmin({ email: first.email })).toEqual(first)
+        expect(await store.findAccount({ id: first.id })).toEqual(first)
+        expect(await store.findAccount({ email: first.email })).toEqual(first)
       })
 
       it('hands out copies, so changing a returned record changes nothing stored', async () => {
@@ -120,22 +120,22 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
 
       it('updates an admin only while its hash is the one expected, when asked to', async () => {
         const store = await subject.create()
-        const one = admin('org-1')
-        await store.insertAdmin(one)
-        expect(await store.updateAdmin(one.id, { passwordHash: '$2b$05$other' }, { passwordHash: '$2b$04$stale' })).toBeNull()
-        expect((await store.findAdmin({ id: one.id }))!.passwordHash).toBe(one.passwordHash)
-        expect(await store.updateAdmin(one.id, { passwordHash: '$2b$05$new' }, { passwordHash: one.passwordHash })).toMatchObject({ passwordHash: '$2b$05$new' })
+        const one = account()
+        await store.insertAccount(one)
+        expect(await store.updateAccount(one.id, { passwordHash: '$2b$05$other' }, { passwordHash: '$2b$04$stale' })).toBeNull()
+        expect((await store.findAccount({ id: one.id }))!.passwordHash).toBe(one.passwordHash)
+        expect(await store.updateAccount(one.id, { passwordHash: '$2b$05$new' }, { passwordHash: one.passwordHash })).toMatchObject({ passwordHash: '$2b$05$new' })
       })
 
       it('refuses a taken admin email across organizations, on insert and on update', async () => {
         const store = await subject.create()
-        const one = admin('org-1')
-        const two = admin('org-2')
-        await store.insertAdmin(one)
-        await store.insertAdmin(two)
-        await expect(store.insertAdmin(admin('org-3', { email: one.email }))).rejects.toBeInstanceOf(AdminEmailTakenError)
-        await expect(store.updateAdmin(two.id, { email: one.email })).rejects.toBeInstanceOf(AdminEmailTakenError)
-        expect((await store.findAdmin({ id: two.id }))!.email).toBe(two.email)
+        const one = account()
+        const two = account()
+        await store.insertAccount(one)
+        await store.insertAccount(two)
+        await expect(store.insertAccount(account({ email: one.email }))).rejects.toBeInstanceOf(AdminEmailTakenError)
+        await expect(store.updateAccount(two.id, { email: one.email })).rejects.toBeInstanceOf(AdminEmailTakenError)
+        expect((await store.findAccount({ id: two.id }))!.email).toBe(two.email)
       })
 
       it('lets exactly one of twenty concurrent inserts of one name key win', async () => {
@@ -146,18 +146,18 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         for (const result of results) if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(OrganizationNameTakenError)
       })
 
-      it('deletes only the given organization’s admins, and deletes idempotently', async () => {
+      it('deletes only the given account, and deletes idempotently', async () => {
         const store = await subject.create()
-        const keep = admin('org-keep')
-        const drop = admin('org-drop')
-        await store.insertAdmin(keep)
-        await store.insertAdmin(drop)
-        await store.deleteAdmins('org-drop')
-        await store.deleteAdmins('org-drop')
+        const keep = account()
+        const drop = account()
+        await store.insertAccount(keep)
+        await store.insertAccount(drop)
+        await store.deleteAccount(drop.id)
+        await store.deleteAccount(drop.id)
         await store.deleteOrganization('never-existed')
-        expect(await store.findAdmin({ id: drop.id })).toBeNull()
-        expect(await store.findAdmin({ email: drop.email })).toBeNull()
-        expect(await store.findAdmin({ id: keep.id })).toEqual(keep)
+        expect(await store.findAccount({ id: drop.id })).toBeNull()
+        expect(await store.findAccount({ email: drop.email })).toBeNull()
+        expect(await store.findAccount({ id: keep.id })).toEqual(keep)
       })
     })
 
@@ -222,7 +222,7 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
     describe('sessions and refresh tokens', () => {
       const session = (overrides: Partial<SessionRecord> = {}): SessionRecord => {
         const now = new Date()
-        return { id: unique('session'), adminId: unique('admin'), organizationId: unique('org'), tokenVersion: 0, createdAt: now, expiresAt: new Date(now.getTime() + 60_000), ...overrides }
+        return { id: unique('session'), accountId: unique('account'), organizationId: unique('org'), membershipId: unique('member'), tokenVersion: 0, createdAt: now, expiresAt: new Date(now.getTime() + 60_000), ...overrides }
       }
       const token = (sessionId: string): RefreshTokenRecord => ({ hash: randomBytes(32).toString('base64url'), sessionId, createdAt: new Date(), expiresAt: new Date(Date.now() + 60_000), usedAt: null })
 
@@ -238,10 +238,10 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         expect(await store.consumeRefreshToken('unknown', new Date())).toBeNull()
       })
 
-      it('deletes sessions by id, by admin or by organization, with their refresh tokens, and nothing else', async () => {
+      it('deletes sessions by id, by account or by organization, with their refresh tokens, and nothing else', async () => {
         const store = await subject.create()
         const [a, b, c] = [session(), session(), session()]
-        const sameAdmin = session({ adminId: b.adminId })
+        const sameAdmin = session({ accountId: b.accountId })
         const sameOrg = session({ organizationId: c.organizationId })
         const tokens = new Map<string, RefreshTokenRecord>()
         for (const s of [a, b, c, sameAdmin, sameOrg]) {
@@ -250,7 +250,7 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
           await store.insertRefreshToken(tokens.get(s.id)!)
         }
         await store.deleteSessions({ id: a.id })
-        await store.deleteSessions({ adminId: b.adminId })
+        await store.deleteSessions({ accountId: b.accountId })
         await store.deleteSessions({ organizationId: 'no such organization' })
         for (const gone of [a, b, sameAdmin]) {
           expect(await store.findSession(gone.id)).toBeNull()
@@ -267,7 +267,7 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
       it('lists an organization’s events newest first, before a time, and deletes them', async () => {
         const store = await subject.create()
         const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds))
-        const event = (organizationId: string, seconds: number): AuditEvent => ({ id: unique('event'), type: 'login.succeeded', organizationId, adminId: null, clientAddress: '203.0.113.9', at: at(seconds), details: { n: seconds } })
+        const event = (organizationId: string, seconds: number): AuditEvent => ({ id: unique('event'), type: 'login.succeeded', organizationId, accountId: null, clientAddress: '203.0.113.9', at: at(seconds), details: { n: seconds } })
         for (const seconds of [1, 2, 3]) await store.insertAuditEvent(event('org-a', seconds))
         await store.insertAuditEvent(event('org-b', 4))
         expect((await store.listAuditEvents('org-a', { limit: 10 })).map((e) => e.details.n)).toEqual([3, 2, 1])
@@ -287,7 +287,7 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         for (let i = 0; i < 7; i++) {
           const id = unique('event')
           ids.push(id)
-          await store.insertAuditEvent({ id, type: 'login.succeeded', organizationId: 'org-a', adminId: null, clientAddress: null, at: sameInstant, details: {} })
+          await store.insertAuditEvent({ id, type: 'login.succeeded', organizationId: 'org-a', accountId: null, clientAddress: null, at: sameInstant, details: {} })
         }
         const seen: string[] = []
         let after: { at: Date; id: string } | undefined
@@ -373,11 +373,11 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
 
       async function expectNoTrace(store: TenantStore, name: string, email: string, keysBefore: string[]) {
         expect(await store.findOrganization({ nameKey: name.toLowerCase() })).toBeNull()
-        expect(await store.findAdmin({ email })).toBeNull()
+        expect(await store.findAccount({ email })).toBeNull()
         expect((await store.listTenantDataKeys()).sort()).toEqual([...keysBefore].sort())
       }
 
-      const createSteps: StoreStep[] = ['insertOrganization', 'insertAdmin', 'provisionTenantData', 'transitionOrganization']
+      const createSteps: StoreStep[] = ['insertOrganization', 'insertAccount', 'provisionTenantData', 'transitionOrganization']
       for (const step of createSteps) {
         it(`leaves no trace of an organization whose create fails in ${step}`, async () => {
           const { failing, tenancy, store } = await setUp()
@@ -393,7 +393,7 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         })
       }
 
-      for (const step of ['insertAdmin', 'provisionTenantData'] as StoreStep[]) {
+      for (const step of ['insertAccount', 'provisionTenantData'] as StoreStep[]) {
         it(`keeps a create that failed in ${step} and then failed to clean up invisible, and recovers it once stale`, async () => {
           const { failing, tenancy, store } = await setUp(0)
           const keysBefore = await store.listTenantDataKeys()
@@ -416,7 +416,7 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         await store.provisionTenantData(stuck)
         const orphan = organization()
         await store.provisionTenantData(orphan)
-        expect(await tenancy.recover()).toEqual({ organizationsRemoved: 1, orphanDataSpacesDropped: 1, orphanAdminsRemoved: 0 })
+        expect(await tenancy.recover()).toEqual({ organizationsRemoved: 1, orphanDataSpacesDropped: 1, orphanMembershipsRemoved: 0 })
         expect(await store.findOrganization({ id: stuck.id })).toBeNull()
         const keys = await store.listTenantDataKeys()
         expect(keys).not.toContain(keyOf(stuck))
@@ -455,7 +455,7 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         await expect(tenancy.orgs.create({ name: 'Busy', email: 'busy@x.test', password: PASSWORD })).rejects.toBeInstanceOf(OrganizationNameTakenError)
       })
 
-      async function acmeWithNote(tenancy: ReturnType<typeof createTenancy>): Promise<AdminTenant> {
+      async function acmeWithNote(tenancy: ReturnType<typeof createTenancy>): Promise<MemberTenant> {
         await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
         const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
         const tenant = await tenancy.registry.resolve(accessToken)
@@ -476,7 +476,7 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
       it('undoes the rename when the credential change that came with it fails', async () => {
         const { failing, tenancy } = await setUp()
         const tenant = await acmeWithNote(tenancy)
-        failing.failNext('updateAdmin')
+        failing.failNext('updateAccount')
         await expect(tenancy.orgs.update(tenant, { name: 'Acme Renamed', email: 'new@acme.test' })).rejects.toBeInstanceOf(InjectedFailure)
         expect(await tenancy.orgs.get('Acme')).toMatchObject({ name: 'Acme' })
         expect(await tenancy.orgs.get('Acme Renamed')).toBeNull()
@@ -492,7 +492,7 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         expect(await store.findOrganization({ id: tenant.id })).toBeNull()
         expect(await store.findDomain('shop.acme.com')).toBeNull()
         expect(await store.findOrganization({ slug: 'acme' })).toBeNull()
-        expect(await store.findAdmin({ id: tenant.adminId })).toBeNull()
+        expect(await store.findAccount({ id: tenant.member.accountId })).toBeNull()
         expect(await store.listTenantDataKeys()).not.toContain(keyOf(org))
       })
 
@@ -509,7 +509,7 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         expect(await store.listTenantDataKeys()).toEqual([])
       })
 
-      for (const step of ['dropTenantData', 'deleteDomains', 'deleteAdmins', 'deleteOrganization'] as StoreStep[]) {
+      for (const step of ['dropTenantData', 'deleteDomains', 'deleteMemberships', 'deleteOrganization'] as StoreStep[]) {
         it(`finishes a delete that failed in ${step} the next time its name is claimed`, async () => {
           const { failing, tenancy, store } = await setUp(0)
           const tenant = await acmeWithNote(tenancy)
@@ -519,7 +519,7 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
           await expect(tenancy.registry.resolve(accessToken)).rejects.toMatchObject({ code: 'TOKEN_INVALID' })
           expect(await tenancy.orgs.get('Acme')).toBeNull()
           await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
-          expect(await store.findAdmin({ id: tenant.adminId })).toBeNull()
+          expect(await store.findAccount({ id: tenant.member.accountId })).toBeNull()
           const fresh = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
           expect(await read((await tenancy.registry.resolve(fresh.accessToken)).collection('notes'))).toEqual([])
         })

@@ -13,7 +13,7 @@ function hs256(header: object, payload: object, secret: string | Buffer = TEST_S
 
 describe('AdminAuth', () => {
   let tenancy: Tenancy
-  let claims: { sub: string; org: string; ver: number; sid: string }
+  let claims: { sub: string; org: string; mid: string; role: string; ver: number; sid: string }
   // The header of a token the tenancy issued itself (alg, typ, kid), for forging look-alikes.
   let header: { alg: string; typ: string; kid: string }
   const now = () => Math.floor(Date.now() / 1000)
@@ -24,14 +24,14 @@ describe('AdminAuth', () => {
     const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
     const [encodedHeader, encodedPayload] = accessToken.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()))
     header = encodedHeader
-    claims = { sub: encodedPayload.sub, org: encodedPayload.org, ver: encodedPayload.ver, sid: encodedPayload.sid }
+    claims = { sub: encodedPayload.sub, org: encodedPayload.org, mid: encodedPayload.mid, role: encodedPayload.role, ver: encodedPayload.ver, sid: encodedPayload.sid }
   })
 
   const valid = () => ({ ...claims, iss: 'tenantry', aud: 'tenantry', iat: now(), exp: now() + 60 })
 
   it('accepts a token it signed itself and resolves its tenant', async () => {
     const tenant = await tenancy.registry.resolve(hs256(header, valid()))
-    expect(tenant).toMatchObject({ id: claims.org, name: 'Acme', adminId: claims.sub })
+    expect(tenant).toMatchObject({ id: claims.org, name: 'Acme', member: { id: claims.mid, accountId: claims.sub, role: 'owner' } })
   })
 
   it('refuses an unsigned token (alg: none)', () => {
@@ -102,12 +102,13 @@ describe('AdminAuth', () => {
   it('raises a stored hash to the configured cost on the next successful login', async () => {
     const store = memoryStore()
     const cheap = createTenancy({ store, auth: { ...TEST_AUTH, bcryptCost: 4 } })
-    const { admin } = await cheap.orgs.create({ name: 'Legacy', email: 'l@legacy.test', password: PASSWORD })
+    const { owner } = await cheap.orgs.create({ name: 'Legacy', email: 'l@legacy.test', password: PASSWORD })
+    const admin = { id: owner.accountId }
     const stronger = createTenancy({ store, auth: { ...TEST_AUTH, bcryptCost: 5 } })
     await expect(stronger.auth.login({ email: 'l@legacy.test', password: 'wrong password' })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' })
-    expect((await store.findAdmin({ id: admin.id }))!.passwordHash).toMatch(/^\$2b\$04\$/)
+    expect((await store.findAccount({ id: admin.id }))!.passwordHash).toMatch(/^\$2b\$04\$/)
     const { accessToken } = await stronger.auth.login({ email: 'l@legacy.test', password: PASSWORD })
-    expect((await store.findAdmin({ id: admin.id }))!.passwordHash).toMatch(/^\$2b\$05\$/)
+    expect((await store.findAccount({ id: admin.id }))!.passwordHash).toMatch(/^\$2b\$05\$/)
     // Not a credential change: earlier tokens and the password keep working.
     await expect(stronger.registry.resolve(accessToken)).resolves.toMatchObject({ name: 'Legacy' })
     await expect(cheap.auth.login({ email: 'l@legacy.test', password: PASSWORD })).resolves.toMatchObject({ tokenType: 'Bearer' })
@@ -119,11 +120,11 @@ describe('AdminAuth', () => {
     // The upgrade's write is held until the admin's password has been changed through another path.
     const store = {
       ...base,
-      async updateAdmin(...args: Parameters<typeof base.updateAdmin>) {
+      async updateAccount(...args: Parameters<typeof base.updateAccount>) {
         const change = changePasswordNow
         changePasswordNow = undefined
         if (change && Object.keys(args[1]).join() === 'passwordHash') await change()
-        return base.updateAdmin(...args)
+        return base.updateAccount(...args)
       },
     }
     const cheap = createTenancy({ store, auth: { ...TEST_AUTH, bcryptCost: 4 } })

@@ -152,7 +152,7 @@ describe('tenancy.orgs.list', () => {
   it('leaves out organizations that are not active', async () => {
     const { tenancy, ids } = await tenancyWith(2)
     const now = new Date()
-    await tenancy.store.insertOrganization({ id: '0-in-flight', name: 'In flight', nameKey: 'in flight', slug: 'in-flight', dataKey: 't_000000000000000000000000', state: 'provisioning', stateChangedAt: now, createdAt: now, updatedAt: now })
+    await tenancy.store.insertOrganization({ id: '0-in-flight', name: 'In flight', nameKey: 'in flight', slug: 'in-flight', dataKey: 't_000000000000000000000000', ownerId: 'member-0', state: 'provisioning', stateChangedAt: now, createdAt: now, updatedAt: now })
     expect((await tenancy.orgs.list()).organizations.map((org) => org.id)).toEqual(ids)
   })
 

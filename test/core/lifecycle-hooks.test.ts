@@ -43,7 +43,7 @@ describe('lifecycle hooks', () => {
     })
     await expect(tenancy.orgs.create(input)).rejects.toBe(failure)
     expect(await tenancy.orgs.get('Acme')).toBeNull()
-    expect(await tenancy.store.findAdmin({ email: input.email })).toBeNull()
+    expect(await tenancy.store.findAccount({ email: input.email })).toBeNull()
     expect(await tenancy.store.listTenantDataKeys()).toEqual([])
     expect(currentTenant()).toBeUndefined()
     fail = false

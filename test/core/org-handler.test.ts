@@ -55,7 +55,7 @@ describe('mounting the org routes in a host app', () => {
 
   it('passes failures that are not the client’s to the host’s error handling', async () => {
     const tenancy = createTenancy({ auth: TEST_AUTH })
-    tenancy.store.findAdmin = async () => {
+    tenancy.store.findAccount = async () => {
       throw new Error('database unreachable')
     }
     const seen: unknown[] = []

@@ -12,7 +12,7 @@ const NEW: SigningKey = { kid: 'new', algorithm: 'HS256', secret: 'another-secre
 
 async function tokenFrom(keys: SigningKey[], signingKeyId?: string, store = memoryStore()) {
   const tenancy = createTenancy({ store, auth: { keys, signingKeyId, bcryptCost: 4 } })
-  if (!(await store.findAdmin({ email: 'a@acme.test' }))) await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
+  if (!(await store.findAccount({ email: 'a@acme.test' }))) await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
   return { tenancy, store, token: (await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken }
 }
 

@@ -23,7 +23,7 @@ describe('tenancy.tenant', () => {
     for (const ref of [{ id: ids.Acme! }, { slug: 'acme' }, { slug: 'ACME' }, { name: ' aCmE ' }, { domain: 'Shop.Acme.com.' }]) {
       const tenant = await tenancy.tenant(ref)
       expect(tenant).toMatchObject({ id: ids.Acme, name: 'Acme', slug: 'acme' })
-      expect(tenant.adminId).toBeUndefined()
+      expect(tenant.member).toBeUndefined()
     }
   })
 

@@ -69,6 +69,7 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
         expect(reply.body).toEqual({
           organization: { id: expect.any(String), name: 'Acme Corp', slug: 'acme-corp', created_at: expect.any(String), updated_at: expect.any(String) },
           admin: { id: expect.any(String), email: 'admin@acme.test' },
+          owner: { id: expect.any(String), account_id: reply.body.admin.id, email: 'admin@acme.test', role: 'owner', created_at: expect.any(String) },
         })
         expect(new Date(reply.body.organization.created_at).toISOString()).toBe(reply.body.organization.created_at)
         expect(JSON.stringify(reply.body)).not.toMatch(/\$2[aby]\$|password|t_[0-9a-f]{24}/)
@@ -81,10 +82,13 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
         expectProblem(await send('POST', '/admin/login', { json: { email: 'b@acme.test', password: PASSWORD } }), 401, 'INVALID_CREDENTIALS')
       })
 
-      it('refuses an admin email used by any other organization', async () => {
+      it('refuses an email that has an account, unless the create gives that account’s own password', async () => {
         await create('Acme', 'a@acme.test')
-        expectProblem(await create('Globex', 'A@ACME.test'), 409, 'ADMIN_EMAIL_TAKEN')
+        expectProblem(await create('Globex', 'A@ACME.test', 'not the account password'), 409, 'ADMIN_EMAIL_TAKEN')
         expectProblem(await getOrg('Globex'), 404, 'ORGANIZATION_NOT_FOUND')
+        const second = await create('Globex', 'A@ACME.test')
+        expect(second.status).toBe(201)
+        expect(second.body.owner.account_id).toBe((await create('Initech', 'a@acme.test')).body.owner.account_id)
       })
 
       it('lets exactly one of twenty concurrent creates of one name win; the rest get 409', async () => {
@@ -376,7 +380,7 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
         const reply = await send('GET', '/org/audit', { token: session.access_token })
         expect(reply.status).toBe(200)
         expect(reply.body.events.map((event: { type: string }) => event.type)).toEqual(['login.succeeded', 'login.failed', 'organization.created'])
-        expect(reply.body.events[0]).toMatchObject({ id: expect.any(String), admin_id: expect.any(String), at: expect.any(String), details: {} })
+        expect(reply.body.events[0]).toMatchObject({ id: expect.any(String), account_id: expect.any(String), at: expect.any(String), details: {} })
         const text = JSON.stringify(reply.body)
         for (const secret of [PASSWORD, 'not the password', session.access_token, session.refresh_token, '$2b$']) expect(text).not.toContain(secret)
         expect(text).not.toContain('globex')

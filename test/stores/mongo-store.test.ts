@@ -112,7 +112,7 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
     const { db, prefix } = fresh()
     const store = mongoStore({ db, prefix, collections: notes })
     const now = new Date()
-    const org = { id: 'same-id', name: 'One', nameKey: 'one', slug: 'one', dataKey: 't_000000000000000000000001', state: 'active' as const, stateChangedAt: now, createdAt: now, updatedAt: now }
+    const org = { id: 'same-id', name: 'One', nameKey: 'one', slug: 'one', dataKey: 't_000000000000000000000001', ownerId: 'm1', state: 'active' as const, stateChangedAt: now, createdAt: now, updatedAt: now }
     await store.insertOrganization(org)
     const error = await store.insertOrganization({ ...org, name: 'Two', nameKey: 'two', slug: 'two' }).catch((err: unknown) => err)
     expect(error).not.toMatchObject({ code: 'ORGANIZATION_NAME_TAKEN' })
@@ -126,7 +126,7 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
     const lax = db.client.db(db.databaseName, { readPreference: 'secondaryPreferred', writeConcern: { w: 0 } })
     const store = mongoStore({ db: lax, prefix, collections: notes })
     const now = new Date()
-    const org = { id: 'o1', name: 'One', nameKey: 'one', slug: 'one', dataKey: 't_000000000000000000000001', state: 'active' as const, stateChangedAt: now, createdAt: now, updatedAt: now }
+    const org = { id: 'o1', name: 'One', nameKey: 'one', slug: 'one', dataKey: 't_000000000000000000000001', ownerId: 'm1', state: 'active' as const, stateChangedAt: now, createdAt: now, updatedAt: now }
     await store.insertOrganization(org)
     // With w: 0 a conflict would never come back; with the store's own majority it does.
     await expect(store.insertOrganization({ ...org, id: 'o2', slug: 'two' })).rejects.toMatchObject({ code: 'ORGANIZATION_NAME_TAKEN' })

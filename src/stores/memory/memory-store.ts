@@ -1,8 +1,8 @@
 import type { CollectionDeclarations, IndexSpec } from '../../data/collection-types.js'
 import { parseDeclarations, parseTenantField, sharedIndexes } from '../../data/declarations.js'
 import { ScopedCollection } from '../../data/scoped-collection.js'
-import { AdminEmailTakenError, DomainTakenError, OrganizationNameTakenError, OrganizationNotFoundError, SlugTakenError } from '../../errors.js'
-import type { AdminRecord, AuditEvent, DomainRecord, OrganizationRecord, RefreshTokenRecord, SessionRecord, TenantStore } from '../../store.js'
+import { AdminEmailTakenError, AlreadyMemberError, DomainTakenError, InvitationPendingError, OrganizationNameTakenError, OrganizationNotFoundError, SlugTakenError } from '../../errors.js'
+import type { AccountRecord, AuditEvent, DomainRecord, InvitationRecord, MembershipRecord, OrganizationRecord, RefreshTokenRecord, SessionRecord, TenantStore } from '../../store.js'
 import { MemoryCollection } from './memory-collection.js'
 import { UniqueTable } from './unique-table.js'
 
@@ -43,10 +43,33 @@ export function memoryStore(options: MemoryStoreOptions = {}): TenantStore {
     },
     dateFields: ['stateChangedAt', 'createdAt', 'updatedAt'],
   })
-  const admins = new UniqueTable<AdminRecord, 'email'>({
-    unique: { email: () => new AdminEmailTakenError('an admin with this email already exists') },
+  const accounts = new UniqueTable<AccountRecord, 'email'>({
+    unique: { email: () => new AdminEmailTakenError('an account with this email already exists') },
     dateFields: ['createdAt', 'updatedAt'],
   })
+  // Compound unique keys as one derived field each, stripped on the way out.
+  const memberships = new UniqueTable<MembershipRecord & { pair: string }, 'pair'>({
+    unique: { pair: () => new AlreadyMemberError('this account is already a member of the organization') },
+    dateFields: ['createdAt', 'updatedAt'],
+  })
+  const invitations = new UniqueTable<InvitationRecord & { pair: string }, 'pair' | 'tokenHash'>({
+    unique: {
+      pair: () => new InvitationPendingError('this email already has a pending invitation to the organization'),
+      tokenHash: () => new Error('invitation token collision'),
+    },
+    dateFields: ['createdAt', 'expiresAt'],
+  })
+  const pair = (first: string, second: string) => `${first}\u0000${second}`
+  const membership = (row: (MembershipRecord & { pair?: string }) | null): MembershipRecord | null => {
+    if (!row) return null
+    const { pair: _pair, ...record } = row
+    return record
+  }
+  const invitation = (row: (InvitationRecord & { pair?: string }) | null): InvitationRecord | null => {
+    if (!row) return null
+    const { pair: _pair, ...record } = row
+    return record
+  }
   const domains = new Map<string, DomainRecord>()
   const sessions = new Map<string, SessionRecord>()
   const refreshTokens = new Map<string, RefreshTokenRecord>()
@@ -58,7 +81,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): TenantStore {
 
     insertOrganization: async (org) => organizations.insert({ ...org, stateChangedAt: new Date() }),
     findOrganization: async (query) => organizations.find(query),
-    updateOrganization: async (id, patch) => organizations.update(id, patch),
+    updateOrganization: async (id, patch, expected) => {
+      if (expected && organizations.find({ id })?.ownerId !== expected.ownerId) return null
+      return organizations.update(id, patch)
+    },
     async transitionOrganization(id, { from, to, staleForMs }) {
       const org = organizations.find({ id })
       const now = Date.now()
@@ -68,16 +94,46 @@ export function memoryStore(options: MemoryStoreOptions = {}): TenantStore {
     },
     deleteOrganization: async (id) => organizations.delete(id),
 
-    insertAdmin: async (admin) => admins.insert(admin),
-    findAdmin: async (query) => admins.find(query),
-    updateAdmin: async (id, patch, expected) => {
-      if (expected && admins.find({ id })?.passwordHash !== expected.passwordHash) return null
-      return admins.update(id, patch)
+    insertAccount: async (account) => accounts.insert(account),
+    findAccount: async (query) => accounts.find(query),
+    updateAccount: async (id, patch, expected) => {
+      if (expected && accounts.find({ id })?.passwordHash !== expected.passwordHash) return null
+      return accounts.update(id, patch)
     },
-    deleteAdmins: async (organizationId) => admins.deleteWhere((admin) => admin.organizationId === organizationId),
-    async *listAdmins(listOptions = {}) {
-      yield* admins.listAfter(listOptions.afterId)
+    deleteAccount: async (id) => accounts.delete(id),
+
+    insertMembership: async (record) => memberships.insert({ ...record, pair: pair(record.accountId, record.organizationId) }),
+    findMembership: async (query) => membership('id' in query ? memberships.find({ id: query.id }) : memberships.find({ pair: pair(query.accountId, query.organizationId) })),
+    async listMemberships(query) {
+      const rows = 'organizationId' in query ? memberships.filter((row) => row.organizationId === query.organizationId) : memberships.filter((row) => row.accountId === query.accountId)
+      return rows.sort((a, b) => (a.id < b.id ? -1 : 1)).map((row) => membership(row)!)
     },
+    async updateMembership(id, patch, expected) {
+      if (expected && memberships.find({ id })?.role !== expected.role) return null
+      return membership(memberships.update(id, patch))
+    },
+    async deleteMembership(id, organizationId) {
+      if (memberships.find({ id })?.organizationId !== organizationId) return false
+      memberships.delete(id)
+      return true
+    },
+    deleteMemberships: async (organizationId) => memberships.deleteWhere((row) => row.organizationId === organizationId),
+    async *walkMemberships(walkOptions = {}) {
+      for (const row of memberships.listAfter(walkOptions.afterId)) yield membership(row)!
+    },
+
+    insertInvitation: async (record) => invitations.insert({ ...record, pair: pair(record.organizationId, record.email) }),
+    findInvitation: async (query) => invitation('id' in query ? invitations.find({ id: query.id }) : invitations.find({ tokenHash: query.tokenHash })),
+    async listInvitations(organizationId) {
+      const rows = invitations.filter((row) => row.organizationId === organizationId)
+      return rows.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1)).map((row) => invitation(row)!)
+    },
+    async deleteInvitation(id, organizationId) {
+      if (invitations.find({ id })?.organizationId !== organizationId) return false
+      invitations.delete(id)
+      return true
+    },
+    deleteInvitations: async (organizationId) => invitations.deleteWhere((row) => row.organizationId === organizationId),
 
     async insertDomain(record) {
       if (domains.has(record.domain)) throw new DomainTakenError('another organization already uses this domain')

@@ -1,8 +1,8 @@
 import type { CollectionOptions, Db, Filter } from 'mongodb'
 import type { CollectionDeclarations } from '../../data/collection-types.js'
 import { parseDeclarations, parseTenantField } from '../../data/declarations.js'
-import { AdminEmailTakenError, DomainTakenError, OrganizationNameTakenError, SlugTakenError } from '../../errors.js'
-import type { AdminRecord, AuditEvent, DomainRecord, OrganizationRecord, RefreshTokenRecord, SessionRecord, TenantStore } from '../../store.js'
+import { AdminEmailTakenError, AlreadyMemberError, DomainTakenError, InvitationPendingError, OrganizationNameTakenError, SlugTakenError } from '../../errors.js'
+import type { AccountRecord, AuditEvent, DomainRecord, InvitationRecord, MembershipRecord, OrganizationRecord, RefreshTokenRecord, SessionRecord, TenantStore } from '../../store.js'
 import { dataSpaceIndexes, mongoTenantData, type DataSpaceDocument, type MongoStrategy } from './mongo-tenant-data.js'
 
 export interface MongoStoreOptions {
@@ -43,7 +43,9 @@ const CONSISTENT: Pick<CollectionOptions, 'readPreference' | 'readConcern' | 'wr
 }
 
 type OrganizationDocument = Omit<OrganizationRecord, 'id'> & { _id: string }
-type AdminDocument = Omit<AdminRecord, 'id'> & { _id: string }
+type AccountDocument = Omit<AccountRecord, 'id'> & { _id: string }
+type MembershipDocument = Omit<MembershipRecord, 'id'> & { _id: string }
+type InvitationDocument = Omit<InvitationRecord, 'id'> & { _id: string }
 type DomainDocument = Omit<DomainRecord, 'domain'> & { _id: string }
 type SessionDocument = Omit<SessionRecord, 'id'> & { _id: string }
 type RefreshTokenDocument = Omit<RefreshTokenRecord, 'hash'> & { _id: string }
@@ -82,7 +84,9 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
   const consistency = { ...CONSISTENT, ...options.consistency }
   assertConsistency(consistency)
   const organizations = db.collection<OrganizationDocument>(`${prefix}organizations`, consistency)
-  const admins = db.collection<AdminDocument>(`${prefix}admins`, consistency)
+  const accounts = db.collection<AccountDocument>(`${prefix}accounts`, consistency)
+  const memberships = db.collection<MembershipDocument>(`${prefix}memberships`, consistency)
+  const invitations = db.collection<InvitationDocument>(`${prefix}invitations`, consistency)
   const sessions = db.collection<SessionDocument>(`${prefix}sessions`, consistency)
   const refreshTokens = db.collection<RefreshTokenDocument>(`${prefix}refresh_tokens`, consistency)
   const auditEvents = db.collection<AuditEventDocument>(`${prefix}audit_events`, consistency)
@@ -98,9 +102,15 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
       // Partial: organizations stored before slugs existed have none until migrate() gives them one.
       organizations.createIndex({ slug: 1 }, { unique: true, name: 'slug_unique', partialFilterExpression: { slug: { $type: 'string' } } }),
       domains.createIndex({ organizationId: 1, _id: 1 }, { name: 'organizationId_domain' }),
-      admins.createIndex({ email: 1 }, { unique: true, name: 'email_unique' }),
-      admins.createIndex({ organizationId: 1 }, { name: 'organizationId' }),
-      sessions.createIndex({ adminId: 1 }, { name: 'adminId' }),
+      accounts.createIndex({ email: 1 }, { unique: true, name: 'email_unique' }),
+      memberships.createIndex({ accountId: 1, organizationId: 1 }, { unique: true, name: 'account_organization_unique' }),
+      memberships.createIndex({ organizationId: 1, _id: 1 }, { name: 'organizationId_id' }),
+      invitations.createIndex({ organizationId: 1, email: 1 }, { unique: true, name: 'organization_email_unique' }),
+      invitations.createIndex({ tokenHash: 1 }, { unique: true, name: 'tokenHash_unique' }),
+      // Expired invitations go by themselves; until the TTL monitor runs, the core refuses them by date.
+      invitations.createIndex({ expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 }),
+      sessions.createIndex({ accountId: 1 }, { name: 'accountId' }),
+      sessions.createIndex({ membershipId: 1 }, { name: 'membershipId' }),
       sessions.createIndex({ organizationId: 1 }, { name: 'organizationId' }),
       // MongoDB removes expired sessions and refresh tokens itself.
       sessions.createIndex({ expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 }),
@@ -120,7 +130,9 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
   }
 
   const fromOrganization = ({ _id, ...rest }: OrganizationDocument): OrganizationRecord => ({ id: _id, ...rest })
-  const fromAdmin = ({ _id, ...rest }: AdminDocument): AdminRecord => ({ id: _id, ...rest })
+  const fromAccount = ({ _id, ...rest }: AccountDocument): AccountRecord => ({ id: _id, ...rest })
+  const fromMembership = ({ _id, ...rest }: MembershipDocument): MembershipRecord => ({ id: _id, ...rest })
+  const fromInvitation = ({ _id, ...rest }: InvitationDocument): InvitationRecord => ({ id: _id, ...rest })
   const fromDomain = ({ _id, ...rest }: DomainDocument): DomainRecord => ({ domain: _id, ...rest })
 
   return {
@@ -140,10 +152,10 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
       const doc = await organizations.findOne('id' in query ? { _id: query.id } : query)
       return doc ? fromOrganization(doc) : null
     },
-    async updateOrganization(id, patch) {
+    async updateOrganization(id, patch, expected) {
       await ensureIndexes()
       const doc = await organizations
-        .findOneAndUpdate({ _id: id }, { $set: patch }, { returnDocument: 'after' })
+        .findOneAndUpdate({ _id: id, ...(expected ? { ownerId: expected.ownerId } : {}) }, { $set: patch }, { returnDocument: 'after' })
         .catch(rethrowDuplicate(organizationConflicts))
         .catch(markRefusal)
       return doc ? fromOrganization(doc) : null
@@ -159,29 +171,71 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
       await organizations.deleteOne({ _id: id })
     },
 
-    async insertAdmin(admin) {
+    async insertAccount(account) {
       await ensureIndexes()
-      const { id, ...rest } = admin
-      await admins.insertOne({ _id: id, ...rest }).catch(rethrowDuplicate(adminConflicts))
+      const { id, ...rest } = account
+      await accounts.insertOne({ _id: id, ...rest }).catch(rethrowDuplicate(accountConflicts))
     },
-    async findAdmin(query) {
-      const doc = await admins.findOne('id' in query ? { _id: query.id } : { email: query.email })
-      return doc ? fromAdmin(doc) : null
+    async findAccount(query) {
+      const doc = await accounts.findOne('id' in query ? { _id: query.id } : { email: query.email })
+      return doc ? fromAccount(doc) : null
     },
-    async updateAdmin(id, patch, expected) {
+    async updateAccount(id, patch, expected) {
       await ensureIndexes()
-      const doc = await admins
+      const doc = await accounts
         .findOneAndUpdate({ _id: id, ...(expected ? { passwordHash: expected.passwordHash } : {}) }, { $set: patch }, { returnDocument: 'after' })
-        .catch(rethrowDuplicate(adminConflicts))
+        .catch(rethrowDuplicate(accountConflicts))
         .catch(markRefusal)
-      return doc ? fromAdmin(doc) : null
+      return doc ? fromAccount(doc) : null
     },
-    async deleteAdmins(organizationId) {
-      await admins.deleteMany({ organizationId })
+    async deleteAccount(id) {
+      await accounts.deleteOne({ _id: id })
     },
-    async *listAdmins(listOptions = {}) {
-      const filter = listOptions.afterId === undefined ? {} : { _id: { $gt: listOptions.afterId } }
-      for await (const doc of admins.find(filter).sort({ _id: 1 })) yield fromAdmin(doc)
+
+    async insertMembership(record) {
+      await ensureIndexes()
+      const { id, ...rest } = record
+      await memberships.insertOne({ _id: id, ...rest }).catch(rethrowDuplicate(membershipConflicts))
+    },
+    async findMembership(query) {
+      const doc = await memberships.findOne('id' in query ? { _id: query.id } : { accountId: query.accountId, organizationId: query.organizationId })
+      return doc ? fromMembership(doc) : null
+    },
+    async listMemberships(query) {
+      return (await memberships.find(query).sort({ _id: 1 }).toArray()).map(fromMembership)
+    },
+    async updateMembership(id, patch, expected) {
+      const doc = await memberships.findOneAndUpdate({ _id: id, ...(expected ? { role: expected.role } : {}) }, { $set: patch }, { returnDocument: 'after' }).catch(markRefusal)
+      return doc ? fromMembership(doc) : null
+    },
+    async deleteMembership(id, organizationId) {
+      return (await memberships.deleteOne({ _id: id, organizationId })).deletedCount === 1
+    },
+    async deleteMemberships(organizationId) {
+      await memberships.deleteMany({ organizationId })
+    },
+    async *walkMemberships(walkOptions = {}) {
+      const filter = walkOptions.afterId === undefined ? {} : { _id: { $gt: walkOptions.afterId } }
+      for await (const doc of memberships.find(filter).sort({ _id: 1 })) yield fromMembership(doc)
+    },
+
+    async insertInvitation(record) {
+      await ensureIndexes()
+      const { id, ...rest } = record
+      await invitations.insertOne({ _id: id, ...rest }).catch(rethrowDuplicate(invitationConflicts))
+    },
+    async findInvitation(query) {
+      const doc = await invitations.findOne('id' in query ? { _id: query.id } : { tokenHash: query.tokenHash })
+      return doc ? fromInvitation(doc) : null
+    },
+    async listInvitations(organizationId) {
+      return (await invitations.find({ organizationId }).sort({ createdAt: 1, _id: 1 }).toArray()).map(fromInvitation)
+    },
+    async deleteInvitation(id, organizationId) {
+      return (await invitations.deleteOne({ _id: id, organizationId })).deletedCount === 1
+    },
+    async deleteInvitations(organizationId) {
+      await invitations.deleteMany({ organizationId })
     },
 
     async insertDomain(record) {
@@ -215,7 +269,7 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
       return { id: _id, ...rest }
     },
     async deleteSessions(query) {
-      const filter = 'id' in query ? { _id: query.id } : 'adminId' in query ? { adminId: query.adminId } : { organizationId: query.organizationId }
+      const filter = 'id' in query ? { _id: query.id } : query
       const ids = (await sessions.find(filter, { projection: { _id: 1 } }).toArray()).map((doc) => doc._id)
       if (ids.length === 0) return
       // Tokens first: a session that is gone must never leave a usable refresh token behind.
@@ -316,7 +370,9 @@ const organizationConflicts = {
   nameKey: () => new OrganizationNameTakenError('an organization with this name already exists'),
   slug: () => new SlugTakenError('an organization with this slug already exists'),
 }
-const adminConflicts = { email: () => new AdminEmailTakenError('an admin with this email already exists') }
+const accountConflicts = { email: () => new AdminEmailTakenError('an account with this email already exists') }
+const membershipConflicts = { accountId: () => new AlreadyMemberError('this account is already a member of the organization') }
+const invitationConflicts = { organizationId: () => new InvitationPendingError('this email already has a pending invitation to the organization') }
 const domainConflicts = { _id: () => new DomainTakenError('another organization already uses this domain') }
 
 function rethrowDuplicate(conflicts: Record<string, () => Error>) {

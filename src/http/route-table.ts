@@ -1,0 +1,39 @@
+import { z } from 'zod'
+import type { IssuedTokens } from '../auth/admin-auth.js'
+import type { MemberTenant } from '../tenant.js'
+import type { HttpRequest } from './http-types.js'
+
+/** One org-management endpoint, independent of any framework. Adapters never see these directly. */
+export interface OrgRoute {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+  /** Exact, or with one `{id}` segment, whose value reaches `handle` as `request.params.id`. */
+  path: string
+  /** Where the input comes from: the query string or a JSON body. */
+  input: 'query' | 'body'
+  schema: z.ZodType
+  /** When true, a valid Bearer token is required and its tenant is passed to `handle`. */
+  authenticated: boolean
+  /** A permission the token's role must hold, checked before the input is read (403 `PERMISSION_DENIED`). */
+  permission?: string
+  handle(input: never, tenant: MemberTenant | undefined, request: RouteRequest): Promise<{ status: number; body?: unknown }>
+}
+
+/** The request as a route sees it: the adapter's request and the path's `{id}`. */
+export interface RouteRequest extends HttpRequest {
+  params: { id?: string }
+}
+
+export const noQuery = z.strictObject({})
+
+export function tokensJson(tokens: IssuedTokens) {
+  return { access_token: tokens.accessToken, token_type: tokens.tokenType, expires_in: tokens.expiresIn, refresh_token: tokens.refreshToken }
+}
+
+export function route<TSchema extends z.ZodType>(
+  definition: Omit<OrgRoute, 'schema' | 'handle'> & {
+    schema: TSchema
+    handle(input: z.output<TSchema>, tenant: MemberTenant | undefined, request: RouteRequest): Promise<{ status: number; body?: unknown }>
+  },
+): OrgRoute {
+  return definition as OrgRoute
+}

@@ -1,0 +1,182 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { z } from 'zod'
+import type { AuditLog } from '../audit-log.js'
+import type { AdminAuth, IssuedTokens } from '../auth/admin-auth.js'
+import { runAsTenant } from '../context/tenant-context.js'
+import { tenantOf } from '../context/mint-tenant.js'
+import {
+  AdminEmailTakenError,
+  AlreadyMemberError,
+  InvitationInvalidError,
+  InvitationNotFoundError,
+  OrganizationNotFoundError,
+  PermissionDeniedError,
+  ValidationError,
+} from '../errors.js'
+import * as fields from '../lib/fields.js'
+import { newId } from '../lib/ids.js'
+import { parseInput } from '../lib/parse-input.js'
+import type { AccountRecord, InvitationRecord, TenantStore } from '../store.js'
+import type { MemberTenant } from '../tenant.js'
+import { loadCaller } from './caller.js'
+import type { Roles } from './roles.js'
+
+/** An invitation as callers see it: never its token or the token's hash. */
+export interface Invitation {
+  id: string
+  organizationId: string
+  email: string
+  role: string
+  invitedBy: string
+  createdAt: Date
+  expiresAt: Date
+}
+
+/** `createTenancy({ invitations })`. */
+export interface InvitationOptions {
+  /** How long an invitation can be accepted, in seconds. Default 7 days. */
+  lifetimeSeconds?: number
+  /**
+   * Called with each new invitation and its token, the only time the token exists in clear:
+   * email it (tenantry sends no mail). Runs inside `tenancy.run` for the organization. A throw
+   * cancels the invitation and fails the request, so no invitation exists that nobody was told of.
+   */
+  onInvitation?: (invitation: Invitation, token: string) => unknown
+}
+
+const TOKEN = /^[A-Za-z0-9_-]{43}$/
+const inviteSchema = z.object({ email: fields.email, role: z.string().min(1).max(32) })
+const acceptSchema = z.object({ token: z.string().max(200), password: z.string().max(1024) })
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')
+
+/**
+ * Invitations: a member with `members:invite` invites an email with a role below their own; the
+ * invitee accepts with the token (256 random bits, shown once, stored only hashed) and a
+ * password: a new account's, or their existing account's own. Accepting is winning one
+ * conditional delete, so an invitation is used at most once however many accept it at once.
+ */
+export class Invitations {
+  readonly #store: TenantStore
+  readonly #auth: AdminAuth
+  readonly #audit: AuditLog
+  readonly #roles: Roles
+  readonly #lifetimeMs: number
+  readonly #onInvitation: InvitationOptions['onInvitation']
+
+  constructor(store: TenantStore, auth: AdminAuth, options: { audit: AuditLog; roles: Roles; invitations: InvitationOptions | undefined }) {
+    const { lifetimeSeconds = 7 * 24 * 3600, onInvitation } = options.invitations ?? {}
+    if (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds <= 0) throw new TypeError('tenantry: invitations.lifetimeSeconds must be a positive whole number of seconds')
+    if (onInvitation !== undefined && typeof onInvitation !== 'function') throw new TypeError('tenantry: invitations.onInvitation must be a function')
+    this.#store = store
+    this.#auth = auth
+    this.#audit = options.audit
+    this.#roles = options.roles
+    this.#lifetimeMs = lifetimeSeconds * 1000
+    this.#onInvitation = onInvitation
+  }
+
+  /**
+   * Invites `email` with `role`. Needs `members:invite` and a role below the caller's own (the
+   * owner may invite to any role but `owner`). Re-inviting an email replaces its pending
+   * invitation; an email that already has a membership here is `AlreadyMemberError`.
+   */
+  async invite(tenant: Pick<MemberTenant, 'id' | 'member'>, input: { email: string; role: string }): Promise<{ invitation: Invitation; token: string }> {
+    const { email, role } = parseInput(inviteSchema, input)
+    const caller = await loadCaller(this.#store, tenant)
+    if (!this.#roles.can(caller.role, 'members:invite')) throw new PermissionDeniedError('this needs the members:invite permission')
+    if (!this.#roles.exists(role) || role === 'owner') throw new ValidationError([{ pointer: '#/role', detail: role === 'owner' ? 'ownership moves only by transfer' : 'is not a role of this app' }])
+    if (!this.#roles.mayManage(caller.role, role)) throw new PermissionDeniedError(`a ${caller.role} may not invite a ${role}`)
+    const account = await this.#store.findAccount({ email })
+    if (account && (await this.#store.findMembership({ accountId: account.id, organizationId: caller.org.id }))) throw new AlreadyMemberError('this email is already a member of the organization')
+
+    const previous = (await this.#store.listInvitations(caller.org.id)).find((invitation) => invitation.email === email)
+    if (previous && (await this.#store.deleteInvitation(previous.id, caller.org.id))) {
+      await this.#audit.record({ type: 'invitation.cancelled', organizationId: caller.org.id, accountId: caller.membership.accountId, details: { invitationId: previous.id, reason: 'reinvited' } })
+    }
+    const token = randomBytes(32).toString('base64url')
+    const now = Date.now()
+    const record: InvitationRecord = { id: newId(), organizationId: caller.org.id, email, role, tokenHash: hashToken(token), invitedBy: caller.membership.accountId, createdAt: new Date(now), expiresAt: new Date(now + this.#lifetimeMs) }
+    await this.#store.insertInvitation(record)
+    const invitation = toInvitation(record)
+    if (this.#onInvitation) {
+      try {
+        await runAsTenant(tenantOf(caller.org, this.#store), () => this.#onInvitation!(structuredClone(invitation), token))
+      } catch (err) {
+        await this.#store.deleteInvitation(record.id, caller.org.id).catch(() => {})
+        throw err
+      }
+    }
+    await this.#audit.record({ type: 'member.invited', organizationId: caller.org.id, accountId: caller.membership.accountId, details: { invitationId: record.id, role } })
+    return { invitation, token }
+  }
+
+  /** The organization's pending invitations (expired ones left out), oldest first. Needs `members:read`. */
+  async list(tenant: Pick<MemberTenant, 'id' | 'member'>): Promise<Invitation[]> {
+    const caller = await loadCaller(this.#store, tenant)
+    if (!this.#roles.can(caller.role, 'members:read')) throw new PermissionDeniedError('this needs the members:read permission')
+    const now = Date.now()
+    return (await this.#store.listInvitations(caller.org.id)).filter((invitation) => invitation.expiresAt.getTime() > now).map(toInvitation)
+  }
+
+  /** Cancels a pending invitation of the caller's organization. Needs `members:invite`. One of another organization is not found. */
+  async cancel(tenant: Pick<MemberTenant, 'id' | 'member'>, id: string): Promise<void> {
+    const input = parseInput(z.object({ id: z.string().min(1).max(200) }), { id })
+    const caller = await loadCaller(this.#store, tenant)
+    if (!this.#roles.can(caller.role, 'members:invite')) throw new PermissionDeniedError('this needs the members:invite permission')
+    if (!(await this.#store.deleteInvitation(input.id, caller.org.id))) throw new InvitationNotFoundError('this organization has no pending invitation with this id')
+    await this.#audit.record({ type: 'invitation.cancelled', organizationId: caller.org.id, accountId: caller.membership.accountId, details: { invitationId: input.id } })
+  }
+
+  /**
+   * Accepts an invitation: with no account for its email, creates one with `password`; with
+   * one, `password` must be that account's. Answers with a token pair for the organization, as
+   * a login does. Unknown, used, cancelled or expired tokens and wrong passwords are
+   * `InvitationInvalidError` (401); a deleted organization is `OrganizationNotFoundError`.
+   * Throttled per email and client address like a login.
+   */
+  async accept(input: { token: string; password: string }, context: { clientAddress?: string } = {}): Promise<{ tokens: IssuedTokens; organizationId: string }> {
+    const { token, password } = parseInput(acceptSchema, input)
+    const invitation = TOKEN.test(token) ? await this.#store.findInvitation({ tokenHash: hashToken(token) }) : null
+    if (!invitation || invitation.expiresAt.getTime() <= Date.now()) throw new InvitationInvalidError()
+    const org = await this.#store.findOrganization({ id: invitation.organizationId })
+    if (org?.state !== 'active') throw new OrganizationNotFoundError('the organization of this invitation no longer exists')
+    if (!this.#roles.exists(invitation.role)) throw new InvitationInvalidError('the role of this invitation no longer exists')
+
+    const { account, created } = await this.#account(invitation.email, password, context)
+    // The one step that decides: of concurrent accepts, exactly one deletes the invitation.
+    if (!(await this.#store.deleteInvitation(invitation.id, org.id))) {
+      if (created) await this.#store.deleteAccount(account.id).catch(() => {})
+      throw new InvitationInvalidError()
+    }
+    const now = new Date()
+    const membership = { id: newId(), accountId: account.id, organizationId: org.id, role: invitation.role, createdAt: now, updatedAt: now }
+    await this.#store.insertMembership(membership)
+    await this.#audit.record({ type: 'invitation.accepted', organizationId: org.id, accountId: account.id, clientAddress: context.clientAddress ?? null, details: { invitationId: invitation.id, memberId: membership.id, role: invitation.role } })
+    return { tokens: await this.#auth.startSession(membership), organizationId: org.id }
+  }
+
+  /** The invitee's account: theirs if the password is its own, or a new one with that password. */
+  async #account(email: string, password: string, context: { clientAddress?: string }): Promise<{ account: AccountRecord; created: boolean }> {
+    const existing = await this.#auth.verifyCredentials(email, password, context)
+    if (existing) return { account: existing, created: false }
+    if (await this.#store.findAccount({ email })) throw new InvitationInvalidError()
+    parseInput(z.object({ password: fields.password }), { password })
+    const now = new Date()
+    const account: AccountRecord = { id: newId(), email, passwordHash: await this.#auth.hashPassword(password), tokenVersion: 0, createdAt: now, updatedAt: now }
+    try {
+      await this.#store.insertAccount(account)
+      return { account, created: true }
+    } catch (err) {
+      // Another accept made the account meanwhile: it must then be this password's.
+      if (!(err instanceof AdminEmailTakenError)) throw err
+      const raced = await this.#auth.verifyCredentials(email, password, context)
+      if (!raced) throw new InvitationInvalidError()
+      return { account: raced, created: false }
+    }
+  }
+}
+
+function toInvitation(record: InvitationRecord): Invitation {
+  return { id: record.id, organizationId: record.organizationId, email: record.email, role: record.role, invitedBy: record.invitedBy, createdAt: record.createdAt, expiresAt: record.expiresAt }
+}
