@@ -55,8 +55,11 @@ declare module 'tenantry' {
  * data is kept: 'prefix' (default) or 'database' on MongoDB, 'isolated' (default) or 'shared' in
  * memory, and 'shared' on both.
  */
+/** The example's roles: every member reads notes; an editor also writes them. Owners and admins may do anything. */
+export const exampleRoles = { member: ['notes:read'], editor: ['notes:read', 'notes:write'] }
+
 export async function exampleTenancy(): Promise<Tenancy> {
-  const options = { auth: { secret: exampleSecret() }, baseDomain: exampleBaseDomain }
+  const options = { auth: { secret: exampleSecret() }, baseDomain: exampleBaseDomain, roles: exampleRoles }
   const strategy = process.env.TENANCY_STRATEGY
   if (!process.env.MONGODB_URI) return createTenancy({ ...options, store: memoryStore({ collections: exampleCollections, strategy: strategy === 'shared' ? 'shared' : 'isolated' }) })
   const { MongoClient } = await import('mongodb')

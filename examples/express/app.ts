@@ -41,16 +41,17 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): ex
     next()
   })
 
-  // An organization admin's token: req.tenant.collection('notes') is the organization's own notes.
+  // A member's token: req.tenant.collection('notes') is the organization's own notes. Reading
+  // needs notes:read and writing notes:write (exampleRoles: members read, editors also write;
+  // owners and admins may do anything).
   const notes = express.Router()
-  notes.use(tenantScope(tenancy))
-  notes.post('/', express.json({ limit: '16kb' }), async (req, res) => {
+  notes.post('/', tenantScope(tenancy, { permission: 'notes:write' }), express.json({ limit: '16kb' }), async (req, res) => {
     const parsed = noteBody.safeParse(req.body)
     if (!parsed.success) return problem(res, 400, 'Invalid note', z.prettifyError(parsed.error))
     const { insertedId } = await req.tenant.collection('notes').insertOne({ text: parsed.data.text, createdAt: new Date() })
     res.status(201).json({ id: insertedId, text: parsed.data.text })
   })
-  notes.get('/', async (req, res) => {
+  notes.get('/', tenantScope(tenancy, { permission: 'notes:read' }), async (req, res) => {
     const found = await req.tenant.collection('notes').find({}, { sort: { createdAt: 1 } }).toArray()
     res.json({ notes: found.map((note) => ({ id: note._id, text: note.text })) })
   })

@@ -51,16 +51,16 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): Ko
   })
 
   // An organization admin's token: ctx.state.tenant.data is the organization's own collection.
+  // Reading needs notes:read and writing notes:write (exampleRoles: members read, editors also write).
   const notes = new Router({ prefix: '/notes' })
-  notes.use(tenantScope(tenancy))
-  notes.post('/', json, async (ctx) => {
+  notes.post('/', tenantScope(tenancy, { permission: 'notes:write' }), json, async (ctx) => {
     const parsed = noteBody.safeParse(ctx.request.body)
     if (!parsed.success) return problem(ctx, 400, 'Invalid note', z.prettifyError(parsed.error))
     const { insertedId } = await ctx.state.tenant.collection('notes').insertOne({ text: parsed.data.text, createdAt: new Date() })
     ctx.status = 201
     ctx.body = { id: insertedId, text: parsed.data.text }
   })
-  notes.get('/', async (ctx) => {
+  notes.get('/', tenantScope(tenancy, { permission: 'notes:read' }), async (ctx) => {
     const found = await ctx.state.tenant.collection('notes').find({}, { sort: { createdAt: 1 } }).toArray()
     ctx.body = { notes: found.map((note) => ({ id: note._id, text: note.text })) }
   })

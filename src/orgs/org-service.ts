@@ -158,8 +158,15 @@ export class OrgService {
     const { org, membership, role } = await loadCaller(this.#store, tenant)
     const account = await this.#store.findAccount({ id: membership.accountId })
     if (!account) throw new ForbiddenError('the account no longer exists')
-    if ((input.name !== undefined || input.slug !== undefined) && !this.#roles.can(role, 'org:update')) throw new PermissionDeniedError('renaming the organization or changing its slug needs the org:update permission')
 
+    const orgPatch: OrganizationPatch = {}
+    if (input.name !== undefined && input.name !== org.name) Object.assign(orgPatch, { name: input.name, nameKey: organizationNameKey(input.name) })
+    if (input.slug !== undefined && input.slug !== org.slug) {
+      this.#refuseReserved(input.slug)
+      orgPatch.slug = input.slug
+    }
+    // Sending the current name or slug changes nothing, and needs nothing.
+    if (Object.keys(orgPatch).length > 0 && !this.#roles.can(role, 'org:update')) throw new PermissionDeniedError('renaming the organization or changing its slug needs the org:update permission')
     const accountPatch: AccountPatch = {}
     if (input.email !== undefined && input.email !== account.email) {
       if (await this.#store.findAccount({ email: input.email })) throw new AdminEmailTakenError('an account with this email already exists')
@@ -168,12 +175,6 @@ export class OrgService {
     if (input.password !== undefined) {
       accountPatch.passwordHash = await this.#auth.hashPassword(input.password)
       accountPatch.tokenVersion = account.tokenVersion + 1
-    }
-    const orgPatch: OrganizationPatch = {}
-    if (input.name !== undefined && input.name !== org.name) Object.assign(orgPatch, { name: input.name, nameKey: organizationNameKey(input.name) })
-    if (input.slug !== undefined && input.slug !== org.slug) {
-      this.#refuseReserved(input.slug)
-      orgPatch.slug = input.slug
     }
     if (Object.keys(orgPatch).length === 0 && Object.keys(accountPatch).length === 0) return toOrganization(org)
 
