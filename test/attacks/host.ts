@@ -8,6 +8,7 @@ import { PASSWORD, TEST_AUTH, TEST_SECRET } from '../support/secret.js'
 import { requestWithHost, type HostReply } from '../support/request-with-host.js'
 import { startServer, type RunningServer } from '../support/start-server.js'
 import { notesStore } from '../support/notes-store.js'
+import { exampleRoles } from '../../examples/example-setup.js'
 
 export interface Reply {
   status: number
@@ -46,7 +47,7 @@ export function describeAttack(title: string, body: (host: () => Host) => void, 
       let server: RunningServer
       let host: Host
       beforeEach(async () => {
-        const tenancy = createTenancy({ auth: { ...TEST_AUTH, ...options.auth } as AdminAuthOptions, baseDomain: 'example.test', store: notesStore() })
+        const tenancy = createTenancy({ auth: { ...TEST_AUTH, ...options.auth } as AdminAuthOptions, baseDomain: 'example.test', store: notesStore(), roles: exampleRoles })
         server = await startServer(createApp(tenancy))
         host = makeHost(server, tenancy)
       })

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import {
   AdminEmailTakenError,
+  AlreadyMemberError,
+  InvitationPendingError,
   createTenancy,
   DomainTakenError,
   SlugTakenError,
@@ -9,6 +11,8 @@ import {
   OrganizationNotFoundError,
   type AccountRecord,
   type AuditEvent,
+  type InvitationRecord,
+  type MembershipRecord,
   type OrganizationRecord,
   type RefreshTokenRecord,
   type SessionRecord,
@@ -216,6 +220,87 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.insertDomain({ domain: 'contested.com', organizationId: `org-${i}`, createdAt: new Date() })))
         expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1)
         for (const result of results) if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(DomainTakenError)
+      })
+    })
+
+    describe('memberships and invitations', () => {
+      const membership = (accountId: string, organizationId: string, role = 'member'): MembershipRecord => {
+        const now = new Date()
+        return { id: unique('member'), accountId, organizationId, role, createdAt: now, updatedAt: now }
+      }
+      const invitation = (organizationId: string, email: string): InvitationRecord => {
+        const now = new Date()
+        return { id: unique('invitation'), organizationId, email, role: 'member', tokenHash: randomBytes(32).toString('hex'), invitedBy: 'someone', createdAt: now, expiresAt: new Date(now.getTime() + 60_000) }
+      }
+
+      it('keeps one membership per account and organization, even under twenty concurrent inserts', async () => {
+        const store = await subject.create()
+        const results = await Promise.allSettled(Array.from({ length: 20 }, () => store.insertMembership(membership('acc-1', 'org-1'))))
+        expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1)
+        for (const result of results) if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(AlreadyMemberError)
+        await store.insertMembership(membership('acc-1', 'org-2'))
+        await store.insertMembership(membership('acc-2', 'org-1'))
+        expect((await store.listMemberships({ organizationId: 'org-1' })).map((m) => m.accountId).sort()).toEqual(['acc-1', 'acc-2'])
+        expect((await store.listMemberships({ accountId: 'acc-1' })).map((m) => m.organizationId).sort()).toEqual(['org-1', 'org-2'])
+        expect(await store.findMembership({ accountId: 'acc-2', organizationId: 'org-1' })).toMatchObject({ accountId: 'acc-2', organizationId: 'org-1' })
+      })
+
+      it('changes a role only while it is the one expected, and removes a membership only through its own organization', async () => {
+        const store = await subject.create()
+        const one = membership('acc-1', 'org-1')
+        await store.insertMembership(one)
+        expect(await store.updateMembership(one.id, { role: 'admin' }, { role: 'editor' })).toBeNull()
+        expect(await store.updateMembership(one.id, { role: 'admin' }, { role: 'member' })).toMatchObject({ role: 'admin' })
+        expect(await store.deleteMembership(one.id, 'org-2')).toBe(false)
+        expect(await store.findMembership({ id: one.id })).not.toBeNull()
+        expect(await store.deleteMembership(one.id, 'org-1')).toBe(true)
+        expect(await store.deleteMembership(one.id, 'org-1')).toBe(false)
+      })
+
+      it('deletes an organization’s memberships and invitations and no one else’s, and walks every membership in id order', async () => {
+        const store = await subject.create()
+        for (const m of [membership('a', 'org-1'), membership('b', 'org-1'), membership('a', 'org-2')]) await store.insertMembership(m)
+        for (const i of [invitation('org-1', 'x@x.test'), invitation('org-2', 'x@x.test')]) await store.insertInvitation(i)
+        await store.deleteMemberships('org-1')
+        await store.deleteInvitations('org-1')
+        expect(await store.listMemberships({ organizationId: 'org-1' })).toEqual([])
+        expect(await store.listMemberships({ accountId: 'a' })).toHaveLength(1)
+        expect(await store.listInvitations('org-1')).toEqual([])
+        expect(await store.listInvitations('org-2')).toHaveLength(1)
+        const walked: string[] = []
+        for await (const m of store.walkMemberships()) walked.push(m.id)
+        expect(walked).toEqual([...walked].sort())
+        expect(walked).toHaveLength(1)
+      })
+
+      it('keeps one pending invitation per email and organization, even under twenty concurrent invitations', async () => {
+        const store = await subject.create()
+        const results = await Promise.allSettled(Array.from({ length: 20 }, () => store.insertInvitation(invitation('org-1', 'same@x.test'))))
+        expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1)
+        for (const result of results) if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(InvitationPendingError)
+        await store.insertInvitation(invitation('org-2', 'same@x.test'))
+        expect(await store.listInvitations('org-1')).toHaveLength(1)
+      })
+
+      it('lets exactly one of twenty concurrent deletes of one invitation win, and only through its own organization', async () => {
+        const store = await subject.create()
+        const pending = invitation('org-1', 'a@x.test')
+        await store.insertInvitation(pending)
+        expect(await store.findInvitation({ tokenHash: pending.tokenHash })).toEqual(pending)
+        expect(await store.deleteInvitation(pending.id, 'org-2')).toBe(false)
+        const results = await Promise.all(Array.from({ length: 20 }, () => store.deleteInvitation(pending.id, 'org-1')))
+        expect(results.filter(Boolean)).toHaveLength(1)
+        expect(await store.findInvitation({ id: pending.id })).toBeNull()
+      })
+
+      it('moves ownership only from the owner it expects', async () => {
+        const store = await subject.create()
+        const org = organization({ ownerId: 'member-1' })
+        await store.insertOrganization(org)
+        expect(await store.updateOrganization(org.id, { ownerId: 'member-3' }, { ownerId: 'member-2' })).toBeNull()
+        expect(await store.updateOrganization(org.id, { ownerId: 'member-2' }, { ownerId: 'member-1' })).toMatchObject({ ownerId: 'member-2' })
+        const results = await Promise.all(['a', 'b', 'c', 'd'].map((to) => store.updateOrganization(org.id, { ownerId: to }, { ownerId: 'member-2' })))
+        expect(results.filter((result) => result !== null)).toHaveLength(1)
       })
     })
 

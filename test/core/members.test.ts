@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest'
+import { createTenancy, memoryStore, type MemberTenant } from 'tenantry'
+import { tenantScope } from 'tenantry/express'
+import { failingStore } from '../support/failing-store.js'
+import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+
+async function setUp(store = memoryStore()) {
+  const tenancy = createTenancy({ auth: TEST_AUTH, store, roles: { editor: ['notes:write'] } })
+  await tenancy.orgs.create({ name: 'Acme', email: 'owner@acme.test', password: PASSWORD })
+  const owner = await tenancy.registry.resolve((await tenancy.auth.login({ email: 'owner@acme.test', password: PASSWORD })).accessToken)
+  const join = async (email: string, role: string): Promise<MemberTenant> => {
+    const { token } = await tenancy.invitations.invite(owner, { email, role })
+    const { tokens } = await tenancy.invitations.accept({ token, password: PASSWORD })
+    return tenancy.registry.resolve(tokens.accessToken)
+  }
+  return { tenancy, owner, join }
+}
+
+describe('members, roles and ownership in the core', () => {
+  it('lets exactly one of twenty concurrent transfers by the owner succeed, leaving one owner', async () => {
+    const { tenancy, owner, join } = await setUp()
+    const admins = []
+    for (let i = 0; i < 20; i++) admins.push(await join(`admin${i}@acme.test`, 'admin'))
+    // The same owner tenant for all twenty: each call re-reads the owner from the store, and only the conditional write decides.
+    const results = await Promise.allSettled(admins.map((admin) => tenancy.members.transferOwnership(owner, admin.member.id)))
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1)
+    for (const result of results) if (result.status === 'rejected') expect(result.reason).toMatchObject({ code: 'PERMISSION_DENIED' })
+    const roles = (await tenancy.members.list(await tenancy.registry.resolve((await tenancy.auth.login({ email: 'admin0@acme.test', password: PASSWORD })).accessToken))).map((member) => member.role)
+    expect(roles.filter((role) => role === 'owner')).toHaveLength(1)
+  })
+
+  it('refuses a token whose role changed even when ending its sessions failed', async () => {
+    const failing = failingStore(memoryStore())
+    const { tenancy, owner, join } = await setUp(failing.store)
+    const editor = await join('ed@acme.test', 'editor')
+    const { accessToken } = await tenancy.auth.login({ email: 'ed@acme.test', password: PASSWORD })
+    await tenancy.registry.resolve(accessToken)
+    failing.failNext('deleteSessions')
+    await expect(tenancy.members.changeRole(owner, editor.member.id, 'member')).rejects.toThrow()
+    await expect(tenancy.registry.resolve(accessToken)).rejects.toMatchObject({ code: 'TOKEN_INVALID' })
+  })
+
+  it('tells whether a tenant may do something by its token’s role, and a tenant without a member may do nothing', async () => {
+    const { tenancy, owner, join } = await setUp()
+    const editor = await join('ed@acme.test', 'editor')
+    const member = await join('m@acme.test', 'member')
+    expect(tenancy.can(owner, 'org:delete')).toBe(true)
+    expect(tenancy.can(editor, 'notes:write')).toBe(true)
+    expect(tenancy.can(editor, 'members:invite')).toBe(false)
+    expect(tenancy.can(member, 'notes:write')).toBe(false)
+    expect(tenancy.can(await tenancy.tenant({ id: owner.id }), 'notes:write')).toBe(false)
+    expect(() => tenancy.can(owner, 'not a permission')).toThrow(TypeError)
+  })
+
+  it('gives an admin every permission but deleting the organization and ownership', async () => {
+    const { tenancy, owner, join } = await setUp()
+    const admin = await join('ad@acme.test', 'admin')
+    expect(tenancy.can(admin, 'members:remove')).toBe(true)
+    expect(tenancy.can(admin, 'notes:write')).toBe(true)
+    expect(tenancy.can(admin, 'org:delete')).toBe(false)
+    await expect(tenancy.orgs.delete(admin, 'Acme')).rejects.toMatchObject({ code: 'PERMISSION_DENIED' })
+    await expect(tenancy.members.transferOwnership(admin, admin.member.id)).rejects.toMatchObject({ code: 'PERMISSION_DENIED' })
+    expect(tenancy.can(owner, 'org:delete')).toBe(true)
+  })
+
+  it('keeps the accounts’ other memberships when an organization is deleted, and removes the accounts it was the last of', async () => {
+    const { tenancy, owner, join } = await setUp()
+    await tenancy.orgs.create({ name: 'Globex', email: 'shared@x.test', password: PASSWORD })
+    const shared = await join('shared@x.test', 'member')
+    const onlyHere = await join('only@acme.test', 'member')
+    await tenancy.invitations.invite(owner, { email: 'pending@acme.test', role: 'member' })
+    await tenancy.orgs.delete(owner, 'Acme')
+    expect(await tenancy.store.listMemberships({ organizationId: owner.id })).toEqual([])
+    expect(await tenancy.store.listInvitations(owner.id)).toEqual([])
+    expect(await tenancy.store.findAccount({ id: onlyHere.member.accountId })).toBeNull()
+    expect(await tenancy.store.listMemberships({ accountId: shared.member.accountId })).toHaveLength(1)
+    await tenancy.auth.login({ email: 'shared@x.test', password: PASSWORD })
+  })
+
+  it('refuses bad roles and permissions at start-up with a TypeError', () => {
+    for (const roles of [[], { owner: [] }, { admin: ['x:y'] }, { Editor: ['notes:write'] }, { editor: ['notes'] }, { editor: 'notes:write' }]) {
+      expect(() => createTenancy({ auth: TEST_AUTH, roles: roles as never })).toThrow(TypeError)
+    }
+    expect(() => createTenancy({ auth: TEST_AUTH, invitations: { lifetimeSeconds: 0 } })).toThrow(TypeError)
+    expect(() => createTenancy({ auth: TEST_AUTH, invitations: { onInvitation: 'mail' as never } })).toThrow(TypeError)
+    const tenancy = createTenancy({ auth: TEST_AUTH })
+    expect(() => tenantScope(tenancy, { permission: 'notes' })).toThrow(TypeError)
+    expect(() => tenantScope(tenancy, { from: (req) => ({ id: String(req.headers['x-org']) }), permission: 'notes:read' })).toThrow(TypeError)
+  })
+
+  it('cancels an invitation whose onInvitation hook throws, so none exists that nobody was told of', async () => {
+    const tenancy = createTenancy({ auth: TEST_AUTH, invitations: { onInvitation: () => { throw new Error('mail server down') } } })
+    await tenancy.orgs.create({ name: 'Acme', email: 'owner@acme.test', password: PASSWORD })
+    const owner = await tenancy.registry.resolve((await tenancy.auth.login({ email: 'owner@acme.test', password: PASSWORD })).accessToken)
+    await expect(tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })).rejects.toThrow('mail server down')
+    expect(await tenancy.invitations.list(owner)).toEqual([])
+  })
+})
