@@ -568,12 +568,20 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
       })
 
-      it('deletes the organization, its admins, its domains and its data space', async () => {
+      it('deletes the organization, its members, invitations, domains and data space, and never an account’s other memberships', async () => {
         const { tenancy, store } = await setUp()
         const tenant = await acmeWithNote(tenancy)
         const org = (await store.findOrganization({ id: tenant.id }))!
         await tenancy.orgs.addDomain(tenant.id, 'shop.acme.com')
+        await tenancy.orgs.create({ name: 'Globex', email: 'both@x.test', password: PASSWORD })
+        const { token } = await tenancy.invitations.invite(tenant, { email: 'both@x.test', role: 'member' })
+        await tenancy.invitations.accept({ token, password: PASSWORD })
+        await tenancy.invitations.invite(tenant, { email: 'pending@x.test', role: 'member' })
         await tenancy.orgs.delete(tenant, 'Acme')
+        expect(await store.listMemberships({ organizationId: tenant.id })).toEqual([])
+        expect(await store.listInvitations(tenant.id)).toEqual([])
+        // The account's membership elsewhere stays, and it still logs in there.
+        expect(await tenancy.auth.login({ email: 'both@x.test', password: PASSWORD })).toMatchObject({ tokenType: 'Bearer' })
         expect(await store.findOrganization({ id: tenant.id })).toBeNull()
         expect(await store.findDomain('shop.acme.com')).toBeNull()
         expect(await store.findOrganization({ slug: 'acme' })).toBeNull()
