@@ -41,12 +41,89 @@ describe('sessions', () => {
     await expect(tenancy.auth.refresh(tokens.refreshToken)).rejects.toBeInstanceOf(RefreshTokenInvalidError)
   })
 
+  it('refuses a refresh token that outlives its session, as one stored before tokens were capped would', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const { tenancy, tokens } = await session({ sessionLifetimeSeconds: 24 * 3600 })
+    const { sessionId } = tenancy.auth.verifyAccessToken(tokens.accessToken)
+    const { createHash } = await import('node:crypto')
+    const longLived = 'rt_' + 'A'.repeat(43)
+    await tenancy.store.insertRefreshToken({ hash: createHash('sha256').update(longLived).digest('base64url'), sessionId, createdAt: new Date(), expiresAt: new Date(Date.now() + 10 * DAY), usedAt: null })
+    vi.setSystemTime(Date.now() + DAY + 1000)
+    await expect(tenancy.auth.refresh(longLived)).rejects.toBeInstanceOf(RefreshTokenInvalidError)
+  })
+
   it('refuses an access token of an expired session even before the token itself expires', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     const { tenancy, tokens } = await session({ expiresIn: 7200, sessionLifetimeSeconds: 3600 })
     expect((await tenancy.registry.resolve(tokens.accessToken)).name).toBe('Acme')
     vi.setSystemTime(Date.now() + 3601 * 1000)
     await expect(tenancy.registry.resolve(tokens.accessToken)).rejects.toBeInstanceOf(TokenInvalidError)
+  })
+
+  describe('a refresh that races a change', () => {
+    /** A refresh held just after it consumed its token and read its session, while `change` runs. */
+    async function raceRefresh(tenancy: ReturnType<typeof createTenancy>, refreshToken: string, change: () => Promise<unknown>) {
+      const store = tenancy.store
+      const findSession = store.findSession
+      let release!: () => void
+      const gate = new Promise<void>((resolve) => (release = resolve))
+      let read!: () => void
+      const sessionRead = new Promise<void>((resolve) => (read = resolve))
+      store.findSession = async (id) => {
+        store.findSession = findSession
+        const found = await findSession(id)
+        read()
+        await gate
+        return found
+      }
+      let minted = 0
+      const insertRefreshToken = store.insertRefreshToken
+      store.insertRefreshToken = async (token) => {
+        minted++
+        return insertRefreshToken(token)
+      }
+      const refresh = tenancy.auth.refresh(refreshToken)
+      await sessionRead
+      await change()
+      release()
+      await expect(refresh).rejects.toBeInstanceOf(RefreshTokenInvalidError)
+      store.insertRefreshToken = insertRefreshToken
+      return minted
+    }
+
+    it('mints nothing when the password changed meanwhile', async () => {
+      const { tenancy, tokens } = await session()
+      const tenant = await tenancy.registry.resolve(tokens.accessToken)
+      expect(await raceRefresh(tenancy, tokens.refreshToken, () => tenancy.orgs.update(tenant, { password: 'a brand new passphrase' }))).toBe(0)
+    })
+
+    it('mints nothing when the organization started being deleted meanwhile', async () => {
+      let unblock!: () => void
+      const blocked = new Promise<void>((resolve) => (unblock = resolve))
+      let deleting!: () => void
+      const inHook = new Promise<void>((resolve) => (deleting = resolve))
+      const tenancy = createTenancy({ auth: TEST_AUTH, hooks: { beforeDelete: async () => (deleting(), await blocked) } })
+      await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
+      const tokens = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
+      const tenant = await tenancy.registry.resolve(tokens.accessToken)
+      // The delete is held in beforeDelete: the organization is `deleting`, its members and account still there.
+      const deletion = tenancy.orgs.delete(tenant, 'Acme')
+      expect(await raceRefresh(tenancy, tokens.refreshToken, () => inHook)).toBe(0)
+      unblock()
+      await deletion
+    })
+
+    it('mints nothing when the membership was removed meanwhile', async () => {
+      const tenancy = createTenancy({ auth: TEST_AUTH })
+      await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
+      const owner = await tenancy.registry.resolve((await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken)
+      await tenancy.orgs.create({ name: 'Globex', email: 'm@acme.test', password: PASSWORD })
+      const { token } = await tenancy.invitations.invite(owner, { email: 'm@acme.test', role: 'member' })
+      const { tokens } = await tenancy.invitations.accept({ token, password: PASSWORD })
+      const memberId = (await tenancy.registry.resolve(tokens.accessToken)).member.id
+      // The account keeps its other membership, so only the removed membership can refuse the refresh.
+      expect(await raceRefresh(tenancy, tokens.refreshToken, () => tenancy.members.remove(owner, memberId))).toBe(0)
+    })
   })
 
   it('stores a refresh token only as its hash', async () => {

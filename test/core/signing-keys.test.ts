@@ -43,6 +43,19 @@ describe('signing keys', () => {
     await expect(tenancy.registry.resolve(token)).resolves.toMatchObject({ name: 'Acme' })
   })
 
+  it('publishes only public keys: never an HS256 secret, never a private part', async () => {
+    const { privateKey } = ec()
+    const { tenancy } = await tokenFrom([OLD, { kid: 'es', algorithm: 'ES256', privateKey }, NEW], 'es')
+    const { keys } = tenancy.auth.jwks()
+    expect(keys.map((key) => key.kid)).toEqual(['es'])
+    for (const key of keys) {
+      expect(key.kty).toBe('EC')
+      for (const secret of ['k', 'd', 'p', 'q', 'dp', 'dq', 'qi']) expect(key).not.toHaveProperty(secret)
+    }
+    expect(JSON.stringify(tenancy.auth.jwks())).not.toContain(Buffer.from(TEST_SECRET).toString('base64url'))
+    expect(createTenancy({ auth: { keys: [OLD] } }).auth.jwks()).toEqual({ keys: [] })
+  })
+
   it('refuses an HS256 token "signed" with the public key of an ES256 key', async () => {
     const { publicKey, privateKey } = ec()
     const { tenancy, token } = await tokenFrom([{ kid: 'es', algorithm: 'ES256', privateKey }])
@@ -77,12 +90,28 @@ describe('signing keys', () => {
       ['a public key where the private key belongs', { keys: [{ kid: 'x', algorithm: 'ES256', privateKey: publicKey }] }],
       ['an unsupported algorithm', { keys: [{ kid: 'rs', algorithm: 'RS256', secret: TEST_SECRET }] }],
       ['a short HS256 secret in keys', { keys: [{ kid: 'short', algorithm: 'HS256', secret: 'short' }] }],
+      ['an HS256 secret one byte short of 32', { keys: [{ kid: 'short', algorithm: 'HS256', secret: 'x'.repeat(31) }] }],
+      ['an HS256 secret of 31 bytes as bytes', { keys: [{ kid: 'short', algorithm: 'HS256', secret: new Uint8Array(31) }] }],
+      ['a key without a kid', { keys: [{ algorithm: 'HS256', secret: TEST_SECRET }] }],
+      ['a key with an empty kid', { keys: [{ kid: '', algorithm: 'HS256', secret: TEST_SECRET }] }],
+      ['keys that are not a list', { keys: OLD }],
+      ['an ES256 key with neither a private nor a public key', { keys: [{ kid: 'es', algorithm: 'ES256' }] }],
+      ['an ES256 public key on another curve', { keys: [{ kid: 'es', algorithm: 'ES256', privateKey }, { kid: 'p384', algorithm: 'ES256', publicKey: p384.publicKey }] }],
+      ['an unreadable ES256 key', { keys: [{ kid: 'es', algorithm: 'ES256', privateKey: 'not a PEM' }] }],
+      ['an RSA key for ES256', { keys: [{ kid: 'rsa', algorithm: 'ES256', privateKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey }] }],
     ]
     for (const [label, auth] of bad) {
       it(`refuses ${label} at start-up with a TypeError`, () => {
         expect(() => createTenancy({ auth: auth as never })).toThrow(TypeError)
       })
     }
+
+    it('accepts an HS256 secret of exactly 32 bytes, as a string or as bytes', () => {
+      expect(() => createTenancy({ auth: { keys: [{ kid: 'exact', algorithm: 'HS256', secret: 'x'.repeat(32) }] } })).not.toThrow()
+      expect(() => createTenancy({ auth: { keys: [{ kid: 'exact', algorithm: 'HS256', secret: new Uint8Array(32) }] } })).not.toThrow()
+      expect(() => createTenancy({ auth: { secret: 'x'.repeat(32) } })).not.toThrow()
+      expect(() => createTenancy({ auth: { secret: 'x'.repeat(31) } })).toThrow(TypeError)
+    })
 
     it('accepts a verify-only public key beside a signing key, as PEM', () => {
       const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString()

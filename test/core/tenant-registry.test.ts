@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createTenancy, memoryStore, TokenExpiredError, TokenInvalidError, type MemoryCollection, type TenancyOptions } from 'tenantry'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+import { failingStore } from '../support/failing-store.js'
 
 async function acme(options: Partial<TenancyOptions> = {}) {
   const tenancy = createTenancy({ store: memoryStore(), auth: TEST_AUTH, ...options })
@@ -62,6 +63,70 @@ describe('TenantRegistry', () => {
     release()
     expect((await slow).name).toBe('Acme Two')
     expect((await tenancy.registry.resolve(token)).name).toBe('Acme Renamed')
+  })
+
+  /**
+   * Holds the next call of `method` on `store` after it has read, until `release()`: a lookup
+   * that raced a change, driven step by step.
+   */
+  function holdNextRead<T extends object>(store: T, method: keyof T & string) {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const original = (store as Record<string, (...args: unknown[]) => Promise<unknown>>)[method]!
+    ;(store as Record<string, unknown>)[method] = async (...args: unknown[]) => {
+      ;(store as Record<string, unknown>)[method] = original
+      const found = await original(...args)
+      await gate
+      return found
+    }
+    return release
+  }
+
+  it('does not cache an account read before a password change that raced it', async () => {
+    const failing = failingStore(memoryStore())
+    const { tenancy, token, tenant } = await acme({ store: failing.store, cache: { size: 100, ttlMs: 60_000 } })
+    // An email change drops the account from the cache (and the token from the resolved cache) without revoking anything.
+    await tenancy.orgs.update(tenant, { email: 'a2@acme.test' })
+    const release = holdNextRead(failing.store, 'findAccount')
+    const slow = tenancy.registry.resolve(token)
+    // The password changes meanwhile; its sessions survive (their deletion fails), so only the account's token version can refuse the token.
+    failing.failNext('deleteSessions')
+    await expect(tenancy.orgs.update(tenant, { password: 'a brand new passphrase' })).rejects.toThrow()
+    release()
+    await slow.catch(() => {})
+    await expect(tenancy.registry.resolve(token)).rejects.toBeInstanceOf(TokenInvalidError)
+  })
+
+  it('does not cache a membership read before a role change that raced it', async () => {
+    const failing = failingStore(memoryStore())
+    const tenancy = createTenancy({ store: failing.store, auth: TEST_AUTH, cache: { size: 100, ttlMs: 60_000 } })
+    await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
+    const owner = await tenancy.registry.resolve((await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken)
+    const { token: invitation } = await tenancy.invitations.invite(owner, { email: 'm@acme.test', role: 'admin' })
+    const { tokens } = await tenancy.invitations.accept({ token: invitation, password: PASSWORD })
+    // The member's token was never resolved, so its membership is read (and held) by the first lookup.
+    const memberId = JSON.parse(Buffer.from(tokens.accessToken.split('.')[1]!, 'base64url').toString()).mid as string
+    const release = holdNextRead(failing.store, 'findMembership')
+    const slow = tenancy.registry.resolve(tokens.accessToken)
+    failing.failNext('deleteSessions')
+    await expect(tenancy.members.changeRole(owner, memberId, 'member')).rejects.toThrow()
+    release()
+    await slow.catch(() => {})
+    await expect(tenancy.registry.resolve(tokens.accessToken)).rejects.toBeInstanceOf(TokenInvalidError)
+  })
+
+  it('does not cache a session read before a logout that raced it', async () => {
+    const store = memoryStore()
+    const { tenancy, tenant } = await acme({ store, cache: { size: 100, ttlMs: 60_000 } })
+    // A second login: its session was never read, so the first lookup of its token reads (and is held on) it.
+    const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
+    const sessionId = JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()).sid as string
+    const release = holdNextRead(store, 'findSession')
+    const slow = tenancy.registry.resolve(accessToken)
+    await tenancy.auth.logout({ id: tenant.id, member: tenant.member, sessionId })
+    release()
+    await slow.catch(() => {})
+    await expect(tenancy.registry.resolve(accessToken)).rejects.toBeInstanceOf(TokenInvalidError)
   })
 
   it('sees a change made by another instance once the cache TTL has passed', async () => {
