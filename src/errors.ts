@@ -115,6 +115,13 @@ export class TokenMissingError extends TenantryError {
  */
 export class TokenInvalidError extends TenantryError {
   static override code = 'TOKEN_INVALID'
+  /** The RFC 6750 §3.1 error: `invalid_request` for a malformed Authorization header, `invalid_token` for a token we refuse. */
+  readonly bearerError: 'invalid_request' | 'invalid_token'
+
+  constructor(message: string, options?: { cause?: unknown; bearerError?: 'invalid_request' | 'invalid_token' }) {
+    super(message, options)
+    this.bearerError = options?.bearerError ?? 'invalid_token'
+  }
 }
 
 /** The refresh token is unknown, used, expired, or its session has ended; the client must log in again. */

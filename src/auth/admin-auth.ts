@@ -31,6 +31,8 @@ export interface AdminAuthOptions {
   issuer?: string
   /** `aud` claim, set on sign and required on verify. Default `'tenantry'`. */
   audience?: string
+  /** `client_id` claim (RFC 9068 §2.2): the client the tokens are issued to. Default `'tenantry'`. */
+  clientId?: string
   /** Access token lifetime in seconds. Default 900 (15 minutes): refresh tokens renew them. */
   expiresIn?: number
   /** A refresh token must be used within this many seconds or it lapses. Default 7 days. */
@@ -120,6 +122,7 @@ export class AdminAuth {
       signingKeyId,
       issuer = 'tenantry',
       audience = 'tenantry',
+      clientId = 'tenantry',
       expiresIn = 900,
       refreshIdleSeconds = 7 * 24 * 3600,
       sessionLifetimeSeconds = 30 * 24 * 3600,
@@ -128,10 +131,17 @@ export class AdminAuth {
       maxQueuedHashes = 64,
       loginLimits,
     } = options ?? ({} as AdminAuthOptions)
-    if ((secret === undefined) === (keys === undefined)) throw new TypeError('tenantry: give auth.secret or auth.keys, not both and not neither')
+    if (secret === undefined && keys === undefined) {
+      throw new TypeError('tenantry: auth needs a signing secret: auth.secret, at least 32 random bytes (say process.env.JWT_SECRET from `openssl rand -base64 32`), or auth.keys for several or ES256 keys')
+    }
+    if (secret !== undefined && keys !== undefined) throw new TypeError('tenantry: give auth.secret or auth.keys, not both (put the secret in keys as an HS256 key to rotate it)')
     if (secret !== undefined && typeof secret !== 'string' && !(secret instanceof Uint8Array)) throw new TypeError('tenantry: auth.secret must be a string or a Uint8Array')
+    // Checked here, by its own name: the key the shorthand makes has a kid the user never chose.
+    const secretBytes = typeof secret === 'string' ? Buffer.byteLength(secret) : secret?.byteLength
+    if (secretBytes !== undefined && secretBytes < 32) throw new TypeError(`tenantry: auth.secret must be at least 32 bytes for HS256 (RFC 7518 §3.2); this one has ${secretBytes}`)
     if (typeof issuer !== 'string' || issuer === '') throw new TypeError('tenantry: auth.issuer must be a non-empty string')
     if (typeof audience !== 'string' || audience === '') throw new TypeError('tenantry: auth.audience must be a non-empty string')
+    if (typeof clientId !== 'string' || clientId === '') throw new TypeError('tenantry: auth.clientId must be a non-empty string')
     if (!Number.isInteger(expiresIn) || expiresIn <= 0) throw new TypeError('tenantry: auth.expiresIn must be a positive whole number of seconds')
     for (const [name, value] of Object.entries({ refreshIdleSeconds, sessionLifetimeSeconds })) {
       if (!Number.isInteger(value) || value <= 0) throw new TypeError(`tenantry: auth.${name} must be a positive whole number of seconds`)
@@ -155,7 +165,7 @@ export class AdminAuth {
       expiresIn,
       signAccessToken: (grant, sessionId) =>
         this.#keyring.sign(
-          { org: grant.organizationId, mid: grant.membershipId, role: grant.role, ver: grant.tokenVersion, sid: sessionId },
+          { client_id: clientId, org: grant.organizationId, mid: grant.membershipId, role: grant.role, ver: grant.tokenVersion, sid: sessionId },
           { subject: grant.accountId, issuer: this.#issuer, audience: this.#audience, expiresIn: this.#expiresIn },
         ),
     })
@@ -270,6 +280,18 @@ export class AdminAuth {
   async logout(tenant: Pick<MemberTenant, 'id' | 'member' | 'sessionId'>, context: { clientAddress?: string } = {}): Promise<void> {
     await this.#sessions.end(tenant.sessionId)
     await this.#audit.record({ type: 'session.ended', organizationId: tenant.id, accountId: tenant.member.accountId, clientAddress: context.clientAddress ?? null })
+  }
+
+  /**
+   * Ends the session a refresh token belongs to (RFC 7009 revocation): its refresh tokens stop
+   * working, and its access tokens on their next request. An unknown, used or already ended
+   * token is no error, as RFC 7009 §2.2 asks: there is nothing left to revoke.
+   */
+  async revokeRefreshToken(refreshToken: string, context: { clientAddress?: string } = {}): Promise<void> {
+    const session = await this.#sessions.sessionOf(refreshToken)
+    if (!session) return
+    await this.#sessions.end(session.id)
+    await this.#audit.record({ type: 'session.ended', organizationId: session.organizationId, accountId: session.accountId, clientAddress: context.clientAddress ?? null, details: { via: 'refresh_token' } })
   }
 
   /**

@@ -129,6 +129,13 @@ export class Sessions {
     return tokens
   }
 
+  /** The live session a refresh token belongs to, or `null`. Marks the token used: it is about to be revoked. */
+  async sessionOf(refreshToken: string): Promise<SessionRecord | null> {
+    if (typeof refreshToken !== 'string' || !REFRESH_TOKEN.test(refreshToken)) return null
+    const found = await this.#store.consumeRefreshToken(hashRefreshToken(refreshToken), new Date())
+    return found ? this.#store.findSession(found.token.sessionId) : null
+  }
+
   /** Deletes the session and its refresh tokens, and forgets it in the registry's cache. */
   async end(sessionId: string): Promise<void> {
     await this.#store.deleteSessions({ id: sessionId })

@@ -10,6 +10,6 @@ export function bearerToken(authorization: string | undefined): string {
   // found in the cache by exact value) either way, so this decides only the error for junk.
   if (authorization.startsWith('Bearer ') && authorization.indexOf(' ', 7) === -1 && authorization.length > 7) return authorization.slice(7)
   const match = BEARER.exec(authorization)
-  if (!match) throw new TokenInvalidError('the Authorization header must be "Bearer <token>"')
+  if (!match) throw new TokenInvalidError('the Authorization header must be "Bearer <token>"', { bearerError: 'invalid_request' })
   return match[1]!
 }

@@ -17,6 +17,12 @@ export interface OrgRouterOptions {
    * themselves (a `@koa/router` prefix). Express's `app.use('/api', …)` needs none.
    */
   prefix?: string
+  /**
+   * Routes to leave out, for a host that creates organizations itself or keeps them private:
+   * `{ create: false }` turns off public sign-up (`POST /org/create`), `{ get: false }` the public
+   * `GET /org/get`. A route left out answers like any path that is not tenantry's (your 404).
+   */
+  routes?: { create?: boolean; get?: boolean }
 }
 
 /** Answers org-management requests; `null` means the path is not one of ours. */
@@ -25,6 +31,7 @@ export interface OrgHandler {
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }
+const EMPTY_HEADERS = { 'cache-control': 'no-store' }
 
 /**
  * Compiles the route table into the request handler both adapters call. Everything a request
@@ -45,7 +52,13 @@ export function createOrgHandler(tenancy: Tenancy, options: OrgRouterOptions = {
   // the one segment after it.
   const routesByPath = new Map<string, Map<string, OrgRoute>>()
   const routesByPrefix = new Map<string, Map<string, OrgRoute>>()
+  const routes = options.routes ?? {}
+  if (typeof routes !== 'object' || routes === null || Object.entries(routes).some(([name, on]) => !['create', 'get'].includes(name) || typeof on !== 'boolean')) {
+    throw new TypeError('tenantry: routes takes { create?: boolean, get?: boolean }')
+  }
+  const leftOut = new Set([routes.create === false && '/org/create', routes.get === false && '/org/get'].filter(Boolean))
   for (const route of orgRoutes(tenancy)) {
+    if (leftOut.has(route.path)) continue
     const table = route.path.endsWith('/{id}') ? routesByPrefix : routesByPath
     const key = route.path.endsWith('/{id}') ? route.path.slice(0, -'{id}'.length) : route.path
     const byMethod = table.get(key) ?? new Map<string, OrgRoute>()
@@ -73,11 +86,14 @@ export function createOrgHandler(tenancy: Tenancy, options: OrgRouterOptions = {
       try {
         const route = byMethod.get(request.method.toUpperCase())
         if (!route) throw new MethodNotAllowedError([...byMethod.keys()])
-        const tenant = route.authenticated ? await tenancy.registry.resolve(bearerToken(request.headers.authorization)) : undefined
+        const sentToken = route.authenticated === true || (route.authenticated === 'optional' && request.headers.authorization !== undefined)
+        const tenant = sentToken ? await tenancy.registry.resolve(bearerToken(request.headers.authorization)) : undefined
         if (route.permission !== undefined && !tenancy.can(tenant!, route.permission)) throw new PermissionDeniedError(`this needs the ${route.permission} permission`)
         const raw = route.input === 'query' ? queryObject(queryStart === -1 ? '' : request.url.slice(queryStart + 1)) : await readJsonBody(request, bodyLimit)
         const result = await route.handle(parseInput(route.schema, raw) as never, tenant, { ...request, params })
-        return { status: result.status, headers: JSON_HEADERS, ...(result.body === undefined ? {} : { body: JSON.stringify(result.body) }) }
+        // An empty answer (204) says nothing about a body it does not have.
+        if (result.body === undefined) return { status: result.status, headers: EMPTY_HEADERS }
+        return { status: result.status, headers: JSON_HEADERS, body: JSON.stringify(result.body) }
       } catch (err) {
         const problem = toProblem(err)
         if (problem) return problem

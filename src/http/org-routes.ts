@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { OrganizationNotFoundError } from '../errors.js'
+import { OrganizationNotFoundError, TokenMissingError } from '../errors.js'
 import * as fields from '../lib/fields.js'
 import type { OrganizationDomain } from '../orgs/org-domains.js'
 import type { Organization } from '../orgs/org-types.js'
@@ -18,7 +18,7 @@ const getQuery = z
 const loginBody = z.strictObject({ email: z.string().max(254), password: z.string().max(1024), organization_name: fields.organizationName.optional() })
 const switchBody = z.strictObject({ organization_name: fields.organizationName })
 const refreshBody = z.strictObject({ refresh_token: z.string().max(4096) })
-const logoutBody = z.strictObject({}).optional()
+const logoutBody = z.strictObject({ refresh_token: z.string().max(4096).optional() }).optional()
 // The position of the last event of a page: its time and id, opaque to the client.
 const auditCursor = z
   .string()
@@ -38,9 +38,11 @@ const auditQuery = z.strictObject({
   before: z.iso.datetime({ offset: true }).transform((value) => new Date(value)).optional(),
   cursor: auditCursor.optional(),
 })
-// The organization's name is what renames it; a member changing only their own email or
-// password sends the current name, as the original service's clients do.
-const updateBody = z.strictObject({ organization_name: fields.organizationName, slug: slug.optional(), email: fields.email.optional(), password: fields.password.optional() })
+// Every field is optional, so changing a password does not mean resending the name; an empty
+// body changes nothing and is refused as such.
+const updateBody = z
+  .strictObject({ organization_name: fields.organizationName.optional(), slug: slug.optional(), email: fields.email.optional(), password: fields.password.optional() })
+  .refine((body) => Object.values(body).some((value) => value !== undefined), { message: 'give at least one of organization_name, slug, email or password' })
 const deleteBody = z.strictObject({ organization_name: fields.organizationName })
 // Long enough for any hostname in any script before IDNA; OrgDomains checks the rest.
 const domainBody = z.strictObject({ domain: z.string().min(1).max(1024) })
@@ -118,9 +120,13 @@ export function orgRoutes(tenancy: Tenancy): OrgRoute[] {
       path: '/admin/logout',
       input: 'body',
       schema: logoutBody,
-      authenticated: true,
-      async handle(_input, tenant, request) {
-        await tenancy.auth.logout(tenant!, { clientAddress: request.clientAddress })
+      // RFC 7009: the refresh token alone proves the right to revoke it, so a client whose
+      // access token has expired can still log out.
+      authenticated: 'optional',
+      async handle(input, tenant, request) {
+        if (!tenant && input?.refresh_token === undefined) throw new TokenMissingError()
+        if (input?.refresh_token !== undefined) await tenancy.auth.revokeRefreshToken(input.refresh_token, { clientAddress: request.clientAddress })
+        if (tenant) await tenancy.auth.logout(tenant, { clientAddress: request.clientAddress })
         return { status: 204 }
       },
     }),

@@ -1,6 +1,7 @@
 import {
   MethodNotAllowedError,
   OrganizationRequiredError,
+  PermissionDeniedError,
   TenantryError,
   TokenExpiredError,
   TokenInvalidError,
@@ -57,10 +58,12 @@ export function toProblem(err: unknown): HttpResponse | null {
   const problem = PROBLEMS[err.code]
   if (!problem) return null
   const headers: Record<string, string> = { 'content-type': 'application/problem+json', 'cache-control': 'no-store' }
+  // RFC 6750 §3: no error code when no credentials were sent; invalid_request for a malformed
+  // header; invalid_token for a token we refuse; insufficient_scope for a missing permission.
   if (err instanceof TokenMissingError) headers['www-authenticate'] = 'Bearer realm="tenantry"'
-  if (err instanceof TokenInvalidError || err instanceof TokenExpiredError) {
-    headers['www-authenticate'] = `Bearer realm="tenantry", error="invalid_token", error_description="${err.code === 'TOKEN_EXPIRED' ? 'expired' : 'invalid'}"`
-  }
+  if (err instanceof TokenInvalidError) headers['www-authenticate'] = bearerChallenge(err.bearerError, err.message)
+  if (err instanceof TokenExpiredError) headers['www-authenticate'] = bearerChallenge('invalid_token', err.message)
+  if (err instanceof PermissionDeniedError) headers['www-authenticate'] = bearerChallenge('insufficient_scope', err.message)
   if (err instanceof MethodNotAllowedError) headers.allow = err.allow.join(', ')
   if (err instanceof TooManyRequestsError) headers['retry-after'] = String(err.retryAfterSeconds)
   const body = {
@@ -73,4 +76,9 @@ export function toProblem(err: unknown): HttpResponse | null {
     ...(err instanceof OrganizationRequiredError ? { organizations: err.organizations } : {}),
   }
   return { status: problem.status, headers, body: JSON.stringify(body) }
+}
+
+/** A `WWW-Authenticate: Bearer` challenge; the description keeps only the characters RFC 6750 §3 allows in it. */
+function bearerChallenge(error: string, description: string): string {
+  return `Bearer realm="tenantry", error="${error}", error_description="${description.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '')}"`
 }

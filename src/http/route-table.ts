@@ -11,8 +11,11 @@ export interface OrgRoute {
   /** Where the input comes from: the query string or a JSON body. */
   input: 'query' | 'body'
   schema: z.ZodType
-  /** When true, a valid Bearer token is required and its tenant is passed to `handle`. */
-  authenticated: boolean
+  /**
+   * `true`: a valid Bearer token is required and its tenant is passed to `handle`. `'optional'`:
+   * a Bearer token, when sent, must be valid and its tenant is passed; none is `undefined`.
+   */
+  authenticated: boolean | 'optional'
   /** A permission the token's role must hold, checked before the input is read (403 `PERMISSION_DENIED`). */
   permission?: string
   handle(input: never, tenant: MemberTenant | undefined, request: RouteRequest): Promise<{ status: number; body?: unknown }>

@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, createSecretKey, KeyObject, type JsonWebKey } from 'node:crypto'
+import { createHash, createPrivateKey, createPublicKey, createSecretKey, KeyObject, randomUUID, type JsonWebKey } from 'node:crypto'
 import jwt from 'jsonwebtoken'
 import { TokenInvalidError } from '../errors.js'
 
@@ -22,6 +22,8 @@ interface LoadedKey {
 }
 
 const MIN_SECRET_BYTES = 32
+// Refresh tokens are opaque `rt_…` strings (src/lib/refresh-token.ts), never JWTs.
+const REFRESH_TOKEN_PREFIX = 'rt_'
 // RFC 9068: access tokens say so in their header, so no other JWT signed with these keys (an ID
 // token, another service's token) can stand in for one.
 const ACCESS_TOKEN_TYPE = 'at+jwt'
@@ -58,6 +60,8 @@ export class Keyring {
   sign(payload: object, options: { subject: string; issuer: string; audience: string; expiresIn: number }): string {
     return jwt.sign(payload, this.#signing.signWith!, {
       ...options,
+      // RFC 9068 §2.2: an at+jwt has a unique id (and `client_id`, which the caller puts in the payload).
+      jwtid: randomUUID(),
       algorithm: this.#signing.algorithm,
       keyid: this.#signing.kid,
       header: { alg: this.#signing.algorithm, typ: ACCESS_TOKEN_TYPE },
@@ -66,6 +70,7 @@ export class Keyring {
 
   /** The verified payload; throws `TokenInvalidError`, or jsonwebtoken's errors for a bad signature or claims. */
   verify(token: string, options: { issuer: string; audience: string }): unknown {
+    if (token.startsWith(REFRESH_TOKEN_PREFIX)) throw new TokenInvalidError('this is a refresh token; send it to POST /admin/refresh for an access token, and send the access token here')
     const header = decodeHeader(token)
     const key = typeof header?.kid === 'string' ? this.#keys.get(header.kid) : undefined
     if (!key) throw new TokenInvalidError('the access token is not signed with a trusted key')

@@ -198,6 +198,13 @@ describe('AdminAuth', () => {
       })
     }
 
+    it('says what is wrong with the secret, in the terms the user wrote it', () => {
+      expect(() => createTenancy({ auth: {} })).toThrow(/auth needs a signing secret: auth.secret, at least 32 random bytes/)
+      expect(() => createTenancy({ auth: { secret: TEST_SECRET, keys: [] } })).toThrow(/not both/)
+      expect(() => createTenancy({ auth: { secret: 'too-short' } })).toThrow('tenantry: auth.secret must be at least 32 bytes for HS256 (RFC 7518 §3.2); this one has 9')
+      expect(() => createTenancy({ auth: { secret: 'too-short' } })).not.toThrow(/hs-/)
+    })
+
     it('refuses a tenancy without auth options at start-up', () => {
       expect(() => createTenancy({} as never)).toThrow(TypeError)
     })

@@ -14,7 +14,7 @@ describe('the Authorization header', () => {
   })
 
   async function answer(authorization: string | undefined): Promise<{ status: number; code?: string; detail?: string }> {
-    const response = (await handler.handle({ method: 'GET', url: '/org/members', headers: authorization === undefined ? {} : { authorization }, body: [] }))!
+    const response = (await handler.handle({ method: 'GET', url: '/org/members', headers: authorization === undefined ? {} : { authorization }, body: (async function* () {})() }))!
     const body = JSON.parse(response.body as string)
     return { status: response.status, code: body.code, detail: body.detail }
   }

@@ -9,6 +9,7 @@ import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import { startServer, type RunningServer } from '../support/start-server.js'
 
 const body = { organization_name: 'Acme', email: 'a@acme.test', password: PASSWORD }
+const body2 = { name: 'Globex', email: 'g@globex.test', password: PASSWORD }
 
 describe('mounting the org routes in a host app', () => {
   let server: RunningServer | undefined
@@ -19,6 +20,23 @@ describe('mounting the org routes in a host app', () => {
 
   const post = (path: string, payload: unknown) =>
     fetch(server!.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) })
+
+  it('leaves out public sign-up and the public organization lookup when told to, on both adapters', async () => {
+    const tenancy = createTenancy({ auth: TEST_AUTH })
+    await tenancy.orgs.create(body2)
+    for (const app of [express().use(expressOrgRouter(tenancy, { routes: { create: false, get: false } })), new Koa().use(koaOrgRouter(tenancy, { routes: { create: false, get: false } })).callback()]) {
+      server = await startServer(app)
+      expect((await post('/org/create', body)).status).toBe(404)
+      expect((await fetch(`${server.url}/org/get?organization_name=Globex`)).status).toBe(404)
+      // Everything else is still served.
+      expect((await post('/admin/login', { email: body2.email, password: PASSWORD })).status).toBe(200)
+      await server.close()
+      server = undefined
+    }
+    expect(await tenancy.orgs.get('Acme')).toBeNull()
+    expect(() => expressOrgRouter(tenancy, { routes: { create: 'no' } as never })).toThrow(TypeError)
+    expect(() => koaOrgRouter(tenancy, { routes: { delete: false } as never })).toThrow(TypeError)
+  })
 
   it('works behind a body parser the Express host mounted first', async () => {
     const app = express().use(express.json()).use(expressOrgRouter(createTenancy({ auth: TEST_AUTH })))

@@ -22,6 +22,21 @@ describe('signing keys', () => {
     expect(decode(token)[0]).toEqual({ alg: 'HS256', typ: 'at+jwt', kid: 'old' })
   })
 
+  it('gives every access token the claims RFC 9068 requires of an at+jwt: a unique jti and a client_id', async () => {
+    const { tenancy, token } = await tokenFrom([OLD])
+    const second = (await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken
+    const [first, other] = [decode(token)[1], decode(second)[1]]
+    for (const claims of [first, other]) {
+      expect(claims).toMatchObject({ iss: 'tenantry', aud: 'tenantry', client_id: 'tenantry', sub: expect.any(String), iat: expect.any(Number), exp: expect.any(Number) })
+      expect(claims.jti).toMatch(/^[0-9a-f-]{36}$/)
+    }
+    expect(first.jti).not.toBe(other.jti)
+    const custom = createTenancy({ auth: { keys: [OLD], clientId: 'my-app', bcryptCost: 4 } })
+    await custom.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
+    expect(decode((await custom.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken)[1].client_id).toBe('my-app')
+    expect(() => createTenancy({ auth: { keys: [OLD], clientId: '' } })).toThrow(TypeError)
+  })
+
   it('rotates without logging anyone out: the new key signs, the old one still verifies until it is dropped', async () => {
     const before = await tokenFrom([OLD])
     const during = await tokenFrom([NEW, OLD], 'new', before.store)

@@ -271,11 +271,24 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
         const missing = await send('GET', '/notes')
         expectProblem(missing, 401, 'TOKEN_MISSING')
         expect(missing.headers.get('www-authenticate')).toMatch(/^Bearer/)
-        for (const authorization of ['Bearer', 'Basic dXNlcjpwYXNz', 'Bearer not.a.jwt', 'Bearer a b']) {
+        // RFC 6750 §3.1: no error code without credentials, invalid_request for a malformed header, invalid_token for a refused token.
+        expect(missing.headers.get('www-authenticate')).toBe('Bearer realm="tenantry"')
+        for (const authorization of ['Bearer', 'Basic dXNlcjpwYXNz', 'Bearer a b']) {
           const reply = await send('GET', '/notes', { headers: { authorization } })
           expectProblem(reply, 401)
-          expect(reply.headers.get('www-authenticate')).toMatch(/^Bearer/)
+          expect(reply.headers.get('www-authenticate')).toBe('Bearer realm="tenantry", error="invalid_request", error_description="the Authorization header must be Bearer <token>"')
         }
+        const refused = await send('GET', '/notes', { headers: { authorization: 'Bearer not.a.jwt' } })
+        expect(refused.headers.get('www-authenticate')).toBe(`Bearer realm="tenantry", error="invalid_token", error_description="${refused.body.detail}"`)
+      })
+
+      it('answers a missing permission with 403 and an insufficient_scope challenge', async () => {
+        const token = await tenantWithToken('Acme', 'a@acme.test')
+        await tenancy.invitations.invite(await tenancy.registry.resolve(token), { email: 'm@acme.test', role: 'member' }).then(({ token: invitation }) => tenancy.invitations.accept({ token: invitation, password: PASSWORD }))
+        const member = await login('m@acme.test')
+        const reply = await send('GET', '/org/members', { token: member })
+        expectProblem(reply, 403, 'PERMISSION_DENIED')
+        expect(reply.headers.get('www-authenticate')).toMatch(/^Bearer realm="tenantry", error="insufficient_scope", error_description="[^"]+"$/)
       })
 
       it('keeps each tenant to its own notes', async () => {
@@ -335,10 +348,32 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
         expect((await send('GET', '/notes', { token: phone.access_token })).status).toBe(200)
         const reply = await send('POST', '/admin/logout', { token: phone.access_token })
         expect(reply.status).toBe(204)
+        // An empty answer declares no body type, on every adapter.
+        expect(reply.headers.get('content-type')).toBeNull()
+        expect(reply.headers.get('content-length') ?? '0').toBe('0')
         expectProblem(await send('GET', '/notes', { token: phone.access_token }), 401, 'TOKEN_INVALID')
         expectProblem(await refresh(phone.refresh_token), 401, 'REFRESH_TOKEN_INVALID')
         expect((await send('GET', '/notes', { token: laptop.access_token })).status).toBe(200)
         expect((await refresh(laptop.refresh_token)).status).toBe(200)
+      })
+
+      it('logs out with the refresh token alone, as RFC 7009 revocation, even after the access token expired', async () => {
+        await create('Acme', 'a@acme.test')
+        const phone = await loginTokens('a@acme.test')
+        const laptop = await loginTokens('a@acme.test')
+        expect((await send('POST', '/admin/logout', { json: { refresh_token: phone.refresh_token } })).status).toBe(204)
+        expectProblem(await send('GET', '/notes', { token: phone.access_token }), 401, 'TOKEN_INVALID')
+        expectProblem(await refresh(phone.refresh_token), 401, 'REFRESH_TOKEN_INVALID')
+        expect((await send('GET', '/notes', { token: laptop.access_token })).status).toBe(200)
+        // An unknown or already revoked token is still a success: there is nothing left to revoke.
+        expect((await send('POST', '/admin/logout', { json: { refresh_token: phone.refresh_token } })).status).toBe(204)
+        expect((await send('POST', '/admin/logout', { json: { refresh_token: 'rt_unknown' } })).status).toBe(204)
+        // With a bearer token too, both sessions end.
+        const tablet = await loginTokens('a@acme.test')
+        expect((await send('POST', '/admin/logout', { json: { refresh_token: laptop.refresh_token }, token: tablet.access_token })).status).toBe(204)
+        for (const session of [laptop, tablet]) expectProblem(await send('GET', '/notes', { token: session.access_token }), 401, 'TOKEN_INVALID')
+        expectProblem(await send('POST', '/admin/logout', {}), 401, 'TOKEN_MISSING')
+        expectProblem(await send('POST', '/admin/logout', { json: { refresh_token: 42 } }), 400, 'VALIDATION_FAILED')
       })
 
       it('ends every session when the password changes', async () => {
@@ -472,7 +507,18 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
         expectProblem(await send('PUT', '/org/update', { json: { organization_name: 'Hijacked' } }), 401, 'TOKEN_MISSING')
         expectProblem(await send('PUT', '/org/update', { json: { organization_name: { $ne: null } }, token }), 400, 'VALIDATION_FAILED')
         expectProblem(await send('PUT', '/org/update', { json: { organization_name: 'Acme', password: 'p'.repeat(73) }, token }), 400, 'VALIDATION_FAILED')
+        const empty = await send('PUT', '/org/update', { json: {}, token })
+        expectProblem(empty, 400, 'VALIDATION_FAILED')
+        expect(empty.body.detail).toContain('at least one of organization_name, slug, email or password')
         expect((await getOrg('Acme')).status).toBe(200)
+      })
+
+      it('changes the password alone, without resending the organization’s name', async () => {
+        const token = await tenantWithToken('Acme', 'a@acme.test')
+        const reply = await send('PUT', '/org/update', { json: { password: 'only the password changes' }, token })
+        expect(reply.status).toBe(200)
+        expect(reply.body.organization.name).toBe('Acme')
+        expect(await login('a@acme.test', 'only the password changes')).toEqual(expect.any(String))
       })
     })
 
