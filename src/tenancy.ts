@@ -11,6 +11,9 @@ import { OrgService } from './orgs/org-service.js'
 import { Invitations, type InvitationOptions } from './members/invitations.js'
 import { MemberService } from './members/member-service.js'
 import { Roles, type RoleDefinitions } from './members/roles.js'
+import { buildOpenApi, type OpenApiDocument, type OpenApiOptions } from './http/openapi/build-openapi.js'
+import { orgRoutes } from './http/org-routes.js'
+import { withoutSwitchedOff, type RouteSwitches } from './http/route-table.js'
 import type { LifecycleHooks } from './orgs/org-types.js'
 import { DEFAULT_RESERVED_SLUGS, isSlug } from './orgs/slug.js'
 import type { AuditEvent, TenantStore } from './store.js'
@@ -94,6 +97,11 @@ export interface Tenancy {
   migrate: OrgService['migrate']
   /** `OrgService.recover`: finish or undo work a crash left behind. Run it at start-up. */
   recover: OrgService['recover']
+  /**
+   * The OpenAPI 3.1 document of the org routes, the one `orgRouter` serves at `/openapi.json`,
+   * for a host that publishes it elsewhere or merges it into its own.
+   */
+  openapi(options?: OpenApiOptions & { routes?: RouteSwitches }): OpenApiDocument
 }
 
 /**
@@ -131,7 +139,7 @@ export function createTenancy(options: TenancyOptions): Tenancy {
     // Awaited here, inside this function, so the caller's context is what it was either way.
     return await (runAsTenant(tenant, fn) as Awaited<TResult>)
   }
-  return {
+  const tenancy: Tenancy = {
     store,
     auth,
     registry,
@@ -165,7 +173,12 @@ export function createTenancy(options: TenancyOptions): Tenancy {
     },
     migrate: (migrateOptions) => orgs.migrate(migrateOptions),
     recover: () => orgs.recover(),
+    openapi(openapiOptions = {}) {
+      const { routes, ...document } = openapiOptions
+      return buildOpenApi(withoutSwitchedOff(orgRoutes(tenancy), routes), document)
+    },
   }
+  return tenancy
 }
 
 function parseBaseDomains(value: string | string[] | undefined): readonly string[] {

@@ -4,7 +4,8 @@ import type { Tenancy } from '../tenancy.js'
 import { bearerToken } from './bearer-token.js'
 import type { HttpRequest, HttpResponse } from './http-types.js'
 import { orgRoutes } from './org-routes.js'
-import type { OrgRoute } from './route-table.js'
+import { withoutSwitchedOff, type OrgRoute, type RouteSwitches } from './route-table.js'
+import { buildOpenApi, type OpenApiOptions } from './openapi/build-openapi.js'
 import { toProblem } from './problem.js'
 import { readJsonBody } from './read-json-body.js'
 
@@ -22,7 +23,13 @@ export interface OrgRouterOptions {
    * `{ create: false }` turns off public sign-up (`POST /org/create`), `{ get: false }` the public
    * `GET /org/get`. A route left out answers like any path that is not tenantry's (your 404).
    */
-  routes?: { create?: boolean; get?: boolean }
+  routes?: RouteSwitches
+  /**
+   * Serve the OpenAPI 3.1 document of these routes at `GET /openapi.json` (default `true`).
+   * Give `{ prefix: '/api' }` when the routes are mounted under a path the router strips, so
+   * the document's paths carry it; `false` serves nothing.
+   */
+  openapi?: boolean | OpenApiOptions
 }
 
 /** Answers org-management requests; `null` means the path is not one of ours. */
@@ -52,13 +59,12 @@ export function createOrgHandler(tenancy: Tenancy, options: OrgRouterOptions = {
   // the one segment after it.
   const routesByPath = new Map<string, Map<string, OrgRoute>>()
   const routesByPrefix = new Map<string, Map<string, OrgRoute>>()
-  const routes = options.routes ?? {}
-  if (typeof routes !== 'object' || routes === null || Object.entries(routes).some(([name, on]) => !['create', 'get'].includes(name) || typeof on !== 'boolean')) {
-    throw new TypeError('tenantry: routes takes { create?: boolean, get?: boolean }')
-  }
-  const leftOut = new Set([routes.create === false && '/org/create', routes.get === false && '/org/get'].filter(Boolean))
-  for (const route of orgRoutes(tenancy)) {
-    if (leftOut.has(route.path)) continue
+  const served = withoutSwitchedOff(orgRoutes(tenancy), options.routes)
+  const { openapi = true } = options
+  if (typeof openapi !== 'boolean' && (typeof openapi !== 'object' || openapi === null)) throw new TypeError('tenantry: openapi must be true, false or { title, version, prefix }')
+  // Built once: the document of exactly the routes this handler serves.
+  const documentJson = openapi === false ? undefined : JSON.stringify(buildOpenApi(served, { prefix, ...(openapi === true ? {} : openapi) }))
+  for (const route of served) {
     const table = route.path.endsWith('/{id}') ? routesByPrefix : routesByPath
     const key = route.path.endsWith('/{id}') ? route.path.slice(0, -'{id}'.length) : route.path
     const byMethod = table.get(key) ?? new Map<string, OrgRoute>()
@@ -73,6 +79,10 @@ export function createOrgHandler(tenancy: Tenancy, options: OrgRouterOptions = {
       if (prefix !== '') {
         if (path !== prefix && !path.startsWith(`${prefix}/`)) return null
         path = path.slice(prefix.length) || '/'
+      }
+      if (documentJson !== undefined && path === '/openapi.json') {
+        if (request.method.toUpperCase() !== 'GET' && request.method.toUpperCase() !== 'HEAD') return toProblem(new MethodNotAllowedError(['GET']))
+        return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-cache' }, body: documentJson }
       }
       let byMethod = routesByPath.get(path)
       let params: { id?: string } = {}

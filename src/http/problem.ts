@@ -11,7 +11,7 @@ import {
 } from '../errors.js'
 import type { HttpResponse } from './http-types.js'
 
-const PROBLEMS: Record<string, { status: number; title: string }> = {
+export const PROBLEMS: Record<string, { status: number; title: string }> = {
   VALIDATION_FAILED: { status: 400, title: 'Invalid request' },
   MALFORMED_JSON: { status: 400, title: 'Malformed JSON' },
   TENANT_ISOLATION: { status: 400, title: 'Operation not allowed on tenant data' },

@@ -40,3 +40,18 @@ export function route<TSchema extends z.ZodType>(
 ): OrgRoute {
   return definition as OrgRoute
 }
+
+/** Which public routes a host turned off: `{ create: false }` (public sign-up), `{ get: false }` (public lookup). */
+export interface RouteSwitches {
+  create?: boolean
+  get?: boolean
+}
+
+/** The routes minus those a host turned off; a `TypeError` for a switch tenantry does not have. */
+export function withoutSwitchedOff(routes: readonly OrgRoute[], switches: RouteSwitches = {}): OrgRoute[] {
+  if (typeof switches !== 'object' || switches === null || Object.entries(switches).some(([name, on]) => !['create', 'get'].includes(name) || typeof on !== 'boolean')) {
+    throw new TypeError('tenantry: routes takes { create?: boolean, get?: boolean }')
+  }
+  const off = new Set([switches.create === false && '/org/create', switches.get === false && '/org/get'])
+  return routes.filter((route) => !off.has(route.path))
+}

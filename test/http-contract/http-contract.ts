@@ -1,6 +1,7 @@
 import type { RequestListener } from 'node:http'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createTenancy, type Tenancy } from 'tenantry'
+import { createTenancy, type OpenApiDocument, type Tenancy } from 'tenantry'
+import { openApiValidator } from '../support/openapi-validator.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import { startServer, type RunningServer } from '../support/start-server.js'
 import { notesStore } from '../support/notes-store.js'
@@ -22,9 +23,11 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
     let server: RunningServer
     let tenancy: Tenancy
 
+    let document: ReturnType<typeof openApiValidator>
     beforeEach(async () => {
       tenancy = createTenancy({ auth: TEST_AUTH, baseDomain: 'example.test', store: notesStore() })
       server = await startServer(createApp(tenancy))
+      document = openApiValidator((await (await fetch(`${server.url}/openapi.json`)).json()) as OpenApiDocument)
     })
     afterEach(async () => {
       await server.close()
@@ -42,7 +45,11 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
       }
       const response = await fetch(server.url + path, init)
       const text = await response.text()
-      return { status: response.status, headers: response.headers, body: text === '' ? undefined : JSON.parse(text) }
+      const body = text === '' ? undefined : JSON.parse(text)
+      // Every answer of tenantry's routes is checked against the document the app serves.
+      const mismatch = document.check(method, path, response.status, response.headers, body)
+      if (mismatch) throw new Error(`not as /openapi.json documents: ${mismatch}`)
+      return { status: response.status, headers: response.headers, body }
     }
 
     const create = (name: string, email: string, password = PASSWORD) =>

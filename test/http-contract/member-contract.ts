@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createTenancy, type Invitation, type Tenancy } from 'tenantry'
+import { createTenancy, type Invitation, type OpenApiDocument, type Tenancy } from 'tenantry'
+import { openApiValidator } from '../support/openapi-validator.js'
 import { exampleRoles } from '../../examples/example-setup.js'
 import { addMember, claimsOf, type MemberReply } from '../support/members.js'
 import { notesStore } from '../support/notes-store.js'
@@ -16,6 +17,7 @@ export function describeMemberContract(framework: string, createApp: AppFactory)
     let server: RunningServer
     let tenancy: Tenancy
     let sent: { invitation: Invitation; token: string }[]
+    let document: ReturnType<typeof openApiValidator>
 
     beforeEach(async () => {
       sent = []
@@ -27,6 +29,7 @@ export function describeMemberContract(framework: string, createApp: AppFactory)
         invitations: { onInvitation: (invitation, token) => void sent.push({ invitation, token }) },
       })
       server = await startServer(createApp(tenancy))
+      document = openApiValidator((await (await fetch(`${server.url}/openapi.json`)).json()) as OpenApiDocument)
     })
     afterEach(async () => {
       vi.useRealTimers()
@@ -39,7 +42,10 @@ export function describeMemberContract(framework: string, createApp: AppFactory)
       if (options.token) headers.authorization = `Bearer ${options.token}`
       const response = await fetch(server.url + path, { method, headers, body: options.json === undefined ? undefined : JSON.stringify(options.json) })
       const text = await response.text()
-      return { status: response.status, body: text === '' ? undefined : JSON.parse(text) }
+      const body = text === '' ? undefined : JSON.parse(text)
+      const mismatch = document.check(method, path, response.status, response.headers, body)
+      if (mismatch) throw new Error(`not as /openapi.json documents: ${mismatch}`)
+      return { status: response.status, body }
     }
 
     function expectProblem(reply: MemberReply, status: number, code: string): void {
