@@ -16,5 +16,7 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   sourcemap: true,
-  external: ['express', 'koa', '@koa/router', 'mongodb'],
+  external: ['express', 'koa', '@koa/router', 'mongodb', 'swagger-ui-dist'],
+  // import.meta.url in the CommonJS build too: the docs page finds swagger-ui-dist from it.
+  shims: true,
 })

@@ -12,6 +12,8 @@ export function printTryIt(framework: string, port: number, baseDomain: string):
   const base = `http://localhost:${port}`
   console.log(`tenantry ${framework} example listening on ${base}
 
+API docs: ${base}/docs (the OpenAPI document: ${base}/openapi.json)
+
 Try it:
   curl -s -X POST ${base}/org/create -H 'content-type: application/json' \\
     -d '{"organization_name":"Acme","email":"admin@acme.test","password":"correct horse battery"}'

@@ -34,7 +34,8 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): ex
   const app = express()
   app.disable('x-powered-by')
   if (options.trustProxy) app.set('trust proxy', true)
-  app.use(orgRouter(tenancy))
+  // The org routes, their OpenAPI document at /openapi.json and its docs page at /docs.
+  app.use(orgRouter(tenancy, { docs: true }))
   // The app's own authentication: an API key header. tenantry only sees what it decides.
   app.use((req, _res, next) => {
     req.user = users.authenticate(req.headers['x-api-key'])

@@ -43,7 +43,8 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): Ko
       problem(ctx, status, 'Bad request', String((err as Error).message))
     }
   })
-  app.use(orgRouter(tenancy))
+  // The org routes, their OpenAPI document at /openapi.json and its docs page at /docs.
+  app.use(orgRouter(tenancy, { docs: true }))
   // The app's own authentication: an API key header. tenantry only sees what it decides.
   app.use(async (ctx, next) => {
     ctx.state.user = users.authenticate(ctx.get('x-api-key') || undefined)

@@ -6,6 +6,7 @@ import type { HttpRequest, HttpResponse } from './http-types.js'
 import { orgRoutes } from './org-routes.js'
 import { withoutSwitchedOff, type OrgRoute, type RouteSwitches } from './route-table.js'
 import { buildOpenApi, type OpenApiOptions } from './openapi/build-openapi.js'
+import { docsPage } from './openapi/docs-page.js'
 import { toProblem } from './problem.js'
 import { readJsonBody } from './read-json-body.js'
 
@@ -30,6 +31,12 @@ export interface OrgRouterOptions {
    * the document's paths carry it; `false` serves nothing.
    */
   openapi?: boolean | OpenApiOptions
+  /**
+   * Serve `GET /docs`: Swagger UI over `/openapi.json`, from the `swagger-ui-dist` package
+   * (install it; it is an optional peer dependency), under a strict Content-Security-Policy
+   * and with no request leaving the host. Default `false`: a docs page is the host's call.
+   */
+  docs?: boolean
 }
 
 /** Answers org-management requests; `null` means the path is not one of ours. */
@@ -64,6 +71,9 @@ export function createOrgHandler(tenancy: Tenancy, options: OrgRouterOptions = {
   if (typeof openapi !== 'boolean' && (typeof openapi !== 'object' || openapi === null)) throw new TypeError('tenantry: openapi must be true, false or { title, version, prefix }')
   // Built once: the document of exactly the routes this handler serves.
   const documentJson = openapi === false ? undefined : JSON.stringify(buildOpenApi(served, { prefix, ...(openapi === true ? {} : openapi) }))
+  if (options.docs !== undefined && typeof options.docs !== 'boolean') throw new TypeError('tenantry: docs must be a boolean')
+  if (options.docs && openapi === false) throw new TypeError('tenantry: the docs page shows /openapi.json, so it needs openapi on')
+  const docs = options.docs ? docsPage() : undefined
   for (const route of served) {
     const table = route.path.endsWith('/{id}') ? routesByPrefix : routesByPath
     const key = route.path.endsWith('/{id}') ? route.path.slice(0, -'{id}'.length) : route.path
@@ -84,6 +94,8 @@ export function createOrgHandler(tenancy: Tenancy, options: OrgRouterOptions = {
         if (request.method.toUpperCase() !== 'GET' && request.method.toUpperCase() !== 'HEAD') return toProblem(new MethodNotAllowedError(['GET']))
         return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-cache' }, body: documentJson }
       }
+      const page = docs?.get(path)
+      if (page) return request.method.toUpperCase() === 'GET' || request.method.toUpperCase() === 'HEAD' ? page : toProblem(new MethodNotAllowedError(['GET']))
       let byMethod = routesByPath.get(path)
       let params: { id?: string } = {}
       if (!byMethod) {
