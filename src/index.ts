@@ -6,7 +6,7 @@ export { DEFAULT_RESERVED_SLUGS } from './orgs/slug.js'
 export type { Tenant, MemberTenant, TenantMember, TenantRef } from './tenant.js'
 export { currentTenant, requireTenant } from './context/tenant-context.js'
 export { AdminAuth, type AdminAuthOptions, type IssuedTokens, type AccessTokenClaims } from './auth/admin-auth.js'
-export type { SigningKey } from './lib/keyring.js'
+export type { SigningKey, Jwk } from './lib/keyring.js'
 export type { LoginLimits } from './lib/login-throttle.js'
 export { TenantRegistry } from './context/tenant-registry.js'
 export type { TenantCacheOptions } from './context/tenant-cache.js'
@@ -48,6 +48,7 @@ export type {
   FindOneAndOptions,
   UpdateOptions,
   InsertOneResult,
+  IdOf,
   InsertManyResult,
   UpdateResult,
   DeleteResult,

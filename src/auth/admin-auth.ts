@@ -1,11 +1,11 @@
-import { randomBytes, type JsonWebKey } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import bcrypt from 'bcrypt'
 import jwt from 'jsonwebtoken'
 import { z } from 'zod'
 import { InvalidCredentialsError, OrganizationNotFoundError, OrganizationRequiredError, TokenExpiredError, TokenInvalidError, TooManyRequestsError } from '../errors.js'
 import { BoundedQueue } from '../lib/bounded-queue.js'
-import { Keyring, type SigningKey } from '../lib/keyring.js'
+import { Keyring, type Jwk, type SigningKey } from '../lib/keyring.js'
 import { LoginThrottle, type LoginLimits } from '../lib/login-throttle.js'
 import * as fields from '../lib/fields.js'
 import { parseInput } from '../lib/parse-input.js'
@@ -314,7 +314,7 @@ export class AdminAuth {
   }
 
   /** The public keys of the ES256 keys as a JWK Set, to serve at a JWKS endpoint for other services. */
-  jwks(): { keys: JsonWebKey[] } {
+  jwks(): { keys: Jwk[] } {
     return this.#keyring.jwks()
   }
 

@@ -18,15 +18,21 @@ export interface FindOptions {
   projection?: Projection
 }
 
-export interface InsertOneResult {
+/**
+ * The type of a document's `_id`: what its type declares, or `unknown` when it declares none,
+ * since a generated id is a string on the in-memory store and an ObjectId on MongoDB.
+ */
+export type IdOf<T> = T extends { _id?: infer TId } ? (unknown extends TId ? unknown : Exclude<TId, undefined>) : unknown
+
+export interface InsertOneResult<TId = unknown> {
   acknowledged: boolean
-  insertedId: unknown
+  insertedId: TId
 }
-export interface InsertManyResult {
+export interface InsertManyResult<TId = unknown> {
   acknowledged: boolean
   insertedCount: number
   /** By position in the input, as the driver gives them. */
-  insertedIds: Record<number, unknown>
+  insertedIds: Record<number, TId>
 }
 export interface UpdateResult {
   acknowledged: boolean
@@ -90,8 +96,9 @@ export interface FindOneAndOptions {
 export interface TenantCollection<T extends Document = Document> {
   /** The declared name, as in `tenant.collection(name)`. */
   readonly collectionName: string
-  insertOne(document: T): Promise<InsertOneResult>
-  insertMany(documents: T[]): Promise<InsertManyResult>
+  /** `insertedId` is typed as `T`'s `_id` when `T` declares one (`Register['collections']`). */
+  insertOne(document: T): Promise<InsertOneResult<IdOf<T>>>
+  insertMany(documents: T[]): Promise<InsertManyResult<IdOf<T>>>
   find(filter?: Filter, options?: FindOptions): TenantFindCursor<T & Document>
   findOne(filter?: Filter, options?: Omit<FindOptions, 'limit'>): Promise<(T & Document) | null>
   countDocuments(filter?: Filter, options?: { skip?: number; limit?: number }): Promise<number>

@@ -7,6 +7,7 @@ import type {
   FindOneAndOptions,
   FindOptions,
   InsertManyResult,
+  IdOf,
   InsertOneResult,
   TenantCollection,
   TenantCursor,
@@ -68,13 +69,14 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
     this.#scope = scope
   }
 
-  insertOne(document: T): Promise<InsertOneResult> {
-    return settle(() => this.#target.insertOne(scopeDocument(document, this.#scope)))
+  // The id is the stored document's own: the type its declaration gives it.
+  insertOne(document: T): Promise<InsertOneResult<IdOf<T>>> {
+    return settle(() => this.#target.insertOne(scopeDocument(document, this.#scope))) as Promise<InsertOneResult<IdOf<T>>>
   }
 
-  async insertMany(documents: T[]): Promise<InsertManyResult> {
+  async insertMany(documents: T[]): Promise<InsertManyResult<IdOf<T>>> {
     if (!Array.isArray(documents)) throw new TenantIsolationError('insertMany takes an array of documents')
-    return this.#target.insertMany(documents.map((document) => scopeDocument(document, this.#scope)))
+    return (await this.#target.insertMany(documents.map((document) => scopeDocument(document, this.#scope)))) as InsertManyResult<IdOf<T>>
   }
 
   find(filter?: Filter, options?: FindOptions): TenantFindCursor<T & Document> {

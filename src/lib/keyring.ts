@@ -1,6 +1,22 @@
-import { createHash, createPrivateKey, createPublicKey, createSecretKey, KeyObject, randomUUID, type JsonWebKey } from 'node:crypto'
+import { createHash, createPrivateKey, createPublicKey, createSecretKey, KeyObject, randomUUID } from 'node:crypto'
 import jwt from 'jsonwebtoken'
 import { TokenInvalidError } from '../errors.js'
+
+/**
+ * A JSON Web Key (RFC 7517), as tenantry takes and publishes them. Its own type rather than
+ * `node:crypto`'s `JsonWebKey`, which some `@types/node` versions do not export.
+ */
+export interface Jwk {
+  kty: string
+  crv?: string
+  x?: string
+  y?: string
+  d?: string
+  kid?: string
+  alg?: string
+  use?: string
+  [member: string]: unknown
+}
 
 /** A key that signs or verifies access tokens. Tokens name it in their `kid` header. */
 export type SigningKey =
@@ -9,9 +25,9 @@ export type SigningKey =
       kid: string
       algorithm: 'ES256'
       /** PEM, JWK or KeyObject of a P-256 private key. Leave it out for a key that only verifies. */
-      privateKey?: string | JsonWebKey | KeyObject
+      privateKey?: string | Jwk | KeyObject
       /** Derived from `privateKey` when left out. */
-      publicKey?: string | JsonWebKey | KeyObject
+      publicKey?: string | Jwk | KeyObject
     }
 
 interface LoadedKey {
@@ -81,11 +97,11 @@ export class Keyring {
   }
 
   /** The public keys of the asymmetric keys, as a JWK Set for services that verify tokens themselves. */
-  jwks(): { keys: JsonWebKey[] } {
-    const keys: JsonWebKey[] = []
+  jwks(): { keys: Jwk[] } {
+    const keys: Jwk[] = []
     for (const key of this.#keys.values()) {
       if (key.algorithm === 'HS256') continue
-      keys.push({ ...key.verifyWith.export({ format: 'jwk' }), kid: key.kid, alg: key.algorithm, use: 'sig' })
+      keys.push({ ...(key.verifyWith.export({ format: 'jwk' }) as Jwk), kid: key.kid, alg: key.algorithm, use: 'sig' })
     }
     return { keys }
   }
@@ -113,14 +129,15 @@ function load(key: SigningKey): LoadedKey {
   throw new TypeError(`tenantry: key "${(key as { kid?: string }).kid}" has an unsupported algorithm; use HS256 or ES256`)
 }
 
-function asKey(value: string | JsonWebKey | KeyObject, type: 'private' | 'public', kid: string): KeyObject {
+function asKey(value: string | Jwk | KeyObject, type: 'private' | 'public', kid: string): KeyObject {
   try {
     if (value instanceof KeyObject) {
       if (value.type !== type) throw new Error(`a ${value.type} key was given`)
       return value
     }
-    const input = typeof value === 'string' ? value : { key: value, format: 'jwk' as const }
-    return type === 'private' ? createPrivateKey(input) : createPublicKey(input)
+    // Node checks the members itself; a malformed key is the error caught below.
+    const input = typeof value === 'string' ? value : { key: value, format: 'jwk' }
+    return type === 'private' ? createPrivateKey(input as Parameters<typeof createPrivateKey>[0]) : createPublicKey(input as Parameters<typeof createPublicKey>[0])
   } catch (err) {
     throw new TypeError(`tenantry: the ${type} key of "${kid}" cannot be read: ${(err as Error).message}`)
   }

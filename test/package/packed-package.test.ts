@@ -146,6 +146,37 @@ describe('the packed package', () => {
     }
   })
 
+  it('type-checks its own declarations with skipLibCheck off under @types/node 20 through the newest, and leaks no any', () => {
+    // What a host that checks libraries sees: every .d.ts of the core entry is compiled.
+    writeFileSync(
+      join(app, 'strict-consumer.mts'),
+      `import { createTenancy, type Jwk, type IdOf, type TenantCollection } from 'tenantry'
+const tenancy = createTenancy({ auth: { secret: process.env.JWT_SECRET! } })
+const [key] = tenancy.auth.jwks().keys
+// No any leaks from the JWKS: a member that is not a string is a type error.
+// @ts-expect-error kty is a string
+const kty: number = key!.kty
+const jwk: Jwk | undefined = key
+type Invoice = { [key: string]: unknown; _id: string; total: number }
+const id: IdOf<Invoice> = 'invoice-1'
+declare const invoices: TenantCollection<Invoice>
+void invoices.insertOne({ _id: id, total: 1 }).then(({ insertedId }) => insertedId.toUpperCase())
+export { kty, jwk }
+`,
+    )
+    const tsc = join(app, 'node_modules/typescript/bin/tsc')
+    const flags = ['--noEmit', '--strict', '--skipLibCheck', 'false', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', 'strict-consumer.mts']
+    for (const version of ['20', '22', '24', 'latest']) {
+      execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--no-save', `@types/node@${version}`], { cwd: app, stdio: 'pipe' })
+      const installed = JSON.parse(execFileSync('node', ['-p', "JSON.stringify(require('./node_modules/@types/node/package.json').version)"], { cwd: app, encoding: 'utf8' }))
+      try {
+        execFileSync('node', [tsc, ...flags], { cwd: app, encoding: 'utf8', stdio: 'pipe' })
+      } catch (err) {
+        throw new Error(`@types/node ${installed}: ${(err as { stdout?: string }).stdout}`)
+      }
+    }
+  }, 180_000)
+
   it('ships only dist and package metadata', () => {
     const listing = execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: root, encoding: 'utf8' })
     const files: string[] = JSON.parse(listing)[0].files.map((file: { path: string }) => file.path)
