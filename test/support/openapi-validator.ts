@@ -37,6 +37,12 @@ export function openApiValidator(document: OpenApiDocument) {
       if (!found) return null
       const declared = found.operation.responses[String(status)]
       if (!declared) return `${method} ${found.path} answered ${status}, which the document does not declare (${Object.keys(found.operation.responses).join(', ')})`
+      for (const header of Object.keys(declared.headers ?? {})) {
+        // A Bearer challenge comes with the token problems and a missing permission, not with (say) bad credentials.
+        const code = (body as { code?: string } | undefined)?.code ?? ''
+        const required = header !== 'WWW-Authenticate' || code.startsWith('TOKEN_') || code === 'PERMISSION_DENIED'
+        if (required && headers.get(header) === null) return `${method} ${found.path} ${status} lacks the ${header} header the document declares`
+      }
       const contentType = headers.get('content-type')?.split(';')[0] ?? null
       if (!declared.content) return contentType === null && body === undefined ? null : `${method} ${found.path} ${status} should have no body, but has ${contentType}`
       const media = contentType === null ? undefined : declared.content[contentType]

@@ -101,7 +101,9 @@ function problemResponses(route: OrgRoute, own: readonly string[]): Record<strin
         },
       },
     }
-    if (status === 401 || codes.includes('PERMISSION_DENIED')) response.headers = { 'WWW-Authenticate': { description: 'A Bearer challenge (RFC 6750 §3)', schema: { type: 'string' } } }
+    if (codes.some((code) => code.startsWith('TOKEN_')) || codes.includes('PERMISSION_DENIED')) {
+      response.headers = { 'WWW-Authenticate': { description: 'A Bearer challenge (RFC 6750 §3), with the TOKEN_* and PERMISSION_DENIED problems', schema: { type: 'string' } } }
+    }
     if (status === 429) response.headers = { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'string' } } }
     responses[String(status)] = response
   }
