@@ -95,4 +95,20 @@ describe('members, roles and ownership in the core', () => {
     await expect(tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })).rejects.toThrow('mail server down')
     expect(await tenancy.invitations.list(owner)).toEqual([])
   })
+
+  it('decides on the store, not on a tenant object: a stale, forged or memberless tenant is refused by the core API', async () => {
+    const { tenancy, owner, join } = await setUp()
+    const removed = await join('gone@acme.test', 'admin')
+    await tenancy.members.remove(owner, removed.member.id)
+    // The object still says admin, but the membership is gone.
+    await expect(tenancy.members.list(removed)).rejects.toMatchObject({ code: 'NOT_ORGANIZATION_ADMIN' })
+    await tenancy.orgs.create({ name: 'Globex', email: 'g@globex.test', password: PASSWORD })
+    const globex = await tenancy.registry.resolve((await tenancy.auth.login({ email: 'g@globex.test', password: PASSWORD })).accessToken)
+    // Globex's membership presented as Acme's, and Acme's id with a membership of another account.
+    await expect(tenancy.members.list({ id: owner.id, member: globex.member })).rejects.toMatchObject({ code: 'NOT_ORGANIZATION_ADMIN' })
+    await expect(tenancy.members.list({ id: owner.id, member: { ...owner.member, accountId: globex.member.accountId } })).rejects.toMatchObject({ code: 'NOT_ORGANIZATION_ADMIN' })
+    await expect(tenancy.members.list({ id: owner.id } as MemberTenant)).rejects.toThrow('only a member of the organization may do this')
+    await expect(tenancy.members.list({ id: 'no-such-org', member: owner.member })).rejects.toMatchObject({ code: 'ORGANIZATION_NOT_FOUND' })
+    await expect(tenancy.members.list(owner)).resolves.toHaveLength(1)
+  })
 })
