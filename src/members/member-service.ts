@@ -29,6 +29,8 @@ export class MemberService {
   readonly #cache: TenantCache
   readonly #audit: AuditLog
   readonly #roles: Roles
+  // Permission names already found well formed; bounded, so made-up names cannot grow it.
+  readonly #checked = new Set<string>()
 
   constructor(store: TenantStore, options: { cache: TenantCache; audit: AuditLog; roles: Roles }) {
     this.#store = store
@@ -43,7 +45,9 @@ export class MemberService {
    * without a token (host, resolver) has no member, and no permission.
    */
   can(tenant: Tenant, permission: string): boolean {
-    if (!Roles.isPermission(permission)) throw new TypeError(`tenantry: ${JSON.stringify(permission)} is not a permission; name it area:action, such as 'notes:write'`)
+    // Checked once per name: tenantScope calls this on every request with the same few permissions.
+    if (!this.#checked.has(permission) && !Roles.isPermission(permission)) throw new TypeError(`tenantry: ${JSON.stringify(permission)} is not a permission; name it area:action, such as 'notes:write'`)
+    if (this.#checked.size < 1024) this.#checked.add(permission)
     const role = tenant?.member?.role
     return typeof role === 'string' && this.#roles.can(role, permission)
   }
