@@ -182,7 +182,7 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         await store.insertOrganization(first)
         await store.insertOrganization(second)
         await expect(store.updateOrganization(second.id, { slug: first.slug, name: 'changed' })).rejects.toBeInstanceOf(SlugTakenError)
-        expect(await store.findOrganization({ id: second.id })).toEqual(second)
+        expect(await store.findOrganization({ id: second.id })).toEqual(stamped(second))
         await store.updateOrganization(first.id, { slug: `${first.slug}-new` })
         expect(await store.findOrganization({ slug: first.slug })).toBeNull()
         await store.insertOrganization(organization({ slug: first.slug }))
