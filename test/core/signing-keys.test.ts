@@ -86,38 +86,53 @@ describe('signing keys', () => {
     const { tenancy, token } = await tokenFrom([OLD])
     const [, payload] = decode(token)
     const sign = (header: object) => jwt.sign(payload, TEST_SECRET, { algorithm: 'HS256', header: { alg: 'HS256', ...header } })
-    for (const header of [{ typ: 'at+jwt' }, { typ: 'at+jwt', kid: 'nope' }, { kid: 'old' }, { typ: 'JWT', kid: 'old' }]) {
+    const refusals: [object, string][] = [
+      [{ typ: 'at+jwt' }, 'the access token is not signed with a trusted key'],
+      [{ typ: 'at+jwt', kid: 'nope' }, 'the access token is not signed with a trusted key'],
+      [{ typ: 'at+jwt', kid: 7 }, 'the access token is not signed with a trusted key'],
+      [{ kid: 'old' }, 'the token is not an access token'],
+      [{ typ: 'JWT', kid: 'old' }, 'the token is not an access token'],
+    ]
+    for (const [header, detail] of refusals) {
       expect(() => tenancy.auth.verifyAccessToken(sign(header))).toThrow(TokenInvalidError)
+      expect(() => tenancy.auth.verifyAccessToken(sign(header))).toThrow(detail)
     }
-    expect(() => tenancy.auth.verifyAccessToken(sign({ typ: 'application/at+jwt', kid: 'old' }))).not.toThrow()
+    // RFC 7515 §4.1.9: the media type may carry its application/ prefix, in any case.
+    for (const typ of ['application/at+jwt', 'AT+JWT', 'Application/AT+JWT']) expect(() => tenancy.auth.verifyAccessToken(sign({ typ, kid: 'old' }))).not.toThrow()
+    expect(() => tenancy.auth.verifyAccessToken(sign({ typ: 'at+application/jwt', kid: 'old' }))).toThrow('the token is not an access token')
   })
 
   describe('options', () => {
     const { privateKey, publicKey } = ec()
     const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' })
-    const bad: [string, object][] = [
-      ['both a secret and keys', { secret: TEST_SECRET, keys: [OLD] }],
-      ['no keys at all', { keys: [] }],
-      ['two keys with one kid', { keys: [OLD, { ...NEW, kid: 'old' }] }],
-      ['a signing key id that is not configured', { keys: [OLD], signingKeyId: 'missing' }],
-      ['a verify-only key as the signing key', { keys: [{ kid: 'pub', algorithm: 'ES256', publicKey }] }],
-      ['an ES256 key on another curve', { keys: [{ kid: 'p384', algorithm: 'ES256', privateKey: p384.privateKey }] }],
-      ['a public key where the private key belongs', { keys: [{ kid: 'x', algorithm: 'ES256', privateKey: publicKey }] }],
-      ['an unsupported algorithm', { keys: [{ kid: 'rs', algorithm: 'RS256', secret: TEST_SECRET }] }],
-      ['a short HS256 secret in keys', { keys: [{ kid: 'short', algorithm: 'HS256', secret: 'short' }] }],
-      ['an HS256 secret one byte short of 32', { keys: [{ kid: 'short', algorithm: 'HS256', secret: 'x'.repeat(31) }] }],
-      ['an HS256 secret of 31 bytes as bytes', { keys: [{ kid: 'short', algorithm: 'HS256', secret: new Uint8Array(31) }] }],
-      ['a key without a kid', { keys: [{ algorithm: 'HS256', secret: TEST_SECRET }] }],
-      ['a key with an empty kid', { keys: [{ kid: '', algorithm: 'HS256', secret: TEST_SECRET }] }],
-      ['keys that are not a list', { keys: OLD }],
-      ['an ES256 key with neither a private nor a public key', { keys: [{ kid: 'es', algorithm: 'ES256' }] }],
-      ['an ES256 public key on another curve', { keys: [{ kid: 'es', algorithm: 'ES256', privateKey }, { kid: 'p384', algorithm: 'ES256', publicKey: p384.publicKey }] }],
-      ['an unreadable ES256 key', { keys: [{ kid: 'es', algorithm: 'ES256', privateKey: 'not a PEM' }] }],
-      ['an RSA key for ES256', { keys: [{ kid: 'rsa', algorithm: 'ES256', privateKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey }] }],
+    // Each refusal names what is wrong, so the developer who misconfigured it can fix it.
+    const bad: [string, object, RegExp][] = [
+      ['both a secret and keys', { secret: TEST_SECRET, keys: [OLD] }, /give auth\.secret or auth\.keys, not both/],
+      ['no keys at all', { keys: [] }, /auth\.keys must list at least one key/],
+      ['two keys with one kid', { keys: [OLD, { ...NEW, kid: 'old' }] }, /two keys share the kid "old"/],
+      ['a signing key id that is not configured', { keys: [OLD], signingKeyId: 'missing' }, /signingKeyId "missing" is not one of auth\.keys/],
+      ['a verify-only key as the signing key', { keys: [{ kid: 'pub', algorithm: 'ES256', publicKey }] }, /the signing key "pub" has no private key/],
+      ['an ES256 key on another curve', { keys: [{ kid: 'p384', algorithm: 'ES256', privateKey: p384.privateKey }] }, /key "p384" must be a P-256 key for ES256/],
+      ['a public key where the private key belongs', { keys: [{ kid: 'x', algorithm: 'ES256', privateKey: publicKey }] }, /the private key of "x" cannot be read: a public key was given/],
+      ['an unsupported algorithm', { keys: [{ kid: 'rs', algorithm: 'RS256', secret: TEST_SECRET }] }, /key "rs" has an unsupported algorithm; use HS256 or ES256/],
+      ['a short HS256 secret in keys', { keys: [{ kid: 'short', algorithm: 'HS256', secret: 'short' }] }, /the secret of key "short" must be at least 32 bytes for HS256/],
+      ['an HS256 secret one byte short of 32', { keys: [{ kid: 'short', algorithm: 'HS256', secret: 'x'.repeat(31) }] }, /the secret of key "short" must be at least 32 bytes/],
+      ['an HS256 secret of 31 bytes as bytes', { keys: [{ kid: 'short', algorithm: 'HS256', secret: new Uint8Array(31) }] }, /the secret of key "short" must be at least 32 bytes/],
+      ['an HS256 secret that is neither a string nor bytes', { keys: [{ kid: 'num', algorithm: 'HS256', secret: 12345 }] }, /the secret of key "num" must be a string or a Uint8Array/],
+      ['a key without a kid', { keys: [{ algorithm: 'HS256', secret: TEST_SECRET }] }, /every key needs a non-empty kid/],
+      ['a key that is not an object', { keys: [null] }, /every key needs a non-empty kid/],
+      ['a key with an empty kid', { keys: [{ kid: '', algorithm: 'HS256', secret: TEST_SECRET }] }, /every key needs a non-empty kid/],
+      ['keys that are not a list', { keys: OLD }, /auth\.keys must list at least one key/],
+      ['an ES256 key with neither a private nor a public key', { keys: [{ kid: 'es', algorithm: 'ES256' }] }, /key "es" needs a privateKey or a publicKey/],
+      ['an ES256 public key on another curve', { keys: [{ kid: 'es', algorithm: 'ES256', privateKey }, { kid: 'p384', algorithm: 'ES256', publicKey: p384.publicKey }] }, /key "p384" must be a P-256 key for ES256/],
+      ['an unreadable ES256 key', { keys: [{ kid: 'es', algorithm: 'ES256', privateKey: 'not a PEM' }] }, /the private key of "es" cannot be read/],
+      ['an unreadable ES256 public key', { keys: [{ kid: 'es', algorithm: 'ES256', privateKey }, { kid: 'pub', algorithm: 'ES256', publicKey: 'not a PEM' }] }, /the public key of "pub" cannot be read/],
+      ['an RSA key for ES256', { keys: [{ kid: 'rsa', algorithm: 'ES256', privateKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey }] }, /key "rsa" must be a P-256 key for ES256/],
     ]
-    for (const [label, auth] of bad) {
-      it(`refuses ${label} at start-up with a TypeError`, () => {
+    for (const [label, auth, message] of bad) {
+      it(`refuses ${label} at start-up with a TypeError that says what is wrong`, () => {
         expect(() => createTenancy({ auth: auth as never })).toThrow(TypeError)
+        expect(() => createTenancy({ auth: auth as never })).toThrow(message)
       })
     }
 
@@ -126,6 +141,31 @@ describe('signing keys', () => {
       expect(() => createTenancy({ auth: { keys: [{ kid: 'exact', algorithm: 'HS256', secret: new Uint8Array(32) }] } })).not.toThrow()
       expect(() => createTenancy({ auth: { secret: 'x'.repeat(32) } })).not.toThrow()
       expect(() => createTenancy({ auth: { secret: 'x'.repeat(31) } })).toThrow(TypeError)
+    })
+
+    it('signs and verifies with an ES256 key given as PEM, as a JWK or as a KeyObject', async () => {
+      const pair = ec()
+      const forms: SigningKey[] = [
+        { kid: 'pem', algorithm: 'ES256', privateKey: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+        { kid: 'jwk', algorithm: 'ES256', privateKey: pair.privateKey.export({ format: 'jwk' }) as never },
+        { kid: 'object', algorithm: 'ES256', privateKey: pair.privateKey },
+      ]
+      for (const key of forms) {
+        const { tenancy, token } = await tokenFrom([key])
+        expect(decode(token)[0]).toMatchObject({ alg: 'ES256', kid: key.kid })
+        expect(jwt.verify(token, pair.publicKey, { algorithms: ['ES256'] })).toMatchObject({ iss: 'tenantry' })
+        await expect(tenancy.registry.resolve(token)).resolves.toMatchObject({ name: 'Acme' })
+      }
+    })
+
+    it('verifies with a verify-only ES256 public key given as PEM, as a JWK or as a KeyObject', async () => {
+      const pair = ec()
+      const signer = await tokenFrom([{ kid: 'es', algorithm: 'ES256', privateKey: pair.privateKey }])
+      const forms = [pair.publicKey.export({ type: 'spki', format: 'pem' }).toString(), pair.publicKey.export({ format: 'jwk' }) as never, pair.publicKey]
+      for (const publicKey of forms) {
+        const verifier = createTenancy({ store: signer.store, auth: { keys: [OLD, { kid: 'es', algorithm: 'ES256', publicKey }], signingKeyId: 'old' } })
+        await expect(verifier.registry.resolve(signer.token)).resolves.toMatchObject({ name: 'Acme' })
+      }
     })
 
     it('accepts a verify-only public key beside a signing key, as PEM', () => {
