@@ -22,6 +22,17 @@ describe('sessions', () => {
     await expect(tenancy.auth.refresh(tokens.refreshToken)).rejects.toBeInstanceOf(RefreshTokenInvalidError)
   })
 
+  it('honours a refresh token until the millisecond its idle lifetime ends, and not at that millisecond', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const { tenancy, tokens } = await session({ refreshIdleSeconds: 3600 })
+    const other = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
+    const start = Date.now()
+    vi.setSystemTime(start + 3600 * 1000 - 1)
+    await expect(tenancy.auth.refresh(tokens.refreshToken)).resolves.toMatchObject({ tokenType: 'Bearer' })
+    vi.setSystemTime(start + 3600 * 1000)
+    await expect(tenancy.auth.refresh(other.refreshToken)).rejects.toBeInstanceOf(RefreshTokenInvalidError)
+  })
+
   it('ends a session at its absolute lifetime, however often it was refreshed', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     const { tenancy, tokens } = await session({ refreshIdleSeconds: 2 * 24 * 3600, sessionLifetimeSeconds: 3 * 24 * 3600 })
@@ -48,7 +59,8 @@ describe('sessions', () => {
     const { createHash } = await import('node:crypto')
     const longLived = 'rt_' + 'A'.repeat(43)
     await tenancy.store.insertRefreshToken({ hash: createHash('sha256').update(longLived).digest('base64url'), sessionId, createdAt: new Date(), expiresAt: new Date(Date.now() + 10 * DAY), usedAt: null })
-    vi.setSystemTime(Date.now() + DAY + 1000)
+    // The session's last millisecond is the one before expiresAt.
+    vi.setSystemTime(Date.now() + DAY)
     await expect(tenancy.auth.refresh(longLived)).rejects.toBeInstanceOf(RefreshTokenInvalidError)
   })
 
@@ -124,6 +136,56 @@ describe('sessions', () => {
       // The account keeps its other membership, so only the removed membership can refuse the refresh.
       expect(await raceRefresh(tenancy, tokens.refreshToken, () => tenancy.members.remove(owner, memberId))).toBe(0)
     })
+  })
+
+  it('refuses a refresh token passed as a number, nothing or an array, as a host route passing its body on unchecked might, and leaves the real one usable', async () => {
+    const { tenancy, tokens } = await session()
+    for (const junk of [42, undefined, null, [tokens.refreshToken], { toString: () => tokens.refreshToken }]) {
+      await expect(tenancy.auth.refresh(junk as never)).rejects.toBeInstanceOf(RefreshTokenInvalidError)
+    }
+    await expect(tenancy.auth.refresh(tokens.refreshToken)).resolves.toMatchObject({ tokenType: 'Bearer' })
+  })
+
+  it('revokes a session by its refresh token (RFC 7009): its refresh and access tokens stop, and junk is no error', async () => {
+    const { tenancy, tokens } = await session()
+    const other = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
+    for (const junk of [42, undefined, [other.refreshToken], 'rt_unknown', `rt_${'A'.repeat(43)}`]) {
+      await expect(tenancy.auth.revokeRefreshToken(junk as never)).resolves.toBeUndefined()
+    }
+    await expect(tenancy.registry.resolve(other.accessToken)).resolves.toMatchObject({ name: 'Acme' })
+    await tenancy.auth.revokeRefreshToken(tokens.refreshToken)
+    await expect(tenancy.auth.refresh(tokens.refreshToken)).rejects.toBeInstanceOf(RefreshTokenInvalidError)
+    await expect(tenancy.registry.resolve(tokens.accessToken)).rejects.toBeInstanceOf(TokenInvalidError)
+    // The other session, of the same account, goes on.
+    await expect(tenancy.auth.refresh(other.refreshToken)).resolves.toMatchObject({ tokenType: 'Bearer' })
+  })
+
+  it('refuses two replays of a stolen refresh token that overlap, and records one revocation', async () => {
+    const events: { type: string }[] = []
+    const tenancy = createTenancy({ auth: TEST_AUTH, onAudit: (event) => void events.push(event) })
+    await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
+    const stolen = (await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).refreshToken
+    await tenancy.auth.refresh(stolen)
+    // The first replay is held after it took the token, until the second has ended the session.
+    const store = tenancy.store
+    const consume = store.consumeRefreshToken
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    let taken!: () => void
+    const tookToken = new Promise<void>((resolve) => (taken = resolve))
+    store.consumeRefreshToken = async (...args) => {
+      store.consumeRefreshToken = consume
+      const found = await consume(...args)
+      taken()
+      await gate
+      return found
+    }
+    const first = tenancy.auth.refresh(stolen)
+    await tookToken
+    await expect(tenancy.auth.refresh(stolen)).rejects.toThrow('the refresh token was used before; its session has been ended')
+    release()
+    await expect(first).rejects.toBeInstanceOf(RefreshTokenInvalidError)
+    expect(events.filter((event) => event.type === 'sessions.revoked')).toHaveLength(1)
   })
 
   it('stores a refresh token only as its hash', async () => {
