@@ -133,18 +133,30 @@ describe('tenantScope options', () => {
     ['Express', expressAdapter.tenantScope],
     ['Koa', koaAdapter.tenantScope],
   ] as const) {
-    it(`refuses bad options at start-up with TypeError on ${framework}`, () => {
-      const bad: [Tenancy, object][] = [
-        [tenancy, { from: 'cookie' }],
-        [tenancy, { authorize: 'yes' }],
-        [tenancy, { context: 'yes' }],
-        [tenancy, { baseDomain: 'example.test' }],
-        [tenancy, { from: 'host', baseDomain: 'not a domain' }],
-        [tenancy, { from: 'host', baseDomain: 'other.test' }],
-        [bare, { from: 'host' }],
+    it(`refuses bad options at start-up with a TypeError that says what is wrong, on ${framework}`, () => {
+      const bad: [Tenancy, unknown, RegExp][] = [
+        [tenancy, null, /tenantScope options must be an object/],
+        [tenancy, 'token', /tenantScope options must be an object/],
+        [tenancy, { from: 'cookie' }, /from must be 'token', 'host' or a function/],
+        [tenancy, { authorize: 'yes' }, /authorize must be a function/],
+        [tenancy, { context: 'yes' }, /context must be a boolean/],
+        [tenancy, { baseDomain: 'example.test' }, /baseDomain goes with from: 'host'/],
+        [tenancy, { from: 'host', baseDomain: 'not a domain' }, /baseDomain "not a domain" is not a hostname/],
+        [tenancy, { from: 'host', baseDomain: ['example.test', 'not a domain'] }, /baseDomain "not a domain" is not a hostname/],
+        [tenancy, { from: 'host', baseDomain: 'other.test' }, /baseDomain other\.test is not one of createTenancy's baseDomain/],
+        [bare, { from: 'host' }, /needs a baseDomain, here or in createTenancy/],
+        [tenancy, { permission: 'write' }, /permission must be named area:action/],
+        [tenancy, { permission: 'notes:write', from: 'host' }, /permission needs from: 'token'/],
+        [tenancy, { permission: 'notes:write', from: () => ({ slug: 'acme' }) }, /permission needs from: 'token'/],
       ]
-      for (const [owner, options] of bad) expect(() => tenantScope(owner, options as never)).toThrow(TypeError)
+      for (const [owner, options, message] of bad) {
+        expect(() => tenantScope(owner, options as never)).toThrow(TypeError)
+        expect(() => tenantScope(owner, options as never)).toThrow(message)
+      }
       expect(() => tenantScope(bare, { from: 'host', baseDomain: ['example.test', 'localhost'] })).not.toThrow()
+      expect(() => tenantScope(tenancy, { from: 'host' })).not.toThrow()
+      expect(() => tenantScope(tenancy, { from: 'host', baseDomain: 'Example.Test' })).not.toThrow()
+      expect(() => tenantScope(tenancy, { permission: 'notes:write', context: true, authorize: () => true })).not.toThrow()
     })
   }
 })
