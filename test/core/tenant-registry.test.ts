@@ -82,6 +82,96 @@ describe('TenantRegistry', () => {
     return release
   }
 
+  it('does not cache a slug read before a reslug that raced it: the old slug stops at once', async () => {
+    const store = memoryStore()
+    const { tenancy, tenant } = await acme({ store, cache: { size: 100, ttlMs: 60_000 } })
+    const release = holdNextRead(store, 'findOrganization')
+    const slow = tenancy.registry.find({ slug: 'acme' })
+    await tenancy.orgs.update(tenant, { slug: 'acme-two' })
+    release()
+    await slow.catch(() => {})
+    await expect(tenancy.registry.find({ slug: 'acme' })).rejects.toMatchObject({ code: 'ORGANIZATION_NOT_FOUND' })
+    await expect(tenancy.registry.find({ slug: 'acme-two' })).resolves.toMatchObject({ id: tenant.id })
+  })
+
+  it('answers a repeated lookup synchronously, with the very same frozen tenant', async () => {
+    const { tenancy, token } = await acme()
+    const first = tenancy.registry.lookup(token)
+    const again = tenancy.registry.lookup(token)
+    expect(again).not.toBeInstanceOf(Promise)
+    expect(again).toBe(await first)
+    expect(Object.isFrozen(again)).toBe(true)
+    // Another organization's change empties the resolved-token cache, not this tenant's parts: still synchronous.
+    await tenancy.orgs.create({ name: 'Globex', email: 'g@globex.test', password: PASSWORD })
+    const globex = await tenancy.registry.resolve((await tenancy.auth.login({ email: 'g@globex.test', password: PASSWORD })).accessToken)
+    await tenancy.orgs.update(globex, { name: 'Globex Two' })
+    const afterOtherChange = tenancy.registry.lookup(token)
+    expect(afterOtherChange).not.toBeInstanceOf(Promise)
+    expect(afterOtherChange).toMatchObject({ id: (await first).id, name: 'Acme' })
+  })
+
+  it('says why a token stopped working: organization gone, membership removed, role changed, password changed, session ended', async () => {
+    const deleted = await acme()
+    await deleted.tenancy.orgs.delete(deleted.tenant, 'Acme')
+    await expect(deleted.tenancy.registry.resolve(deleted.token)).rejects.toThrow('the organization of this token no longer exists')
+
+    const { tenancy, token, tenant } = await acme()
+    const invite = async (email: string, role: string) => {
+      const { token: invitation } = await tenancy.invitations.invite(tenant, { email, role })
+      return (await tenancy.invitations.accept({ token: invitation, password: PASSWORD })).tokens.accessToken
+    }
+    const removed = await invite('removed@acme.test', 'member')
+    await tenancy.members.remove(tenant, (await tenancy.registry.resolve(removed)).member.id)
+    await expect(tenancy.registry.resolve(removed)).rejects.toThrow('the membership of this token no longer exists')
+
+    const promoted = await invite('promoted@acme.test', 'member')
+    await tenancy.members.changeRole(tenant, (await tenancy.registry.resolve(promoted)).member.id, 'admin')
+    await expect(tenancy.registry.resolve(promoted)).rejects.toThrow('the role in this token has changed')
+
+    const loggedOut = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
+    await tenancy.auth.logout(await tenancy.registry.resolve(loggedOut.accessToken))
+    await expect(tenancy.registry.resolve(loggedOut.accessToken)).rejects.toThrow('the session of this token has ended')
+
+    await tenancy.orgs.update(tenant, { password: 'another fine passphrase' })
+    await expect(tenancy.registry.resolve(token)).rejects.toThrow('the access token has been revoked')
+  })
+
+  it('honours a token until the last millisecond before it expires, and its session until the last millisecond before it ends', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const expiring = await acme({ auth: { ...TEST_AUTH, expiresIn: 60 } })
+    const { exp } = JSON.parse(Buffer.from(expiring.token.split('.')[1]!, 'base64url').toString()) as { exp: number }
+    vi.setSystemTime(exp * 1000 - 1)
+    await expect(expiring.tenancy.registry.resolve(expiring.token)).resolves.toMatchObject({ name: 'Acme' })
+    vi.setSystemTime(exp * 1000)
+    await expect(expiring.tenancy.registry.resolve(expiring.token)).rejects.toBeInstanceOf(TokenExpiredError)
+
+    vi.setSystemTime(Math.ceil(Date.now() / 1000) * 1000)
+    const ending = await acme({ auth: { ...TEST_AUTH, expiresIn: 7200, sessionLifetimeSeconds: 3600 } })
+    const endsAt = Date.now() + 3600 * 1000
+    vi.setSystemTime(endsAt - 1)
+    await expect(ending.tenancy.registry.resolve(ending.token)).resolves.toMatchObject({ name: 'Acme' })
+    vi.setSystemTime(endsAt)
+    await expect(ending.tenancy.registry.resolve(ending.token)).rejects.toThrow('the session of this token has ended')
+  })
+
+  it('finds a cached reference synchronously, by id, slug or name, and a missing one with a message that says so', async () => {
+    const { tenancy, tenant } = await acme()
+    for (const ref of [{ id: tenant.id }, { slug: 'acme' }, { name: 'ACME' }]) {
+      await tenancy.registry.find(ref)
+      const again = tenancy.registry.findSync(ref)
+      expect(again).not.toBeInstanceOf(Promise)
+      expect(again).toMatchObject({ id: tenant.id })
+    }
+    // A well-formed reference no organization could have, and one no organization has.
+    await expect(tenancy.registry.find({ slug: 'Not A Label' })).rejects.toThrow('no organization matches this reference')
+    await expect(tenancy.registry.find({ slug: 'nobody' })).rejects.toThrow('no organization matches this reference')
+  })
+
+  it('takes a reference that is a string, null or a number as the caller’s bug: a TypeError, never a missing tenant', async () => {
+    const { tenancy } = await acme()
+    for (const ref of ['acme', null, 42]) await expect(tenancy.registry.find(ref as never)).rejects.toThrow(/tenantry: a tenant reference/)
+  })
+
   it('does not cache an account read before a password change that raced it', async () => {
     const failing = failingStore(memoryStore())
     const { tenancy, token, tenant } = await acme({ store: failing.store, cache: { size: 100, ttlMs: 60_000 } })
