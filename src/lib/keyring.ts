@@ -158,8 +158,9 @@ function decodeHeader(token: string): Record<string, unknown> | undefined {
     const header: unknown = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString('utf8'))
     // Stryker disable next-line ConditionalExpression,LogicalOperator: a header that is null or not an object has no kid, so verify refuses it the same way
     return typeof header === 'object' && header !== null ? (header as Record<string, unknown>) : undefined
-    // Stryker disable next-line BlockStatement: an empty catch returns undefined all the same
-  } catch {
+  }
+  // Stryker disable next-line BlockStatement: an empty catch returns undefined all the same
+  catch {
     return undefined
   }
 }

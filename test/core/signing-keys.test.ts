@@ -91,6 +91,7 @@ describe('signing keys', () => {
       [{ typ: 'at+jwt', kid: 'nope' }, 'the access token is not signed with a trusted key'],
       [{ typ: 'at+jwt', kid: 7 }, 'the access token is not signed with a trusted key'],
       [{ kid: 'old' }, 'the token is not an access token'],
+      [{ kid: 'old', typ: undefined }, 'the token is not an access token'],
       [{ typ: 'JWT', kid: 'old' }, 'the token is not an access token'],
     ]
     for (const [header, detail] of refusals) {
