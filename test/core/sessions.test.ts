@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createTenancy, RefreshTokenInvalidError, TokenInvalidError } from 'tenantry'
+import { holdNextRead } from '../support/hold-next-read.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 
 const DAY = 24 * 3600 * 1000
@@ -76,18 +77,7 @@ describe('sessions', () => {
     /** A refresh held just after it consumed its token and read its session, while `change` runs. */
     async function raceRefresh(tenancy: ReturnType<typeof createTenancy>, refreshToken: string, change: () => Promise<unknown>) {
       const store = tenancy.store
-      const findSession = store.findSession
-      let release!: () => void
-      const gate = new Promise<void>((resolve) => (release = resolve))
-      let read!: () => void
-      const sessionRead = new Promise<void>((resolve) => (read = resolve))
-      store.findSession = async (id) => {
-        store.findSession = findSession
-        const found = await findSession(id)
-        read()
-        await gate
-        return found
-      }
+      const { reached: sessionRead, release } = holdNextRead(store, 'findSession')
       let minted = 0
       const insertRefreshToken = store.insertRefreshToken
       store.insertRefreshToken = async (token) => {
@@ -167,19 +157,7 @@ describe('sessions', () => {
     const stolen = (await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).refreshToken
     await tenancy.auth.refresh(stolen)
     // The first replay is held after it took the token, until the second has ended the session.
-    const store = tenancy.store
-    const consume = store.consumeRefreshToken
-    let release!: () => void
-    const gate = new Promise<void>((resolve) => (release = resolve))
-    let taken!: () => void
-    const tookToken = new Promise<void>((resolve) => (taken = resolve))
-    store.consumeRefreshToken = async (...args) => {
-      store.consumeRefreshToken = consume
-      const found = await consume(...args)
-      taken()
-      await gate
-      return found
-    }
+    const { reached: tookToken, release } = holdNextRead(tenancy.store, 'consumeRefreshToken')
     const first = tenancy.auth.refresh(stolen)
     await tookToken
     await expect(tenancy.auth.refresh(stolen)).rejects.toThrow('the refresh token was used before; its session has been ended')

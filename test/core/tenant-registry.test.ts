@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createTenancy, memoryStore, TokenExpiredError, TokenInvalidError, type MemoryCollection, type TenancyOptions } from 'tenantry'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import { failingStore } from '../support/failing-store.js'
+import { holdNextRead } from '../support/hold-next-read.js'
 
 async function acme(options: Partial<TenancyOptions> = {}) {
   const tenancy = createTenancy({ store: memoryStore(), auth: TEST_AUTH, ...options })
@@ -65,27 +66,11 @@ describe('TenantRegistry', () => {
     expect((await tenancy.registry.resolve(token)).name).toBe('Acme Renamed')
   })
 
-  /**
-   * Holds the next call of `method` on `store` after it has read, until `release()`: a lookup
-   * that raced a change, driven step by step.
-   */
-  function holdNextRead<T extends object>(store: T, method: keyof T & string) {
-    let release!: () => void
-    const gate = new Promise<void>((resolve) => (release = resolve))
-    const original = (store as Record<string, (...args: unknown[]) => Promise<unknown>>)[method]!
-    ;(store as Record<string, unknown>)[method] = async (...args: unknown[]) => {
-      ;(store as Record<string, unknown>)[method] = original
-      const found = await original(...args)
-      await gate
-      return found
-    }
-    return release
-  }
 
   it('does not cache a slug read before a reslug that raced it: the old slug stops at once', async () => {
     const store = memoryStore()
     const { tenancy, tenant } = await acme({ store, cache: { size: 100, ttlMs: 60_000 } })
-    const release = holdNextRead(store, 'findOrganization')
+    const { release } = holdNextRead(store, 'findOrganization')
     const slow = tenancy.registry.find({ slug: 'acme' })
     await tenancy.orgs.update(tenant, { slug: 'acme-two' })
     release()
@@ -177,7 +162,7 @@ describe('TenantRegistry', () => {
     const { tenancy, token, tenant } = await acme({ store: failing.store, cache: { size: 100, ttlMs: 60_000 } })
     // An email change drops the account from the cache (and the token from the resolved cache) without revoking anything.
     await tenancy.orgs.update(tenant, { email: 'a2@acme.test' })
-    const release = holdNextRead(failing.store, 'findAccount')
+    const { release } = holdNextRead(failing.store, 'findAccount')
     const slow = tenancy.registry.resolve(token)
     // The password changes meanwhile; its sessions survive (their deletion fails), so only the account's token version can refuse the token.
     failing.failNext('deleteSessions')
@@ -196,7 +181,7 @@ describe('TenantRegistry', () => {
     const { tokens } = await tenancy.invitations.accept({ token: invitation, password: PASSWORD })
     // The member's token was never resolved, so its membership is read (and held) by the first lookup.
     const memberId = JSON.parse(Buffer.from(tokens.accessToken.split('.')[1]!, 'base64url').toString()).mid as string
-    const release = holdNextRead(failing.store, 'findMembership')
+    const { release } = holdNextRead(failing.store, 'findMembership')
     const slow = tenancy.registry.resolve(tokens.accessToken)
     failing.failNext('deleteSessions')
     await expect(tenancy.members.changeRole(owner, memberId, 'member')).rejects.toThrow()
@@ -211,7 +196,7 @@ describe('TenantRegistry', () => {
     // A second login: its session was never read, so the first lookup of its token reads (and is held on) it.
     const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
     const sessionId = JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()).sid as string
-    const release = holdNextRead(store, 'findSession')
+    const { release } = holdNextRead(store, 'findSession')
     const slow = tenancy.registry.resolve(accessToken)
     await tenancy.auth.logout({ id: tenant.id, member: tenant.member, sessionId })
     release()
