@@ -33,6 +33,11 @@ const FRAMEWORKS: [string, (tenancy: Tenancy) => RequestListener][] = [
       app.get('/async', tenantScope(tenancy, { from: async () => ({ slug: 'acme' }), authorize: async () => true }), (req, res) => void res.json({ slug: req.tenant.slug }))
       app.get('/authorize-forgot-return', tenantScope(tenancy, { from: () => ({ slug: 'acme' }), authorize: (() => undefined) as never }), (_req, res) => void res.end())
       app.get('/async-authorize-forgot-return', tenantScope(tenancy, { from: () => ({ slug: 'acme' }), authorize: (async () => undefined) as never }), (_req, res) => void res.end())
+      app.get('/sync-authorize', tenantScope(tenancy, { from: () => ({ slug: 'acme' }), authorize: () => true }), (req, res) => void res.json({ slug: req.tenant.slug }))
+      app.get('/sync-authorize-truthy', tenantScope(tenancy, { from: () => ({ slug: 'acme' }), authorize: (() => 'yes') as never }), (_req, res) => void res.end())
+      app.get('/resolver-null', tenantScope(tenancy, { from: () => null }), (_req, res) => void res.end())
+      app.get('/resolver-undefined', tenantScope(tenancy, { from: async () => undefined }), (_req, res) => void res.end())
+      app.get('/notes-write', tenantScope(tenancy, { permission: 'notes:write' }), (req, res) => void res.json({ slug: req.tenant.slug }))
       app.get('/forgot-scope', (req, res) => void res.json({ name: req.tenant.name }))
       app.get('/context', tenantScope(tenancy, { from: 'host', context: true }), async (_req, res) => {
         await new Promise((resolve) => setTimeout(resolve, 1))
@@ -67,6 +72,11 @@ const FRAMEWORKS: [string, (tenancy: Tenancy) => RequestListener][] = [
       router.get('/async', tenantScope(tenancy, { from: async () => ({ slug: 'acme' }), authorize: async () => true }), (ctx) => void (ctx.body = { slug: ctx.state.tenant.slug }))
       router.get('/authorize-forgot-return', tenantScope(tenancy, { from: () => ({ slug: 'acme' }), authorize: (() => undefined) as never }), (ctx) => void (ctx.status = 204))
       router.get('/async-authorize-forgot-return', tenantScope(tenancy, { from: () => ({ slug: 'acme' }), authorize: (async () => undefined) as never }), (ctx) => void (ctx.status = 204))
+      router.get('/sync-authorize', tenantScope(tenancy, { from: () => ({ slug: 'acme' }), authorize: () => true }), (ctx) => void (ctx.body = { slug: ctx.state.tenant.slug }))
+      router.get('/sync-authorize-truthy', tenantScope(tenancy, { from: () => ({ slug: 'acme' }), authorize: (() => 'yes') as never }), (ctx) => void (ctx.status = 204))
+      router.get('/resolver-null', tenantScope(tenancy, { from: () => null }), (ctx) => void (ctx.status = 204))
+      router.get('/resolver-undefined', tenantScope(tenancy, { from: async () => undefined }), (ctx) => void (ctx.status = 204))
+      router.get('/notes-write', tenantScope(tenancy, { permission: 'notes:write' }), (ctx) => void (ctx.body = { slug: ctx.state.tenant.slug }))
       router.get('/forgot-scope', (ctx) => void (ctx.body = { name: ctx.state.tenant.name }))
       router.get('/context', tenantScope(tenancy, { from: 'host', context: true }), async (ctx) => {
         await new Promise((resolve) => setTimeout(resolve, 1))
@@ -110,7 +120,26 @@ for (const [framework, createApp] of FRAMEWORKS) {
     })
 
     it('denies unless authorize answers exactly true', async () => {
-      for (const path of ['/authorize-forgot-return', '/async-authorize-forgot-return']) expect(await get(path)).toMatchObject({ status: 403, body: { code: 'TENANT_ACCESS_DENIED' } })
+      for (const path of ['/authorize-forgot-return', '/async-authorize-forgot-return', '/sync-authorize-truthy']) expect(await get(path)).toMatchObject({ status: 403, body: { code: 'TENANT_ACCESS_DENIED' } })
+    })
+
+    it('lets the request through when a synchronous authorize answers true', async () => {
+      expect(await get('/sync-authorize')).toMatchObject({ status: 200, body: { slug: 'acme' } })
+    })
+
+    it('answers 404 when the resolver names no tenant, synchronously or not', async () => {
+      for (const path of ['/resolver-null', '/resolver-undefined']) expect(await get(path)).toMatchObject({ status: 404, body: { code: 'TENANT_NOT_IDENTIFIED' } })
+    })
+
+    it('answers 403 naming the permission when the token’s role lacks it, and lets a role that holds it through', async () => {
+      const owner = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
+      const bearer = (token: string) => ({ host: '127.0.0.1', headers: { authorization: `Bearer ${token}` } })
+      expect(await requestWithHost(server.url, '/notes-write', bearer(owner.accessToken))).toMatchObject({ status: 200, body: { slug: 'acme' } })
+      const acting = await tenancy.registry.resolve(owner.accessToken)
+      const { token } = await tenancy.invitations.invite(acting, { email: 'm@acme.test', role: 'member' })
+      const member = await tenancy.invitations.accept({ token, password: PASSWORD })
+      const reply = await requestWithHost(server.url, '/notes-write', bearer(member.tokens.accessToken))
+      expect(reply).toMatchObject({ status: 403, body: { code: 'PERMISSION_DENIED', detail: 'this needs the notes:write permission' } })
     })
 
     it('fails a route that forgot tenantScope with an error naming tenantScope', async () => {
