@@ -181,22 +181,50 @@ describe('AdminAuth', () => {
   })
 
   describe('options', () => {
-    const bad: [string, object][] = [
-      ['no secret', {}],
-      ['a secret shorter than 32 bytes', { secret: 'too-short' }],
-      ['a secret that is not a string or bytes', { secret: 42 }],
-      ['a bcrypt cost below 4', { secret: TEST_SECRET, bcryptCost: 3 }],
-      ['a fractional bcrypt cost', { secret: TEST_SECRET, bcryptCost: 10.5 }],
-      ['a lifetime of zero', { secret: TEST_SECRET, expiresIn: 0 }],
-      ['an empty issuer', { secret: TEST_SECRET, issuer: '' }],
-      ['no hashing concurrency', { secret: TEST_SECRET, maxConcurrentHashes: 0 }],
-      ['a negative hashing queue', { secret: TEST_SECRET, maxQueuedHashes: -1 }],
+    // Each bad option is refused when the tenancy is created, saying which option and why.
+    const bad: [string, object, string][] = [
+      ['no secret', {}, 'tenantry: auth needs a signing secret'],
+      ['a secret shorter than 32 bytes', { secret: 'too-short' }, 'auth.secret must be at least 32 bytes'],
+      ['a 31-byte secret', { secret: 'x'.repeat(31) }, 'this one has 31'],
+      ['a 31-byte Uint8Array secret', { secret: new Uint8Array(31) }, 'this one has 31'],
+      ['a secret that is not a string or bytes', { secret: 42 }, 'auth.secret must be a string or a Uint8Array'],
+      ['a bcrypt cost below 4', { secret: TEST_SECRET, bcryptCost: 3 }, 'auth.bcryptCost must be a whole number from 4 to 31'],
+      ['a bcrypt cost above 31', { secret: TEST_SECRET, bcryptCost: 32 }, 'auth.bcryptCost must be a whole number from 4 to 31'],
+      ['a fractional bcrypt cost', { secret: TEST_SECRET, bcryptCost: 10.5 }, 'auth.bcryptCost must be a whole number from 4 to 31'],
+      ['a lifetime of zero', { secret: TEST_SECRET, expiresIn: 0 }, 'auth.expiresIn must be a positive whole number of seconds'],
+      ['a fractional lifetime', { secret: TEST_SECRET, expiresIn: 1.5 }, 'auth.expiresIn must be a positive whole number of seconds'],
+      ['a refresh idle time of zero', { secret: TEST_SECRET, refreshIdleSeconds: 0 }, 'auth.refreshIdleSeconds must be a positive whole number of seconds'],
+      ['a fractional refresh idle time', { secret: TEST_SECRET, refreshIdleSeconds: 0.5 }, 'auth.refreshIdleSeconds must be a positive whole number of seconds'],
+      ['a session lifetime of zero', { secret: TEST_SECRET, sessionLifetimeSeconds: 0 }, 'auth.sessionLifetimeSeconds must be a positive whole number of seconds'],
+      ['an empty issuer', { secret: TEST_SECRET, issuer: '' }, 'auth.issuer must be a non-empty string'],
+      ['an issuer that is not a string', { secret: TEST_SECRET, issuer: 7 }, 'auth.issuer must be a non-empty string'],
+      ['an empty audience', { secret: TEST_SECRET, audience: '' }, 'auth.audience must be a non-empty string'],
+      ['an audience that is not a string', { secret: TEST_SECRET, audience: ['a'] }, 'auth.audience must be a non-empty string'],
+      ['an empty client id', { secret: TEST_SECRET, clientId: '' }, 'auth.clientId must be a non-empty string'],
+      ['a client id that is not a string', { secret: TEST_SECRET, clientId: 1 }, 'auth.clientId must be a non-empty string'],
+      ['no hashing concurrency', { secret: TEST_SECRET, maxConcurrentHashes: 0 }, 'auth.maxConcurrentHashes must be a whole number, 1 or more'],
+      ['a fractional hashing concurrency', { secret: TEST_SECRET, maxConcurrentHashes: 1.5 }, 'auth.maxConcurrentHashes must be a whole number, 1 or more'],
+      ['a negative hashing queue', { secret: TEST_SECRET, maxQueuedHashes: -1 }, 'auth.maxQueuedHashes must be a whole number, 0 or more'],
+      ['a fractional hashing queue', { secret: TEST_SECRET, maxQueuedHashes: 0.5 }, 'auth.maxQueuedHashes must be a whole number, 0 or more'],
     ]
-    for (const [label, auth] of bad) {
-      it(`refuses ${label} at start-up with a TypeError`, () => {
+    for (const [label, auth, message] of bad) {
+      it(`refuses ${label} at start-up with a TypeError that says so`, () => {
         expect(() => createTenancy({ auth: auth as never })).toThrow(TypeError)
+        expect(() => createTenancy({ auth: auth as never })).toThrow(message)
       })
     }
+
+    it('accepts every option at the edge of its range', () => {
+      const edges: object[] = [
+        { secret: 'x'.repeat(32) },
+        { secret: new Uint8Array(32) },
+        { secret: TEST_SECRET, bcryptCost: 4 },
+        { secret: TEST_SECRET, bcryptCost: 31 },
+        { secret: TEST_SECRET, expiresIn: 1, refreshIdleSeconds: 1, sessionLifetimeSeconds: 1 },
+        { secret: TEST_SECRET, maxConcurrentHashes: 1, maxQueuedHashes: 0 },
+      ]
+      for (const auth of edges) expect(() => createTenancy({ auth: auth as never })).not.toThrow()
+    })
 
     it('says what is wrong with the secret, in the terms the user wrote it', () => {
       expect(() => createTenancy({ auth: {} })).toThrow(/auth needs a signing secret: auth.secret, at least 32 random bytes/)

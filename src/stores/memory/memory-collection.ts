@@ -29,6 +29,11 @@ export interface MemoryCursor<T> extends AsyncIterable<T> {
 
 // `$where` and `$function` run code; no filter a tenant's request builds should ever do that.
 const queryOptions = { scriptEnabled: false, context: Context.init() } as const
+// mingo evaluates $setWindowFields (and $fill, built on it) through its own internal $function,
+// so a pipeline needs scripts enabled to run those two stages at all. That opens nothing: mingo
+// runs only a real Function object, never a string, so nothing from JSON can become code, and
+// the isolation rules refuse $function, $accumulator and $where in every stage beforehand.
+const pipelineOptions = { scriptEnabled: true, context: Context.init() } as const
 const ACKNOWLEDGED = { acknowledged: true } as const
 
 /**
@@ -88,7 +93,7 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
   }
 
   aggregate<R extends Document = Document>(pipeline: Document[]): MemoryCursor<R> {
-    return cursor(() => new Aggregator(pipeline, queryOptions).run([...this.#documents.values()]).map((document) => structuredClone(document) as R))
+    return cursor(() => new Aggregator(pipeline, pipelineOptions).run([...this.#documents.values()]).map((document) => structuredClone(document) as R))
   }
 
   async updateOne(filter: Filter, update: UpdateFilter, options: UpdateOptions = {}): Promise<UpdateResult> {
