@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest'
+import { createTenancy, type MemberTenant } from 'tenantry'
+import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+
+/** Acme with an owner, an admin, an editor (custom role) and a member; Globex with its own owner. */
+async function acme() {
+  const tenancy = createTenancy({ auth: TEST_AUTH, roles: { editor: ['notes:write'] } })
+  await tenancy.orgs.create({ name: 'Acme', email: 'owner@acme.test', password: PASSWORD })
+  await tenancy.orgs.create({ name: 'Globex', email: 'owner@globex.test', password: PASSWORD })
+  const login = async (email: string) => tenancy.registry.resolve((await tenancy.auth.login({ email, password: PASSWORD })).accessToken)
+  const owner = await login('owner@acme.test')
+  const globex = await login('owner@globex.test')
+  const join = async (email: string, role: string): Promise<MemberTenant> => {
+    const { token } = await tenancy.invitations.invite(owner, { email, role })
+    return tenancy.registry.resolve((await tenancy.invitations.accept({ token, password: PASSWORD })).tokens.accessToken)
+  }
+  const admin = await join('admin@acme.test', 'admin')
+  const editor = await join('editor@acme.test', 'editor')
+  const member = await join('member@acme.test', 'member')
+  const audit = () => tenancy.audit.list(owner.id, { limit: 100 })
+  return { tenancy, owner, admin, editor, member, globex, join, audit }
+}
+
+/** What a refused call says: its code and message (or, for invalid input, the field and why). */
+async function refusal(call: Promise<unknown>): Promise<string> {
+  const err = (await call.then(() => null, (error: unknown) => error)) as { code?: string; message?: string; issues?: { pointer: string; detail: string }[] } | null
+  if (err === null) throw new Error('the call was not refused')
+  return err.issues ? `${err.code} ${err.issues.map((issue) => `${issue.pointer} ${issue.detail}`).join('; ')}` : `${err.code} ${err.message}`
+}
+
+describe('member changes', () => {
+  it('says why it refuses each role change', async () => {
+    const { tenancy, owner, admin, editor, member } = await acme()
+    const change = (by: MemberTenant, target: MemberTenant, role: string) => refusal(tenancy.members.changeRole(by, target.member.id, role))
+    expect(await change(owner, admin, 'owner')).toBe('VALIDATION_FAILED #/role ownership moves only by POST /org/transfer-ownership')
+    expect(await change(owner, admin, 'auditor')).toBe('VALIDATION_FAILED #/role is not a role of this app')
+    expect(await change(admin, admin, 'member')).toBe('PERMISSION_DENIED nobody changes their own role')
+    expect(await change(owner, owner, 'admin')).toBe('PERMISSION_DENIED nobody changes their own role')
+    expect(await change(admin, owner, 'member')).toBe('PERMISSION_DENIED a admin may not change the role of a owner')
+    expect(await change(admin, member, 'admin')).toBe('PERMISSION_DENIED a admin may not give the admin role')
+    expect(await change(editor, member, 'editor')).toBe('PERMISSION_DENIED this needs the members:update permission')
+    expect(await refusal(tenancy.members.changeRole(owner, 'no-such-member', 'member'))).toBe('MEMBER_NOT_FOUND this organization has no member with this id')
+    expect(await refusal(tenancy.members.changeRole(owner, '', 'member'))).toMatch(/^VALIDATION_FAILED #\/id /)
+  })
+
+  it('changes a role below the caller’s own, and records who changed it from what to what', async () => {
+    const { tenancy, admin, member, audit } = await acme()
+    expect(await tenancy.members.changeRole(admin, member.member.id, 'editor')).toMatchObject({ id: member.member.id, email: 'member@acme.test', role: 'editor' })
+    expect((await audit()).find((event) => event.type === 'member.role_changed')).toMatchObject({ accountId: admin.member.accountId, details: { memberId: member.member.id, from: 'member', to: 'editor' } })
+  })
+
+  it('says why it refuses each removal', async () => {
+    const { tenancy, owner, admin, editor, member, globex } = await acme()
+    const remove = (by: MemberTenant, target: MemberTenant) => refusal(tenancy.members.remove(by, target.member.id))
+    expect(await remove(admin, admin)).toBe('PERMISSION_DENIED to remove yourself, leave the organization')
+    expect(await remove(admin, owner)).toBe('PERMISSION_DENIED the owner cannot be removed; ownership must be transferred first')
+    expect(await remove(editor, member)).toBe('PERMISSION_DENIED this needs the members:remove permission')
+    const otherAdmin = await tenancy.members.changeRole(owner, editor.member.id, 'admin')
+    expect(await refusal(tenancy.members.remove(admin, otherAdmin.id))).toBe('PERMISSION_DENIED a admin may not remove a admin')
+    expect(await remove(owner, globex)).toBe('MEMBER_NOT_FOUND this organization has no member with this id')
+    expect(await remove(globex, member)).toBe('MEMBER_NOT_FOUND this organization has no member with this id')
+  })
+
+  it('removes an account with its last membership, and keeps one that belongs elsewhere too', async () => {
+    const { tenancy, owner, admin, member, join, audit } = await acme()
+    const shared = await join('owner@globex.test', 'member')
+    await tenancy.members.remove(admin, member.member.id)
+    await tenancy.members.remove(owner, shared.member.id)
+    expect(await tenancy.store.findAccount({ id: member.member.accountId })).toBeNull()
+    expect(await tenancy.store.findAccount({ id: shared.member.accountId })).not.toBeNull()
+    await expect(tenancy.auth.login({ email: 'member@acme.test', password: PASSWORD })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' })
+    expect((await audit()).filter((event) => event.type === 'member.removed').map((event) => event.details)).toEqual(expect.arrayContaining([{ memberId: member.member.id }, { memberId: shared.member.id }]))
+  })
+
+  it('lets a member leave, ending their account if it was their last membership; the owner may not', async () => {
+    const { tenancy, owner, member, audit } = await acme()
+    expect(await refusal(tenancy.members.leave(owner))).toBe('PERMISSION_DENIED the owner cannot leave; transfer ownership first')
+    await tenancy.members.leave(member)
+    expect(await tenancy.store.findMembership({ id: member.member.id })).toBeNull()
+    expect(await tenancy.store.findAccount({ id: member.member.accountId })).toBeNull()
+    expect((await audit()).find((event) => event.type === 'member.left')).toMatchObject({ accountId: member.member.accountId, details: { memberId: member.member.id } })
+    expect(await refusal(tenancy.members.leave(member))).toBe('NOT_ORGANIZATION_ADMIN only a member of this organization may do this')
+  })
+
+  it('says why it refuses a transfer of ownership', async () => {
+    const { tenancy, owner, admin, globex } = await acme()
+    expect(await refusal(tenancy.members.transferOwnership(admin, owner.member.id))).toBe('PERMISSION_DENIED only the owner may transfer ownership')
+    expect(await refusal(tenancy.members.transferOwnership(owner, owner.member.id))).toBe('VALIDATION_FAILED #/member_id is already the owner')
+    expect(await refusal(tenancy.members.transferOwnership(owner, globex.member.id))).toBe('MEMBER_NOT_FOUND this organization has no member with this id')
+  })
+
+  it('makes the new owner the owner and the former owner an admin, ending both sessions, and records it', async () => {
+    const { tenancy, owner, admin, audit } = await acme()
+    const before = await tenancy.auth.login({ email: 'admin@acme.test', password: PASSWORD })
+    expect(await tenancy.members.transferOwnership(owner, admin.member.id)).toMatchObject({ id: admin.member.id, role: 'owner' })
+    const roles = Object.fromEntries((await tenancy.members.list(await tenancy.registry.resolve((await tenancy.auth.login({ email: 'admin@acme.test', password: PASSWORD })).accessToken))).map((m) => [m.email, m.role]))
+    expect(roles).toMatchObject({ 'owner@acme.test': 'admin', 'admin@acme.test': 'owner' })
+    expect((await tenancy.store.findMembership({ id: owner.member.id }))?.role).toBe('admin')
+    await expect(tenancy.registry.resolve(before.accessToken)).rejects.toMatchObject({ code: 'TOKEN_INVALID' })
+    await expect(tenancy.auth.refresh(before.refreshToken)).rejects.toMatchObject({ code: 'REFRESH_TOKEN_INVALID' })
+    expect((await audit()).find((event) => event.type === 'ownership.transferred')).toMatchObject({ accountId: owner.member.accountId, details: { from: owner.member.id, to: admin.member.id } })
+  })
+
+  it('lists each member with its account’s email and current role', async () => {
+    const { tenancy, owner, admin, editor, member } = await acme()
+    const listed = await tenancy.members.list(admin)
+    expect(listed.map((m) => [m.email, m.role, m.organizationId === owner.id, m.accountId]).sort()).toEqual(
+      [
+        ['admin@acme.test', 'admin', true, admin.member.accountId],
+        ['editor@acme.test', 'editor', true, editor.member.accountId],
+        ['member@acme.test', 'member', true, member.member.accountId],
+        ['owner@acme.test', 'owner', true, owner.member.accountId],
+      ].sort(),
+    )
+    expect(await refusal(tenancy.members.list(member))).toBe('PERMISSION_DENIED this needs the members:read permission')
+  })
+})
