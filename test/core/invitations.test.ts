@@ -1,0 +1,154 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createTenancy, currentTenant, memoryStore, type Invitation, type MemberTenant } from 'tenantry'
+import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+
+/** Acme with an owner, an editor allowed to invite (a custom role) and a plain member. */
+async function acme(options: { lifetimeSeconds?: number; store?: ReturnType<typeof memoryStore>; roles?: Record<string, string[]> } = {}) {
+  const sent: { invitation: Invitation; token: string; tenant: string | undefined }[] = []
+  const store = options.store ?? memoryStore()
+  const tenancy = createTenancy({
+    auth: TEST_AUTH,
+    store,
+    roles: options.roles ?? { editor: ['members:invite'] },
+    invitations: { lifetimeSeconds: options.lifetimeSeconds, onInvitation: (invitation, token) => void sent.push({ invitation, token, tenant: currentTenant()?.id }) },
+  })
+  await tenancy.orgs.create({ name: 'Acme', email: 'owner@acme.test', password: PASSWORD })
+  const owner = await tenancy.registry.resolve((await tenancy.auth.login({ email: 'owner@acme.test', password: PASSWORD })).accessToken)
+  const join = async (email: string, role: string): Promise<MemberTenant> => {
+    const { token } = await tenancy.invitations.invite(owner, { email, role })
+    return tenancy.registry.resolve((await tenancy.invitations.accept({ token, password: PASSWORD })).tokens.accessToken)
+  }
+  return { tenancy, store, owner, join, sent, audit: () => tenancy.audit.list(owner.id, { limit: 100 }) }
+}
+
+async function refusal(call: Promise<unknown>): Promise<string> {
+  const err = (await call.then(() => null, (error: unknown) => error)) as { code?: string; message?: string; issues?: { pointer: string; detail: string }[] } | null
+  if (err === null) throw new Error('the call was not refused')
+  return err.issues ? `${err.code} ${err.issues.map((issue) => `${issue.pointer} ${issue.detail}`).join('; ')}` : `${err.code} ${err.message}`
+}
+
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+describe('invitations', () => {
+  it('says why it refuses an invitation', async () => {
+    const { tenancy, owner, join } = await acme()
+    const editor = await join('editor@acme.test', 'editor')
+    const member = await join('member@acme.test', 'member')
+    const invite = (by: MemberTenant, email: string, role: string) => refusal(tenancy.invitations.invite(by, { email, role }))
+    expect(await invite(owner, 'x@acme.test', 'owner')).toBe('VALIDATION_FAILED #/role ownership moves only by transfer')
+    expect(await invite(owner, 'x@acme.test', 'auditor')).toBe('VALIDATION_FAILED #/role is not a role of this app')
+    expect(await invite(editor, 'x@acme.test', 'admin')).toBe('PERMISSION_DENIED a editor may not invite a admin')
+    expect(await invite(member, 'x@acme.test', 'member')).toBe('PERMISSION_DENIED this needs the members:invite permission')
+    expect(await invite(owner, 'Member@Acme.test', 'member')).toBe('ALREADY_A_MEMBER this email is already a member of the organization')
+    expect(await refusal(tenancy.invitations.list(editor))).toBe('PERMISSION_DENIED this needs the members:read permission')
+    expect(await refusal(tenancy.invitations.cancel(member, 'any'))).toBe('PERMISSION_DENIED this needs the members:invite permission')
+    expect(await refusal(tenancy.invitations.cancel(owner, 'no-such-invitation'))).toBe('INVITATION_NOT_FOUND this organization has no pending invitation with this id')
+  })
+
+  it('invites an account that belongs to another organization, and lets it join with its own password', async () => {
+    const { tenancy, owner } = await acme()
+    await tenancy.orgs.create({ name: 'Globex', email: 'g@globex.test', password: PASSWORD })
+    const { token } = await tenancy.invitations.invite(owner, { email: 'g@globex.test', role: 'member' })
+    const { organizationId } = await tenancy.invitations.accept({ token, password: PASSWORD })
+    expect(organizationId).toBe(owner.id)
+    expect(await tenancy.store.listMemberships({ accountId: (await tenancy.store.findAccount({ email: 'g@globex.test' }))!.id })).toHaveLength(2)
+  })
+
+  it('hands onInvitation a copy of the invitation and its token, inside the organization’s context, and records the invitation', async () => {
+    const { tenancy, owner, sent, audit } = await acme()
+    const { invitation, token } = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })
+    expect(sent).toEqual([{ invitation, token, tenant: owner.id }])
+    sent[0]!.invitation.role = 'admin'
+    expect((await tenancy.invitations.list(owner))[0]!.role).toBe('member')
+    expect((await audit()).find((event) => event.type === 'member.invited')).toMatchObject({ accountId: owner.member.accountId, details: { invitationId: invitation.id, role: 'member' } })
+  })
+
+  it('replaces the pending invitation of a re-invited email, recording the cancelled one', async () => {
+    const { tenancy, owner, audit } = await acme()
+    const first = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })
+    await tenancy.invitations.invite(owner, { email: 'other@acme.test', role: 'member' })
+    const second = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'editor' })
+    expect((await tenancy.invitations.list(owner)).map((invitation) => [invitation.email, invitation.role]).sort()).toEqual([
+      ['new@acme.test', 'editor'],
+      ['other@acme.test', 'member'],
+    ])
+    expect(await refusal(tenancy.invitations.accept({ token: first.token, password: PASSWORD }))).toBe('INVITATION_INVALID the invitation is not valid, or the password is not this account’s')
+    expect((await audit()).find((event) => event.type === 'invitation.cancelled')).toMatchObject({ details: { invitationId: first.invitation.id, reason: 'reinvited' } })
+    await expect(tenancy.invitations.accept({ token: second.token, password: PASSWORD })).resolves.toMatchObject({ organizationId: owner.id })
+  })
+
+  it('records a cancelled invitation, which can then not be accepted', async () => {
+    const { tenancy, owner, audit } = await acme()
+    const { invitation, token } = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })
+    await tenancy.invitations.cancel(owner, invitation.id)
+    expect((await audit()).find((event) => event.type === 'invitation.cancelled')).toMatchObject({ accountId: owner.member.accountId, details: { invitationId: invitation.id } })
+    expect(await refusal(tenancy.invitations.accept({ token, password: PASSWORD }))).toMatch(/^INVITATION_INVALID/)
+  })
+
+  it('lasts exactly its lifetime: listed and accepted until its last millisecond, neither from then on', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(new Date('2026-03-01T00:00:00.000Z'))
+    const { tenancy, owner } = await acme({ lifetimeSeconds: 60 })
+    const early = await tenancy.invitations.invite(owner, { email: 'early@acme.test', role: 'member' })
+    const late = await tenancy.invitations.invite(owner, { email: 'late@acme.test', role: 'member' })
+    expect(late.invitation.expiresAt.getTime() - late.invitation.createdAt.getTime()).toBe(60_000)
+    vi.setSystemTime(new Date('2026-03-01T00:00:59.999Z'))
+    expect(await tenancy.invitations.list(owner)).toHaveLength(2)
+    await expect(tenancy.invitations.accept({ token: early.token, password: PASSWORD })).resolves.toMatchObject({ organizationId: owner.id })
+    vi.setSystemTime(new Date('2026-03-01T00:01:00.000Z'))
+    expect(await tenancy.invitations.list(owner)).toEqual([])
+    expect(await refusal(tenancy.invitations.accept({ token: late.token, password: PASSWORD }))).toMatch(/^INVITATION_INVALID/)
+  })
+
+  it('refuses a token of the wrong shape without looking it up, and a token it never issued', async () => {
+    const { tenancy, owner } = await acme()
+    const { token } = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })
+    for (const wrong of [token.slice(1), `${token}A`, `${token.slice(0, 42)}=`, 'A'.repeat(43)]) {
+      expect(await refusal(tenancy.invitations.accept({ token: wrong, password: PASSWORD }))).toBe('INVITATION_INVALID the invitation is not valid, or the password is not this account’s')
+    }
+    await expect(tenancy.invitations.accept({ token, password: PASSWORD })).resolves.toMatchObject({ organizationId: owner.id })
+  })
+
+  it('refuses an invitation whose organization was deleted or is being deleted, or whose role no longer exists', async () => {
+    const { tenancy, store, owner } = await acme({ roles: { editor: ['members:invite'], auditor: ['audit:read'] } })
+    const { token } = await tenancy.invitations.invite(owner, { email: 'a@acme.test', role: 'auditor' })
+    // The app restarts without the auditor role.
+    const restarted = createTenancy({ auth: TEST_AUTH, store, roles: { editor: ['members:invite'] } })
+    expect(await refusal(restarted.invitations.accept({ token, password: PASSWORD }))).toBe('INVITATION_INVALID the role of this invitation no longer exists')
+    const other = await tenancy.invitations.invite(owner, { email: 'b@acme.test', role: 'member' })
+    const third = await tenancy.invitations.invite(owner, { email: 'c@acme.test', role: 'member' })
+    // A delete that has claimed the organization and not yet removed its invitations.
+    await store.transitionOrganization(owner.id, { from: 'active', to: 'deleting' })
+    expect(await refusal(tenancy.invitations.accept({ token: other.token, password: PASSWORD }))).toBe('ORGANIZATION_NOT_FOUND the organization of this invitation no longer exists')
+    expect(await tenancy.store.findAccount({ email: 'b@acme.test' })).toBeNull()
+    await store.transitionOrganization(owner.id, { from: 'deleting', to: 'active' })
+    await tenancy.orgs.delete(owner, 'Acme')
+    expect(await refusal(tenancy.invitations.accept({ token: third.token, password: PASSWORD }))).toMatch(/^INVITATION_INVALID/)
+  })
+
+  it('refuses a new account’s password that is too short, creating nothing', async () => {
+    const { tenancy, owner } = await acme()
+    const { token } = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })
+    expect(await refusal(tenancy.invitations.accept({ token, password: 'short' }))).toMatch(/^VALIDATION_FAILED #\/password /)
+    expect(await tenancy.store.findAccount({ email: 'new@acme.test' })).toBeNull()
+    expect(await tenancy.invitations.list(owner)).toHaveLength(1)
+  })
+
+  it('makes the new member with the invitation’s role, and records who accepted from where', async () => {
+    const { tenancy, owner, audit } = await acme()
+    const { invitation, token } = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'editor' })
+    const { tokens } = await tenancy.invitations.accept({ token, password: PASSWORD }, { clientAddress: '203.0.113.9' })
+    const joined = await tenancy.registry.resolve(tokens.accessToken)
+    expect(joined.member.role).toBe('editor')
+    expect((await audit()).find((event) => event.type === 'invitation.accepted')).toMatchObject({ accountId: joined.member.accountId, clientAddress: '203.0.113.9', details: { invitationId: invitation.id, memberId: joined.member.id, role: 'editor' } })
+  })
+
+  it('refuses bad invitation options at start-up, saying which', () => {
+    expect(() => createTenancy({ auth: TEST_AUTH, invitations: { lifetimeSeconds: 0 } })).toThrow('tenantry: invitations.lifetimeSeconds must be a positive whole number of seconds')
+    expect(() => createTenancy({ auth: TEST_AUTH, invitations: { lifetimeSeconds: 1.5 } })).toThrow('tenantry: invitations.lifetimeSeconds must be a positive whole number of seconds')
+    expect(() => createTenancy({ auth: TEST_AUTH, invitations: { onInvitation: 'mail' as never } })).toThrow('tenantry: invitations.onInvitation must be a function')
+    expect(() => createTenancy({ auth: TEST_AUTH, invitations: { lifetimeSeconds: 1 } })).not.toThrow()
+  })
+})
