@@ -77,10 +77,34 @@ describe('members, roles and ownership in the core', () => {
     await tenancy.auth.login({ email: 'shared@x.test', password: PASSWORD })
   })
 
-  it('refuses bad roles and permissions at start-up with a TypeError', () => {
-    for (const roles of [[], { owner: [] }, { admin: ['x:y'] }, { Editor: ['notes:write'] }, { editor: ['notes'] }, { editor: 'notes:write' }]) {
-      expect(() => createTenancy({ auth: TEST_AUTH, roles: roles as never })).toThrow(TypeError)
+  it('refuses bad roles and permissions at start-up with a TypeError that says what is wrong', () => {
+    const bad: [unknown, string][] = [
+      [[], "tenantry: roles must be an object such as { editor: ['notes:read', 'notes:write'] }"],
+      [null, "tenantry: roles must be an object such as { editor: ['notes:read', 'notes:write'] }"],
+      ['editor', "tenantry: roles must be an object such as { editor: ['notes:read', 'notes:write'] }"],
+      [{ owner: [] }, 'tenantry: the owner role is built in and cannot be redefined'],
+      [{ admin: ['x:y'] }, 'tenantry: the admin role is built in and cannot be redefined'],
+      [{ Editor: ['notes:write'] }, 'tenantry: role name "Editor" must be lower-case letters, digits, - or _ (up to 32)'],
+      [{ ['e'.repeat(33)]: ['notes:write'] }, 'must be lower-case letters, digits, - or _ (up to 32)'],
+      [{ editor: ['notes'] }, "tenantry: role editor needs a list of permissions named area:action, such as 'notes:write'"],
+      [{ editor: 'notes:write' }, "tenantry: role editor needs a list of permissions named area:action, such as 'notes:write'"],
+      [{ editor: [7] }, "tenantry: role editor needs a list of permissions named area:action, such as 'notes:write'"],
+    ]
+    for (const [roles, message] of bad) {
+      expect(() => createTenancy({ auth: TEST_AUTH, roles: roles as never }), JSON.stringify(roles)).toThrow(TypeError)
+      expect(() => createTenancy({ auth: TEST_AUTH, roles: roles as never }), JSON.stringify(roles)).toThrow(message)
     }
+    // Names as the rules allow them: letters, digits, - and _ after a first letter; in a
+    // permission also dots, and * in the action.
+    expect(() => createTenancy({ auth: TEST_AUTH, roles: { 'e-d_1': ['billing.v2:read', 'notes:*', 'notes:write-all', 'a_b-c:d.e_f'] } })).not.toThrow()
+    for (const name of ['1editor', '-editor', 'edi tor', ' editor', 'editor ', 'éditor']) expect(() => createTenancy({ auth: TEST_AUTH, roles: { [name]: [] } }), name).toThrow(TypeError)
+    for (const permission of ['Notes:write', '1notes:write', 'notes:Write', 'notes:1x', ' notes:write', 'notes:write ', 'notes:', ':write', 'notes:write:all', 'no tes:write', 'notes:wri te']) {
+      expect(() => createTenancy({ auth: TEST_AUTH, roles: { editor: [permission] } }), permission).toThrow(TypeError)
+    }
+    // The longest names the rules allow.
+    expect(() => createTenancy({ auth: TEST_AUTH, roles: { ['e'.repeat(32)]: [`${'a'.repeat(64)}:${'b'.repeat(64)}`] } })).not.toThrow()
+    expect(() => createTenancy({ auth: TEST_AUTH, roles: { editor: [`${'a'.repeat(65)}:b`] } })).toThrow(TypeError)
+    expect(() => createTenancy({ auth: TEST_AUTH, roles: { editor: [`a:${'b'.repeat(65)}`] } })).toThrow(TypeError)
     expect(() => createTenancy({ auth: TEST_AUTH, invitations: { lifetimeSeconds: 0 } })).toThrow(TypeError)
     expect(() => createTenancy({ auth: TEST_AUTH, invitations: { onInvitation: 'mail' as never } })).toThrow(TypeError)
     const tenancy = createTenancy({ auth: TEST_AUTH })
