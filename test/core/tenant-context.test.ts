@@ -179,6 +179,8 @@ describe('tenancy.run', () => {
     ).rejects.toBe(failure)
     expect(currentTenant()).toBeUndefined()
     expect(() => requireTenant()).toThrow(NoTenantContextError)
+    // The message tells a developer where the context comes from.
+    expect(() => requireTenant()).toThrow('no tenant context: call this inside tenancy.run(...) or a request scoped by tenantScope')
   })
 
   it('gives each of 100 interleaved runs only its own tenant', async () => {
