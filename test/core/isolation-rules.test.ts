@@ -211,6 +211,8 @@ describe('what a tenant’s collection allows on each strategy only', () => {
       [() => notes.updateOne({ $and: [{ 'tenantId.x': 1 }] }, { $set: { a: 1 } }, { upsert: true }), "an upsert's filter may not name the tenant field tenantId"],
       [() => notes.updateOne({ $or: [{ text: { $in: ['a'] } }, { tenantId: 'x' }] }, { $set: { a: 1 } }, { upsert: true }), "an upsert's filter may not name the tenant field tenantId"],
       [() => notes.updateOne(nested(64, { text: 'a' }), { $set: { a: 1 } }, { upsert: true }), 'the query is nested too deeply'],
+      // Deep enough to overflow the stack of a walk without a limit: the same clear refusal.
+      [() => notes.updateOne(nested(50_000, { text: 'a' }), { $set: { a: 1 } }, { upsert: true }), 'the query is nested too deeply'],
     ]
     for (const [operation, message] of cases) expect(await refusal(operation)).toBe(message)
   })
