@@ -113,5 +113,7 @@ describe('member changes', () => {
       ].sort(),
     )
     expect(await refusal(tenancy.members.list(member))).toBe('PERMISSION_DENIED this needs the members:read permission')
+    // A host that passes no tenant at all gets the same clear refusal, not a TypeError.
+    for (const nobody of [undefined, null, {}]) expect(await refusal(tenancy.members.list(nobody as never))).toBe('NOT_ORGANIZATION_ADMIN only a member of the organization may do this')
   })
 })
