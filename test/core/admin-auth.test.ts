@@ -57,6 +57,20 @@ describe('AdminAuth', () => {
     expect(() => tenancy.auth.verifyAccessToken(hs256(header, { ...valid(), exp: now() - 1 }))).toThrow(TokenExpiredError)
   })
 
+  it('keeps why a token was refused as the error’s cause, for the host’s logs', () => {
+    const causeOf = (token: string) => {
+      try {
+        tenancy.auth.verifyAccessToken(token)
+      } catch (err) {
+        return { message: (err as Error).message, cause: (err as Error).cause }
+      }
+      throw new Error('the token was accepted')
+    }
+    expect(causeOf(hs256(header, { ...valid(), exp: now() - 1 })).cause).toBeInstanceOf(jwt.TokenExpiredError)
+    expect(causeOf(hs256(header, { ...valid(), iss: 'elsewhere' }))).toEqual({ message: 'the access token is not valid', cause: expect.any(jwt.JsonWebTokenError) })
+    expect(causeOf(hs256(header, { ...valid(), ver: -1 }))).toEqual({ message: 'the access token lacks required claims', cause: expect.objectContaining({ issues: expect.any(Array) }) })
+  })
+
   it('refuses a token without an expiry', () => {
     const { exp: _exp, ...noExpiry } = valid()
     expect(() => tenancy.auth.verifyAccessToken(hs256(header, noExpiry))).toThrow(TokenInvalidError)
@@ -112,6 +126,10 @@ describe('AdminAuth', () => {
     // Not a credential change: earlier tokens and the password keep working.
     await expect(stronger.registry.resolve(accessToken)).resolves.toMatchObject({ name: 'Legacy' })
     await expect(cheap.auth.login({ email: 'l@legacy.test', password: PASSWORD })).resolves.toMatchObject({ tokenType: 'Bearer' })
+    // A hash already at (or above) the configured cost is left as it is: never lowered, never redone.
+    const upgraded = (await store.findAccount({ id: admin.id }))!.passwordHash
+    await stronger.auth.login({ email: 'l@legacy.test', password: PASSWORD })
+    expect((await store.findAccount({ id: admin.id }))!.passwordHash).toBe(upgraded)
   })
 
   it('never writes an upgraded hash over a password change that landed while it was hashing', async () => {
@@ -160,6 +178,7 @@ describe('AdminAuth', () => {
     const refused = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected').map((result) => result.reason)
     expect(refused).toHaveLength(7)
     for (const err of refused) expect(err).toBeInstanceOf(TooManyRequestsError)
+    expect(refused[0].message).toBe('too many password operations are queued; retry shortly')
     const problem = toProblem(refused[0])!
     expect(problem.status).toBe(429)
     expect(problem.headers['retry-after']).toBe('1')

@@ -1,13 +1,15 @@
+import { availableParallelism } from 'node:os'
+import { Redis } from 'ioredis'
 import jwt from 'jsonwebtoken'
-import { RateLimiterMemory } from 'rate-limiter-flexible'
-import { describe, expect, it } from 'vitest'
-import { createTenancy, type AuditEvent } from 'tenantry'
+import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createTenancy, memoryStore, type AuditEvent } from 'tenantry'
 import { PASSWORD, TEST_AUTH, TEST_SECRET } from '../support/secret.js'
 
 /** Acme and Globex; shared@x.test belongs to both, a@acme.test to Acme only. */
-async function twoOrganizations(auth: Partial<typeof TEST_AUTH> & Record<string, unknown> = {}) {
+async function twoOrganizations(auth: Partial<typeof TEST_AUTH> & Record<string, unknown> = {}, store = memoryStore()) {
   const events: AuditEvent[] = []
-  const tenancy = createTenancy({ auth: { ...TEST_AUTH, ...auth }, onAudit: (event) => events.push(event) })
+  const tenancy = createTenancy({ auth: { ...TEST_AUTH, ...auth }, store, onAudit: (event) => events.push(event) })
   const { organization: acme } = await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
   const { organization: globex } = await tenancy.orgs.create({ name: 'Globex', email: 'shared@x.test', password: PASSWORD })
   const owner = await tenancy.registry.resolve((await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken)
@@ -24,6 +26,10 @@ async function refusal(call: Promise<unknown>): Promise<{ code?: string; message
 }
 
 const orgOf = (accessToken: string) => (jwt.decode(accessToken) as { org: string }).org
+
+afterEach(() => {
+  vi.useRealTimers()
+})
 
 describe('logins', () => {
   it('asks which organization when an account has several, and logs in to the one named', async () => {
@@ -124,6 +130,60 @@ describe('logins', () => {
     expect(tenancy.auth.verifyAccessToken(sign({}))).toMatchObject({ accountId: owner.member.accountId, organizationId: owner.id, membershipId: owner.member.id, role: 'owner', tokenVersion: 0 })
     for (const changes of [{ sub: '' }, { org: '' }, { mid: '' }, { role: '' }, { sid: '' }, { ver: -1 }, { ver: 0.5 }, { ver: '0' }, { sub: 7 }]) {
       expect(() => tenancy.auth.verifyAccessToken(sign(changes)), JSON.stringify(changes)).toThrow('the access token lacks required claims')
+    }
+  })
+
+  it('lets a refresh token lapse after 7 idle days and a session end 30 days after login, by default', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const start = Date.parse('2026-03-01T00:00:00.000Z')
+    vi.setSystemTime(start)
+    const tenancy = createTenancy({ auth: TEST_AUTH })
+    await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
+    const day = 24 * 3600 * 1000
+    const idle = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
+    let current = (await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).refreshToken
+    vi.setSystemTime(start + 7 * day)
+    expect(await refusal(tenancy.auth.refresh(idle.refreshToken))).toMatchObject({ code: 'REFRESH_TOKEN_INVALID' })
+    // Used every 6 days, a session lives 30 days from login and not a millisecond more.
+    for (const at of [6, 12, 18, 24]) {
+      vi.setSystemTime(start + at * day)
+      current = (await tenancy.auth.refresh(current)).refreshToken
+    }
+    vi.setSystemTime(start + 30 * day - 1)
+    current = (await tenancy.auth.refresh(current)).refreshToken
+    vi.setSystemTime(start + 30 * day)
+    expect(await refusal(tenancy.auth.refresh(current))).toMatchObject({ code: 'REFRESH_TOKEN_INVALID' })
+  })
+
+  it('runs one bcrypt operation fewer than the machine has cores (at least one) at once, by default', async () => {
+    const tenancy = createTenancy({ auth: { ...TEST_AUTH, maxQueuedHashes: 0 } })
+    const slots = Math.max(1, availableParallelism() - 1)
+    const results = await Promise.allSettled(Array.from({ length: slots + 2 }, () => tenancy.auth.hashPassword(PASSWORD)))
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(slots)
+  })
+
+  it('logs in despite a membership whose organization record is gone (a delete stopped midway)', async () => {
+    const store = memoryStore()
+    const { tenancy, acme, globex } = await twoOrganizations({}, store)
+    await store.deleteOrganization(globex.id)
+    expect(orgOf((await tenancy.auth.login({ email: 'shared@x.test', password: PASSWORD })).accessToken)).toBe(acme.id)
+  })
+
+  it('fails a login with the limiter’s own error when its Redis cannot be reached, and records no throttling', async () => {
+    // Nothing listens on port 1; without an offline queue, every command fails at once.
+    const redis = new Redis({ port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 })
+    try {
+      const store = memoryStore()
+      await twoOrganizations({}, store)
+      const events: AuditEvent[] = []
+      const perAccount = new RateLimiterRedis({ storeClient: redis, keyPrefix: 'unreachable', points: 10, duration: 60 })
+      const tenancy = createTenancy({ auth: { ...TEST_AUTH, loginLimits: { perAccount, perClient: false } }, store, onAudit: (event) => events.push(event) })
+      const err = await refusal(tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD }))
+      expect(err).toMatchObject({ message: expect.stringContaining('enableOfflineQueue') })
+      expect(err.code).toBeUndefined()
+      expect(events).toEqual([])
+    } finally {
+      redis.disconnect()
     }
   })
 })
