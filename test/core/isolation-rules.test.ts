@@ -136,6 +136,8 @@ for (const strategy of ['isolated', 'shared'] as const) {
       const cases: [() => unknown, string][] = [
         [() => notes.find('text' as never).toArray(), 'a filter must be an object'],
         [() => notes.find([] as never).toArray(), 'a filter must be an object'],
+        [() => notes.find(null as never).toArray(), 'a filter must be an object'],
+        [() => notes.insertOne(null as never), 'a document must be a plain object'],
         [() => notes.find({ $or: [{ $where: 'true' }] }).toArray(), '$where runs code on the server and is not allowed'],
         [() => notes.find({ $expr: { $accumulator: {} } }).toArray(), '$accumulator runs code on the server and is not allowed'],
         [() => notes.aggregate('x' as never).toArray(), 'a pipeline must be an array of stages'],
@@ -153,6 +155,7 @@ for (const strategy of ['isolated', 'shared'] as const) {
         [() => notes.updateOne({}, [{ $lookup: {} }] as never), 'an update pipeline may not use $lookup'],
         [() => notes.updateOne({}, [{ $set: 'a' }] as never), '$set takes an object'],
         [() => notes.updateOne({}, [{ $unset: [1] }] as never), '$unset takes field names'],
+        [() => notes.updateOne({}, [{ $unset: ['text', 1] }] as never), '$unset takes field names'],
         [() => notes.updateOne({}, [{ $set: { a: { $function: {} } } }] as never), '$function runs code on the server and is not allowed'],
         [() => notes.updateOne({}, 'x' as never), 'an update must be an object of update operators or a pipeline'],
         [() => notes.updateOne({}, {}), 'an update needs at least one operator'],
@@ -165,6 +168,18 @@ for (const strategy of ['isolated', 'shared'] as const) {
         [() => notes.insertOne({ $set: 1 }), 'a document may not have the field $set'],
       ]
       for (const [operation, message] of cases) expect(await refusal(operation)).toBe(message)
+    })
+
+    it('takes documents and filters made without a prototype, as query-string parsers make them', async () => {
+      const { notes } = await notesOf(strategy)
+      await notes.insertOne(Object.assign(Object.create(null), { text: 'bare' }))
+      expect(await notes.countDocuments(Object.assign(Object.create(null), { text: 'bare' }))).toBe(1)
+    })
+
+    it('sets a field to a string that happens to name the tenant field', async () => {
+      const { notes } = await notesOf(strategy)
+      await notes.updateOne({ text: 'a' }, { $set: { text: 'tenantId' } })
+      expect(await notes.countDocuments({ text: 'tenantId' })).toBe(1)
     })
 
     it('stores an inserted document without changing the caller’s object', async () => {
@@ -210,11 +225,23 @@ describe('what a tenant’s collection allows on each strategy only', () => {
       [() => notes.updateOne({ tenantId: 'x' }, { $set: { a: 1 } }, { upsert: true }), "an upsert's filter may not name the tenant field tenantId"],
       [() => notes.updateOne({ $and: [{ 'tenantId.x': 1 }] }, { $set: { a: 1 } }, { upsert: true }), "an upsert's filter may not name the tenant field tenantId"],
       [() => notes.updateOne({ $or: [{ text: { $in: ['a'] } }, { tenantId: 'x' }] }, { $set: { a: 1 } }, { upsert: true }), "an upsert's filter may not name the tenant field tenantId"],
+      [() => notes.updateOne({ text: 'new', tenantId: 'x' }, { $set: { a: 1 } }, { upsert: true }), "an upsert's filter may not name the tenant field tenantId"],
       [() => notes.updateOne(nested(64, { text: 'a' }), { $set: { a: 1 } }, { upsert: true }), 'the query is nested too deeply'],
       // Deep enough to overflow the stack of a walk without a limit: the same clear refusal.
       [() => notes.updateOne(nested(50_000, { text: 'a' }), { $set: { a: 1 } }, { upsert: true }), 'the query is nested too deeply'],
     ]
     for (const [operation, message] of cases) expect(await refusal(operation)).toBe(message)
+  })
+
+  it('lets an update that is not an upsert name its own tenant in the filter', async () => {
+    const { notes, tenantId } = await notesOf('shared')
+    expect(await notes.updateOne({ tenantId, text: 'a' }, { $set: { seen: true } })).toMatchObject({ matchedCount: 1 })
+    expect(await notes.updateOne({ tenantId, text: 'a' }, { $set: { seen: 2 } }, { upsert: false })).toMatchObject({ matchedCount: 1 })
+  })
+
+  it('takes an upsert filter nested as deep as the limit', async () => {
+    const { notes } = await notesOf('shared')
+    expect(await notes.updateOne(nested(31, { text: { $eq: 'a' } }), { $set: { deep: true } }, { upsert: true })).toMatchObject({ matchedCount: 1 })
   })
 
   it('lets an upsert in a shared collection name fields beside the tenant field', async () => {
