@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createTenancy, currentTenant, memoryStore, type Invitation, type MemberTenant } from 'tenantry'
+import { failingStore } from '../support/failing-store.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 
 /** Acme with an owner, an editor allowed to invite (a custom role) and a plain member. */
@@ -150,5 +151,35 @@ describe('invitations', () => {
     expect(() => createTenancy({ auth: TEST_AUTH, invitations: { lifetimeSeconds: 1.5 } })).toThrow('tenantry: invitations.lifetimeSeconds must be a positive whole number of seconds')
     expect(() => createTenancy({ auth: TEST_AUTH, invitations: { onInvitation: 'mail' as never } })).toThrow('tenantry: invitations.onInvitation must be a function')
     expect(() => createTenancy({ auth: TEST_AUTH, invitations: { lifetimeSeconds: 1 } })).not.toThrow()
+  })
+
+  it('lets exactly one of several concurrent accepts by a new account win, making one account', async () => {
+    const { tenancy, owner } = await acme()
+    const { token } = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => tenancy.invitations.accept({ token, password: PASSWORD })))
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1)
+    for (const result of results) if (result.status === 'rejected') expect(result.reason).toMatchObject({ code: 'INVITATION_INVALID' })
+    const account = (await tenancy.store.findAccount({ email: 'new@acme.test' }))!
+    expect(await tenancy.store.listMemberships({ accountId: account.id })).toHaveLength(1)
+  })
+
+  it('refuses input past its length limits as invalid, before looking anything up', async () => {
+    const { tenancy, owner } = await acme()
+    expect(await refusal(tenancy.invitations.accept({ token: 'x'.repeat(201), password: PASSWORD }))).toMatch(/^VALIDATION_FAILED #\/token /)
+    expect(await refusal(tenancy.invitations.accept({ token: 'x'.repeat(43), password: 'p'.repeat(1025) }))).toMatch(/^VALIDATION_FAILED #\/password /)
+    expect(await refusal(tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'r'.repeat(33) }))).toMatch(/^VALIDATION_FAILED #\/role /)
+    expect(await refusal(tenancy.invitations.cancel(owner, 'x'.repeat(201)))).toMatch(/^VALIDATION_FAILED #\/id /)
+    expect(await refusal(tenancy.invitations.cancel(owner, ''))).toMatch(/^VALIDATION_FAILED #\/id /)
+    expect(await refusal(tenancy.invitations.accept({ token: 'x'.repeat(200), password: PASSWORD }))).toMatch(/^INVITATION_INVALID/)
+  })
+
+  it('fails an accept with the store’s own error when creating the account fails, leaving the invitation pending', async () => {
+    const failing = failingStore(memoryStore())
+    const { tenancy, owner } = await acme({ store: failing.store as ReturnType<typeof memoryStore> })
+    const { token } = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })
+    failing.failNext('insertAccount')
+    await expect(tenancy.invitations.accept({ token, password: PASSWORD })).rejects.toThrow('injected failure in insertAccount (refused)')
+    expect(await tenancy.invitations.list(owner)).toHaveLength(1)
+    await expect(tenancy.invitations.accept({ token, password: PASSWORD })).resolves.toMatchObject({ organizationId: owner.id })
   })
 })

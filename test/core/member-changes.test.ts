@@ -116,4 +116,50 @@ describe('member changes', () => {
     // A host that passes no tenant at all gets the same clear refusal, not a TypeError.
     for (const nobody of [undefined, null, {}]) expect(await refusal(tenancy.members.list(nobody as never))).toBe('NOT_ORGANIZATION_ADMIN only a member of the organization may do this')
   })
+
+  it('decides two concurrent role changes of one member on the role both read: one lands, the other says to read again', async () => {
+    const { tenancy, owner, member } = await acme()
+    const results = await Promise.allSettled([tenancy.members.changeRole(owner, member.member.id, 'admin'), tenancy.members.changeRole(owner, member.member.id, 'editor')])
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1)
+    const refused = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')!.reason
+    expect(refused).toMatchObject({ code: 'MEMBER_NOT_FOUND', message: 'the member changed or left meanwhile; read it again' })
+  })
+
+  it('removes a member once when two remove them at once', async () => {
+    const { tenancy, owner, admin, member } = await acme()
+    const results = await Promise.allSettled([tenancy.members.remove(owner, member.member.id), tenancy.members.remove(admin, member.member.id)])
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1)
+    expect(results.find((result): result is PromiseRejectedResult => result.status === 'rejected')!.reason).toMatchObject({ code: 'MEMBER_NOT_FOUND' })
+  })
+
+  it('ends the sessions of a member whose role changed: their refresh token stops at once', async () => {
+    const { tenancy, owner, member } = await acme()
+    const { refreshToken } = await tenancy.auth.login({ email: 'member@acme.test', password: PASSWORD })
+    await tenancy.members.changeRole(owner, member.member.id, 'editor')
+    await expect(tenancy.auth.refresh(refreshToken)).rejects.toMatchObject({ code: 'REFRESH_TOKEN_INVALID' })
+    const { accessToken } = await tenancy.auth.login({ email: 'member@acme.test', password: PASSWORD })
+    expect((await tenancy.registry.resolve(accessToken)).member.role).toBe('editor')
+  })
+
+  it('refuses ids and roles past their length limits as invalid input', async () => {
+    const { tenancy, owner, member } = await acme()
+    expect(await refusal(tenancy.members.changeRole(owner, 'x'.repeat(201), 'member'))).toMatch(/^VALIDATION_FAILED #\/id /)
+    expect(await refusal(tenancy.members.changeRole(owner, member.member.id, 'r'.repeat(33)))).toMatch(/^VALIDATION_FAILED #\/role /)
+    expect(await refusal(tenancy.members.remove(owner, 'x'.repeat(201)))).toMatch(/^VALIDATION_FAILED #\/id /)
+    expect(await refusal(tenancy.members.transferOwnership(owner, 'x'.repeat(201)))).toMatch(/^VALIDATION_FAILED #\/id /)
+    expect(await refusal(tenancy.members.changeRole(owner, 'x'.repeat(200), 'member'))).toMatch(/^MEMBER_NOT_FOUND/)
+  })
+
+  it('leaves out of the list a membership whose account record is gone', async () => {
+    const { tenancy, owner, member } = await acme()
+    await tenancy.store.deleteAccount(member.member.accountId)
+    expect((await tenancy.members.list(owner)).map((m) => m.email).sort()).toEqual(['admin@acme.test', 'editor@acme.test', 'owner@acme.test'])
+  })
+
+  it('says which name is not a permission', async () => {
+    const { tenancy, owner } = await acme()
+    expect(() => tenancy.can(owner, 'not a permission')).toThrow(`tenantry: "not a permission" is not a permission; name it area:action, such as 'notes:write'`)
+    // Asked again, it is still refused: only well-formed names are remembered.
+    expect(() => tenancy.can(owner, 'not a permission')).toThrow(TypeError)
+  })
 })
