@@ -121,10 +121,10 @@ describe('invitations', () => {
     const other = await tenancy.invitations.invite(owner, { email: 'b@acme.test', role: 'member' })
     const third = await tenancy.invitations.invite(owner, { email: 'c@acme.test', role: 'member' })
     // A delete that has claimed the organization and not yet removed its invitations.
-    await store.transitionOrganization(owner.id, { from: 'active', to: 'deleting' })
+    await store.transitionOrganization(owner.id, { from: ['active'], to: 'deleting' })
     expect(await refusal(tenancy.invitations.accept({ token: other.token, password: PASSWORD }))).toBe('ORGANIZATION_NOT_FOUND the organization of this invitation no longer exists')
     expect(await tenancy.store.findAccount({ email: 'b@acme.test' })).toBeNull()
-    await store.transitionOrganization(owner.id, { from: 'deleting', to: 'active' })
+    await store.transitionOrganization(owner.id, { from: ['deleting'], to: 'active' })
     await tenancy.orgs.delete(owner, 'Acme')
     expect(await refusal(tenancy.invitations.accept({ token: third.token, password: PASSWORD }))).toMatch(/^INVITATION_INVALID/)
   })

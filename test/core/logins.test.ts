@@ -74,9 +74,9 @@ describe('logins', () => {
 
   it('logs in to the organizations that are active only', async () => {
     const { tenancy, acme, globex } = await twoOrganizations()
-    await tenancy.store.transitionOrganization(globex.id, { from: 'active', to: 'deleting' })
+    await tenancy.store.transitionOrganization(globex.id, { from: ['active'], to: 'deleting' })
     expect(orgOf((await tenancy.auth.login({ email: 'shared@x.test', password: PASSWORD })).accessToken)).toBe(acme.id)
-    await tenancy.store.transitionOrganization(acme.id, { from: 'active', to: 'deleting' })
+    await tenancy.store.transitionOrganization(acme.id, { from: ['active'], to: 'deleting' })
     expect(await refusal(tenancy.auth.login({ email: 'shared@x.test', password: PASSWORD }))).toMatchObject({ code: 'INVALID_CREDENTIALS' })
   })
 
@@ -107,7 +107,7 @@ describe('logins', () => {
     ]) {
       expect(await refusal(tenancy.auth.startSession(forged))).toMatchObject({ code: 'ORGANIZATION_NOT_FOUND', message: 'no such membership' })
     }
-    await tenancy.store.transitionOrganization(acme.id, { from: 'active', to: 'deleting' })
+    await tenancy.store.transitionOrganization(acme.id, { from: ['active'], to: 'deleting' })
     expect(await refusal(tenancy.auth.startSession(membership))).toMatchObject({ code: 'ORGANIZATION_NOT_FOUND', message: 'no such membership' })
   })
 
