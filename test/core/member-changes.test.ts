@@ -129,7 +129,7 @@ describe('member changes', () => {
     const { tenancy, owner, admin, member } = await acme()
     const results = await Promise.allSettled([tenancy.members.remove(owner, member.member.id), tenancy.members.remove(admin, member.member.id)])
     expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1)
-    expect(results.find((result): result is PromiseRejectedResult => result.status === 'rejected')!.reason).toMatchObject({ code: 'MEMBER_NOT_FOUND' })
+    expect(results.find((result): result is PromiseRejectedResult => result.status === 'rejected')!.reason).toMatchObject({ code: 'MEMBER_NOT_FOUND', message: 'this organization has no member with this id' })
   })
 
   it('ends the sessions of a member whose role changed: their refresh token stops at once', async () => {
@@ -159,6 +159,7 @@ describe('member changes', () => {
   it('says which name is not a permission', async () => {
     const { tenancy, owner } = await acme()
     expect(() => tenancy.can(owner, 'not a permission')).toThrow(`tenantry: "not a permission" is not a permission; name it area:action, such as 'notes:write'`)
+    expect(tenancy.can(undefined as never, 'notes:write')).toBe(false)
     // Asked again, it is still refused: only well-formed names are remembered.
     expect(() => tenancy.can(owner, 'not a permission')).toThrow(TypeError)
   })

@@ -132,7 +132,7 @@ describe('members, roles and ownership in the core', () => {
     await expect(tenancy.members.list({ id: owner.id, member: globex.member })).rejects.toMatchObject({ code: 'NOT_ORGANIZATION_ADMIN' })
     await expect(tenancy.members.list({ id: owner.id, member: { ...owner.member, accountId: globex.member.accountId } })).rejects.toMatchObject({ code: 'NOT_ORGANIZATION_ADMIN' })
     await expect(tenancy.members.list({ id: owner.id } as MemberTenant)).rejects.toThrow('only a member of the organization may do this')
-    await expect(tenancy.members.list({ id: 'no-such-org', member: owner.member })).rejects.toMatchObject({ code: 'ORGANIZATION_NOT_FOUND' })
+    await expect(tenancy.members.list({ id: 'no-such-org', member: owner.member })).rejects.toMatchObject({ code: 'ORGANIZATION_NOT_FOUND', message: 'the organization no longer exists' })
     await expect(tenancy.members.list(owner)).resolves.toHaveLength(1)
   })
 })
