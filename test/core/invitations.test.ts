@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createTenancy, currentTenant, memoryStore, type Invitation, type MemberTenant } from 'tenantry'
 import { failingStore } from '../support/failing-store.js'
+import { refusal } from '../support/refusal.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 
 /** Acme with an owner, an editor allowed to invite (a custom role) and a plain member. */
@@ -20,12 +21,6 @@ async function acme(options: { lifetimeSeconds?: number; store?: ReturnType<type
     return tenancy.registry.resolve((await tenancy.invitations.accept({ token, password: PASSWORD })).tokens.accessToken)
   }
   return { tenancy, store, owner, join, sent, audit: () => tenancy.audit.list(owner.id, { limit: 100 }) }
-}
-
-async function refusal(call: Promise<unknown>): Promise<string> {
-  const err = (await call.then(() => null, (error: unknown) => error)) as { code?: string; message?: string; issues?: { pointer: string; detail: string }[] } | null
-  if (err === null) throw new Error('the call was not refused')
-  return err.issues ? `${err.code} ${err.issues.map((issue) => `${issue.pointer} ${issue.detail}`).join('; ')}` : `${err.code} ${err.message}`
 }
 
 afterEach(() => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createTenancy, type MemberTenant } from 'tenantry'
+import { refusal } from '../support/refusal.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 
 /** Acme with an owner, an admin, an editor (custom role) and a member; Globex with its own owner. */
@@ -19,13 +20,6 @@ async function acme() {
   const member = await join('member@acme.test', 'member')
   const audit = () => tenancy.audit.list(owner.id, { limit: 100 })
   return { tenancy, owner, admin, editor, member, globex, join, audit }
-}
-
-/** What a refused call says: its code and message (or, for invalid input, the field and why). */
-async function refusal(call: Promise<unknown>): Promise<string> {
-  const err = (await call.then(() => null, (error: unknown) => error)) as { code?: string; message?: string; issues?: { pointer: string; detail: string }[] } | null
-  if (err === null) throw new Error('the call was not refused')
-  return err.issues ? `${err.code} ${err.issues.map((issue) => `${issue.pointer} ${issue.detail}`).join('; ')}` : `${err.code} ${err.message}`
 }
 
 describe('member changes', () => {
