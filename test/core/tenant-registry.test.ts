@@ -70,13 +70,30 @@ describe('TenantRegistry', () => {
   it('does not cache a slug read before a reslug that raced it: the old slug stops at once', async () => {
     const store = memoryStore()
     const { tenancy, tenant } = await acme({ store, cache: { size: 100, ttlMs: 60_000 } })
-    const { release } = holdNextRead(store, 'findOrganization')
+    const { reached, release } = holdNextRead(store, 'findOrganization')
     const slow = tenancy.registry.find({ slug: 'acme' })
+    // The lookup has read the organization under its old slug before the reslug begins.
+    await reached
     await tenancy.orgs.update(tenant, { slug: 'acme-two' })
     release()
-    await slow.catch(() => {})
+    // It answers what it read (the request began before the change) but keeps nothing of it.
+    await expect(slow).resolves.toMatchObject({ id: tenant.id, slug: 'acme' })
     await expect(tenancy.registry.find({ slug: 'acme' })).rejects.toMatchObject({ code: 'ORGANIZATION_NOT_FOUND' })
     await expect(tenancy.registry.find({ slug: 'acme-two' })).resolves.toMatchObject({ id: tenant.id })
+  })
+
+  it('does not cache a custom domain read before its removal raced it: the domain stops at once', async () => {
+    const store = memoryStore()
+    const { tenancy, tenant } = await acme({ store, cache: { size: 100, ttlMs: 60_000 } })
+    await tenancy.orgs.addDomain(tenant.id, 'shop.acme.com')
+    // A domain lookup reads the domain, then its organization: it is held after both reads.
+    const { reached, release } = holdNextRead(store, 'findOrganization')
+    const slow = tenancy.registry.find({ domain: 'shop.acme.com' })
+    await reached
+    await tenancy.orgs.removeDomain(tenant.id, 'shop.acme.com')
+    release()
+    await expect(slow).resolves.toMatchObject({ id: tenant.id })
+    await expect(tenancy.registry.find({ domain: 'shop.acme.com' })).rejects.toMatchObject({ code: 'ORGANIZATION_NOT_FOUND' })
   })
 
   it('answers a repeated lookup synchronously, with the very same frozen tenant', async () => {
