@@ -16,7 +16,7 @@ import {
 import * as fields from '../lib/fields.js'
 import { newId } from '../lib/ids.js'
 import { parseInput } from '../lib/parse-input.js'
-import type { AccountRecord, InvitationRecord, TenantStore } from '../store.js'
+import type { AccountRecord, InvitationRecord, MembershipRecord, TenantStore } from '../store.js'
 import type { MemberTenant } from '../tenant.js'
 import { loadCaller } from './caller.js'
 import type { Roles } from './roles.js'
@@ -85,7 +85,7 @@ export class Invitations {
     const { email, role } = parseInput(inviteSchema, input)
     const caller = await loadCaller(this.#store, tenant)
     if (!this.#roles.can(caller.role, 'members:invite')) throw new PermissionDeniedError('this needs the members:invite permission')
-    if (!this.#roles.exists(role) || role === 'owner') throw new ValidationError([{ pointer: '#/role', detail: role === 'owner' ? 'ownership moves only by transfer' : 'is not a role of this app' }])
+    if (!this.#roles.assignable(role)) throw new ValidationError([{ pointer: '#/role', detail: role === 'owner' ? 'ownership moves only by transfer' : 'is not a role of this app' }])
     if (!this.#roles.mayManage(caller.role, role)) throw new PermissionDeniedError(`a ${caller.role} may not invite a ${role}`)
     const account = await this.#store.findAccount({ email })
     if (account && (await this.#store.findMembership({ accountId: account.id, organizationId: caller.org.id }))) throw new AlreadyMemberError('this email is already a member of the organization')
@@ -137,42 +137,53 @@ export class Invitations {
    */
   async accept(input: { token: string; password: string }, context: { clientAddress?: string } = {}): Promise<{ tokens: IssuedTokens; organizationId: string }> {
     const { token, password } = parseInput(acceptSchema, input)
+    // Stryker disable next-line Regex: a token of another shape hashes to no stored invitation: the same refusal, one lookup later
     const invitation = TOKEN.test(token) ? await this.#store.findInvitation({ tokenHash: hashToken(token) }) : null
     if (!invitation || invitation.expiresAt.getTime() <= Date.now()) throw new InvitationInvalidError()
     const org = await this.#store.findOrganization({ id: invitation.organizationId })
     if (org?.state !== 'active') throw new OrganizationNotFoundError('the organization of this invitation no longer exists')
-    if (!this.#roles.exists(invitation.role)) throw new InvitationInvalidError('the role of this invitation no longer exists')
+    if (!this.#roles.assignable(invitation.role)) throw new InvitationInvalidError('the role of this invitation no longer exists')
 
-    const { account, created } = await this.#account(invitation.email, password, context)
-    // The one step that decides: of concurrent accepts, exactly one deletes the invitation.
-    if (!(await this.#store.deleteInvitation(invitation.id, org.id))) {
-      if (created) await this.#store.deleteAccount(account.id).catch(() => {})
-      throw new InvitationInvalidError()
-    }
+    // Everything that can refuse (the password, its hashing) happens before the invitation is
+    // claimed, and nothing is written before it: a loser of the claim has nothing to undo, so it
+    // can never undo what the winner relies on (an account the winner has just joined).
+    const existing = await this.#auth.verifyCredentials(invitation.email, password, context)
+    if (!existing && (await this.#store.findAccount({ email: invitation.email }))) throw new InvitationInvalidError()
     const now = new Date()
-    const membership = { id: newId(), accountId: account.id, organizationId: org.id, role: invitation.role, createdAt: now, updatedAt: now }
-    await this.#store.insertMembership(membership)
-    await this.#audit.record({ type: 'invitation.accepted', organizationId: org.id, accountId: account.id, clientAddress: context.clientAddress ?? null, details: { invitationId: invitation.id, memberId: membership.id, role: invitation.role } })
+    const newAccount: AccountRecord | undefined = existing ? undefined : { id: newId(), email: invitation.email, passwordHash: await this.#auth.hashPassword(password), tokenVersion: 0, createdAt: now, updatedAt: now }
+    // The one step that decides: of concurrent accepts, exactly one deletes the invitation.
+    if (!(await this.#store.deleteInvitation(invitation.id, org.id))) throw new InvitationInvalidError()
+    const membership: MembershipRecord = { id: newId(), accountId: existing?.id ?? '', organizationId: org.id, role: invitation.role, createdAt: now, updatedAt: now }
+    try {
+      if (newAccount) membership.accountId = (await this.#insertAccount(newAccount, password, context)).id
+      await this.#store.insertMembership(membership)
+    } catch (err) {
+      // Undone so that a failure loses nothing: the invitation is pending again, and the account
+      // made for it (its insert may have applied even if it reported an error) goes, unless
+      // something joined it meanwhile.
+      if (newAccount && (await this.#store.listMemberships({ accountId: newAccount.id }).catch(() => [newAccount])).length === 0) {
+        await this.#store.deleteAccount(newAccount.id).catch(() => {})
+      }
+      await this.#store.insertInvitation(invitation).catch(() => {})
+      throw err
+    }
+    await this.#audit.record({ type: 'invitation.accepted', organizationId: org.id, accountId: membership.accountId, clientAddress: context.clientAddress ?? null, details: { invitationId: invitation.id, memberId: membership.id, role: invitation.role } })
     return { tokens: await this.#auth.startSession(membership), organizationId: org.id }
   }
 
-  /** The invitee's account: theirs if the password is its own, or a new one with that password. */
-  async #account(email: string, password: string, context: { clientAddress?: string }): Promise<{ account: AccountRecord; created: boolean }> {
-    const existing = await this.#auth.verifyCredentials(email, password, context)
-    if (existing) return { account: existing, created: false }
-    if (await this.#store.findAccount({ email })) throw new InvitationInvalidError()
-    parseInput(z.object({ password: fields.password }), { password })
-    const now = new Date()
-    const account: AccountRecord = { id: newId(), email, passwordHash: await this.#auth.hashPassword(password), tokenVersion: 0, createdAt: now, updatedAt: now }
+  /**
+   * Inserts the invitee's new account. If another request made one for the email meanwhile
+   * (another organization's create or invitation), answers that one when the password is its own.
+   */
+  async #insertAccount(account: AccountRecord, password: string, context: { clientAddress?: string }): Promise<AccountRecord> {
     try {
       await this.#store.insertAccount(account)
-      return { account, created: true }
+      return account
     } catch (err) {
-      // Another accept made the account meanwhile: it must then be this password's.
       if (!(err instanceof AdminEmailTakenError)) throw err
-      const raced = await this.#auth.verifyCredentials(email, password, context)
+      const raced = await this.#auth.verifyCredentials(account.email, password, context)
       if (!raced) throw new InvitationInvalidError()
-      return { account: raced, created: false }
+      return raced
     }
   }
 }

@@ -65,7 +65,7 @@ export class MemberService {
   async changeRole(tenant: Acting, id: string, role: string): Promise<Member> {
     const input = parseInput(z.object({ id: memberId, role: z.string().min(1).max(32) }), { id, role })
     const caller = await this.#authorize(tenant, 'members:update')
-    if (!this.#roles.exists(input.role) || input.role === 'owner') {
+    if (!this.#roles.assignable(input.role)) {
       throw new ValidationError([{ pointer: '#/role', detail: input.role === 'owner' ? 'ownership moves only by POST /org/transfer-ownership' : 'is not a role of this app' }])
     }
     const target = await this.#target(caller, input.id)

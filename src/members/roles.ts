@@ -14,7 +14,7 @@ export const BUILT_IN_ROLES = ['owner', 'admin', 'member'] as const
 
 const ROLE_NAME = /^[a-z][a-z0-9_-]{0,31}$/
 const PERMISSION = /^[a-z][a-z0-9_.-]{0,63}:[a-z*][a-z0-9_.*-]{0,63}$/
-const RANK = { owner: 3, admin: 2, custom: 1, member: 0 }
+const RANK = { owner: 3, admin: 2, custom: 1, member: 0, undefined: -1 }
 
 /** `createTenancy({ roles })`: custom roles and their permissions; `member` may be given permissions too. */
 export type RoleDefinitions = Record<string, readonly string[]>
@@ -42,19 +42,18 @@ export class Roles {
     this.#member = member
   }
 
-  /** Whether `role` exists: a built-in role or one of the custom roles. */
-  exists(role: string): boolean {
-    return role === 'owner' || role === 'admin' || role === 'member' || this.#custom.has(role)
-  }
-
-  rank(role: string): number {
-    if (role === 'owner' || role === 'admin' || role === 'member') return RANK[role]
-    return this.#custom.has(role) ? RANK.custom : -1
+  /**
+   * Whether `role` can be given to a member: `admin`, `member` or a custom role. Not `owner`:
+   * ownership moves only by transfer.
+   */
+  assignable(role: string): boolean {
+    return role === 'admin' || role === 'member' || this.#custom.has(role)
   }
 
   /**
    * Whether `role` grants `permission`. The owner has every permission; an admin every one but
-   * `org:delete`; a member and custom roles what they were given.
+   * `org:delete`; a member and custom roles what they were given; a role the app no longer
+   * defines (a membership can outlive its role's definition), nothing.
    */
   can(role: string, permission: string): boolean {
     if (role === 'owner') return true
@@ -64,13 +63,18 @@ export class Roles {
   }
 
   /**
-   * May someone with role `actor` give (or take away) role `target`? Only below their own rank,
-   * except the owner, who may manage every role but `owner` itself (that is a transfer).
+   * May someone with role `actor` give (or take away) role `target`? Only a role ranked below
+   * their own: nobody manages an owner, the owner every other role. A role no longer defined
+   * ranks below `member`, so its holders can still be reassigned or removed, and grants no
+   * right to manage anyone.
    */
   mayManage(actor: string, target: string): boolean {
-    if (target === 'owner' || !this.exists(target)) return false
-    if (actor === 'owner') return true
-    return this.rank(target) < this.rank(actor)
+    return this.#rank(target) < this.#rank(actor)
+  }
+
+  #rank(role: string): number {
+    if (role === 'owner' || role === 'admin' || role === 'member') return RANK[role]
+    return this.#custom.has(role) ? RANK.custom : RANK.undefined
   }
 
   static isPermission(value: unknown): value is string {

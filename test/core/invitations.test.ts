@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createTenancy, currentTenant, memoryStore, type Invitation, type MemberTenant } from 'tenantry'
 import { failingStore } from '../support/failing-store.js'
+import { holdNextRead } from '../support/hold-next-read.js'
 import { refusal } from '../support/refusal.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 
@@ -176,5 +177,96 @@ describe('invitations', () => {
     await expect(tenancy.invitations.accept({ token, password: PASSWORD })).rejects.toThrow('injected failure in insertAccount (refused)')
     expect(await tenancy.invitations.list(owner)).toHaveLength(1)
     await expect(tenancy.invitations.accept({ token, password: PASSWORD })).resolves.toMatchObject({ organizationId: owner.id })
+  })
+
+  it('leaves alone the account the winning accept made: an accept that loses the race undoes nothing', async () => {
+    const { tenancy, store, owner } = await acme()
+    const { token } = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })
+    // The first accept has made the account and waits; a second one (a double click) finds that account.
+    const { reached, release } = holdNextRead(store, 'insertAccount')
+    const first = tenancy.invitations.accept({ token, password: PASSWORD })
+    await reached
+    expect(await refusal(tenancy.invitations.accept({ token, password: PASSWORD }))).toMatch(/^INVITATION_INVALID/)
+    release()
+    await expect(first).resolves.toMatchObject({ organizationId: owner.id })
+    const login = await tenancy.auth.login({ email: 'new@acme.test', password: PASSWORD })
+    expect((await tenancy.registry.resolve(login.accessToken)).member.role).toBe('member')
+  })
+
+  it('lets exactly one of two concurrent accepts by an existing account win, and the account keeps its other organization', async () => {
+    const { tenancy, owner } = await acme()
+    await tenancy.orgs.create({ name: 'Globex', email: 'g@globex.test', password: PASSWORD })
+    const { token } = await tenancy.invitations.invite(owner, { email: 'g@globex.test', role: 'member' })
+    const results = await Promise.allSettled([tenancy.invitations.accept({ token, password: PASSWORD }), tenancy.invitations.accept({ token, password: PASSWORD })])
+    expect(results.map((result) => result.status).sort()).toEqual(['fulfilled', 'rejected'])
+    for (const organizationName of ['Acme', 'Globex']) await expect(tenancy.auth.login({ email: 'g@globex.test', password: PASSWORD, organizationName })).resolves.toHaveProperty('accessToken')
+  })
+
+  it('refuses a wrong password for an existing account as an invalid invitation, whatever its length', async () => {
+    const { tenancy, owner } = await acme()
+    await tenancy.orgs.create({ name: 'Globex', email: 'g@globex.test', password: PASSWORD })
+    const { token } = await tenancy.invitations.invite(owner, { email: 'g@globex.test', role: 'member' })
+    for (const password of ['short', 'a wrong but long enough passphrase']) {
+      expect(await refusal(tenancy.invitations.accept({ token, password }))).toBe('INVITATION_INVALID the invitation is not valid, or the password is not this account’s')
+    }
+    expect(await tenancy.invitations.list(owner)).toHaveLength(1)
+  })
+
+  it('joins an account that another organization made for the email while the accept was under way, when the password is its own', async () => {
+    const { tenancy, store, owner } = await acme()
+    const { token } = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })
+    // The accept has claimed the invitation and is about to make the account when Globex makes one.
+    const { reached, release } = holdNextRead(store, 'deleteInvitation')
+    const accepting = tenancy.invitations.accept({ token, password: PASSWORD })
+    await reached
+    await tenancy.orgs.create({ name: 'Globex', email: 'new@acme.test', password: PASSWORD })
+    release()
+    await expect(accepting).resolves.toMatchObject({ organizationId: owner.id })
+    const account = (await store.findAccount({ email: 'new@acme.test' }))!
+    expect((await store.listMemberships({ accountId: account.id })).map((membership) => membership.organizationId).sort()).toEqual([owner.id, (await tenancy.orgs.get('Globex'))!.id].sort())
+  })
+
+  it('refuses an accept whose email was taken meanwhile with another password, leaving the invitation pending and the other account whole', async () => {
+    const { tenancy, store, owner } = await acme()
+    const { token } = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })
+    const { reached, release } = holdNextRead(store, 'deleteInvitation')
+    const accepting = tenancy.invitations.accept({ token, password: PASSWORD })
+    await reached
+    await tenancy.orgs.create({ name: 'Globex', email: 'new@acme.test', password: 'the other holder’s passphrase' })
+    release()
+    expect(await refusal(accepting)).toMatch(/^INVITATION_INVALID/)
+    expect((await tenancy.invitations.list(owner)).map((invitation) => invitation.email)).toEqual(['new@acme.test'])
+    await expect(tenancy.auth.login({ email: 'new@acme.test', password: 'the other holder’s passphrase' })).resolves.toHaveProperty('accessToken')
+  })
+
+  it('puts the invitation back and removes the new account when adding the membership fails', async () => {
+    const failing = failingStore(memoryStore())
+    const { tenancy, owner } = await acme({ store: failing.store as ReturnType<typeof memoryStore> })
+    const { token } = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })
+    failing.failNext('insertMembership')
+    await expect(tenancy.invitations.accept({ token, password: PASSWORD })).rejects.toThrow('injected failure in insertMembership (refused)')
+    expect(await tenancy.store.findAccount({ email: 'new@acme.test' })).toBeNull()
+    expect(await tenancy.invitations.list(owner)).toHaveLength(1)
+    await expect(tenancy.invitations.accept({ token, password: PASSWORD })).resolves.toMatchObject({ organizationId: owner.id })
+  })
+
+  it('refuses an accept that raced the organization’s delete to the end', async () => {
+    const { tenancy, store, owner } = await acme()
+    const { token } = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })
+    const { reached, release } = holdNextRead(store, 'findInvitation')
+    const accepting = tenancy.invitations.accept({ token, password: PASSWORD })
+    await reached
+    await tenancy.orgs.delete(owner, 'Acme')
+    release()
+    expect(await refusal(accepting)).toBe('ORGANIZATION_NOT_FOUND the organization of this invitation no longer exists')
+    expect(await store.findAccount({ email: 'new@acme.test' })).toBeNull()
+  })
+
+  it('lasts seven days unless told otherwise', async () => {
+    const tenancy = createTenancy({ auth: TEST_AUTH })
+    await tenancy.orgs.create({ name: 'Acme', email: 'owner@acme.test', password: PASSWORD })
+    const owner = await tenancy.registry.resolve((await tenancy.auth.login({ email: 'owner@acme.test', password: PASSWORD })).accessToken)
+    const { invitation } = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })
+    expect(invitation.expiresAt.getTime() - invitation.createdAt.getTime()).toBe(7 * 24 * 3600 * 1000)
   })
 })

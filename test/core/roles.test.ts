@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { BUILT_IN_ROLES, createTenancy, ORGANIZATION_PERMISSIONS, type MemberTenant } from 'tenantry'
+import { BUILT_IN_ROLES, createTenancy, memoryStore, ORGANIZATION_PERMISSIONS, type MemberTenant } from 'tenantry'
+import { refusal } from '../support/refusal.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 
 /** A tenancy with custom roles, and one member per role. */
@@ -64,6 +65,8 @@ describe('roles and permissions', () => {
     refuse({ editor: ['notes:'] }, /role editor needs a list of permissions/)
     refuse({ editor: ['notes:read extra'] }, /role editor needs a list of permissions/)
     refuse({ editor: [42] }, /role editor needs a list of permissions/)
+    // Not a string, though it reads as one.
+    refuse({ editor: [['notes:read']] }, /role editor needs a list of permissions/)
     expect(() => createTenancy({ auth: TEST_AUTH, roles: { editor: ['notes:read', 'notes:*', 'billing.v2:refund-all'], member: [], 'qa_lead-2': [] } })).not.toThrow()
     expect(() => createTenancy({ auth: TEST_AUTH, roles: { ['x'.repeat(32)]: [] } })).not.toThrow()
   })
@@ -71,5 +74,35 @@ describe('roles and permissions', () => {
   it('refuses to check a permission that is not named area:action', async () => {
     const { tenancy, byRole } = await team({}, [])
     for (const bad of ['notes', 'Notes:read', 'notes:read ', '', ':read']) expect(() => tenancy.can(byRole.owner!, bad), bad).toThrow(/is not a permission; name it area:action/)
+    expect(() => tenancy.can(byRole.owner!, ['notes:read'] as never)).toThrow(/is not a permission; name it area:action/)
+  })
+
+  it('ranks a member with members:invite level with the members they would invite: they may not', async () => {
+    const { tenancy, byRole } = await team({ member: ['members:invite'] }, ['member'])
+    expect(await refusal(tenancy.invitations.invite(byRole.member!, { email: 'm2@acme.test', role: 'member' }))).toBe('PERMISSION_DENIED a member may not invite a member')
+  })
+
+  it('gives a role the app no longer defines no permission, and lets its holders be reassigned or removed', async () => {
+    const store = memoryStore()
+    const tenancy = createTenancy({ auth: TEST_AUTH, store, roles: { auditor: ['audit:read'], editor: ['members:remove'] } })
+    await tenancy.orgs.create({ name: 'Acme', email: 'owner@acme.test', password: PASSWORD })
+    const owner = await tenancy.registry.resolve((await tenancy.auth.login({ email: 'owner@acme.test', password: PASSWORD })).accessToken)
+    const join = async (email: string, role: string) => {
+      const { token } = await tenancy.invitations.invite(owner, { email, role })
+      return (await tenancy.invitations.accept({ token, password: PASSWORD })).tokens.accessToken
+    }
+    const auditors = [await join('a1@acme.test', 'auditor'), await join('a2@acme.test', 'auditor'), await join('a3@acme.test', 'auditor')]
+    const admin = await join('admin@acme.test', 'admin')
+    const editor = await join('editor@acme.test', 'editor')
+    // The app restarts without the auditor role; three memberships still hold it.
+    const restarted = createTenancy({ auth: TEST_AUTH, store, roles: { editor: ['members:remove'] } })
+    const [first, second, third] = await Promise.all(auditors.map((token) => restarted.registry.resolve(token)))
+    expect(restarted.can(first!, 'audit:read')).toBe(false)
+    const asOwner = await restarted.registry.resolve((await restarted.auth.login({ email: 'owner@acme.test', password: PASSWORD })).accessToken)
+    await expect(restarted.members.changeRole(asOwner, first!.member.id, 'member')).resolves.toMatchObject({ role: 'member' })
+    await restarted.members.remove(await restarted.registry.resolve(admin), second!.member.id)
+    // Even a custom role allowed to remove members ranks above it.
+    await restarted.members.remove(await restarted.registry.resolve(editor), third!.member.id)
+    expect((await restarted.members.list(asOwner)).map((member) => member.role).sort()).toEqual(['admin', 'editor', 'member', 'owner'])
   })
 })
