@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createTenancy, type MemberTenant } from 'tenantry'
+import { createTenancy, memoryStore, type MemberTenant } from 'tenantry'
+import { holdNextRead } from '../support/hold-next-read.js'
 import { refusal } from '../support/refusal.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 
@@ -93,6 +94,37 @@ describe('member changes', () => {
     await expect(tenancy.registry.resolve(before.accessToken)).rejects.toMatchObject({ code: 'TOKEN_INVALID' })
     await expect(tenancy.auth.refresh(before.refreshToken)).rejects.toMatchObject({ code: 'REFRESH_TOKEN_INVALID' })
     expect((await audit()).find((event) => event.type === 'ownership.transferred')).toMatchObject({ accountId: owner.member.accountId, details: { from: owner.member.id, to: admin.member.id } })
+  })
+
+  it('makes a former owner an admin whatever role they joined with', async () => {
+    const { tenancy, owner, admin, member } = await acme()
+    await tenancy.members.transferOwnership(owner, member.member.id)
+    // The member, owner now, hands ownership on: they were stored as a member and become an admin.
+    const newOwner = await tenancy.registry.resolve((await tenancy.auth.login({ email: 'member@acme.test', password: PASSWORD })).accessToken)
+    await tenancy.members.transferOwnership(newOwner, admin.member.id)
+    expect((await tenancy.store.findMembership({ id: member.member.id }))?.role).toBe('admin')
+    const asMember = await tenancy.registry.resolve((await tenancy.auth.login({ email: 'member@acme.test', password: PASSWORD })).accessToken)
+    expect(asMember.member.role).toBe('admin')
+  })
+
+  it('tells a transfer that lost to one made at the same moment that ownership changed meanwhile', async () => {
+    const store = memoryStore()
+    const tenancy = createTenancy({ auth: TEST_AUTH, store })
+    await tenancy.orgs.create({ name: 'Acme', email: 'owner@acme.test', password: PASSWORD })
+    const owner = await tenancy.registry.resolve((await tenancy.auth.login({ email: 'owner@acme.test', password: PASSWORD })).accessToken)
+    const join = async (email: string) => {
+      const { token } = await tenancy.invitations.invite(owner, { email, role: 'admin' })
+      return tenancy.registry.resolve((await tenancy.invitations.accept({ token, password: PASSWORD })).tokens.accessToken)
+    }
+    const [first, second] = [await join('first@acme.test'), await join('second@acme.test')]
+    // The losing transfer has read the organization (the caller still its owner) before the winner writes.
+    const { reached, release } = holdNextRead(store, 'findOrganization')
+    const losing = tenancy.members.transferOwnership(owner, second.member.id)
+    await reached
+    await tenancy.members.transferOwnership(owner, first.member.id)
+    release()
+    expect(await refusal(losing)).toBe('PERMISSION_DENIED ownership changed meanwhile; only the owner may transfer it')
+    expect((await store.findOrganization({ id: owner.id }))?.ownerId).toBe(first.member.id)
   })
 
   it('lists each member with its account’s email and current role', async () => {
