@@ -269,4 +269,46 @@ describe('invitations', () => {
     const { invitation } = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })
     expect(invitation.expiresAt.getTime() - invitation.createdAt.getTime()).toBe(7 * 24 * 3600 * 1000)
   })
+
+  it('puts the invitation back and leaves an existing account whole when adding its membership fails', async () => {
+    const failing = failingStore(memoryStore())
+    const { tenancy, owner } = await acme({ store: failing.store as ReturnType<typeof memoryStore> })
+    await tenancy.orgs.create({ name: 'Globex', email: 'g@globex.test', password: PASSWORD })
+    const { token } = await tenancy.invitations.invite(owner, { email: 'g@globex.test', role: 'member' })
+    failing.failNext('insertMembership')
+    await expect(tenancy.invitations.accept({ token, password: PASSWORD })).rejects.toThrow('injected failure in insertMembership (refused)')
+    expect(await tenancy.invitations.list(owner)).toHaveLength(1)
+    await expect(tenancy.auth.login({ email: 'g@globex.test', password: PASSWORD })).resolves.toHaveProperty('accessToken')
+  })
+
+  it('keeps the new account when another organization’s invitation joined it before this accept failed', async () => {
+    const failing = failingStore(memoryStore())
+    const { tenancy, owner } = await acme({ store: failing.store as ReturnType<typeof memoryStore> })
+    const globex = (await tenancy.orgs.create({ name: 'Globex', email: 'g@globex.test', password: PASSWORD })).organization
+    const globexOwner = await tenancy.registry.resolve((await tenancy.auth.login({ email: 'g@globex.test', password: PASSWORD })).accessToken)
+    const acmeInvitation = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })
+    const globexInvitation = await tenancy.invitations.invite(globexOwner, { email: 'new@acme.test', role: 'member' })
+    // Acme's accept has made the account; Globex's accept joins it; then Acme's membership fails.
+    const { reached, release } = holdNextRead(failing.store, 'insertAccount')
+    const acmeAccept = tenancy.invitations.accept({ token: acmeInvitation.token, password: PASSWORD })
+    await reached
+    await expect(tenancy.invitations.accept({ token: globexInvitation.token, password: PASSWORD })).resolves.toMatchObject({ organizationId: globex.id })
+    failing.failNext('insertMembership')
+    release()
+    await expect(acmeAccept).rejects.toThrow('injected failure in insertMembership (refused)')
+    await expect(tenancy.auth.login({ email: 'new@acme.test', password: PASSWORD })).resolves.toHaveProperty('accessToken')
+    await expect(tenancy.invitations.accept({ token: acmeInvitation.token, password: PASSWORD })).resolves.toMatchObject({ organizationId: owner.id })
+  })
+
+  it('keeps the new account when it cannot tell whether anything joined it, and a retry joins it', async () => {
+    const failing = failingStore(memoryStore())
+    const { tenancy, owner } = await acme({ store: failing.store as ReturnType<typeof memoryStore> })
+    const { token } = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })
+    failing.failNext('insertMembership')
+    failing.failNext('listMemberships')
+    await expect(tenancy.invitations.accept({ token, password: PASSWORD })).rejects.toThrow('injected failure in insertMembership (refused)')
+    expect(await tenancy.store.findAccount({ email: 'new@acme.test' })).not.toBeNull()
+    await expect(tenancy.invitations.accept({ token, password: PASSWORD })).resolves.toMatchObject({ organizationId: owner.id })
+  })
 })
+

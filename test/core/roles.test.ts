@@ -91,18 +91,21 @@ describe('roles and permissions', () => {
       const { token } = await tenancy.invitations.invite(owner, { email, role })
       return (await tenancy.invitations.accept({ token, password: PASSWORD })).tokens.accessToken
     }
-    const auditors = [await join('a1@acme.test', 'auditor'), await join('a2@acme.test', 'auditor'), await join('a3@acme.test', 'auditor')]
+    const auditors = [await join('a1@acme.test', 'auditor'), await join('a2@acme.test', 'auditor'), await join('a3@acme.test', 'auditor'), await join('a4@acme.test', 'auditor')]
     const admin = await join('admin@acme.test', 'admin')
     const editor = await join('editor@acme.test', 'editor')
-    // The app restarts without the auditor role; three memberships still hold it.
+    const member = await join('member@acme.test', 'member')
+    // The app restarts without the auditor role; four memberships still hold it.
     const restarted = createTenancy({ auth: TEST_AUTH, store, roles: { editor: ['members:remove'] } })
-    const [first, second, third] = await Promise.all(auditors.map((token) => restarted.registry.resolve(token)))
+    const [first, second, third, fourth] = await Promise.all(auditors.map((token) => restarted.registry.resolve(token)))
     expect(restarted.can(first!, 'audit:read')).toBe(false)
     const asOwner = await restarted.registry.resolve((await restarted.auth.login({ email: 'owner@acme.test', password: PASSWORD })).accessToken)
     await expect(restarted.members.changeRole(asOwner, first!.member.id, 'member')).resolves.toMatchObject({ role: 'member' })
     await restarted.members.remove(await restarted.registry.resolve(admin), second!.member.id)
-    // Even a custom role allowed to remove members ranks above it.
+    // Even a custom role allowed to remove members ranks above it, and so does a member allowed to.
     await restarted.members.remove(await restarted.registry.resolve(editor), third!.member.id)
-    expect((await restarted.members.list(asOwner)).map((member) => member.role).sort()).toEqual(['admin', 'editor', 'member', 'owner'])
+    const withMemberRemoving = createTenancy({ auth: TEST_AUTH, store, roles: { member: ['members:remove'] } })
+    await withMemberRemoving.members.remove(await withMemberRemoving.registry.resolve(member), fourth!.member.id)
+    expect((await restarted.members.list(asOwner)).map((member) => member.role).sort()).toEqual(['admin', 'editor', 'member', 'member', 'owner'])
   })
 })
