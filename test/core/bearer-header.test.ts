@@ -14,9 +14,13 @@ describe('the Authorization header', () => {
   })
 
   async function answer(authorization: string | undefined): Promise<{ status: number; code?: string; detail?: string }> {
+    const { status, body } = await reply(authorization)
+    return { status, code: body.code, detail: body.detail }
+  }
+
+  async function reply(authorization: string | undefined) {
     const response = (await handler.handle({ method: 'GET', url: '/org/members', headers: authorization === undefined ? {} : { authorization }, body: (async function* () {})() }))!
-    const body = JSON.parse(response.body as string)
-    return { status: response.status, code: body.code, detail: body.detail }
+    return { status: response.status, headers: response.headers as Record<string, string>, body: JSON.parse(response.body as string) }
   }
 
   it('accepts the token with the scheme in any case and any run of spaces around it (RFC 6750)', async () => {
@@ -47,5 +51,10 @@ describe('the Authorization header', () => {
         expect(reply.detail, header).not.toBe(FORMAT)
       }
     }
+  })
+
+  it('challenges a malformed header as an invalid request and a refused token as an invalid token (RFC 6750 §3.1)', async () => {
+    expect((await reply(`Basic ${token}`)).headers['www-authenticate']).toBe('Bearer realm="tenantry", error="invalid_request", error_description="the Authorization header must be Bearer <token>"')
+    expect((await reply('Bearer abc')).headers['www-authenticate']).toMatch(/^Bearer realm="tenantry", error="invalid_token", error_description="/)
   })
 })
