@@ -12,6 +12,7 @@ export default {
     'src/lib/keyring.ts',
     'src/auth/sessions.ts',
     'src/auth/admin-auth.ts',
+    'src/auth/unused-account.ts',
     'src/context/tenant-registry.ts',
     'src/context/tenant-context.ts',
     'src/http/bearer-token.ts',

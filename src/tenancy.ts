@@ -130,7 +130,7 @@ export function createTenancy(options: TenancyOptions): Tenancy {
   const registry = new TenantRegistry(store, auth, cache)
   const orgs = new OrgService(store, auth, { cache, audit, inFlightTimeoutMs, reservedSlugs, baseDomains, hooks: hooks as LifecycleHooks, roles })
   const members = new MemberService(store, { cache, audit, roles })
-  const invitations = new Invitations(store, auth, { audit, roles, invitations: options.invitations })
+  const invitations = new Invitations(store, auth, { audit, cache, roles, invitations: options.invitations })
 
   const run = async <TResult>(ref: TenantRef | Tenant, fn: (tenant: Tenant) => TResult): Promise<Awaited<TResult>> => {
     if (typeof fn !== 'function') throw new TypeError('tenantry: tenancy.run needs a function to run')

@@ -2,6 +2,8 @@ import { createHash, randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import type { AuditLog } from '../audit-log.js'
 import type { AdminAuth, IssuedTokens } from '../auth/admin-auth.js'
+import { removeAccountIfUnused } from '../auth/unused-account.js'
+import type { TenantCache } from '../context/tenant-cache.js'
 import { runAsTenant } from '../context/tenant-context.js'
 import { tenantOf } from '../context/mint-tenant.js'
 import {
@@ -62,17 +64,19 @@ export class Invitations {
   readonly #store: TenantStore
   readonly #auth: AdminAuth
   readonly #audit: AuditLog
+  readonly #cache: TenantCache
   readonly #roles: Roles
   readonly #lifetimeMs: number
   readonly #onInvitation: InvitationOptions['onInvitation']
 
-  constructor(store: TenantStore, auth: AdminAuth, options: { audit: AuditLog; roles: Roles; invitations: InvitationOptions | undefined }) {
+  constructor(store: TenantStore, auth: AdminAuth, options: { audit: AuditLog; cache: TenantCache; roles: Roles; invitations: InvitationOptions | undefined }) {
     const { lifetimeSeconds = 7 * 24 * 3600, onInvitation } = options.invitations ?? {}
     if (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds <= 0) throw new TypeError('tenantry: invitations.lifetimeSeconds must be a positive whole number of seconds')
     if (onInvitation !== undefined && typeof onInvitation !== 'function') throw new TypeError('tenantry: invitations.onInvitation must be a function')
     this.#store = store
     this.#auth = auth
     this.#audit = options.audit
+    this.#cache = options.cache
     this.#roles = options.roles
     this.#lifetimeMs = lifetimeSeconds * 1000
     this.#onInvitation = onInvitation
@@ -162,11 +166,9 @@ export class Invitations {
     } catch (err) {
       // Undone so that a failure loses nothing: the invitation is pending again, and the account
       // made for it (its insert may have applied even if it reported an error) goes, unless
-      // something joined it meanwhile. If that cannot be told, it stays: an unused account
-      // (which a retry of this accept joins) is better than a membership without one.
-      if (newAccount && (await this.#store.listMemberships({ accountId: newAccount.id }).catch(() => [newAccount])).length === 0) {
-        await this.#store.deleteAccount(newAccount.id).catch(() => {})
-      }
+      // something joined it meanwhile. If that cannot be told (the listing fails), it stays: an
+      // unused account, which a retry of this accept joins, is better than a member without one.
+      if (newAccount) await removeAccountIfUnused(this.#store, this.#cache, newAccount.id).catch(() => {})
       await this.#store.insertInvitation(invitation).catch(() => {})
       throw err
     }

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { AuditLog } from '../audit-log.js'
+import { removeAccountIfUnused } from '../auth/unused-account.js'
 import type { TenantCache } from '../context/tenant-cache.js'
 import { MemberNotFoundError, PermissionDeniedError, ValidationError } from '../errors.js'
 import { parseInput } from '../lib/parse-input.js'
@@ -142,10 +143,7 @@ export class MemberService {
     await this.#revoke(membership)
     if (!deleted) throw new MemberNotFoundError('this organization has no member with this id')
     // An account that belonged only here goes with its last membership.
-    if ((await this.#store.listMemberships({ accountId: membership.accountId })).length === 0) {
-      await this.#store.deleteAccount(membership.accountId)
-      this.#cache.invalidateAccount(membership.accountId)
-    }
+    await removeAccountIfUnused(this.#store, this.#cache, membership.accountId)
   }
 
   /** Ends the membership's sessions and drops it from every cache: its tokens stop on their next request. */

@@ -14,7 +14,7 @@ export const BUILT_IN_ROLES = ['owner', 'admin', 'member'] as const
 
 const ROLE_NAME = /^[a-z][a-z0-9_-]{0,31}$/
 const PERMISSION = /^[a-z][a-z0-9_.-]{0,63}:[a-z*][a-z0-9_.*-]{0,63}$/
-const RANK = { owner: 3, admin: 2, custom: 1, member: 0, undefined: -1 }
+const RANK = { owner: 3, admin: 2, custom: 1, member: 0, unknown: -1 }
 
 /** `createTenancy({ roles })`: custom roles and their permissions; `member` may be given permissions too. */
 export type RoleDefinitions = Record<string, readonly string[]>
@@ -74,7 +74,7 @@ export class Roles {
 
   #rank(role: string): number {
     if (role === 'owner' || role === 'admin' || role === 'member') return RANK[role]
-    return this.#custom.has(role) ? RANK.custom : RANK.undefined
+    return this.#custom.has(role) ? RANK.custom : RANK.unknown
   }
 
   static isPermission(value: unknown): value is string {

@@ -1,3 +1,4 @@
+import { removeAccountIfUnused } from '../auth/unused-account.js'
 import { runAsTenant } from '../context/tenant-context.js'
 import { tenantOf } from '../context/mint-tenant.js'
 import type { TenantCache } from '../context/tenant-cache.js'
@@ -83,11 +84,8 @@ export class OrgTeardown {
   }
 
   /** Removes the account if it has no membership; answers whether it did. */
-  async removeIfUnused(accountId: string): Promise<boolean> {
-    if ((await this.#store.listMemberships({ accountId })).length > 0) return false
-    await this.#store.deleteAccount(accountId)
-    this.#cache.invalidateAccount(accountId)
-    return true
+  removeIfUnused(accountId: string): Promise<boolean> {
+    return removeAccountIfUnused(this.#store, this.#cache, accountId)
   }
 
   /**

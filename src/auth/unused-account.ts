@@ -1,0 +1,16 @@
+import type { TenantCache } from '../context/tenant-cache.js'
+import type { TenantStore } from '../store.js'
+
+/**
+ * Removes an account that belongs nowhere, and drops it from the cache; answers whether it did.
+ * An account lives as long as one of its memberships: a member's removal, an organization's
+ * teardown and an undone create or accept all end with this. Listing first is not atomic with
+ * the delete; each caller removes only an account it has reason to think unused.
+ */
+export async function removeAccountIfUnused(store: TenantStore, cache: TenantCache, accountId: string): Promise<boolean> {
+  // Stryker disable next-line BooleanLiteral: the one caller that reads the answer (a create meeting an email whose password did not match) then inserts the account, which fails as taken: the same refusal, one hash later
+  if ((await store.listMemberships({ accountId })).length > 0) return false
+  await store.deleteAccount(accountId)
+  cache.invalidateAccount(accountId)
+  return true
+}
