@@ -13,7 +13,7 @@ const ITERATIONS = 20_000
 
 function setUp() {
   const collection = new MemoryCollection()
-  const scoped = new ScopedCollection(collection, 'notes', { field: 'tenantId', value: 'tenant-a' })
+  const scoped = new ScopedCollection(collection, 'notes', { tenant: { field: 'tenantId', value: 'tenant-a' }, mixed: true, joinTarget: () => undefined })
   return { collection, scoped }
 }
 

@@ -210,6 +210,33 @@ export class TenantIsolationError extends TenantryError {
   static override code = 'TENANT_ISOLATION'
 }
 
+/**
+ * A query, update, pipeline or option the engine cannot run as given: an unknown operator,
+ * conflicting update paths, `skip(NaN)`, a negative limit, a malformed stage. Nothing changed.
+ */
+export class InvalidQueryError extends TenantryError {
+  static override code = 'INVALID_QUERY'
+}
+
+/** Something this store's engine does not do (`$text` on the in-memory store); the message says where it works. */
+export class UnsupportedQueryError extends TenantryError {
+  static override code = 'UNSUPPORTED_QUERY'
+}
+
+/**
+ * One operation would take more than a tenant may: an array or string past the bounds, a regular
+ * expression that can backtrack for ever, a query with too many values. Refused before it runs
+ * away, so one tenant cannot stall or crash the process for everyone.
+ */
+export class QueryLimitError extends TenantryError {
+  static override code = 'QUERY_LIMIT'
+}
+
+/** The operation ran past its `maxTimeMS` (the in-memory store's default applies when none is given). */
+export class QueryTimeoutError extends TenantryError {
+  static override code = 'QUERY_TIMEOUT'
+}
+
 /** `tenant.collection(name)` for a name the store does not declare: a typo must not create a stray collection. */
 export class UnknownCollectionError extends TenantryError {
   static override code = 'UNKNOWN_COLLECTION'

@@ -11,11 +11,38 @@ export type UpdateFilter = Record<string, unknown> | Record<string, unknown>[]
 export type Sort = Record<string, 1 | -1>
 export type Projection = Record<string, unknown>
 
-export interface FindOptions {
+/** `locale` and `strength` as MongoDB's collation; the in-memory store applies them to sorting. */
+export interface Collation {
+  locale: string
+  strength?: 1 | 2 | 3 | 4 | 5
+  caseLevel?: boolean
+  caseFirst?: 'upper' | 'lower' | 'off'
+  numericOrdering?: boolean
+  alternate?: 'non-ignorable' | 'shifted'
+  maxVariable?: 'punct' | 'space'
+  backwards?: boolean
+}
+
+/** Options every read takes: none of them can widen what the read sees. */
+export interface ReadOptions {
+  collation?: Collation
+  /** An index name or key pattern; the in-memory store has no indexes to choose and ignores it. */
+  hint?: string | Record<string, 1 | -1>
+  comment?: string
+  /** A time limit for the operation, in milliseconds: `QueryTimeoutError` past it. */
+  maxTimeMS?: number
+}
+
+export interface FindOptions extends ReadOptions {
   sort?: Sort
   skip?: number
   limit?: number
   projection?: Projection
+}
+
+export interface CountOptions extends ReadOptions {
+  skip?: number
+  limit?: number
 }
 
 /**
@@ -63,9 +90,19 @@ export type AnyBulkWriteOperation<T extends Document = Document> =
   | { deleteOne: { filter: Filter } }
   | { deleteMany: { filter: Filter } }
 
-/** What `find` and `aggregate` return: iterate it, or collect it with `toArray()`. */
+/**
+ * What `find` and `aggregate` return: iterate it, collect it with `toArray()`, or step through
+ * it with `next()` / `hasNext()`, as with the driver's cursor.
+ */
 export interface TenantCursor<T> extends AsyncIterable<T> {
   toArray(): Promise<T[]>
+  /** The next document, or `null` when there are no more. */
+  next(): Promise<T | null>
+  hasNext(): Promise<boolean>
+  /** Releases the cursor; later calls find no more documents. */
+  close(): Promise<void>
+  /** A cursor whose documents pass through `transform` (before any are read). */
+  map<R>(transform: (document: T) => R): TenantCursor<R>
 }
 
 /** A cursor from `find`, with the driver's chainable options. */
@@ -79,8 +116,17 @@ export interface TenantFindCursor<T> extends TenantCursor<T> {
 export interface UpdateOptions {
   upsert?: boolean
   arrayFilters?: Document[]
+  collation?: Collation
+  hint?: string | Record<string, 1 | -1>
+  comment?: string
 }
-export interface FindOneAndOptions {
+/** What a delete takes besides its filter. */
+export interface WriteOptions {
+  collation?: Collation
+  hint?: string | Record<string, 1 | -1>
+  comment?: string
+}
+export interface FindOneAndOptions extends ReadOptions {
   sort?: Sort
   projection?: Projection
   upsert?: boolean
@@ -101,15 +147,19 @@ export interface TenantCollection<T extends Document = Document> {
   insertMany(documents: T[]): Promise<InsertManyResult<IdOf<T>>>
   find(filter?: Filter, options?: FindOptions): TenantFindCursor<T & Document>
   findOne(filter?: Filter, options?: Omit<FindOptions, 'limit'>): Promise<(T & Document) | null>
-  countDocuments(filter?: Filter, options?: { skip?: number; limit?: number }): Promise<number>
+  countDocuments(filter?: Filter, options?: CountOptions): Promise<number>
   estimatedDocumentCount(): Promise<number>
-  distinct(key: string, filter?: Filter): Promise<unknown[]>
-  aggregate<R extends Document = Document>(pipeline: Document[]): TenantCursor<R>
+  distinct(key: string, filter?: Filter, options?: ReadOptions): Promise<unknown[]>
+  /**
+   * A pipeline of allowed stages. `$lookup`, `$graphLookup` and `$unionWith` may join any
+   * collection the store declares, and reach the tenant's own documents in it.
+   */
+  aggregate<R extends Document = Document>(pipeline: Document[], options?: ReadOptions): TenantCursor<R>
   updateOne(filter: Filter, update: UpdateFilter, options?: UpdateOptions): Promise<UpdateResult>
   updateMany(filter: Filter, update: UpdateFilter, options?: UpdateOptions): Promise<UpdateResult>
   replaceOne(filter: Filter, replacement: T, options?: { upsert?: boolean }): Promise<UpdateResult>
-  deleteOne(filter: Filter): Promise<DeleteResult>
-  deleteMany(filter: Filter): Promise<DeleteResult>
+  deleteOne(filter: Filter, options?: WriteOptions): Promise<DeleteResult>
+  deleteMany(filter: Filter, options?: WriteOptions): Promise<DeleteResult>
   findOneAndUpdate(filter: Filter, update: UpdateFilter, options?: FindOneAndOptions): Promise<(T & Document) | null>
   findOneAndReplace(filter: Filter, replacement: T, options?: FindOneAndOptions): Promise<(T & Document) | null>
   findOneAndDelete(filter: Filter, options?: Omit<FindOneAndOptions, 'upsert' | 'returnDocument'>): Promise<(T & Document) | null>

@@ -1,6 +1,7 @@
 import type {
   AnyBulkWriteOperation,
   BulkWriteResult,
+  CountOptions,
   DeleteResult,
   Document,
   Filter,
@@ -9,19 +10,20 @@ import type {
   InsertManyResult,
   IdOf,
   InsertOneResult,
+  ReadOptions,
   TenantCollection,
   TenantCursor,
   TenantFindCursor,
   UpdateFilter,
   UpdateOptions,
   UpdateResult,
+  WriteOptions,
 } from './collection-types.js'
-import { checkOptions, isPlainObject, scopeDocument, scopeFilter, scopePipeline, scopeUpdate, scopeUpsertFilter, type TenantField } from './isolation-rules.js'
-import { TenantIsolationError } from '../errors.js'
-
-interface CursorLike<T> extends AsyncIterable<T> {
-  toArray(): Promise<T[]>
-}
+import { scopeDocument, scopeFilter, scopeUpdate, scopeUpsertFilter, type Confinement } from './isolation-rules.js'
+import { checkOptions } from './operation-options.js'
+import { scopePipeline } from './pipeline-rules.js'
+import { isPlainObject, refuse } from './query-values.js'
+import { ScopedCursor, ScopedFindCursor, type CursorLike } from './tenant-cursor.js'
 
 /**
  * What a scoped collection calls underneath: the MongoDB driver's `Collection`, or the in-memory
@@ -32,217 +34,229 @@ export interface DriverCollection {
   insertMany(documents: Document[]): Promise<InsertManyResult>
   find(filter: Filter, options?: FindOptions): CursorLike<Document>
   findOne(filter: Filter, options?: Omit<FindOptions, 'limit'>): Promise<Document | null>
-  countDocuments(filter: Filter, options?: { skip?: number; limit?: number }): Promise<number>
+  countDocuments(filter: Filter, options?: CountOptions): Promise<number>
   estimatedDocumentCount(): Promise<number>
-  distinct(key: string, filter: Filter): Promise<unknown[]>
-  aggregate(pipeline: Document[]): CursorLike<Document>
+  distinct(key: string, filter: Filter, options?: ReadOptions): Promise<unknown[]>
+  aggregate(pipeline: Document[], options?: ReadOptions): CursorLike<Document>
   updateOne(filter: Filter, update: UpdateFilter, options?: UpdateOptions): Promise<UpdateResult>
   updateMany(filter: Filter, update: UpdateFilter, options?: UpdateOptions): Promise<UpdateResult>
-  replaceOne(filter: Filter, replacement: Document, options?: { upsert?: boolean }): Promise<UpdateResult>
-  deleteOne(filter: Filter): Promise<DeleteResult>
-  deleteMany(filter: Filter): Promise<DeleteResult>
+  replaceOne(filter: Filter, replacement: Document, options?: UpdateOptions): Promise<UpdateResult>
+  deleteOne(filter: Filter, options?: WriteOptions): Promise<DeleteResult>
+  deleteMany(filter: Filter, options?: WriteOptions): Promise<DeleteResult>
   findOneAndUpdate(filter: Filter, update: UpdateFilter, options: FindOneAndOptions & { includeResultMetadata: false }): Promise<Document | null>
   findOneAndReplace(filter: Filter, replacement: Document, options: FindOneAndOptions & { includeResultMetadata: false }): Promise<Document | null>
   findOneAndDelete(filter: Filter, options: Omit<FindOneAndOptions, 'upsert' | 'returnDocument'> & { includeResultMetadata: false }): Promise<Document | null>
   bulkWrite(operations: AnyBulkWriteOperation[], options?: { ordered?: boolean }): Promise<BulkWriteResult>
 }
 
-const FIND = ['sort', 'skip', 'limit', 'projection'] as const
-const UPDATE = ['upsert', 'arrayFilters'] as const
-const FIND_ONE_AND = ['sort', 'projection', 'upsert', 'returnDocument'] as const
+/** How a store confines the handles it makes, and how its engine's errors become typed ones. */
+export interface ScopeOptions extends Confinement {
+  /** Turns an error of the engine underneath into a `TenantryError` where it is the caller's (MongoDB's server errors). */
+  translateError?: (err: unknown) => unknown
+}
+
+const READ = ['collation', 'hint', 'comment', 'maxTimeMS'] as const
+const WRITE = ['collation', 'hint', 'comment'] as const
+const FIND = ['sort', 'skip', 'limit', 'projection', ...READ] as const
+const UPDATE = ['upsert', 'arrayFilters', ...WRITE] as const
+const FIND_ONE_AND = ['sort', 'projection', 'upsert', 'returnDocument', ...READ] as const
 
 /**
  * A tenant's collection over a driver-shaped one, the one module every store and strategy
  * hands tenants through. Only the methods below exist (no `db`, `client`, `drop`, index or
  * `watch`), the collection underneath sits in a private field, and every argument passes the
- * allow-list rules in `isolation-rules.ts` before it reaches the store. With a tenant field
- * (the shared strategy), every read and write is also confined to the tenant's documents.
+ * allow-list rules (`isolation-rules.ts`, `pipeline-rules.ts`) before it reaches the store.
+ * Over a mixed collection (MongoDB `'shared'`) every operation leads with the tenant's
+ * condition and no answer carries the tenant field, so every strategy answers alike.
  */
 export class ScopedCollection<T extends Document = Document> implements TenantCollection<T> {
   readonly collectionName: string
   readonly #target: DriverCollection
-  readonly #scope: TenantField | null
+  readonly #confinement: Confinement
+  readonly #translate: ((err: unknown) => unknown) | undefined
+  readonly #field: string | undefined
+  readonly #strip: (document: unknown) => T & Document
 
-  constructor(target: DriverCollection, name: string, scope: TenantField | null) {
+  constructor(target: DriverCollection, name: string, options: ScopeOptions) {
     this.#target = target
     this.collectionName = name
-    this.#scope = scope
+    const { translateError, ...confinement } = options
+    this.#confinement = confinement
+    this.#translate = translateError
+    this.#field = confinement.tenant?.field
+    const hidden = confinement.mixed ? confinement.tenant?.field : undefined
+    this.#strip = hidden === undefined ? (document) => document as T & Document : (document) => withoutField(document, hidden) as T & Document
   }
 
   // The id is the stored document's own: the type its declaration gives it.
   insertOne(document: T): Promise<InsertOneResult<IdOf<T>>> {
-    return settle(() => this.#target.insertOne(scopeDocument(document, this.#scope))) as Promise<InsertOneResult<IdOf<T>>>
+    return this.#run(() => this.#target.insertOne(scopeDocument(document, this.#confinement))) as Promise<InsertOneResult<IdOf<T>>>
   }
 
-  async insertMany(documents: T[]): Promise<InsertManyResult<IdOf<T>>> {
-    if (!Array.isArray(documents)) throw new TenantIsolationError('insertMany takes an array of documents')
-    return (await this.#target.insertMany(documents.map((document) => scopeDocument(document, this.#scope)))) as InsertManyResult<IdOf<T>>
+  insertMany(documents: T[]): Promise<InsertManyResult<IdOf<T>>> {
+    return this.#run(() => {
+      if (!Array.isArray(documents)) refuse('insertMany takes an array of documents')
+      return this.#target.insertMany(documents.map((document) => scopeDocument(document, this.#confinement)))
+    }) as Promise<InsertManyResult<IdOf<T>>>
   }
 
   find(filter?: Filter, options?: FindOptions): TenantFindCursor<T & Document> {
-    checkOptions(options, FIND, 'find')
-    return new ScopedFindCursor(this.#target, scopeFilter(filter, this.#scope), { ...options })
+    checkOptions(options, FIND, 'find', this.#field)
+    const scoped = scopeFilter(filter, this.#confinement)
+    return new ScopedFindCursor((current) => this.#target.find(scoped, current), { ...options }, this.#strip, this.#field, this.#translate)
   }
 
   findOne(filter?: Filter, options?: Omit<FindOptions, 'limit'>): Promise<(T & Document) | null> {
-    return settle(() => {
-      checkOptions(options, ['sort', 'skip', 'projection'], 'findOne')
-      return this.#target.findOne(scopeFilter(filter, this.#scope), options) as Promise<(T & Document) | null>
+    return this.#run(async () => {
+      checkOptions(options, FIND.filter((option) => option !== 'limit'), 'findOne', this.#field)
+      const found = await this.#target.findOne(scopeFilter(filter, this.#confinement), options)
+      return found && this.#strip(found)
     })
   }
 
-  async countDocuments(filter?: Filter, options?: { skip?: number; limit?: number }): Promise<number> {
-    checkOptions(options, ['skip', 'limit'], 'countDocuments')
-    return this.#target.countDocuments(scopeFilter(filter, this.#scope), options)
+  countDocuments(filter?: Filter, options?: CountOptions): Promise<number> {
+    return this.#run(() => {
+      checkOptions(options, ['skip', 'limit', ...READ], 'countDocuments', this.#field)
+      return this.#target.countDocuments(scopeFilter(filter, this.#confinement), options)
+    })
   }
 
-  /** On the shared strategy an exact count of the tenant's documents (the collection's estimate would count everyone's). */
-  async estimatedDocumentCount(): Promise<number> {
-    return this.#scope ? this.#target.countDocuments(scopeFilter({}, this.#scope)) : this.#target.estimatedDocumentCount()
+  /** Over a mixed collection an exact count of the tenant's documents (the collection's estimate would count everyone's). */
+  estimatedDocumentCount(): Promise<number> {
+    return this.#run(() => (this.#confinement.mixed ? this.#target.countDocuments(scopeFilter({}, this.#confinement)) : this.#target.estimatedDocumentCount()))
   }
 
-  async distinct(key: string, filter?: Filter): Promise<unknown[]> {
-    if (typeof key !== 'string' || key === '' || key.startsWith('$')) throw new TenantIsolationError('distinct takes a field name')
-    return this.#target.distinct(key, scopeFilter(filter, this.#scope))
+  distinct(key: string, filter?: Filter, options?: ReadOptions): Promise<unknown[]> {
+    return this.#run(() => {
+      if (typeof key !== 'string' || key === '' || key.startsWith('$')) refuse('distinct takes a field name')
+      checkOptions(options, READ, 'distinct', this.#field)
+      const scoped = scopeFilter(filter, this.#confinement)
+      if (this.#field !== undefined && (key === this.#field || key.startsWith(`${this.#field}.`))) refuse(`distinct may not read the tenant field ${this.#field}`)
+      return this.#target.distinct(key, scoped, options)
+    })
   }
 
-  aggregate<R extends Document = Document>(pipeline: Document[]): TenantCursor<R> {
-    const scoped = scopePipeline(pipeline, this.#scope)
-    return cursorOf(() => this.#target.aggregate(scoped) as CursorLike<R>)
+  aggregate<R extends Document = Document>(pipeline: Document[], options?: ReadOptions): TenantCursor<R> {
+    checkOptions(options, READ, 'aggregate', this.#field)
+    const scoped = scopePipeline(pipeline, this.#confinement)
+    return new ScopedCursor(() => this.#target.aggregate(scoped, options), (document) => document as R, this.#translate)
   }
 
-  async updateOne(filter: Filter, update: UpdateFilter, options?: UpdateOptions): Promise<UpdateResult> {
-    checkOptions(options, UPDATE, 'updateOne')
-    return this.#target.updateOne(scopeUpsertFilter(filter, this.#scope, options?.upsert), scopeUpdate(update, this.#scope), options)
+  updateOne(filter: Filter, update: UpdateFilter, options?: UpdateOptions): Promise<UpdateResult> {
+    return this.#run(() => {
+      checkOptions(options, UPDATE, 'updateOne', this.#field)
+      return this.#target.updateOne(scopeUpsertFilter(filter, this.#confinement, options?.upsert), scopeUpdate(update, this.#confinement), options)
+    })
   }
 
-  async updateMany(filter: Filter, update: UpdateFilter, options?: UpdateOptions): Promise<UpdateResult> {
-    checkOptions(options, UPDATE, 'updateMany')
-    return this.#target.updateMany(scopeUpsertFilter(filter, this.#scope, options?.upsert), scopeUpdate(update, this.#scope), options)
+  updateMany(filter: Filter, update: UpdateFilter, options?: UpdateOptions): Promise<UpdateResult> {
+    return this.#run(() => {
+      checkOptions(options, UPDATE, 'updateMany', this.#field)
+      return this.#target.updateMany(scopeUpsertFilter(filter, this.#confinement, options?.upsert), scopeUpdate(update, this.#confinement), options)
+    })
   }
 
-  async replaceOne(filter: Filter, replacement: T, options?: { upsert?: boolean }): Promise<UpdateResult> {
-    checkOptions(options, ['upsert'], 'replaceOne')
-    return this.#target.replaceOne(scopeUpsertFilter(filter, this.#scope, options?.upsert), scopeDocument(replacement, this.#scope), options)
+  replaceOne(filter: Filter, replacement: T, options?: Omit<UpdateOptions, 'arrayFilters'>): Promise<UpdateResult> {
+    return this.#run(() => {
+      checkOptions(options, ['upsert', ...WRITE], 'replaceOne', this.#field)
+      return this.#target.replaceOne(scopeUpsertFilter(filter, this.#confinement, options?.upsert), scopeDocument(replacement, this.#confinement, options?.upsert !== true), options)
+    })
   }
 
-  async deleteOne(filter: Filter): Promise<DeleteResult> {
-    return this.#target.deleteOne(scopeFilter(filter, this.#scope))
+  deleteOne(filter: Filter, options?: WriteOptions): Promise<DeleteResult> {
+    return this.#run(() => {
+      checkOptions(options, WRITE, 'deleteOne', this.#field)
+      return this.#target.deleteOne(scopeFilter(filter, this.#confinement), options)
+    })
   }
 
-  async deleteMany(filter: Filter): Promise<DeleteResult> {
-    return this.#target.deleteMany(scopeFilter(filter, this.#scope))
+  deleteMany(filter: Filter, options?: WriteOptions): Promise<DeleteResult> {
+    return this.#run(() => {
+      checkOptions(options, WRITE, 'deleteMany', this.#field)
+      return this.#target.deleteMany(scopeFilter(filter, this.#confinement), options)
+    })
   }
 
-  async findOneAndUpdate(filter: Filter, update: UpdateFilter, options?: FindOneAndOptions): Promise<(T & Document) | null> {
-    checkOptions(options, FIND_ONE_AND, 'findOneAndUpdate')
-    return (await this.#target.findOneAndUpdate(scopeUpsertFilter(filter, this.#scope, options?.upsert), scopeUpdate(update, this.#scope), { ...options, includeResultMetadata: false })) as (T & Document) | null
+  findOneAndUpdate(filter: Filter, update: UpdateFilter, options?: FindOneAndOptions): Promise<(T & Document) | null> {
+    return this.#run(async () => {
+      checkOptions(options, FIND_ONE_AND, 'findOneAndUpdate', this.#field)
+      const found = await this.#target.findOneAndUpdate(scopeUpsertFilter(filter, this.#confinement, options?.upsert), scopeUpdate(update, this.#confinement), { ...options, includeResultMetadata: false })
+      return found && this.#strip(found)
+    })
   }
 
-  async findOneAndReplace(filter: Filter, replacement: T, options?: FindOneAndOptions): Promise<(T & Document) | null> {
-    checkOptions(options, FIND_ONE_AND, 'findOneAndReplace')
-    return (await this.#target.findOneAndReplace(scopeUpsertFilter(filter, this.#scope, options?.upsert), scopeDocument(replacement, this.#scope), { ...options, includeResultMetadata: false })) as (T & Document) | null
+  findOneAndReplace(filter: Filter, replacement: T, options?: FindOneAndOptions): Promise<(T & Document) | null> {
+    return this.#run(async () => {
+      checkOptions(options, FIND_ONE_AND, 'findOneAndReplace', this.#field)
+      const scoped = scopeDocument(replacement, this.#confinement, options?.upsert !== true)
+      const found = await this.#target.findOneAndReplace(scopeUpsertFilter(filter, this.#confinement, options?.upsert), scoped, { ...options, includeResultMetadata: false })
+      return found && this.#strip(found)
+    })
   }
 
-  async findOneAndDelete(filter: Filter, options?: Omit<FindOneAndOptions, 'upsert' | 'returnDocument'>): Promise<(T & Document) | null> {
-    checkOptions(options, ['sort', 'projection'], 'findOneAndDelete')
-    return (await this.#target.findOneAndDelete(scopeFilter(filter, this.#scope), { ...options, includeResultMetadata: false })) as (T & Document) | null
+  findOneAndDelete(filter: Filter, options?: Omit<FindOneAndOptions, 'upsert' | 'returnDocument'>): Promise<(T & Document) | null> {
+    return this.#run(async () => {
+      checkOptions(options, ['sort', 'projection', ...READ], 'findOneAndDelete', this.#field)
+      const found = await this.#target.findOneAndDelete(scopeFilter(filter, this.#confinement), { ...options, includeResultMetadata: false })
+      return found && this.#strip(found)
+    })
   }
 
   /** Every operation is checked and scoped as its single form would be, before any is sent. */
-  async bulkWrite(operations: AnyBulkWriteOperation<T>[], options?: { ordered?: boolean }): Promise<BulkWriteResult> {
-    checkOptions(options, ['ordered'], 'bulkWrite')
-    if (!Array.isArray(operations)) throw new TenantIsolationError('bulkWrite takes an array of operations')
-    const scoped = operations.map((operation) => this.#scopeOperation(operation))
-    const result = await this.#target.bulkWrite(scoped, options)
-    // The driver's BulkWriteResult is a class with more on it; hand back plain counts.
-    const { insertedCount, matchedCount, modifiedCount, deletedCount, upsertedCount, insertedIds, upsertedIds } = result
-    return { insertedCount, matchedCount, modifiedCount, deletedCount, upsertedCount, insertedIds, upsertedIds }
+  bulkWrite(operations: AnyBulkWriteOperation<T>[], options?: { ordered?: boolean }): Promise<BulkWriteResult> {
+    return this.#run(async () => {
+      checkOptions(options, ['ordered'], 'bulkWrite')
+      if (!Array.isArray(operations)) refuse('bulkWrite takes an array of operations')
+      const scoped = operations.map((operation) => this.#scopeOperation(operation))
+      const result = await this.#target.bulkWrite(scoped, options)
+      // The driver's BulkWriteResult is a class with more on it; hand back plain counts.
+      const { insertedCount, matchedCount, modifiedCount, deletedCount, upsertedCount, insertedIds, upsertedIds } = result
+      return { insertedCount, matchedCount, modifiedCount, deletedCount, upsertedCount, insertedIds, upsertedIds }
+    })
   }
 
   #scopeOperation(operation: AnyBulkWriteOperation<T>): AnyBulkWriteOperation {
     const [kind, ...rest] = isPlainObject(operation) ? Object.keys(operation) : []
     const body = kind === undefined ? undefined : (operation as Record<string, unknown>)[kind]
-    if (kind === undefined || rest.length > 0 || !isPlainObject(body)) throw new TenantIsolationError('each bulkWrite operation has exactly one kind')
-    const scope = this.#scope
+    if (kind === undefined || rest.length > 0 || !isPlainObject(body)) refuse('each bulkWrite operation has exactly one kind')
+    const confinement = this.#confinement
     switch (kind) {
       case 'insertOne':
         checkOptions(body, ['document'], 'bulkWrite insertOne')
-        return { insertOne: { document: scopeDocument(body.document as Document, scope) } }
+        return { insertOne: { document: scopeDocument(body.document as Document, confinement) } }
       case 'updateOne':
       case 'updateMany':
-        checkOptions(body, ['filter', 'update', 'upsert', 'arrayFilters'], `bulkWrite ${kind}`)
-        return { [kind]: { ...body, filter: scopeUpsertFilter(body.filter as Filter, scope, body.upsert), update: scopeUpdate(body.update as UpdateFilter, scope) } } as AnyBulkWriteOperation
+        checkOptions(body, ['filter', 'update', ...UPDATE], `bulkWrite ${kind}`, this.#field)
+        return { [kind]: { ...body, filter: scopeUpsertFilter(body.filter as Filter, confinement, body.upsert), update: scopeUpdate(body.update as UpdateFilter, confinement) } } as AnyBulkWriteOperation
       case 'replaceOne':
-        checkOptions(body, ['filter', 'replacement', 'upsert'], 'bulkWrite replaceOne')
-        return { replaceOne: { ...body, filter: scopeUpsertFilter(body.filter as Filter, scope, body.upsert), replacement: scopeDocument(body.replacement as Document, scope) } }
+        checkOptions(body, ['filter', 'replacement', 'upsert', ...WRITE], 'bulkWrite replaceOne', this.#field)
+        return { replaceOne: { ...body, filter: scopeUpsertFilter(body.filter as Filter, confinement, body.upsert), replacement: scopeDocument(body.replacement as Document, confinement, body.upsert !== true) } }
       case 'deleteOne':
       case 'deleteMany':
-        checkOptions(body, ['filter'], `bulkWrite ${kind}`)
-        return { [kind]: { filter: scopeFilter(body.filter as Filter, scope) } } as AnyBulkWriteOperation
+        checkOptions(body, ['filter', ...WRITE], `bulkWrite ${kind}`, this.#field)
+        return { [kind]: { ...body, filter: scopeFilter(body.filter as Filter, confinement) } } as AnyBulkWriteOperation
       default:
-        throw new TenantIsolationError(`bulkWrite does not take ${kind}`)
+        refuse(`bulkWrite does not take ${kind}`)
+    }
+  }
+
+  /**
+   * Runs a check-then-call as a promise: a refused argument rejects like any other failure, the
+   * store's own promise is handed back as is where its errors are typed already (no extra async
+   * layer on the hot path), and through `translateError` where they are not.
+   */
+  #run<R>(call: () => Promise<R>): Promise<R> {
+    try {
+      const result = call()
+      const translate = this.#translate
+      return translate ? result.catch((err: unknown) => Promise.reject(translate(err))) : result
+    } catch (err) {
+      return Promise.reject(err)
     }
   }
 }
 
-/**
- * Runs a check-then-call as a promise: a refused argument rejects like any other failure, and
- * the store's own promise is handed back as is, with no extra async layer on the hot path.
- */
-function settle<R>(call: () => Promise<R>): Promise<R> {
-  try {
-    return call()
-  } catch (err) {
-    return Promise.reject(err)
-  }
-}
-
-function cursorOf<R>(open: () => CursorLike<R>): TenantCursor<R> {
-  return {
-    toArray: () => open().toArray(),
-    [Symbol.asyncIterator]: () => open()[Symbol.asyncIterator](),
-  }
-}
-
-/** The driver's chainable cursor, without its escape hatches (`filter()`, `addCursorFlag()`, ...). */
-class ScopedFindCursor<T> implements TenantFindCursor<T> {
-  readonly #target: DriverCollection
-  readonly #filter: Filter
-  readonly #options: FindOptions
-
-  constructor(target: DriverCollection, filter: Filter, options: FindOptions) {
-    this.#target = target
-    this.#filter = filter
-    this.#options = options
-  }
-
-  sort(sort: FindOptions['sort']): TenantFindCursor<T> {
-    return this.#with({ sort })
-  }
-
-  skip(count: number): TenantFindCursor<T> {
-    return this.#with({ skip: count })
-  }
-
-  limit(count: number): TenantFindCursor<T> {
-    return this.#with({ limit: count })
-  }
-
-  project<P extends Document = Document>(projection: FindOptions['projection']): TenantFindCursor<P> {
-    return this.#with({ projection }) as unknown as TenantFindCursor<P>
-  }
-
-  toArray(): Promise<T[]> {
-    return this.#target.find(this.#filter, this.#options).toArray() as Promise<T[]>
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<T> {
-    return (this.#target.find(this.#filter, this.#options) as CursorLike<T>)[Symbol.asyncIterator]()
-  }
-
-  #with(options: FindOptions): TenantFindCursor<T> {
-    checkOptions(options, FIND, 'find')
-    return new ScopedFindCursor<T>(this.#target, this.#filter, { ...this.#options, ...options })
-  }
+function withoutField(document: unknown, field: string): unknown {
+  if (document !== null && typeof document === 'object') delete (document as Document)[field]
+  return document
 }

@@ -15,6 +15,9 @@ export const PROBLEMS: Record<string, { status: number; title: string }> = {
   VALIDATION_FAILED: { status: 400, title: 'Invalid request' },
   MALFORMED_JSON: { status: 400, title: 'Malformed JSON' },
   TENANT_ISOLATION: { status: 400, title: 'Operation not allowed on tenant data' },
+  INVALID_QUERY: { status: 400, title: 'Invalid query' },
+  UNSUPPORTED_QUERY: { status: 400, title: 'Query not supported by this store' },
+  QUERY_LIMIT: { status: 400, title: 'Query exceeds a limit' },
   INVALID_CREDENTIALS: { status: 401, title: 'Invalid credentials' },
   TOKEN_MISSING: { status: 401, title: 'Authentication required' },
   TOKEN_INVALID: { status: 401, title: 'Invalid token' },
@@ -42,6 +45,7 @@ export const PROBLEMS: Record<string, { status: number; title: string }> = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   TOO_MANY_REQUESTS: { status: 429, title: 'Too many requests' },
   CAPACITY_EXCEEDED: { status: 503, title: 'No capacity for another organization' },
+  QUERY_TIMEOUT: { status: 503, title: 'Query timed out' },
 }
 
 /**

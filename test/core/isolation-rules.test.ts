@@ -20,6 +20,8 @@ async function notesOf(strategy: 'isolated' | 'shared') {
   return { notes, tenantId: organization.id }
 }
 
+const FIELD_IS_TENANTRYS = 'tenantId is the tenant field, which tenantry keeps to itself on the shared strategy'
+
 async function refusal(operation: () => unknown): Promise<string> {
   try {
     await operation()
@@ -115,18 +117,17 @@ for (const strategy of ['isolated', 'shared'] as const) {
       expect(await refusal(() => notes.countDocuments(nested(32, { text: 'a' })))).toBe('the query is nested too deeply')
     })
 
-    it('takes $facet nested four deep, and refuses a fifth', async () => {
+    it('takes a $facet, and refuses one inside another as the server does', async () => {
       const { notes } = await notesOf(strategy)
-      let pipeline: Record<string, unknown>[] = [{ $count: 'all' }]
-      for (let i = 0; i < 4; i++) pipeline = [{ $facet: { inner: pipeline } }]
-      await expect(notes.aggregate(pipeline).toArray()).resolves.toHaveLength(1)
-      expect(await refusal(() => notes.aggregate([{ $facet: { inner: pipeline } }]).toArray())).toBe('$facet is nested too deeply')
+      const pipeline = [{ $facet: { inner: [{ $count: 'all' }] } }]
+      await expect(notes.aggregate(pipeline).toArray()).resolves.toEqual([{ inner: [{ all: 2 }] }])
+      expect(await refusal(() => notes.aggregate([{ $facet: { outer: pipeline } }]).toArray())).toBe('$facet may not hold another $facet')
     })
 
     it('skips an option given as undefined, and refuses an option the operation does not take', async () => {
       const { notes } = await notesOf(strategy)
-      expect(await notes.countDocuments({}, { skip: undefined, hint: undefined } as never)).toBe(2)
-      expect(await refusal(() => notes.countDocuments({}, { hint: { _id: 1 } } as never))).toBe('countDocuments does not take the option hint')
+      expect(await notes.countDocuments({}, { skip: undefined, batchSize: undefined } as never)).toBe(2)
+      expect(await refusal(() => notes.countDocuments({}, { batchSize: 1 } as never))).toBe('countDocuments does not take the option batchSize')
       expect(await refusal(() => notes.countDocuments({}, 'skip' as never))).toBe('the options of countDocuments must be an object')
       expect(await refusal(() => notes.find({}, { sort: { $where: 1 } } as never).toArray())).toBe('$where runs code on the server and is not allowed')
     })
@@ -222,10 +223,17 @@ describe('what a tenant’s collection allows on each strategy only', () => {
       [() => notes.updateOne({}, { $set: { 'tenantId.a': 'x' } }), 'an update may not change the tenant field tenantId'],
       [() => notes.updateOne({}, { $rename: { text: 'tenantId' } }), 'an update may not change the tenant field tenantId'],
       [() => notes.updateOne({}, [{ $unset: 'tenantId' }] as never), 'an update may not change the tenant field tenantId'],
-      [() => notes.updateOne({ tenantId: 'x' }, { $set: { a: 1 } }, { upsert: true }), "an upsert's filter may not name the tenant field tenantId"],
-      [() => notes.updateOne({ $and: [{ 'tenantId.x': 1 }] }, { $set: { a: 1 } }, { upsert: true }), "an upsert's filter may not name the tenant field tenantId"],
-      [() => notes.updateOne({ $or: [{ text: { $in: ['a'] } }, { tenantId: 'x' }] }, { $set: { a: 1 } }, { upsert: true }), "an upsert's filter may not name the tenant field tenantId"],
-      [() => notes.updateOne({ text: 'new', tenantId: 'x' }, { $set: { a: 1 } }, { upsert: true }), "an upsert's filter may not name the tenant field tenantId"],
+      [() => notes.updateOne({ tenantId: 'x' }, { $set: { a: 1 } }, { upsert: true }), FIELD_IS_TENANTRYS],
+      [() => notes.updateOne({ $and: [{ 'tenantId.x': 1 }] }, { $set: { a: 1 } }, { upsert: true }), FIELD_IS_TENANTRYS],
+      [() => notes.updateOne({ $or: [{ text: { $in: ['a'] } }, { tenantId: 'x' }] }, { $set: { a: 1 } }, { upsert: true }), FIELD_IS_TENANTRYS],
+      [() => notes.updateOne({ text: 'new', tenantId: 'x' }, { $set: { a: 1 } }, { upsert: true }), FIELD_IS_TENANTRYS],
+      [() => notes.find({ $expr: { $eq: ['$tenantId', 'x'] } }).toArray(), FIELD_IS_TENANTRYS],
+      [() => notes.find({}, { projection: { tenantId: 1 } }).toArray(), FIELD_IS_TENANTRYS],
+      [() => notes.find({}).sort({ 'tenantId.x': 1 }).toArray(), FIELD_IS_TENANTRYS],
+      [() => notes.distinct('tenantId'), 'distinct may not read the tenant field tenantId'],
+      [() => notes.aggregate([{ $group: { _id: '$tenantId' } }]).toArray(), FIELD_IS_TENANTRYS],
+      [() => notes.updateMany({}, [{ $set: { copy: '$$ROOT' } }]), 'an update pipeline may not use $$ROOT on the shared strategy'],
+      [() => notes.updateMany({}, [{ $set: { copy: '$$CURRENT.text' } }]), 'an update pipeline may not use $$CURRENT on the shared strategy'],
       [() => notes.updateOne(nested(64, { text: 'a' }), { $set: { a: 1 } }, { upsert: true }), 'the query is nested too deeply'],
       // Deep enough to overflow the stack of a walk without a limit: the same clear refusal.
       [() => notes.updateOne(nested(50_000, { text: 'a' }), { $set: { a: 1 } }, { upsert: true }), 'the query is nested too deeply'],
@@ -233,10 +241,16 @@ describe('what a tenant’s collection allows on each strategy only', () => {
     for (const [operation, message] of cases) expect(await refusal(operation)).toBe(message)
   })
 
-  it('lets an update that is not an upsert name its own tenant in the filter', async () => {
+  it('refuses a filter naming the tenant field even with the tenant’s own id, so no answer depends on it', async () => {
     const { notes, tenantId } = await notesOf('shared')
-    expect(await notes.updateOne({ tenantId, text: 'a' }, { $set: { seen: true } })).toMatchObject({ matchedCount: 1 })
-    expect(await notes.updateOne({ tenantId, text: 'a' }, { $set: { seen: 2 } }, { upsert: false })).toMatchObject({ matchedCount: 1 })
+    expect(await refusal(() => notes.updateOne({ tenantId, text: 'a' }, { $set: { seen: true } }))).toBe(FIELD_IS_TENANTRYS)
+    expect(await refusal(() => notes.countDocuments({ tenantId }))).toBe(FIELD_IS_TENANTRYS)
+  })
+
+  it('lets the isolated strategy use a field that happens to be called tenantId', async () => {
+    const { notes } = await notesOf('isolated')
+    await notes.insertOne({ text: 'own', tenantId: 'anything' })
+    expect(await notes.countDocuments({ tenantId: 'anything' })).toBe(1)
   })
 
   it('takes an upsert filter nested as deep as the limit', async () => {
@@ -253,9 +267,15 @@ describe('what a tenant’s collection allows on each strategy only', () => {
     expect(await notes.countDocuments({ tenantIdx: 2 })).toBe(1)
   })
 
-  it('answers a filter on the tenant field with the tenant’s own documents only', async () => {
+  it('keeps the tenant field out of every answer, even from a document that carried it', async () => {
     const { notes, tenantId } = await notesOf('shared')
-    expect(await notes.countDocuments({ tenantId })).toBe(2)
-    expect(await notes.countDocuments({ tenantId: 'someone-else' })).toBe(0)
+    await notes.insertOne({ text: 'own', tenantId })
+    const answers = [
+      await notes.find({}).toArray(),
+      await notes.findOne({ text: 'own' }),
+      await notes.findOneAndUpdate({ text: 'own' }, { $set: { n: 9 } }, { returnDocument: 'after' }),
+      await notes.aggregate([{ $facet: { all: [{ $group: { _id: null, docs: { $push: '$$ROOT' } } }] } }, { $replaceRoot: { newRoot: { docs: '$all' } } }]).toArray(),
+    ]
+    expect(JSON.stringify(answers)).not.toContain(tenantId)
   })
 })

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import { Aggregator, Context, Query, updateOne as applyUpdate } from 'mingo'
+import { Aggregator } from 'mingo/aggregator'
+import { Query } from 'mingo/query'
+import { updateOne as applyUpdate } from 'mingo/updater'
 import type { Modifier, PipelineStage } from 'mingo/updater'
 import type {
   AnyBulkWriteOperation,
   BulkWriteResult,
+  CountOptions,
   DeleteResult,
   Document,
   Filter,
@@ -12,11 +15,14 @@ import type {
   IndexSpec,
   InsertManyResult,
   InsertOneResult,
+  ReadOptions,
   UpdateFilter,
   UpdateOptions,
   UpdateResult,
+  WriteOptions,
 } from '../../data/collection-types.js'
-import { DuplicateKeyError } from '../../errors.js'
+import { DuplicateKeyError, InvalidQueryError, UnsupportedQueryError } from '../../errors.js'
+import { bounded, boundedContext, checkSupported } from './query-engine.js'
 
 /** A stored document: any plain object; `_id` is added on insert when missing. */
 export type MemoryDocument = Record<string, unknown> & { _id?: unknown }
@@ -28,20 +34,28 @@ export interface MemoryCursor<T> extends AsyncIterable<T> {
 }
 
 // `$where` and `$function` run code; no filter a tenant's request builds should ever do that.
-const queryOptions = { scriptEnabled: false, context: Context.init() } as const
-// mingo evaluates $setWindowFields (and $fill, built on it) through its own internal $function,
-// so a pipeline needs scripts enabled to run those two stages at all. That opens nothing: mingo
-// runs only a real Function object, never a string, so nothing from JSON can become code, and
-// the isolation rules refuse $function, $accumulator and $where in every stage beforehand.
-const pipelineOptions = { scriptEnabled: true, context: Context.init() } as const
+const queryOptions = { scriptEnabled: false, context: boundedContext } as const
 const ACKNOWLEDGED = { acknowledged: true } as const
+// What an operation may run for when it names no maxTimeMS: one tenant's query never holds the
+// event loop longer than this.
+const DEFAULT_MAX_TIME_MS = 5000
+
+export interface MemoryCollectionOptions {
+  indexes?: readonly IndexSpec[]
+  /** The time limit of an operation that gives none. Default 5,000 ms. */
+  maxTimeMS?: number
+  /** The documents of another collection a `$lookup`, `$graphLookup` or `$unionWith` names; `undefined` if it has none. */
+  resolveCollection?: (name: string) => MemoryCollection | undefined
+}
 
 /**
  * A collection in memory with the MongoDB driver's everyday methods and result shapes, so code
  * written against it runs on the MongoDB store unchanged. Filters, update operators and
- * pipelines are MongoDB's, evaluated by `mingo`. Documents are copied in and out: a caller can
- * never reach into the stored state by reference. `_id` and declared unique indexes are unique,
- * and a write that would break either changes nothing.
+ * pipelines are MongoDB's, evaluated by `mingo` within bounds (`query-engine.ts`). Reads never
+ * write: filters test the stored documents, and everything else (projection, sort, pipeline
+ * stages) runs on copies, so neither the engine nor a caller holding a result can change what
+ * is stored. `_id` and declared unique indexes are unique, and a write that would break either
+ * changes nothing.
  *
  * @example
  * await notes.insertOne({ text: 'hello' })
@@ -51,31 +65,38 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
   /** By `_id`, in insertion order. */
   #documents = new Map<unknown, T>()
   readonly #unique: readonly (readonly string[])[]
+  readonly #maxTimeMS: number
+  readonly #resolveCollection: MemoryCollectionOptions['resolveCollection']
 
-  constructor(options: { indexes?: readonly IndexSpec[] } = {}) {
+  constructor(options: MemoryCollectionOptions = {}) {
     this.#unique = (options.indexes ?? []).filter((index) => index.unique).map((index) => Object.keys(index.key))
+    this.#maxTimeMS = options.maxTimeMS ?? DEFAULT_MAX_TIME_MS
+    this.#resolveCollection = options.resolveCollection
   }
 
   async insertOne(document: T): Promise<InsertOneResult> {
-    const [insertedId] = this.#insert([document])
+    const [insertedId] = this.#run({}, () => this.#insert([document]))
     return { ...ACKNOWLEDGED, insertedId }
   }
 
   async insertMany(documents: T[]): Promise<InsertManyResult> {
-    const ids = this.#insert(documents)
+    const ids = this.#run({}, () => this.#insert(documents))
     return { ...ACKNOWLEDGED, insertedCount: ids.length, insertedIds: { ...ids } }
   }
 
   find(filter: Filter = {}, options: FindOptions = {}): MemoryCursor<T> {
-    return cursor(() => this.#find(filter, options))
+    return cursor(() => this.#run(options, () => this.#find(filter, options)))
   }
 
   async findOne(filter: Filter = {}, options: Omit<FindOptions, 'limit'> = {}): Promise<T | null> {
-    return this.#find(filter, { ...options, limit: 1 })[0] ?? null
+    return this.#run(options, () => this.#find(filter, { ...options, limit: 1 })[0] ?? null)
   }
 
-  async countDocuments(filter: Filter = {}, options: { skip?: number; limit?: number } = {}): Promise<number> {
-    return this.#find(filter, { skip: options.skip, limit: options.limit }).length
+  async countDocuments(filter: Filter = {}, options: CountOptions = {}): Promise<number> {
+    return this.#run(options, () => {
+      const found = this.#matching(filter, options)
+      return Math.max(0, Math.min(found.length - (options.skip ?? 0), options.limit || Number.POSITIVE_INFINITY))
+    })
   }
 
   async estimatedDocumentCount(): Promise<number> {
@@ -83,78 +104,108 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
   }
 
   /** Like MongoDB, an array field contributes each of its elements. */
-  async distinct(key: string, filter: Filter = {}): Promise<unknown[]> {
-    const values = new Map<string, unknown>()
-    for (const document of this.#find(filter, { projection: { [key]: 1 } })) {
-      const value = valueAt(document, key)
-      for (const item of Array.isArray(value) ? value : [value]) if (item !== undefined) values.set(JSON.stringify(item), item)
-    }
-    return [...values.values()]
+  async distinct(key: string, filter: Filter = {}, options: ReadOptions = {}): Promise<unknown[]> {
+    return this.#run(options, () => {
+      const values = new Map<string, unknown>()
+      for (const document of this.#matching(filter, options)) {
+        const value = valueAt(document, key)
+        for (const item of Array.isArray(value) ? value : [value]) if (item !== undefined) values.set(JSON.stringify(item), structuredClone(item))
+      }
+      return [...values.values()]
+    })
   }
 
-  aggregate<R extends Document = Document>(pipeline: Document[]): MemoryCursor<R> {
-    return cursor(() => new Aggregator(pipeline, pipelineOptions).run([...this.#documents.values()]).map((document) => structuredClone(document) as R))
+  /** The pipeline runs on copies of the documents its leading `$match` stages select. */
+  aggregate<R extends Document = Document>(pipeline: Document[], options: ReadOptions = {}): MemoryCursor<R> {
+    return cursor(() =>
+      this.#run(options, () => {
+        checkSupported(pipeline)
+        if (options.collation && options.collation.strength !== undefined && options.collation.strength < 3) {
+          throw new UnsupportedQueryError('a pipeline under a collation weaker than strength 3 works on MongoDB; the in-memory store applies collation to sorting only')
+        }
+        let first = 0
+        let input = [...this.#documents.values()]
+        for (; first < pipeline.length && '$match' in pipeline[first]!; first++) {
+          const query = new Query(pipeline[first]!.$match as Filter, queryOptions)
+          input = input.filter((document) => query.test(document))
+        }
+        const aggregator = new Aggregator(pipeline.slice(first), this.#pipelineOptions(options))
+        return aggregator.run(input.map((document) => structuredClone(document))) as R[]
+      }),
+    )
   }
 
   async updateOne(filter: Filter, update: UpdateFilter, options: UpdateOptions = {}): Promise<UpdateResult> {
-    return this.#update(filter, update, options, true)
+    return this.#run(options, () => this.#update(filter, update, options, true))
   }
 
   async updateMany(filter: Filter, update: UpdateFilter, options: UpdateOptions = {}): Promise<UpdateResult> {
-    return this.#update(filter, update, options, false)
+    return this.#run(options, () => this.#update(filter, update, options, false))
   }
 
-  async replaceOne(filter: Filter, replacement: T, options: { upsert?: boolean } = {}): Promise<UpdateResult> {
-    const [current] = this.#matching(filter, undefined, 1)
-    if (!current) {
-      if (!options.upsert) return updateResult(0, 0)
-      return updateResult(0, 0, this.#upsert(filter, (seed) => ({ ...pick(seed, '_id'), ...structuredClone(replacement) })))
-    }
-    this.#replace(current, { ...structuredClone(replacement), _id: current._id } as T)
-    return updateResult(1, 1)
+  async replaceOne(filter: Filter, replacement: T, options: Omit<UpdateOptions, 'arrayFilters'> = {}): Promise<UpdateResult> {
+    return this.#run(options, () => {
+      const [current] = this.#matching(filter, options, undefined, 1)
+      if (!current) {
+        if (!options.upsert) return updateResult(0, 0)
+        return updateResult(0, 0, this.#upsert(filter, (seed) => ({ ...pick(seed, '_id'), ...structuredClone(replacement) })))
+      }
+      this.#replace(current, this.#replacement(current, replacement))
+      return updateResult(1, 1)
+    })
   }
 
-  async deleteOne(filter: Filter): Promise<DeleteResult> {
-    const [found] = this.#matching(filter, undefined, 1)
-    if (found) this.#documents.delete(found._id)
-    return { ...ACKNOWLEDGED, deletedCount: found ? 1 : 0 }
+  async deleteOne(filter: Filter, options: WriteOptions = {}): Promise<DeleteResult> {
+    return this.#run(options, () => {
+      const [found] = this.#matching(filter, options, undefined, 1)
+      if (found) this.#documents.delete(found._id)
+      return { ...ACKNOWLEDGED, deletedCount: found ? 1 : 0 }
+    })
   }
 
-  async deleteMany(filter: Filter = {}): Promise<DeleteResult> {
-    const found = this.#matching(filter)
-    for (const document of found) this.#documents.delete(document._id)
-    return { ...ACKNOWLEDGED, deletedCount: found.length }
+  async deleteMany(filter: Filter = {}, options: WriteOptions = {}): Promise<DeleteResult> {
+    return this.#run(options, () => {
+      const found = this.#matching(filter, options)
+      for (const document of found) this.#documents.delete(document._id)
+      return { ...ACKNOWLEDGED, deletedCount: found.length }
+    })
   }
 
   async findOneAndUpdate(filter: Filter, update: UpdateFilter, options: FindOneAndOptions = {}): Promise<T | null> {
-    const [current] = this.#matching(filter, options.sort, 1)
-    if (!current) {
-      if (!options.upsert) return null
-      const id = this.#upsert(filter, (seed) => this.#updated(seed, update, undefined, true))
-      return options.returnDocument === 'after' ? this.#project(this.#documents.get(id)!, options.projection) : null
-    }
-    const next = this.#updated(current, update)
-    this.#replace(current, next)
-    return this.#project(options.returnDocument === 'after' ? next : current, options.projection)
+    return this.#run(options, () => {
+      const [current] = this.#matching(filter, options, options.sort, 1)
+      if (!current) {
+        if (!options.upsert) return null
+        const id = this.#upsert(filter, (seed) => this.#updated(seed, update, undefined, true))
+        return options.returnDocument === 'after' ? this.#project(this.#documents.get(id)!, options.projection) : null
+      }
+      const next = this.#updated(current, update)
+      this.#replace(current, next)
+      return this.#project(options.returnDocument === 'after' ? next : current, options.projection)
+    })
   }
 
   async findOneAndReplace(filter: Filter, replacement: T, options: FindOneAndOptions = {}): Promise<T | null> {
-    const [current] = this.#matching(filter, options.sort, 1)
-    if (!current) {
-      if (!options.upsert) return null
-      const id = this.#upsert(filter, (seed) => ({ ...pick(seed, '_id'), ...structuredClone(replacement) }))
-      return options.returnDocument === 'after' ? this.#project(this.#documents.get(id)!, options.projection) : null
-    }
-    const next = { ...structuredClone(replacement), _id: current._id } as T
-    this.#replace(current, next)
-    return this.#project(options.returnDocument === 'after' ? next : current, options.projection)
+    return this.#run(options, () => {
+      const [current] = this.#matching(filter, options, options.sort, 1)
+      if (!current) {
+        if (!options.upsert) return null
+        const id = this.#upsert(filter, (seed) => ({ ...pick(seed, '_id'), ...structuredClone(replacement) }))
+        return options.returnDocument === 'after' ? this.#project(this.#documents.get(id)!, options.projection) : null
+      }
+      const next = this.#replacement(current, replacement)
+      this.#replace(current, next)
+      return this.#project(options.returnDocument === 'after' ? next : current, options.projection)
+    })
   }
 
   async findOneAndDelete(filter: Filter, options: Omit<FindOneAndOptions, 'upsert' | 'returnDocument'> = {}): Promise<T | null> {
-    const [current] = this.#matching(filter, options.sort, 1)
-    if (!current) return null
-    this.#documents.delete(current._id)
-    return this.#project(current, options.projection)
+    return this.#run(options, () => {
+      const [current] = this.#matching(filter, options, options.sort, 1)
+      if (!current) return null
+      this.#documents.delete(current._id)
+      return this.#project(current, options.projection)
+    })
   }
 
   /** Runs the operations in order. Ordered (the default), the first failure stops the rest, as in MongoDB. */
@@ -185,7 +236,7 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
     else if ('replaceOne' in operation) outcome = await this.replaceOne(operation.replaceOne.filter, operation.replaceOne.replacement, operation.replaceOne)
     else if ('deleteOne' in operation) result.deletedCount += (await this.deleteOne(operation.deleteOne.filter)).deletedCount
     else if ('deleteMany' in operation) result.deletedCount += (await this.deleteMany(operation.deleteMany.filter)).deletedCount
-    else throw new TypeError('unknown bulkWrite operation')
+    else throw new InvalidQueryError('unknown bulkWrite operation')
     if (!outcome) return
     result.matchedCount += outcome.matchedCount
     result.modifiedCount += outcome.modifiedCount
@@ -195,25 +246,96 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
     }
   }
 
-  #find(filter: Filter, options: FindOptions): T[] {
-    let found = new Query(filter, queryOptions).find<T>([...this.#documents.values()], options.projection as never)
-    if (options.sort) found = found.sort(options.sort)
-    if (options.skip !== undefined) found = found.skip(options.skip)
-    if (options.limit !== undefined && options.limit !== 0) found = found.limit(options.limit)
-    return found.all().map((document) => structuredClone(document))
+  /** One operation under its time limit, with every engine failure a typed error. */
+  #run<R>(options: ReadOptions, run: () => R): R {
+    return bounded(options.maxTimeMS || this.#maxTimeMS, run)
   }
 
-  /** The stored documents that match (not copies), in insertion or `sort` order. */
-  #matching(filter: Filter, sort?: FindOptions['sort'], limit?: number): T[] {
-    let found = new Query(filter, queryOptions).find<T>([...this.#documents.values()])
-    if (sort) found = found.sort(sort)
-    if (limit !== undefined) found = found.limit(limit)
-    return found.all()
+  #pipelineOptions(options: ReadOptions) {
+    return {
+      // mingo evaluates $setWindowFields (and $fill, built on it) through its own internal
+      // $function, so those stages need scripts enabled. That opens nothing: mingo runs only a
+      // real Function object, never a string, and the isolation rules refuse $function,
+      // $accumulator and $where in every stage beforehand.
+      scriptEnabled: true,
+      context: boundedContext,
+      collation: options.collation as never,
+      // A join reads copies of the other collection's documents, so nothing downstream can change them.
+      collectionResolver: (name: string) => {
+        const other = this.#resolveCollection?.(name)
+        if (!other) throw new InvalidQueryError(`no collection ${JSON.stringify(name)} to join`)
+        return other.#copies()
+      },
+    }
+  }
+
+  #copies(): T[] {
+    return [...this.#documents.values()].map((document) => structuredClone(document))
+  }
+
+  /**
+   * The matching documents, sorted, skipped and limited as stored references (none of that
+   * writes), then copied and projected: a projection runs on the copies only.
+   */
+  #find(filter: Filter, options: FindOptions): T[] {
+    let found = this.#matching(filter, options, options.sort, options.sort ? undefined : (options.skip ?? 0) + (options.limit || Number.POSITIVE_INFINITY))
+    if (options.sort) found = new Query({}, this.#queryOptions(options)).find<T>(found).sort(options.sort).all()
+    found = found.slice(options.skip ?? 0, options.limit ? (options.skip ?? 0) + options.limit : undefined)
+    const copies = found.map((document) => structuredClone(document))
+    if (!options.projection) return copies
+    return new Query({}, queryOptions).find<T>(copies, options.projection as never).all()
+  }
+
+  /** The stored documents that match (not copies), in insertion or `sort` order, at most `limit`. */
+  #matching(filter: Filter, options: ReadOptions, sort?: FindOptions['sort'], limit = Number.POSITIVE_INFINITY): T[] {
+    checkSupported(filter)
+    const query = new Query(filter, this.#queryOptions(options, filter))
+    const found: T[] = []
+    for (const document of this.#candidates(filter)) {
+      if (!query.test(document)) continue
+      found.push(document)
+      if (!sort && found.length >= limit) break
+    }
+    if (!sort) return found
+    const sorted = new Query({}, this.#queryOptions(options)).find<T>(found).sort(sort)
+    return (limit === Number.POSITIVE_INFINITY ? sorted : sorted.limit(limit)).all()
+  }
+
+  /** The one document an equality on a plain `_id` can match, or every document. */
+  #candidates(filter: Filter): Iterable<T> {
+    const id = filter._id
+    if (typeof id === 'string' || typeof id === 'number') {
+      const document = this.#documents.get(id)
+      return document ? [document] : []
+    }
+    return this.#documents.values()
+  }
+
+  #queryOptions(options: ReadOptions, filter?: Filter) {
+    const { collation } = options
+    if (!collation) return queryOptions
+    if ((collation.strength ?? 3) > 3 || 'maxVariable' in collation || 'backwards' in collation) {
+      throw new UnsupportedQueryError('collation strengths 4 and 5, maxVariable and backwards work on MongoDB; the in-memory store supports locale, strength 1 to 3, caseLevel, caseFirst, numericOrdering and alternate')
+    }
+    // mingo applies a collation to sorting; comparing strings under one is MongoDB's alone.
+    if ((collation.strength ?? 3) < 3 && filter && Object.keys(filter).length > 0) {
+      throw new UnsupportedQueryError('matching under a collation weaker than strength 3 works on MongoDB; the in-memory store applies collation to sorting only')
+    }
+    return { ...queryOptions, collation: collation as never }
   }
 
   #project(document: T, projection: FindOptions['projection']): T {
-    if (!projection) return structuredClone(document)
-    return new Query({}, queryOptions).find<T>([document], projection as never).all().map((projected) => structuredClone(projected))[0]!
+    const copy = structuredClone(document)
+    if (!projection) return copy
+    return new Query({}, queryOptions).find<T>([copy], projection as never).all()[0]!
+  }
+
+  /** The replacement of `current`: its `_id` stays, and one naming another is refused as MongoDB refuses it. */
+  #replacement(current: T, replacement: T): T {
+    if (replacement._id !== undefined && JSON.stringify(replacement._id) !== JSON.stringify(current._id)) {
+      throw new InvalidQueryError('the _id of a document cannot be changed')
+    }
+    return { ...structuredClone(replacement), _id: current._id } as T
   }
 
   /** Validates the whole batch before storing any of it, so a duplicate stores nothing. */
@@ -233,7 +355,8 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
    * so an update that fails halfway (or breaks a unique index) changes nothing.
    */
   #update(filter: Filter, update: UpdateFilter, options: UpdateOptions, single: boolean): UpdateResult {
-    const matched = this.#matching(filter, undefined, single ? 1 : undefined)
+    checkSupported(update)
+    const matched = this.#matching(filter, options, undefined, single ? 1 : undefined)
     if (matched.length === 0) {
       if (!options.upsert) return updateResult(0, 0)
       return updateResult(0, 0, this.#upsert(filter, (seed) => this.#updated(seed, update, options.arrayFilters, true)))
@@ -259,7 +382,7 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
     }
     if (Array.isArray(modifier) || Object.keys(modifier).length > 0) applyUpdate(copy, {}, modifier, { arrayFilters: arrayFilters as never }, queryOptions)
     const next = copy[0]!
-    if (!inserting && next._id !== document._id) throw new TypeError('the _id of a document cannot be changed')
+    if (!inserting && next._id !== document._id) throw new InvalidQueryError('the _id of a document cannot be changed')
     return next
   }
 

@@ -1,5 +1,5 @@
 import type { CollectionDeclarations, IndexSpec } from '../../data/collection-types.js'
-import { parseDeclarations, parseTenantField, sharedIndexes } from '../../data/declarations.js'
+import { parseDeclarations, parseTenantField } from '../../data/declarations.js'
 import { ScopedCollection } from '../../data/scoped-collection.js'
 import { AdminEmailTakenError, AlreadyMemberError, DomainTakenError, InvitationPendingError, OrganizationNameTakenError, OrganizationNotFoundError, SlugTakenError } from '../../errors.js'
 import type { AccountRecord, AuditEvent, DomainRecord, InvitationRecord, MembershipRecord, OrganizationRecord, RefreshTokenRecord, SessionRecord, TenantStore } from '../../store.js'
@@ -10,13 +10,18 @@ export interface MemoryStoreOptions {
   /** The collections every tenant has, with their indexes: `{ notes: {}, invoices: { indexes: [{ key: { number: 1 }, unique: true }] } }`. */
   collections?: CollectionDeclarations
   /**
-   * `'isolated'` (default): each tenant's collections are its own. `'shared'`: one collection per
-   * name for every tenant, each document carrying the tenant's id in `tenantField`, with
-   * isolation enforced on every operation, exactly as the MongoDB store's `'shared'` does.
+   * `'isolated'` (default): each tenant's collections are its own. `'shared'`: the same
+   * partitions, with the MongoDB `'shared'` strategy's rules (the tenant field is tenantry's,
+   * `_id`s are generated), so code tested here behaves as it will there.
    */
   strategy?: 'isolated' | 'shared'
   /** With `strategy: 'shared'`: the field that holds the organization id. Default `'tenantId'`. */
   tenantField?: string
+  /**
+   * How long one operation on a tenant's data may run when it gives no `maxTimeMS` of its own,
+   * in milliseconds: past it, `QueryTimeoutError`. Default 5,000.
+   */
+  maxTimeMS?: number
 }
 
 /**
@@ -34,7 +39,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): TenantStore {
   if (strategy !== 'isolated' && strategy !== 'shared') throw new TypeError("tenantry: memoryStore's strategy must be 'isolated' or 'shared'")
   const declared = parseDeclarations(options.collections)
   const tenantField = strategy === 'shared' ? parseTenantField(options.tenantField) : undefined
-  const data = tenantField === undefined ? isolatedData(declared) : sharedData(declared, tenantField)
+  if (options.maxTimeMS !== undefined && !(Number.isSafeInteger(options.maxTimeMS) && options.maxTimeMS > 0)) throw new TypeError('tenantry: memoryStore maxTimeMS must be a positive whole number of milliseconds')
+  const data = partitionedData(declared, tenantField, options.maxTimeMS)
 
   const organizations = new UniqueTable<OrganizationRecord, 'nameKey' | 'slug'>({
     unique: {
@@ -206,55 +212,40 @@ export function memoryStore(options: MemoryStoreOptions = {}): TenantStore {
 type DataMethods = Pick<TenantStore, 'provisionTenantData' | 'dropTenantData' | 'listTenantDataKeys' | 'collection'>
 
 /**
- * Each tenant's collections are its own, under its data key. A provisioned space is an entry;
- * its collections are made on first use, so idle tenants cost a map entry each.
+ * Each tenant's documents in a partition of their own, on both strategies: a query, however it
+ * is written, runs over one tenant's documents and no one else's. `'shared'` adds its rules (the
+ * tenant field is tenantry's, `_id`s are generated) so code tested here behaves as on MongoDB's
+ * `'shared'`. A provisioned space is an entry; its collections are made on first use, so idle
+ * tenants cost a map entry each.
  */
-function isolatedData(declared: Map<string, IndexSpec[]>): DataMethods {
-  const spaces = new Map<string, Map<string, ScopedCollection>>()
+function partitionedData(declared: Map<string, IndexSpec[]>, tenantField: string | undefined, maxTimeMS: number | undefined): DataMethods {
+  const spaces = new Map<string, Map<string, MemoryCollection>>()
+  const keyOf = (org: Pick<OrganizationRecord, 'id' | 'dataKey'>) => (tenantField === undefined ? org.dataKey : org.id)
   return {
     async provisionTenantData(org) {
-      if (!spaces.has(org.dataKey)) spaces.set(org.dataKey, new Map())
+      if (!spaces.has(keyOf(org))) spaces.set(keyOf(org), new Map())
     },
     async dropTenantData(org) {
-      spaces.delete(org.dataKey)
+      spaces.delete(keyOf(org))
     },
     async listTenantDataKeys() {
       return [...spaces.keys()]
     },
     collection(org, name) {
-      const space = spaces.get(org.dataKey)
+      const space = spaces.get(keyOf(org))
       // Reachable only when a delete finished between resolving the tenant and this call.
       if (!space) throw new OrganizationNotFoundError('the organization no longer exists')
-      let handle = space.get(name)
-      if (!handle) {
-        handle = new ScopedCollection(new MemoryCollection({ indexes: declared.get(name) }), name, null)
-        space.set(name, handle)
+      const partition = (collection: string): MemoryCollection | undefined => {
+        if (!declared.has(collection)) return undefined
+        let found = space.get(collection)
+        if (!found) {
+          found = new MemoryCollection({ indexes: declared.get(collection), maxTimeMS, resolveCollection: partition })
+          space.set(collection, found)
+        }
+        return found
       }
-      return handle
-    },
-  }
-}
-
-/** One collection per declared name for every tenant; each handle is confined to its tenant's documents. */
-function sharedData(declared: Map<string, IndexSpec[]>, tenantField: string): DataMethods {
-  const collections = new Map([...declared].map(([name, indexes]) => [name, new MemoryCollection({ indexes: sharedIndexes(indexes, tenantField) })]))
-  const provisioned = new Set<string>()
-  return {
-    async provisionTenantData(org) {
-      provisioned.add(org.id)
-    },
-    async dropTenantData(org) {
-      provisioned.delete(org.id)
-      for (const collection of collections.values()) await collection.deleteMany({ [tenantField]: org.id })
-    },
-    async listTenantDataKeys() {
-      const keys = new Set(provisioned)
-      for (const collection of collections.values()) for (const value of await collection.distinct(tenantField)) keys.add(String(value))
-      return [...keys]
-    },
-    collection(org, name) {
-      if (!provisioned.has(org.id)) throw new OrganizationNotFoundError('the organization no longer exists')
-      return new ScopedCollection(collections.get(name)!, name, { field: tenantField, value: org.id })
+      const tenant = tenantField === undefined ? null : { field: tenantField, value: org.id }
+      return new ScopedCollection(partition(name)!, name, { tenant, mixed: false, joinTarget: (target) => (declared.has(target) ? target : undefined) })
     },
   }
 }

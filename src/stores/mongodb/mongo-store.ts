@@ -3,7 +3,7 @@ import type { CollectionDeclarations } from '../../data/collection-types.js'
 import { parseDeclarations, parseTenantField } from '../../data/declarations.js'
 import { AdminEmailTakenError, AlreadyMemberError, DomainTakenError, InvitationPendingError, OrganizationNameTakenError, SlugTakenError } from '../../errors.js'
 import type { AccountRecord, AuditEvent, DomainRecord, InvitationRecord, MembershipRecord, OrganizationRecord, RefreshTokenRecord, SessionRecord, TenantStore } from '../../store.js'
-import { dataSpaceIndexes, mongoTenantData, type DataSpaceDocument, type MongoStrategy } from './mongo-tenant-data.js'
+import { dataSpaceIndexes, MARKER_COLLECTION, mongoTenantData, type DataSpaceDocument, type MongoStrategy } from './mongo-tenant-data.js'
 
 export interface MongoStoreOptions {
   /** The host's database: it holds the organizations, the admins and, on `'prefix'` and `'shared'`, the tenants' collections. */
@@ -83,15 +83,27 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
   if (Buffer.byteLength(namespace) >= 255) throw new TypeError('tenantry: the database and collection names are too long for MongoDB namespaces (under 255 bytes)')
   const consistency = { ...CONSISTENT, ...options.consistency }
   assertConsistency(consistency)
-  const organizations = db.collection<OrganizationDocument>(`${prefix}organizations`, consistency)
-  const accounts = db.collection<AccountDocument>(`${prefix}accounts`, consistency)
-  const memberships = db.collection<MembershipDocument>(`${prefix}memberships`, consistency)
-  const invitations = db.collection<InvitationDocument>(`${prefix}invitations`, consistency)
-  const sessions = db.collection<SessionDocument>(`${prefix}sessions`, consistency)
-  const refreshTokens = db.collection<RefreshTokenDocument>(`${prefix}refresh_tokens`, consistency)
-  const auditEvents = db.collection<AuditEventDocument>(`${prefix}audit_events`, consistency)
-  const domains = db.collection<DomainDocument>(`${prefix}domains`, consistency)
-  const spaces = db.collection<DataSpaceDocument>(`${prefix}data_spaces`, consistency)
+  // Every collection of tenantry's own, by its full name, so no declared collection can map onto one.
+  const ownNames = new Set<string>()
+  const own = <TSchema extends { _id: string }>(name: string) => {
+    ownNames.add(`${prefix}${name}`)
+    return db.collection<TSchema>(`${prefix}${name}`, consistency)
+  }
+  const organizations = own<OrganizationDocument>('organizations')
+  const accounts = own<AccountDocument>('accounts')
+  const memberships = own<MembershipDocument>('memberships')
+  const invitations = own<InvitationDocument>('invitations')
+  const sessions = own<SessionDocument>('sessions')
+  const refreshTokens = own<RefreshTokenDocument>('refresh_tokens')
+  const auditEvents = own<AuditEventDocument>('audit_events')
+  const domains = own<DomainDocument>('domains')
+  const spaces = own<DataSpaceDocument>('spaces')
+  for (const name of declared.keys()) {
+    const physical = strategy === 'shared' ? `${prefix}data_${name}` : strategy === 'database' ? name : `${prefix}t_${name}`
+    if (ownNames.has(physical) || (strategy === 'database' && name === MARKER_COLLECTION)) {
+      throw new TypeError(`tenantry: the collection name ${JSON.stringify(name)} would be ${physical}, one of tenantry's own collections; choose another`)
+    }
+  }
   const data = mongoTenantData(strategy, { db, spaces, prefix, declared, tenantField, maxNamespaces, countOrganizations: () => organizations.countDocuments() })
 
   // Created once, idempotently; a failure (server unreachable) is retried by the next call.

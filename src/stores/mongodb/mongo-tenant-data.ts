@@ -2,8 +2,10 @@ import type { Collection, Db, IndexDescription, MongoServerError } from 'mongodb
 import type { IndexSpec } from '../../data/collection-types.js'
 import { sharedIndexes } from '../../data/declarations.js'
 import { ScopedCollection, type DriverCollection } from '../../data/scoped-collection.js'
+import type { TenantField } from '../../data/isolation-rules.js'
 import { CapacityExceededError } from '../../errors.js'
 import type { TenantStore } from '../../store.js'
+import { mongoQueryError } from './mongo-query-errors.js'
 
 export type MongoStrategy = 'prefix' | 'database' | 'shared'
 
@@ -11,7 +13,7 @@ const NAMESPACE_EXISTS = 48
 const NAMESPACE_NOT_FOUND = 26
 // Databases do not exist while empty, so one marker collection makes a database-per-tenant
 // space real (and listable) from the moment it is provisioned.
-const MARKER_COLLECTION = 'tenantry_space'
+export const MARKER_COLLECTION = 'tenantry_space'
 const DATA_KEY = 't_[0-9a-f]{24}'
 // A shared collection loses a deleted tenant's documents this many at a time, so no single
 // delete runs long enough to hold up everyone else's writes.
@@ -32,7 +34,7 @@ type DataMethods = Pick<TenantStore, 'provisionTenantData' | 'dropTenantData' | 
 
 export interface TenantDataOptions {
   db: Db
-  /** The store's own record of the spaces it provisioned (`<prefix>data_spaces`). */
+  /** The store's own record of the spaces it provisioned (`<prefix>spaces`). */
   spaces: Collection<DataSpaceDocument>
   prefix: string
   declared: Map<string, IndexSpec[]>
@@ -92,6 +94,14 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Data
   const { db, prefix, declared, tenantField, maxNamespaces } = options
   const perTenant = namespacesPerTenant(strategy, declared)
   const driver = (target: Db, name: string) => target.collection(name) as unknown as DriverCollection
+  // A join may name any declared collection, and reaches the same tenant's.
+  const handle = (target: Db, name: string, physical: (declaredName: string) => string, tenant: TenantField | null) =>
+    new ScopedCollection(driver(target, physical(name)), name, {
+      tenant,
+      mixed: tenant !== null,
+      joinTarget: (joined) => (declared.has(joined) ? physical(joined) : undefined),
+      translateError: mongoQueryError,
+    })
   const assertCapacity = async () => {
     if (maxNamespaces === undefined || perTenant === 0) return
     const needed = ((await options.countOrganizations()) + 1) * perTenant
@@ -132,7 +142,7 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Data
         }
         return [...keys]
       },
-      collection: (org, name) => new ScopedCollection(driver(db, sharedName(name)), name, { field: tenantField, value: org.id }),
+      collection: (org, name) => handle(db, name, sharedName, { field: tenantField, value: org.id }),
     }
   }
 
@@ -156,7 +166,7 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Data
         const { databases } = await db.admin().listDatabases({ nameOnly: true, authorizedDatabases: true, filter: { name: { $regex: pattern.source } } })
         return databases.flatMap((info) => pattern.exec(info.name)?.[1] ?? [])
       },
-      collection: (org, name) => new ScopedCollection(driver(db.client.db(databaseName(org.dataKey)), name), name, null),
+      collection: (org, name) => handle(db.client.db(databaseName(org.dataKey)), name, (declaredName) => declaredName, null),
     }
   }
 
@@ -176,7 +186,7 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Data
       const names = await db.listCollections({ name: { $regex: pattern.source } }, { nameOnly: true }).toArray()
       return [...new Set(names.flatMap((info) => pattern.exec(info.name)?.[1] ?? []))]
     },
-    collection: (org, name) => new ScopedCollection(driver(db, collectionName(org.dataKey, name)), name, null),
+    collection: (org, name) => handle(db, name, (declaredName) => collectionName(org.dataKey, declaredName), null),
   }
 }
 
