@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { createTenancy, memoryStore, TenantIsolationError, type Tenant, type TenantCollection } from 'tenantry'
+import { createTenancy, InvalidQueryError, memoryStore, TenantIsolationError, type Tenant, type TenantCollection } from 'tenantry'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 
 type Row = { k: string; v: number }
@@ -10,6 +10,8 @@ type Op =
   | { kind: 'delete'; k: string }
   | { kind: 'upsert'; k: string; v: number }
   | { kind: 'intrude'; how: 'insert' | 'update' | 'delete' | 'upsert' | 'bulk' }
+  | { kind: 'oracle'; k: string }
+  | { kind: 'join' }
 
 const key = fc.constantFrom('a', 'b', 'c')
 const op: fc.Arbitrary<Op> = fc.oneof(
@@ -18,7 +20,35 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('delete' as const), k: key }),
   fc.record({ kind: fc.constant('upsert' as const), k: key, v: fc.integer({ min: 0, max: 9 }) }),
   fc.record({ kind: fc.constant('intrude' as const), how: fc.constantFrom('insert', 'update', 'delete', 'upsert', 'bulk') }),
+  fc.record({ kind: fc.constant('oracle' as const), k: key }),
+  fc.constant({ kind: 'join' as const }),
 )
+
+// Throws on a document whose k is the chosen key, and only there: an error oracle.
+const throwsOn = (k: string) => ({ $expr: { $cond: [{ $eq: ['$k', k] }, { $toInt: 'not a number' }, false] } })
+
+/** What a read answers, by the model: the oracle fails only on the reader's own rows, a join pairs its own rows only. */
+function readFromModel(rows: Row[], step: Op): unknown {
+  if (step.kind === 'oracle') return rows.some((row) => row.k === step.k) ? 'INVALID_QUERY' : 0
+  if (step.kind === 'join') return rows.map((row) => ({ k: row.k, same: rows.filter((other) => other.k === row.k).length })).sort((a, b) => a.k.localeCompare(b.k) || a.same - b.same)
+  return undefined
+}
+
+async function readFromStore(collection: TenantCollection, step: Op): Promise<unknown> {
+  if (step.kind === 'oracle') {
+    try {
+      return await collection.countDocuments(throwsOn(step.k))
+    } catch (err) {
+      if (err instanceof InvalidQueryError) return err.code
+      throw err
+    }
+  }
+  if (step.kind === 'join') {
+    const joined = await collection.aggregate<{ k: string; same: number }>([{ $lookup: { from: 'notes', localField: 'k', foreignField: 'k', as: 'same' } }, { $project: { _id: 0, k: 1, same: { $size: '$same' } } }]).toArray()
+    return joined.sort((a, b) => a.k.localeCompare(b.k) || a.same - b.same)
+  }
+  return undefined
+}
 
 /** What one tenant's own writes make of its collection: the model each tenant's view must equal. */
 function applyToModel(rows: Row[], step: Op): Row[] {
@@ -34,6 +64,8 @@ function applyToModel(rows: Row[], step: Op): Row[] {
       return first === -1 ? [...rows, { k: step.k, v: step.v }] : rows.map((row, i) => (i === first ? { ...row, v: step.v } : row))
     }
     case 'intrude':
+    case 'oracle':
+    case 'join':
       return rows
   }
 }
@@ -61,6 +93,9 @@ async function applyToStore(collection: TenantCollection, step: Op, otherId: str
         await actions[step.how]()
         return
       }
+      case 'oracle':
+      case 'join':
+        return
     }
   } catch (err) {
     if (!(step.kind === 'intrude' && err instanceof TenantIsolationError)) throw err
@@ -72,7 +107,7 @@ async function view(collection: TenantCollection): Promise<Row[]> {
 }
 
 describe('the shared strategy against a model', () => {
-  it('gives each of two tenants exactly its own writes, whatever the other does, after every step', async () => {
+  it('gives each of two tenants exactly its own writes and reads, whatever the other holds or does, after every step', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(fc.boolean(), op), { maxLength: 40 }), async (steps) => {
         const tenancy = createTenancy({ store: memoryStore({ strategy: 'shared', collections: { notes: {} } }), auth: { ...TEST_AUTH } })
@@ -84,6 +119,7 @@ describe('the shared strategy against a model', () => {
           const other = tenants[1 - actor]!
           await applyToStore(tenants[actor]!.collection('notes'), step, other.id)
           models[actor] = applyToModel(models[actor], step)
+          expect(await readFromStore(tenants[actor]!.collection('notes'), step)).toEqual(readFromModel(models[actor], step))
           for (const index of [0, 1]) {
             const actual = await view(tenants[index]!.collection('notes'))
             const sortRows = (rows: Row[]) => [...rows].sort((x, y) => x.k.localeCompare(y.k) || x.v - y.v)

@@ -380,6 +380,7 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
       const { $setOnInsert, ...rest } = update
       modifier = (inserting ? { ...rest, $set: { ...(rest.$set as object), ...($setOnInsert as object) } } : rest) as Modifier<T>
     }
+    if (!Array.isArray(update)) assertNumeric(document, update)
     if (Array.isArray(modifier) || Object.keys(modifier).length > 0) applyUpdate(copy, {}, modifier, { arrayFilters: arrayFilters as never }, queryOptions)
     const next = copy[0]!
     if (!inserting && next._id !== document._id) throw new InvalidQueryError('the _id of a document cannot be changed')
@@ -432,6 +433,18 @@ function valueAt(document: Document, path: string): unknown {
   let value: unknown = document
   for (const part of path.split('.')) value = value !== null && typeof value === 'object' ? (value as Document)[part] : undefined
   return value
+}
+
+/** As MongoDB: `$inc` and `$mul` of a field that holds something other than a number fail (mingo skips it). */
+function assertNumeric(document: Document, update: Document): void {
+  for (const operator of ['$inc', '$mul']) {
+    const fields = update[operator]
+    if (fields === null || typeof fields !== 'object') continue
+    for (const path of Object.keys(fields)) {
+      const value = path.includes('$') ? undefined : valueAt(document, path)
+      if (value !== undefined && typeof value !== 'number') throw new InvalidQueryError(`cannot apply ${operator} to ${path}, which holds something other than a number`)
+    }
+  }
 }
 
 function pick(document: Document, key: string): Document {
