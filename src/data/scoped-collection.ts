@@ -59,6 +59,7 @@ const READ = ['collation', 'hint', 'comment', 'maxTimeMS'] as const
 const WRITE = ['collation', 'hint', 'comment'] as const
 const FIND = ['sort', 'skip', 'limit', 'projection', ...READ] as const
 const UPDATE = ['upsert', 'arrayFilters', ...WRITE] as const
+const FIND_ONE = FIND.filter((option) => option !== 'limit')
 const FIND_ONE_AND = ['sort', 'projection', 'upsert', 'returnDocument', ...READ] as const
 
 /**
@@ -75,6 +76,8 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
   readonly #confinement: Confinement
   readonly #translate: ((err: unknown) => unknown) | undefined
   readonly #field: string | undefined
+  /** The tenant field where the documents underneath carry it (a mixed collection); no answer does. */
+  readonly #hidden: string | undefined
   readonly #strip: (document: unknown) => T & Document
 
   constructor(target: DriverCollection, name: string, options: ScopeOptions) {
@@ -85,6 +88,7 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
     this.#translate = translateError
     this.#field = confinement.tenant?.field
     const hidden = confinement.mixed ? confinement.tenant?.field : undefined
+    this.#hidden = hidden
     this.#strip = hidden === undefined ? (document) => document as T & Document : (document) => withoutField(document, hidden) as T & Document
   }
 
@@ -100,17 +104,19 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
     }) as Promise<InsertManyResult<IdOf<T>>>
   }
 
+  /** Checked when first read, as the driver's cursor is: a refusal rejects the read. */
   find(filter?: Filter, options?: FindOptions): TenantFindCursor<T & Document> {
-    checkOptions(options, FIND, 'find', this.#field)
-    const scoped = scopeFilter(filter, this.#confinement)
-    return new ScopedFindCursor((current) => this.#target.find(scoped, current), { ...options }, this.#strip, this.#field, this.#translate)
+    const open = (current: unknown) => {
+      checkOptions(current, FIND, 'find', this.#field)
+      return this.#target.find(scopeFilter(filter, this.#confinement), current as FindOptions)
+    }
+    return new ScopedFindCursor(open, options, this.#strip, this.#translate)
   }
 
   findOne(filter?: Filter, options?: Omit<FindOptions, 'limit'>): Promise<(T & Document) | null> {
-    return this.#run(async () => {
-      checkOptions(options, FIND.filter((option) => option !== 'limit'), 'findOne', this.#field)
-      const found = await this.#target.findOne(scopeFilter(filter, this.#confinement), options)
-      return found && this.#strip(found)
+    return this.#run(() => {
+      checkOptions(options, FIND_ONE, 'findOne', this.#field)
+      return this.#stripped(this.#target.findOne(scopeFilter(filter, this.#confinement), options))
     })
   }
 
@@ -137,9 +143,11 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
   }
 
   aggregate<R extends Document = Document>(pipeline: Document[], options?: ReadOptions): TenantCursor<R> {
-    checkOptions(options, READ, 'aggregate', this.#field)
-    const scoped = scopePipeline(pipeline, this.#confinement)
-    return new ScopedCursor(() => this.#target.aggregate(scoped, options), (document) => document as R, this.#translate)
+    const open = () => {
+      checkOptions(options, READ, 'aggregate', this.#field)
+      return this.#target.aggregate(scopePipeline(pipeline, this.#confinement), options)
+    }
+    return new ScopedCursor(open, (document) => document as R, this.#translate)
   }
 
   updateOne(filter: Filter, update: UpdateFilter, options?: UpdateOptions): Promise<UpdateResult> {
@@ -178,27 +186,24 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
   }
 
   findOneAndUpdate(filter: Filter, update: UpdateFilter, options?: FindOneAndOptions): Promise<(T & Document) | null> {
-    return this.#run(async () => {
+    return this.#run(() => {
       checkOptions(options, FIND_ONE_AND, 'findOneAndUpdate', this.#field)
-      const found = await this.#target.findOneAndUpdate(scopeUpsertFilter(filter, this.#confinement, options?.upsert), scopeUpdate(update, this.#confinement), { ...options, includeResultMetadata: false })
-      return found && this.#strip(found)
+      return this.#stripped(this.#target.findOneAndUpdate(scopeUpsertFilter(filter, this.#confinement, options?.upsert), scopeUpdate(update, this.#confinement), { ...options, includeResultMetadata: false }))
     })
   }
 
   findOneAndReplace(filter: Filter, replacement: T, options?: FindOneAndOptions): Promise<(T & Document) | null> {
-    return this.#run(async () => {
+    return this.#run(() => {
       checkOptions(options, FIND_ONE_AND, 'findOneAndReplace', this.#field)
       const scoped = scopeDocument(replacement, this.#confinement, options?.upsert !== true)
-      const found = await this.#target.findOneAndReplace(scopeUpsertFilter(filter, this.#confinement, options?.upsert), scoped, { ...options, includeResultMetadata: false })
-      return found && this.#strip(found)
+      return this.#stripped(this.#target.findOneAndReplace(scopeUpsertFilter(filter, this.#confinement, options?.upsert), scoped, { ...options, includeResultMetadata: false }))
     })
   }
 
   findOneAndDelete(filter: Filter, options?: Omit<FindOneAndOptions, 'upsert' | 'returnDocument'>): Promise<(T & Document) | null> {
-    return this.#run(async () => {
+    return this.#run(() => {
       checkOptions(options, ['sort', 'projection', ...READ], 'findOneAndDelete', this.#field)
-      const found = await this.#target.findOneAndDelete(scopeFilter(filter, this.#confinement), { ...options, includeResultMetadata: false })
-      return found && this.#strip(found)
+      return this.#stripped(this.#target.findOneAndDelete(scopeFilter(filter, this.#confinement), { ...options, includeResultMetadata: false }))
     })
   }
 
@@ -238,6 +243,11 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
       default:
         refuse(`bulkWrite does not take ${kind}`)
     }
+  }
+
+  /** One document from the store, without the tenant field; the store's own promise where there is nothing to take out. */
+  #stripped(found: Promise<Document | null>): Promise<(T & Document) | null> {
+    return (this.#hidden === undefined ? found : found.then((document) => document && this.#strip(document))) as Promise<(T & Document) | null>
   }
 
   /**

@@ -1,6 +1,5 @@
 import { InvalidQueryError } from '../errors.js'
 import type { Document, FindOptions, Projection, Sort, TenantCursor, TenantFindCursor } from './collection-types.js'
-import { checkOptions } from './operation-options.js'
 
 /** A store's cursor: the driver's `FindCursor` / `AggregationCursor`, or the in-memory store's. */
 export interface CursorLike<T> extends AsyncIterable<T> {
@@ -86,20 +85,22 @@ export class ScopedCursor<T> implements TenantCursor<T> {
   }
 }
 
-/** A `find` cursor: the driver's chainable options, each checked like the same option given to `find`. */
+/**
+ * A `find` cursor: the driver's chainable options. Like the driver's, it does nothing until it
+ * is read, so a bad option (`skip(NaN)` from a query string) rejects the read, where the host's
+ * `await` catches it, instead of throwing where the cursor is built.
+ */
 export class ScopedFindCursor<T> extends ScopedCursor<T> implements TenantFindCursor<T> {
-  readonly #reopen: (options: FindOptions) => CursorLike<unknown>
-  readonly #options: FindOptions
-  readonly #tenantField: string | undefined
+  readonly #reopen: (options: unknown) => CursorLike<unknown>
+  readonly #options: unknown
   readonly #strip: Transform<unknown, T>
   readonly #translator: Translate | undefined
 
-  constructor(open: (options: FindOptions) => CursorLike<unknown>, options: FindOptions, strip: Transform<unknown, T>, tenantField?: string, translate?: Translate) {
+  constructor(open: (options: unknown) => CursorLike<unknown>, options: unknown, strip: Transform<unknown, T>, translate?: Translate) {
     super(() => open(options), strip, translate)
     this.#reopen = open
     this.#options = options
     this.#strip = strip
-    this.#tenantField = tenantField
     this.#translator = translate
   }
 
@@ -121,7 +122,8 @@ export class ScopedFindCursor<T> extends ScopedCursor<T> implements TenantFindCu
 
   #with(options: FindOptions): TenantFindCursor<T> {
     if (this.started) throw new InvalidQueryError('a cursor’s options must be set before it is read')
-    checkOptions(options, Object.keys(options), 'find', this.#tenantField)
-    return new ScopedFindCursor<T>(this.#reopen, { ...this.#options, ...options }, this.#strip, this.#tenantField, this.#translator)
+    // Options that are not an object stay as they are, for the read to refuse.
+    const merged = this.#options === undefined || (typeof this.#options === 'object' && this.#options !== null) ? { ...this.#options, ...options } : this.#options
+    return new ScopedFindCursor<T>(this.#reopen, merged, this.#strip, this.#translator)
   }
 }

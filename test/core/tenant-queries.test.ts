@@ -76,6 +76,9 @@ for (const strategy of ['isolated', 'shared'] as const) {
       for await (const note of notes.find({ project: 'p1' }).project<{ text: string }>({ _id: 0, text: 1 })) seen.push(note)
       expect(seen).toHaveLength(2)
       expect(() => cursor.map(String)).toThrow(InvalidQueryError)
+      // As the driver's: nothing is checked or sent until the cursor is read, so an await catches a bad option.
+      const page = notes.find({}).skip(Number('x'))
+      await expect(page.toArray()).rejects.toBeInstanceOf(InvalidQueryError)
     })
 
     it('takes collation, hint and comment, and sorts under the collation', async () => {

@@ -166,4 +166,14 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
     expect(await tenancy.recover()).toMatchObject({ orphanDataSpacesDropped: 1 })
     expect(await tenancy.store.listTenantDataKeys()).toEqual([])
   })
+
+  it('keeps a tenant collection named spaces on the shared strategy apart from its own record of data spaces', async () => {
+    const { db, prefix } = fresh()
+    const tenancy = createTenancy({ store: mongoStore({ db, prefix, strategy: 'shared', collections: { spaces: {} } }), auth: TEST_AUTH })
+    const tenant = await acme(tenancy)
+    await tenant.collection('spaces' as 'notes').insertMany([{ name: 'lobby' }, { name: 'garden' }])
+    expect(await tenancy.recover()).toMatchObject({ organizationsRemoved: 0, orphanDataSpacesDropped: 0 })
+    expect(await tenant.collection('spaces' as 'notes').countDocuments()).toBe(2)
+    expect(await db.collection(`${prefix}spaces`).countDocuments({ name: { $exists: true } })).toBe(0)
+  })
 })

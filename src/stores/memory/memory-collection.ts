@@ -278,15 +278,14 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
    * writes), then copied and projected: a projection runs on the copies only.
    */
   #find(filter: Filter, options: FindOptions): T[] {
-    let found = this.#matching(filter, options, options.sort, options.sort ? undefined : (options.skip ?? 0) + (options.limit || Number.POSITIVE_INFINITY))
-    if (options.sort) found = new Query({}, this.#queryOptions(options)).find<T>(found).sort(options.sort).all()
-    found = found.slice(options.skip ?? 0, options.limit ? (options.skip ?? 0) + options.limit : undefined)
-    const copies = found.map((document) => structuredClone(document))
+    const skip = options.skip ?? 0
+    const found = this.#matching(filter, options, options.sort, skip + (options.limit || Number.POSITIVE_INFINITY))
+    const copies = found.slice(skip).map((document) => structuredClone(document))
     if (!options.projection) return copies
     return new Query({}, queryOptions).find<T>(copies, options.projection as never).all()
   }
 
-  /** The stored documents that match (not copies), in insertion or `sort` order, at most `limit`. */
+  /** The stored documents that match (not copies), in insertion or `sort` order, the first `limit`. */
   #matching(filter: Filter, options: ReadOptions, sort?: FindOptions['sort'], limit = Number.POSITIVE_INFINITY): T[] {
     checkSupported(filter)
     const query = new Query(filter, this.#queryOptions(options, filter))
@@ -297,6 +296,7 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
       if (!sort && found.length >= limit) break
     }
     if (!sort) return found
+    // Sorting reorders the stored documents' references; it writes nothing.
     const sorted = new Query({}, this.#queryOptions(options)).find<T>(found).sort(sort)
     return (limit === Number.POSITIVE_INFINITY ? sorted : sorted.limit(limit)).all()
   }

@@ -5,7 +5,6 @@ import * as pipelineOperators from 'mingo/operators/pipeline'
 import * as projectionOperators from 'mingo/operators/projection'
 import * as queryOperators from 'mingo/operators/query'
 import * as windowOperators from 'mingo/operators/window'
-import { MingoError } from 'mingo/util'
 import safeRegex from 'safe-regex2'
 import { InvalidQueryError, QueryLimitError, QueryTimeoutError, TenantryError, UnsupportedQueryError } from '../../errors.js'
 
@@ -47,7 +46,7 @@ function engineError(err: unknown): unknown {
   // V8's own limits: a call stack or an allocation the bounds above did not foresee.
   if (err instanceof RangeError) return new QueryLimitError('the operation needs more memory or nesting than a tenant may use', { cause: err })
   // mingo's own refusals (MingoError) and whatever else it throws on a tenant's input.
-  if (err instanceof MingoError || err instanceof Error) return new InvalidQueryError(err.message, { cause: err })
+  if (err instanceof Error) return new InvalidQueryError(err.message, { cause: err })
   return err
 }
 
