@@ -15,7 +15,14 @@ export default defineConfig({
   ...base,
   test: {
     ...base.test,
-    include: ['test/core/**/*.test.ts', 'test/attacks/**/*.test.ts', 'test/adapters/**/*.test.ts', 'test/conformance/memory-store.test.ts', 'test/isolation/memory-*.test.ts', 'test/isolation/shared-model.test.ts'],
+    include: [
+      'test/core/**/*.test.ts',
+      'test/attacks/**/*.test.ts',
+      'test/adapters/**/*.test.ts',
+      'test/conformance/memory-store.test.ts',
+      'test/isolation/memory-*.test.ts',
+      'test/isolation/shared-model.test.ts',
+    ],
     globalSetup: [],
     // One module graph for all files: Stryker switches mutants at run time, so nothing needs a
     // fresh import, and re-importing the app for each file was two thirds of every mutant's run

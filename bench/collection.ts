@@ -53,7 +53,13 @@ type Operation = (handles: Handles, ids: unknown[], i: number) => Promise<unknow
 const OPERATIONS: Record<string, Operation> = {
   findOne: (h, ids, i) => h.notes.findOne({ _id: ids[i % ids.length] }),
   countDocuments: (h) => h.notes.countDocuments({ n: { $lt: 100 } }),
-  lookup: (h) => h.projects.aggregate([{ $lookup: { from: 'notes', localField: 'key', foreignField: 'project', as: 'notes' } }, { $project: { key: 1, count: { $size: '$notes' } } }] as Document[]).toArray(),
+  lookup: (h) =>
+    h.projects
+      .aggregate([
+        { $lookup: { from: 'notes', localField: 'key', foreignField: 'project', as: 'notes' } },
+        { $project: { key: 1, count: { $size: '$notes' } } },
+      ] as Document[])
+      .toArray(),
   insertOne: (h, _ids, i) => h.notes.insertOne({ text: `new ${i}`, n: i }),
 }
 // Per operation, how many calls make one measurement: a join costs far more than a lookup by id.
@@ -65,7 +71,11 @@ const SCALE: Record<string, number> = { findOne: 2, insertOne: 5, countDocuments
  * side's slowest 1% of calls is left out: a major GC of the 500,000-document heap lands on one
  * call of either side at random, and a handful of those would otherwise decide the ratio.
  */
-async function interleaved(first: () => Promise<unknown>, second: () => Promise<unknown>, iterations: number): Promise<[number, number]> {
+async function interleaved(
+  first: () => Promise<unknown>,
+  second: () => Promise<unknown>,
+  iterations: number,
+): Promise<[number, number]> {
   for (let i = 0; i < Math.min(1000, iterations); i++) {
     await first()
     await second()

@@ -15,4 +15,10 @@ const result = await autocannon({
   headers: { 'content-type': 'application/json' },
   body: JSON.stringify({ email: 'storm@bench.test', password: PASSWORD }),
 })
-process.send!({ ok: result['2xx'], refused: result['4xx'], p99: result.latency.p99, timeouts: result.timeouts, duration: result.duration })
+process.send!({
+  ok: result['2xx'],
+  refused: result['4xx'],
+  p99: result.latency.p99,
+  timeouts: result.timeouts,
+  duration: result.duration,
+})

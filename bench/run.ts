@@ -12,7 +12,6 @@ import { writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
-import { PASSWORD } from './constants.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
@@ -28,11 +27,20 @@ interface Started {
 }
 
 async function startVariant(variant: string, organizations = 1): Promise<Started> {
-  const child = fork(serverFile, [variant, String(organizations)], { execArgv: ['--expose-gc', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  const [ready] = (await Promise.race([once(child, 'message'), once(child, 'exit').then(() => Promise.reject(new Error(`${variant} exited before it was ready`)))])) as [
-    { port: number; headers: Record<string, string>[]; memoryPerOrganizationBytes?: number },
-  ]
-  return { child, url: `http://127.0.0.1:${ready.port}`, headers: ready.headers, memoryPerOrganizationBytes: ready.memoryPerOrganizationBytes }
+  const child = fork(serverFile, [variant, String(organizations)], {
+    execArgv: ['--expose-gc', '--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  const [ready] = (await Promise.race([
+    once(child, 'message'),
+    once(child, 'exit').then(() => Promise.reject(new Error(`${variant} exited before it was ready`))),
+  ])) as [{ port: number; headers: Record<string, string>[]; memoryPerOrganizationBytes?: number }]
+  return {
+    child,
+    url: `http://127.0.0.1:${ready.port}`,
+    headers: ready.headers,
+    memoryPerOrganizationBytes: ready.memoryPerOrganizationBytes,
+  }
 }
 
 async function stop(started: Started): Promise<void> {
@@ -51,7 +59,10 @@ interface Sample {
 }
 
 /** Drives GET /hello, rotating through the variant's credentials. */
-async function load(started: Started, options: { connections?: number; seconds?: number; overallRate?: number } = {}): Promise<Sample> {
+async function load(
+  started: Started,
+  options: { connections?: number; seconds?: number; overallRate?: number } = {},
+): Promise<Sample> {
   let next = 0
   const result = await autocannon({
     url: `${started.url}/hello`,
@@ -67,7 +78,14 @@ async function load(started: Started, options: { connections?: number; seconds?:
       },
     ],
   })
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.non2xx + result.errors, requests: result.requests.total, cpuMicrosPerRequest: 0 }
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.non2xx + result.errors,
+    requests: result.requests.total,
+    cpuMicrosPerRequest: 0,
+  }
 }
 
 async function ask<T>(started: Started, message: string): Promise<T> {
@@ -88,7 +106,9 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 type Summary = Sample & { rounds: Sample[]; memoryPerOrganizationBytes?: number }
 
 /** Runs `variants` in alternation for ROUNDS rounds; returns the median sample of each, and its rounds. */
-async function compare(variants: { name: string; variant: string; organizations?: number }[]): Promise<Map<string, Summary>> {
+async function compare(
+  variants: { name: string; variant: string; organizations?: number }[],
+): Promise<Map<string, Summary>> {
   const samples = new Map<string, Sample[]>(variants.map((v) => [v.name, []]))
   const memory = new Map<string, number | undefined>()
   for (let round = 1; round <= ROUNDS; round++) {
@@ -99,7 +119,9 @@ async function compare(variants: { name: string; variant: string; organizations?
       const sample = await measure(started)
       samples.get(name)!.push(sample)
       await stop(started)
-      console.error(`  round ${round}/${ROUNDS} ${name}: ${sample.rps.toFixed(0)} req/s, p99 ${sample.p99} ms, ${sample.cpuMicrosPerRequest.toFixed(1)} µs CPU/req${sample.errors ? `, ${sample.errors} errors` : ''}`)
+      console.error(
+        `  round ${round}/${ROUNDS} ${name}: ${sample.rps.toFixed(0)} req/s, p99 ${sample.p99} ms, ${sample.cpuMicrosPerRequest.toFixed(1)} µs CPU/req${sample.errors ? `, ${sample.errors} errors` : ''}`,
+      )
     }
   }
   const summary = new Map<string, Summary>()
@@ -123,7 +145,10 @@ async function runCost(): Promise<{ plain: number; run: number }> {
   const rounds: Record<'plain' | 'run', number[]> = { plain: [], run: [] }
   for (let round = 0; round < ROUNDS; round++) {
     for (const mode of ['plain', 'run'] as const) {
-      const child = fork(fileURLToPath(new URL('./context-cost.ts', import.meta.url)), [mode], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+      const child = fork(fileURLToPath(new URL('./context-cost.ts', import.meta.url)), [mode], {
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      })
       const [{ nsPerCall }] = (await once(child, 'message')) as [{ nsPerCall: number }]
       await once(child, 'exit')
       rounds[mode].push(nsPerCall)
@@ -133,11 +158,17 @@ async function runCost(): Promise<{ plain: number; run: number }> {
 }
 
 /** Per operation and tenant count (1, 1000): ops/s bare and scoped, and their ratio. */
-type WrapperRun = Record<'findOne' | 'countDocuments' | 'lookup' | 'insertOne', Record<'1' | '1000', { bare: number; scoped: number; ratio: number }>>
+type WrapperRun = Record<
+  'findOne' | 'countDocuments' | 'lookup' | 'insertOne',
+  Record<'1' | '1000', { bare: number; scoped: number; ratio: number }>
+>
 
 /** bench/collection.ts in a process of its own: a tenant's collection on 'shared' against the bare collection of its documents. */
 async function collectionWrapper(): Promise<WrapperRun> {
-  const child = fork(fileURLToPath(new URL('./collection.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
+  const child = fork(fileURLToPath(new URL('./collection.ts', import.meta.url)), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  })
   let output = ''
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk))
   await once(child, 'exit')
@@ -152,19 +183,36 @@ async function loginStorm(variant: string) {
   await ask(started, 'reset-delay')
   // LOGIN_RATE logins a second, over ten times what bcrypt at cost 10 hashes here, from
   // another process, alongside the same cheap route.
-  const flood = fork(fileURLToPath(new URL('./login-flood.ts', import.meta.url)), [`${started.url}/admin/login`, String(SECONDS + 2), String(LOGIN_RATE)], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  })
+  const flood = fork(
+    fileURLToPath(new URL('./login-flood.ts', import.meta.url)),
+    [`${started.url}/admin/login`, String(SECONDS + 2), String(LOGIN_RATE)],
+    {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  )
   await new Promise((resolve) => setTimeout(resolve, 1000)) // let the queue fill first
   const cheap = await load(started, { overallRate: 500, connections: 5 })
   const delay = await ask<{ delayP99Ms: number; delayMaxMs: number }>(started, 'report-delay')
-  const [logins] = (await once(flood, 'message')) as [{ ok: number; refused: number; p99: number; timeouts: number; duration: number }]
+  const [logins] = (await once(flood, 'message')) as [
+    { ok: number; refused: number; p99: number; timeouts: number; duration: number },
+  ]
   await stop(started)
-  return { calm, cheap, delay, logins: { ok: logins.ok / logins.duration, refused: logins.refused / logins.duration, p99: logins.p99, timeouts: logins.timeouts } }
+  return {
+    calm,
+    cheap,
+    delay,
+    logins: {
+      ok: logins.ok / logins.duration,
+      refused: logins.refused / logins.duration,
+      p99: logins.p99,
+      timeouts: logins.timeouts,
+    },
+  }
 }
 
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 const verdict = (ok: boolean) => (ok ? 'met' : '**NOT met**')
 
 console.error(`tenantry bench: ${ROUNDS} rounds of ${SECONDS} s per variant`)
@@ -211,7 +259,8 @@ const ratio = (a: Summary, b: Summary) => median(a.rounds.map((sample, i) => sam
  * cheaper): what the throughput ratio would be if the server alone were the limit, and far
  * steadier here, where the load generator and other tenants of the machine share two cores.
  */
-const cpuRatio = (a: Summary, b: Summary) => median(a.rounds.map((sample, i) => b.rounds[i]!.cpuMicrosPerRequest / sample.cpuMicrosPerRequest))
+const cpuRatio = (a: Summary, b: Summary) =>
+  median(a.rounds.map((sample, i) => b.rounds[i]!.cpuMicrosPerRequest / sample.cpuMicrosPerRequest))
 const row = (label: string, s: Summary, base: Summary) =>
   `| ${label} | ${fmt(s.rps)} | ${s.p50} | ${s.p99} | ${fmt(ratio(s, base), 2)}× | ${fmt(s.cpuMicrosPerRequest, 1)} | ${fmt(cpuRatio(s, base), 3)}× | ${s.errors} |`
 const e = (name: string) => express.get(name)!
@@ -247,10 +296,10 @@ generator and the machine's other tenants disturb far less than they disturb req
 |---|---:|---:|---:|---:|---:|---:|---:|
 ${row('bare route, no auth', e('bare'), e('bare'))}
 ${row('one middleware that sets a tenant object (the floor any middleware pays)', e('noop'), e('bare'))}
-${row('tenantry \`tenantScope\` (token)', e('tenantry'), e('bare'))}
-${row("tenantry \`tenantScope({ from: 'host' })\`", e('host'), e('bare'))}
-${row('tenantry \`tenantScope({ from: (req) => ({ id }) })\`', e('resolver'), e('bare'))}
-${row('tenantry \`tenantScope({ context: true })\` (token, AsyncLocalStorage)', e('context'), e('bare'))}
+${row('tenantry `tenantScope` (token)', e('tenantry'), e('bare'))}
+${row("tenantry `tenantScope({ from: 'host' })`", e('host'), e('bare'))}
+${row('tenantry `tenantScope({ from: (req) => ({ id }) })`', e('resolver'), e('bare'))}
+${row('tenantry `tenantScope({ context: true })` (token, AsyncLocalStorage)', e('context'), e('bare'))}
 ${row('jsonwebtoken, string secret + Map lookup', e('jsonwebtoken'), e('bare'))}
 ${row('Better Auth: getSession + getFullOrganization (memory adapter)', e('better-auth'), e('bare'))}
 
@@ -260,10 +309,10 @@ ${row('Better Auth: getSession + getFullOrganization (memory adapter)', e('bette
 |---|---:|---:|---:|---:|---:|---:|---:|
 ${row('bare route, no auth', k('bare'), k('bare'))}
 ${row('one middleware that sets a tenant object', k('noop'), k('bare'))}
-${row('tenantry \`tenantScope\` (token)', k('tenantry'), k('bare'))}
-${row("tenantry \`tenantScope({ from: 'host' })\`", k('host'), k('bare'))}
-${row('tenantry \`tenantScope({ from: (ctx) => ({ id }) })\`', k('resolver'), k('bare'))}
-${row('tenantry \`tenantScope({ context: true })\` (token, AsyncLocalStorage)', k('context'), k('bare'))}
+${row('tenantry `tenantScope` (token)', k('tenantry'), k('bare'))}
+${row("tenantry `tenantScope({ from: 'host' })`", k('host'), k('bare'))}
+${row('tenantry `tenantScope({ from: (ctx) => ({ id }) })`', k('resolver'), k('bare'))}
+${row('tenantry `tenantScope({ context: true })` (token, AsyncLocalStorage)', k('context'), k('bare'))}
 
 ## What the tenant context costs
 
@@ -286,7 +335,12 @@ ${(['findOne', 'countDocuments', 'lookup', 'insertOne'] as const)
   .flatMap((op) =>
     (['1', '1000'] as const).map((tenants) => {
       const row = wrapper[op][tenants]
-      const label = { findOne: '`findOne({ _id })`', countDocuments: '`countDocuments({ n: { $lt: 100 } })`', lookup: 'two-collection `$lookup`', insertOne: '`insertOne(doc)`' }[op]
+      const label = {
+        findOne: '`findOne({ _id })`',
+        countDocuments: '`countDocuments({ n: { $lt: 100 } })`',
+        lookup: 'two-collection `$lookup`',
+        insertOne: '`insertOne(doc)`',
+      }[op]
       return `| ${label} | ${fmt(Number(tenants))} | ${fmt(row.bare)} | ${fmt(row.scoped)} | ${fmt(row.ratio, 3)}× ${verdict(row.ratio >= 0.9)} |`
     }),
   )

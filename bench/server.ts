@@ -11,7 +11,7 @@ import bcrypt from 'bcrypt'
 import express from 'express'
 import jwt from 'jsonwebtoken'
 import Koa from 'koa'
-import { createTenancy, memoryStore, type MemoryCollection, type Tenancy } from 'tenantry'
+import { createTenancy, memoryStore, type Tenancy } from 'tenantry'
 import { orgRouter, tenantScope as expressTenantScope } from 'tenantry/express'
 import { PASSWORD, SECRET } from './constants.js'
 import { tenantScope as koaTenantScope } from 'tenantry/koa'
@@ -26,7 +26,9 @@ const FIXED_TENANT = Object.freeze({ id: 'org-0', name: 'Org 0', slug: 'org-0', 
 const BASE_DOMAIN = 'bench.test'
 
 /** Seeds `count` organizations straight through the store (one shared hash: bcrypt is not what is measured). */
-async function seededTenancy(count: number): Promise<{ tenancy: Tenancy; headers: Headers; hosts: Headers; orgIds: Headers; bytesPerOrg: number }> {
+async function seededTenancy(
+  count: number,
+): Promise<{ tenancy: Tenancy; headers: Headers; hosts: Headers; orgIds: Headers; bytesPerOrg: number }> {
   const tenancy = createTenancy({ store: memoryStore(), auth: { secret: SECRET, bcryptCost: 4 } })
   const passwordHash = await bcrypt.hash(PASSWORD, 4)
   global.gc?.()
@@ -34,9 +36,34 @@ async function seededTenancy(count: number): Promise<{ tenancy: Tenancy; headers
   const admins: { id: string; accountId: string; organizationId: string }[] = []
   for (let i = 0; i < count; i++) {
     const now = new Date()
-    const org = { id: `org-${i}`, name: `Org ${i}`, nameKey: `org ${i}`, slug: `org-${i}`, dataKey: `t_${i.toString(16).padStart(24, '0')}`, ownerId: `member-${i}`, state: 'active' as const, stateChangedAt: now, createdAt: now, updatedAt: now }
-    const account = { id: `account-${i}`, email: `admin${i}@bench.test`, passwordHash, tokenVersion: 0, createdAt: now, updatedAt: now }
-    const admin = { id: `member-${i}`, accountId: account.id, organizationId: org.id, role: 'admin', createdAt: now, updatedAt: now }
+    const org = {
+      id: `org-${i}`,
+      name: `Org ${i}`,
+      nameKey: `org ${i}`,
+      slug: `org-${i}`,
+      dataKey: `t_${i.toString(16).padStart(24, '0')}`,
+      ownerId: `member-${i}`,
+      state: 'active' as const,
+      stateChangedAt: now,
+      createdAt: now,
+      updatedAt: now,
+    }
+    const account = {
+      id: `account-${i}`,
+      email: `admin${i}@bench.test`,
+      passwordHash,
+      tokenVersion: 0,
+      createdAt: now,
+      updatedAt: now,
+    }
+    const admin = {
+      id: `member-${i}`,
+      accountId: account.id,
+      organizationId: org.id,
+      role: 'admin',
+      createdAt: now,
+      updatedAt: now,
+    }
     await tenancy.store.insertOrganization(org)
     await tenancy.store.insertAccount(account)
     await tenancy.store.insertMembership(admin)
@@ -45,7 +72,9 @@ async function seededTenancy(count: number): Promise<{ tenancy: Tenancy; headers
   }
   global.gc?.()
   const bytesPerOrg = (process.memoryUsage().heapUsed - before) / count
-  const headers = await Promise.all(admins.map(async (admin) => ({ authorization: `Bearer ${(await tenancy.auth.startSession(admin)).accessToken}` })))
+  const headers = await Promise.all(
+    admins.map(async (admin) => ({ authorization: `Bearer ${(await tenancy.auth.startSession(admin)).accessToken}` })),
+  )
   // The same organizations named by subdomain, and by the id a host app's own user carries.
   const hosts = admins.map((admin) => ({ ...headers[0], host: `${admin.organizationId}.${BASE_DOMAIN}` }))
   const orgIds = admins.map((admin) => ({ ...headers[0], 'x-org': admin.organizationId }))
@@ -57,7 +86,15 @@ async function expressBetterAuth(): Promise<{ app: express.Express; headers: Rec
   const { memoryAdapter } = await import('better-auth/adapters/memory')
   const { organization } = await import('better-auth/plugins')
   const { fromNodeHeaders } = await import('better-auth/node')
-  const db: Record<string, unknown[]> = { user: [], session: [], account: [], verification: [], organization: [], member: [], invitation: [] }
+  const db: Record<string, unknown[]> = {
+    user: [],
+    session: [],
+    account: [],
+    verification: [],
+    organization: [],
+    member: [],
+    invitation: [],
+  }
   const auth = betterAuth({
     database: memoryAdapter(db),
     secret: SECRET,
@@ -67,7 +104,10 @@ async function expressBetterAuth(): Promise<{ app: express.Express; headers: Rec
     telemetry: { enabled: false },
     logger: { disabled: true },
   })
-  const signUp = await auth.api.signUpEmail({ body: { email: 'a@bench.test', password: PASSWORD, name: 'Bench' }, returnHeaders: true })
+  const signUp = await auth.api.signUpEmail({
+    body: { email: 'a@bench.test', password: PASSWORD, name: 'Bench' },
+    returnHeaders: true,
+  })
   const cookie = signUp.headers.get('set-cookie')!.split(';')[0]!
   await auth.api.createOrganization({ body: { name: 'Org 0', slug: 'org-0' }, headers: new Headers({ cookie }) })
   const app = express()
@@ -75,9 +115,9 @@ async function expressBetterAuth(): Promise<{ app: express.Express; headers: Rec
   app.get('/hello', async (req, res) => {
     const headers = fromNodeHeaders(req.headers)
     const session = await auth.api.getSession({ headers })
-    if (!session?.session.activeOrganizationId) return res.status(401).end()
+    if (!session?.session.activeOrganizationId) return void res.status(401).end()
     const org = await auth.api.getFullOrganization({ headers })
-    if (!org) return res.status(401).end()
+    if (!org) return void res.status(401).end()
     res.json({ hello: org.name })
   })
   return { app, headers: [{ cookie }] }
@@ -90,26 +130,42 @@ function expressJsonwebtoken(): { app: express.Express; headers: Record<string, 
   app.get('/hello', (req, res) => {
     const token = req.headers.authorization?.replace(/^Bearer /, '') ?? ''
     try {
-      const claims = jwt.verify(token, SECRET, { algorithms: ['HS256'], issuer: 'tenantry', audience: 'tenantry' }) as { org: string }
+      const claims = jwt.verify(token, SECRET, { algorithms: ['HS256'], issuer: 'tenantry', audience: 'tenantry' }) as {
+        org: string
+      }
       const org = organizations.get(claims.org)
-      if (!org) return res.status(401).end()
+      if (!org) return void res.status(401).end()
       res.json({ hello: org.name })
     } catch {
       res.status(401).end()
     }
   })
-  const token = jwt.sign({ org: 'org-0', ver: 0 }, SECRET, { algorithm: 'HS256', subject: 'admin-0', issuer: 'tenantry', audience: 'tenantry', expiresIn: 3600 })
+  const token = jwt.sign({ org: 'org-0', ver: 0 }, SECRET, {
+    algorithm: 'HS256',
+    subject: 'admin-0',
+    issuer: 'tenantry',
+    audience: 'tenantry',
+    expiresIn: 3600,
+  })
   return { app, headers: [{ authorization: `Bearer ${token}` }] }
 }
 
 async function start(variant: string, organizations: number): Promise<{ server: Server; ready: Omit<Ready, 'port'> }> {
-  const listen = (handler: Parameters<typeof import('node:http').createServer>[1] | express.Express) => (handler as express.Express).listen(0, '127.0.0.1')
+  const listen = (handler: Parameters<typeof import('node:http').createServer>[1] | express.Express) =>
+    (handler as express.Express).listen(0, '127.0.0.1')
   switch (variant) {
     // The bare routes get the same Authorization headers (and ignore them), so parsing those
     // bytes is not counted against tenantry.
     case 'express-bare': {
       const { headers } = await seededTenancy(organizations)
-      return { server: listen(express().get('/hello', (_req, res) => { res.json({ hello: 'Org 0' }) })), ready: { headers } }
+      return {
+        server: listen(
+          express().get('/hello', (_req, res) => {
+            res.json({ hello: 'Org 0' })
+          }),
+        ),
+        ready: { headers },
+      }
     }
     case 'express-noop': {
       const { headers } = await seededTenancy(organizations)
@@ -117,29 +173,57 @@ async function start(variant: string, organizations: number): Promise<{ server: 
         ;(req as { tenant: unknown }).tenant = FIXED_TENANT
         next()
       }
-      return { server: listen(express().get('/hello', noop, (req, res) => { res.json({ hello: req.tenant.name }) })), ready: { headers } }
+      return {
+        server: listen(
+          express().get('/hello', noop, (req, res) => {
+            res.json({ hello: req.tenant.name })
+          }),
+        ),
+        ready: { headers },
+      }
     }
     case 'koa-noop': {
       const { headers } = await seededTenancy(organizations)
-      const app = new Koa().use((ctx, next) => { ctx.state.tenant = FIXED_TENANT as never; return next() }).use((ctx) => { ctx.body = { hello: ctx.state.tenant.name } })
+      const app = new Koa()
+        .use((ctx, next) => {
+          ctx.state.tenant = FIXED_TENANT as never
+          return next()
+        })
+        .use((ctx) => {
+          ctx.body = { hello: ctx.state.tenant.name }
+        })
       return { server: app.listen(0, '127.0.0.1'), ready: { headers } }
     }
     case 'koa-bare': {
       const { headers } = await seededTenancy(organizations)
-      return { server: new Koa().use((ctx) => { ctx.body = { hello: 'Org 0' } }).listen(0, '127.0.0.1'), ready: { headers } }
+      return {
+        server: new Koa()
+          .use((ctx) => {
+            ctx.body = { hello: 'Org 0' }
+          })
+          .listen(0, '127.0.0.1'),
+        ready: { headers },
+      }
     }
     case 'express-tenantry':
     case 'express-tenantry-host':
     case 'express-tenantry-resolver':
     case 'express-tenantry-context': {
       const { tenancy, headers, hosts, orgIds, bytesPerOrg } = await seededTenancy(organizations)
-      const [scope, sent] = ({
-        'express-tenantry': [expressTenantScope(tenancy), headers],
-        'express-tenantry-host': [expressTenantScope(tenancy, { from: 'host', baseDomain: BASE_DOMAIN }), hosts],
-        'express-tenantry-resolver': [expressTenantScope(tenancy, { from: (req) => ({ id: req.headers['x-org'] as string }) }), orgIds],
-        'express-tenantry-context': [expressTenantScope(tenancy, { context: true }), headers],
-      } as Record<string, [express.RequestHandler, Headers]>)[variant]!
-      const app = express().get('/hello', scope, (req, res) => { res.json({ hello: req.tenant.name }) })
+      const [scope, sent] = (
+        {
+          'express-tenantry': [expressTenantScope(tenancy), headers],
+          'express-tenantry-host': [expressTenantScope(tenancy, { from: 'host', baseDomain: BASE_DOMAIN }), hosts],
+          'express-tenantry-resolver': [
+            expressTenantScope(tenancy, { from: (req) => ({ id: req.headers['x-org'] as string }) }),
+            orgIds,
+          ],
+          'express-tenantry-context': [expressTenantScope(tenancy, { context: true }), headers],
+        } as Record<string, [express.RequestHandler, Headers]>
+      )[variant]!
+      const app = express().get('/hello', scope, (req, res) => {
+        res.json({ hello: req.tenant.name })
+      })
       return { server: listen(app), ready: { headers: sent, memoryPerOrganizationBytes: bytesPerOrg } }
     }
     case 'koa-tenantry':
@@ -147,13 +231,20 @@ async function start(variant: string, organizations: number): Promise<{ server: 
     case 'koa-tenantry-resolver':
     case 'koa-tenantry-context': {
       const { tenancy, headers, hosts, orgIds } = await seededTenancy(organizations)
-      const [scope, sent] = ({
-        'koa-tenantry': [koaTenantScope(tenancy), headers],
-        'koa-tenantry-host': [koaTenantScope(tenancy, { from: 'host', baseDomain: BASE_DOMAIN }), hosts],
-        'koa-tenantry-resolver': [koaTenantScope(tenancy, { from: (ctx) => ({ id: ctx.headers['x-org'] as string }) }), orgIds],
-        'koa-tenantry-context': [koaTenantScope(tenancy, { context: true }), headers],
-      } as Record<string, [Koa.Middleware, Headers]>)[variant]!
-      const app = new Koa().use(scope).use((ctx) => { ctx.body = { hello: ctx.state.tenant.name } })
+      const [scope, sent] = (
+        {
+          'koa-tenantry': [koaTenantScope(tenancy), headers],
+          'koa-tenantry-host': [koaTenantScope(tenancy, { from: 'host', baseDomain: BASE_DOMAIN }), hosts],
+          'koa-tenantry-resolver': [
+            koaTenantScope(tenancy, { from: (ctx) => ({ id: ctx.headers['x-org'] as string }) }),
+            orgIds,
+          ],
+          'koa-tenantry-context': [koaTenantScope(tenancy, { context: true }), headers],
+        } as Record<string, [Koa.Middleware, Headers]>
+      )[variant]!
+      const app = new Koa().use(scope).use((ctx) => {
+        ctx.body = { hello: ctx.state.tenant.name }
+      })
       return { server: app.listen(0, '127.0.0.1'), ready: { headers: sent } }
     }
     case 'express-jsonwebtoken': {
@@ -171,10 +262,18 @@ async function start(variant: string, organizations: number): Promise<{ server: 
       // Login throttling is off here: it would turn most of the storm into cheap 429s, and what
       // this measures is the hashing itself.
       const tenancy = createTenancy({
-        auth: { secret: SECRET, loginLimits: { perAccount: false, perClient: false }, ...(variant === 'login-storm-uncapped' ? { maxConcurrentHashes: 4 } : {}) },
+        auth: {
+          secret: SECRET,
+          loginLimits: { perAccount: false, perClient: false },
+          ...(variant === 'login-storm-uncapped' ? { maxConcurrentHashes: 4 } : {}),
+        },
       })
       await tenancy.orgs.create({ name: 'Storm', email: 'storm@bench.test', password: PASSWORD })
-      const app = express().use(orgRouter(tenancy)).get('/hello', (_req, res) => { res.json({ hello: 'cheap' }) })
+      const app = express()
+        .use(orgRouter(tenancy))
+        .get('/hello', (_req, res) => {
+          res.json({ hello: 'cheap' })
+        })
       return { server: listen(app), ready: { headers: [{}] } }
     }
     default:

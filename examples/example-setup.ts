@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { createTenancy, memoryStore, type Tenancy } from 'tenantry'
 
 /** JWT_SECRET, or a random one for this run only (every token dies with the process). */
-export function exampleSecret(): string {
+function exampleSecret(): string {
   if (process.env.JWT_SECRET) return process.env.JWT_SECRET
   console.warn('JWT_SECRET is not set: using a random secret, so tokens stop working when this process exits.')
   return randomBytes(32).toString('base64url')
@@ -37,10 +37,10 @@ Try it:
 export const exampleBaseDomain = process.env.BASE_DOMAIN ?? 'localhost'
 
 /** Every tenant has a notes collection, ordered by creation. */
-export const exampleCollections = { notes: { indexes: [{ key: { createdAt: 1 as const }, name: 'createdAt' }] } }
+const exampleCollections = { notes: { indexes: [{ key: { createdAt: 1 as const }, name: 'createdAt' }] } }
 
 /** A note as the examples store it; `Register` below makes `tenant.collection('notes')` typed with it. */
-export interface NoteDoc {
+interface NoteDoc {
   [key: string]: unknown
   text?: string
   createdAt?: Date
@@ -63,12 +63,19 @@ export const exampleRoles = { member: ['notes:read'], editor: ['notes:read', 'no
 export async function exampleTenancy(): Promise<Tenancy> {
   const options = { auth: { secret: exampleSecret() }, baseDomain: exampleBaseDomain, roles: exampleRoles }
   const strategy = process.env.TENANCY_STRATEGY
-  if (!process.env.MONGODB_URI) return createTenancy({ ...options, store: memoryStore({ collections: exampleCollections, strategy: strategy === 'shared' ? 'shared' : 'isolated' }) })
+  if (!process.env.MONGODB_URI)
+    return createTenancy({
+      ...options,
+      store: memoryStore({ collections: exampleCollections, strategy: strategy === 'shared' ? 'shared' : 'isolated' }),
+    })
   const { MongoClient } = await import('mongodb')
   const { mongoStore } = await import('tenantry/mongodb')
   const db = (await MongoClient.connect(process.env.MONGODB_URI)).db()
   const mongoStrategy = strategy === 'database' || strategy === 'shared' ? strategy : 'prefix'
-  const tenancy = createTenancy({ ...options, store: mongoStore({ db, strategy: mongoStrategy, collections: exampleCollections }) })
+  const tenancy = createTenancy({
+    ...options,
+    store: mongoStore({ db, strategy: mongoStrategy, collections: exampleCollections }),
+  })
   // Finish or undo whatever a crash left in flight before serving.
   await tenancy.recover()
   console.log(`Using MongoDB (strategy '${mongoStrategy}').`)

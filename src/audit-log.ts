@@ -24,7 +24,8 @@ export class AuditLog {
   readonly #onAudit: ((event: AuditEvent) => void) | undefined
 
   constructor(store: TenantStore, onAudit: ((event: AuditEvent) => void) | undefined) {
-    if (onAudit !== undefined && typeof onAudit !== 'function') throw new TypeError('tenantry: onAudit must be a function')
+    if (onAudit !== undefined && typeof onAudit !== 'function')
+      throw new TypeError('tenantry: onAudit must be a function')
     this.#store = store
     this.#onAudit = onAudit
   }

@@ -30,7 +30,7 @@ export interface FieldIssue {
 
 /** The input did not match its schema. `issues` lists every field at fault. */
 export class ValidationError extends TenantryError {
-  static override code = 'VALIDATION_FAILED'
+  static override code = 'VALIDATION_FAILED' as const
   readonly issues: FieldIssue[]
 
   constructor(issues: FieldIssue[], options?: { cause?: unknown }) {
@@ -41,17 +41,17 @@ export class ValidationError extends TenantryError {
 
 /** The request body is not valid JSON (or not valid UTF-8). */
 export class MalformedJsonError extends TenantryError {
-  static override code = 'MALFORMED_JSON'
+  static override code = 'MALFORMED_JSON' as const
 }
 
 /** The request body is not declared as JSON, or is compressed. */
 export class UnsupportedMediaTypeError extends TenantryError {
-  static override code = 'UNSUPPORTED_MEDIA_TYPE'
+  static override code = 'UNSUPPORTED_MEDIA_TYPE' as const
 }
 
 /** The request body is larger than the configured limit. */
 export class PayloadTooLargeError extends TenantryError {
-  static override code = 'PAYLOAD_TOO_LARGE'
+  static override code = 'PAYLOAD_TOO_LARGE' as const
   readonly limit: number
 
   constructor(limit: number) {
@@ -62,7 +62,7 @@ export class PayloadTooLargeError extends TenantryError {
 
 /** The path exists, but not for this HTTP method. */
 export class MethodNotAllowedError extends TenantryError {
-  static override code = 'METHOD_NOT_ALLOWED'
+  static override code = 'METHOD_NOT_ALLOWED' as const
   readonly allow: string[]
 
   constructor(allow: string[]) {
@@ -73,27 +73,27 @@ export class MethodNotAllowedError extends TenantryError {
 
 /** Another organization already has this name (names compare ignoring case and outer spaces). */
 export class OrganizationNameTakenError extends TenantryError {
-  static override code = 'ORGANIZATION_NAME_TAKEN'
+  static override code = 'ORGANIZATION_NAME_TAKEN' as const
 }
 
 /** Another admin, in any organization, already has this email: login is by email alone. */
 export class AdminEmailTakenError extends TenantryError {
-  static override code = 'ADMIN_EMAIL_TAKEN'
+  static override code = 'ADMIN_EMAIL_TAKEN' as const
 }
 
 /** No live organization has this name or id. */
 export class OrganizationNotFoundError extends TenantryError {
-  static override code = 'ORGANIZATION_NOT_FOUND'
+  static override code = 'ORGANIZATION_NOT_FOUND' as const
 }
 
 /** The caller is authenticated, but not as an admin of the organization it acts on. */
 export class ForbiddenError extends TenantryError {
-  static override code = 'NOT_ORGANIZATION_ADMIN'
+  static override code = 'NOT_ORGANIZATION_ADMIN' as const
 }
 
 /** Login failed. Unknown email and wrong password are deliberately indistinguishable. */
 export class InvalidCredentialsError extends TenantryError {
-  static override code = 'INVALID_CREDENTIALS'
+  static override code = 'INVALID_CREDENTIALS' as const
 
   constructor() {
     super('email or password is incorrect')
@@ -102,7 +102,7 @@ export class InvalidCredentialsError extends TenantryError {
 
 /** No `Authorization: Bearer …` header was sent. */
 export class TokenMissingError extends TenantryError {
-  static override code = 'TOKEN_MISSING'
+  static override code = 'TOKEN_MISSING' as const
 
   constructor() {
     super('a Bearer access token is required')
@@ -114,7 +114,7 @@ export class TokenMissingError extends TenantryError {
  * revoked by a password change, or its organization or admin is gone.
  */
 export class TokenInvalidError extends TenantryError {
-  static override code = 'TOKEN_INVALID'
+  static override code = 'TOKEN_INVALID' as const
   /** The RFC 6750 §3.1 error: `invalid_request` for a malformed Authorization header, `invalid_token` for a token we refuse. */
   readonly bearerError: 'invalid_request' | 'invalid_token'
 
@@ -126,7 +126,7 @@ export class TokenInvalidError extends TenantryError {
 
 /** The refresh token is unknown, used, expired, or its session has ended; the client must log in again. */
 export class RefreshTokenInvalidError extends TenantryError {
-  static override code = 'REFRESH_TOKEN_INVALID'
+  static override code = 'REFRESH_TOKEN_INVALID' as const
 
   constructor(message = 'the refresh token is not valid') {
     super(message)
@@ -135,7 +135,7 @@ export class RefreshTokenInvalidError extends TenantryError {
 
 /** The token was valid once and has expired; the client should log in again. */
 export class TokenExpiredError extends TenantryError {
-  static override code = 'TOKEN_EXPIRED'
+  static override code = 'TOKEN_EXPIRED' as const
 
   constructor(options?: { cause?: unknown }) {
     super('the access token has expired', options)
@@ -144,7 +144,7 @@ export class TokenExpiredError extends TenantryError {
 
 /** Too much work is already queued (password hashing under a login flood); retry later. */
 export class TooManyRequestsError extends TenantryError {
-  static override code = 'TOO_MANY_REQUESTS'
+  static override code = 'TOO_MANY_REQUESTS' as const
   readonly retryAfterSeconds: number
 
   constructor(message: string, retryAfterSeconds: number) {
@@ -155,27 +155,27 @@ export class TooManyRequestsError extends TenantryError {
 
 /** A document with this `_id` already exists in the tenant collection. */
 export class DuplicateKeyError extends TenantryError {
-  static override code = 'DUPLICATE_KEY'
+  static override code = 'DUPLICATE_KEY' as const
 }
 
 /** Another organization already has this slug, or it is reserved. */
 export class SlugTakenError extends TenantryError {
-  static override code = 'SLUG_TAKEN'
+  static override code = 'SLUG_TAKEN' as const
 }
 
 /** Another organization already has this custom domain. */
 export class DomainTakenError extends TenantryError {
-  static override code = 'DOMAIN_TAKEN'
+  static override code = 'DOMAIN_TAKEN' as const
 }
 
 /** The organization has no such custom domain. */
 export class DomainNotFoundError extends TenantryError {
-  static override code = 'DOMAIN_NOT_FOUND'
+  static override code = 'DOMAIN_NOT_FOUND' as const
 }
 
 /** `tenantScope` found nothing in the request that names a tenant (no subdomain, no resolver answer). */
 export class TenantNotIdentifiedError extends TenantryError {
-  static override code = 'TENANT_NOT_IDENTIFIED'
+  static override code = 'TENANT_NOT_IDENTIFIED' as const
 
   constructor(message = 'this request does not identify an organization') {
     super(message)
@@ -184,7 +184,7 @@ export class TenantNotIdentifiedError extends TenantryError {
 
 /** The host's `authorize` check refused the caller access to the identified tenant. */
 export class TenantAccessDeniedError extends TenantryError {
-  static override code = 'TENANT_ACCESS_DENIED'
+  static override code = 'TENANT_ACCESS_DENIED' as const
 
   constructor() {
     super('the caller may not act for this organization')
@@ -197,7 +197,7 @@ export class TenantAccessDeniedError extends TenantryError {
  * client error, so it is not mapped to an HTTP answer; nothing falls back to another tenant.
  */
 export class NoTenantContextError extends TenantryError {
-  static override code = 'NO_TENANT_CONTEXT'
+  static override code = 'NO_TENANT_CONTEXT' as const
 }
 
 /**
@@ -207,7 +207,7 @@ export class NoTenantContextError extends TenantryError {
  * tenant or touches the tenant field. Refused before anything reaches the store.
  */
 export class TenantIsolationError extends TenantryError {
-  static override code = 'TENANT_ISOLATION'
+  static override code = 'TENANT_ISOLATION' as const
 }
 
 /**
@@ -215,12 +215,12 @@ export class TenantIsolationError extends TenantryError {
  * conflicting update paths, `skip(NaN)`, a negative limit, a malformed stage. Nothing changed.
  */
 export class InvalidQueryError extends TenantryError {
-  static override code = 'INVALID_QUERY'
+  static override code = 'INVALID_QUERY' as const
 }
 
 /** Something this store's engine does not do (`$text` on the in-memory store); the message says where it works. */
 export class UnsupportedQueryError extends TenantryError {
-  static override code = 'UNSUPPORTED_QUERY'
+  static override code = 'UNSUPPORTED_QUERY' as const
 }
 
 /**
@@ -229,52 +229,52 @@ export class UnsupportedQueryError extends TenantryError {
  * away, so one tenant cannot stall or crash the process for everyone.
  */
 export class QueryLimitError extends TenantryError {
-  static override code = 'QUERY_LIMIT'
+  static override code = 'QUERY_LIMIT' as const
 }
 
 /** The operation ran past its `maxTimeMS` (the in-memory store's default applies when none is given). */
 export class QueryTimeoutError extends TenantryError {
-  static override code = 'QUERY_TIMEOUT'
+  static override code = 'QUERY_TIMEOUT' as const
 }
 
 /** `tenant.collection(name)` for a name the store does not declare: a typo must not create a stray collection. */
 export class UnknownCollectionError extends TenantryError {
-  static override code = 'UNKNOWN_COLLECTION'
+  static override code = 'UNKNOWN_COLLECTION' as const
 }
 
 /** Creating another organization would take the store past its namespace budget (`maxNamespaces`). */
 export class CapacityExceededError extends TenantryError {
-  static override code = 'CAPACITY_EXCEEDED'
+  static override code = 'CAPACITY_EXCEEDED' as const
 }
 
 /** The caller's role in the organization lacks the permission the operation needs. */
 export class PermissionDeniedError extends TenantryError {
-  static override code = 'PERMISSION_DENIED'
+  static override code = 'PERMISSION_DENIED' as const
 }
 
 /** No membership of this organization has this id. A member of another organization is not found here either. */
 export class MemberNotFoundError extends TenantryError {
-  static override code = 'MEMBER_NOT_FOUND'
+  static override code = 'MEMBER_NOT_FOUND' as const
 }
 
 /** The account is already a member of the organization. */
 export class AlreadyMemberError extends TenantryError {
-  static override code = 'ALREADY_A_MEMBER'
+  static override code = 'ALREADY_A_MEMBER' as const
 }
 
 /** The organization already has a pending invitation for this email (another invitation raced this one). */
 export class InvitationPendingError extends TenantryError {
-  static override code = 'INVITATION_PENDING'
+  static override code = 'INVITATION_PENDING' as const
 }
 
 /** No pending invitation of this organization has this id. */
 export class InvitationNotFoundError extends TenantryError {
-  static override code = 'INVITATION_NOT_FOUND'
+  static override code = 'INVITATION_NOT_FOUND' as const
 }
 
 /** The invitation token is unknown, used, cancelled or expired, or the password is not the account's. */
 export class InvitationInvalidError extends TenantryError {
-  static override code = 'INVITATION_INVALID'
+  static override code = 'INVITATION_INVALID' as const
 
   constructor(message = 'the invitation is not valid, or the password is not this account’s') {
     super(message)
@@ -286,7 +286,7 @@ export class InvitationInvalidError extends TenantryError {
  * password was verified, so `organizations` tells only their owner which they are.
  */
 export class OrganizationRequiredError extends TenantryError {
-  static override code = 'ORGANIZATION_REQUIRED'
+  static override code = 'ORGANIZATION_REQUIRED' as const
   readonly organizations: { name: string; slug: string }[]
 
   constructor(organizations: { name: string; slug: string }[]) {

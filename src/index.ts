@@ -1,6 +1,20 @@
-export { createTenancy, type Tenancy, type TenancyOptions, type ForEachTenantOptions, type ForEachTenantReport } from './tenancy.js'
+export {
+  createTenancy,
+  type Tenancy,
+  type TenancyOptions,
+  type ForEachTenantOptions,
+  type ForEachTenantReport,
+} from './tenancy.js'
 export { OrgService } from './orgs/org-service.js'
-export type { Organization, Member, CreateOrganizationInput, UpdateOrganizationInput, LifecycleHooks, MigrateOptions, MigrationReport } from './orgs/org-types.js'
+export type {
+  Organization,
+  Member,
+  CreateOrganizationInput,
+  UpdateOrganizationInput,
+  LifecycleHooks,
+  MigrateOptions,
+  MigrationReport,
+} from './orgs/org-types.js'
 export { MAX_DOMAINS_PER_ORGANIZATION, type OrganizationDomain } from './orgs/org-domains.js'
 export { DEFAULT_RESERVED_SLUGS } from './orgs/slug.js'
 export type { Tenant, MemberTenant, TenantMember, TenantRef } from './tenant.js'
@@ -40,6 +54,10 @@ export { MemoryCollection, type MemoryCursor, type MemoryDocument } from './stor
 export type {
   TenantCollection,
   TenantCursor,
+  Collation,
+  ReadOptions,
+  CountOptions,
+  WriteOptions,
   TenantFindCursor,
   Document,
   Filter,
@@ -99,11 +117,24 @@ export {
   type FieldIssue,
 } from './errors.js'
 export { createOrgHandler, type OrgHandler, type OrgRouterOptions } from './http/org-handler.js'
-export { createScopeRequest, ScopeProblem, type TenantScopeOptions, type TenantSource, type ScopeRequest, type ScopeResult, type RequestReader } from './http/tenant-scope.js'
-export { toProblem } from './http/problem.js'
+export {
+  createScopeRequest,
+  ScopeProblem,
+  type TenantScopeOptions,
+  type TenantSource,
+  type ScopeRequest,
+  type ScopeResult,
+  type RequestReader,
+} from './http/tenant-scope.js'
+export { toProblem, type ErrorCode } from './http/problem.js'
 export type { HttpRequest, HttpResponse } from './http/http-types.js'
 export { MemberService } from './members/member-service.js'
 export { Invitations, type Invitation, type InvitationOptions } from './members/invitations.js'
-export { ORGANIZATION_PERMISSIONS, BUILT_IN_ROLES, type OrganizationPermission, type RoleDefinitions } from './members/roles.js'
+export {
+  ORGANIZATION_PERMISSIONS,
+  BUILT_IN_ROLES,
+  type OrganizationPermission,
+  type RoleDefinitions,
+} from './members/roles.js'
 export type { OpenApiDocument, OpenApiOptions } from './http/openapi/build-openapi.js'
 export type { RouteSwitches } from './http/route-table.js'

@@ -10,11 +10,13 @@ import type { Tenant } from './tenant.js'
  *   interface Register { collections: { notes: NoteDoc; invoices: InvoiceDoc } }
  * }
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+// biome-ignore lint/suspicious/noEmptyInterface: hosts augment it, and only an interface merges
 export interface Register {}
 
 /** The registered collections, or any name with plain documents. */
-export type RegisteredCollections = Register extends { collections: infer TCollections } ? TCollections : Record<string, Document>
+export type RegisteredCollections = Register extends { collections: infer TCollections }
+  ? TCollections
+  : Record<string, Document>
 
 /** The tenant type `tenantScope` attaches to a request. */
 export type RegisteredTenant = Tenant

@@ -162,7 +162,11 @@ export interface AuditPage {
   after?: Pick<AuditEvent, 'at' | 'id'>
 }
 
-export type SessionQuery = { id: string } | { accountId: string } | { organizationId: string } | { membershipId: string }
+export type SessionQuery =
+  | { id: string }
+  | { accountId: string }
+  | { organizationId: string }
+  | { membershipId: string }
 
 export type OrganizationQuery = { id: string } | { nameKey: string } | { slug: string }
 export type AccountQuery = { id: string } | { email: string }
@@ -204,7 +208,11 @@ export interface TenantStore {
    * `null` when `id` is gone, or when `expected` is given and the stored owner differs (how an
    * ownership transfer is made atomic).
    */
-  updateOrganization(id: string, patch: OrganizationPatch, expected?: Pick<OrganizationRecord, 'ownerId'>): Promise<OrganizationRecord | null>
+  updateOrganization(
+    id: string,
+    patch: OrganizationPatch,
+    expected?: Pick<OrganizationRecord, 'ownerId'>,
+  ): Promise<OrganizationRecord | null>
   /**
    * Moves the organization to `to` in one conditional write, stamping `stateChangedAt` with the
    * store's clock; `null` when it is gone or not in a `from` state (for long enough). The only way
@@ -223,7 +231,11 @@ export interface TenantStore {
    * `expected` is given and the stored account's fields differ from it (a conditional write: the
    * change is made only if nothing changed them since they were read).
    */
-  updateAccount(id: string, patch: AccountPatch, expected?: Pick<AccountRecord, 'passwordHash'>): Promise<AccountRecord | null>
+  updateAccount(
+    id: string,
+    patch: AccountPatch,
+    expected?: Pick<AccountRecord, 'passwordHash'>,
+  ): Promise<AccountRecord | null>
   /** Idempotent. */
   deleteAccount(id: string): Promise<void>
 
@@ -233,7 +245,11 @@ export interface TenantStore {
   /** An organization's memberships, or an account's, ordered by id. */
   listMemberships(query: { organizationId: string } | { accountId: string }): Promise<MembershipRecord[]>
   /** `null` when `id` is gone, or when `expected` is given and the stored role differs (a conditional write). */
-  updateMembership(id: string, patch: MembershipPatch, expected?: Pick<MembershipRecord, 'role'>): Promise<MembershipRecord | null>
+  updateMembership(
+    id: string,
+    patch: MembershipPatch,
+    expected?: Pick<MembershipRecord, 'role'>,
+  ): Promise<MembershipRecord | null>
   /** Removes the membership only if it belongs to `organizationId`; answers whether it did. */
   deleteMembership(id: string, organizationId: string): Promise<boolean>
   /** Idempotent. */
@@ -332,4 +348,3 @@ export interface TenantStore {
    */
   listOrganizations(options?: { afterId?: string }): AsyncIterable<OrganizationRecord>
 }
-

@@ -113,14 +113,18 @@ export interface Tenancy {
  * app.use(orgRouter(tenancy))
  */
 export function createTenancy(options: TenancyOptions): Tenancy {
-  if (typeof options !== 'object' || options === null) throw new TypeError('tenantry: createTenancy needs an options object')
+  if (typeof options !== 'object' || options === null)
+    throw new TypeError('tenantry: createTenancy needs an options object')
   const { store = memoryStore(), auth: authOptions, inFlightTimeoutMs = 60_000, hooks = {} } = options
-  if (typeof authOptions !== 'object' || authOptions === null) throw new TypeError('tenantry: auth options are required, at least { secret }')
-  if (!Number.isFinite(inFlightTimeoutMs) || inFlightTimeoutMs < 0) throw new TypeError('tenantry: inFlightTimeoutMs must be a non-negative number')
+  if (typeof authOptions !== 'object' || authOptions === null)
+    throw new TypeError('tenantry: auth options are required, at least { secret }')
+  if (!Number.isFinite(inFlightTimeoutMs) || inFlightTimeoutMs < 0)
+    throw new TypeError('tenantry: inFlightTimeoutMs must be a non-negative number')
   const baseDomains = parseBaseDomains(options.baseDomain)
   const reservedSlugs = parseReservedSlugs(options.reservedSlugs)
   for (const name of ['afterCreate', 'beforeDelete'] as const) {
-    if (hooks[name] !== undefined && typeof hooks[name] !== 'function') throw new TypeError(`tenantry: hooks.${name} must be a function`)
+    if (hooks[name] !== undefined && typeof hooks[name] !== 'function')
+      throw new TypeError(`tenantry: hooks.${name} must be a function`)
   }
   // One cache: the registry reads it, and everything that changes state invalidates it.
   const roles = new Roles(options.roles)
@@ -128,7 +132,15 @@ export function createTenancy(options: TenancyOptions): Tenancy {
   const audit = new AuditLog(store, options.onAudit)
   const auth = new AdminAuth(store, authOptions, { cache, audit })
   const registry = new TenantRegistry(store, auth, cache)
-  const orgs = new OrgService(store, auth, { cache, audit, inFlightTimeoutMs, reservedSlugs, baseDomains, hooks: hooks as LifecycleHooks, roles })
+  const orgs = new OrgService(store, auth, {
+    cache,
+    audit,
+    inFlightTimeoutMs,
+    reservedSlugs,
+    baseDomains,
+    hooks: hooks as LifecycleHooks,
+    roles,
+  })
   const members = new MemberService(store, { cache, audit, roles })
   const invitations = new Invitations(store, auth, { audit, cache, roles, invitations: options.invitations })
 
@@ -186,7 +198,8 @@ function parseBaseDomains(value: string | string[] | undefined): readonly string
   return Object.freeze(
     list.map((domain) => {
       const normalized = normalizeBaseDomain(domain)
-      if (normalized === null) throw new TypeError(`tenantry: baseDomain ${JSON.stringify(domain)} is not a hostname such as example.com`)
+      if (normalized === null)
+        throw new TypeError(`tenantry: baseDomain ${JSON.stringify(domain)} is not a hostname such as example.com`)
       return normalized
     }),
   )

@@ -27,7 +27,9 @@ export interface Tenant {
    * @example
    * const notes = await req.tenant.collection('notes').find({}).toArray()
    */
-  collection<TName extends keyof RegisteredCollections & string>(name: TName): TenantCollection<RegisteredCollections[TName] extends Document ? RegisteredCollections[TName] : Document>
+  collection<TName extends keyof RegisteredCollections & string>(
+    name: TName,
+  ): TenantCollection<RegisteredCollections[TName] extends Document ? RegisteredCollections[TName] : Document>
   /** Set only when a tenantry access token identified the request: the membership it was issued for. */
   readonly member?: TenantMember
   /** Set only when a tenantry access token identified the request: the login session it belongs to. */

@@ -3,7 +3,12 @@ import { runAsTenant } from '../../src/context/tenant-context.js'
 import type { HttpResponse } from '../../src/http/http-types.js'
 import { missingTenant } from '../../src/http/missing-tenant.js'
 import { createOrgHandler, type OrgRouterOptions } from '../../src/http/org-handler.js'
-import { createScopeRequest, ScopeProblem, type ScopeResult, type TenantScopeOptions } from '../../src/http/tenant-scope.js'
+import {
+  createScopeRequest,
+  ScopeProblem,
+  type ScopeResult,
+  type TenantScopeOptions,
+} from '../../src/http/tenant-scope.js'
 import type { RegisteredTenant } from '../../src/register.js'
 import type { Tenancy } from '../../src/tenancy.js'
 
@@ -38,7 +43,14 @@ export function orgRouter(tenancy: Tenancy, options?: OrgRouterOptions): Request
   const handler = createOrgHandler(tenancy, options)
   return async function tenantryOrgRouter(req: Request, res, next) {
     try {
-      const response = await handler.handle({ method: req.method, url: req.url, headers: req.headers, body: req, parsedBody: req.body, clientAddress: req.ip })
+      const response = await handler.handle({
+        method: req.method,
+        url: req.url,
+        headers: req.headers,
+        body: req,
+        parsedBody: req.body,
+        clientAddress: req.ip,
+      })
       if (response) return send(res, response)
       req.tenant ??= NO_TENANT
       next()
@@ -48,7 +60,10 @@ export function orgRouter(tenancy: Tenancy, options?: OrgRouterOptions): Request
   }
 }
 
-const readExpress = { authorization: (req: Request) => req.headers.authorization, hostname: (req: Request) => req.hostname }
+const readExpress = {
+  authorization: (req: Request) => req.headers.authorization,
+  hostname: (req: Request) => req.hostname,
+}
 
 /**
  * Identifies the request's tenant and sets `req.tenant`, or answers problem+json: 401 for a
@@ -78,7 +93,10 @@ export function tenantScope(tenancy: Tenancy, options: ExpressTenantScopeOptions
 }
 
 function enter(req: Request, res: Response, next: NextFunction, scoped: ScopeResult, context: boolean): void {
-  if (scoped instanceof ScopeProblem) return send(res, scoped.response)
+  if (scoped instanceof ScopeProblem) {
+    send(res, scoped.response)
+    return
+  }
   req.tenant = scoped as RegisteredTenant
   if (context) runAsTenant(scoped, () => next())
   else next()

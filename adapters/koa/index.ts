@@ -3,7 +3,12 @@ import { runAsTenant } from '../../src/context/tenant-context.js'
 import type { HttpResponse } from '../../src/http/http-types.js'
 import { missingTenant } from '../../src/http/missing-tenant.js'
 import { createOrgHandler, type OrgRouterOptions } from '../../src/http/org-handler.js'
-import { createScopeRequest, ScopeProblem, type ScopeResult, type TenantScopeOptions } from '../../src/http/tenant-scope.js'
+import {
+  createScopeRequest,
+  ScopeProblem,
+  type ScopeResult,
+  type TenantScopeOptions,
+} from '../../src/http/tenant-scope.js'
 import type { RegisteredTenant } from '../../src/register.js'
 import type { Tenancy } from '../../src/tenancy.js'
 
@@ -38,7 +43,14 @@ export function orgRouter(tenancy: Tenancy, options?: OrgRouterOptions): Middlew
   const handler = createOrgHandler(tenancy, options)
   return async function tenantryOrgRouter(ctx, next) {
     const parsedBody = (ctx.request as { body?: unknown }).body
-    const response = await handler.handle({ method: ctx.method, url: ctx.url, headers: ctx.headers, body: ctx.req, parsedBody, clientAddress: ctx.ip })
+    const response = await handler.handle({
+      method: ctx.method,
+      url: ctx.url,
+      headers: ctx.headers,
+      body: ctx.req,
+      parsedBody,
+      clientAddress: ctx.ip,
+    })
     if (response) return send(ctx, response)
     ctx.state.tenant ??= NO_TENANT
     await next()
@@ -64,7 +76,9 @@ export function tenantScope(tenancy: Tenancy, options: KoaTenantScopeOptions = {
   // next() runs without an extra promise in between.
   return function tenantryScope(ctx, next) {
     const scoped = scope(ctx)
-    return scoped instanceof Promise ? scoped.then((result) => enter(ctx, next, result, context)) : enter(ctx, next, scoped, context)
+    return scoped instanceof Promise
+      ? scoped.then((result) => enter(ctx, next, result, context))
+      : enter(ctx, next, scoped, context)
   }
 }
 

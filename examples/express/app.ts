@@ -46,14 +46,24 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): ex
   // needs notes:read and writing notes:write (exampleRoles: members read, editors also write;
   // owners and admins may do anything).
   const notes = express.Router()
-  notes.post('/', tenantScope(tenancy, { permission: 'notes:write' }), express.json({ limit: '16kb' }), async (req, res) => {
-    const parsed = noteBody.safeParse(req.body)
-    if (!parsed.success) return problem(res, 400, 'Invalid note', z.prettifyError(parsed.error))
-    const { insertedId } = await req.tenant.collection('notes').insertOne({ text: parsed.data.text, createdAt: new Date() })
-    res.status(201).json({ id: insertedId, text: parsed.data.text })
-  })
+  notes.post(
+    '/',
+    tenantScope(tenancy, { permission: 'notes:write' }),
+    express.json({ limit: '16kb' }),
+    async (req, res) => {
+      const parsed = noteBody.safeParse(req.body)
+      if (!parsed.success) return problem(res, 400, 'Invalid note', z.prettifyError(parsed.error))
+      const { insertedId } = await req.tenant
+        .collection('notes')
+        .insertOne({ text: parsed.data.text, createdAt: new Date() })
+      res.status(201).json({ id: insertedId, text: parsed.data.text })
+    },
+  )
   notes.get('/', tenantScope(tenancy, { permission: 'notes:read' }), async (req, res) => {
-    const found = await req.tenant.collection('notes').find({}, { sort: { createdAt: 1 } }).toArray()
+    const found = await req.tenant
+      .collection('notes')
+      .find({}, { sort: { createdAt: 1 } })
+      .toArray()
     res.json({ notes: found.map((note) => ({ id: note._id, text: note.text })) })
   })
   app.use('/notes', notes)
@@ -83,9 +93,15 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): ex
   // The path names the tenant, so authorize must check that the caller belongs to it.
   app.get(
     '/orgs/:slug/notes',
-    tenantScope(tenancy, { from: (req) => ({ slug: String(req.params.slug) }), authorize: (req, tenant) => req.user?.organizationId === tenant.id }),
+    tenantScope(tenancy, {
+      from: (req) => ({ slug: String(req.params.slug) }),
+      authorize: (req, tenant) => req.user?.organizationId === tenant.id,
+    }),
     async (req, res) => {
-      const found = await req.tenant.collection('notes').find({}, { sort: { createdAt: 1 } }).toArray()
+      const found = await req.tenant
+        .collection('notes')
+        .find({}, { sort: { createdAt: 1 } })
+        .toArray()
       res.json({ organization: req.tenant.slug, notes: found.map((note) => note.text) })
     },
   )
@@ -102,10 +118,16 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): ex
 
 /** Code far from the request: it asks for the current tenant and cannot run without one. */
 async function listNotesOfCurrentTenant(): Promise<string[]> {
-  const found = await requireTenant().collection('notes').find({}, { sort: { createdAt: 1 } }).toArray()
+  const found = await requireTenant()
+    .collection('notes')
+    .find({}, { sort: { createdAt: 1 } })
+    .toArray()
   return found.map((note) => String(note.text))
 }
 
 function problem(res: express.Response, status: number, title: string, detail: string): void {
-  res.status(status).type('application/problem+json').send(JSON.stringify({ type: 'about:blank', title, status, detail }))
+  res
+    .status(status)
+    .type('application/problem+json')
+    .send(JSON.stringify({ type: 'about:blank', title, status, detail }))
 }

@@ -57,12 +57,17 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): Ko
   notes.post('/', tenantScope(tenancy, { permission: 'notes:write' }), json, async (ctx) => {
     const parsed = noteBody.safeParse(ctx.request.body)
     if (!parsed.success) return problem(ctx, 400, 'Invalid note', z.prettifyError(parsed.error))
-    const { insertedId } = await ctx.state.tenant.collection('notes').insertOne({ text: parsed.data.text, createdAt: new Date() })
+    const { insertedId } = await ctx.state.tenant
+      .collection('notes')
+      .insertOne({ text: parsed.data.text, createdAt: new Date() })
     ctx.status = 201
     ctx.body = { id: insertedId, text: parsed.data.text }
   })
   notes.get('/', tenantScope(tenancy, { permission: 'notes:read' }), async (ctx) => {
-    const found = await ctx.state.tenant.collection('notes').find({}, { sort: { createdAt: 1 } }).toArray()
+    const found = await ctx.state.tenant
+      .collection('notes')
+      .find({}, { sort: { createdAt: 1 } })
+      .toArray()
     ctx.body = { notes: found.map((note) => ({ id: note._id, text: note.text })) }
   })
   app.use(notes.routes()).use(notes.allowedMethods())
@@ -84,16 +89,29 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): Ko
 
   // The app's own user decides the tenant. context: true lets code below find it with
   // requireTenant() instead of passing it along.
-  router.get('/api/notes', tenantScope(tenancy, { from: (ctx) => (ctx.state.user ? { id: ctx.state.user.organizationId } : null), context: true }), async (ctx) => {
-    ctx.body = { notes: await listNotesOfCurrentTenant() }
-  })
+  router.get(
+    '/api/notes',
+    tenantScope(tenancy, {
+      from: (ctx) => (ctx.state.user ? { id: ctx.state.user.organizationId } : null),
+      context: true,
+    }),
+    async (ctx) => {
+      ctx.body = { notes: await listNotesOfCurrentTenant() }
+    },
+  )
 
   // The path names the tenant, so authorize must check that the caller belongs to it.
   router.get(
     '/orgs/:slug/notes',
-    tenantScope(tenancy, { from: (ctx) => ({ slug: String(ctx.params.slug) }), authorize: (ctx, tenant) => ctx.state.user?.organizationId === tenant.id }),
+    tenantScope(tenancy, {
+      from: (ctx) => ({ slug: String(ctx.params.slug) }),
+      authorize: (ctx, tenant) => ctx.state.user?.organizationId === tenant.id,
+    }),
     async (ctx) => {
-      const found = await ctx.state.tenant.collection('notes').find({}, { sort: { createdAt: 1 } }).toArray()
+      const found = await ctx.state.tenant
+        .collection('notes')
+        .find({}, { sort: { createdAt: 1 } })
+        .toArray()
       ctx.body = { organization: ctx.state.tenant.slug, notes: found.map((note) => note.text) }
     },
   )
@@ -103,7 +121,10 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): Ko
 
 /** Code far from the request: it asks for the current tenant and cannot run without one. */
 async function listNotesOfCurrentTenant(): Promise<string[]> {
-  const found = await requireTenant().collection('notes').find({}, { sort: { createdAt: 1 } }).toArray()
+  const found = await requireTenant()
+    .collection('notes')
+    .find({}, { sort: { createdAt: 1 } })
+    .toArray()
   return found.map((note) => String(note.text))
 }
 

@@ -3,7 +3,14 @@ import { availableParallelism } from 'node:os'
 import bcrypt from 'bcrypt'
 import jwt from 'jsonwebtoken'
 import { z } from 'zod'
-import { InvalidCredentialsError, OrganizationNotFoundError, OrganizationRequiredError, TokenExpiredError, TokenInvalidError, TooManyRequestsError } from '../errors.js'
+import {
+  InvalidCredentialsError,
+  OrganizationNotFoundError,
+  OrganizationRequiredError,
+  TokenExpiredError,
+  TokenInvalidError,
+  TooManyRequestsError,
+} from '../errors.js'
 import { BoundedQueue } from '../lib/bounded-queue.js'
 import { Keyring, type Jwk, type SigningKey } from '../lib/keyring.js'
 import { LoginThrottle, type LoginLimits } from '../lib/login-throttle.js'
@@ -132,26 +139,46 @@ export class AdminAuth {
       loginLimits,
     } = options ?? ({} as AdminAuthOptions)
     if (secret === undefined && keys === undefined) {
-      throw new TypeError('tenantry: auth needs a signing secret: auth.secret, at least 32 random bytes (say process.env.JWT_SECRET from `openssl rand -base64 32`), or auth.keys for several or ES256 keys')
+      throw new TypeError(
+        'tenantry: auth needs a signing secret: auth.secret, at least 32 random bytes (say process.env.JWT_SECRET from `openssl rand -base64 32`), or auth.keys for several or ES256 keys',
+      )
     }
-    if (secret !== undefined && keys !== undefined) throw new TypeError('tenantry: give auth.secret or auth.keys, not both (put the secret in keys as an HS256 key to rotate it)')
-    if (secret !== undefined && typeof secret !== 'string' && !(secret instanceof Uint8Array)) throw new TypeError('tenantry: auth.secret must be a string or a Uint8Array')
+    if (secret !== undefined && keys !== undefined)
+      throw new TypeError(
+        'tenantry: give auth.secret or auth.keys, not both (put the secret in keys as an HS256 key to rotate it)',
+      )
+    if (secret !== undefined && typeof secret !== 'string' && !(secret instanceof Uint8Array))
+      throw new TypeError('tenantry: auth.secret must be a string or a Uint8Array')
     // Checked here, by its own name: the key the shorthand makes has a kid the user never chose.
     const secretBytes = typeof secret === 'string' ? Buffer.byteLength(secret) : secret?.byteLength
     // Stryker disable next-line ConditionalExpression: without a secret (keys given instead), secretBytes is undefined and undefined < 32 is false
-    if (secretBytes !== undefined && secretBytes < 32) throw new TypeError(`tenantry: auth.secret must be at least 32 bytes for HS256 (RFC 7518 §3.2); this one has ${secretBytes}`)
-    if (typeof issuer !== 'string' || issuer === '') throw new TypeError('tenantry: auth.issuer must be a non-empty string')
-    if (typeof audience !== 'string' || audience === '') throw new TypeError('tenantry: auth.audience must be a non-empty string')
-    if (typeof clientId !== 'string' || clientId === '') throw new TypeError('tenantry: auth.clientId must be a non-empty string')
-    if (!Number.isInteger(expiresIn) || expiresIn <= 0) throw new TypeError('tenantry: auth.expiresIn must be a positive whole number of seconds')
+    if (secretBytes !== undefined && secretBytes < 32)
+      throw new TypeError(
+        `tenantry: auth.secret must be at least 32 bytes for HS256 (RFC 7518 §3.2); this one has ${secretBytes}`,
+      )
+    if (typeof issuer !== 'string' || issuer === '')
+      throw new TypeError('tenantry: auth.issuer must be a non-empty string')
+    if (typeof audience !== 'string' || audience === '')
+      throw new TypeError('tenantry: auth.audience must be a non-empty string')
+    if (typeof clientId !== 'string' || clientId === '')
+      throw new TypeError('tenantry: auth.clientId must be a non-empty string')
+    if (!Number.isInteger(expiresIn) || expiresIn <= 0)
+      throw new TypeError('tenantry: auth.expiresIn must be a positive whole number of seconds')
     for (const [name, value] of Object.entries({ refreshIdleSeconds, sessionLifetimeSeconds })) {
-      if (!Number.isInteger(value) || value <= 0) throw new TypeError(`tenantry: auth.${name} must be a positive whole number of seconds`)
+      if (!Number.isInteger(value) || value <= 0)
+        throw new TypeError(`tenantry: auth.${name} must be a positive whole number of seconds`)
     }
-    if (!Number.isInteger(bcryptCost) || bcryptCost < 4 || bcryptCost > 31) throw new TypeError('tenantry: auth.bcryptCost must be a whole number from 4 to 31')
-    if (!Number.isInteger(maxConcurrentHashes) || maxConcurrentHashes < 1) throw new TypeError('tenantry: auth.maxConcurrentHashes must be a whole number, 1 or more')
-    if (!Number.isInteger(maxQueuedHashes) || maxQueuedHashes < 0) throw new TypeError('tenantry: auth.maxQueuedHashes must be a whole number, 0 or more')
+    if (!Number.isInteger(bcryptCost) || bcryptCost < 4 || bcryptCost > 31)
+      throw new TypeError('tenantry: auth.bcryptCost must be a whole number from 4 to 31')
+    if (!Number.isInteger(maxConcurrentHashes) || maxConcurrentHashes < 1)
+      throw new TypeError('tenantry: auth.maxConcurrentHashes must be a whole number, 1 or more')
+    if (!Number.isInteger(maxQueuedHashes) || maxQueuedHashes < 0)
+      throw new TypeError('tenantry: auth.maxQueuedHashes must be a whole number, 0 or more')
     this.#store = store
-    this.#keyring = secret !== undefined ? new Keyring([{ kid: Keyring.kidForSecret(secret), algorithm: 'HS256', secret }], undefined) : new Keyring(keys!, signingKeyId)
+    this.#keyring =
+      secret !== undefined
+        ? new Keyring([{ kid: Keyring.kidForSecret(secret), algorithm: 'HS256', secret }], undefined)
+        : new Keyring(keys!, signingKeyId)
     this.#issuer = issuer
     this.#audience = audience
     this.#expiresIn = expiresIn
@@ -166,7 +193,14 @@ export class AdminAuth {
       expiresIn,
       signAccessToken: (grant, sessionId) =>
         this.#keyring.sign(
-          { client_id: clientId, org: grant.organizationId, mid: grant.membershipId, role: grant.role, ver: grant.tokenVersion, sid: sessionId },
+          {
+            client_id: clientId,
+            org: grant.organizationId,
+            mid: grant.membershipId,
+            role: grant.role,
+            ver: grant.tokenVersion,
+            sid: sessionId,
+          },
           { subject: grant.accountId, issuer: this.#issuer, audience: this.#audience, expiresIn: this.#expiresIn },
         ),
     })
@@ -189,7 +223,10 @@ export class AdminAuth {
    * against a dummy hash, so it fails in the same time and with the same error as a wrong
    * password; which organizations the account has is told only after the password matched.
    */
-  async login(credentials: { email: string; password: string; organizationName?: string }, context: { clientAddress?: string } = {}): Promise<IssuedTokens> {
+  async login(
+    credentials: { email: string; password: string; organizationName?: string },
+    context: { clientAddress?: string } = {},
+  ): Promise<IssuedTokens> {
     const { email, password, organizationName } = parseInput(loginSchema, credentials)
     const clientAddress = context.clientAddress ?? null
     const account = await this.verifyCredentials(email, password, context)
@@ -198,9 +235,17 @@ export class AdminAuth {
     if (!account || memberships.length === 0) {
       // Each organization of a known account sees the failed attempt in its trail.
       const known = account ?? (await this.#store.findAccount({ email: email.trim().toLowerCase() }))
-      const organizations = known ? (await this.#store.listMemberships({ accountId: known.id })).map((membership) => membership.organizationId) : []
+      const organizations = known
+        ? (await this.#store.listMemberships({ accountId: known.id })).map((membership) => membership.organizationId)
+        : []
       for (const organizationId of organizations.length > 0 ? organizations : [null]) {
-        await this.#audit.record({ type: 'login.failed', organizationId, accountId: known?.id, clientAddress, details: { reason: 'invalid_credentials' } })
+        await this.#audit.record({
+          type: 'login.failed',
+          organizationId,
+          accountId: known?.id,
+          clientAddress,
+          details: { reason: 'invalid_credentials' },
+        })
       }
       throw new InvalidCredentialsError()
     }
@@ -211,11 +256,18 @@ export class AdminAuth {
       if (!named) throw new OrganizationNotFoundError('no organization has this name')
       chosen = named
     } else if (memberships.length > 1) {
-      throw new OrganizationRequiredError(memberships.map(({ organization }) => ({ name: organization.name, slug: organization.slug })))
+      throw new OrganizationRequiredError(
+        memberships.map(({ organization }) => ({ name: organization.name, slug: organization.slug })),
+      )
     }
     await this.#throttle.succeeded(email)
     const tokens = await this.#sessions.start(account, chosen.membership, chosen.organization)
-    await this.#audit.record({ type: 'login.succeeded', organizationId: chosen.organization.id, accountId: account.id, clientAddress })
+    await this.#audit.record({
+      type: 'login.succeeded',
+      organizationId: chosen.organization.id,
+      accountId: account.id,
+      clientAddress,
+    })
     return tokens
   }
 
@@ -224,11 +276,21 @@ export class AdminAuth {
    * either way; throttled per account and client address like a login (429 past the limits).
    * Upgrades a hash made at a lower cost.
    */
-  async verifyCredentials(email: string, password: string, context: { clientAddress?: string } = {}): Promise<AccountRecord | null> {
+  async verifyCredentials(
+    email: string,
+    password: string,
+    context: { clientAddress?: string } = {},
+  ): Promise<AccountRecord | null> {
     try {
       await this.#throttle.attempt(email, context.clientAddress)
     } catch (err) {
-      if (err instanceof TooManyRequestsError) await this.#audit.record({ type: 'login.failed', organizationId: null, clientAddress: context.clientAddress ?? null, details: { reason: 'throttled' } })
+      if (err instanceof TooManyRequestsError)
+        await this.#audit.record({
+          type: 'login.failed',
+          organizationId: null,
+          clientAddress: context.clientAddress ?? null,
+          details: { reason: 'throttled' },
+        })
       throw err
     }
     const account = await this.#store.findAccount({ email: email.trim().toLowerCase() })
@@ -246,14 +308,26 @@ export class AdminAuth {
    * A new token pair for another organization the caller's account belongs to. One it does not
    * belong to is `OrganizationNotFoundError`, exactly as a name no organization has.
    */
-  async switchOrganization(tenant: Pick<MemberTenant, 'member'>, organizationName: string, context: { clientAddress?: string } = {}): Promise<IssuedTokens> {
+  async switchOrganization(
+    tenant: Pick<MemberTenant, 'member'>,
+    organizationName: string,
+    context: { clientAddress?: string } = {},
+  ): Promise<IssuedTokens> {
     const { name } = parseInput(z.object({ name: fields.organizationName }), { name: organizationName })
     const account = await this.#store.findAccount({ id: tenant.member.accountId })
     const key = organizationNameKey(name)
-    const target = account ? (await this.#activeMemberships(account.id)).find(({ organization }) => organization.nameKey === key) : undefined
+    const target = account
+      ? (await this.#activeMemberships(account.id)).find(({ organization }) => organization.nameKey === key)
+      : undefined
     if (!account || !target) throw new OrganizationNotFoundError('no organization has this name')
     const tokens = await this.#sessions.start(account, target.membership, target.organization)
-    await this.#audit.record({ type: 'login.succeeded', organizationId: target.organization.id, accountId: account.id, clientAddress: context.clientAddress ?? null, details: { via: 'switch' } })
+    await this.#audit.record({
+      type: 'login.succeeded',
+      organizationId: target.organization.id,
+      accountId: account.id,
+      clientAddress: context.clientAddress ?? null,
+      details: { via: 'switch' },
+    })
     return tokens
   }
 
@@ -262,15 +336,31 @@ export class AdminAuth {
    * refresh-token family and its first access token.
    */
   async startSession(membership: Pick<MembershipRecord, 'id' | 'accountId' | 'organizationId'>): Promise<IssuedTokens> {
-    const [account, stored, organization] = await Promise.all([this.#store.findAccount({ id: membership.accountId }), this.#store.findMembership({ id: membership.id }), this.#store.findOrganization({ id: membership.organizationId })])
-    if (!account || stored?.accountId !== account.id || organization?.state !== 'active' || stored.organizationId !== organization.id) throw new OrganizationNotFoundError('no such membership')
+    const [account, stored, organization] = await Promise.all([
+      this.#store.findAccount({ id: membership.accountId }),
+      this.#store.findMembership({ id: membership.id }),
+      this.#store.findOrganization({ id: membership.organizationId }),
+    ])
+    if (
+      !account ||
+      stored?.accountId !== account.id ||
+      organization?.state !== 'active' ||
+      stored.organizationId !== organization.id
+    )
+      throw new OrganizationNotFoundError('no such membership')
     return this.#sessions.start(account, stored, organization)
   }
 
-  async #activeMemberships(accountId: string): Promise<{ membership: MembershipRecord; organization: OrganizationRecord }[]> {
+  async #activeMemberships(
+    accountId: string,
+  ): Promise<{ membership: MembershipRecord; organization: OrganizationRecord }[]> {
     const memberships = await this.#store.listMemberships({ accountId })
-    const organizations = await Promise.all(memberships.map((membership) => this.#store.findOrganization({ id: membership.organizationId })))
-    return memberships.flatMap((membership, i) => (organizations[i]?.state === 'active' ? [{ membership, organization: organizations[i]! }] : []))
+    const organizations = await Promise.all(
+      memberships.map((membership) => this.#store.findOrganization({ id: membership.organizationId })),
+    )
+    return memberships.flatMap((membership, i) =>
+      organizations[i]?.state === 'active' ? [{ membership, organization: organizations[i]! }] : [],
+    )
   }
 
   /** See `Sessions.refresh`: rotation, with reuse ending the whole session. */
@@ -279,9 +369,17 @@ export class AdminAuth {
   }
 
   /** Ends a session: its refresh tokens stop working, and so do its access tokens, on their next request. */
-  async logout(tenant: Pick<MemberTenant, 'id' | 'member' | 'sessionId'>, context: { clientAddress?: string } = {}): Promise<void> {
+  async logout(
+    tenant: Pick<MemberTenant, 'id' | 'member' | 'sessionId'>,
+    context: { clientAddress?: string } = {},
+  ): Promise<void> {
     await this.#sessions.end(tenant.sessionId)
-    await this.#audit.record({ type: 'session.ended', organizationId: tenant.id, accountId: tenant.member.accountId, clientAddress: context.clientAddress ?? null })
+    await this.#audit.record({
+      type: 'session.ended',
+      organizationId: tenant.id,
+      accountId: tenant.member.accountId,
+      clientAddress: context.clientAddress ?? null,
+    })
   }
 
   /**
@@ -293,7 +391,13 @@ export class AdminAuth {
     const session = await this.#sessions.sessionOf(refreshToken)
     if (!session) return
     await this.#sessions.end(session.id)
-    await this.#audit.record({ type: 'session.ended', organizationId: session.organizationId, accountId: session.accountId, clientAddress: context.clientAddress ?? null, details: { via: 'refresh_token' } })
+    await this.#audit.record({
+      type: 'session.ended',
+      organizationId: session.organizationId,
+      accountId: session.accountId,
+      clientAddress: context.clientAddress ?? null,
+      details: { via: 'refresh_token' },
+    })
   }
 
   /**
@@ -312,7 +416,15 @@ export class AdminAuth {
     const claims = claimsSchema.safeParse(payload)
     if (!claims.success) throw new TokenInvalidError('the access token lacks required claims', { cause: claims.error })
     const { sub, org, mid, role, sid, ver, exp } = claims.data
-    return { accountId: sub, organizationId: org, membershipId: mid, role, sessionId: sid, tokenVersion: ver, expiresAt: exp }
+    return {
+      accountId: sub,
+      organizationId: org,
+      membershipId: mid,
+      role,
+      sessionId: sid,
+      tokenVersion: ver,
+      expiresAt: exp,
+    }
   }
 
   /** The public keys of the ES256 keys as a JWK Set, to serve at a JWKS endpoint for other services. */

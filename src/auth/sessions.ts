@@ -23,7 +23,7 @@ export interface TokenGrant {
  * default grace period, long enough for a client's retry with back-off and short enough that
  * the token, reopened only after a failure we saw, is not a standing second credential.
  */
-export const REFRESH_RETRY_GRACE_MS = 30_000
+const REFRESH_RETRY_GRACE_MS = 30_000
 
 /**
  * The session lifecycle behind `AdminAuth`: a login starts a session (a refresh-token family),
@@ -58,7 +58,11 @@ export class Sessions {
     this.#signAccessToken = options.signAccessToken
   }
 
-  async start(account: Pick<AccountRecord, 'id' | 'tokenVersion'>, membership: Pick<MembershipRecord, 'id' | 'organizationId' | 'role'>, organization: Pick<OrganizationRecord, 'ownerId'>): Promise<IssuedTokens> {
+  async start(
+    account: Pick<AccountRecord, 'id' | 'tokenVersion'>,
+    membership: Pick<MembershipRecord, 'id' | 'organizationId' | 'role'>,
+    organization: Pick<OrganizationRecord, 'ownerId'>,
+  ): Promise<IssuedTokens> {
     const now = Date.now()
     const session: SessionRecord = {
       id: newId(),
@@ -92,7 +96,8 @@ export class Sessions {
       // A failure of ours, not a refusal: the token may be consumed with no new pair delivered.
       // Reopen it for one retry within the grace period, so the client's retry is not a replay.
       // Stryker disable next-line ConditionalExpression: after a refusal, reopening changes nothing: the token is expired, its session ended, or (a replay) it was used at another time, which the conditional release does not touch
-      if (!(err instanceof TenantryError)) await this.#store.releaseRefreshToken(hash, usedAt, new Date(now + REFRESH_RETRY_GRACE_MS)).catch(() => {})
+      if (!(err instanceof TenantryError))
+        await this.#store.releaseRefreshToken(hash, usedAt, new Date(now + REFRESH_RETRY_GRACE_MS)).catch(() => {})
       throw err
     }
   }
@@ -104,7 +109,13 @@ export class Sessions {
     if (!found.consumed) {
       const stolen = await this.#store.findSession(found.token.sessionId)
       await this.end(found.token.sessionId)
-      if (stolen) await this.#audit.record({ type: 'sessions.revoked', organizationId: stolen.organizationId, accountId: stolen.accountId, details: { reason: 'refresh_token_reuse' } })
+      if (stolen)
+        await this.#audit.record({
+          type: 'sessions.revoked',
+          organizationId: stolen.organizationId,
+          accountId: stolen.accountId,
+          details: { reason: 'refresh_token_reuse' },
+        })
       throw new RefreshTokenInvalidError('the refresh token was used before; its session has been ended')
     }
     if (found.token.expiresAt.getTime() <= now) throw new RefreshTokenInvalidError()
@@ -130,7 +141,11 @@ export class Sessions {
       throw new RefreshTokenInvalidError()
     }
     const tokens = await this.#issue(grantFor(account, membership, organization), session, now)
-    await this.#audit.record({ type: 'token.refreshed', organizationId: session.organizationId, accountId: session.accountId })
+    await this.#audit.record({
+      type: 'token.refreshed',
+      organizationId: session.organizationId,
+      accountId: session.accountId,
+    })
     return tokens
   }
 
@@ -159,10 +174,25 @@ export class Sessions {
       expiresAt: new Date(Math.min(now + this.#refreshIdleMs, session.expiresAt.getTime())),
       usedAt: null,
     })
-    return { accessToken: this.#signAccessToken(grant, session.id), tokenType: 'Bearer', expiresIn: this.#expiresIn, refreshToken }
+    return {
+      accessToken: this.#signAccessToken(grant, session.id),
+      tokenType: 'Bearer',
+      expiresIn: this.#expiresIn,
+      refreshToken,
+    }
   }
 }
 
-function grantFor(account: Pick<AccountRecord, 'id' | 'tokenVersion'>, membership: Pick<MembershipRecord, 'id' | 'organizationId' | 'role'>, organization: Pick<OrganizationRecord, 'ownerId'>): TokenGrant {
-  return { accountId: account.id, organizationId: membership.organizationId, membershipId: membership.id, role: effectiveRole(organization, membership.id, membership.role), tokenVersion: account.tokenVersion }
+function grantFor(
+  account: Pick<AccountRecord, 'id' | 'tokenVersion'>,
+  membership: Pick<MembershipRecord, 'id' | 'organizationId' | 'role'>,
+  organization: Pick<OrganizationRecord, 'ownerId'>,
+): TokenGrant {
+  return {
+    accountId: account.id,
+    organizationId: membership.organizationId,
+    membershipId: membership.id,
+    role: effectiveRole(organization, membership.id, membership.role),
+    tokenVersion: account.tokenVersion,
+  }
 }

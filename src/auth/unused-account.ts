@@ -7,7 +7,11 @@ import type { TenantStore } from '../store.js'
  * teardown and an undone create or accept all end with this. Listing first is not atomic with
  * the delete; each caller removes only an account it has reason to think unused.
  */
-export async function removeAccountIfUnused(store: TenantStore, cache: TenantCache, accountId: string): Promise<boolean> {
+export async function removeAccountIfUnused(
+  store: TenantStore,
+  cache: TenantCache,
+  accountId: string,
+): Promise<boolean> {
   // Stryker disable next-line BooleanLiteral: the one caller that reads the answer (a create meeting an email whose password did not match) then inserts the account, which fails as taken: the same refusal, one hash later
   if ((await store.listMemberships({ accountId })).length > 0) return false
   await store.deleteAccount(accountId)

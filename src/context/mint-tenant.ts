@@ -24,14 +24,21 @@ export function tenantOf(record: OrganizationRecord, store: TenantStore): Tenant
     let handle = handles.get(name)
     if (handle === undefined) {
       if (typeof name !== 'string' || !store.collectionNames.includes(name)) {
-        throw new UnknownCollectionError(`no collection ${JSON.stringify(name)} is declared; the store declares ${store.collectionNames.map((known) => JSON.stringify(known)).join(', ') || 'none'} (collections: { ... } in its options)`)
+        throw new UnknownCollectionError(
+          `no collection ${JSON.stringify(name)} is declared; the store declares ${store.collectionNames.map((known) => JSON.stringify(known)).join(', ') || 'none'} (collections: { ... } in its options)`,
+        )
       }
       handle = store.collection(record, name)
       handles.set(name, handle)
     }
     return handle
   }
-  return mintTenant({ id: record.id, name: record.name, slug: record.slug, collection: collection as Tenant['collection'] })
+  return mintTenant({
+    id: record.id,
+    name: record.name,
+    slug: record.slug,
+    collection: collection as Tenant['collection'],
+  })
 }
 
 export function isMintedTenant(value: unknown): value is Tenant {

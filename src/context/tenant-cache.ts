@@ -80,10 +80,17 @@ export class TenantCache {
 
   constructor(options: TenantCacheOptions = {}) {
     const { size = 10_000, ttlMs = 5_000, invalidation } = options
-    if (!Number.isInteger(size) || size < 0) throw new TypeError('tenantry: cache.size must be a whole number, 0 or more')
-    if (!Number.isInteger(ttlMs) || ttlMs <= 0) throw new TypeError('tenantry: cache.ttlMs must be a positive whole number of milliseconds')
-    if (invalidation !== undefined && (typeof invalidation?.publish !== 'function' || typeof invalidation.connect !== 'function')) {
-      throw new TypeError('tenantry: cache.invalidation must have publish() and connect(), such as redisInvalidation({ client })')
+    if (!Number.isInteger(size) || size < 0)
+      throw new TypeError('tenantry: cache.size must be a whole number, 0 or more')
+    if (!Number.isInteger(ttlMs) || ttlMs <= 0)
+      throw new TypeError('tenantry: cache.ttlMs must be a positive whole number of milliseconds')
+    if (
+      invalidation !== undefined &&
+      (typeof invalidation?.publish !== 'function' || typeof invalidation.connect !== 'function')
+    ) {
+      throw new TypeError(
+        'tenantry: cache.invalidation must have publish() and connect(), such as redisInvalidation({ client })',
+      )
     }
     this.ttlMs = ttlMs
     this.#invalidation = invalidation
@@ -163,7 +170,12 @@ export class TenantCache {
 
   #apply(message: InvalidationMessage): void {
     this.#epoch++
-    const caches = { organization: this.#organizations, account: this.#accounts, membership: this.#memberships, session: this.#sessions }
+    const caches = {
+      organization: this.#organizations,
+      account: this.#accounts,
+      membership: this.#memberships,
+      session: this.#sessions,
+    }
     caches[message.kind]?.delete(message.id)
   }
 
@@ -172,7 +184,15 @@ export class TenantCache {
     this.#epoch++
     if (healthy && !this.#healthy) {
       // Whatever was cached may have missed a change while messages were not arriving.
-      for (const cache of [this.#resolved, this.#organizations, this.#accounts, this.#memberships, this.#sessions, this.#refs]) cache?.clear()
+      for (const cache of [
+        this.#resolved,
+        this.#organizations,
+        this.#accounts,
+        this.#memberships,
+        this.#sessions,
+        this.#refs,
+      ])
+        cache?.clear()
     }
     this.#healthy = healthy
   }

@@ -12,7 +12,10 @@ const storage = new AsyncLocalStorage<Tenant>()
  * the context covers `fn` and the work it starts, and the caller's own context (usually none)
  * is back the moment `fn` returns or throws, so nothing after it runs as this tenant.
  */
-export function runAsTenant<TTenant extends Tenant, TResult>(tenant: TTenant, fn: (tenant: TTenant) => TResult): TResult {
+export function runAsTenant<TTenant extends Tenant, TResult>(
+  tenant: TTenant,
+  fn: (tenant: TTenant) => TResult,
+): TResult {
   return storage.run(tenant, fn, tenant)
 }
 
@@ -39,6 +42,9 @@ export function currentTenant(): RegisteredTenant | undefined {
  */
 export function requireTenant(): RegisteredTenant {
   const tenant = storage.getStore()
-  if (tenant === undefined) throw new NoTenantContextError('no tenant context: call this inside tenancy.run(...) or a request scoped by tenantScope')
+  if (tenant === undefined)
+    throw new NoTenantContextError(
+      'no tenant context: call this inside tenancy.run(...) or a request scoped by tenantScope',
+    )
   return tenant as RegisteredTenant
 }

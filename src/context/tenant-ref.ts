@@ -16,9 +16,14 @@ export type ParsedRef =
  * whose value no organization could ever have (`{ slug: 'Not A Label' }`) is `null`: not found.
  */
 export function parseTenantRef(ref: TenantRef): ParsedRef | null {
-  if (typeof ref !== 'object' || ref === null) throw new TypeError('tenantry: a tenant reference is an object: { id }, { slug }, { name } or { domain }')
+  if (typeof ref !== 'object' || ref === null)
+    throw new TypeError('tenantry: a tenant reference is an object: { id }, { slug }, { name } or { domain }')
   const { id, slug, name, domain } = ref as Partial<Record<'id' | 'slug' | 'name' | 'domain', unknown>>
-  const given = (id !== undefined ? 1 : 0) + (slug !== undefined ? 1 : 0) + (name !== undefined ? 1 : 0) + (domain !== undefined ? 1 : 0)
+  const given =
+    (id !== undefined ? 1 : 0) +
+    (slug !== undefined ? 1 : 0) +
+    (name !== undefined ? 1 : 0) +
+    (domain !== undefined ? 1 : 0)
   if (given !== 1) throw new TypeError('tenantry: a tenant reference names exactly one of id, slug, name or domain')
   const kind = id !== undefined ? 'id' : slug !== undefined ? 'slug' : name !== undefined ? 'name' : 'domain'
   const value = id ?? slug ?? name ?? domain

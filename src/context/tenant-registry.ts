@@ -55,7 +55,8 @@ export class TenantRegistry {
     const account = this.#cache.accounts?.get(claims.accountId)
     const membership = this.#cache.memberships?.get(claims.membershipId)
     const session = this.#cache.sessions?.get(claims.sessionId)
-    if (organization && account && membership && session) return this.#tenant(token, claims, this.#cache.epoch, organization, account, membership, session)
+    if (organization && account && membership && session)
+      return this.#tenant(token, claims, this.#cache.epoch, organization, account, membership, session)
     return this.#load(token, claims, organization, account, membership, session)
   }
 
@@ -82,7 +83,8 @@ export class TenantRegistry {
     // A cached reference points at its organization's cache entry, and counts only while that
     // entry is alive: every change to the organization (rename, reslug, domain removal, delete)
     // kills the entry, and with it every reference to it, without tracking them.
-    const organization = parsed.kind === 'id' ? this.#cache.organizations?.get(parsed.value) : this.#cache.refs?.get(parsed.key)
+    const organization =
+      parsed.kind === 'id' ? this.#cache.organizations?.get(parsed.value) : this.#cache.refs?.get(parsed.key)
     // Stryker disable next-line EqualityOperator: at most one millisecond more of the cache TTL
     if (organization?.alive && Date.now() < organization.expiresAt) return organization.tenant
     return this.#loadRef(parsed)
@@ -113,7 +115,14 @@ export class TenantRegistry {
     }
   }
 
-  async #load(token: string, claims: AccessTokenClaims, organization?: CachedOrganization, account?: CachedAccount, membership?: CachedMembership, session?: CachedSession): Promise<MemberTenant> {
+  async #load(
+    token: string,
+    claims: AccessTokenClaims,
+    organization?: CachedOrganization,
+    account?: CachedAccount,
+    membership?: CachedMembership,
+    session?: CachedSession,
+  ): Promise<MemberTenant> {
     const epoch = this.#cache.epoch
     const loaded = await Promise.all([
       organization ?? this.#loadOrganization(claims.organizationId, epoch),
@@ -125,24 +134,40 @@ export class TenantRegistry {
   }
 
   /** `epoch` is the cache's epoch when the lookup began: what was read is trusted only if nothing changed since. */
-  #tenant(token: string, claims: AccessTokenClaims, epoch: number, organization?: CachedOrganization, account?: CachedAccount, membership?: CachedMembership, session?: CachedSession): MemberTenant {
+  #tenant(
+    token: string,
+    claims: AccessTokenClaims,
+    epoch: number,
+    organization?: CachedOrganization,
+    account?: CachedAccount,
+    membership?: CachedMembership,
+    session?: CachedSession,
+  ): MemberTenant {
     if (!organization) throw new TokenInvalidError('the organization of this token no longer exists')
-    if (membership?.organizationId !== organization.id) throw new TokenInvalidError('the membership of this token no longer exists')
+    if (membership?.organizationId !== organization.id)
+      throw new TokenInvalidError('the membership of this token no longer exists')
     // Stryker disable next-line ConditionalExpression,StringLiteral: defense in depth: a token's sub and mid are signed together, at login, from one membership (so neither the check nor its message can be reached)
-    if (membership.accountId !== claims.accountId) throw new TokenInvalidError('the membership of this token no longer exists')
+    if (membership.accountId !== claims.accountId)
+      throw new TokenInvalidError('the membership of this token no longer exists')
     // A role change or an ownership transfer revokes the token, as a password change does.
-    if (effectiveRole(organization, claims.membershipId, membership.role) !== claims.role) throw new TokenInvalidError('the role in this token has changed')
+    if (effectiveRole(organization, claims.membershipId, membership.role) !== claims.role)
+      throw new TokenInvalidError('the role in this token has changed')
     // Stryker disable next-line OptionalChaining: an account goes only after its last membership, so a missing account was refused above
     if (account?.tokenVersion !== claims.tokenVersion) throw new TokenInvalidError('the access token has been revoked')
     const now = Date.now()
-    if (session?.membershipId !== claims.membershipId || now >= session.expiresAt) throw new TokenInvalidError('the session of this token has ended')
+    if (session?.membershipId !== claims.membershipId || now >= session.expiresAt)
+      throw new TokenInvalidError('the session of this token has ended')
     // Stryker disable next-line ConditionalExpression,StringLiteral: defense in depth: a session and its tokens are minted together, for one account (so neither the check nor its message can be reached)
     if (session.accountId !== claims.accountId) throw new TokenInvalidError('the session of this token has ended')
     // Frozen: one object serves every request with this token, so no request may change it for the next.
     const member = Object.freeze({ id: claims.membershipId, accountId: claims.accountId, role: claims.role })
     const tenant = mintTenant<MemberTenant>({ ...organization.tenant, member, sessionId: claims.sessionId })
     // Stryker disable next-line ObjectLiteral,ArithmeticOperator: an entry that never counts, or counts for less time, costs store reads, nothing else (the cap at the token's exp and the session's end is what matters, and Math.min keeps it)
-    this.#cache.resolved?.set(token, { tenant, epoch, validUntil: Math.min(claims.expiresAt * 1000, session.expiresAt, now + this.#cache.ttlMs) })
+    this.#cache.resolved?.set(token, {
+      tenant,
+      epoch,
+      validUntil: Math.min(claims.expiresAt * 1000, session.expiresAt, now + this.#cache.ttlMs),
+    })
     return tenant
   }
 
@@ -169,7 +194,13 @@ export class TenantRegistry {
     const cached = this.#cache.organizations?.get(record.id)
     // Stryker disable next-line ConditionalExpression,EqualityOperator: a fresh entry for the same record replaces the cached one, costing an allocation
     if (cached && Date.now() < cached.expiresAt) return cached
-    const organization: CachedOrganization = { id: record.id, ownerId: record.ownerId, tenant: tenantOf(record, this.#store), alive: true, expiresAt: Date.now() + this.#cache.ttlMs }
+    const organization: CachedOrganization = {
+      id: record.id,
+      ownerId: record.ownerId,
+      tenant: tenantOf(record, this.#store),
+      alive: true,
+      expiresAt: Date.now() + this.#cache.ttlMs,
+    }
     if (epoch === this.#cache.epoch) this.#cache.organizations?.set(record.id, organization)
     return organization
   }
@@ -193,9 +224,12 @@ export class TenantRegistry {
   async #loadSession(id: string, epoch: number): Promise<CachedSession | undefined> {
     const record = await this.#store.findSession(id)
     if (!record) return undefined
-    const session = { accountId: record.accountId, membershipId: record.membershipId, expiresAt: record.expiresAt.getTime() }
+    const session = {
+      accountId: record.accountId,
+      membershipId: record.membershipId,
+      expiresAt: record.expiresAt.getTime(),
+    }
     if (epoch === this.#cache.epoch) this.#cache.sessions?.set(id, session)
     return session
   }
 }
-

@@ -34,9 +34,12 @@ export async function walkOrganizations(
   options: WalkOptions = {},
 ): Promise<WalkReport> {
   const { after, concurrency = 1, onProgress } = options
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError('tenantry: concurrency must be a whole number, 1 or more')
-  if (after !== undefined && typeof after !== 'string') throw new TypeError('tenantry: after must be an organization id')
-  if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('tenantry: onProgress must be a function')
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new TypeError('tenantry: concurrency must be a whole number, 1 or more')
+  if (after !== undefined && typeof after !== 'string')
+    throw new TypeError('tenantry: after must be an organization id')
+  if (onProgress !== undefined && typeof onProgress !== 'function')
+    throw new TypeError('tenantry: onProgress must be a function')
   const report: WalkReport = { visited: 0, skipped: 0, lastId: after }
   // Visits in flight or finished but not yet contiguous from the front, in id order.
   const pending: { id: string; done: boolean }[] = []

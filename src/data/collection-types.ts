@@ -49,7 +49,11 @@ export interface CountOptions extends ReadOptions {
  * The type of a document's `_id`: what its type declares, or `unknown` when it declares none,
  * since a generated id is a string on the in-memory store and an ObjectId on MongoDB.
  */
-export type IdOf<T> = T extends { _id?: infer TId } ? (unknown extends TId ? unknown : Exclude<TId, undefined>) : unknown
+export type IdOf<T> = T extends { _id?: infer TId }
+  ? unknown extends TId
+    ? unknown
+    : Exclude<TId, undefined>
+  : unknown
 
 export interface InsertOneResult<TId = unknown> {
   acknowledged: boolean
@@ -162,7 +166,10 @@ export interface TenantCollection<T extends Document = Document> {
   deleteMany(filter: Filter, options?: WriteOptions): Promise<DeleteResult>
   findOneAndUpdate(filter: Filter, update: UpdateFilter, options?: FindOneAndOptions): Promise<(T & Document) | null>
   findOneAndReplace(filter: Filter, replacement: T, options?: FindOneAndOptions): Promise<(T & Document) | null>
-  findOneAndDelete(filter: Filter, options?: Omit<FindOneAndOptions, 'upsert' | 'returnDocument'>): Promise<(T & Document) | null>
+  findOneAndDelete(
+    filter: Filter,
+    options?: Omit<FindOneAndOptions, 'upsert' | 'returnDocument'>,
+  ): Promise<(T & Document) | null>
   bulkWrite(operations: AnyBulkWriteOperation<T>[], options?: { ordered?: boolean }): Promise<BulkWriteResult>
 }
 

@@ -11,20 +11,34 @@ const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/
 export function parseDeclarations(collections: CollectionDeclarations | undefined): Map<string, IndexSpec[]> {
   const parsed = new Map<string, IndexSpec[]>()
   if (collections === undefined) return parsed
-  if (typeof collections !== 'object' || collections === null || Array.isArray(collections)) throw new TypeError('tenantry: collections must be an object such as { notes: {}, invoices: { indexes: [...] } }')
+  if (typeof collections !== 'object' || collections === null || Array.isArray(collections))
+    throw new TypeError('tenantry: collections must be an object such as { notes: {}, invoices: { indexes: [...] } }')
   for (const [name, declaration] of Object.entries(collections)) {
-    if (!COLLECTION_NAME.test(name)) throw new TypeError(`tenantry: collection name ${JSON.stringify(name)} must be a letter and up to 63 more of [A-Za-z0-9_]`)
-    if (typeof declaration !== 'object' || declaration === null) throw new TypeError(`tenantry: collections.${name} must be an object, {} or { indexes: [...] }`)
+    if (!COLLECTION_NAME.test(name))
+      throw new TypeError(
+        `tenantry: collection name ${JSON.stringify(name)} must be a letter and up to 63 more of [A-Za-z0-9_]`,
+      )
+    if (typeof declaration !== 'object' || declaration === null)
+      throw new TypeError(`tenantry: collections.${name} must be an object, {} or { indexes: [...] }`)
     const indexes = declaration.indexes ?? []
     if (!Array.isArray(indexes)) throw new TypeError(`tenantry: collections.${name}.indexes must be an array`)
     for (const index of indexes) {
       const fields = typeof index?.key === 'object' && index.key !== null ? Object.entries(index.key) : []
-      if (fields.length === 0 || !fields.every(([field, direction]) => field !== '' && !field.startsWith('$') && (direction === 1 || direction === -1))) {
+      if (
+        fields.length === 0 ||
+        !fields.every(
+          ([field, direction]) => field !== '' && !field.startsWith('$') && (direction === 1 || direction === -1),
+        )
+      ) {
         throw new TypeError(`tenantry: every index of collections.${name} needs a key such as { createdAt: 1 }`)
       }
-      if (index.unique !== undefined && typeof index.unique !== 'boolean') throw new TypeError(`tenantry: collections.${name}: unique must be a boolean`)
+      if (index.unique !== undefined && typeof index.unique !== 'boolean')
+        throw new TypeError(`tenantry: collections.${name}: unique must be a boolean`)
     }
-    parsed.set(name, indexes.map((index) => ({ ...index, key: { ...index.key } })))
+    parsed.set(
+      name,
+      indexes.map((index) => ({ ...index, key: { ...index.key } })),
+    )
   }
   return parsed
 }
@@ -32,7 +46,8 @@ export function parseDeclarations(collections: CollectionDeclarations | undefine
 /** Checks the shared strategy's tenant field name. */
 export function parseTenantField(tenantField: string | undefined): string {
   const field = tenantField ?? 'tenantId'
-  if (typeof field !== 'string' || !FIELD_NAME.test(field) || field === '_id') throw new TypeError('tenantry: tenantField must be a top-level field name other than _id, such as "tenantId"')
+  if (typeof field !== 'string' || !FIELD_NAME.test(field) || field === '_id')
+    throw new TypeError('tenantry: tenantField must be a top-level field name other than _id, such as "tenantId"')
   return field
 }
 

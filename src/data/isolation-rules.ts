@@ -24,10 +24,27 @@ export interface Confinement {
   joinTarget(name: string): string | undefined
 }
 
-const UPDATE_OPERATORS = new Set(['$set', '$unset', '$inc', '$mul', '$min', '$max', '$rename', '$setOnInsert', '$push', '$pull', '$addToSet', '$pop', '$pullAll', '$currentDate', '$bit'])
+const UPDATE_OPERATORS = new Set([
+  '$set',
+  '$unset',
+  '$inc',
+  '$mul',
+  '$min',
+  '$max',
+  '$rename',
+  '$setOnInsert',
+  '$push',
+  '$pull',
+  '$addToSet',
+  '$pop',
+  '$pullAll',
+  '$currentDate',
+  '$bit',
+])
 // Stages of a pipeline update that add or remove named fields, and so can be checked field by field.
 const FIELD_STAGES = new Set(['$set', '$addFields', '$unset'])
-const GENERATED_ID = "on the shared strategy tenantry generates every _id; keep a natural key in a field with a declared unique index"
+const GENERATED_ID =
+  'on the shared strategy tenantry generates every _id; keep a natural key in a field with a declared unique index'
 
 /** The filter, confined to the tenant: the tenant's equality first, then the caller's conditions. */
 export function scopeFilter(filter: Filter | undefined, confinement: Confinement): Filter {
@@ -46,7 +63,8 @@ export function scopeFilter(filter: Filter | undefined, confinement: Confinement
  * its `_id` from the filter, and whether that fails would tell who else holds it.
  */
 export function scopeUpsertFilter(filter: Filter | undefined, confinement: Confinement, upsert: unknown): Filter {
-  if (confinement.tenant && upsert === true && namesField(filter, '_id', 0)) refuse(`an upsert's filter may not name _id: ${GENERATED_ID}`)
+  if (confinement.tenant && upsert === true && namesField(filter, '_id', 0))
+    refuse(`an upsert's filter may not name _id: ${GENERATED_ID}`)
   return scopeFilter(filter, confinement)
 }
 
@@ -78,11 +96,22 @@ export function scopeUpdate(update: UpdateFilter, confinement: Confinement): Upd
     for (const stage of update) {
       const [name, ...rest] = isPlainObject(stage) ? Object.keys(stage) : []
       if (name === undefined || rest.length > 0) refuse('each stage of an update pipeline has exactly one operator')
-      if (tenantField !== undefined ? !FIELD_STAGES.has(name) : !FIELD_STAGES.has(name) && name !== '$project' && name !== '$replaceWith' && name !== '$replaceRoot') {
+      if (
+        tenantField !== undefined
+          ? !FIELD_STAGES.has(name)
+          : !FIELD_STAGES.has(name) && name !== '$project' && name !== '$replaceWith' && name !== '$replaceRoot'
+      ) {
         refuse(`an update pipeline may not use ${name}`)
       }
       const body = (stage as Record<string, unknown>)[name]
-      const fields = name === '$unset' ? (Array.isArray(body) ? body : [body]) : isPlainObject(body) ? Object.keys(body) : refuse(`${name} takes an object`)
+      const fields =
+        name === '$unset'
+          ? Array.isArray(body)
+            ? body
+            : [body]
+          : isPlainObject(body)
+            ? Object.keys(body)
+            : refuse(`${name} takes an object`)
       if (fields.some((field) => typeof field !== 'string')) refuse('$unset takes field names')
       checkFieldNames(fields as string[], confinement)
       inspect(body, { tenantField, noRoot: tenantField !== undefined })
@@ -93,7 +122,12 @@ export function scopeUpdate(update: UpdateFilter, confinement: Confinement): Upd
   const operators = Object.keys(update)
   if (operators.length === 0) refuse('an update needs at least one operator')
   for (const operator of operators) {
-    if (!UPDATE_OPERATORS.has(operator)) refuse(operator.startsWith('$') ? `the update operator ${operator} is not allowed` : 'an update must use update operators; use replaceOne to replace a document')
+    if (!UPDATE_OPERATORS.has(operator))
+      refuse(
+        operator.startsWith('$')
+          ? `the update operator ${operator} is not allowed`
+          : 'an update must use update operators; use replaceOne to replace a document',
+      )
     const fields = update[operator]
     if (!isPlainObject(fields)) refuse(`${operator} takes an object`)
     checkFieldNames(Object.keys(fields), confinement)

@@ -6,7 +6,9 @@ const isDirection = (value: unknown) => value === 1 || value === -1
 
 // How each option is checked: `true` when its value is fine, else what it must be.
 const CHECKS: Record<string, (value: unknown) => true | string> = {
-  sort: (value) => (isPlainObject(value) && Object.values(value).every(isDirection)) || 'an object of 1 and -1, such as { createdAt: -1 }',
+  sort: (value) =>
+    (isPlainObject(value) && Object.values(value).every(isDirection)) ||
+    'an object of 1 and -1, such as { createdAt: -1 }',
   skip: (value) => isCount(value) || 'a whole number, 0 or more',
   limit: (value) => isCount(value) || 'a whole number, 0 or more (0 is no limit)',
   maxTimeMS: (value) => isCount(value) || 'a whole number of milliseconds',
@@ -15,8 +17,13 @@ const CHECKS: Record<string, (value: unknown) => true | string> = {
   ordered: (value) => typeof value === 'boolean' || 'true or false',
   returnDocument: (value) => value === 'before' || value === 'after' || "'before' or 'after'",
   arrayFilters: (value) => (Array.isArray(value) && value.every(isPlainObject)) || 'an array of filters',
-  collation: (value) => (isPlainObject(value) && typeof value.locale === 'string') || 'an object with a locale, such as { locale: "en", strength: 2 }',
-  hint: (value) => typeof value === 'string' || (isPlainObject(value) && Object.values(value).every(isDirection)) || 'an index name or key pattern',
+  collation: (value) =>
+    (isPlainObject(value) && typeof value.locale === 'string') ||
+    'an object with a locale, such as { locale: "en", strength: 2 }',
+  hint: (value) =>
+    typeof value === 'string' ||
+    (isPlainObject(value) && Object.values(value).every(isDirection)) ||
+    'an index name or key pattern',
   comment: (value) => typeof value === 'string' || 'a string',
 }
 
@@ -25,7 +32,12 @@ const CHECKS: Record<string, (value: unknown) => true | string> = {
  * never passed through) and a listed one with a bad value (`InvalidQueryError`: `skip(NaN)`, a
  * negative limit). Projections, sorts and array filters pass the same walk as filters.
  */
-export function checkOptions(options: unknown, allowed: readonly string[], operation: string, tenantField?: string): void {
+export function checkOptions(
+  options: unknown,
+  allowed: readonly string[],
+  operation: string,
+  tenantField?: string,
+): void {
   if (options === undefined) return
   if (!isPlainObject(options)) refuse(`the options of ${operation} must be an object`)
   for (const [key, value] of Object.entries(options)) {

@@ -8,9 +8,27 @@ import { inspect, isPlainObject, refuse, tenantFieldMessage, touches } from './q
 // stage that reads or writes other data ($out, $merge, $collStats, $currentOp, $documents, ...)
 // is absent, so refused.
 const STAGES = new Set([
-  '$match', '$project', '$addFields', '$set', '$unset', '$group', '$sort', '$limit', '$skip', '$count', '$unwind',
-  '$bucket', '$bucketAuto', '$sortByCount', '$replaceRoot', '$replaceWith', '$sample', '$setWindowFields',
-  '$densify', '$fill', '$redact',
+  '$match',
+  '$project',
+  '$addFields',
+  '$set',
+  '$unset',
+  '$group',
+  '$sort',
+  '$limit',
+  '$skip',
+  '$count',
+  '$unwind',
+  '$bucket',
+  '$bucketAuto',
+  '$sortByCount',
+  '$replaceRoot',
+  '$replaceWith',
+  '$sample',
+  '$setWindowFields',
+  '$densify',
+  '$fill',
+  '$redact',
 ])
 const MAX_NESTING = 4
 
@@ -46,7 +64,8 @@ function rewrite(pipeline: unknown[], confinement: Confinement, at: Position): D
     else if (name === '$unionWith') stages.push(unionWith(body, confinement, at))
     else if (name === '$graphLookup') stages.push(...graphLookup(body, confinement))
     else {
-      if (!STAGES.has(name)) refuse(`the aggregation stage ${name} is not allowed: it could reach beyond the tenant's documents`)
+      if (!STAGES.has(name))
+        refuse(`the aggregation stage ${name} is not allowed: it could reach beyond the tenant's documents`)
       inspect(body, { tenantField: confinement.tenant?.field })
       stages.push(stage as Document)
     }
@@ -73,17 +92,23 @@ function lookup(body: unknown, confinement: Confinement, at: Position): Document
   refuseOthers('$lookup', other)
   const target = joinTarget(from, confinement, '$lookup')
   fieldName('$lookup', 'as', as, confinement)
-  if ((localField === undefined) !== (foreignField === undefined)) throw new InvalidQueryError('$lookup takes localField and foreignField together')
+  if ((localField === undefined) !== (foreignField === undefined))
+    throw new InvalidQueryError('$lookup takes localField and foreignField together')
   if (localField !== undefined) {
     fieldName('$lookup', 'localField', localField, confinement)
     fieldName('$lookup', 'foreignField', foreignField, confinement)
-  } else if (pipeline === undefined) throw new InvalidQueryError('$lookup needs localField and foreignField, or a pipeline')
-  if (pipeline !== undefined && !Array.isArray(pipeline)) throw new InvalidQueryError('$lookup takes a pipeline as an array of stages')
+  } else if (pipeline === undefined)
+    throw new InvalidQueryError('$lookup needs localField and foreignField, or a pipeline')
+  if (pipeline !== undefined && !Array.isArray(pipeline))
+    throw new InvalidQueryError('$lookup takes a pipeline as an array of stages')
   if (variables !== undefined) {
     if (!isPlainObject(variables)) throw new InvalidQueryError('$lookup takes let as an object')
     inspect(variables, { tenantField: confinement.tenant?.field })
   }
-  const inner = [...tenantStages(confinement), ...rewrite(pipeline ?? [], confinement, { depth: at.depth + 1, inFacet: false })]
+  const inner = [
+    ...tenantStages(confinement),
+    ...rewrite(pipeline ?? [], confinement, { depth: at.depth + 1, inFacet: false }),
+  ]
   const rewritten: Document = { from: target, as }
   if (localField !== undefined) Object.assign(rewritten, { localField, foreignField })
   if (variables !== undefined) rewritten.let = variables
@@ -92,25 +117,45 @@ function lookup(body: unknown, confinement: Confinement, at: Position): Document
 }
 
 function unionWith(body: unknown, confinement: Confinement, at: Position): Document {
-  const spec = typeof body === 'string' ? { coll: body } : isPlainObject(body) ? body : refuse('$unionWith takes a collection name or { coll, pipeline }')
+  const spec =
+    typeof body === 'string'
+      ? { coll: body }
+      : isPlainObject(body)
+        ? body
+        : refuse('$unionWith takes a collection name or { coll, pipeline }')
   const { coll, pipeline, ...other } = spec
   refuseOthers('$unionWith', other)
   const target = joinTarget(coll, confinement, '$unionWith')
-  if (pipeline !== undefined && !Array.isArray(pipeline)) throw new InvalidQueryError('$unionWith takes a pipeline as an array of stages')
-  const inner = [...tenantStages(confinement), ...rewrite(pipeline ?? [], confinement, { depth: at.depth + 1, inFacet: false })]
+  if (pipeline !== undefined && !Array.isArray(pipeline))
+    throw new InvalidQueryError('$unionWith takes a pipeline as an array of stages')
+  const inner = [
+    ...tenantStages(confinement),
+    ...rewrite(pipeline ?? [], confinement, { depth: at.depth + 1, inFacet: false }),
+  ]
   return { $unionWith: inner.length > 0 ? { coll: target, pipeline: inner } : { coll: target } }
 }
 
 function graphLookup(body: unknown, confinement: Confinement): Document[] {
   if (!isPlainObject(body)) refuse('$graphLookup takes an object')
-  const { from, startWith, connectFromField, connectToField, as, maxDepth, depthField, restrictSearchWithMatch, ...other } = body
+  const {
+    from,
+    startWith,
+    connectFromField,
+    connectToField,
+    as,
+    maxDepth,
+    depthField,
+    restrictSearchWithMatch,
+    ...other
+  } = body
   refuseOthers('$graphLookup', other)
   const target = joinTarget(from, confinement, '$graphLookup')
   fieldName('$graphLookup', 'connectFromField', connectFromField, confinement)
   fieldName('$graphLookup', 'connectToField', connectToField, confinement)
   fieldName('$graphLookup', 'as', as, confinement)
   if (depthField !== undefined) fieldName('$graphLookup', 'depthField', depthField, confinement)
-  if (maxDepth !== undefined && !(Number.isSafeInteger(maxDepth) && (maxDepth as number) >= 0)) throw new InvalidQueryError('$graphLookup takes maxDepth as a whole number, 0 or more')
+  if (maxDepth !== undefined && !(Number.isSafeInteger(maxDepth) && (maxDepth as number) >= 0))
+    throw new InvalidQueryError('$graphLookup takes maxDepth as a whole number, 0 or more')
   if (startWith === undefined) throw new InvalidQueryError('$graphLookup needs startWith')
   inspect(startWith, { tenantField: confinement.tenant?.field })
   const restrict = restrictSearchWithMatch === undefined ? {} : restrictSearchWithMatch
@@ -121,17 +166,21 @@ function graphLookup(body: unknown, confinement: Confinement): Document[] {
   if (Object.keys(scoped).length > 0) stage.restrictSearchWithMatch = scoped
   const { tenant } = confinement
   // The joined documents carry the tenant field on a mixed collection; the tenant never sees it.
-  return tenant && confinement.mixed ? [{ $graphLookup: stage }, { $unset: `${as as string}.${tenant.field}` }] : [{ $graphLookup: stage }]
+  return tenant && confinement.mixed
+    ? [{ $graphLookup: stage }, { $unset: `${as as string}.${tenant.field}` }]
+    : [{ $graphLookup: stage }]
 }
 
 function joinTarget(name: unknown, confinement: Confinement, stage: string): string {
   const target = typeof name === 'string' ? confinement.joinTarget(name) : undefined
-  if (target === undefined) refuse(`${stage} may join only the collections the store declares; ${JSON.stringify(name) ?? 'nothing'} is not one`)
+  if (target === undefined)
+    refuse(`${stage} may join only the collections the store declares; ${JSON.stringify(name) ?? 'nothing'} is not one`)
   return target
 }
 
 function fieldName(stage: string, option: string, value: unknown, confinement: Confinement): void {
-  if (typeof value !== 'string' || value === '' || value.startsWith('$')) throw new InvalidQueryError(`${stage} takes ${option} as a field name`)
+  if (typeof value !== 'string' || value === '' || value.startsWith('$'))
+    throw new InvalidQueryError(`${stage} takes ${option} as a field name`)
   checkName(value, confinement)
 }
 

@@ -42,24 +42,33 @@ export function inspect(value: unknown, rules: ValueRules = {}): void {
 function walk(value: unknown, rules: ValueRules, depth: number, budget: { left: number }): void {
   if (--budget.left < 0) throw new QueryLimitError(`the query holds more than ${MAX_VALUES} values`)
   if (depth > MAX_DEPTH) refuse('the query is nested too deeply')
-  if (typeof value === 'string') return checkReference(value, rules)
+  if (typeof value === 'string') {
+    checkReference(value, rules)
+    return
+  }
   if (typeof value !== 'object' || value === null) return
   if (Array.isArray(value)) {
     for (const item of value) walk(item, rules, depth + 1, budget)
     return
   }
-  if (!isPlainObject(value)) return checkOpaque(value)
+  if (!isPlainObject(value)) {
+    checkOpaque(value)
+    return
+  }
   for (const key in value) {
     if (CODE_OPERATORS.has(key)) refuse(`${key} runs code on the server and is not allowed`)
-    if (rules.tenantField !== undefined && touches(key, rules.tenantField)) refuse(tenantFieldMessage(rules.tenantField))
+    if (rules.tenantField !== undefined && touches(key, rules.tenantField))
+      refuse(tenantFieldMessage(rules.tenantField))
     walk(value[key], rules, depth + 1, budget)
   }
 }
 
 function checkReference(value: string, rules: ValueRules): void {
   if (value.charCodeAt(0) !== 36 /* $ */) return
-  if (rules.tenantField !== undefined && touches(value.slice(1), rules.tenantField)) refuse(tenantFieldMessage(rules.tenantField))
-  if (rules.noRoot && /^\$\$(ROOT|CURRENT)(\.|$)/.test(value)) refuse(`an update pipeline may not use ${value.split('.')[0]} on the shared strategy`)
+  if (rules.tenantField !== undefined && touches(value.slice(1), rules.tenantField))
+    refuse(tenantFieldMessage(rules.tenantField))
+  if (rules.noRoot && /^\$\$(ROOT|CURRENT)(\.|$)/.test(value))
+    refuse(`an update pipeline may not use ${value.split('.')[0]} on the shared strategy`)
 }
 
 // The values the driver serializes as what they are: dates, patterns, binary and BSON types.

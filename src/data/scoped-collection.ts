@@ -43,9 +43,20 @@ export interface DriverCollection {
   replaceOne(filter: Filter, replacement: Document, options?: UpdateOptions): Promise<UpdateResult>
   deleteOne(filter: Filter, options?: WriteOptions): Promise<DeleteResult>
   deleteMany(filter: Filter, options?: WriteOptions): Promise<DeleteResult>
-  findOneAndUpdate(filter: Filter, update: UpdateFilter, options: FindOneAndOptions & { includeResultMetadata: false }): Promise<Document | null>
-  findOneAndReplace(filter: Filter, replacement: Document, options: FindOneAndOptions & { includeResultMetadata: false }): Promise<Document | null>
-  findOneAndDelete(filter: Filter, options: Omit<FindOneAndOptions, 'upsert' | 'returnDocument'> & { includeResultMetadata: false }): Promise<Document | null>
+  findOneAndUpdate(
+    filter: Filter,
+    update: UpdateFilter,
+    options: FindOneAndOptions & { includeResultMetadata: false },
+  ): Promise<Document | null>
+  findOneAndReplace(
+    filter: Filter,
+    replacement: Document,
+    options: FindOneAndOptions & { includeResultMetadata: false },
+  ): Promise<Document | null>
+  findOneAndDelete(
+    filter: Filter,
+    options: Omit<FindOneAndOptions, 'upsert' | 'returnDocument'> & { includeResultMetadata: false },
+  ): Promise<Document | null>
   bulkWrite(operations: AnyBulkWriteOperation[], options?: { ordered?: boolean }): Promise<BulkWriteResult>
 }
 
@@ -89,12 +100,17 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
     this.#field = confinement.tenant?.field
     const hidden = confinement.mixed ? confinement.tenant?.field : undefined
     this.#hidden = hidden
-    this.#strip = hidden === undefined ? (document) => document as T & Document : (document) => withoutField(document, hidden) as T & Document
+    this.#strip =
+      hidden === undefined
+        ? (document) => document as T & Document
+        : (document) => withoutField(document, hidden) as T & Document
   }
 
   // The id is the stored document's own: the type its declaration gives it.
   insertOne(document: T): Promise<InsertOneResult<IdOf<T>>> {
-    return this.#run(() => this.#target.insertOne(scopeDocument(document, this.#confinement))) as Promise<InsertOneResult<IdOf<T>>>
+    return this.#run(() => this.#target.insertOne(scopeDocument(document, this.#confinement))) as Promise<
+      InsertOneResult<IdOf<T>>
+    >
   }
 
   insertMany(documents: T[]): Promise<InsertManyResult<IdOf<T>>> {
@@ -129,7 +145,11 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
 
   /** Over a mixed collection an exact count of the tenant's documents (the collection's estimate would count everyone's). */
   estimatedDocumentCount(): Promise<number> {
-    return this.#run(() => (this.#confinement.mixed ? this.#target.countDocuments(scopeFilter({}, this.#confinement)) : this.#target.estimatedDocumentCount()))
+    return this.#run(() =>
+      this.#confinement.mixed
+        ? this.#target.countDocuments(scopeFilter({}, this.#confinement))
+        : this.#target.estimatedDocumentCount(),
+    )
   }
 
   distinct(key: string, filter?: Filter, options?: ReadOptions): Promise<unknown[]> {
@@ -137,7 +157,8 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
       if (typeof key !== 'string' || key === '' || key.startsWith('$')) refuse('distinct takes a field name')
       checkOptions(options, READ, 'distinct', this.#field)
       const scoped = scopeFilter(filter, this.#confinement)
-      if (this.#field !== undefined && (key === this.#field || key.startsWith(`${this.#field}.`))) refuse(`distinct may not read the tenant field ${this.#field}`)
+      if (this.#field !== undefined && (key === this.#field || key.startsWith(`${this.#field}.`)))
+        refuse(`distinct may not read the tenant field ${this.#field}`)
       return this.#target.distinct(key, scoped, options)
     })
   }
@@ -153,21 +174,33 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
   updateOne(filter: Filter, update: UpdateFilter, options?: UpdateOptions): Promise<UpdateResult> {
     return this.#run(() => {
       checkOptions(options, UPDATE, 'updateOne', this.#field)
-      return this.#target.updateOne(scopeUpsertFilter(filter, this.#confinement, options?.upsert), scopeUpdate(update, this.#confinement), options)
+      return this.#target.updateOne(
+        scopeUpsertFilter(filter, this.#confinement, options?.upsert),
+        scopeUpdate(update, this.#confinement),
+        options,
+      )
     })
   }
 
   updateMany(filter: Filter, update: UpdateFilter, options?: UpdateOptions): Promise<UpdateResult> {
     return this.#run(() => {
       checkOptions(options, UPDATE, 'updateMany', this.#field)
-      return this.#target.updateMany(scopeUpsertFilter(filter, this.#confinement, options?.upsert), scopeUpdate(update, this.#confinement), options)
+      return this.#target.updateMany(
+        scopeUpsertFilter(filter, this.#confinement, options?.upsert),
+        scopeUpdate(update, this.#confinement),
+        options,
+      )
     })
   }
 
   replaceOne(filter: Filter, replacement: T, options?: Omit<UpdateOptions, 'arrayFilters'>): Promise<UpdateResult> {
     return this.#run(() => {
       checkOptions(options, ['upsert', ...WRITE], 'replaceOne', this.#field)
-      return this.#target.replaceOne(scopeUpsertFilter(filter, this.#confinement, options?.upsert), scopeDocument(replacement, this.#confinement, options?.upsert !== true), options)
+      return this.#target.replaceOne(
+        scopeUpsertFilter(filter, this.#confinement, options?.upsert),
+        scopeDocument(replacement, this.#confinement, options?.upsert !== true),
+        options,
+      )
     })
   }
 
@@ -188,7 +221,13 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
   findOneAndUpdate(filter: Filter, update: UpdateFilter, options?: FindOneAndOptions): Promise<(T & Document) | null> {
     return this.#run(() => {
       checkOptions(options, FIND_ONE_AND, 'findOneAndUpdate', this.#field)
-      return this.#stripped(this.#target.findOneAndUpdate(scopeUpsertFilter(filter, this.#confinement, options?.upsert), scopeUpdate(update, this.#confinement), { ...options, includeResultMetadata: false }))
+      return this.#stripped(
+        this.#target.findOneAndUpdate(
+          scopeUpsertFilter(filter, this.#confinement, options?.upsert),
+          scopeUpdate(update, this.#confinement),
+          { ...options, includeResultMetadata: false },
+        ),
+      )
     })
   }
 
@@ -196,14 +235,27 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
     return this.#run(() => {
       checkOptions(options, FIND_ONE_AND, 'findOneAndReplace', this.#field)
       const scoped = scopeDocument(replacement, this.#confinement, options?.upsert !== true)
-      return this.#stripped(this.#target.findOneAndReplace(scopeUpsertFilter(filter, this.#confinement, options?.upsert), scoped, { ...options, includeResultMetadata: false }))
+      return this.#stripped(
+        this.#target.findOneAndReplace(scopeUpsertFilter(filter, this.#confinement, options?.upsert), scoped, {
+          ...options,
+          includeResultMetadata: false,
+        }),
+      )
     })
   }
 
-  findOneAndDelete(filter: Filter, options?: Omit<FindOneAndOptions, 'upsert' | 'returnDocument'>): Promise<(T & Document) | null> {
+  findOneAndDelete(
+    filter: Filter,
+    options?: Omit<FindOneAndOptions, 'upsert' | 'returnDocument'>,
+  ): Promise<(T & Document) | null> {
     return this.#run(() => {
       checkOptions(options, ['sort', 'projection', ...READ], 'findOneAndDelete', this.#field)
-      return this.#stripped(this.#target.findOneAndDelete(scopeFilter(filter, this.#confinement), { ...options, includeResultMetadata: false }))
+      return this.#stripped(
+        this.#target.findOneAndDelete(scopeFilter(filter, this.#confinement), {
+          ...options,
+          includeResultMetadata: false,
+        }),
+      )
     })
   }
 
@@ -215,7 +267,8 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
       const scoped = operations.map((operation) => this.#scopeOperation(operation))
       const result = await this.#target.bulkWrite(scoped, options)
       // The driver's BulkWriteResult is a class with more on it; hand back plain counts.
-      const { insertedCount, matchedCount, modifiedCount, deletedCount, upsertedCount, insertedIds, upsertedIds } = result
+      const { insertedCount, matchedCount, modifiedCount, deletedCount, upsertedCount, insertedIds, upsertedIds } =
+        result
       return { insertedCount, matchedCount, modifiedCount, deletedCount, upsertedCount, insertedIds, upsertedIds }
     })
   }
@@ -223,7 +276,8 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
   #scopeOperation(operation: AnyBulkWriteOperation<T>): AnyBulkWriteOperation {
     const [kind, ...rest] = isPlainObject(operation) ? Object.keys(operation) : []
     const body = kind === undefined ? undefined : (operation as Record<string, unknown>)[kind]
-    if (kind === undefined || rest.length > 0 || !isPlainObject(body)) refuse('each bulkWrite operation has exactly one kind')
+    if (kind === undefined || rest.length > 0 || !isPlainObject(body))
+      refuse('each bulkWrite operation has exactly one kind')
     const confinement = this.#confinement
     switch (kind) {
       case 'insertOne':
@@ -232,10 +286,22 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
       case 'updateOne':
       case 'updateMany':
         checkOptions(body, ['filter', 'update', ...UPDATE], `bulkWrite ${kind}`, this.#field)
-        return { [kind]: { ...body, filter: scopeUpsertFilter(body.filter as Filter, confinement, body.upsert), update: scopeUpdate(body.update as UpdateFilter, confinement) } } as AnyBulkWriteOperation
+        return {
+          [kind]: {
+            ...body,
+            filter: scopeUpsertFilter(body.filter as Filter, confinement, body.upsert),
+            update: scopeUpdate(body.update as UpdateFilter, confinement),
+          },
+        } as AnyBulkWriteOperation
       case 'replaceOne':
         checkOptions(body, ['filter', 'replacement', 'upsert', ...WRITE], 'bulkWrite replaceOne', this.#field)
-        return { replaceOne: { ...body, filter: scopeUpsertFilter(body.filter as Filter, confinement, body.upsert), replacement: scopeDocument(body.replacement as Document, confinement, body.upsert !== true) } }
+        return {
+          replaceOne: {
+            ...body,
+            filter: scopeUpsertFilter(body.filter as Filter, confinement, body.upsert),
+            replacement: scopeDocument(body.replacement as Document, confinement, body.upsert !== true),
+          },
+        }
       case 'deleteOne':
       case 'deleteMany':
         checkOptions(body, ['filter', ...WRITE], `bulkWrite ${kind}`, this.#field)
@@ -247,7 +313,9 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
 
   /** One document from the store, without the tenant field; the store's own promise where there is nothing to take out. */
   #stripped(found: Promise<Document | null>): Promise<(T & Document) | null> {
-    return (this.#hidden === undefined ? found : found.then((document) => document && this.#strip(document))) as Promise<(T & Document) | null>
+    return (
+      this.#hidden === undefined ? found : found.then((document) => document && this.#strip(document))
+    ) as Promise<(T & Document) | null>
   }
 
   /**

@@ -96,7 +96,12 @@ export class ScopedFindCursor<T> extends ScopedCursor<T> implements TenantFindCu
   readonly #strip: Transform<unknown, T>
   readonly #translator: Translate | undefined
 
-  constructor(open: (options: unknown) => CursorLike<unknown>, options: unknown, strip: Transform<unknown, T>, translate?: Translate) {
+  constructor(
+    open: (options: unknown) => CursorLike<unknown>,
+    options: unknown,
+    strip: Transform<unknown, T>,
+    translate?: Translate,
+  ) {
     super(() => open(options), strip, translate)
     this.#reopen = open
     this.#options = options
@@ -123,7 +128,10 @@ export class ScopedFindCursor<T> extends ScopedCursor<T> implements TenantFindCu
   #with(options: FindOptions): TenantFindCursor<T> {
     if (this.started) throw new InvalidQueryError('a cursor’s options must be set before it is read')
     // Options that are not an object stay as they are, for the read to refuse.
-    const merged = this.#options === undefined || (typeof this.#options === 'object' && this.#options !== null) ? { ...this.#options, ...options } : this.#options
+    const merged =
+      this.#options === undefined || (typeof this.#options === 'object' && this.#options !== null)
+        ? { ...this.#options, ...options }
+        : this.#options
     return new ScopedFindCursor<T>(this.#reopen, merged, this.#strip, this.#translator)
   }
 }

@@ -13,11 +13,23 @@ const transferBody = z.strictObject({ member_id: z.string().min(1).max(200) })
 const noBody = z.strictObject({}).optional()
 
 export function memberJson(member: Member) {
-  return { id: member.id, account_id: member.accountId, email: member.email, role: member.role, created_at: member.createdAt.toISOString() }
+  return {
+    id: member.id,
+    account_id: member.accountId,
+    email: member.email,
+    role: member.role,
+    created_at: member.createdAt.toISOString(),
+  }
 }
 
 function invitationJson(invitation: Invitation) {
-  return { id: invitation.id, email: invitation.email, role: invitation.role, expires_at: invitation.expiresAt.toISOString(), created_at: invitation.createdAt.toISOString() }
+  return {
+    id: invitation.id,
+    email: invitation.email,
+    role: invitation.role,
+    expires_at: invitation.expiresAt.toISOString(),
+    created_at: invitation.createdAt.toISOString(),
+  }
 }
 
 /** Members, ownership and invitations: the rules live in `MemberService` and `Invitations`; these only carry them over HTTP. */
@@ -40,7 +52,10 @@ export function memberRoutes(tenancy: Tenancy): OrgRoute[] {
       schema: roleBody,
       authenticated: true,
       async handle(input, tenant, request) {
-        return { status: 200, body: { member: memberJson(await tenancy.members.changeRole(tenant!, request.params.id!, input.role)) } }
+        return {
+          status: 200,
+          body: { member: memberJson(await tenancy.members.changeRole(tenant!, request.params.id!, input.role)) },
+        }
       },
     }),
     route({
@@ -72,7 +87,10 @@ export function memberRoutes(tenancy: Tenancy): OrgRoute[] {
       schema: transferBody,
       authenticated: true,
       async handle(input, tenant) {
-        return { status: 200, body: { owner: memberJson(await tenancy.members.transferOwnership(tenant!, input.member_id)) } }
+        return {
+          status: 200,
+          body: { owner: memberJson(await tenancy.members.transferOwnership(tenant!, input.member_id)) },
+        }
       },
     }),
     route({

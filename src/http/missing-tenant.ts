@@ -9,10 +9,13 @@ import { NoTenantContextError } from '../errors.js'
  */
 export function missingTenant(where: string): object {
   const fail = (): never => {
-    throw new NoTenantContextError(`${where} is not set: this route is not behind tenantScope(tenancy); add it in front of the route`)
+    throw new NoTenantContextError(
+      `${where} is not set: this route is not behind tenantScope(tenancy); add it in front of the route`,
+    )
   }
   return new Proxy(Object.freeze({}), {
-    get: (_target, property) => (typeof property === 'symbol' || property === 'then' || property === 'toJSON' ? undefined : fail()),
+    get: (_target, property) =>
+      typeof property === 'symbol' || property === 'then' || property === 'toJSON' ? undefined : fail(),
     has: fail,
     set: fail,
   })

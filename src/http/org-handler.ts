@@ -58,7 +58,8 @@ const EMPTY_HEADERS = { 'cache-control': 'no-store' }
  */
 export function createOrgHandler(tenancy: Tenancy, options: OrgRouterOptions = {}): OrgHandler {
   const { bodyLimit = 16 * 1024, prefix = '' } = options
-  if (!Number.isInteger(bodyLimit) || bodyLimit <= 0) throw new TypeError('tenantry: bodyLimit must be a positive whole number of bytes')
+  if (!Number.isInteger(bodyLimit) || bodyLimit <= 0)
+    throw new TypeError('tenantry: bodyLimit must be a positive whole number of bytes')
   if (typeof prefix !== 'string' || (prefix !== '' && (!prefix.startsWith('/') || prefix.endsWith('/')))) {
     throw new TypeError('tenantry: prefix must be empty or start with "/" and not end with "/"')
   }
@@ -68,11 +69,17 @@ export function createOrgHandler(tenancy: Tenancy, options: OrgRouterOptions = {
   const routesByPrefix = new Map<string, Map<string, OrgRoute>>()
   const served = withoutSwitchedOff(orgRoutes(tenancy), options.routes)
   const { openapi = true } = options
-  if (typeof openapi !== 'boolean' && (typeof openapi !== 'object' || openapi === null)) throw new TypeError('tenantry: openapi must be true, false or { title, version, prefix }')
+  if (typeof openapi !== 'boolean' && (typeof openapi !== 'object' || openapi === null))
+    throw new TypeError('tenantry: openapi must be true, false or { title, version, prefix }')
   // Built once: the document of exactly the routes this handler serves.
-  const documentJson = openapi === false ? undefined : JSON.stringify(buildOpenApi(served, { prefix, ...(openapi === true ? {} : openapi) }))
-  if (options.docs !== undefined && typeof options.docs !== 'boolean') throw new TypeError('tenantry: docs must be a boolean')
-  if (options.docs && openapi === false) throw new TypeError('tenantry: the docs page shows /openapi.json, so it needs openapi on')
+  const documentJson =
+    openapi === false
+      ? undefined
+      : JSON.stringify(buildOpenApi(served, { prefix, ...(openapi === true ? {} : openapi) }))
+  if (options.docs !== undefined && typeof options.docs !== 'boolean')
+    throw new TypeError('tenantry: docs must be a boolean')
+  if (options.docs && openapi === false)
+    throw new TypeError('tenantry: the docs page shows /openapi.json, so it needs openapi on')
   const docs = options.docs ? docsPage() : undefined
   for (const route of served) {
     const table = route.path.endsWith('/{id}') ? routesByPrefix : routesByPath
@@ -91,11 +98,19 @@ export function createOrgHandler(tenancy: Tenancy, options: OrgRouterOptions = {
         path = path.slice(prefix.length) || '/'
       }
       if (documentJson !== undefined && path === '/openapi.json') {
-        if (request.method.toUpperCase() !== 'GET' && request.method.toUpperCase() !== 'HEAD') return toProblem(new MethodNotAllowedError(['GET']))
-        return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-cache' }, body: documentJson }
+        if (request.method.toUpperCase() !== 'GET' && request.method.toUpperCase() !== 'HEAD')
+          return toProblem(new MethodNotAllowedError(['GET']))
+        return {
+          status: 200,
+          headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-cache' },
+          body: documentJson,
+        }
       }
       const page = docs?.get(path)
-      if (page) return request.method.toUpperCase() === 'GET' || request.method.toUpperCase() === 'HEAD' ? page : toProblem(new MethodNotAllowedError(['GET']))
+      if (page)
+        return request.method.toUpperCase() === 'GET' || request.method.toUpperCase() === 'HEAD'
+          ? page
+          : toProblem(new MethodNotAllowedError(['GET']))
       let byMethod = routesByPath.get(path)
       let params: { id?: string } = {}
       if (!byMethod) {
@@ -108,10 +123,18 @@ export function createOrgHandler(tenancy: Tenancy, options: OrgRouterOptions = {
       try {
         const route = byMethod.get(request.method.toUpperCase())
         if (!route) throw new MethodNotAllowedError([...byMethod.keys()])
-        const sentToken = route.authenticated === true || (route.authenticated === 'optional' && request.headers.authorization !== undefined)
-        const tenant = sentToken ? await tenancy.registry.resolve(bearerToken(request.headers.authorization)) : undefined
-        if (route.permission !== undefined && !tenancy.can(tenant!, route.permission)) throw new PermissionDeniedError(`this needs the ${route.permission} permission`)
-        const raw = route.input === 'query' ? queryObject(queryStart === -1 ? '' : request.url.slice(queryStart + 1)) : await readJsonBody(request, bodyLimit)
+        const sentToken =
+          route.authenticated === true ||
+          (route.authenticated === 'optional' && request.headers.authorization !== undefined)
+        const tenant = sentToken
+          ? await tenancy.registry.resolve(bearerToken(request.headers.authorization))
+          : undefined
+        if (route.permission !== undefined && !tenancy.can(tenant!, route.permission))
+          throw new PermissionDeniedError(`this needs the ${route.permission} permission`)
+        const raw =
+          route.input === 'query'
+            ? queryObject(queryStart === -1 ? '' : request.url.slice(queryStart + 1))
+            : await readJsonBody(request, bodyLimit)
         const result = await route.handle(parseInput(route.schema, raw) as never, tenant, { ...request, params })
         // An empty answer (204) says nothing about a body it does not have.
         if (result.body === undefined) return { status: result.status, headers: EMPTY_HEADERS }

@@ -11,11 +11,22 @@ import { noQuery, route, tokensJson, type OrgRoute } from './route-table.js'
 // The wire format is the original service's: snake_case fields, these exact paths. Objects are
 // strict so a misspelt field is an error rather than silently ignored; string schemas reject
 // operator objects such as {"$gt": ""} before they can reach a store.
-const createBody = z.strictObject({ organization_name: fields.organizationName, email: fields.email, password: fields.password, slug: slug.optional() })
+const createBody = z.strictObject({
+  organization_name: fields.organizationName,
+  email: fields.email,
+  password: fields.password,
+  slug: slug.optional(),
+})
 const getQuery = z
   .strictObject({ organization_name: fields.organizationName.optional(), slug: slug.optional() })
-  .refine((query) => (query.organization_name === undefined) !== (query.slug === undefined), { message: 'give organization_name or slug, not both' })
-const loginBody = z.strictObject({ email: z.string().max(254), password: z.string().max(1024), organization_name: fields.organizationName.optional() })
+  .refine((query) => (query.organization_name === undefined) !== (query.slug === undefined), {
+    message: 'give organization_name or slug, not both',
+  })
+const loginBody = z.strictObject({
+  email: z.string().max(254),
+  password: z.string().max(1024),
+  organization_name: fields.organizationName.optional(),
+})
 const switchBody = z.strictObject({ organization_name: fields.organizationName })
 const refreshBody = z.strictObject({ refresh_token: z.string().max(4096) })
 const logoutBody = z.strictObject({ refresh_token: z.string().max(4096).optional() }).optional()
@@ -26,7 +37,8 @@ const auditCursor = z
   .transform((value, context) => {
     try {
       const [at, id] = JSON.parse(Buffer.from(value, 'base64url').toString()) as unknown[]
-      if (typeof at === 'string' && typeof id === 'string' && !Number.isNaN(Date.parse(at))) return { at: new Date(at), id }
+      if (typeof at === 'string' && typeof id === 'string' && !Number.isNaN(Date.parse(at)))
+        return { at: new Date(at), id }
     } catch {
       // Falls through to the issue below.
     }
@@ -35,27 +47,41 @@ const auditCursor = z
   })
 const auditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  before: z.iso.datetime({ offset: true }).transform((value) => new Date(value)).optional(),
+  before: z.iso
+    .datetime({ offset: true })
+    .transform((value) => new Date(value))
+    .optional(),
   cursor: auditCursor.optional(),
 })
 // Every field is optional, so changing a password does not mean resending the name; an empty
 // body changes nothing and is refused as such.
 const updateBody = z
-  .strictObject({ organization_name: fields.organizationName.optional(), slug: slug.optional(), email: fields.email.optional(), password: fields.password.optional() })
-  .refine((body) => Object.values(body).some((value) => value !== undefined), { message: 'give at least one of organization_name, slug, email or password' })
+  .strictObject({
+    organization_name: fields.organizationName.optional(),
+    slug: slug.optional(),
+    email: fields.email.optional(),
+    password: fields.password.optional(),
+  })
+  .refine((body) => Object.values(body).some((value) => value !== undefined), {
+    message: 'give at least one of organization_name, slug, email or password',
+  })
 const deleteBody = z.strictObject({ organization_name: fields.organizationName })
 // Long enough for any hostname in any script before IDNA; OrgDomains checks the rest.
 const domainBody = z.strictObject({ domain: z.string().min(1).max(1024) })
 
-
-export function organizationJson(org: Organization) {
-  return { id: org.id, name: org.name, slug: org.slug, created_at: org.createdAt.toISOString(), updated_at: org.updatedAt.toISOString() }
+function organizationJson(org: Organization) {
+  return {
+    id: org.id,
+    name: org.name,
+    slug: org.slug,
+    created_at: org.createdAt.toISOString(),
+    updated_at: org.updatedAt.toISOString(),
+  }
 }
 
 function domainJson(domain: OrganizationDomain) {
   return { domain: domain.domain, created_at: domain.createdAt.toISOString() }
 }
-
 
 /** The org-management routes over a tenancy: the table both adapters serve. */
 export function orgRoutes(tenancy: Tenancy): OrgRoute[] {
@@ -67,9 +93,21 @@ export function orgRoutes(tenancy: Tenancy): OrgRoute[] {
       schema: createBody,
       authenticated: false,
       async handle(input) {
-        const { organization, owner } = await tenancy.orgs.create({ name: input.organization_name, email: input.email, password: input.password, slug: input.slug })
+        const { organization, owner } = await tenancy.orgs.create({
+          name: input.organization_name,
+          email: input.email,
+          password: input.password,
+          slug: input.slug,
+        })
         // `admin` is the original service's field: the account that logs in.
-        return { status: 201, body: { organization: organizationJson(organization), admin: { id: owner.accountId, email: owner.email }, owner: memberJson(owner) } }
+        return {
+          status: 201,
+          body: {
+            organization: organizationJson(organization),
+            admin: { id: owner.accountId, email: owner.email },
+            owner: memberJson(owner),
+          },
+        }
       },
     }),
     route({
@@ -79,7 +117,9 @@ export function orgRoutes(tenancy: Tenancy): OrgRoute[] {
       schema: getQuery,
       authenticated: false,
       async handle(input) {
-        const organization = await tenancy.orgs.get(input.slug !== undefined ? { slug: input.slug } : { name: input.organization_name! })
+        const organization = await tenancy.orgs.get(
+          input.slug !== undefined ? { slug: input.slug } : { name: input.organization_name! },
+        )
         if (!organization) throw new OrganizationNotFoundError('no organization has this name or slug')
         return { status: 200, body: { organization: organizationJson(organization) } }
       },
@@ -91,7 +131,10 @@ export function orgRoutes(tenancy: Tenancy): OrgRoute[] {
       schema: loginBody,
       authenticated: false,
       async handle(input, _tenant, request) {
-        const tokens = await tenancy.auth.login({ email: input.email, password: input.password, organizationName: input.organization_name }, { clientAddress: request.clientAddress })
+        const tokens = await tenancy.auth.login(
+          { email: input.email, password: input.password, organizationName: input.organization_name },
+          { clientAddress: request.clientAddress },
+        )
         return { status: 200, body: tokensJson(tokens) }
       },
     }),
@@ -102,7 +145,14 @@ export function orgRoutes(tenancy: Tenancy): OrgRoute[] {
       schema: switchBody,
       authenticated: true,
       async handle(input, tenant, request) {
-        return { status: 200, body: tokensJson(await tenancy.auth.switchOrganization(tenant!, input.organization_name, { clientAddress: request.clientAddress })) }
+        return {
+          status: 200,
+          body: tokensJson(
+            await tenancy.auth.switchOrganization(tenant!, input.organization_name, {
+              clientAddress: request.clientAddress,
+            }),
+          ),
+        }
       },
     }),
     route({
@@ -125,7 +175,8 @@ export function orgRoutes(tenancy: Tenancy): OrgRoute[] {
       authenticated: 'optional',
       async handle(input, tenant, request) {
         if (!tenant && input?.refresh_token === undefined) throw new TokenMissingError()
-        if (input?.refresh_token !== undefined) await tenancy.auth.revokeRefreshToken(input.refresh_token, { clientAddress: request.clientAddress })
+        if (input?.refresh_token !== undefined)
+          await tenancy.auth.revokeRefreshToken(input.refresh_token, { clientAddress: request.clientAddress })
         if (tenant) await tenancy.auth.logout(tenant, { clientAddress: request.clientAddress })
         return { status: 204 }
       },
@@ -138,13 +189,19 @@ export function orgRoutes(tenancy: Tenancy): OrgRoute[] {
       authenticated: true,
       permission: 'audit:read',
       async handle(input, tenant) {
-        const events = await tenancy.audit.list(tenant!.id, { limit: input.limit, before: input.before, after: input.cursor })
+        const events = await tenancy.audit.list(tenant!.id, {
+          limit: input.limit,
+          before: input.before,
+          after: input.cursor,
+        })
         const last = events.length === input.limit ? events.at(-1) : undefined
         return {
           status: 200,
           body: {
             // Pass it as `cursor` for the next page; null after the last one.
-            next_cursor: last ? Buffer.from(JSON.stringify([last.at.toISOString(), last.id])).toString('base64url') : null,
+            next_cursor: last
+              ? Buffer.from(JSON.stringify([last.at.toISOString(), last.id])).toString('base64url')
+              : null,
             events: events.map((event) => ({
               id: event.id,
               type: event.type,
@@ -164,7 +221,12 @@ export function orgRoutes(tenancy: Tenancy): OrgRoute[] {
       schema: updateBody,
       authenticated: true,
       async handle(input, tenant) {
-        const organization = await tenancy.orgs.update(tenant!, { name: input.organization_name, slug: input.slug, email: input.email, password: input.password })
+        const organization = await tenancy.orgs.update(tenant!, {
+          name: input.organization_name,
+          slug: input.slug,
+          email: input.email,
+          password: input.password,
+        })
         return { status: 200, body: { organization: organizationJson(organization) } }
       },
     }),

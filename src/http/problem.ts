@@ -9,9 +9,17 @@ import {
   TooManyRequestsError,
   ValidationError,
 } from '../errors.js'
+import type * as errors from '../errors.js'
 import type { HttpResponse } from './http-types.js'
 
-export const PROBLEMS: Record<string, { status: number; title: string }> = {
+/** Every code an error of tenantry's can carry, from the classes themselves (the base's `string` left out). */
+export type ErrorCode = LiteralCode<(typeof errors)[keyof typeof errors]>
+type LiteralCode<T> = T extends { code: infer C extends string } ? (string extends C ? never : C) : never
+// Bugs in the host (code that needs a tenant ran outside one), never an answer to a client.
+type UnansweredCode = 'NO_TENANT_CONTEXT'
+
+// A new error class without an entry here fails the type check instead of becoming a 500.
+export const PROBLEMS: Record<string, { status: number; title: string } | undefined> = {
   VALIDATION_FAILED: { status: 400, title: 'Invalid request' },
   MALFORMED_JSON: { status: 400, title: 'Malformed JSON' },
   TENANT_ISOLATION: { status: 400, title: 'Operation not allowed on tenant data' },
@@ -35,6 +43,7 @@ export const PROBLEMS: Record<string, { status: number; title: string }> = {
   ORGANIZATION_NOT_FOUND: { status: 404, title: 'Organization not found' },
   TENANT_NOT_IDENTIFIED: { status: 404, title: 'No organization identified' },
   DOMAIN_NOT_FOUND: { status: 404, title: 'Domain not found' },
+  UNKNOWN_COLLECTION: { status: 404, title: 'Collection not found' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   ORGANIZATION_NAME_TAKEN: { status: 409, title: 'Organization name taken' },
   ADMIN_EMAIL_TAKEN: { status: 409, title: 'Admin email taken' },
@@ -46,7 +55,7 @@ export const PROBLEMS: Record<string, { status: number; title: string }> = {
   TOO_MANY_REQUESTS: { status: 429, title: 'Too many requests' },
   CAPACITY_EXCEEDED: { status: 503, title: 'No capacity for another organization' },
   QUERY_TIMEOUT: { status: 503, title: 'Query timed out' },
-}
+} satisfies Record<Exclude<ErrorCode, UnansweredCode>, { status: number; title: string }>
 
 /**
  * The one place a `TenantryError` becomes an HTTP answer: RFC 9457 problem+json with a stable
@@ -67,7 +76,8 @@ export function toProblem(err: unknown): HttpResponse | null {
   if (err instanceof TokenMissingError) headers['www-authenticate'] = 'Bearer realm="tenantry"'
   if (err instanceof TokenInvalidError) headers['www-authenticate'] = bearerChallenge(err.bearerError, err.message)
   if (err instanceof TokenExpiredError) headers['www-authenticate'] = bearerChallenge('invalid_token', err.message)
-  if (err instanceof PermissionDeniedError) headers['www-authenticate'] = bearerChallenge('insufficient_scope', err.message)
+  if (err instanceof PermissionDeniedError)
+    headers['www-authenticate'] = bearerChallenge('insufficient_scope', err.message)
   if (err instanceof MethodNotAllowedError) headers.allow = err.allow.join(', ')
   if (err instanceof TooManyRequestsError) headers['retry-after'] = String(err.retryAfterSeconds)
   const body = {

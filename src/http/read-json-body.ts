@@ -14,9 +14,11 @@ export async function readJsonBody(request: HttpRequest, limit: number): Promise
   if (declaredLength === 0 && !chunked) return undefined
 
   const contentType = request.headers['content-type'] ?? ''
-  if (!JSON_MEDIA_TYPE.test(contentType)) throw new UnsupportedMediaTypeError('the request body must be application/json')
+  if (!JSON_MEDIA_TYPE.test(contentType))
+    throw new UnsupportedMediaTypeError('the request body must be application/json')
   const encoding = request.headers['content-encoding']
-  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') throw new UnsupportedMediaTypeError('compressed request bodies are not accepted')
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity')
+    throw new UnsupportedMediaTypeError('compressed request bodies are not accepted')
   if (declaredLength > limit) throw new PayloadTooLargeError(limit)
 
   const chunks: Uint8Array[] = []

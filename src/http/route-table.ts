@@ -18,7 +18,11 @@ export interface OrgRoute {
   authenticated: boolean | 'optional'
   /** A permission the token's role must hold, checked before the input is read (403 `PERMISSION_DENIED`). */
   permission?: string
-  handle(input: never, tenant: MemberTenant | undefined, request: RouteRequest): Promise<{ status: number; body?: unknown }>
+  handle(
+    input: never,
+    tenant: MemberTenant | undefined,
+    request: RouteRequest,
+  ): Promise<{ status: number; body?: unknown }>
 }
 
 /** The request as a route sees it: the adapter's request and the path's `{id}`. */
@@ -29,13 +33,22 @@ export interface RouteRequest extends HttpRequest {
 export const noQuery = z.strictObject({})
 
 export function tokensJson(tokens: IssuedTokens) {
-  return { access_token: tokens.accessToken, token_type: tokens.tokenType, expires_in: tokens.expiresIn, refresh_token: tokens.refreshToken }
+  return {
+    access_token: tokens.accessToken,
+    token_type: tokens.tokenType,
+    expires_in: tokens.expiresIn,
+    refresh_token: tokens.refreshToken,
+  }
 }
 
 export function route<TSchema extends z.ZodType>(
   definition: Omit<OrgRoute, 'schema' | 'handle'> & {
     schema: TSchema
-    handle(input: z.output<TSchema>, tenant: MemberTenant | undefined, request: RouteRequest): Promise<{ status: number; body?: unknown }>
+    handle(
+      input: z.output<TSchema>,
+      tenant: MemberTenant | undefined,
+      request: RouteRequest,
+    ): Promise<{ status: number; body?: unknown }>
   },
 ): OrgRoute {
   return definition as OrgRoute
@@ -49,7 +62,11 @@ export interface RouteSwitches {
 
 /** The routes minus those a host turned off; a `TypeError` for a switch tenantry does not have. */
 export function withoutSwitchedOff(routes: readonly OrgRoute[], switches: RouteSwitches = {}): OrgRoute[] {
-  if (typeof switches !== 'object' || switches === null || Object.entries(switches).some(([name, on]) => !['create', 'get'].includes(name) || typeof on !== 'boolean')) {
+  if (
+    typeof switches !== 'object' ||
+    switches === null ||
+    Object.entries(switches).some(([name, on]) => !['create', 'get'].includes(name) || typeof on !== 'boolean')
+  ) {
     throw new TypeError('tenantry: routes takes { create?: boolean, get?: boolean }')
   }
   const off = new Set([switches.create === false && '/org/create', switches.get === false && '/org/get'])

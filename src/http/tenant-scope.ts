@@ -12,7 +12,10 @@ import { toProblem } from './problem.js'
 type MaybePromise<T> = T | Promise<T>
 
 /** What identifies a request's tenant: a tenantry access token, the Host, or the host app's own code. */
-export type TenantSource<TRequest> = 'token' | 'host' | ((request: TRequest) => MaybePromise<TenantRef | null | undefined>)
+export type TenantSource<TRequest> =
+  | 'token'
+  | 'host'
+  | ((request: TRequest) => MaybePromise<TenantRef | null | undefined>)
 
 /** Options of `tenantScope` in every adapter; `TRequest` is Express's `req` or Koa's `ctx`. */
 export interface TenantScopeOptions<TRequest> {
@@ -73,24 +76,37 @@ export type ScopeRequest<TRequest> = (request: TRequest) => MaybePromise<ScopeRe
  * anything else (a resolver or `authorize` that throws, the store being down) is thrown, for the
  * host's error handling.
  */
-export function createScopeRequest<TRequest>(tenancy: Tenancy, options: TenantScopeOptions<TRequest>, read: RequestReader<TRequest>): ScopeRequest<TRequest> {
-  if (typeof options !== 'object' || options === null) throw new TypeError('tenantry: tenantScope options must be an object')
+export function createScopeRequest<TRequest>(
+  tenancy: Tenancy,
+  options: TenantScopeOptions<TRequest>,
+  read: RequestReader<TRequest>,
+): ScopeRequest<TRequest> {
+  if (typeof options !== 'object' || options === null)
+    throw new TypeError('tenantry: tenantScope options must be an object')
   const { from = 'token', authorize } = options
-  if (from !== 'token' && from !== 'host' && typeof from !== 'function') throw new TypeError("tenantry: tenantScope's from must be 'token', 'host' or a function")
-  if (authorize !== undefined && typeof authorize !== 'function') throw new TypeError("tenantry: tenantScope's authorize must be a function")
-  if (options.context !== undefined && typeof options.context !== 'boolean') throw new TypeError("tenantry: tenantScope's context must be a boolean")
-  if (options.baseDomain !== undefined && from !== 'host') throw new TypeError("tenantry: tenantScope's baseDomain goes with from: 'host'")
+  if (from !== 'token' && from !== 'host' && typeof from !== 'function')
+    throw new TypeError("tenantry: tenantScope's from must be 'token', 'host' or a function")
+  if (authorize !== undefined && typeof authorize !== 'function')
+    throw new TypeError("tenantry: tenantScope's authorize must be a function")
+  if (options.context !== undefined && typeof options.context !== 'boolean')
+    throw new TypeError("tenantry: tenantScope's context must be a boolean")
+  if (options.baseDomain !== undefined && from !== 'host')
+    throw new TypeError("tenantry: tenantScope's baseDomain goes with from: 'host'")
   // Stryker disable next-line ArrayDeclaration: only the host strategy reads baseDomains
   const baseDomains = from === 'host' ? scopeBaseDomains(tenancy, options.baseDomain) : []
   const { permission } = options
-  if (permission !== undefined && !Roles.isPermission(permission)) throw new TypeError("tenantry: tenantScope's permission must be named area:action, such as 'notes:write'")
+  if (permission !== undefined && !Roles.isPermission(permission))
+    throw new TypeError("tenantry: tenantScope's permission must be named area:action, such as 'notes:write'")
   // Only a token says who the caller is; a host or resolver names a tenant, not a member.
-  if (permission !== undefined && from !== 'token') throw new TypeError("tenantry: tenantScope's permission needs from: 'token' (use authorize with other sources)")
+  if (permission !== undefined && from !== 'token')
+    throw new TypeError("tenantry: tenantScope's permission needs from: 'token' (use authorize with other sources)")
 
   // Built once: a flood of unidentifiable requests allocates no error per request.
   const notIdentified = new ScopeProblem(toProblem(new TenantNotIdentifiedError())!)
   const denied = new ScopeProblem(toProblem(new TenantAccessDeniedError())!)
-  const lacksPermission = new ScopeProblem(toProblem(new PermissionDeniedError(`this needs the ${permission} permission`))!)
+  const lacksPermission = new ScopeProblem(
+    toProblem(new PermissionDeniedError(`this needs the ${permission} permission`))!,
+  )
 
   const authorized = (request: TRequest, tenant: Tenant): MaybePromise<ScopeResult> => {
     if (permission !== undefined && !tenancy.can(tenant, permission)) return lacksPermission
@@ -101,7 +117,9 @@ export function createScopeRequest<TRequest>(tenancy: Tenancy, options: TenantSc
   }
   // The tenant, or the problem for a client error; anything else propagates.
   const settle = (request: TRequest, tenant: MaybePromise<Tenant>): MaybePromise<ScopeResult> =>
-    tenant instanceof Promise ? tenant.then((found) => authorized(request, found), problemOrThrow) : authorized(request, tenant)
+    tenant instanceof Promise
+      ? tenant.then((found) => authorized(request, found), problemOrThrow)
+      : authorized(request, tenant)
   const lookup = (request: TRequest, ref: TenantRef | null | undefined): MaybePromise<ScopeResult> => {
     if (ref === null || ref === undefined) return notIdentified
     let tenant: MaybePromise<Tenant>
@@ -149,16 +167,19 @@ export function createScopeRequest<TRequest>(tenancy: Tenancy, options: TenantSc
 
 function scopeBaseDomains(tenancy: Tenancy, baseDomain: string | string[] | undefined): readonly string[] {
   if (baseDomain === undefined) {
-    if (tenancy.baseDomains.length === 0) throw new TypeError("tenantry: tenantScope({ from: 'host' }) needs a baseDomain, here or in createTenancy")
+    if (tenancy.baseDomains.length === 0)
+      throw new TypeError("tenantry: tenantScope({ from: 'host' }) needs a baseDomain, here or in createTenancy")
     return tenancy.baseDomains
   }
   const given = Array.isArray(baseDomain) ? baseDomain : [baseDomain]
   const list = given.map(normalizeBaseDomain)
   for (const [i, domain] of list.entries()) {
-    if (domain === null) throw new TypeError(`tenantry: baseDomain ${JSON.stringify(given[i])} is not a hostname such as example.com`)
+    if (domain === null)
+      throw new TypeError(`tenantry: baseDomain ${JSON.stringify(given[i])} is not a hostname such as example.com`)
     // A base domain the tenancy does not know would let an organization register a custom
     // domain that this scope reads as another organization's slug.
-    if (tenancy.baseDomains.length > 0 && !tenancy.baseDomains.includes(domain)) throw new TypeError(`tenantry: baseDomain ${domain} is not one of createTenancy's baseDomain`)
+    if (tenancy.baseDomains.length > 0 && !tenancy.baseDomains.includes(domain))
+      throw new TypeError(`tenantry: baseDomain ${domain} is not one of createTenancy's baseDomain`)
   }
   return list as string[]
 }

@@ -1,9 +1,9 @@
 import { z } from 'zod'
 
 /** bcrypt reads at most 72 bytes; anything longer would be silently truncated. */
-export const BCRYPT_MAX_BYTES = 72
-export const NAME_MAX_CHARACTERS = 64
-export const PASSWORD_MIN_CHARACTERS = 8
+const BCRYPT_MAX_BYTES = 72
+const NAME_MAX_CHARACTERS = 64
+const PASSWORD_MIN_CHARACTERS = 8
 
 // Control characters in a name break logs and terminals; lone surrogates are not valid Unicode
 // and no database stores them faithfully.
@@ -17,12 +17,20 @@ export const organizationName = z
   .refine((name) => !CONTROL_CHARACTER.test(name), 'must not contain control characters')
   .refine((name) => name.isWellFormed(), 'must be well-formed Unicode')
 
-export const email = z.string().trim().toLowerCase().max(254, 'must be at most 254 characters').pipe(z.email('must be an email address'))
+export const email = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(254, 'must be at most 254 characters')
+  .pipe(z.email('must be an email address'))
 
 export const password = z
   .string()
   .min(PASSWORD_MIN_CHARACTERS, `must be at least ${PASSWORD_MIN_CHARACTERS} characters`)
-  .refine((value) => Buffer.byteLength(value, 'utf8') <= BCRYPT_MAX_BYTES, `must be at most ${BCRYPT_MAX_BYTES} bytes in UTF-8 (bcrypt's limit)`)
+  .refine(
+    (value) => Buffer.byteLength(value, 'utf8') <= BCRYPT_MAX_BYTES,
+    `must be at most ${BCRYPT_MAX_BYTES} bytes in UTF-8 (bcrypt's limit)`,
+  )
   // bcrypt's C core stops at a NUL byte, so "a\0b" and "a\0c" would hash alike.
   .refine((value) => !value.includes('\0'), 'must not contain NUL characters')
   .refine((value) => value.isWellFormed(), 'must be well-formed Unicode')

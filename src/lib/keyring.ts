@@ -58,7 +58,8 @@ export class Keyring {
   constructor(keys: SigningKey[], signingKeyId: string | undefined) {
     if (!Array.isArray(keys) || keys.length === 0) throw new TypeError('tenantry: auth.keys must list at least one key')
     for (const key of keys) {
-      if (typeof key?.kid !== 'string' || key.kid === '') throw new TypeError('tenantry: every key needs a non-empty kid')
+      if (typeof key?.kid !== 'string' || key.kid === '')
+        throw new TypeError('tenantry: every key needs a non-empty kid')
       if (this.#keys.has(key.kid)) throw new TypeError(`tenantry: two keys share the kid "${key.kid}"`)
       this.#keys.set(key.kid, load(key))
     }
@@ -87,16 +88,26 @@ export class Keyring {
 
   /** The verified payload; throws `TokenInvalidError`, or jsonwebtoken's errors for a bad signature or claims. */
   verify(token: string, options: { issuer: string; audience: string }): unknown {
-    if (token.startsWith(REFRESH_TOKEN_PREFIX)) throw new TokenInvalidError('this is a refresh token; send it to POST /admin/refresh for an access token, and send the access token here')
+    if (token.startsWith(REFRESH_TOKEN_PREFIX))
+      throw new TokenInvalidError(
+        'this is a refresh token; send it to POST /admin/refresh for an access token, and send the access token here',
+      )
     const header = decodeHeader(token)
     // Stryker disable next-line ConditionalExpression,OptionalChaining: a non-string kid finds no key either way, and without a header only which 401 message junk gets changes
     const key = typeof header?.kid === 'string' ? this.#keys.get(header.kid) : undefined
     if (!key) throw new TokenInvalidError('the access token is not signed with a trusted key')
     // Stryker disable next-line OptionalChaining: the header is an object here (without one, no key was found above)
-    if (typeof header?.typ !== 'string' || header.typ.toLowerCase().replace(/^application\//, '') !== ACCESS_TOKEN_TYPE) {
+    if (
+      typeof header?.typ !== 'string' ||
+      header.typ.toLowerCase().replace(/^application\//, '') !== ACCESS_TOKEN_TYPE
+    ) {
       throw new TokenInvalidError('the token is not an access token')
     }
-    return jwt.verify(token, key.verifyWith, { algorithms: [key.algorithm], issuer: options.issuer, audience: options.audience })
+    return jwt.verify(token, key.verifyWith, {
+      algorithms: [key.algorithm],
+      issuer: options.issuer,
+      audience: options.audience,
+    })
   }
 
   /** The public keys of the asymmetric keys, as a JWK Set for services that verify tokens themselves. */
@@ -112,22 +123,35 @@ export class Keyring {
 
 function load(key: SigningKey): LoadedKey {
   if (key.algorithm === 'HS256') {
-    const bytes = typeof key.secret === 'string' ? Buffer.from(key.secret) : key.secret instanceof Uint8Array ? Buffer.from(key.secret) : undefined
+    const bytes =
+      typeof key.secret === 'string'
+        ? Buffer.from(key.secret)
+        : key.secret instanceof Uint8Array
+          ? Buffer.from(key.secret)
+          : undefined
     if (!bytes) throw new TypeError(`tenantry: the secret of key "${key.kid}" must be a string or a Uint8Array`)
-    if (bytes.length < MIN_SECRET_BYTES) throw new TypeError(`tenantry: the secret of key "${key.kid}" must be at least ${MIN_SECRET_BYTES} bytes for HS256`)
+    if (bytes.length < MIN_SECRET_BYTES)
+      throw new TypeError(
+        `tenantry: the secret of key "${key.kid}" must be at least ${MIN_SECRET_BYTES} bytes for HS256`,
+      )
     const secret = createSecretKey(bytes)
     return { kid: key.kid, algorithm: 'HS256', signWith: secret, verifyWith: secret }
   }
   if (key.algorithm === 'ES256') {
-    if (key.privateKey === undefined && key.publicKey === undefined) throw new TypeError(`tenantry: key "${key.kid}" needs a privateKey or a publicKey`)
+    if (key.privateKey === undefined && key.publicKey === undefined)
+      throw new TypeError(`tenantry: key "${key.kid}" needs a privateKey or a publicKey`)
     const privateKey = key.privateKey === undefined ? undefined : asKey(key.privateKey, 'private', key.kid)
-    const publicKey = key.publicKey === undefined ? createPublicKey(privateKey!) : asKey(key.publicKey, 'public', key.kid)
+    const publicKey =
+      key.publicKey === undefined ? createPublicKey(privateKey!) : asKey(key.publicKey, 'public', key.kid)
     for (const candidate of [privateKey, publicKey]) {
-      if (candidate && !isP256(candidate)) throw new TypeError(`tenantry: key "${key.kid}" must be a P-256 key for ES256`)
+      if (candidate && !isP256(candidate))
+        throw new TypeError(`tenantry: key "${key.kid}" must be a P-256 key for ES256`)
     }
     return { kid: key.kid, algorithm: 'ES256', signWith: privateKey, verifyWith: publicKey }
   }
-  throw new TypeError(`tenantry: key "${(key as { kid?: string }).kid}" has an unsupported algorithm; use HS256 or ES256`)
+  throw new TypeError(
+    `tenantry: key "${(key as { kid?: string }).kid}" has an unsupported algorithm; use HS256 or ES256`,
+  )
 }
 
 function asKey(value: string | Jwk | KeyObject, type: 'private' | 'public', kid: string): KeyObject {
@@ -138,7 +162,9 @@ function asKey(value: string | Jwk | KeyObject, type: 'private' | 'public', kid:
     }
     // Node checks the members itself; a malformed key is the error caught below.
     const input = typeof value === 'string' ? value : { key: value, format: 'jwk' }
-    return type === 'private' ? createPrivateKey(input as Parameters<typeof createPrivateKey>[0]) : createPublicKey(input as Parameters<typeof createPublicKey>[0])
+    return type === 'private'
+      ? createPrivateKey(input as Parameters<typeof createPrivateKey>[0])
+      : createPublicKey(input as Parameters<typeof createPublicKey>[0])
   } catch (err) {
     throw new TypeError(`tenantry: the ${type} key of "${kid}" cannot be read: ${(err as Error).message}`)
   }
@@ -158,9 +184,8 @@ function decodeHeader(token: string): Record<string, unknown> | undefined {
     const header: unknown = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString('utf8'))
     // Stryker disable next-line ConditionalExpression,LogicalOperator: a header that is null or not an object has no kid, so verify refuses it the same way
     return typeof header === 'object' && header !== null ? (header as Record<string, unknown>) : undefined
-  }
-  // Stryker disable next-line BlockStatement: an empty catch returns undefined all the same
-  catch {
+  } catch {
+    // Stryker disable next-line BlockStatement: an empty catch returns undefined all the same
     return undefined
   }
 }

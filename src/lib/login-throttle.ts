@@ -26,7 +26,10 @@ export class LoginThrottle {
   readonly #perClient: RateLimiterAbstract | undefined
 
   constructor(limits: LoginLimits = {}) {
-    const { perAccount = new RateLimiterMemory(DEFAULT_LOGIN_LIMITS.perAccount), perClient = new RateLimiterMemory(DEFAULT_LOGIN_LIMITS.perClient) } = limits
+    const {
+      perAccount = new RateLimiterMemory(DEFAULT_LOGIN_LIMITS.perAccount),
+      perClient = new RateLimiterMemory(DEFAULT_LOGIN_LIMITS.perClient),
+    } = limits
     for (const limiter of [perAccount, perClient]) {
       if (limiter !== false && typeof (limiter as RateLimiterAbstract)?.consume !== 'function') {
         throw new TypeError('tenantry: auth.loginLimits takes rate-limiter-flexible limiters or false')
@@ -45,7 +48,10 @@ export class LoginThrottle {
       ])
     } catch (err) {
       if (!(err instanceof RateLimiterRes)) throw err
-      throw new TooManyRequestsError('too many login attempts; retry later', Math.max(1, Math.ceil(err.msBeforeNext / 1000)))
+      throw new TooManyRequestsError(
+        'too many login attempts; retry later',
+        Math.max(1, Math.ceil(err.msBeforeNext / 1000)),
+      )
     }
   }
 

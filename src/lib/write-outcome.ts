@@ -7,5 +7,8 @@ import { TenantryError } from '../errors.js'
  * undoing it as if it had not could revive an organization whose data is gone.
  */
 export function writeRefused(err: unknown): boolean {
-  return err instanceof TenantryError || (typeof err === 'object' && err !== null && (err as { refused?: unknown }).refused === true)
+  return (
+    err instanceof TenantryError ||
+    (typeof err === 'object' && err !== null && (err as { refused?: unknown }).refused === true)
+  )
 }

@@ -17,8 +17,12 @@ export interface Caller {
  */
 export async function loadCaller(store: TenantStore, tenant: Pick<MemberTenant, 'id' | 'member'>): Promise<Caller> {
   if (typeof tenant?.member?.id !== 'string') throw new ForbiddenError('only a member of the organization may do this')
-  const [org, membership] = await Promise.all([store.findOrganization({ id: tenant.id }), store.findMembership({ id: tenant.member.id })])
+  const [org, membership] = await Promise.all([
+    store.findOrganization({ id: tenant.id }),
+    store.findMembership({ id: tenant.member.id }),
+  ])
   if (org?.state !== 'active') throw new OrganizationNotFoundError('the organization no longer exists')
-  if (membership?.organizationId !== org.id || membership.accountId !== tenant.member.accountId) throw new ForbiddenError('only a member of this organization may do this')
+  if (membership?.organizationId !== org.id || membership.accountId !== tenant.member.accountId)
+    throw new ForbiddenError('only a member of this organization may do this')
   return { org, membership, role: effectiveRole(org, membership.id, membership.role) }
 }

@@ -69,10 +69,16 @@ export class Invitations {
   readonly #lifetimeMs: number
   readonly #onInvitation: InvitationOptions['onInvitation']
 
-  constructor(store: TenantStore, auth: AdminAuth, options: { audit: AuditLog; cache: TenantCache; roles: Roles; invitations: InvitationOptions | undefined }) {
+  constructor(
+    store: TenantStore,
+    auth: AdminAuth,
+    options: { audit: AuditLog; cache: TenantCache; roles: Roles; invitations: InvitationOptions | undefined },
+  ) {
     const { lifetimeSeconds = 7 * 24 * 3600, onInvitation } = options.invitations ?? {}
-    if (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds <= 0) throw new TypeError('tenantry: invitations.lifetimeSeconds must be a positive whole number of seconds')
-    if (onInvitation !== undefined && typeof onInvitation !== 'function') throw new TypeError('tenantry: invitations.onInvitation must be a function')
+    if (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds <= 0)
+      throw new TypeError('tenantry: invitations.lifetimeSeconds must be a positive whole number of seconds')
+    if (onInvitation !== undefined && typeof onInvitation !== 'function')
+      throw new TypeError('tenantry: invitations.onInvitation must be a function')
     this.#store = store
     this.#auth = auth
     this.#audit = options.audit
@@ -87,51 +93,94 @@ export class Invitations {
    * owner may invite to any role but `owner`). Re-inviting an email replaces its pending
    * invitation; an email that already has a membership here is `AlreadyMemberError`.
    */
-  async invite(tenant: Pick<MemberTenant, 'id' | 'member'>, input: { email: string; role: string }): Promise<{ invitation: Invitation; token: string }> {
+  async invite(
+    tenant: Pick<MemberTenant, 'id' | 'member'>,
+    input: { email: string; role: string },
+  ): Promise<{ invitation: Invitation; token: string }> {
     const { email, role } = parseInput(inviteSchema, input)
     const caller = await loadCaller(this.#store, tenant)
-    if (!this.#roles.can(caller.role, 'members:invite')) throw new PermissionDeniedError('this needs the members:invite permission')
-    if (!this.#roles.assignable(role)) throw new ValidationError([{ pointer: '#/role', detail: role === 'owner' ? 'ownership moves only by transfer' : 'is not a role of this app' }])
-    if (!this.#roles.mayManage(caller.role, role)) throw new PermissionDeniedError(`a ${caller.role} may not invite a ${role}`)
+    if (!this.#roles.can(caller.role, 'members:invite'))
+      throw new PermissionDeniedError('this needs the members:invite permission')
+    if (!this.#roles.assignable(role))
+      throw new ValidationError([
+        {
+          pointer: '#/role',
+          detail: role === 'owner' ? 'ownership moves only by transfer' : 'is not a role of this app',
+        },
+      ])
+    if (!this.#roles.mayManage(caller.role, role))
+      throw new PermissionDeniedError(`a ${caller.role} may not invite a ${role}`)
     const account = await this.#store.findAccount({ email })
-    if (account && (await this.#store.findMembership({ accountId: account.id, organizationId: caller.org.id }))) throw new AlreadyMemberError('this email is already a member of the organization')
+    if (account && (await this.#store.findMembership({ accountId: account.id, organizationId: caller.org.id })))
+      throw new AlreadyMemberError('this email is already a member of the organization')
 
     const previous = (await this.#store.listInvitations(caller.org.id)).find((invitation) => invitation.email === email)
     if (previous && (await this.#store.deleteInvitation(previous.id, caller.org.id))) {
-      await this.#audit.record({ type: 'invitation.cancelled', organizationId: caller.org.id, accountId: caller.membership.accountId, details: { invitationId: previous.id, reason: 'reinvited' } })
+      await this.#audit.record({
+        type: 'invitation.cancelled',
+        organizationId: caller.org.id,
+        accountId: caller.membership.accountId,
+        details: { invitationId: previous.id, reason: 'reinvited' },
+      })
     }
     const token = randomBytes(32).toString('base64url')
     const now = Date.now()
-    const record: InvitationRecord = { id: newId(), organizationId: caller.org.id, email, role, tokenHash: hashToken(token), invitedBy: caller.membership.accountId, createdAt: new Date(now), expiresAt: new Date(now + this.#lifetimeMs) }
+    const record: InvitationRecord = {
+      id: newId(),
+      organizationId: caller.org.id,
+      email,
+      role,
+      tokenHash: hashToken(token),
+      invitedBy: caller.membership.accountId,
+      createdAt: new Date(now),
+      expiresAt: new Date(now + this.#lifetimeMs),
+    }
     await this.#store.insertInvitation(record)
     const invitation = toInvitation(record)
     if (this.#onInvitation) {
       try {
-        await runAsTenant(tenantOf(caller.org, this.#store), () => this.#onInvitation!(structuredClone(invitation), token))
+        await runAsTenant(tenantOf(caller.org, this.#store), () =>
+          this.#onInvitation!(structuredClone(invitation), token),
+        )
       } catch (err) {
         await this.#store.deleteInvitation(record.id, caller.org.id).catch(() => {})
         throw err
       }
     }
-    await this.#audit.record({ type: 'member.invited', organizationId: caller.org.id, accountId: caller.membership.accountId, details: { invitationId: record.id, role } })
+    await this.#audit.record({
+      type: 'member.invited',
+      organizationId: caller.org.id,
+      accountId: caller.membership.accountId,
+      details: { invitationId: record.id, role },
+    })
     return { invitation, token }
   }
 
   /** The organization's pending invitations (expired ones left out), oldest first. Needs `members:read`. */
   async list(tenant: Pick<MemberTenant, 'id' | 'member'>): Promise<Invitation[]> {
     const caller = await loadCaller(this.#store, tenant)
-    if (!this.#roles.can(caller.role, 'members:read')) throw new PermissionDeniedError('this needs the members:read permission')
+    if (!this.#roles.can(caller.role, 'members:read'))
+      throw new PermissionDeniedError('this needs the members:read permission')
     const now = Date.now()
-    return (await this.#store.listInvitations(caller.org.id)).filter((invitation) => invitation.expiresAt.getTime() > now).map(toInvitation)
+    return (await this.#store.listInvitations(caller.org.id))
+      .filter((invitation) => invitation.expiresAt.getTime() > now)
+      .map(toInvitation)
   }
 
   /** Cancels a pending invitation of the caller's organization. Needs `members:invite`. One of another organization is not found. */
   async cancel(tenant: Pick<MemberTenant, 'id' | 'member'>, id: string): Promise<void> {
     const input = parseInput(z.object({ id: z.string().min(1).max(200) }), { id })
     const caller = await loadCaller(this.#store, tenant)
-    if (!this.#roles.can(caller.role, 'members:invite')) throw new PermissionDeniedError('this needs the members:invite permission')
-    if (!(await this.#store.deleteInvitation(input.id, caller.org.id))) throw new InvitationNotFoundError('this organization has no pending invitation with this id')
-    await this.#audit.record({ type: 'invitation.cancelled', organizationId: caller.org.id, accountId: caller.membership.accountId, details: { invitationId: input.id } })
+    if (!this.#roles.can(caller.role, 'members:invite'))
+      throw new PermissionDeniedError('this needs the members:invite permission')
+    if (!(await this.#store.deleteInvitation(input.id, caller.org.id)))
+      throw new InvitationNotFoundError('this organization has no pending invitation with this id')
+    await this.#audit.record({
+      type: 'invitation.cancelled',
+      organizationId: caller.org.id,
+      accountId: caller.membership.accountId,
+      details: { invitationId: input.id },
+    })
   }
 
   /**
@@ -141,13 +190,18 @@ export class Invitations {
    * `InvitationInvalidError` (401); a deleted organization is `OrganizationNotFoundError`.
    * Throttled per email and client address like a login.
    */
-  async accept(input: { token: string; password: string }, context: { clientAddress?: string } = {}): Promise<{ tokens: IssuedTokens; organizationId: string }> {
+  async accept(
+    input: { token: string; password: string },
+    context: { clientAddress?: string } = {},
+  ): Promise<{ tokens: IssuedTokens; organizationId: string }> {
     const { token, password } = parseInput(acceptSchema, input)
     const invitation = TOKEN.test(token) ? await this.#store.findInvitation({ tokenHash: hashToken(token) }) : null
     if (!invitation || invitation.expiresAt.getTime() <= Date.now()) throw new InvitationInvalidError()
     const org = await this.#store.findOrganization({ id: invitation.organizationId })
-    if (org?.state !== 'active') throw new OrganizationNotFoundError('the organization of this invitation no longer exists')
-    if (!this.#roles.assignable(invitation.role)) throw new InvitationInvalidError('the role of this invitation no longer exists')
+    if (org?.state !== 'active')
+      throw new OrganizationNotFoundError('the organization of this invitation no longer exists')
+    if (!this.#roles.assignable(invitation.role))
+      throw new InvitationInvalidError('the role of this invitation no longer exists')
 
     // Everything that can refuse (the password, its hashing) happens before the invitation is
     // claimed, and nothing is written before it: a loser of the claim has nothing to undo, so it
@@ -155,13 +209,29 @@ export class Invitations {
     const existing = await this.#auth.verifyCredentials(invitation.email, password, context)
     if (!existing && (await this.#store.findAccount({ email: invitation.email }))) throw new InvitationInvalidError()
     const now = new Date()
-    const newAccount: AccountRecord | undefined = existing ? undefined : { id: newId(), email: invitation.email, passwordHash: await this.#auth.hashPassword(password), tokenVersion: 0, createdAt: now, updatedAt: now }
+    const newAccount: AccountRecord | undefined = existing
+      ? undefined
+      : {
+          id: newId(),
+          email: invitation.email,
+          passwordHash: await this.#auth.hashPassword(password),
+          tokenVersion: 0,
+          createdAt: now,
+          updatedAt: now,
+        }
     // The one step that decides: of concurrent accepts, exactly one deletes the invitation.
     if (!(await this.#store.deleteInvitation(invitation.id, org.id))) throw new InvitationInvalidError()
     let membership: MembershipRecord
     try {
       const account = existing ?? (await this.#insertAccount(newAccount!, password, context))
-      membership = { id: newId(), accountId: account.id, organizationId: org.id, role: invitation.role, createdAt: now, updatedAt: now }
+      membership = {
+        id: newId(),
+        accountId: account.id,
+        organizationId: org.id,
+        role: invitation.role,
+        createdAt: now,
+        updatedAt: now,
+      }
       await this.#store.insertMembership(membership)
     } catch (err) {
       // Undone so that a failure loses nothing: the invitation is pending again, and the account
@@ -172,7 +242,13 @@ export class Invitations {
       await this.#store.insertInvitation(invitation).catch(() => {})
       throw err
     }
-    await this.#audit.record({ type: 'invitation.accepted', organizationId: org.id, accountId: membership.accountId, clientAddress: context.clientAddress ?? null, details: { invitationId: invitation.id, memberId: membership.id, role: invitation.role } })
+    await this.#audit.record({
+      type: 'invitation.accepted',
+      organizationId: org.id,
+      accountId: membership.accountId,
+      clientAddress: context.clientAddress ?? null,
+      details: { invitationId: invitation.id, memberId: membership.id, role: invitation.role },
+    })
     return { tokens: await this.#auth.startSession(membership), organizationId: org.id }
   }
 
@@ -180,7 +256,11 @@ export class Invitations {
    * Inserts the invitee's new account. If another request made one for the email meanwhile
    * (another organization's create or invitation), answers that one when the password is its own.
    */
-  async #insertAccount(account: AccountRecord, password: string, context: { clientAddress?: string }): Promise<AccountRecord> {
+  async #insertAccount(
+    account: AccountRecord,
+    password: string,
+    context: { clientAddress?: string },
+  ): Promise<AccountRecord> {
     try {
       await this.#store.insertAccount(account)
       return account
@@ -194,5 +274,13 @@ export class Invitations {
 }
 
 function toInvitation(record: InvitationRecord): Invitation {
-  return { id: record.id, organizationId: record.organizationId, email: record.email, role: record.role, invitedBy: record.invitedBy, createdAt: record.createdAt, expiresAt: record.expiresAt }
+  return {
+    id: record.id,
+    organizationId: record.organizationId,
+    email: record.email,
+    role: record.role,
+    invitedBy: record.invitedBy,
+    createdAt: record.createdAt,
+    expiresAt: record.expiresAt,
+  }
 }

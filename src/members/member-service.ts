@@ -47,7 +47,10 @@ export class MemberService {
    */
   can(tenant: Tenant, permission: string): boolean {
     // Checked once per name: tenantScope calls this on every request with the same few permissions.
-    if (!this.#checked.has(permission) && !Roles.isPermission(permission)) throw new TypeError(`tenantry: ${JSON.stringify(permission)} is not a permission; name it area:action, such as 'notes:write'`)
+    if (!this.#checked.has(permission) && !Roles.isPermission(permission))
+      throw new TypeError(
+        `tenantry: ${JSON.stringify(permission)} is not a permission; name it area:action, such as 'notes:write'`,
+      )
     // Stryker disable next-line ConditionalExpression,EqualityOperator: remembering a name or not costs a regex test, nothing else
     if (this.#checked.size < 1024) this.#checked.add(permission)
     const role = tenant?.member?.role
@@ -59,7 +62,9 @@ export class MemberService {
   async list(tenant: Acting): Promise<Member[]> {
     const caller = await this.#authorize(tenant, 'members:read')
     const memberships = await this.#store.listMemberships({ organizationId: caller.org.id })
-    return (await Promise.all(memberships.map((membership) => this.#member(caller.org, membership)))).filter((member) => member !== null)
+    return (await Promise.all(memberships.map((membership) => this.#member(caller.org, membership)))).filter(
+      (member) => member !== null,
+    )
   }
 
   /** Gives a member another role. Needs `members:update`, and a rank above both the member's role and the new one (the owner may give any but `owner`). */
@@ -67,17 +72,36 @@ export class MemberService {
     const input = parseInput(z.object({ id: memberId, role: z.string().min(1).max(32) }), { id, role })
     const caller = await this.#authorize(tenant, 'members:update')
     if (!this.#roles.assignable(input.role)) {
-      throw new ValidationError([{ pointer: '#/role', detail: input.role === 'owner' ? 'ownership moves only by POST /org/transfer-ownership' : 'is not a role of this app' }])
+      throw new ValidationError([
+        {
+          pointer: '#/role',
+          detail:
+            input.role === 'owner'
+              ? 'ownership moves only by POST /org/transfer-ownership'
+              : 'is not a role of this app',
+        },
+      ])
     }
     const target = await this.#target(caller, input.id)
     if (target.membership.id === caller.membership.id) throw new PermissionDeniedError('nobody changes their own role')
-    if (!this.#roles.mayManage(caller.role, target.role)) throw new PermissionDeniedError(`a ${caller.role} may not change the role of a ${target.role}`)
-    if (!this.#roles.mayManage(caller.role, input.role)) throw new PermissionDeniedError(`a ${caller.role} may not give the ${input.role} role`)
+    if (!this.#roles.mayManage(caller.role, target.role))
+      throw new PermissionDeniedError(`a ${caller.role} may not change the role of a ${target.role}`)
+    if (!this.#roles.mayManage(caller.role, input.role))
+      throw new PermissionDeniedError(`a ${caller.role} may not give the ${input.role} role`)
     // Conditional on the role just checked: two managers acting at once cannot both decide on a stale role.
-    const updated = await this.#store.updateMembership(target.membership.id, { role: input.role, updatedAt: new Date() }, { role: target.membership.role })
+    const updated = await this.#store.updateMembership(
+      target.membership.id,
+      { role: input.role, updatedAt: new Date() },
+      { role: target.membership.role },
+    )
     await this.#revoke(target.membership)
     if (!updated) throw new MemberNotFoundError('the member changed or left meanwhile; read it again')
-    await this.#audit.record({ type: 'member.role_changed', organizationId: caller.org.id, accountId: caller.membership.accountId, details: { memberId: target.membership.id, from: target.role, to: input.role } })
+    await this.#audit.record({
+      type: 'member.role_changed',
+      organizationId: caller.org.id,
+      accountId: caller.membership.accountId,
+      details: { memberId: target.membership.id, from: target.role, to: input.role },
+    })
     return (await this.#member(caller.org, updated))!
   }
 
@@ -86,11 +110,19 @@ export class MemberService {
     const input = parseInput(z.object({ id: memberId }), { id })
     const caller = await this.#authorize(tenant, 'members:remove')
     const target = await this.#target(caller, input.id)
-    if (target.membership.id === caller.membership.id) throw new PermissionDeniedError('to remove yourself, leave the organization')
-    if (target.role === 'owner') throw new PermissionDeniedError('the owner cannot be removed; ownership must be transferred first')
-    if (!this.#roles.mayManage(caller.role, target.role)) throw new PermissionDeniedError(`a ${caller.role} may not remove a ${target.role}`)
+    if (target.membership.id === caller.membership.id)
+      throw new PermissionDeniedError('to remove yourself, leave the organization')
+    if (target.role === 'owner')
+      throw new PermissionDeniedError('the owner cannot be removed; ownership must be transferred first')
+    if (!this.#roles.mayManage(caller.role, target.role))
+      throw new PermissionDeniedError(`a ${caller.role} may not remove a ${target.role}`)
     await this.#delete(caller.org, target.membership)
-    await this.#audit.record({ type: 'member.removed', organizationId: caller.org.id, accountId: caller.membership.accountId, details: { memberId: target.membership.id } })
+    await this.#audit.record({
+      type: 'member.removed',
+      organizationId: caller.org.id,
+      accountId: caller.membership.accountId,
+      details: { memberId: target.membership.id },
+    })
   }
 
   /** Leaves the organization: the caller's membership and sessions here end. The owner must transfer ownership first. */
@@ -98,7 +130,12 @@ export class MemberService {
     const caller = await loadCaller(this.#store, tenant)
     if (caller.role === 'owner') throw new PermissionDeniedError('the owner cannot leave; transfer ownership first')
     await this.#delete(caller.org, caller.membership)
-    await this.#audit.record({ type: 'member.left', organizationId: caller.org.id, accountId: caller.membership.accountId, details: { memberId: caller.membership.id } })
+    await this.#audit.record({
+      type: 'member.left',
+      organizationId: caller.org.id,
+      accountId: caller.membership.accountId,
+      details: { memberId: caller.membership.id },
+    })
   }
 
   /**
@@ -111,9 +148,14 @@ export class MemberService {
     const caller = await loadCaller(this.#store, tenant)
     if (caller.role !== 'owner') throw new PermissionDeniedError('only the owner may transfer ownership')
     const target = await this.#target(caller, input.id)
-    if (target.membership.id === caller.membership.id) throw new ValidationError([{ pointer: '#/member_id', detail: 'is already the owner' }])
+    if (target.membership.id === caller.membership.id)
+      throw new ValidationError([{ pointer: '#/member_id', detail: 'is already the owner' }])
     const moved = await this.#store
-      .updateOrganization(caller.org.id, { ownerId: target.membership.id, updatedAt: new Date() }, { ownerId: caller.membership.id })
+      .updateOrganization(
+        caller.org.id,
+        { ownerId: target.membership.id, updatedAt: new Date() },
+        { ownerId: caller.membership.id },
+      )
       .finally(() => this.#cache.invalidateOrganization(caller.org.id))
     if (!moved) throw new PermissionDeniedError('ownership changed meanwhile; only the owner may transfer it')
     // Both roles changed: tokens carrying the old ones stop at once (the registry compares roles).
@@ -121,20 +163,27 @@ export class MemberService {
     // The former owner's stored role is what they hold now: an admin.
     await this.#store.updateMembership(caller.membership.id, { role: 'admin', updatedAt: new Date() })
     this.#cache.invalidateMembership(caller.membership.id)
-    await this.#audit.record({ type: 'ownership.transferred', organizationId: caller.org.id, accountId: caller.membership.accountId, details: { from: caller.membership.id, to: target.membership.id } })
+    await this.#audit.record({
+      type: 'ownership.transferred',
+      organizationId: caller.org.id,
+      accountId: caller.membership.accountId,
+      details: { from: caller.membership.id, to: target.membership.id },
+    })
     return (await this.#member(moved, target.membership))!
   }
 
   async #authorize(tenant: Acting, permission: string): Promise<Caller> {
     const caller = await loadCaller(this.#store, tenant)
-    if (!this.#roles.can(caller.role, permission)) throw new PermissionDeniedError(`this needs the ${permission} permission`)
+    if (!this.#roles.can(caller.role, permission))
+      throw new PermissionDeniedError(`this needs the ${permission} permission`)
     return caller
   }
 
   /** A membership of the caller's organization, with its role; one of any other organization is not found. */
   async #target(caller: Caller, id: string): Promise<{ membership: MembershipRecord; role: string }> {
     const membership = await this.#store.findMembership({ id })
-    if (membership?.organizationId !== caller.org.id) throw new MemberNotFoundError('this organization has no member with this id')
+    if (membership?.organizationId !== caller.org.id)
+      throw new MemberNotFoundError('this organization has no member with this id')
     return { membership, role: effectiveRole(caller.org, membership.id, membership.role) }
   }
 
@@ -155,6 +204,13 @@ export class MemberService {
   async #member(org: Pick<OrganizationRecord, 'ownerId'>, membership: MembershipRecord): Promise<Member | null> {
     const account = await this.#store.findAccount({ id: membership.accountId })
     if (!account) return null
-    return { id: membership.id, accountId: account.id, organizationId: membership.organizationId, email: account.email, role: effectiveRole(org, membership.id, membership.role), createdAt: membership.createdAt }
+    return {
+      id: membership.id,
+      accountId: account.id,
+      organizationId: membership.organizationId,
+      email: account.email,
+      role: effectiveRole(org, membership.id, membership.role),
+      createdAt: membership.createdAt,
+    }
   }
 }

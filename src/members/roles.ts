@@ -6,7 +6,16 @@
  */
 
 /** The permissions tenantry's own routes check. Any other `area:action` name is the host app's. */
-export const ORGANIZATION_PERMISSIONS = ['org:update', 'org:delete', 'members:read', 'members:invite', 'members:update', 'members:remove', 'audit:read', 'domains:manage'] as const
+export const ORGANIZATION_PERMISSIONS = [
+  'org:update',
+  'org:delete',
+  'members:read',
+  'members:invite',
+  'members:update',
+  'members:remove',
+  'audit:read',
+  'domains:manage',
+] as const
 export type OrganizationPermission = (typeof ORGANIZATION_PERMISSIONS)[number]
 
 /** The roles tenantry defines. The owner is whichever membership the organization names; nobody is assigned `owner`. */
@@ -24,16 +33,28 @@ export class Roles {
   readonly #member: ReadonlySet<string>
 
   constructor(definitions: RoleDefinitions | undefined) {
-    if (definitions !== undefined && (typeof definitions !== 'object' || definitions === null || Array.isArray(definitions))) {
+    if (
+      definitions !== undefined &&
+      (typeof definitions !== 'object' || definitions === null || Array.isArray(definitions))
+    ) {
       throw new TypeError("tenantry: roles must be an object such as { editor: ['notes:read', 'notes:write'] }")
     }
     const custom = new Map<string, ReadonlySet<string>>()
     let member: ReadonlySet<string> = new Set()
     for (const [name, permissions] of Object.entries(definitions ?? {})) {
-      if (!ROLE_NAME.test(name)) throw new TypeError(`tenantry: role name ${JSON.stringify(name)} must be lower-case letters, digits, - or _ (up to 32)`)
-      if (name === 'owner' || name === 'admin') throw new TypeError(`tenantry: the ${name} role is built in and cannot be redefined`)
-      if (!Array.isArray(permissions) || !permissions.every((permission) => typeof permission === 'string' && PERMISSION.test(permission))) {
-        throw new TypeError(`tenantry: role ${name} needs a list of permissions named area:action, such as 'notes:write'`)
+      if (!ROLE_NAME.test(name))
+        throw new TypeError(
+          `tenantry: role name ${JSON.stringify(name)} must be lower-case letters, digits, - or _ (up to 32)`,
+        )
+      if (name === 'owner' || name === 'admin')
+        throw new TypeError(`tenantry: the ${name} role is built in and cannot be redefined`)
+      if (
+        !Array.isArray(permissions) ||
+        !permissions.every((permission) => typeof permission === 'string' && PERMISSION.test(permission))
+      ) {
+        throw new TypeError(
+          `tenantry: role ${name} needs a list of permissions named area:action, such as 'notes:write'`,
+        )
       }
       if (name === 'member') member = new Set(permissions)
       else custom.set(name, new Set(permissions))

@@ -38,5 +38,7 @@ export function isAtOrUnder(host: string, base: string): boolean {
  * `acme.localhost` works in development (browsers and curl resolve `*.localhost` to loopback).
  */
 export function normalizeBaseDomain(input: string): string | null {
-  return typeof input === 'string' && input.trim().toLowerCase().replace(/\.$/, '') === 'localhost' ? 'localhost' : normalizeDomain(input)
+  return typeof input === 'string' && input.trim().toLowerCase().replace(/\.$/, '') === 'localhost'
+    ? 'localhost'
+    : normalizeDomain(input)
 }

@@ -26,7 +26,10 @@ export class OrgDomains {
   readonly #baseDomains: readonly string[]
   readonly #inFlightTimeoutMs: number
 
-  constructor(store: TenantStore, options: { cache: TenantCache; audit: AuditLog; baseDomains: readonly string[]; inFlightTimeoutMs: number }) {
+  constructor(
+    store: TenantStore,
+    options: { cache: TenantCache; audit: AuditLog; baseDomains: readonly string[]; inFlightTimeoutMs: number },
+  ) {
     this.#store = store
     this.#cache = options.cache
     this.#audit = options.audit
@@ -50,16 +53,27 @@ export class OrgDomains {
       if (!(err instanceof DomainTakenError) || !(await this.#freeIfAbandoned(normalized))) throw err
       await this.#store.insertDomain(record)
     }
-    await this.#audit.record({ type: 'domain.added', organizationId, accountId: context.accountId, details: { domain: normalized } })
+    await this.#audit.record({
+      type: 'domain.added',
+      organizationId,
+      accountId: context.accountId,
+      details: { domain: normalized },
+    })
     return { domain: normalized, createdAt: record.createdAt }
   }
 
   /** Throws `DomainNotFoundError` unless the organization holds the domain. It stops resolving at once. */
   async remove(organizationId: string, domain: string, context: { accountId?: string } = {}): Promise<void> {
     const normalized = normalizeDomain(domain)
-    if (normalized === null || !(await this.#store.deleteDomain(normalized, organizationId))) throw new DomainNotFoundError('this organization has no such domain')
+    if (normalized === null || !(await this.#store.deleteDomain(normalized, organizationId)))
+      throw new DomainNotFoundError('this organization has no such domain')
     this.#cache.invalidateOrganization(organizationId)
-    await this.#audit.record({ type: 'domain.removed', organizationId, accountId: context.accountId, details: { domain: normalized } })
+    await this.#audit.record({
+      type: 'domain.removed',
+      organizationId,
+      accountId: context.accountId,
+      details: { domain: normalized },
+    })
   }
 
   async list(organizationId: string): Promise<OrganizationDomain[]> {
@@ -83,7 +97,13 @@ export class OrgDomains {
     const org = await this.#store.findOrganization({ id: holder.organizationId })
     if (org) {
       // Claimed for teardown on the store's clock, so a holder whose delete is still running elsewhere keeps it.
-      const claimed = org.state !== 'active' && (await this.#store.transitionOrganization(org.id, { from: ['provisioning', 'deleting'], to: 'deleting', staleForMs: this.#inFlightTimeoutMs }))
+      const claimed =
+        org.state !== 'active' &&
+        (await this.#store.transitionOrganization(org.id, {
+          from: ['provisioning', 'deleting'],
+          to: 'deleting',
+          staleForMs: this.#inFlightTimeoutMs,
+        }))
       if (!claimed) return false
     }
     await this.#store.deleteDomain(domain, holder.organizationId)

@@ -1,7 +1,15 @@
 import { z } from 'zod'
 import type { AdminAuth } from '../auth/admin-auth.js'
 import type { AuditLog } from '../audit-log.js'
-import { AdminEmailTakenError, ForbiddenError, OrganizationNameTakenError, OrganizationNotFoundError, PermissionDeniedError, SlugTakenError, ValidationError } from '../errors.js'
+import {
+  AdminEmailTakenError,
+  ForbiddenError,
+  OrganizationNameTakenError,
+  OrganizationNotFoundError,
+  PermissionDeniedError,
+  SlugTakenError,
+  ValidationError,
+} from '../errors.js'
 import type { TenantCache } from '../context/tenant-cache.js'
 import { walkOrganizations, type WalkReport } from '../context/walk-organizations.js'
 import * as fields from '../lib/fields.js'
@@ -9,12 +17,27 @@ import { newDataKey, newId } from '../lib/ids.js'
 import { organizationNameKey } from '../lib/organization-name.js'
 import { parseInput } from '../lib/parse-input.js'
 import { writeRefused } from '../lib/write-outcome.js'
-import type { AccountPatch, AccountRecord, MembershipRecord, OrganizationPatch, OrganizationRecord, TenantStore } from '../store.js'
+import type {
+  AccountPatch,
+  AccountRecord,
+  MembershipRecord,
+  OrganizationPatch,
+  OrganizationRecord,
+  TenantStore,
+} from '../store.js'
 import type { MemberTenant } from '../tenant.js'
 import type { Roles } from '../members/roles.js'
 import { loadCaller } from '../members/caller.js'
 import { OrgDomains, type OrganizationDomain } from './org-domains.js'
-import type { CreateOrganizationInput, LifecycleHooks, Member, MigrateOptions, MigrationReport, Organization, UpdateOrganizationInput } from './org-types.js'
+import type {
+  CreateOrganizationInput,
+  LifecycleHooks,
+  Member,
+  MigrateOptions,
+  MigrationReport,
+  Organization,
+  UpdateOrganizationInput,
+} from './org-types.js'
 import { OrgTeardown, type RecoveryReport } from './org-teardown.js'
 import { slug as slugField, slugFromName, slugWithSuffix } from './slug.js'
 
@@ -28,8 +51,18 @@ export interface OrgServiceOptions {
   roles: Roles
 }
 
-const createSchema = z.object({ name: fields.organizationName, email: fields.email, password: fields.password, slug: slugField.optional() })
-const updateSchema = z.object({ name: fields.organizationName.optional(), slug: slugField.optional(), email: fields.email.optional(), password: fields.password.optional() })
+const createSchema = z.object({
+  name: fields.organizationName,
+  email: fields.email,
+  password: fields.password,
+  slug: slugField.optional(),
+})
+const updateSchema = z.object({
+  name: fields.organizationName.optional(),
+  slug: slugField.optional(),
+  email: fields.email.optional(),
+  password: fields.password.optional(),
+})
 const getSchema = z.union([z.object({ name: fields.organizationName }), z.object({ slug: slugField })])
 const listSchema = z.object({ after: z.string().optional(), limit: z.number().int().min(1).max(1000).default(100) })
 const SLUG_ATTEMPTS = 5
@@ -98,8 +131,17 @@ export class OrgService {
       // The name first: claiming it may finish an interrupted delete, which removes that
       // organization's last-membership accounts, so the account is looked up only after.
       await this.#insertOrganization(org, slug === undefined)
-      account = (await this.#existingAccount(email, password)) ?? (await this.#insertAccount(email, password, now, (id) => (createdAccountId = id)))
-      const membership: MembershipRecord = { id: membershipId, accountId: account.id, organizationId: org.id, role: 'admin', createdAt: now, updatedAt: now }
+      account =
+        (await this.#existingAccount(email, password)) ??
+        (await this.#insertAccount(email, password, now, (id) => (createdAccountId = id)))
+      const membership: MembershipRecord = {
+        id: membershipId,
+        accountId: account.id,
+        organizationId: org.id,
+        role: 'admin',
+        createdAt: now,
+        updatedAt: now,
+      }
       await this.#store.insertMembership(membership)
       await this.#store.provisionTenantData(org)
       if (this.#hooks.afterCreate) await this.#teardown.runHook(this.#hooks.afterCreate, org)
@@ -116,14 +158,31 @@ export class OrgService {
       if (createdAccountId !== undefined) await this.#teardown.removeIfUnused(createdAccountId).catch(() => {})
       throw err
     }
-    await this.#audit.record({ type: 'organization.created', organizationId: org.id, accountId: account.id, details: { name, slug: org.slug } })
-    return { organization: toOrganization(active), owner: { id: membershipId, accountId: account.id, organizationId: org.id, email: account.email, role: 'owner', createdAt: now } }
+    await this.#audit.record({
+      type: 'organization.created',
+      organizationId: org.id,
+      accountId: account.id,
+      details: { name, slug: org.slug },
+    })
+    return {
+      organization: toOrganization(active),
+      owner: {
+        id: membershipId,
+        accountId: account.id,
+        organizationId: org.id,
+        email: account.email,
+        role: 'owner',
+        createdAt: now,
+      },
+    }
   }
 
   /** The active organization with this name (ignoring case and outer spaces) or slug, or `null`. */
   async get(ref: string | { name: string } | { slug: string }): Promise<Organization | null> {
     const parsed = parseInput(getSchema, typeof ref === 'string' ? { name: ref } : ref)
-    const org = await this.#store.findOrganization('slug' in parsed ? { slug: parsed.slug } : { nameKey: organizationNameKey(parsed.name) })
+    const org = await this.#store.findOrganization(
+      'slug' in parsed ? { slug: parsed.slug } : { nameKey: organizationNameKey(parsed.name) },
+    )
     return org?.state === 'active' ? toOrganization(org) : null
   }
 
@@ -137,7 +196,9 @@ export class OrgService {
    *   if (!page.next) break
    * }
    */
-  async list(options: { after?: string | null; limit?: number } = {}): Promise<{ organizations: Organization[]; next: string | null }> {
+  async list(
+    options: { after?: string | null; limit?: number } = {},
+  ): Promise<{ organizations: Organization[]; next: string | null }> {
     const { after, limit } = parseInput(listSchema, { ...options, after: options.after ?? undefined })
     const organizations: Organization[] = []
     for await (const org of this.#store.listOrganizations({ afterId: after })) {
@@ -160,16 +221,19 @@ export class OrgService {
     if (!account) throw new ForbiddenError('the account no longer exists')
 
     const orgPatch: OrganizationPatch = {}
-    if (input.name !== undefined && input.name !== org.name) Object.assign(orgPatch, { name: input.name, nameKey: organizationNameKey(input.name) })
+    if (input.name !== undefined && input.name !== org.name)
+      Object.assign(orgPatch, { name: input.name, nameKey: organizationNameKey(input.name) })
     if (input.slug !== undefined && input.slug !== org.slug) {
       this.#refuseReserved(input.slug)
       orgPatch.slug = input.slug
     }
     // Sending the current name or slug changes nothing, and needs nothing.
-    if (Object.keys(orgPatch).length > 0 && !this.#roles.can(role, 'org:update')) throw new PermissionDeniedError('renaming the organization or changing its slug needs the org:update permission')
+    if (Object.keys(orgPatch).length > 0 && !this.#roles.can(role, 'org:update'))
+      throw new PermissionDeniedError('renaming the organization or changing its slug needs the org:update permission')
     const accountPatch: AccountPatch = {}
     if (input.email !== undefined && input.email !== account.email) {
-      if (await this.#store.findAccount({ email: input.email })) throw new AdminEmailTakenError('an account with this email already exists')
+      if (await this.#store.findAccount({ email: input.email }))
+        throw new AdminEmailTakenError('an account with this email already exists')
       accountPatch.email = input.email
     }
     if (input.password !== undefined) {
@@ -180,7 +244,9 @@ export class OrgService {
 
     const now = new Date()
     // Invalidated also after a failure: the write may have applied before the error.
-    const updated = await this.#store.updateOrganization(org.id, { ...orgPatch, updatedAt: now }).finally(() => this.#cache.invalidateOrganization(org.id))
+    const updated = await this.#store
+      .updateOrganization(org.id, { ...orgPatch, updatedAt: now })
+      .finally(() => this.#cache.invalidateOrganization(org.id))
     if (!updated) throw new OrganizationNotFoundError('the organization no longer exists')
     if (Object.keys(accountPatch).length > 0) {
       try {
@@ -189,7 +255,15 @@ export class OrgService {
       } catch (err) {
         // Undo the rename only when the credential change certainly did not apply; one that may
         // have applied stays with the rename, and the caller's retry (idempotent) settles it.
-        if (writeRefused(err)) await this.#store.updateOrganization(org.id, { name: org.name, nameKey: org.nameKey, slug: org.slug, updatedAt: org.updatedAt }).catch(() => {})
+        if (writeRefused(err))
+          await this.#store
+            .updateOrganization(org.id, {
+              name: org.name,
+              nameKey: org.nameKey,
+              slug: org.slug,
+              updatedAt: org.updatedAt,
+            })
+            .catch(() => {})
         throw err
       } finally {
         // Also after a failure: the store may have applied the write before reporting the error.
@@ -200,14 +274,24 @@ export class OrgService {
       // version already stops their access tokens; this stops their refresh tokens.
       if (accountPatch.passwordHash !== undefined) {
         await this.#store.deleteSessions({ accountId: account.id })
-        await this.#audit.record({ type: 'sessions.revoked', organizationId: org.id, accountId: account.id, details: { reason: 'password_changed' } })
+        await this.#audit.record({
+          type: 'sessions.revoked',
+          organizationId: org.id,
+          accountId: account.id,
+          details: { reason: 'password_changed' },
+        })
       }
     }
     await this.#audit.record({
       type: 'organization.updated',
       organizationId: org.id,
       accountId: account.id,
-      details: { renamed: orgPatch.name !== undefined, reslugged: orgPatch.slug !== undefined, emailChanged: accountPatch.email !== undefined, passwordChanged: accountPatch.passwordHash !== undefined },
+      details: {
+        renamed: orgPatch.name !== undefined,
+        reslugged: orgPatch.slug !== undefined,
+        emailChanged: accountPatch.email !== undefined,
+        passwordChanged: accountPatch.passwordHash !== undefined,
+      },
     })
     return toOrganization(updated)
   }
@@ -223,7 +307,9 @@ export class OrgService {
 
     // From here on no token, slug or domain of this organization is honoured. Of two deletes
     // (or a delete and anything else that changes state), exactly one gets past this claim.
-    const claimed = await this.#store.transitionOrganization(org.id, { from: ['active'], to: 'deleting' }).finally(() => this.#cache.invalidateOrganization(org.id))
+    const claimed = await this.#store
+      .transitionOrganization(org.id, { from: ['active'], to: 'deleting' })
+      .finally(() => this.#cache.invalidateOrganization(org.id))
     if (!claimed) throw new OrganizationNotFoundError('no organization has this name')
     if (this.#hooks.beforeDelete) {
       try {
@@ -240,7 +326,12 @@ export class OrgService {
     // of its name to finish. Giving it back could hand out a tenant with half its data.
     await this.#teardown.tearDown(claimed, { hooks: false })
     // The one event that outlives the organization: the record of its deletion.
-    await this.#audit.record({ type: 'organization.deleted', organizationId: org.id, accountId: tenant.member.accountId, details: { name: org.name } })
+    await this.#audit.record({
+      type: 'organization.deleted',
+      organizationId: org.id,
+      accountId: tenant.member.accountId,
+      details: { name: org.name },
+    })
   }
 
   /** Adds a custom domain to an organization. The host proves the customer owns it first (DNS TXT); tenantry does not. */
@@ -317,7 +408,9 @@ export class OrgService {
     let slug = slugFromName(org.name)
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.#store.updateOrganization(org.id, { slug: this.#reservedSlugs.has(slug) ? slugWithSuffix(slug) : slug })
+        await this.#store.updateOrganization(org.id, {
+          slug: this.#reservedSlugs.has(slug) ? slugWithSuffix(slug) : slug,
+        })
         this.#cache.invalidateOrganization(org.id)
         return
       } catch (err) {
@@ -343,8 +436,20 @@ export class OrgService {
   }
 
   /** Inserts a new account; if another create raced this one for the email, joins it when the password is that account's. */
-  async #insertAccount(email: string, password: string, now: Date, attempted: (id: string) => void): Promise<AccountRecord> {
-    const account: AccountRecord = { id: newId(), email, passwordHash: await this.#auth.hashPassword(password), tokenVersion: 0, createdAt: now, updatedAt: now }
+  async #insertAccount(
+    email: string,
+    password: string,
+    now: Date,
+    attempted: (id: string) => void,
+  ): Promise<AccountRecord> {
+    const account: AccountRecord = {
+      id: newId(),
+      email,
+      passwordHash: await this.#auth.hashPassword(password),
+      tokenVersion: 0,
+      createdAt: now,
+      updatedAt: now,
+    }
     attempted(account.id)
     try {
       await this.#store.insertAccount(account)
@@ -361,4 +466,3 @@ export class OrgService {
 function toOrganization(org: OrganizationRecord): Organization {
   return { id: org.id, name: org.name, slug: org.slug, createdAt: org.createdAt, updatedAt: org.updatedAt }
 }
-

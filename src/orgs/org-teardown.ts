@@ -114,7 +114,11 @@ export class OrgTeardown {
     // memberships, so one without its organization is an orphan for good.
     let orphanMembershipsRemoved = 0
     for await (const membership of this.#store.walkMemberships()) {
-      if (owned.has(membership.organizationId) || (await this.#store.findOrganization({ id: membership.organizationId }))) continue
+      if (
+        owned.has(membership.organizationId) ||
+        (await this.#store.findOrganization({ id: membership.organizationId }))
+      )
+        continue
       await this.#store.deleteMembership(membership.id, membership.organizationId)
       const account = await this.#store.findAccount({ id: membership.accountId })
       if (account) await this.removeIfOrphan(account)
@@ -124,7 +128,11 @@ export class OrgTeardown {
   }
 
   async #claimAndTearDown(org: OrganizationRecord): Promise<boolean> {
-    const claimed = await this.#store.transitionOrganization(org.id, { from: ['provisioning', 'deleting'], to: 'deleting', staleForMs: this.#inFlightTimeoutMs })
+    const claimed = await this.#store.transitionOrganization(org.id, {
+      from: ['provisioning', 'deleting'],
+      to: 'deleting',
+      staleForMs: this.#inFlightTimeoutMs,
+    })
     if (!claimed) return false
     // An interrupted delete gets its beforeDelete again; an interrupted create never had one.
     await this.tearDown({ ...claimed, state: org.state }, { hooks: true })

@@ -3,17 +3,57 @@ import { z } from 'zod'
 
 /** DNS label rules (RFC 1035 §2.3.1): what a slug must be to serve as `<slug>.example.com`. */
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
-export const SLUG_MAX_CHARACTERS = 63
+const SLUG_MAX_CHARACTERS = 63
 
 /**
  * Slugs no organization may take, because a host app usually serves something of its own at
  * `<slug>.<base domain>`. Replace or extend it with `createTenancy({ reservedSlugs })`.
  */
 export const DEFAULT_RESERVED_SLUGS: readonly string[] = Object.freeze([
-  'www', 'api', 'admin', 'app', 'apps', 'auth', 'login', 'logout', 'signin', 'signup', 'account', 'accounts',
-  'dashboard', 'console', 'portal', 'mail', 'email', 'smtp', 'imap', 'pop', 'ftp', 'ns', 'ns1', 'ns2', 'dns',
-  'static', 'assets', 'cdn', 'media', 'files', 'img', 'docs', 'help', 'support', 'status', 'blog', 'dev',
-  'staging', 'test', 'internal', 'root', 'system', 'billing', 'tenantry',
+  'www',
+  'api',
+  'admin',
+  'app',
+  'apps',
+  'auth',
+  'login',
+  'logout',
+  'signin',
+  'signup',
+  'account',
+  'accounts',
+  'dashboard',
+  'console',
+  'portal',
+  'mail',
+  'email',
+  'smtp',
+  'imap',
+  'pop',
+  'ftp',
+  'ns',
+  'ns1',
+  'ns2',
+  'dns',
+  'static',
+  'assets',
+  'cdn',
+  'media',
+  'files',
+  'img',
+  'docs',
+  'help',
+  'support',
+  'status',
+  'blog',
+  'dev',
+  'staging',
+  'test',
+  'internal',
+  'root',
+  'system',
+  'billing',
+  'tenantry',
 ])
 
 /** The slug schema for input: lower-cased before it is checked, so `Acme` is taken as `acme`. */

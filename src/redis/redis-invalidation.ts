@@ -48,7 +48,8 @@ const KINDS = new Set(['organization', 'account', 'membership', 'session'])
 export function redisInvalidation(options: RedisInvalidationOptions): RedisInvalidation {
   const { client, channel = 'tenantry:invalidate' } = options ?? ({} as RedisInvalidationOptions)
   const redis = client as RedisClient
-  if (typeof redis?.publish !== 'function' || typeof redis.duplicate !== 'function') throw new TypeError('tenantry: redisInvalidation needs { client }, an ioredis client')
+  if (typeof redis?.publish !== 'function' || typeof redis.duplicate !== 'function')
+    throw new TypeError('tenantry: redisInvalidation needs { client }, an ioredis client')
   if (typeof channel !== 'string' || channel === '') throw new TypeError('tenantry: channel must be a non-empty string')
   // Tells this instance's own messages apart: it applied them before publishing.
   const origin = randomUUID()
@@ -102,7 +103,8 @@ export function redisInvalidation(options: RedisInvalidationOptions): RedisInval
 function parse(raw: string): { origin: string; kind: InvalidationMessage['kind']; id: string } | undefined {
   try {
     const { o, k, i } = JSON.parse(raw) as { o?: unknown; k?: unknown; i?: unknown }
-    if (typeof o === 'string' && typeof k === 'string' && KINDS.has(k) && typeof i === 'string') return { origin: o, kind: k as InvalidationMessage['kind'], id: i }
+    if (typeof o === 'string' && typeof k === 'string' && KINDS.has(k) && typeof i === 'string')
+      return { origin: o, kind: k as InvalidationMessage['kind'], id: i }
   } catch {
     // Not ours: ignore it.
   }

@@ -22,12 +22,28 @@ export interface RedisLoginLimitsOptions {
  * const tenancy = createTenancy({ auth: { secret, loginLimits: redisLoginLimits({ client: new Redis(process.env.REDIS_URL!) }) } })
  */
 export function redisLoginLimits(options: RedisLoginLimitsOptions): LoginLimits {
-  const { client, keyPrefix = 'tenantry', perAccount = DEFAULT_LOGIN_LIMITS.perAccount, perClient = DEFAULT_LOGIN_LIMITS.perClient } = options ?? ({} as RedisLoginLimitsOptions)
-  if (typeof client !== 'object' || client === null) throw new TypeError('tenantry: redisLoginLimits needs { client }, an ioredis or node-redis client')
-  if (typeof keyPrefix !== 'string' || keyPrefix === '') throw new TypeError('tenantry: keyPrefix must be a non-empty string')
+  const {
+    client,
+    keyPrefix = 'tenantry',
+    perAccount = DEFAULT_LOGIN_LIMITS.perAccount,
+    perClient = DEFAULT_LOGIN_LIMITS.perClient,
+  } = options ?? ({} as RedisLoginLimitsOptions)
+  if (typeof client !== 'object' || client === null)
+    throw new TypeError('tenantry: redisLoginLimits needs { client }, an ioredis or node-redis client')
+  if (typeof keyPrefix !== 'string' || keyPrefix === '')
+    throw new TypeError('tenantry: keyPrefix must be a non-empty string')
   // node-redis v4+ is told apart by its command API; ioredis needs no flag.
-  const useRedisPackage = typeof (client as { sendCommand?: unknown }).sendCommand === 'function' && typeof (client as { call?: unknown }).call !== 'function'
+  const useRedisPackage =
+    typeof (client as { sendCommand?: unknown }).sendCommand === 'function' &&
+    typeof (client as { call?: unknown }).call !== 'function'
   const limiter = (name: string, limit: { points: number; duration: number } | false) =>
-    limit === false ? false : new RateLimiterRedis({ storeClient: client, useRedisPackage, keyPrefix: `${keyPrefix}:login:${name}`, ...limit })
+    limit === false
+      ? false
+      : new RateLimiterRedis({
+          storeClient: client,
+          useRedisPackage,
+          keyPrefix: `${keyPrefix}:login:${name}`,
+          ...limit,
+        })
   return { perAccount: limiter('account', perAccount), perClient: limiter('client', perClient) }
 }

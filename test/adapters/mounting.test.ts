@@ -11,10 +11,31 @@ import { startServer, type RunningServer } from '../support/start-server.js'
 
 /** The ways the README shows to mount the org routes under a path, on both frameworks. */
 const mounts: [string, string, () => RequestListener][] = [
-  ['Express, app.use with a path', '/api', () => express().use('/api', expressOrgRouter(createTenancy({ auth: TEST_AUTH }), { openapi: { prefix: '/api' } }))],
-  ['Express, inside an express.Router', '/api', () => express().use('/api', express.Router().use(expressOrgRouter(createTenancy({ auth: TEST_AUTH }), { openapi: { prefix: '/api' } })))],
-  ['Express, under /admin', '/admin', () => express().use('/admin', expressOrgRouter(createTenancy({ auth: TEST_AUTH }), { openapi: { prefix: '/admin' } }))],
-  ['Koa, app.use with prefix', '/api', () => new Koa().use(koaOrgRouter(createTenancy({ auth: TEST_AUTH }), { prefix: '/api' })).callback()],
+  [
+    'Express, app.use with a path',
+    '/api',
+    () => express().use('/api', expressOrgRouter(createTenancy({ auth: TEST_AUTH }), { openapi: { prefix: '/api' } })),
+  ],
+  [
+    'Express, inside an express.Router',
+    '/api',
+    () =>
+      express().use(
+        '/api',
+        express.Router().use(expressOrgRouter(createTenancy({ auth: TEST_AUTH }), { openapi: { prefix: '/api' } })),
+      ),
+  ],
+  [
+    'Express, under /admin',
+    '/admin',
+    () =>
+      express().use('/admin', expressOrgRouter(createTenancy({ auth: TEST_AUTH }), { openapi: { prefix: '/admin' } })),
+  ],
+  [
+    'Koa, app.use with prefix',
+    '/api',
+    () => new Koa().use(koaOrgRouter(createTenancy({ auth: TEST_AUTH }), { prefix: '/api' })).callback(),
+  ],
   [
     'Koa, a @koa/router route that matches everything under its prefix',
     '/api',
@@ -25,7 +46,11 @@ const mounts: [string, string, () => RequestListener][] = [
       return new Koa().use(router.routes()).callback()
     },
   ],
-  ['Koa, under /admin', '/admin', () => new Koa().use(koaOrgRouter(createTenancy({ auth: TEST_AUTH }), { prefix: '/admin' })).callback()],
+  [
+    'Koa, under /admin',
+    '/admin',
+    () => new Koa().use(koaOrgRouter(createTenancy({ auth: TEST_AUTH }), { prefix: '/admin' })).callback(),
+  ],
 ]
 
 describe('mounting the org routes under a path', () => {
@@ -38,12 +63,21 @@ describe('mounting the org routes under a path', () => {
   for (const [name, prefix, app] of mounts) {
     it(`serves every route and the document under the path: ${name}`, async () => {
       server = await startServer(app())
-      const post = (path: string, body: unknown) => fetch(server!.url + prefix + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-      expect((await post('/org/create', { organization_name: 'Acme', email: 'a@acme.test', password: PASSWORD })).status).toBe(201)
+      const post = (path: string, body: unknown) =>
+        fetch(server!.url + prefix + path, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+      expect(
+        (await post('/org/create', { organization_name: 'Acme', email: 'a@acme.test', password: PASSWORD })).status,
+      ).toBe(201)
       const login = await post('/admin/login', { email: 'a@acme.test', password: PASSWORD })
       expect(login.status).toBe(200)
       const token = ((await login.json()) as { access_token: string }).access_token
-      expect((await fetch(`${server.url}${prefix}/org/members`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200)
+      expect(
+        (await fetch(`${server.url}${prefix}/org/members`, { headers: { authorization: `Bearer ${token}` } })).status,
+      ).toBe(200)
       // Problems keep their shape under a path: no framework plain-text 404 in between.
       const missing = await fetch(`${server.url}${prefix}/org/get?organization_name=Nobody`)
       expect(missing.status).toBe(404)

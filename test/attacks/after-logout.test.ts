@@ -8,6 +8,8 @@ describeAttack('a token after logout', (host) => {
     expect((await host().send('POST', '/admin/logout', { token: session.accessToken })).status).toBe(204)
     expect((await host().send('GET', '/notes', { token: session.accessToken })).status).toBe(401)
     expect((await host().send('POST', '/admin/logout', { token: session.accessToken })).status).toBe(401)
-    expect((await host().send('POST', '/admin/refresh', { json: { refresh_token: session.refreshToken } })).status).toBe(401)
+    expect(
+      (await host().send('POST', '/admin/refresh', { json: { refresh_token: session.refreshToken } })).status,
+    ).toBe(401)
   })
 })

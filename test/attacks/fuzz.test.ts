@@ -11,14 +11,40 @@ const hostileValue = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
 )
 const body = fc.oneof(
-  fc.dictionary(fc.constantFrom('organization_name', 'email', 'password', 'refresh_token', 'text', 'slug', 'domain', 'name', '__proto__', 'constructor', '$where', 'extra'), hostileValue, { maxKeys: 5 }),
+  fc.dictionary(
+    fc.constantFrom(
+      'organization_name',
+      'email',
+      'password',
+      'refresh_token',
+      'text',
+      'slug',
+      'domain',
+      'name',
+      '__proto__',
+      'constructor',
+      '$where',
+      'extra',
+    ),
+    hostileValue,
+    { maxKeys: 5 },
+  ),
   fc.jsonValue({ maxDepth: 4 }),
 )
 const headers = fc.record(
   {
     // VALID stands for the real admin's token, so authenticated routes see hostile bodies too.
-    authorization: fc.oneof(fc.string({ maxLength: 60 }), fc.constantFrom('VALID', 'VALID', 'Bearer', 'Bearer ', 'Basic x', 'Bearer a.b.c', 'bearer x.y.z')),
-    'content-type': fc.constantFrom('application/json', 'text/plain', 'application/json; charset=latin1', 'application/x-www-form-urlencoded', 'application/merge-patch+json'),
+    authorization: fc.oneof(
+      fc.string({ maxLength: 60 }),
+      fc.constantFrom('VALID', 'VALID', 'Bearer', 'Bearer ', 'Basic x', 'Bearer a.b.c', 'bearer x.y.z'),
+    ),
+    'content-type': fc.constantFrom(
+      'application/json',
+      'text/plain',
+      'application/json; charset=latin1',
+      'application/x-www-form-urlencoded',
+      'application/merge-patch+json',
+    ),
     'x-forwarded-for': fc.constantFrom('1.2.3.4', '::1', 'garbage'),
     'x-forwarded-host': fc.constantFrom('acme.example.test', 'evil.com', ''),
     'x-api-key': fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('ak_', 'ak_forged')),

@@ -10,13 +10,13 @@ import { startServer, type RunningServer } from '../support/start-server.js'
 import { notesStore } from '../support/notes-store.js'
 import { exampleRoles } from '../../examples/example-setup.js'
 
-export interface Reply {
+interface Reply {
   status: number
   headers: Headers
   body: any
 }
 
-export interface SendOptions {
+interface SendOptions {
   json?: unknown
   raw?: string
   headers?: Record<string, string>
@@ -41,13 +41,22 @@ const FRAMEWORKS: [string, (tenancy: Tenancy) => RequestListener][] = [
 ]
 
 /** Runs an attack's tests against the Express and the Koa host, each with a fresh tenancy per test. */
-export function describeAttack(title: string, body: (host: () => Host) => void, options: { auth?: Partial<AdminAuthOptions> } = {}): void {
+export function describeAttack(
+  title: string,
+  body: (host: () => Host) => void,
+  options: { auth?: Partial<AdminAuthOptions> } = {},
+): void {
   for (const [framework, createApp] of FRAMEWORKS) {
     describe(`${title} (${framework})`, () => {
       let server: RunningServer
       let host: Host
       beforeEach(async () => {
-        const tenancy = createTenancy({ auth: { ...TEST_AUTH, ...options.auth } as AdminAuthOptions, baseDomain: 'example.test', store: notesStore(), roles: exampleRoles })
+        const tenancy = createTenancy({
+          auth: { ...TEST_AUTH, ...options.auth } as AdminAuthOptions,
+          baseDomain: 'example.test',
+          store: notesStore(),
+          roles: exampleRoles,
+        })
         server = await startServer(createApp(tenancy))
         host = makeHost(server, tenancy)
       })
@@ -65,7 +74,11 @@ function makeHost(server: RunningServer, tenancy: Tenancy): Host {
     const headers: Record<string, string> = { ...options.headers }
     if (options.json !== undefined) headers['content-type'] ??= 'application/json'
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
-    const response = await fetch(server.url + path, { method, headers, body: options.json !== undefined ? JSON.stringify(options.json) : options.raw })
+    const response = await fetch(server.url + path, {
+      method,
+      headers,
+      body: options.json !== undefined ? JSON.stringify(options.json) : options.raw,
+    })
     const text = await response.text()
     let body: unknown = text
     try {
@@ -82,10 +95,17 @@ function makeHost(server: RunningServer, tenancy: Tenancy): Host {
     async tenant(name) {
       const email = `admin@${name.toLowerCase().replace(/\W/g, '')}.test`
       emails.push(email)
-      const created = await send('POST', '/org/create', { json: { organization_name: name, email, password: PASSWORD } })
+      const created = await send('POST', '/org/create', {
+        json: { organization_name: name, email, password: PASSWORD },
+      })
       if (created.status !== 201) throw new Error(`create ${name}: ${created.status}`)
       const login = await send('POST', '/admin/login', { json: { email, password: PASSWORD } })
-      return { email, id: created.body.organization.id, accessToken: login.body.access_token, refreshToken: login.body.refresh_token }
+      return {
+        email,
+        id: created.body.organization.id,
+        accessToken: login.body.access_token,
+        refreshToken: login.body.refresh_token,
+      }
     },
     async snapshot() {
       const organizations = []
@@ -93,7 +113,9 @@ function makeHost(server: RunningServer, tenancy: Tenancy): Host {
         // A data space a delete already dropped has no notes to show.
         const notes = await Promise.resolve()
           .then(() => tenancy.store.collection(org, 'notes').find({}).toArray())
-          .catch((err: unknown) => ((err as { code?: string }).code === 'ORGANIZATION_NOT_FOUND' ? null : Promise.reject(err)))
+          .catch((err: unknown) =>
+            (err as { code?: string }).code === 'ORGANIZATION_NOT_FOUND' ? null : Promise.reject(err),
+          )
         organizations.push({ org, notes, domains: await tenancy.store.listDomains(org.id) })
       }
       const admins = await Promise.all(emails.map((email) => tenancy.store.findAccount({ email })))
@@ -104,7 +126,10 @@ function makeHost(server: RunningServer, tenancy: Tenancy): Host {
 
 /** Decodes a JWT's header and payload. */
 export function decodeJwt(token: string): [Record<string, unknown>, Record<string, unknown>] {
-  const [header, payload] = token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()))
+  const [header, payload] = token
+    .split('.')
+    .slice(0, 2)
+    .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()))
   return [header, payload]
 }
 

@@ -12,9 +12,15 @@ describeAttack(
       const [header, payload] = decodeJwt(accessToken)
       expect(header.alg).toBe('ES256')
       const published = host().tenancy.auth.jwks().keys[0]!
-      const secrets = [publicKey.export({ type: 'spki', format: 'pem' }), publicKey.export({ type: 'spki', format: 'der' }), JSON.stringify(published)]
+      const secrets = [
+        publicKey.export({ type: 'spki', format: 'pem' }),
+        publicKey.export({ type: 'spki', format: 'der' }),
+        JSON.stringify(published),
+      ]
       for (const secret of secrets) {
-        const reply = await host().send('GET', '/notes', { token: forgeJwt({ ...header, alg: 'HS256' }, payload, secret as string) })
+        const reply = await host().send('GET', '/notes', {
+          token: forgeJwt({ ...header, alg: 'HS256' }, payload, secret as string),
+        })
         expect(reply.status).toBe(401)
       }
       expect((await host().send('GET', '/notes', { token: accessToken })).status).toBe(200)

@@ -6,8 +6,16 @@ describeAttack('twenty concurrent ownership transfers', (host) => {
   it('leave exactly one owner, and make exactly one of them succeed', async () => {
     const acme = await host().tenant('Acme')
     const admins = []
-    for (let i = 0; i < 20; i++) admins.push(await addMember(host().send, acme.accessToken, `admin${i}@acme.test`, 'admin'))
-    const replies = await Promise.all(admins.map((admin) => host().send('POST', '/org/transfer-ownership', { json: { member_id: admin.memberId }, token: acme.accessToken })))
+    for (let i = 0; i < 20; i++)
+      admins.push(await addMember(host().send, acme.accessToken, `admin${i}@acme.test`, 'admin'))
+    const replies = await Promise.all(
+      admins.map((admin) =>
+        host().send('POST', '/org/transfer-ownership', {
+          json: { member_id: admin.memberId },
+          token: acme.accessToken,
+        }),
+      ),
+    )
     const statuses = replies.map((reply) => reply.status)
     expect(statuses.filter((status) => status === 200)).toHaveLength(1)
     // The rest lost the race: refused, either by the ownership check or because the token they carried stopped.
@@ -31,6 +39,8 @@ describeAttack('twenty concurrent ownership transfers', (host) => {
     ])
     expect(replies.map((reply) => reply.status)).toEqual([403, 403, 403])
     const owner = (await host().tenancy.store.findOrganization({ id: acme.id }))!.ownerId
-    expect((await host().tenancy.store.findMembership({ id: owner }))!.accountId).not.toBe((await host().tenancy.store.findMembership({ id: one.memberId }))!.accountId)
+    expect((await host().tenancy.store.findMembership({ id: owner }))!.accountId).not.toBe(
+      (await host().tenancy.store.findMembership({ id: one.memberId }))!.accountId,
+    )
   })
 })

@@ -1,16 +1,33 @@
 import { expect, it } from 'vitest'
 import { describeAttack, PASSWORD } from './host.js'
 
-const OPERATORS: unknown[] = [{ $ne: null }, { $gt: '' }, { $regex: '.*' }, { $where: 'true' }, ['$ne'], { toString: 'x' }]
+const OPERATORS: unknown[] = [
+  { $ne: null },
+  { $gt: '' },
+  { $regex: '.*' },
+  { $where: 'true' },
+  ['$ne'],
+  { toString: 'x' },
+]
 
 describeAttack('operator objects where strings belong', (host) => {
   it('answers 400 in every field of every route and changes nothing', async () => {
     const session = await host().tenant('Acme')
     const routes: [string, string, Record<string, unknown>, string | undefined][] = [
-      ['POST', '/org/create', { organization_name: 'New', email: 'new@x.test', password: PASSWORD, slug: 'new' }, undefined],
+      [
+        'POST',
+        '/org/create',
+        { organization_name: 'New', email: 'new@x.test', password: PASSWORD, slug: 'new' },
+        undefined,
+      ],
       ['POST', '/admin/login', { email: session.email, password: PASSWORD }, undefined],
       ['POST', '/admin/refresh', { refresh_token: session.refreshToken }, undefined],
-      ['PUT', '/org/update', { organization_name: 'Acme', slug: 'acme-new', email: 'x@x.test', password: 'new password here' }, session.accessToken],
+      [
+        'PUT',
+        '/org/update',
+        { organization_name: 'Acme', slug: 'acme-new', email: 'x@x.test', password: 'new password here' },
+        session.accessToken,
+      ],
       ['POST', '/org/domains', { domain: 'shop.acme.com' }, session.accessToken],
       ['DELETE', '/org/domains', { domain: 'shop.acme.com' }, session.accessToken],
       ['DELETE', '/org/delete', { organization_name: 'Acme' }, session.accessToken],
@@ -25,11 +42,18 @@ describeAttack('operator objects where strings belong', (host) => {
         }
       }
     }
-    for (const query of ['organization_name[$ne]=x', 'organization_name=a&organization_name=b', 'slug[$ne]=x', 'slug=a&slug=b']) {
+    for (const query of [
+      'organization_name[$ne]=x',
+      'organization_name=a&organization_name=b',
+      'slug[$ne]=x',
+      'slug=a&slug=b',
+    ]) {
       expect((await host().send('GET', `/org/get?${query}`)).status).toBe(400)
     }
     expect(await host().snapshot()).toBe(before)
     // The refresh token survived the attempts that were refused as malformed.
-    expect((await host().send('POST', '/admin/refresh', { json: { refresh_token: session.refreshToken } })).status).toBe(200)
+    expect(
+      (await host().send('POST', '/admin/refresh', { json: { refresh_token: session.refreshToken } })).status,
+    ).toBe(200)
   })
 })

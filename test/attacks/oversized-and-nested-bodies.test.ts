@@ -12,7 +12,12 @@ describeAttack('oversized and deeply nested bodies', (host) => {
       `${'{"a":'.repeat(2_000)}1${'}'.repeat(2_000)}`,
       `{"organization_name":"a","email":"a@b.test","password":"password1","pad":${JSON.stringify(Array.from({ length: 5_000 }, () => ({})))}}`,
     ]
-    for (const [method, path, token] of [['POST', '/org/create'], ['POST', '/admin/login'], ['PUT', '/org/update', session.accessToken], ['POST', '/admin/refresh']] as const) {
+    for (const [method, path, token] of [
+      ['POST', '/org/create'],
+      ['POST', '/admin/login'],
+      ['PUT', '/org/update', session.accessToken],
+      ['POST', '/admin/refresh'],
+    ] as const) {
       for (const raw of bodies) {
         const reply = await host().send(method, path, { raw, headers: json, token })
         expect([400, 413]).toContain(reply.status)

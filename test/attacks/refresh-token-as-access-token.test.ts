@@ -8,7 +8,11 @@ describeAttack('a refresh token used as an access token, and the other way round
     expect(asBearer.body.code).toBe('TOKEN_INVALID')
     // Said plainly, so a client developer sees what went wrong.
     expect(asBearer.body.detail).toContain('this is a refresh token')
-    expect((await host().send('PUT', '/org/update', { json: { organization_name: 'Pwned' }, token: refreshToken })).status).toBe(401)
-    expect((await host().send('POST', '/admin/refresh', { json: { refresh_token: accessToken } })).body.code).toBe('REFRESH_TOKEN_INVALID')
+    expect(
+      (await host().send('PUT', '/org/update', { json: { organization_name: 'Pwned' }, token: refreshToken })).status,
+    ).toBe(401)
+    expect((await host().send('POST', '/admin/refresh', { json: { refresh_token: accessToken } })).body.code).toBe(
+      'REFRESH_TOKEN_INVALID',
+    )
   })
 })

@@ -8,7 +8,9 @@ describeAttack('a replayed refresh token', (host) => {
     expect(victim.status).toBe(200)
     const thief = await host().send('POST', '/admin/refresh', { json: { refresh_token: refreshToken } })
     expect(thief.status).toBe(401)
-    expect((await host().send('POST', '/admin/refresh', { json: { refresh_token: victim.body.refresh_token } })).status).toBe(401)
+    expect(
+      (await host().send('POST', '/admin/refresh', { json: { refresh_token: victim.body.refresh_token } })).status,
+    ).toBe(401)
     expect((await host().send('GET', '/notes', { token: victim.body.access_token })).status).toBe(401)
   })
 })

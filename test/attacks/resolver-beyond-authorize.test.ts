@@ -14,7 +14,12 @@ describeAttack('a path naming an organization the caller does not belong to', (h
     await host().send('POST', '/notes', { json: { text: 'victim secret' }, token: victim.accessToken })
     const key = await apiKey(mallory.accessToken)
     const before = await host().snapshot()
-    for (const path of ['/orgs/victim/notes', '/orgs/VICTIM/notes', '/orgs/victim%2e/notes', `/orgs/${encodeURIComponent(victim.id)}/notes`]) {
+    for (const path of [
+      '/orgs/victim/notes',
+      '/orgs/VICTIM/notes',
+      '/orgs/victim%2e/notes',
+      `/orgs/${encodeURIComponent(victim.id)}/notes`,
+    ]) {
       const reply = await host().send('GET', path, { headers: { 'x-api-key': key } })
       expect([403, 404], path).toContain(reply.status)
       expect(JSON.stringify(reply.body), path).not.toContain('victim secret')

@@ -12,7 +12,8 @@ describeAttack('a member reaching for a role at or above their own', (host) => {
     const ownerId = (await host().tenancy.store.findOrganization({ id: acme.id }))!.ownerId
     return { acme, admin, otherAdmin, editor, member, ownerId }
   }
-  const patch = (token: string, id: string, role: string) => host().send('PATCH', `/org/members/${id}`, { json: { role }, token })
+  const patch = (token: string, id: string, role: string) =>
+    host().send('PATCH', `/org/members/${id}`, { json: { role }, token })
 
   it('cannot grant owner, or a role at their own rank, through PATCH', async () => {
     const { admin, member, otherAdmin } = await team()
@@ -32,26 +33,38 @@ describeAttack('a member reaching for a role at or above their own', (host) => {
 
   it('cannot remove someone at or above their own rank', async () => {
     const { admin, otherAdmin, ownerId } = await team()
-    expect((await host().send('DELETE', `/org/members/${otherAdmin.memberId}`, { token: admin.accessToken })).status).toBe(403)
+    expect(
+      (await host().send('DELETE', `/org/members/${otherAdmin.memberId}`, { token: admin.accessToken })).status,
+    ).toBe(403)
     expect((await host().send('DELETE', `/org/members/${ownerId}`, { token: admin.accessToken })).status).toBe(403)
     expect((await host().send('GET', '/notes', { token: otherAdmin.accessToken })).status).toBe(200)
   })
 
   it('cannot invite to a role at or above their own, nor as owner', async () => {
     const { admin, editor, member } = await team()
-    const invite = (token: string, role: string) => host().send('POST', '/org/invitations', { json: { email: `new-${role}@team.test`, role }, token })
+    const invite = (token: string, role: string) =>
+      host().send('POST', '/org/invitations', { json: { email: `new-${role}@team.test`, role }, token })
     expect((await invite(admin.accessToken, 'admin')).status).toBe(403)
     expect((await invite(admin.accessToken, 'owner')).status).toBe(400)
     expect((await invite(editor.accessToken, 'member')).status).toBe(403)
     expect((await invite(member.accessToken, 'member')).status).toBe(403)
     expect((await invite(admin.accessToken, 'editor')).status).toBe(201)
-    expect((await host().tenancy.store.listInvitations((await host().tenancy.registry.resolve(admin.accessToken)).id)).map((invitation) => invitation.role)).toEqual(['editor'])
+    expect(
+      (await host().tenancy.store.listInvitations((await host().tenancy.registry.resolve(admin.accessToken)).id)).map(
+        (invitation) => invitation.role,
+      ),
+    ).toEqual(['editor'])
   })
 
   it('cannot keep using a role they were just demoted from', async () => {
     const { acme, editor } = await team()
     expect((await patch(acme.accessToken, editor.memberId, 'member')).status).toBe(200)
-    expect((await host().send('POST', '/notes', { json: { text: 'as an editor still?' }, token: editor.accessToken })).status).toBe(401)
-    expect((await host().send('POST', '/admin/refresh', { json: { refresh_token: editor.refreshToken } })).status).toBe(401)
+    expect(
+      (await host().send('POST', '/notes', { json: { text: 'as an editor still?' }, token: editor.accessToken }))
+        .status,
+    ).toBe(401)
+    expect((await host().send('POST', '/admin/refresh', { json: { refresh_token: editor.refreshToken } })).status).toBe(
+      401,
+    )
   })
 })

@@ -6,7 +6,11 @@ describeAttack('a spoofed or malformed Host', (host) => {
   it('ignores X-Forwarded-Host and Forwarded without trust proxy', async () => {
     await host().tenant('Victim')
     await host().tenant('Mallory')
-    for (const headers of [{ 'x-forwarded-host': 'victim.example.test' }, { forwarded: 'host=victim.example.test' }, { 'x-forwarded-host': 'victim.example.test, mallory.example.test' }] as Record<string, string>[]) {
+    for (const headers of [
+      { 'x-forwarded-host': 'victim.example.test' },
+      { forwarded: 'host=victim.example.test' },
+      { 'x-forwarded-host': 'victim.example.test, mallory.example.test' },
+    ] as Record<string, string>[]) {
       const reply = await host().sendAs('mallory.example.test', '/site', headers)
       expect(reply.body.organization.slug).toBe('mallory')
     }
@@ -39,7 +43,12 @@ describeAttack('a spoofed or malformed Host', (host) => {
   it('treats case, a trailing dot and a port as the same host, never as another tenant', async () => {
     await host().tenant('Victim')
     await host().tenant('Victim Two')
-    for (const variant of ['VICTIM.EXAMPLE.TEST', 'victim.example.test.', 'victim.example.test:1', 'Victim.Example.Test.:65535']) {
+    for (const variant of [
+      'VICTIM.EXAMPLE.TEST',
+      'victim.example.test.',
+      'victim.example.test:1',
+      'Victim.Example.Test.:65535',
+    ]) {
       expect((await host().sendAs(variant, '/site')).body.organization.slug, variant).toBe('victim')
     }
   })

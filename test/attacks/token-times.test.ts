@@ -7,7 +7,9 @@ describeAttack('a token outside its lifetime, or without one', (host) => {
   it('is refused with 401 when expired (TOKEN_EXPIRED), not yet valid, or missing exp', async () => {
     const { accessToken } = await host().tenant('Acme')
     const [header, payload] = decodeJwt(accessToken)
-    const expired = await host().send('GET', '/notes', { token: forgeJwt(header, { ...payload, iat: now() - 120, exp: now() - 60 }) })
+    const expired = await host().send('GET', '/notes', {
+      token: forgeJwt(header, { ...payload, iat: now() - 120, exp: now() - 60 }),
+    })
     expect(expired.status).toBe(401)
     expect(expired.body.code).toBe('TOKEN_EXPIRED')
     expect(expired.headers.get('www-authenticate')).toContain('invalid_token')

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import express from 'express'
@@ -53,10 +52,25 @@ describe('a client generated from the served document', () => {
     writeFileSync(join(dir, 'client.ts'), CLIENT)
     writeFileSync(
       join(dir, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] }, files: ['client.ts'] }),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: ['node'],
+        },
+        files: ['client.ts'],
+      }),
     )
     await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', dir])
-    const { stdout } = await run(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), join(dir, 'client.ts'), server.url], { cwd: dir })
+    const { stdout } = await run(
+      process.execPath,
+      [join(root, 'node_modules/tsx/dist/cli.mjs'), join(dir, 'client.ts'), server.url],
+      { cwd: dir },
+    )
     expect(JSON.parse(stdout)).toEqual({ name: 'Acme', roles: ['owner'], code: 'INVALID_CREDENTIALS' })
   }, 60_000)
 
@@ -67,7 +81,9 @@ describe('a client generated from the served document', () => {
       ["client.GET('/org/members'", "client.GET('/org/people'", '/org/people'],
     ]) {
       writeFileSync(join(dir, 'client.ts'), CLIENT.replace(from!, to!))
-      await expect(run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', dir])).rejects.toMatchObject({ stdout: expect.stringContaining(name!) })
+      await expect(
+        run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', dir]),
+      ).rejects.toMatchObject({ stdout: expect.stringContaining(name!) })
     }
   }, 60_000)
 })

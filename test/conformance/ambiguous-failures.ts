@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { createTenancy, OrganizationNameTakenError, OrganizationNotFoundError, type AccountRecord, type OrganizationRecord, type TenantStore } from 'tenantry'
+import {
+  createTenancy,
+  OrganizationNameTakenError,
+  OrganizationNotFoundError,
+  type AccountRecord,
+  type OrganizationRecord,
+  type TenantStore,
+} from 'tenantry'
 import { failingStore, InjectedFailure, type StoreStep } from '../support/failing-store.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import type { StoreUnderTest } from './store-conformance.js'
@@ -38,7 +45,9 @@ export function describeAmbiguousFailures(subject: StoreUnderTest): void {
         const { failing, tenancy, store } = await setUp()
         const keysBefore = await store.listTenantDataKeys()
         failing.failNext(step, { mode: 'applied' })
-        await expect(tenancy.orgs.create({ name: 'Doomed', email: 'doomed@x.test', password: PASSWORD })).rejects.toBeInstanceOf(InjectedFailure)
+        await expect(
+          tenancy.orgs.create({ name: 'Doomed', email: 'doomed@x.test', password: PASSWORD }),
+        ).rejects.toBeInstanceOf(InjectedFailure)
         expect(await store.findOrganization({ nameKey: 'doomed' })).toBeNull()
         expect(await store.findAccount({ email: 'doomed@x.test' })).toBeNull()
         expect((await store.listTenantDataKeys()).sort()).toEqual([...keysBefore].sort())
@@ -49,7 +58,9 @@ export function describeAmbiguousFailures(subject: StoreUnderTest): void {
     it('keeps an organization whose activation applied and then reported an error: active, whole and usable, never torn down', async () => {
       const { failing, tenancy, store } = await setUp()
       failing.failNext('transitionOrganization', { mode: 'applied' })
-      await expect(tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })).rejects.toBeInstanceOf(InjectedFailure)
+      await expect(
+        tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD }),
+      ).rejects.toBeInstanceOf(InjectedFailure)
       const org = (await store.findOrganization({ nameKey: 'acme' }))!
       expect(org.state).toBe('active')
       expect(await store.listTenantDataKeys()).toContain(keyOf(org))
@@ -63,10 +74,14 @@ export function describeAmbiguousFailures(subject: StoreUnderTest): void {
       const { failing, tenancy } = await setUp()
       const { tenant, tokens } = await acme(tenancy)
       failing.failNext('updateAccount', { mode: 'applied' })
-      await expect(tenancy.orgs.update(tenant, { name: 'Acme Renamed', password: 'a brand new passphrase' })).rejects.toBeInstanceOf(InjectedFailure)
+      await expect(
+        tenancy.orgs.update(tenant, { name: 'Acme Renamed', password: 'a brand new passphrase' }),
+      ).rejects.toBeInstanceOf(InjectedFailure)
       expect(await tenancy.orgs.get('Acme Renamed')).not.toBeNull()
       await expect(tenancy.registry.resolve(tokens.accessToken)).rejects.toMatchObject({ code: 'TOKEN_INVALID' })
-      await expect(tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' })
+      await expect(tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).rejects.toMatchObject({
+        code: 'INVALID_CREDENTIALS',
+      })
       const fresh = await tenancy.auth.login({ email: 'a@acme.test', password: 'a brand new passphrase' })
       expect((await tenancy.registry.resolve(fresh.accessToken)).name).toBe('Acme Renamed')
     })
@@ -80,7 +95,14 @@ export function describeAmbiguousFailures(subject: StoreUnderTest): void {
       expect((await tenancy.registry.resolve(tokens.accessToken)).name).toBe('Acme Renamed')
     })
 
-    for (const step of ['transitionOrganization', 'dropTenantData', 'deleteSessions', 'deleteDomains', 'deleteMemberships', 'deleteAuditEvents'] as StoreStep[]) {
+    for (const step of [
+      'transitionOrganization',
+      'dropTenantData',
+      'deleteSessions',
+      'deleteDomains',
+      'deleteMemberships',
+      'deleteAuditEvents',
+    ] as StoreStep[]) {
       it(`never serves an organization again once its delete's ${step} applied and then reported an error, and recover() finishes it`, async () => {
         const { failing, tenancy, store } = await setUp(0)
         const { tenant, tokens, record } = await acme(tenancy)
@@ -93,7 +115,9 @@ export function describeAmbiguousFailures(subject: StoreUnderTest): void {
         expect(await store.findOrganization({ id: tenant.id })).toBeNull()
         expect(await store.listTenantDataKeys()).not.toContain(keyOf(record))
         await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
-        expect(await notes(tenancy, (await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken)).toEqual([])
+        expect(
+          await notes(tenancy, (await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken),
+        ).toEqual([])
       })
     }
 
@@ -107,7 +131,9 @@ export function describeAmbiguousFailures(subject: StoreUnderTest): void {
         expect(await notes(tenancy, retried.accessToken)).toEqual(['precious'])
         // The retry used up the grace: the same token once more is a replay, and ends the session.
         await expect(tenancy.auth.refresh(tokens.refreshToken)).rejects.toMatchObject({ code: 'REFRESH_TOKEN_INVALID' })
-        await expect(tenancy.auth.refresh(retried.refreshToken)).rejects.toMatchObject({ code: 'REFRESH_TOKEN_INVALID' })
+        await expect(tenancy.auth.refresh(retried.refreshToken)).rejects.toMatchObject({
+          code: 'REFRESH_TOKEN_INVALID',
+        })
       })
     }
 
@@ -124,14 +150,28 @@ export function describeAmbiguousFailures(subject: StoreUnderTest): void {
     function record(overrides: Partial<OrganizationRecord>): OrganizationRecord {
       const now = new Date()
       const id = `org-${Math.random().toString(36).slice(2, 10)}`
-      return { id, name: 'Stuck', nameKey: 'stuck', slug: 'stuck', ownerId: 'member-stuck', dataKey: `t_${Math.random().toString(16).slice(2, 14).padEnd(24, '0')}`, state: 'provisioning', stateChangedAt: now, createdAt: now, updatedAt: now, ...overrides }
+      return {
+        id,
+        name: 'Stuck',
+        nameKey: 'stuck',
+        slug: 'stuck',
+        ownerId: 'member-stuck',
+        dataKey: `t_${Math.random().toString(16).slice(2, 14).padEnd(24, '0')}`,
+        state: 'provisioning',
+        stateChangedAt: now,
+        createdAt: now,
+        updatedAt: now,
+        ...overrides,
+      }
     }
 
     it('measures the in-flight timeout on the store’s clock, not on the clock of the app server that wrote the record', async () => {
       const { tenancy, store } = await setUp(60_000)
       // An app server whose clock runs an hour slow stamps a create that is in flight right now.
       await store.insertOrganization(record({ stateChangedAt: new Date(Date.now() - 3_600_000) }))
-      await expect(tenancy.orgs.create({ name: 'Stuck', email: 's@x.test', password: PASSWORD })).rejects.toBeInstanceOf(OrganizationNameTakenError)
+      await expect(
+        tenancy.orgs.create({ name: 'Stuck', email: 's@x.test', password: PASSWORD }),
+      ).rejects.toBeInstanceOf(OrganizationNameTakenError)
       expect(await tenancy.recover()).toMatchObject({ organizationsRemoved: 0 })
     })
 
@@ -140,7 +180,14 @@ export function describeAmbiguousFailures(subject: StoreUnderTest): void {
       const cleaned: string[] = []
       // A claim restarts the timeout, which is what keeps the other instances off: so it cannot be 0 here.
       const inFlightTimeoutMs = 100
-      const instances = Array.from({ length: 4 }, () => createTenancy({ store, auth: TEST_AUTH, inFlightTimeoutMs, hooks: { beforeDelete: (tenant) => void cleaned.push(tenant.id) } }))
+      const instances = Array.from({ length: 4 }, () =>
+        createTenancy({
+          store,
+          auth: TEST_AUTH,
+          inFlightTimeoutMs,
+          hooks: { beforeDelete: (tenant) => void cleaned.push(tenant.id) },
+        }),
+      )
       await instances[0]!.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
       const acmeId = (await store.findOrganization({ nameKey: 'acme' }))!.id
       await store.transitionOrganization(acmeId, { from: ['active'], to: 'deleting' })
@@ -155,18 +202,36 @@ export function describeAmbiguousFailures(subject: StoreUnderTest): void {
       const store: TenantStore = await subject.create()
       const org = record({ state: 'provisioning' })
       await store.insertOrganization(org)
-      expect(await store.transitionOrganization(org.id, { from: ['provisioning'], to: 'deleting' })).toMatchObject({ state: 'deleting' })
+      expect(await store.transitionOrganization(org.id, { from: ['provisioning'], to: 'deleting' })).toMatchObject({
+        state: 'deleting',
+      })
       expect(await store.transitionOrganization(org.id, { from: ['provisioning'], to: 'active' })).toBeNull()
-      expect(await store.transitionOrganization(org.id, { from: ['deleting'], to: 'deleting', staleForMs: 60_000 })).toBeNull()
+      expect(
+        await store.transitionOrganization(org.id, { from: ['deleting'], to: 'deleting', staleForMs: 60_000 }),
+      ).toBeNull()
       expect((await store.findOrganization({ id: org.id }))!.state).toBe('deleting')
     })
 
     it('removes a membership whose insert landed after its organization was torn down, and the account it left belonging nowhere, freeing the email', async () => {
       const { tenancy, store } = await setUp(0)
       const now = new Date()
-      const late: AccountRecord = { id: 'late-account', email: 'late@x.test', passwordHash: '$2b$04$hash', tokenVersion: 0, createdAt: now, updatedAt: now }
+      const late: AccountRecord = {
+        id: 'late-account',
+        email: 'late@x.test',
+        passwordHash: '$2b$04$hash',
+        tokenVersion: 0,
+        createdAt: now,
+        updatedAt: now,
+      }
       await store.insertAccount(late)
-      await store.insertMembership({ id: 'late-member', accountId: late.id, organizationId: 'long-gone', role: 'admin', createdAt: now, updatedAt: now })
+      await store.insertMembership({
+        id: 'late-member',
+        accountId: late.id,
+        organizationId: 'long-gone',
+        role: 'admin',
+        createdAt: now,
+        updatedAt: now,
+      })
       expect(await tenancy.recover()).toMatchObject({ orphanMembershipsRemoved: 1 })
       expect(await store.findMembership({ id: 'late-member' })).toBeNull()
       expect(await store.findAccount({ id: late.id })).toBeNull()

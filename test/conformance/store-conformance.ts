@@ -47,7 +47,19 @@ const unique = (prefix: string) => `${prefix}-${++sequence}-${Math.random().toSt
 function organization(overrides: Partial<OrganizationRecord> = {}): OrganizationRecord {
   const now = new Date()
   const name = unique('Org')
-  return { id: unique('org'), name, nameKey: name.toLowerCase(), slug: name.toLowerCase(), dataKey: `t_${randomBytes(12).toString('hex')}`, ownerId: unique('member'), state: 'active', stateChangedAt: now, createdAt: now, updatedAt: now, ...overrides }
+  return {
+    id: unique('org'),
+    name,
+    nameKey: name.toLowerCase(),
+    slug: name.toLowerCase(),
+    dataKey: `t_${randomBytes(12).toString('hex')}`,
+    ownerId: unique('member'),
+    state: 'active',
+    stateChangedAt: now,
+    createdAt: now,
+    updatedAt: now,
+    ...overrides,
+  }
 }
 
 /** An organization as a store returns it: `stateChangedAt` is the store's own clock, not the caller's. */
@@ -57,7 +69,15 @@ function stamped(org: OrganizationRecord) {
 
 function account(overrides: Partial<AccountRecord> = {}): AccountRecord {
   const now = new Date()
-  return { id: unique('account'), email: `${unique('a')}@x.test`, passwordHash: '$2b$04$hash', tokenVersion: 0, createdAt: now, updatedAt: now, ...overrides }
+  return {
+    id: unique('account'),
+    email: `${unique('a')}@x.test`,
+    passwordHash: '$2b$04$hash',
+    tokenVersion: 0,
+    createdAt: now,
+    updatedAt: now,
+    ...overrides,
+  }
 }
 
 /**
@@ -108,8 +128,12 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         const second = organization()
         await store.insertOrganization(first)
         await store.insertOrganization(second)
-        await expect(store.insertOrganization(organization({ nameKey: first.nameKey }))).rejects.toBeInstanceOf(OrganizationNameTakenError)
-        await expect(store.updateOrganization(second.id, { name: 'x', nameKey: first.nameKey })).rejects.toBeInstanceOf(OrganizationNameTakenError)
+        await expect(store.insertOrganization(organization({ nameKey: first.nameKey }))).rejects.toBeInstanceOf(
+          OrganizationNameTakenError,
+        )
+        await expect(store.updateOrganization(second.id, { name: 'x', nameKey: first.nameKey })).rejects.toBeInstanceOf(
+          OrganizationNameTakenError,
+        )
         expect((await store.findOrganization({ id: second.id }))!.nameKey).toBe(second.nameKey)
       })
 
@@ -126,9 +150,13 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         const store = await subject.create()
         const one = account()
         await store.insertAccount(one)
-        expect(await store.updateAccount(one.id, { passwordHash: '$2b$05$other' }, { passwordHash: '$2b$04$stale' })).toBeNull()
+        expect(
+          await store.updateAccount(one.id, { passwordHash: '$2b$05$other' }, { passwordHash: '$2b$04$stale' }),
+        ).toBeNull()
         expect((await store.findAccount({ id: one.id }))!.passwordHash).toBe(one.passwordHash)
-        expect(await store.updateAccount(one.id, { passwordHash: '$2b$05$new' }, { passwordHash: one.passwordHash })).toMatchObject({ passwordHash: '$2b$05$new' })
+        expect(
+          await store.updateAccount(one.id, { passwordHash: '$2b$05$new' }, { passwordHash: one.passwordHash }),
+        ).toMatchObject({ passwordHash: '$2b$05$new' })
       })
 
       it('refuses a taken admin email across organizations, on insert and on update', async () => {
@@ -145,9 +173,12 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
       it('lets exactly one of twenty concurrent inserts of one name key win', async () => {
         const store = await subject.create()
         const nameKey = unique('race')
-        const results = await Promise.allSettled(Array.from({ length: 20 }, () => store.insertOrganization(organization({ nameKey }))))
+        const results = await Promise.allSettled(
+          Array.from({ length: 20 }, () => store.insertOrganization(organization({ nameKey }))),
+        )
         expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1)
-        for (const result of results) if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(OrganizationNameTakenError)
+        for (const result of results)
+          if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(OrganizationNameTakenError)
       })
 
       it('deletes only the given account, and deletes idempotently', async () => {
@@ -172,7 +203,9 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         await store.insertOrganization(org)
         expect(await store.findOrganization({ slug: org.slug })).toEqual(stamped(org))
         await expect(store.insertOrganization(organization({ slug: org.slug }))).rejects.toBeInstanceOf(SlugTakenError)
-        await expect(store.insertOrganization(organization({ nameKey: org.nameKey }))).rejects.toBeInstanceOf(OrganizationNameTakenError)
+        await expect(store.insertOrganization(organization({ nameKey: org.nameKey }))).rejects.toBeInstanceOf(
+          OrganizationNameTakenError,
+        )
       })
 
       it('refuses a taken slug on update, changing nothing, and frees the old slug on a reslug', async () => {
@@ -181,7 +214,9 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         const second = organization()
         await store.insertOrganization(first)
         await store.insertOrganization(second)
-        await expect(store.updateOrganization(second.id, { slug: first.slug, name: 'changed' })).rejects.toBeInstanceOf(SlugTakenError)
+        await expect(store.updateOrganization(second.id, { slug: first.slug, name: 'changed' })).rejects.toBeInstanceOf(
+          SlugTakenError,
+        )
         expect(await store.findOrganization({ id: second.id })).toEqual(stamped(second))
         await store.updateOrganization(first.id, { slug: `${first.slug}-new` })
         expect(await store.findOrganization({ slug: first.slug })).toBeNull()
@@ -191,9 +226,12 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
       it('lets exactly one of twenty concurrent inserts of one slug win', async () => {
         const store = await subject.create()
         const slug = unique('race').toLowerCase()
-        const results = await Promise.allSettled(Array.from({ length: 20 }, () => store.insertOrganization(organization({ slug }))))
+        const results = await Promise.allSettled(
+          Array.from({ length: 20 }, () => store.insertOrganization(organization({ slug }))),
+        )
         expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1)
-        for (const result of results) if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(SlugTakenError)
+        for (const result of results)
+          if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(SlugTakenError)
       })
 
       it('keeps domains unique, lists them in order, and removes them only for their holder', async () => {
@@ -202,8 +240,14 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         await store.insertDomain({ domain: 'b.acme.com', organizationId: 'org-1', createdAt: now })
         await store.insertDomain({ domain: 'a.acme.com', organizationId: 'org-1', createdAt: now })
         await store.insertDomain({ domain: 'globex.com', organizationId: 'org-2', createdAt: now })
-        await expect(store.insertDomain({ domain: 'a.acme.com', organizationId: 'org-2', createdAt: now })).rejects.toBeInstanceOf(DomainTakenError)
-        expect(await store.findDomain('a.acme.com')).toEqual({ domain: 'a.acme.com', organizationId: 'org-1', createdAt: now })
+        await expect(
+          store.insertDomain({ domain: 'a.acme.com', organizationId: 'org-2', createdAt: now }),
+        ).rejects.toBeInstanceOf(DomainTakenError)
+        expect(await store.findDomain('a.acme.com')).toEqual({
+          domain: 'a.acme.com',
+          organizationId: 'org-1',
+          createdAt: now,
+        })
         expect(await store.findDomain('nobody.com')).toBeNull()
         expect((await store.listDomains('org-1')).map((record) => record.domain)).toEqual(['a.acme.com', 'b.acme.com'])
         expect(await store.deleteDomain('a.acme.com', 'org-2')).toBe(false)
@@ -217,9 +261,14 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
 
       it('lets exactly one of twenty concurrent claims of one domain win', async () => {
         const store = await subject.create()
-        const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.insertDomain({ domain: 'contested.com', organizationId: `org-${i}`, createdAt: new Date() })))
+        const results = await Promise.allSettled(
+          Array.from({ length: 20 }, (_, i) =>
+            store.insertDomain({ domain: 'contested.com', organizationId: `org-${i}`, createdAt: new Date() }),
+          ),
+        )
         expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1)
-        for (const result of results) if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(DomainTakenError)
+        for (const result of results)
+          if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(DomainTakenError)
       })
     })
 
@@ -230,19 +279,40 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
       }
       const invitation = (organizationId: string, email: string): InvitationRecord => {
         const now = new Date()
-        return { id: unique('invitation'), organizationId, email, role: 'member', tokenHash: randomBytes(32).toString('hex'), invitedBy: 'someone', createdAt: now, expiresAt: new Date(now.getTime() + 60_000) }
+        return {
+          id: unique('invitation'),
+          organizationId,
+          email,
+          role: 'member',
+          tokenHash: randomBytes(32).toString('hex'),
+          invitedBy: 'someone',
+          createdAt: now,
+          expiresAt: new Date(now.getTime() + 60_000),
+        }
       }
 
       it('keeps one membership per account and organization, even under twenty concurrent inserts', async () => {
         const store = await subject.create()
-        const results = await Promise.allSettled(Array.from({ length: 20 }, () => store.insertMembership(membership('acc-1', 'org-1'))))
+        const results = await Promise.allSettled(
+          Array.from({ length: 20 }, () => store.insertMembership(membership('acc-1', 'org-1'))),
+        )
         expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1)
-        for (const result of results) if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(AlreadyMemberError)
+        for (const result of results)
+          if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(AlreadyMemberError)
         await store.insertMembership(membership('acc-1', 'org-2'))
         await store.insertMembership(membership('acc-2', 'org-1'))
-        expect((await store.listMemberships({ organizationId: 'org-1' })).map((m) => m.accountId).sort()).toEqual(['acc-1', 'acc-2'])
-        expect((await store.listMemberships({ accountId: 'acc-1' })).map((m) => m.organizationId).sort()).toEqual(['org-1', 'org-2'])
-        expect(await store.findMembership({ accountId: 'acc-2', organizationId: 'org-1' })).toMatchObject({ accountId: 'acc-2', organizationId: 'org-1' })
+        expect((await store.listMemberships({ organizationId: 'org-1' })).map((m) => m.accountId).sort()).toEqual([
+          'acc-1',
+          'acc-2',
+        ])
+        expect((await store.listMemberships({ accountId: 'acc-1' })).map((m) => m.organizationId).sort()).toEqual([
+          'org-1',
+          'org-2',
+        ])
+        expect(await store.findMembership({ accountId: 'acc-2', organizationId: 'org-1' })).toMatchObject({
+          accountId: 'acc-2',
+          organizationId: 'org-1',
+        })
       })
 
       it('changes a role only while it is the one expected, and removes a membership only through its own organization', async () => {
@@ -250,7 +320,9 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         const one = membership('acc-1', 'org-1')
         await store.insertMembership(one)
         expect(await store.updateMembership(one.id, { role: 'admin' }, { role: 'editor' })).toBeNull()
-        expect(await store.updateMembership(one.id, { role: 'admin' }, { role: 'member' })).toMatchObject({ role: 'admin' })
+        expect(await store.updateMembership(one.id, { role: 'admin' }, { role: 'member' })).toMatchObject({
+          role: 'admin',
+        })
         expect(await store.deleteMembership(one.id, 'org-2')).toBe(false)
         expect(await store.findMembership({ id: one.id })).not.toBeNull()
         expect(await store.deleteMembership(one.id, 'org-1')).toBe(true)
@@ -259,8 +331,10 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
 
       it('deletes an organization’s memberships and invitations and no one else’s, and walks every membership in id order', async () => {
         const store = await subject.create()
-        for (const m of [membership('a', 'org-1'), membership('b', 'org-1'), membership('a', 'org-2')]) await store.insertMembership(m)
-        for (const i of [invitation('org-1', 'x@x.test'), invitation('org-2', 'x@x.test')]) await store.insertInvitation(i)
+        for (const m of [membership('a', 'org-1'), membership('b', 'org-1'), membership('a', 'org-2')])
+          await store.insertMembership(m)
+        for (const i of [invitation('org-1', 'x@x.test'), invitation('org-2', 'x@x.test')])
+          await store.insertInvitation(i)
         await store.deleteMemberships('org-1')
         await store.deleteInvitations('org-1')
         expect(await store.listMemberships({ organizationId: 'org-1' })).toEqual([])
@@ -275,9 +349,12 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
 
       it('keeps one pending invitation per email and organization, even under twenty concurrent invitations', async () => {
         const store = await subject.create()
-        const results = await Promise.allSettled(Array.from({ length: 20 }, () => store.insertInvitation(invitation('org-1', 'same@x.test'))))
+        const results = await Promise.allSettled(
+          Array.from({ length: 20 }, () => store.insertInvitation(invitation('org-1', 'same@x.test'))),
+        )
         expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1)
-        for (const result of results) if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(InvitationPendingError)
+        for (const result of results)
+          if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(InvitationPendingError)
         await store.insertInvitation(invitation('org-2', 'same@x.test'))
         expect(await store.listInvitations('org-1')).toHaveLength(1)
       })
@@ -298,8 +375,12 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         const org = organization({ ownerId: 'member-1' })
         await store.insertOrganization(org)
         expect(await store.updateOrganization(org.id, { ownerId: 'member-3' }, { ownerId: 'member-2' })).toBeNull()
-        expect(await store.updateOrganization(org.id, { ownerId: 'member-2' }, { ownerId: 'member-1' })).toMatchObject({ ownerId: 'member-2' })
-        const results = await Promise.all(['a', 'b', 'c', 'd'].map((to) => store.updateOrganization(org.id, { ownerId: to }, { ownerId: 'member-2' })))
+        expect(await store.updateOrganization(org.id, { ownerId: 'member-2' }, { ownerId: 'member-1' })).toMatchObject({
+          ownerId: 'member-2',
+        })
+        const results = await Promise.all(
+          ['a', 'b', 'c', 'd'].map((to) => store.updateOrganization(org.id, { ownerId: to }, { ownerId: 'member-2' })),
+        )
         expect(results.filter((result) => result !== null)).toHaveLength(1)
       })
     })
@@ -307,9 +388,24 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
     describe('sessions and refresh tokens', () => {
       const session = (overrides: Partial<SessionRecord> = {}): SessionRecord => {
         const now = new Date()
-        return { id: unique('session'), accountId: unique('account'), organizationId: unique('org'), membershipId: unique('member'), tokenVersion: 0, createdAt: now, expiresAt: new Date(now.getTime() + 60_000), ...overrides }
+        return {
+          id: unique('session'),
+          accountId: unique('account'),
+          organizationId: unique('org'),
+          membershipId: unique('member'),
+          tokenVersion: 0,
+          createdAt: now,
+          expiresAt: new Date(now.getTime() + 60_000),
+          ...overrides,
+        }
       }
-      const token = (sessionId: string): RefreshTokenRecord => ({ hash: randomBytes(32).toString('base64url'), sessionId, createdAt: new Date(), expiresAt: new Date(Date.now() + 60_000), usedAt: null })
+      const token = (sessionId: string): RefreshTokenRecord => ({
+        hash: randomBytes(32).toString('base64url'),
+        sessionId,
+        createdAt: new Date(),
+        expiresAt: new Date(Date.now() + 60_000),
+        usedAt: null,
+      })
 
       it('consumes a refresh token exactly once, even under twenty concurrent attempts', async () => {
         const store = await subject.create()
@@ -317,7 +413,9 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         await store.insertSession(owner)
         const refresh = token(owner.id)
         await store.insertRefreshToken(refresh)
-        const results = await Promise.all(Array.from({ length: 20 }, () => store.consumeRefreshToken(refresh.hash, new Date())))
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () => store.consumeRefreshToken(refresh.hash, new Date())),
+        )
         expect(results.filter((result) => result?.consumed)).toHaveLength(1)
         expect(results.every((result) => result?.token.sessionId === owner.id)).toBe(true)
         expect(await store.consumeRefreshToken('unknown', new Date())).toBeNull()
@@ -352,12 +450,22 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
       it('lists an organization’s events newest first, before a time, and deletes them', async () => {
         const store = await subject.create()
         const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds))
-        const event = (organizationId: string, seconds: number): AuditEvent => ({ id: unique('event'), type: 'login.succeeded', organizationId, accountId: null, clientAddress: '203.0.113.9', at: at(seconds), details: { n: seconds } })
+        const event = (organizationId: string, seconds: number): AuditEvent => ({
+          id: unique('event'),
+          type: 'login.succeeded',
+          organizationId,
+          accountId: null,
+          clientAddress: '203.0.113.9',
+          at: at(seconds),
+          details: { n: seconds },
+        })
         for (const seconds of [1, 2, 3]) await store.insertAuditEvent(event('org-a', seconds))
         await store.insertAuditEvent(event('org-b', 4))
         expect((await store.listAuditEvents('org-a', { limit: 10 })).map((e) => e.details.n)).toEqual([3, 2, 1])
         expect((await store.listAuditEvents('org-a', { limit: 1 })).map((e) => e.details.n)).toEqual([3])
-        expect((await store.listAuditEvents('org-a', { limit: 10, before: at(3) })).map((e) => e.details.n)).toEqual([2, 1])
+        expect((await store.listAuditEvents('org-a', { limit: 10, before: at(3) })).map((e) => e.details.n)).toEqual([
+          2, 1,
+        ])
         await store.deleteAuditEvents('org-a')
         expect(await store.listAuditEvents('org-a', { limit: 10 })).toEqual([])
         expect(await store.listAuditEvents('org-b', { limit: 10 })).toHaveLength(1)
@@ -372,7 +480,15 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         for (let i = 0; i < 7; i++) {
           const id = unique('event')
           ids.push(id)
-          await store.insertAuditEvent({ id, type: 'login.succeeded', organizationId: 'org-a', accountId: null, clientAddress: null, at: sameInstant, details: {} })
+          await store.insertAuditEvent({
+            id,
+            type: 'login.succeeded',
+            organizationId: 'org-a',
+            accountId: null,
+            clientAddress: null,
+            at: sameInstant,
+            details: {},
+          })
         }
         const seen: string[] = []
         let after: { at: Date; id: string } | undefined
@@ -462,14 +578,21 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         expect((await store.listTenantDataKeys()).sort()).toEqual([...keysBefore].sort())
       }
 
-      const createSteps: StoreStep[] = ['insertOrganization', 'insertAccount', 'provisionTenantData', 'transitionOrganization']
+      const createSteps: StoreStep[] = [
+        'insertOrganization',
+        'insertAccount',
+        'provisionTenantData',
+        'transitionOrganization',
+      ]
       for (const step of createSteps) {
         it(`leaves no trace of an organization whose create fails in ${step}`, async () => {
           const { failing, tenancy, store } = await setUp()
           await tenancy.orgs.create({ name: 'Bystander', email: 'by@x.test', password: PASSWORD })
           const keysBefore = await store.listTenantDataKeys()
           failing.failNext(step)
-          await expect(tenancy.orgs.create({ name: 'Doomed', email: 'doomed@x.test', password: PASSWORD })).rejects.toBeInstanceOf(InjectedFailure)
+          await expect(
+            tenancy.orgs.create({ name: 'Doomed', email: 'doomed@x.test', password: PASSWORD }),
+          ).rejects.toBeInstanceOf(InjectedFailure)
           await expectNoTrace(store, 'Doomed', 'doomed@x.test', keysBefore)
           expect(await tenancy.orgs.get('Doomed')).toBeNull()
           // Nothing stays reserved: the same name and email work at once.
@@ -484,9 +607,13 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
           const keysBefore = await store.listTenantDataKeys()
           failing.failNext(step)
           failing.failNext('deleteOrganization')
-          await expect(tenancy.orgs.create({ name: 'Crashed', email: 'crash@x.test', password: PASSWORD })).rejects.toBeInstanceOf(InjectedFailure)
+          await expect(
+            tenancy.orgs.create({ name: 'Crashed', email: 'crash@x.test', password: PASSWORD }),
+          ).rejects.toBeInstanceOf(InjectedFailure)
           expect(await tenancy.orgs.get('Crashed')).toBeNull()
-          await expect(tenancy.auth.login({ email: 'crash@x.test', password: PASSWORD })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' })
+          await expect(tenancy.auth.login({ email: 'crash@x.test', password: PASSWORD })).rejects.toMatchObject({
+            code: 'INVALID_CREDENTIALS',
+          })
           // The next claim of the name finishes the undo and takes it.
           await tenancy.orgs.create({ name: 'Crashed', email: 'crash@x.test', password: PASSWORD })
           expect((await store.listTenantDataKeys()).length).toBe(keysBefore.length + 1)
@@ -501,18 +628,33 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         await store.provisionTenantData(stuck)
         const orphan = organization()
         await store.provisionTenantData(orphan)
-        expect(await tenancy.recover()).toEqual({ organizationsRemoved: 1, orphanDataSpacesDropped: 1, orphanMembershipsRemoved: 0 })
+        expect(await tenancy.recover()).toEqual({
+          organizationsRemoved: 1,
+          orphanDataSpacesDropped: 1,
+          orphanMembershipsRemoved: 0,
+        })
         expect(await store.findOrganization({ id: stuck.id })).toBeNull()
         const keys = await store.listTenantDataKeys()
         expect(keys).not.toContain(keyOf(stuck))
         expect(keys).not.toContain(keyOf(orphan))
-        expect(await read((await tenancy.registry.resolve((await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken)).collection('notes'))).toEqual(['precious'])
+        expect(
+          await read(
+            (
+              await tenancy.registry.resolve(
+                (
+                  await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
+                ).accessToken,
+              )
+            ).collection('notes'),
+          ),
+        ).toEqual(['precious'])
         expect(tenant.name).toBe('Acme')
       })
 
       it('migrates every active tenant, resumably, and reports progress', async () => {
         const { tenancy } = await setUp()
-        for (const name of ['One', 'Two', 'Three']) await tenancy.orgs.create({ name, email: `${name}@x.test`, password: PASSWORD })
+        for (const name of ['One', 'Two', 'Three'])
+          await tenancy.orgs.create({ name, email: `${name}@x.test`, password: PASSWORD })
         const seen: number[] = []
         const full = await tenancy.migrate({ onProgress: (report) => seen.push(report.migrated) })
         expect(full.migrated).toBe(3)
@@ -537,7 +679,9 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
       it('does not take over a name whose create is still in flight', async () => {
         const { tenancy, store } = await setUp(60_000)
         await store.insertOrganization(organization({ name: 'Busy', nameKey: 'busy', state: 'provisioning' }))
-        await expect(tenancy.orgs.create({ name: 'Busy', email: 'busy@x.test', password: PASSWORD })).rejects.toBeInstanceOf(OrganizationNameTakenError)
+        await expect(
+          tenancy.orgs.create({ name: 'Busy', email: 'busy@x.test', password: PASSWORD }),
+        ).rejects.toBeInstanceOf(OrganizationNameTakenError)
       })
 
       async function acmeWithNote(tenancy: ReturnType<typeof createTenancy>): Promise<MemberTenant> {
@@ -562,7 +706,9 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         const { failing, tenancy } = await setUp()
         const tenant = await acmeWithNote(tenancy)
         failing.failNext('updateAccount')
-        await expect(tenancy.orgs.update(tenant, { name: 'Acme Renamed', email: 'new@acme.test' })).rejects.toBeInstanceOf(InjectedFailure)
+        await expect(
+          tenancy.orgs.update(tenant, { name: 'Acme Renamed', email: 'new@acme.test' }),
+        ).rejects.toBeInstanceOf(InjectedFailure)
         expect(await tenancy.orgs.get('Acme')).toMatchObject({ name: 'Acme' })
         expect(await tenancy.orgs.get('Acme Renamed')).toBeNull()
         await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
@@ -581,7 +727,9 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         expect(await store.listMemberships({ organizationId: tenant.id })).toEqual([])
         expect(await store.listInvitations(tenant.id)).toEqual([])
         // The account's membership elsewhere stays, and it still logs in there.
-        expect(await tenancy.auth.login({ email: 'both@x.test', password: PASSWORD })).toMatchObject({ tokenType: 'Bearer' })
+        expect(await tenancy.auth.login({ email: 'both@x.test', password: PASSWORD })).toMatchObject({
+          tokenType: 'Bearer',
+        })
         expect(await store.findOrganization({ id: tenant.id })).toBeNull()
         expect(await store.findDomain('shop.acme.com')).toBeNull()
         expect(await store.findOrganization({ slug: 'acme' })).toBeNull()
@@ -602,7 +750,12 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         expect(await store.listTenantDataKeys()).toEqual([])
       })
 
-      for (const step of ['dropTenantData', 'deleteDomains', 'deleteMemberships', 'deleteOrganization'] as StoreStep[]) {
+      for (const step of [
+        'dropTenantData',
+        'deleteDomains',
+        'deleteMemberships',
+        'deleteOrganization',
+      ] as StoreStep[]) {
         it(`finishes a delete that failed in ${step} the next time its name is claimed`, async () => {
           const { failing, tenancy, store } = await setUp(0)
           const tenant = await acmeWithNote(tenancy)

@@ -1,7 +1,15 @@
 import { createHmac } from 'node:crypto'
 import jwt from 'jsonwebtoken'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { createTenancy, memoryStore, toProblem, TokenExpiredError, TokenInvalidError, TooManyRequestsError, type Tenancy } from 'tenantry'
+import {
+  createTenancy,
+  memoryStore,
+  toProblem,
+  TokenExpiredError,
+  TokenInvalidError,
+  TooManyRequestsError,
+  type Tenancy,
+} from 'tenantry'
 import { PASSWORD, TEST_AUTH, TEST_SECRET } from '../support/secret.js'
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
@@ -22,16 +30,30 @@ describe('AdminAuth', () => {
     tenancy = createTenancy({ auth: TEST_AUTH })
     await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
     const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
-    const [encodedHeader, encodedPayload] = accessToken.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()))
+    const [encodedHeader, encodedPayload] = accessToken
+      .split('.')
+      .slice(0, 2)
+      .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()))
     header = encodedHeader
-    claims = { sub: encodedPayload.sub, org: encodedPayload.org, mid: encodedPayload.mid, role: encodedPayload.role, ver: encodedPayload.ver, sid: encodedPayload.sid }
+    claims = {
+      sub: encodedPayload.sub,
+      org: encodedPayload.org,
+      mid: encodedPayload.mid,
+      role: encodedPayload.role,
+      ver: encodedPayload.ver,
+      sid: encodedPayload.sid,
+    }
   })
 
   const valid = () => ({ ...claims, iss: 'tenantry', aud: 'tenantry', iat: now(), exp: now() + 60 })
 
   it('accepts a token it signed itself and resolves its tenant', async () => {
     const tenant = await tenancy.registry.resolve(hs256(header, valid()))
-    expect(tenant).toMatchObject({ id: claims.org, name: 'Acme', member: { id: claims.mid, accountId: claims.sub, role: 'owner' } })
+    expect(tenant).toMatchObject({
+      id: claims.org,
+      name: 'Acme',
+      member: { id: claims.mid, accountId: claims.sub, role: 'owner' },
+    })
   })
 
   it('refuses an unsigned token (alg: none)', () => {
@@ -45,16 +67,22 @@ describe('AdminAuth', () => {
   })
 
   it('refuses a token signed with another secret', () => {
-    expect(() => tenancy.auth.verifyAccessToken(hs256(header, valid(), 'another-secret-another-secret-another!'))).toThrow(TokenInvalidError)
+    expect(() =>
+      tenancy.auth.verifyAccessToken(hs256(header, valid(), 'another-secret-another-secret-another!')),
+    ).toThrow(TokenInvalidError)
   })
 
   it('refuses a token whose payload was changed after signing', () => {
     const [encodedHeader, , signature] = hs256(header, valid()).split('.')
-    expect(() => tenancy.auth.verifyAccessToken(`${encodedHeader}.${b64({ ...valid(), ver: 1 })}.${signature}`)).toThrow(TokenInvalidError)
+    expect(() =>
+      tenancy.auth.verifyAccessToken(`${encodedHeader}.${b64({ ...valid(), ver: 1 })}.${signature}`),
+    ).toThrow(TokenInvalidError)
   })
 
   it('refuses an expired token with its own code', () => {
-    expect(() => tenancy.auth.verifyAccessToken(hs256(header, { ...valid(), exp: now() - 1 }))).toThrow(TokenExpiredError)
+    expect(() => tenancy.auth.verifyAccessToken(hs256(header, { ...valid(), exp: now() - 1 }))).toThrow(
+      TokenExpiredError,
+    )
   })
 
   it('keeps why a token was refused as the error’s cause, for the host’s logs', () => {
@@ -67,8 +95,14 @@ describe('AdminAuth', () => {
       throw new Error('the token was accepted')
     }
     expect(causeOf(hs256(header, { ...valid(), exp: now() - 1 })).cause).toBeInstanceOf(jwt.TokenExpiredError)
-    expect(causeOf(hs256(header, { ...valid(), iss: 'elsewhere' }))).toEqual({ message: 'the access token is not valid', cause: expect.any(jwt.JsonWebTokenError) })
-    expect(causeOf(hs256(header, { ...valid(), ver: -1 }))).toEqual({ message: 'the access token lacks required claims', cause: expect.objectContaining({ issues: expect.any(Array) }) })
+    expect(causeOf(hs256(header, { ...valid(), iss: 'elsewhere' }))).toEqual({
+      message: 'the access token is not valid',
+      cause: expect.any(jwt.JsonWebTokenError),
+    })
+    expect(causeOf(hs256(header, { ...valid(), ver: -1 }))).toEqual({
+      message: 'the access token lacks required claims',
+      cause: expect.objectContaining({ issues: expect.any(Array) }),
+    })
   })
 
   it('refuses a token without an expiry', () => {
@@ -77,7 +111,9 @@ describe('AdminAuth', () => {
   })
 
   it('refuses a token that is not valid yet', () => {
-    expect(() => tenancy.auth.verifyAccessToken(hs256(header, { ...valid(), nbf: now() + 600 }))).toThrow(TokenInvalidError)
+    expect(() => tenancy.auth.verifyAccessToken(hs256(header, { ...valid(), nbf: now() + 600 }))).toThrow(
+      TokenInvalidError,
+    )
   })
 
   it('refuses a token for another issuer or audience, or with neither', () => {
@@ -95,7 +131,9 @@ describe('AdminAuth', () => {
 
   it('refuses a well-signed token that pairs an admin with another organization', async () => {
     const other = await tenancy.orgs.create({ name: 'Globex', email: 'g@globex.test', password: PASSWORD })
-    await expect(tenancy.registry.resolve(hs256(header, { ...valid(), org: other.organization.id }))).rejects.toBeInstanceOf(TokenInvalidError)
+    await expect(
+      tenancy.registry.resolve(hs256(header, { ...valid(), org: other.organization.id })),
+    ).rejects.toBeInstanceOf(TokenInvalidError)
   })
 
   it('stores bcrypt hashes at the configured cost, never the password', async () => {
@@ -108,9 +146,15 @@ describe('AdminAuth', () => {
   it('refuses a login whose password only matches because bcrypt would truncate it', async () => {
     const exact = 'p'.repeat(72)
     await tenancy.orgs.create({ name: 'Long', email: 'long@x.test', password: exact })
-    await expect(tenancy.auth.login({ email: 'long@x.test', password: exact })).resolves.toMatchObject({ tokenType: 'Bearer' })
-    await expect(tenancy.auth.login({ email: 'long@x.test', password: `${exact}and more` })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' })
-    await expect(tenancy.auth.login({ email: 'a@acme.test', password: `${PASSWORD}\u0000suffix` })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' })
+    await expect(tenancy.auth.login({ email: 'long@x.test', password: exact })).resolves.toMatchObject({
+      tokenType: 'Bearer',
+    })
+    await expect(tenancy.auth.login({ email: 'long@x.test', password: `${exact}and more` })).rejects.toMatchObject({
+      code: 'INVALID_CREDENTIALS',
+    })
+    await expect(
+      tenancy.auth.login({ email: 'a@acme.test', password: `${PASSWORD}\u0000suffix` }),
+    ).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' })
   })
 
   it('raises a stored hash to the configured cost on the next successful login', async () => {
@@ -119,13 +163,17 @@ describe('AdminAuth', () => {
     const { owner } = await cheap.orgs.create({ name: 'Legacy', email: 'l@legacy.test', password: PASSWORD })
     const admin = { id: owner.accountId }
     const stronger = createTenancy({ store, auth: { ...TEST_AUTH, bcryptCost: 5 } })
-    await expect(stronger.auth.login({ email: 'l@legacy.test', password: 'wrong password' })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' })
+    await expect(stronger.auth.login({ email: 'l@legacy.test', password: 'wrong password' })).rejects.toMatchObject({
+      code: 'INVALID_CREDENTIALS',
+    })
     expect((await store.findAccount({ id: admin.id }))!.passwordHash).toMatch(/^\$2b\$04\$/)
     const { accessToken } = await stronger.auth.login({ email: 'l@legacy.test', password: PASSWORD })
     expect((await store.findAccount({ id: admin.id }))!.passwordHash).toMatch(/^\$2b\$05\$/)
     // Not a credential change: earlier tokens and the password keep working.
     await expect(stronger.registry.resolve(accessToken)).resolves.toMatchObject({ name: 'Legacy' })
-    await expect(cheap.auth.login({ email: 'l@legacy.test', password: PASSWORD })).resolves.toMatchObject({ tokenType: 'Bearer' })
+    await expect(cheap.auth.login({ email: 'l@legacy.test', password: PASSWORD })).resolves.toMatchObject({
+      tokenType: 'Bearer',
+    })
     // A hash already at (or above) the configured cost is left as it is: never lowered, never redone.
     const upgraded = (await store.findAccount({ id: admin.id }))!.passwordHash
     await stronger.auth.login({ email: 'l@legacy.test', password: PASSWORD })
@@ -148,13 +196,19 @@ describe('AdminAuth', () => {
     const cheap = createTenancy({ store, auth: { ...TEST_AUTH, bcryptCost: 4 } })
     await cheap.orgs.create({ name: 'Legacy', email: 'l@legacy.test', password: PASSWORD })
     const stronger = createTenancy({ store, auth: { ...TEST_AUTH, bcryptCost: 5 } })
-    const admin = await cheap.registry.resolve((await cheap.auth.login({ email: 'l@legacy.test', password: PASSWORD })).accessToken)
+    const admin = await cheap.registry.resolve(
+      (await cheap.auth.login({ email: 'l@legacy.test', password: PASSWORD })).accessToken,
+    )
     changePasswordNow = async () => void (await cheap.orgs.update(admin, { password: 'the new passphrase' }))
     await stronger.auth.login({ email: 'l@legacy.test', password: PASSWORD })
     expect(changePasswordNow).toBeUndefined()
     // The old password stays dead; the new one works.
-    await expect(stronger.auth.login({ email: 'l@legacy.test', password: PASSWORD })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' })
-    await expect(stronger.auth.login({ email: 'l@legacy.test', password: 'the new passphrase' })).resolves.toMatchObject({ tokenType: 'Bearer' })
+    await expect(stronger.auth.login({ email: 'l@legacy.test', password: PASSWORD })).rejects.toMatchObject({
+      code: 'INVALID_CREDENTIALS',
+    })
+    await expect(
+      stronger.auth.login({ email: 'l@legacy.test', password: 'the new passphrase' }),
+    ).resolves.toMatchObject({ tokenType: 'Bearer' })
   })
 
   it('refuses to hash a password bcrypt would truncate', async () => {
@@ -173,9 +227,13 @@ describe('AdminAuth', () => {
   it('answers a login flood beyond the hashing queue with 429 at once, and serves the queued ones', async () => {
     const small = createTenancy({ auth: { ...TEST_AUTH, maxConcurrentHashes: 1, maxQueuedHashes: 2 } })
     await small.orgs.create({ name: 'Flood', email: 'f@flood.test', password: PASSWORD })
-    const results = await Promise.allSettled(Array.from({ length: 10 }, () => small.auth.login({ email: 'f@flood.test', password: PASSWORD })))
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, () => small.auth.login({ email: 'f@flood.test', password: PASSWORD })),
+    )
     expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(3)
-    const refused = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected').map((result) => result.reason)
+    const refused = results
+      .filter((result): result is PromiseRejectedResult => result.status === 'rejected')
+      .map((result) => result.reason)
     expect(refused).toHaveLength(7)
     for (const err of refused) expect(err).toBeInstanceOf(TooManyRequestsError)
     expect(refused[0].message).toBe('too many password operations are queued; retry shortly')
@@ -183,14 +241,18 @@ describe('AdminAuth', () => {
     expect(problem.status).toBe(429)
     expect(problem.headers['retry-after']).toBe('1')
     // Once the flood has drained, logins work again.
-    await expect(small.auth.login({ email: 'f@flood.test', password: PASSWORD })).resolves.toMatchObject({ tokenType: 'Bearer' })
+    await expect(small.auth.login({ email: 'f@flood.test', password: PASSWORD })).resolves.toMatchObject({
+      tokenType: 'Bearer',
+    })
   })
 
   it('makes an unknown email wait its turn for bcrypt like any login, since it is checked against a dummy hash', async () => {
     const one = createTenancy({ auth: { ...TEST_AUTH, maxConcurrentHashes: 1, maxQueuedHashes: 0 } })
     await one.orgs.create({ name: 'Solo', email: 's@solo.test', password: PASSWORD })
     // Warm the dummy hash, then let a real login hold the only bcrypt slot.
-    await expect(one.auth.login({ email: 'ghost@solo.test', password: PASSWORD })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' })
+    await expect(one.auth.login({ email: 'ghost@solo.test', password: PASSWORD })).rejects.toMatchObject({
+      code: 'INVALID_CREDENTIALS',
+    })
     const [known, unknown] = await Promise.allSettled([
       one.auth.login({ email: 's@solo.test', password: PASSWORD }),
       one.auth.login({ email: 'ghost@solo.test', password: PASSWORD }),
@@ -207,24 +269,80 @@ describe('AdminAuth', () => {
       ['a 31-byte secret', { secret: 'x'.repeat(31) }, 'this one has 31'],
       ['a 31-byte Uint8Array secret', { secret: new Uint8Array(31) }, 'this one has 31'],
       ['a secret that is not a string or bytes', { secret: 42 }, 'auth.secret must be a string or a Uint8Array'],
-      ['a bcrypt cost below 4', { secret: TEST_SECRET, bcryptCost: 3 }, 'auth.bcryptCost must be a whole number from 4 to 31'],
-      ['a bcrypt cost above 31', { secret: TEST_SECRET, bcryptCost: 32 }, 'auth.bcryptCost must be a whole number from 4 to 31'],
-      ['a fractional bcrypt cost', { secret: TEST_SECRET, bcryptCost: 10.5 }, 'auth.bcryptCost must be a whole number from 4 to 31'],
-      ['a lifetime of zero', { secret: TEST_SECRET, expiresIn: 0 }, 'auth.expiresIn must be a positive whole number of seconds'],
-      ['a fractional lifetime', { secret: TEST_SECRET, expiresIn: 1.5 }, 'auth.expiresIn must be a positive whole number of seconds'],
-      ['a refresh idle time of zero', { secret: TEST_SECRET, refreshIdleSeconds: 0 }, 'auth.refreshIdleSeconds must be a positive whole number of seconds'],
-      ['a fractional refresh idle time', { secret: TEST_SECRET, refreshIdleSeconds: 0.5 }, 'auth.refreshIdleSeconds must be a positive whole number of seconds'],
-      ['a session lifetime of zero', { secret: TEST_SECRET, sessionLifetimeSeconds: 0 }, 'auth.sessionLifetimeSeconds must be a positive whole number of seconds'],
+      [
+        'a bcrypt cost below 4',
+        { secret: TEST_SECRET, bcryptCost: 3 },
+        'auth.bcryptCost must be a whole number from 4 to 31',
+      ],
+      [
+        'a bcrypt cost above 31',
+        { secret: TEST_SECRET, bcryptCost: 32 },
+        'auth.bcryptCost must be a whole number from 4 to 31',
+      ],
+      [
+        'a fractional bcrypt cost',
+        { secret: TEST_SECRET, bcryptCost: 10.5 },
+        'auth.bcryptCost must be a whole number from 4 to 31',
+      ],
+      [
+        'a lifetime of zero',
+        { secret: TEST_SECRET, expiresIn: 0 },
+        'auth.expiresIn must be a positive whole number of seconds',
+      ],
+      [
+        'a fractional lifetime',
+        { secret: TEST_SECRET, expiresIn: 1.5 },
+        'auth.expiresIn must be a positive whole number of seconds',
+      ],
+      [
+        'a refresh idle time of zero',
+        { secret: TEST_SECRET, refreshIdleSeconds: 0 },
+        'auth.refreshIdleSeconds must be a positive whole number of seconds',
+      ],
+      [
+        'a fractional refresh idle time',
+        { secret: TEST_SECRET, refreshIdleSeconds: 0.5 },
+        'auth.refreshIdleSeconds must be a positive whole number of seconds',
+      ],
+      [
+        'a session lifetime of zero',
+        { secret: TEST_SECRET, sessionLifetimeSeconds: 0 },
+        'auth.sessionLifetimeSeconds must be a positive whole number of seconds',
+      ],
       ['an empty issuer', { secret: TEST_SECRET, issuer: '' }, 'auth.issuer must be a non-empty string'],
       ['an issuer that is not a string', { secret: TEST_SECRET, issuer: 7 }, 'auth.issuer must be a non-empty string'],
       ['an empty audience', { secret: TEST_SECRET, audience: '' }, 'auth.audience must be a non-empty string'],
-      ['an audience that is not a string', { secret: TEST_SECRET, audience: ['a'] }, 'auth.audience must be a non-empty string'],
+      [
+        'an audience that is not a string',
+        { secret: TEST_SECRET, audience: ['a'] },
+        'auth.audience must be a non-empty string',
+      ],
       ['an empty client id', { secret: TEST_SECRET, clientId: '' }, 'auth.clientId must be a non-empty string'],
-      ['a client id that is not a string', { secret: TEST_SECRET, clientId: 1 }, 'auth.clientId must be a non-empty string'],
-      ['no hashing concurrency', { secret: TEST_SECRET, maxConcurrentHashes: 0 }, 'auth.maxConcurrentHashes must be a whole number, 1 or more'],
-      ['a fractional hashing concurrency', { secret: TEST_SECRET, maxConcurrentHashes: 1.5 }, 'auth.maxConcurrentHashes must be a whole number, 1 or more'],
-      ['a negative hashing queue', { secret: TEST_SECRET, maxQueuedHashes: -1 }, 'auth.maxQueuedHashes must be a whole number, 0 or more'],
-      ['a fractional hashing queue', { secret: TEST_SECRET, maxQueuedHashes: 0.5 }, 'auth.maxQueuedHashes must be a whole number, 0 or more'],
+      [
+        'a client id that is not a string',
+        { secret: TEST_SECRET, clientId: 1 },
+        'auth.clientId must be a non-empty string',
+      ],
+      [
+        'no hashing concurrency',
+        { secret: TEST_SECRET, maxConcurrentHashes: 0 },
+        'auth.maxConcurrentHashes must be a whole number, 1 or more',
+      ],
+      [
+        'a fractional hashing concurrency',
+        { secret: TEST_SECRET, maxConcurrentHashes: 1.5 },
+        'auth.maxConcurrentHashes must be a whole number, 1 or more',
+      ],
+      [
+        'a negative hashing queue',
+        { secret: TEST_SECRET, maxQueuedHashes: -1 },
+        'auth.maxQueuedHashes must be a whole number, 0 or more',
+      ],
+      [
+        'a fractional hashing queue',
+        { secret: TEST_SECRET, maxQueuedHashes: 0.5 },
+        'auth.maxQueuedHashes must be a whole number, 0 or more',
+      ],
     ]
     for (const [label, auth, message] of bad) {
       it(`refuses ${label} at start-up with a TypeError that says so`, () => {
@@ -246,9 +364,13 @@ describe('AdminAuth', () => {
     })
 
     it('says what is wrong with the secret, in the terms the user wrote it', () => {
-      expect(() => createTenancy({ auth: {} })).toThrow(/auth needs a signing secret: auth.secret, at least 32 random bytes/)
+      expect(() => createTenancy({ auth: {} })).toThrow(
+        /auth needs a signing secret: auth.secret, at least 32 random bytes/,
+      )
       expect(() => createTenancy({ auth: { secret: TEST_SECRET, keys: [] } })).toThrow(/not both/)
-      expect(() => createTenancy({ auth: { secret: 'too-short' } })).toThrow('tenantry: auth.secret must be at least 32 bytes for HS256 (RFC 7518 §3.2); this one has 9')
+      expect(() => createTenancy({ auth: { secret: 'too-short' } })).toThrow(
+        'tenantry: auth.secret must be at least 32 bytes for HS256 (RFC 7518 §3.2); this one has 9',
+      )
       expect(() => createTenancy({ auth: { secret: 'too-short' } })).not.toThrow(/hs-/)
     })
 

@@ -17,7 +17,9 @@ describe('the collection types', () => {
     expectTypeOf<IdOf<{ _id?: number }>>().toEqualTypeOf<number>()
     expectTypeOf<IdOf<Loose>>().toEqualTypeOf<unknown>()
     expectTypeOf<Awaited<ReturnType<TenantCollection<Invoice>['insertOne']>>['insertedId']>().toEqualTypeOf<string>()
-    expectTypeOf<Awaited<ReturnType<TenantCollection<Invoice>['insertMany']>>['insertedIds']>().toEqualTypeOf<Record<number, string>>()
+    expectTypeOf<Awaited<ReturnType<TenantCollection<Invoice>['insertMany']>>['insertedIds']>().toEqualTypeOf<
+      Record<number, string>
+    >()
     expectTypeOf<Awaited<ReturnType<TenantCollection['insertOne']>>['insertedId']>().toEqualTypeOf<unknown>()
   })
 })

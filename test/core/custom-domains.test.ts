@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest'
-import { createTenancy, DomainNotFoundError, DomainTakenError, MAX_DOMAINS_PER_ORGANIZATION, OrganizationNotFoundError } from 'tenantry'
+import {
+  createTenancy,
+  DomainNotFoundError,
+  DomainTakenError,
+  MAX_DOMAINS_PER_ORGANIZATION,
+  OrganizationNotFoundError,
+} from 'tenantry'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 
 async function setUp(options: { inFlightTimeoutMs?: number } = {}) {
   const tenancy = createTenancy({ auth: TEST_AUTH, baseDomain: ['example.test', 'example.org'], ...options })
   const acme = (await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })).organization
-  const globex = (await tenancy.orgs.create({ name: 'Globex', email: 'g@globex.test', password: PASSWORD })).organization
+  const globex = (await tenancy.orgs.create({ name: 'Globex', email: 'g@globex.test', password: PASSWORD }))
+    .organization
   return { tenancy, acme, globex }
 }
 
@@ -15,7 +22,9 @@ describe('custom domains', () => {
     expect((await tenancy.orgs.addDomain(acme.id, 'Bücher.Acme.COM.')).domain).toBe('xn--bcher-kva.acme.com')
     expect((await tenancy.tenant({ domain: 'xn--bcher-kva.acme.com' })).id).toBe(acme.id)
     expect((await tenancy.tenant({ domain: 'BÜCHER.acme.com' })).id).toBe(acme.id)
-    expect(await tenancy.orgs.listDomains(acme.id)).toEqual([{ domain: 'xn--bcher-kva.acme.com', createdAt: expect.any(Date) }])
+    expect(await tenancy.orgs.listDomains(acme.id)).toEqual([
+      { domain: 'xn--bcher-kva.acme.com', createdAt: expect.any(Date) },
+    ])
   })
 
   it('refuses a domain at or under any base domain', async () => {
@@ -28,9 +37,12 @@ describe('custom domains', () => {
 
   it('keeps a domain unique across organizations, even under twenty concurrent claims', async () => {
     const { tenancy, acme, globex } = await setUp()
-    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => tenancy.orgs.addDomain(i % 2 ? acme.id : globex.id, 'shop.contested.com')))
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) => tenancy.orgs.addDomain(i % 2 ? acme.id : globex.id, 'shop.contested.com')),
+    )
     expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1)
-    for (const result of results) if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(DomainTakenError)
+    for (const result of results)
+      if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(DomainTakenError)
   })
 
   it('removes a domain only for the organization that holds it', async () => {
@@ -44,12 +56,16 @@ describe('custom domains', () => {
   it('caps the domains of one organization', async () => {
     const { tenancy, acme } = await setUp()
     for (let i = 0; i < MAX_DOMAINS_PER_ORGANIZATION; i++) await tenancy.orgs.addDomain(acme.id, `d${i}.acme.com`)
-    await expect(tenancy.orgs.addDomain(acme.id, 'one-more.acme.com')).rejects.toMatchObject({ code: 'VALIDATION_FAILED' })
+    await expect(tenancy.orgs.addDomain(acme.id, 'one-more.acme.com')).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+    })
   })
 
   it('refuses domains for an organization that does not exist', async () => {
     const { tenancy } = await setUp()
-    await expect(tenancy.orgs.addDomain('no-such-id', 'shop.acme.com')).rejects.toBeInstanceOf(OrganizationNotFoundError)
+    await expect(tenancy.orgs.addDomain('no-such-id', 'shop.acme.com')).rejects.toBeInstanceOf(
+      OrganizationNotFoundError,
+    )
     await expect(tenancy.orgs.listDomains('no-such-id')).rejects.toBeInstanceOf(OrganizationNotFoundError)
   })
 
@@ -62,7 +78,8 @@ describe('custom domains', () => {
   })
 
   it('refuses a bad baseDomain at start-up', () => {
-    for (const baseDomain of ['not a domain', '127.0.0.1', 'example.com/path', '']) expect(() => createTenancy({ auth: TEST_AUTH, baseDomain })).toThrow(TypeError)
+    for (const baseDomain of ['not a domain', '127.0.0.1', 'example.com/path', ''])
+      expect(() => createTenancy({ auth: TEST_AUTH, baseDomain })).toThrow(TypeError)
     expect(createTenancy({ auth: TEST_AUTH, baseDomain: 'LocalHost' }).baseDomains).toEqual(['localhost'])
   })
 })

@@ -6,7 +6,10 @@ import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 async function tenancyWith(count: number) {
   const tenancy = createTenancy({ auth: TEST_AUTH })
   const ids: string[] = []
-  for (let i = 0; i < count; i++) ids.push((await tenancy.orgs.create({ name: `Org ${i}`, email: `admin${i}@x.test`, password: PASSWORD })).organization.id)
+  for (let i = 0; i < count; i++)
+    ids.push(
+      (await tenancy.orgs.create({ name: `Org ${i}`, email: `admin${i}@x.test`, password: PASSWORD })).organization.id,
+    )
   return { tenancy, ids: ids.sort() }
 }
 
@@ -36,14 +39,18 @@ describe('tenancy.forEachTenant', () => {
       },
     }
     const tenancy = createTenancy({ store, auth: TEST_AUTH })
-    for (const name of ['A', 'B', 'C', 'D']) await tenancy.orgs.create({ name, email: `${name}@x.test`, password: PASSWORD })
+    for (const name of ['A', 'B', 'C', 'D'])
+      await tenancy.orgs.create({ name, email: `${name}@x.test`, password: PASSWORD })
     const ids = (await tenancy.orgs.list()).organizations.map((org) => org.id)
     const doomed = await tenancy.tenant({ id: ids[2]! })
     const visited: string[] = []
     const report = await tenancy.forEachTenant(async (tenant) => {
       visited.push(tenant.id)
       if (tenant.id === ids[1]) {
-        const { accessToken } = await tenancy.auth.login({ email: `${doomed.name.toLowerCase()}@x.test`, password: PASSWORD })
+        const { accessToken } = await tenancy.auth.login({
+          email: `${doomed.name.toLowerCase()}@x.test`,
+          password: PASSWORD,
+        })
         await tenancy.orgs.delete(await tenancy.registry.resolve(accessToken), doomed.name)
       }
     })
@@ -146,18 +153,33 @@ describe('tenancy.orgs.list', () => {
     const second = await tenancy.orgs.list({ after: first.next, limit: 2 })
     expect(second.organizations.map((org) => org.id)).toEqual(ids.slice(2, 4))
     const last = await tenancy.orgs.list({ after: second.next, limit: 2 })
-    expect(last).toEqual({ organizations: [expect.objectContaining({ id: ids[4], slug: expect.any(String) })], next: null })
+    expect(last).toEqual({
+      organizations: [expect.objectContaining({ id: ids[4], slug: expect.any(String) })],
+      next: null,
+    })
   })
 
   it('leaves out organizations that are not active', async () => {
     const { tenancy, ids } = await tenancyWith(2)
     const now = new Date()
-    await tenancy.store.insertOrganization({ id: '0-in-flight', name: 'In flight', nameKey: 'in flight', slug: 'in-flight', dataKey: 't_000000000000000000000000', ownerId: 'member-0', state: 'provisioning', stateChangedAt: now, createdAt: now, updatedAt: now })
+    await tenancy.store.insertOrganization({
+      id: '0-in-flight',
+      name: 'In flight',
+      nameKey: 'in flight',
+      slug: 'in-flight',
+      dataKey: 't_000000000000000000000000',
+      ownerId: 'member-0',
+      state: 'provisioning',
+      stateChangedAt: now,
+      createdAt: now,
+      updatedAt: now,
+    })
     expect((await tenancy.orgs.list()).organizations.map((org) => org.id)).toEqual(ids)
   })
 
   it('answers a bad limit with a validation error', async () => {
     const { tenancy } = await tenancyWith(1)
-    for (const limit of [0, 1001, 1.5]) await expect(tenancy.orgs.list({ limit })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' })
+    for (const limit of [0, 1001, 1.5])
+      await expect(tenancy.orgs.list({ limit })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' })
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createTenancy, currentTenant, OrganizationNotFoundError, type MemoryCollection, type Tenancy, type Tenant } from 'tenantry'
+import { createTenancy, currentTenant, OrganizationNotFoundError, type Tenancy, type Tenant } from 'tenantry'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import { notesStore } from '../support/notes-store.js'
 
@@ -24,7 +24,11 @@ describe('lifecycle hooks', () => {
     })
     const { organization } = await tenancy.orgs.create(input)
     expect(seen.map((tenant) => tenant?.id)).toEqual([organization.id])
-    expect((await (await tenancy.tenant({ id: organization.id })).collection('notes').find({}).toArray()).map((doc: { text?: unknown }) => doc.text)).toEqual(['welcome'])
+    expect(
+      (await (await tenancy.tenant({ id: organization.id })).collection('notes').find({}).toArray()).map(
+        (doc: { text?: unknown }) => doc.text,
+      ),
+    ).toEqual(['welcome'])
     expect(currentTenant()).toBeUndefined()
   })
 
@@ -48,7 +52,11 @@ describe('lifecycle hooks', () => {
     expect(currentTenant()).toBeUndefined()
     fail = false
     const { organization } = await tenancy.orgs.create(input)
-    expect((await (await tenancy.tenant({ id: organization.id })).collection('notes').find({}).toArray()).map((doc: { text?: unknown }) => doc.text)).toEqual(['half-seeded'])
+    expect(
+      (await (await tenancy.tenant({ id: organization.id })).collection('notes').find({}).toArray()).map(
+        (doc: { text?: unknown }) => doc.text,
+      ),
+    ).toEqual(['half-seeded'])
   })
 
   it('runs beforeDelete as the tenant once its tokens have stopped, with its data still there', async () => {
@@ -61,7 +69,10 @@ describe('lifecycle hooks', () => {
           calls.push({
             current: currentTenant()?.id,
             notes: await tenant.collection('notes').countDocuments(),
-            tokenRefused: await tenancy.registry.resolve(token).then(() => false, () => true),
+            tokenRefused: await tenancy.registry.resolve(token).then(
+              () => false,
+              () => true,
+            ),
           })
         },
       },
@@ -77,19 +88,38 @@ describe('lifecycle hooks', () => {
 
   it('stops the delete when beforeDelete throws, and gives the organization back intact', async () => {
     const failure = new Error('cleanup failed')
-    const tenancy = createTenancy({ auth: TEST_AUTH, store: notesStore(), hooks: { beforeDelete: () => Promise.reject(failure) } })
+    const tenancy = createTenancy({
+      auth: TEST_AUTH,
+      store: notesStore(),
+      hooks: { beforeDelete: () => Promise.reject(failure) },
+    })
     const { organization } = await tenancy.orgs.create(input)
     const admin = await adminOf(tenancy)
     await admin.collection('notes').insertOne({ text: 'kept' })
     await expect(tenancy.orgs.delete(admin, 'Acme')).rejects.toBe(failure)
     const tenant = await tenancy.tenant({ id: organization.id })
-    expect((await tenant.collection('notes').find({}).toArray()).map((doc: { text?: unknown }) => doc.text)).toEqual(['kept'])
-    expect((await tenancy.registry.resolve((await tenancy.auth.login({ email: input.email, password: PASSWORD })).accessToken)).id).toBe(organization.id)
+    expect((await tenant.collection('notes').find({}).toArray()).map((doc: { text?: unknown }) => doc.text)).toEqual([
+      'kept',
+    ])
+    expect(
+      (
+        await tenancy.registry.resolve(
+          (
+            await tenancy.auth.login({ email: input.email, password: PASSWORD })
+          ).accessToken,
+        )
+      ).id,
+    ).toBe(organization.id)
   })
 
   it('runs beforeDelete again when recover() finishes a delete a crash interrupted', async () => {
     const cleaned: string[] = []
-    const tenancy = createTenancy({ auth: TEST_AUTH, store: notesStore(), inFlightTimeoutMs: 0, hooks: { beforeDelete: (tenant) => void cleaned.push(tenant.id) } })
+    const tenancy = createTenancy({
+      auth: TEST_AUTH,
+      store: notesStore(),
+      inFlightTimeoutMs: 0,
+      hooks: { beforeDelete: (tenant) => void cleaned.push(tenant.id) },
+    })
     const { organization } = await tenancy.orgs.create(input)
     await tenancy.store.transitionOrganization(organization.id, { from: ['active'], to: 'deleting' })
     expect(await tenancy.recover()).toMatchObject({ organizationsRemoved: 1 })
@@ -98,7 +128,11 @@ describe('lifecycle hooks', () => {
   })
 
   it('refuses hooks that are not functions at start-up', () => {
-    expect(() => createTenancy({ auth: TEST_AUTH, store: notesStore(), hooks: { afterCreate: 'seed' as never } })).toThrow(TypeError)
-    expect(() => createTenancy({ auth: TEST_AUTH, store: notesStore(), hooks: { beforeDelete: {} as never } })).toThrow(TypeError)
+    expect(() =>
+      createTenancy({ auth: TEST_AUTH, store: notesStore(), hooks: { afterCreate: 'seed' as never } }),
+    ).toThrow(TypeError)
+    expect(() => createTenancy({ auth: TEST_AUTH, store: notesStore(), hooks: { beforeDelete: {} as never } })).toThrow(
+      TypeError,
+    )
   })
 })

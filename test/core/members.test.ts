@@ -7,7 +7,9 @@ import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 async function setUp(store = memoryStore()) {
   const tenancy = createTenancy({ auth: TEST_AUTH, store, roles: { editor: ['notes:write'] } })
   await tenancy.orgs.create({ name: 'Acme', email: 'owner@acme.test', password: PASSWORD })
-  const owner = await tenancy.registry.resolve((await tenancy.auth.login({ email: 'owner@acme.test', password: PASSWORD })).accessToken)
+  const owner = await tenancy.registry.resolve(
+    (await tenancy.auth.login({ email: 'owner@acme.test', password: PASSWORD })).accessToken,
+  )
   const join = async (email: string, role: string): Promise<MemberTenant> => {
     const { token } = await tenancy.invitations.invite(owner, { email, role })
     const { tokens } = await tenancy.invitations.accept({ token, password: PASSWORD })
@@ -22,10 +24,19 @@ describe('members, roles and ownership in the core', () => {
     const admins = []
     for (let i = 0; i < 20; i++) admins.push(await join(`admin${i}@acme.test`, 'admin'))
     // The same owner tenant for all twenty: each call re-reads the owner from the store, and only the conditional write decides.
-    const results = await Promise.allSettled(admins.map((admin) => tenancy.members.transferOwnership(owner, admin.member.id)))
+    const results = await Promise.allSettled(
+      admins.map((admin) => tenancy.members.transferOwnership(owner, admin.member.id)),
+    )
     expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1)
-    for (const result of results) if (result.status === 'rejected') expect(result.reason).toMatchObject({ code: 'PERMISSION_DENIED' })
-    const roles = (await tenancy.members.list(await tenancy.registry.resolve((await tenancy.auth.login({ email: 'admin0@acme.test', password: PASSWORD })).accessToken))).map((member) => member.role)
+    for (const result of results)
+      if (result.status === 'rejected') expect(result.reason).toMatchObject({ code: 'PERMISSION_DENIED' })
+    const roles = (
+      await tenancy.members.list(
+        await tenancy.registry.resolve(
+          (await tenancy.auth.login({ email: 'admin0@acme.test', password: PASSWORD })).accessToken,
+        ),
+      )
+    ).map((member) => member.role)
     expect(roles.filter((role) => role === 'owner')).toHaveLength(1)
   })
 
@@ -59,7 +70,9 @@ describe('members, roles and ownership in the core', () => {
     expect(tenancy.can(admin, 'notes:write')).toBe(true)
     expect(tenancy.can(admin, 'org:delete')).toBe(false)
     await expect(tenancy.orgs.delete(admin, 'Acme')).rejects.toMatchObject({ code: 'PERMISSION_DENIED' })
-    await expect(tenancy.members.transferOwnership(admin, admin.member.id)).rejects.toMatchObject({ code: 'PERMISSION_DENIED' })
+    await expect(tenancy.members.transferOwnership(admin, admin.member.id)).rejects.toMatchObject({
+      code: 'PERMISSION_DENIED',
+    })
     expect(tenancy.can(owner, 'org:delete')).toBe(true)
   })
 
@@ -84,10 +97,19 @@ describe('members, roles and ownership in the core', () => {
       ['editor', "tenantry: roles must be an object such as { editor: ['notes:read', 'notes:write'] }"],
       [{ owner: [] }, 'tenantry: the owner role is built in and cannot be redefined'],
       [{ admin: ['x:y'] }, 'tenantry: the admin role is built in and cannot be redefined'],
-      [{ Editor: ['notes:write'] }, 'tenantry: role name "Editor" must be lower-case letters, digits, - or _ (up to 32)'],
+      [
+        { Editor: ['notes:write'] },
+        'tenantry: role name "Editor" must be lower-case letters, digits, - or _ (up to 32)',
+      ],
       [{ ['e'.repeat(33)]: ['notes:write'] }, 'must be lower-case letters, digits, - or _ (up to 32)'],
-      [{ editor: ['notes'] }, "tenantry: role editor needs a list of permissions named area:action, such as 'notes:write'"],
-      [{ editor: 'notes:write' }, "tenantry: role editor needs a list of permissions named area:action, such as 'notes:write'"],
+      [
+        { editor: ['notes'] },
+        "tenantry: role editor needs a list of permissions named area:action, such as 'notes:write'",
+      ],
+      [
+        { editor: 'notes:write' },
+        "tenantry: role editor needs a list of permissions named area:action, such as 'notes:write'",
+      ],
       [{ editor: [7] }, "tenantry: role editor needs a list of permissions named area:action, such as 'notes:write'"],
     ]
     for (const [roles, message] of bad) {
@@ -96,27 +118,60 @@ describe('members, roles and ownership in the core', () => {
     }
     // Names as the rules allow them: letters, digits, - and _ after a first letter; in a
     // permission also dots, and * in the action.
-    expect(() => createTenancy({ auth: TEST_AUTH, roles: { 'e-d_1': ['billing.v2:read', 'notes:*', 'notes:write-all', 'a_b-c:d.e_f'] } })).not.toThrow()
-    for (const name of ['1editor', '-editor', 'edi tor', ' editor', 'editor ', 'éditor']) expect(() => createTenancy({ auth: TEST_AUTH, roles: { [name]: [] } }), name).toThrow(TypeError)
-    for (const permission of ['Notes:write', '1notes:write', 'notes:Write', 'notes:1x', ' notes:write', 'notes:write ', 'notes:', ':write', 'notes:write:all', 'no tes:write', 'notes:wri te']) {
+    expect(() =>
+      createTenancy({
+        auth: TEST_AUTH,
+        roles: { 'e-d_1': ['billing.v2:read', 'notes:*', 'notes:write-all', 'a_b-c:d.e_f'] },
+      }),
+    ).not.toThrow()
+    for (const name of ['1editor', '-editor', 'edi tor', ' editor', 'editor ', 'éditor'])
+      expect(() => createTenancy({ auth: TEST_AUTH, roles: { [name]: [] } }), name).toThrow(TypeError)
+    for (const permission of [
+      'Notes:write',
+      '1notes:write',
+      'notes:Write',
+      'notes:1x',
+      ' notes:write',
+      'notes:write ',
+      'notes:',
+      ':write',
+      'notes:write:all',
+      'no tes:write',
+      'notes:wri te',
+    ]) {
       expect(() => createTenancy({ auth: TEST_AUTH, roles: { editor: [permission] } }), permission).toThrow(TypeError)
     }
     // The longest names the rules allow.
-    expect(() => createTenancy({ auth: TEST_AUTH, roles: { ['e'.repeat(32)]: [`${'a'.repeat(64)}:${'b'.repeat(64)}`] } })).not.toThrow()
+    expect(() =>
+      createTenancy({ auth: TEST_AUTH, roles: { ['e'.repeat(32)]: [`${'a'.repeat(64)}:${'b'.repeat(64)}`] } }),
+    ).not.toThrow()
     expect(() => createTenancy({ auth: TEST_AUTH, roles: { editor: [`${'a'.repeat(65)}:b`] } })).toThrow(TypeError)
     expect(() => createTenancy({ auth: TEST_AUTH, roles: { editor: [`a:${'b'.repeat(65)}`] } })).toThrow(TypeError)
     expect(() => createTenancy({ auth: TEST_AUTH, invitations: { lifetimeSeconds: 0 } })).toThrow(TypeError)
     expect(() => createTenancy({ auth: TEST_AUTH, invitations: { onInvitation: 'mail' as never } })).toThrow(TypeError)
     const tenancy = createTenancy({ auth: TEST_AUTH })
     expect(() => tenantScope(tenancy, { permission: 'notes' })).toThrow(TypeError)
-    expect(() => tenantScope(tenancy, { from: (req) => ({ id: String(req.headers['x-org']) }), permission: 'notes:read' })).toThrow(TypeError)
+    expect(() =>
+      tenantScope(tenancy, { from: (req) => ({ id: String(req.headers['x-org']) }), permission: 'notes:read' }),
+    ).toThrow(TypeError)
   })
 
   it('cancels an invitation whose onInvitation hook throws, so none exists that nobody was told of', async () => {
-    const tenancy = createTenancy({ auth: TEST_AUTH, invitations: { onInvitation: () => { throw new Error('mail server down') } } })
+    const tenancy = createTenancy({
+      auth: TEST_AUTH,
+      invitations: {
+        onInvitation: () => {
+          throw new Error('mail server down')
+        },
+      },
+    })
     await tenancy.orgs.create({ name: 'Acme', email: 'owner@acme.test', password: PASSWORD })
-    const owner = await tenancy.registry.resolve((await tenancy.auth.login({ email: 'owner@acme.test', password: PASSWORD })).accessToken)
-    await expect(tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })).rejects.toThrow('mail server down')
+    const owner = await tenancy.registry.resolve(
+      (await tenancy.auth.login({ email: 'owner@acme.test', password: PASSWORD })).accessToken,
+    )
+    await expect(tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })).rejects.toThrow(
+      'mail server down',
+    )
     expect(await tenancy.invitations.list(owner)).toEqual([])
   })
 
@@ -127,12 +182,23 @@ describe('members, roles and ownership in the core', () => {
     // The object still says admin, but the membership is gone.
     await expect(tenancy.members.list(removed)).rejects.toMatchObject({ code: 'NOT_ORGANIZATION_ADMIN' })
     await tenancy.orgs.create({ name: 'Globex', email: 'g@globex.test', password: PASSWORD })
-    const globex = await tenancy.registry.resolve((await tenancy.auth.login({ email: 'g@globex.test', password: PASSWORD })).accessToken)
+    const globex = await tenancy.registry.resolve(
+      (await tenancy.auth.login({ email: 'g@globex.test', password: PASSWORD })).accessToken,
+    )
     // Globex's membership presented as Acme's, and Acme's id with a membership of another account.
-    await expect(tenancy.members.list({ id: owner.id, member: globex.member })).rejects.toMatchObject({ code: 'NOT_ORGANIZATION_ADMIN' })
-    await expect(tenancy.members.list({ id: owner.id, member: { ...owner.member, accountId: globex.member.accountId } })).rejects.toMatchObject({ code: 'NOT_ORGANIZATION_ADMIN' })
-    await expect(tenancy.members.list({ id: owner.id } as MemberTenant)).rejects.toThrow('only a member of the organization may do this')
-    await expect(tenancy.members.list({ id: 'no-such-org', member: owner.member })).rejects.toMatchObject({ code: 'ORGANIZATION_NOT_FOUND', message: 'the organization no longer exists' })
+    await expect(tenancy.members.list({ id: owner.id, member: globex.member })).rejects.toMatchObject({
+      code: 'NOT_ORGANIZATION_ADMIN',
+    })
+    await expect(
+      tenancy.members.list({ id: owner.id, member: { ...owner.member, accountId: globex.member.accountId } }),
+    ).rejects.toMatchObject({ code: 'NOT_ORGANIZATION_ADMIN' })
+    await expect(tenancy.members.list({ id: owner.id } as MemberTenant)).rejects.toThrow(
+      'only a member of the organization may do this',
+    )
+    await expect(tenancy.members.list({ id: 'no-such-org', member: owner.member })).rejects.toMatchObject({
+      code: 'ORGANIZATION_NOT_FOUND',
+      message: 'the organization no longer exists',
+    })
     await expect(tenancy.members.list(owner)).resolves.toHaveLength(1)
   })
 })

@@ -19,12 +19,17 @@ describe('the OpenAPI document', () => {
   it('has an operation for every route in the route table, with its success and its problems', () => {
     const document = tenancy.openapi()
     const routes = orgRoutes(tenancy)
-    const operations = Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`))
+    const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+    )
     expect(operations.sort()).toEqual(routes.map((route) => `${route.method} ${route.path}`).sort())
     for (const [path, methods] of Object.entries(document.paths)) {
       for (const [method, operation] of Object.entries(methods)) {
         const statuses = Object.keys(operation.responses as object)
-        expect(statuses.some((status) => status.startsWith('2')), `${method} ${path}`).toBe(true)
+        expect(
+          statuses.some((status) => status.startsWith('2')),
+          `${method} ${path}`,
+        ).toBe(true)
         expect(statuses, `${method} ${path}`).toContain('400')
         expect(operation.operationId, `${method} ${path}`).toEqual(expect.any(String))
       }
@@ -36,23 +41,39 @@ describe('the OpenAPI document', () => {
     const document = tenancy.openapi()
     expect(document.openapi).toBe('3.1.0')
     expect(document.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' })
-    expect(Object.keys(document.components.schemas)).toEqual(expect.arrayContaining(['Problem', 'Organization', 'Member', 'Tokens', 'Invitation']))
+    expect(Object.keys(document.components.schemas)).toEqual(
+      expect.arrayContaining(['Problem', 'Organization', 'Member', 'Tokens', 'Invitation']),
+    )
     expect(JSON.stringify(document)).not.toContain('$defs')
     // Every reference points at a component that exists.
-    for (const [, name] of JSON.stringify(document).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)) expect(document.components.schemas).toHaveProperty(name!)
+    for (const [, name] of JSON.stringify(document).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g))
+      expect(document.components.schemas).toHaveProperty(name!)
     expect(document.paths['/admin/login']!.post!.security).toEqual([])
     expect(document.paths['/org/members']!.get!.security).toEqual([{ bearer: [] }])
   })
 
   it('lists a route’s problem codes under their statuses, with the WWW-Authenticate header on 401', () => {
-    const login = tenancy.openapi().paths['/admin/login']!.post! as { responses: Record<string, { content: Record<string, { schema: { allOf: [unknown, { properties: { code: { enum: string[] } } }] } }>; headers?: object }> }
-    const codes = (status: string) => login.responses[status]!.content['application/problem+json']!.schema.allOf[1].properties.code.enum
-    expect(codes('400')).toEqual(expect.arrayContaining(['VALIDATION_FAILED', 'MALFORMED_JSON', 'ORGANIZATION_REQUIRED']))
+    const login = tenancy.openapi().paths['/admin/login']!.post! as {
+      responses: Record<
+        string,
+        {
+          content: Record<string, { schema: { allOf: [unknown, { properties: { code: { enum: string[] } } }] } }>
+          headers?: object
+        }
+      >
+    }
+    const codes = (status: string) =>
+      login.responses[status]!.content['application/problem+json']!.schema.allOf[1].properties.code.enum
+    expect(codes('400')).toEqual(
+      expect.arrayContaining(['VALIDATION_FAILED', 'MALFORMED_JSON', 'ORGANIZATION_REQUIRED']),
+    )
     expect(codes('401')).toEqual(['INVALID_CREDENTIALS'])
     expect(codes('429')).toEqual(['TOO_MANY_REQUESTS'])
     const members = tenancy.openapi().paths['/org/members']!.get! as typeof login
     expect(members.responses['401']!.headers).toHaveProperty('WWW-Authenticate')
-    expect(members.responses['403']!.content['application/problem+json']!.schema.allOf[1].properties.code.enum).toContain('PERMISSION_DENIED')
+    expect(
+      members.responses['403']!.content['application/problem+json']!.schema.allOf[1].properties.code.enum,
+    ).toContain('PERMISSION_DENIED')
   })
 
   it('is served at /openapi.json by both adapters, the same as tenancy.openapi()', async () => {
@@ -70,7 +91,12 @@ describe('the OpenAPI document', () => {
 
   it('leaves out what the router leaves out, carries the mount prefix, and can be turned off', async () => {
     const document = async (options: Parameters<typeof createOrgHandler>[1]) => {
-      const response = await createOrgHandler(tenancy, options).handle({ method: 'GET', url: `${options?.prefix ?? ''}/openapi.json`, headers: {}, body: (async function* () {})() })
+      const response = await createOrgHandler(tenancy, options).handle({
+        method: 'GET',
+        url: `${options?.prefix ?? ''}/openapi.json`,
+        headers: {},
+        body: (async function* () {})(),
+      })
       return response && JSON.parse(response.body as string)
     }
     const closed = await document({ routes: { create: false, get: false } })

@@ -19,12 +19,19 @@ describe('mounting the org routes in a host app', () => {
   })
 
   const post = (path: string, payload: unknown) =>
-    fetch(server!.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) })
+    fetch(server!.url + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(payload),
+    })
 
   it('leaves out public sign-up and the public organization lookup when told to, on both adapters', async () => {
     const tenancy = createTenancy({ auth: TEST_AUTH })
     await tenancy.orgs.create(body2)
-    for (const app of [express().use(expressOrgRouter(tenancy, { routes: { create: false, get: false } })), new Koa().use(koaOrgRouter(tenancy, { routes: { create: false, get: false } })).callback()]) {
+    for (const app of [
+      express().use(expressOrgRouter(tenancy, { routes: { create: false, get: false } })),
+      new Koa().use(koaOrgRouter(tenancy, { routes: { create: false, get: false } })).callback(),
+    ]) {
       server = await startServer(app)
       expect((await post('/org/create', body)).status).toBe(404)
       expect((await fetch(`${server.url}/org/get?organization_name=Globex`)).status).toBe(404)
@@ -39,7 +46,9 @@ describe('mounting the org routes in a host app', () => {
   })
 
   it('works behind a body parser the Express host mounted first', async () => {
-    const app = express().use(express.json()).use(expressOrgRouter(createTenancy({ auth: TEST_AUTH })))
+    const app = express()
+      .use(express.json())
+      .use(expressOrgRouter(createTenancy({ auth: TEST_AUTH })))
     server = await startServer(app)
     expect((await post('/org/create', body)).status).toBe(201)
     expect((await post('/org/create', { ...body, organization_name: { $gt: '' } })).status).toBe(400)
@@ -59,7 +68,9 @@ describe('mounting the org routes in a host app', () => {
   })
 
   it('serves under a prefix for routers that do not strip their mount path', async () => {
-    server = await startServer(new Koa().use(koaOrgRouter(createTenancy({ auth: TEST_AUTH }), { prefix: '/api' })).callback())
+    server = await startServer(
+      new Koa().use(koaOrgRouter(createTenancy({ auth: TEST_AUTH }), { prefix: '/api' })).callback(),
+    )
     expect((await post('/api/org/create', body)).status).toBe(201)
     expect((await post('/org/create', body)).status).toBe(404)
   })

@@ -36,7 +36,10 @@ describe('sessions', () => {
 
   it('ends a session at its absolute lifetime, however often it was refreshed', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
-    const { tenancy, tokens } = await session({ refreshIdleSeconds: 2 * 24 * 3600, sessionLifetimeSeconds: 3 * 24 * 3600 })
+    const { tenancy, tokens } = await session({
+      refreshIdleSeconds: 2 * 24 * 3600,
+      sessionLifetimeSeconds: 3 * 24 * 3600,
+    })
     let current = tokens
     for (let day = 1; day <= 2; day++) {
       vi.setSystemTime(Date.now() + DAY)
@@ -58,8 +61,14 @@ describe('sessions', () => {
     const { tenancy, tokens } = await session({ sessionLifetimeSeconds: 24 * 3600 })
     const { sessionId } = tenancy.auth.verifyAccessToken(tokens.accessToken)
     const { createHash } = await import('node:crypto')
-    const longLived = 'rt_' + 'A'.repeat(43)
-    await tenancy.store.insertRefreshToken({ hash: createHash('sha256').update(longLived).digest('base64url'), sessionId, createdAt: new Date(), expiresAt: new Date(Date.now() + 10 * DAY), usedAt: null })
+    const longLived = `rt_${'A'.repeat(43)}`
+    await tenancy.store.insertRefreshToken({
+      hash: createHash('sha256').update(longLived).digest('base64url'),
+      sessionId,
+      createdAt: new Date(),
+      expiresAt: new Date(Date.now() + 10 * DAY),
+      usedAt: null,
+    })
     // The session's last millisecond is the one before expiresAt.
     vi.setSystemTime(Date.now() + DAY)
     await expect(tenancy.auth.refresh(longLived)).rejects.toBeInstanceOf(RefreshTokenInvalidError)
@@ -75,7 +84,11 @@ describe('sessions', () => {
 
   describe('a refresh that races a change', () => {
     /** A refresh held just after it consumed its token and read its session, while `change` runs. */
-    async function raceRefresh(tenancy: ReturnType<typeof createTenancy>, refreshToken: string, change: () => Promise<unknown>) {
+    async function raceRefresh(
+      tenancy: ReturnType<typeof createTenancy>,
+      refreshToken: string,
+      change: () => Promise<unknown>,
+    ) {
       const store = tenancy.store
       const { reached: sessionRead, release } = holdNextRead(store, 'findSession')
       let minted = 0
@@ -96,7 +109,11 @@ describe('sessions', () => {
     it('mints nothing when the password changed meanwhile', async () => {
       const { tenancy, tokens } = await session()
       const tenant = await tenancy.registry.resolve(tokens.accessToken)
-      expect(await raceRefresh(tenancy, tokens.refreshToken, () => tenancy.orgs.update(tenant, { password: 'a brand new passphrase' }))).toBe(0)
+      expect(
+        await raceRefresh(tenancy, tokens.refreshToken, () =>
+          tenancy.orgs.update(tenant, { password: 'a brand new passphrase' }),
+        ),
+      ).toBe(0)
     })
 
     it('mints nothing when the organization started being deleted meanwhile', async () => {
@@ -104,7 +121,15 @@ describe('sessions', () => {
       const blocked = new Promise<void>((resolve) => (unblock = resolve))
       let deleting!: () => void
       const inHook = new Promise<void>((resolve) => (deleting = resolve))
-      const tenancy = createTenancy({ auth: TEST_AUTH, hooks: { beforeDelete: async () => (deleting(), await blocked) } })
+      const tenancy = createTenancy({
+        auth: TEST_AUTH,
+        hooks: {
+          beforeDelete: async () => {
+            deleting()
+            await blocked
+          },
+        },
+      })
       await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
       const tokens = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
       const tenant = await tenancy.registry.resolve(tokens.accessToken)
@@ -118,7 +143,9 @@ describe('sessions', () => {
     it('mints nothing when the membership was removed meanwhile', async () => {
       const tenancy = createTenancy({ auth: TEST_AUTH })
       await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
-      const owner = await tenancy.registry.resolve((await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken)
+      const owner = await tenancy.registry.resolve(
+        (await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken,
+      )
       await tenancy.orgs.create({ name: 'Globex', email: 'm@acme.test', password: PASSWORD })
       const { token } = await tenancy.invitations.invite(owner, { email: 'm@acme.test', role: 'member' })
       const { tokens } = await tenancy.invitations.accept({ token, password: PASSWORD })
@@ -160,7 +187,9 @@ describe('sessions', () => {
     const { reached: tookToken, release } = holdNextRead(tenancy.store, 'consumeRefreshToken')
     const first = tenancy.auth.refresh(stolen)
     await tookToken
-    await expect(tenancy.auth.refresh(stolen)).rejects.toThrow('the refresh token was used before; its session has been ended')
+    await expect(tenancy.auth.refresh(stolen)).rejects.toThrow(
+      'the refresh token was used before; its session has been ended',
+    )
     release()
     await expect(first).rejects.toBeInstanceOf(RefreshTokenInvalidError)
     expect(events.filter((event) => event.type === 'sessions.revoked')).toHaveLength(1)

@@ -1,9 +1,19 @@
 import { describe, expect, it } from 'vitest'
-import { createTenancy, memoryStore, OrganizationNotFoundError, TenantIsolationError, toProblem, UnknownCollectionError } from 'tenantry'
+import {
+  createTenancy,
+  memoryStore,
+  OrganizationNotFoundError,
+  TenantIsolationError,
+  toProblem,
+  UnknownCollectionError,
+} from 'tenantry'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 
 async function acme(strategy: 'isolated' | 'shared') {
-  const tenancy = createTenancy({ store: memoryStore({ strategy, collections: { notes: {}, invoices: {} } }), auth: TEST_AUTH })
+  const tenancy = createTenancy({
+    store: memoryStore({ strategy, collections: { notes: {}, invoices: {} } }),
+    auth: TEST_AUTH,
+  })
   const { organization } = await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
   return { tenancy, tenant: await tenancy.tenant({ id: organization.id }) }
 }
@@ -12,7 +22,10 @@ for (const strategy of ['isolated', 'shared'] as const) {
   describe(`tenant.collection on the ${strategy} memory strategy`, () => {
     it('refuses a name the store does not declare, creating nothing', async () => {
       const { tenant } = await acme(strategy)
-      for (const name of ['note', 'Notes', '', '__proto__', 'constructor']) expect(() => tenant.collection(name as 'notes')).toThrow(UnknownCollectionError)
+      for (const name of ['note', 'Notes', '', '__proto__', 'constructor'])
+        expect(() => tenant.collection(name as 'notes')).toThrow(UnknownCollectionError)
+      // A host route that passes a name through from a request answers 404, not 500.
+      expect(toProblem(new UnknownCollectionError('no collection "note"'))).toMatchObject({ status: 404 })
     })
 
     it('keeps declared collections apart and hands out the same handle each time', async () => {
@@ -24,7 +37,11 @@ for (const strategy of ['isolated', 'shared'] as const) {
 
     it('refuses operations outside the allow-list with a 400-class TENANT_ISOLATION problem', async () => {
       const { tenant } = await acme(strategy)
-      const error = await (async () => tenant.collection('notes').aggregate([{ $out: 'elsewhere' }]).toArray())().catch((err: unknown) => err)
+      const error = await (async () =>
+        tenant
+          .collection('notes')
+          .aggregate([{ $out: 'elsewhere' }])
+          .toArray())().catch((err: unknown) => err)
       expect(error).toBeInstanceOf(TenantIsolationError)
       expect(toProblem(error)).toMatchObject({ status: 400 })
     })
@@ -41,7 +58,14 @@ for (const strategy of ['isolated', 'shared'] as const) {
 
 describe('store declarations', () => {
   it('refuses a bad declaration at start-up with TypeError', () => {
-    for (const collections of [[], { 'no.dots': {} }, { $bad: {} }, { notes: null }, { notes: { indexes: {} } }, { notes: { indexes: [{ key: { a: 'asc' } }] } }]) {
+    for (const collections of [
+      [],
+      { 'no.dots': {} },
+      { $bad: {} },
+      { notes: null },
+      { notes: { indexes: {} } },
+      { notes: { indexes: [{ key: { a: 'asc' } }] } },
+    ]) {
       expect(() => memoryStore({ collections: collections as never })).toThrow(TypeError)
     }
     expect(() => memoryStore({ strategy: 'schema' as never })).toThrow(TypeError)

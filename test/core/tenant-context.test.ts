@@ -1,13 +1,28 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it, vi } from 'vitest'
-import { createTenancy, currentTenant, memoryStore, NoTenantContextError, OrganizationNotFoundError, requireTenant, type MemoryCollection, type Tenancy } from 'tenantry'
+import {
+  createTenancy,
+  currentTenant,
+  NoTenantContextError,
+  OrganizationNotFoundError,
+  requireTenant,
+  type Tenancy,
+} from 'tenantry'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import { notesStore } from '../support/notes-store.js'
 
 async function tenancyWith(names: string[], options: { cacheSize?: number } = {}) {
-  const tenancy = createTenancy({ auth: TEST_AUTH, baseDomain: 'example.test', store: notesStore(), cache: options.cacheSize === undefined ? undefined : { size: options.cacheSize } })
+  const tenancy = createTenancy({
+    auth: TEST_AUTH,
+    baseDomain: 'example.test',
+    store: notesStore(),
+    cache: options.cacheSize === undefined ? undefined : { size: options.cacheSize },
+  })
   const ids: Record<string, string> = {}
-  for (const name of names) ids[name] = (await tenancy.orgs.create({ name, email: `admin@${name.toLowerCase()}.test`, password: PASSWORD })).organization.id
+  for (const name of names)
+    ids[name] = (
+      await tenancy.orgs.create({ name, email: `admin@${name.toLowerCase()}.test`, password: PASSWORD })
+    ).organization.id
   return { tenancy, ids }
 }
 
@@ -20,7 +35,13 @@ describe('tenancy.tenant', () => {
   it('finds an active organization by id, slug, name or custom domain', async () => {
     const { tenancy, ids } = await tenancyWith(['Acme', 'Globex'])
     await tenancy.orgs.addDomain(ids.Acme!, 'shop.acme.com')
-    for (const ref of [{ id: ids.Acme! }, { slug: 'acme' }, { slug: 'ACME' }, { name: ' aCmE ' }, { domain: 'Shop.Acme.com.' }]) {
+    for (const ref of [
+      { id: ids.Acme! },
+      { slug: 'acme' },
+      { slug: 'ACME' },
+      { name: ' aCmE ' },
+      { domain: 'Shop.Acme.com.' },
+    ]) {
       const tenant = await tenancy.tenant(ref)
       expect(tenant).toMatchObject({ id: ids.Acme, name: 'Acme', slug: 'acme' })
       expect(tenant.member).toBeUndefined()
@@ -29,7 +50,15 @@ describe('tenancy.tenant', () => {
 
   it('answers OrganizationNotFoundError for what matches nothing', async () => {
     const { tenancy } = await tenancyWith(['Acme'])
-    for (const ref of [{ id: 'nope' }, { slug: 'nope' }, { slug: 'Not A Label' }, { name: 'Nope' }, { domain: 'nope.com' }, { domain: '127.0.0.1' }, { id: '' }]) {
+    for (const ref of [
+      { id: 'nope' },
+      { slug: 'nope' },
+      { slug: 'Not A Label' },
+      { name: 'Nope' },
+      { domain: 'nope.com' },
+      { domain: '127.0.0.1' },
+      { id: '' },
+    ]) {
       await expect(tenancy.tenant(ref)).rejects.toBeInstanceOf(OrganizationNotFoundError)
     }
   })
@@ -62,7 +91,8 @@ describe('tenancy.tenant', () => {
         const { tenancy, ids } = await tenancyWith(['Acme'], { cacheSize })
         const admin = await adminTenant(tenancy, 'Acme')
         await tenancy.orgs.addDomain(ids.Acme!, 'shop.acme.com')
-        for (const ref of [{ slug: 'acme' }, { name: 'Acme' }, { domain: 'shop.acme.com' }, { id: ids.Acme! }]) await tenancy.tenant(ref)
+        for (const ref of [{ slug: 'acme' }, { name: 'Acme' }, { domain: 'shop.acme.com' }, { id: ids.Acme! }])
+          await tenancy.tenant(ref)
 
         await tenancy.orgs.update(admin, { name: 'Acme Renamed' })
         await expect(tenancy.tenant({ name: 'Acme' })).rejects.toBeInstanceOf(OrganizationNotFoundError)
@@ -76,7 +106,8 @@ describe('tenancy.tenant', () => {
         await expect(tenancy.tenant({ domain: 'shop.acme.com' })).rejects.toBeInstanceOf(OrganizationNotFoundError)
 
         await tenancy.orgs.delete(admin, 'Acme Renamed')
-        for (const ref of [{ slug: 'acme-inc' }, { name: 'Acme Renamed' }, { id: ids.Acme! }]) await expect(tenancy.tenant(ref)).rejects.toBeInstanceOf(OrganizationNotFoundError)
+        for (const ref of [{ slug: 'acme-inc' }, { name: 'Acme Renamed' }, { id: ids.Acme! }])
+          await expect(tenancy.tenant(ref)).rejects.toBeInstanceOf(OrganizationNotFoundError)
       })
     })
   }
@@ -90,7 +121,8 @@ describe('tenancy.tenant', () => {
     await tenancy.orgs.removeDomain(ids.Acme!, 'shop.acme.com')
     // The organization is cached again, by id, before the old references are used.
     await tenancy.tenant({ id: ids.Acme! })
-    for (const ref of [{ slug: 'acme' }, { name: 'Acme' }, { domain: 'shop.acme.com' }]) await expect(tenancy.tenant(ref)).rejects.toBeInstanceOf(OrganizationNotFoundError)
+    for (const ref of [{ slug: 'acme' }, { name: 'Acme' }, { domain: 'shop.acme.com' }])
+      await expect(tenancy.tenant(ref)).rejects.toBeInstanceOf(OrganizationNotFoundError)
   })
 
   it('does not cache a reference whose lookup raced a reslug, even once the organization is cached anew', async () => {
@@ -147,7 +179,12 @@ describe('tenancy.tenant', () => {
     await acme.collection('notes').insertOne({ secret: 'acme' })
     expect((await tenancy.tenant({ slug: 'acme' })).id).toBe(acme.id)
     await tenancy.orgs.update(acme, { slug: 'acme-old' })
-    const { organization } = await tenancy.orgs.create({ name: 'New Acme', email: 'new@acme.test', password: PASSWORD, slug: 'acme' })
+    const { organization } = await tenancy.orgs.create({
+      name: 'New Acme',
+      email: 'new@acme.test',
+      password: PASSWORD,
+      slug: 'acme',
+    })
     const next = await tenancy.tenant({ slug: 'acme' })
     expect(next.id).toBe(organization.id)
     expect(await next.collection('notes').find({}).toArray()).toEqual([])
@@ -180,7 +217,9 @@ describe('tenancy.run', () => {
     expect(currentTenant()).toBeUndefined()
     expect(() => requireTenant()).toThrow(NoTenantContextError)
     // The message tells a developer where the context comes from.
-    expect(() => requireTenant()).toThrow('no tenant context: call this inside tenancy.run(...) or a request scoped by tenantScope')
+    expect(() => requireTenant()).toThrow(
+      'no tenant context: call this inside tenancy.run(...) or a request scoped by tenantScope',
+    )
   })
 
   it('gives each of 100 interleaved runs only its own tenant', async () => {
@@ -217,7 +256,9 @@ describe('tenancy.run', () => {
     const job = { tenantId: ids.Acme! }
     await tenancy.orgs.delete(await adminTenant(tenancy, 'Acme'), 'Acme')
     let ran = false
-    await expect(tenancy.run({ id: job.tenantId }, () => (ran = true))).rejects.toBeInstanceOf(OrganizationNotFoundError)
+    await expect(tenancy.run({ id: job.tenantId }, () => (ran = true))).rejects.toBeInstanceOf(
+      OrganizationNotFoundError,
+    )
     expect(ran).toBe(false)
     expect(currentTenant()).toBeUndefined()
   })

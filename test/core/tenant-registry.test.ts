@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createTenancy, memoryStore, TokenExpiredError, TokenInvalidError, type MemoryCollection, type TenancyOptions } from 'tenantry'
+import { createTenancy, memoryStore, TokenExpiredError, TokenInvalidError, type TenancyOptions } from 'tenantry'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import { failingStore } from '../support/failing-store.js'
 import { holdNextRead } from '../support/hold-next-read.js'
@@ -66,7 +66,6 @@ describe('TenantRegistry', () => {
     expect((await tenancy.registry.resolve(token)).name).toBe('Acme Renamed')
   })
 
-
   it('does not cache a slug read before a reslug that raced it: the old slug stops at once', async () => {
     const store = memoryStore()
     const { tenancy, tenant } = await acme({ store, cache: { size: 100, ttlMs: 60_000 } })
@@ -93,7 +92,9 @@ describe('TenantRegistry', () => {
     await tenancy.orgs.removeDomain(tenant.id, 'shop.acme.com')
     release()
     await expect(slow).resolves.toMatchObject({ id: tenant.id })
-    await expect(tenancy.registry.find({ domain: 'shop.acme.com' })).rejects.toMatchObject({ code: 'ORGANIZATION_NOT_FOUND' })
+    await expect(tenancy.registry.find({ domain: 'shop.acme.com' })).rejects.toMatchObject({
+      code: 'ORGANIZATION_NOT_FOUND',
+    })
   })
 
   it('answers a repeated lookup synchronously, with the very same frozen tenant', async () => {
@@ -105,7 +106,9 @@ describe('TenantRegistry', () => {
     expect(Object.isFrozen(again)).toBe(true)
     // Another organization's change empties the resolved-token cache, not this tenant's parts: still synchronous.
     await tenancy.orgs.create({ name: 'Globex', email: 'g@globex.test', password: PASSWORD })
-    const globex = await tenancy.registry.resolve((await tenancy.auth.login({ email: 'g@globex.test', password: PASSWORD })).accessToken)
+    const globex = await tenancy.registry.resolve(
+      (await tenancy.auth.login({ email: 'g@globex.test', password: PASSWORD })).accessToken,
+    )
     await tenancy.orgs.update(globex, { name: 'Globex Two' })
     const afterOtherChange = tenancy.registry.lookup(token)
     expect(afterOtherChange).not.toBeInstanceOf(Promise)
@@ -115,7 +118,9 @@ describe('TenantRegistry', () => {
   it('says why a token stopped working: organization gone, membership removed, role changed, password changed, session ended', async () => {
     const deleted = await acme()
     await deleted.tenancy.orgs.delete(deleted.tenant, 'Acme')
-    await expect(deleted.tenancy.registry.resolve(deleted.token)).rejects.toThrow('the organization of this token no longer exists')
+    await expect(deleted.tenancy.registry.resolve(deleted.token)).rejects.toThrow(
+      'the organization of this token no longer exists',
+    )
 
     const { tenancy, token, tenant } = await acme()
     const invite = async (email: string, role: string) => {
@@ -165,13 +170,16 @@ describe('TenantRegistry', () => {
       expect(again).toMatchObject({ id: tenant.id })
     }
     // A well-formed reference no organization could have, and one no organization has.
-    await expect(tenancy.registry.find({ slug: 'Not A Label' })).rejects.toThrow('no organization matches this reference')
+    await expect(tenancy.registry.find({ slug: 'Not A Label' })).rejects.toThrow(
+      'no organization matches this reference',
+    )
     await expect(tenancy.registry.find({ slug: 'nobody' })).rejects.toThrow('no organization matches this reference')
   })
 
   it('takes a reference that is a string, null or a number as the caller’s bug: a TypeError, never a missing tenant', async () => {
     const { tenancy } = await acme()
-    for (const ref of ['acme', null, 42]) await expect(tenancy.registry.find(ref as never)).rejects.toThrow(/tenantry: a tenant reference/)
+    for (const ref of ['acme', null, 42])
+      await expect(tenancy.registry.find(ref as never)).rejects.toThrow(/tenantry: a tenant reference/)
   })
 
   it('does not cache an account read before a password change that raced it', async () => {
@@ -193,7 +201,9 @@ describe('TenantRegistry', () => {
     const failing = failingStore(memoryStore())
     const tenancy = createTenancy({ store: failing.store, auth: TEST_AUTH, cache: { size: 100, ttlMs: 60_000 } })
     await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
-    const owner = await tenancy.registry.resolve((await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken)
+    const owner = await tenancy.registry.resolve(
+      (await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken,
+    )
     const { token: invitation } = await tenancy.invitations.invite(owner, { email: 'm@acme.test', role: 'admin' })
     const { tokens } = await tenancy.invitations.accept({ token: invitation, password: PASSWORD })
     // The member's token was never resolved, so its membership is read (and held) by the first lookup.

@@ -9,7 +9,10 @@ import { startServer, type RunningServer } from '../support/start-server.js'
 
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const hasBrowser = existsSync(executablePath)
-if (!hasBrowser) console.log(`Docs page browser test skipped: no Chromium at ${executablePath} (apt-get install -y chromium, or set CHROMIUM_PATH).`)
+if (!hasBrowser)
+  console.log(
+    `Docs page browser test skipped: no Chromium at ${executablePath} (apt-get install -y chromium, or set CHROMIUM_PATH).`,
+  )
 
 describe.skipIf(!hasBrowser)('the docs page in headless Chromium', () => {
   let browser: Browser
@@ -19,7 +22,10 @@ describe.skipIf(!hasBrowser)('the docs page in headless Chromium', () => {
   beforeAll(async () => {
     // Mounted under a path, as a host would: the page must find its assets and document relative to it.
     server = await startServer(express().use('/api', orgRouter(tenancy, { docs: true, openapi: { prefix: '/api' } })))
-    browser = await chromium.launch({ executablePath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] })
+    browser = await chromium.launch({
+      executablePath,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    })
   })
   afterAll(async () => {
     await browser?.close()
@@ -38,10 +44,15 @@ describe.skipIf(!hasBrowser)('the docs page in headless Chromium', () => {
     expect(response?.headers()['content-security-policy']).toContain("script-src 'self'")
     await page.waitForSelector('.opblock', { timeout: 15_000 })
     const listed = await page.$$eval('.opblock', (blocks) =>
-      blocks.map((block) => `${block.querySelector('.opblock-summary-method')?.textContent?.trim()} ${block.querySelector('.opblock-summary-path')?.getAttribute('data-path')}`),
+      blocks.map(
+        (block) =>
+          `${block.querySelector('.opblock-summary-method')?.textContent?.trim()} ${block.querySelector('.opblock-summary-path')?.getAttribute('data-path')}`,
+      ),
     )
     const document = tenancy.openapi({ prefix: '/api' })
-    const operations = Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`))
+    const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+    )
     expect(listed.sort()).toEqual(operations.sort())
     const origin = new URL(server.url).origin
     expect(requests.filter((url) => !url.startsWith(origin) && !url.startsWith('data:'))).toEqual([])

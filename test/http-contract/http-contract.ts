@@ -33,7 +33,11 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
       await server.close()
     })
 
-    async function send(method: string, path: string, options: { json?: unknown; raw?: RequestInit['body']; headers?: Record<string, string>; token?: string } = {}): Promise<Reply> {
+    async function send(
+      method: string,
+      path: string,
+      options: { json?: unknown; raw?: RequestInit['body']; headers?: Record<string, string>; token?: string } = {},
+    ): Promise<Reply> {
       const headers: Record<string, string> = { ...options.headers }
       if (options.json !== undefined) headers['content-type'] ??= 'application/json'
       if (options.token) headers.authorization = `Bearer ${options.token}`
@@ -54,7 +58,8 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
 
     const create = (name: string, email: string, password = PASSWORD) =>
       send('POST', '/org/create', { json: { organization_name: name, email, password } })
-    const login = async (email: string, password = PASSWORD) => (await send('POST', '/admin/login', { json: { email, password } })).body.access_token as string
+    const login = async (email: string, password = PASSWORD) =>
+      (await send('POST', '/admin/login', { json: { email, password } })).body.access_token as string
     const getOrg = (name: string) => send('GET', `/org/get?organization_name=${encodeURIComponent(name)}`)
 
     async function tenantWithToken(name: string, email: string) {
@@ -65,7 +70,12 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
     function expectProblem(reply: Reply, status: number, code?: string) {
       expect(reply.status).toBe(status)
       expect(reply.headers.get('content-type')).toMatch(/^application\/problem\+json/)
-      expect(reply.body).toMatchObject({ status, type: expect.stringMatching(/^urn:tenantry:problem:/), title: expect.any(String), detail: expect.any(String) })
+      expect(reply.body).toMatchObject({
+        status,
+        type: expect.stringMatching(/^urn:tenantry:problem:/),
+        title: expect.any(String),
+        detail: expect.any(String),
+      })
       if (code) expect(reply.body.code).toBe(code)
     }
 
@@ -74,9 +84,21 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
         const reply = await create('Acme Corp', 'Admin@Acme.test')
         expect(reply.status).toBe(201)
         expect(reply.body).toEqual({
-          organization: { id: expect.any(String), name: 'Acme Corp', slug: 'acme-corp', created_at: expect.any(String), updated_at: expect.any(String) },
+          organization: {
+            id: expect.any(String),
+            name: 'Acme Corp',
+            slug: 'acme-corp',
+            created_at: expect.any(String),
+            updated_at: expect.any(String),
+          },
           admin: { id: expect.any(String), email: 'admin@acme.test' },
-          owner: { id: expect.any(String), account_id: reply.body.admin.id, email: 'admin@acme.test', role: 'owner', created_at: expect.any(String) },
+          owner: {
+            id: expect.any(String),
+            account_id: reply.body.admin.id,
+            email: 'admin@acme.test',
+            role: 'owner',
+            created_at: expect.any(String),
+          },
         })
         expect(new Date(reply.body.organization.created_at).toISOString()).toBe(reply.body.organization.created_at)
         expect(JSON.stringify(reply.body)).not.toMatch(/\$2[aby]\$|password|t_[0-9a-f]{24}/)
@@ -86,7 +108,11 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
         await create('Acme', 'a@acme.test')
         expectProblem(await create('  aCME ', 'b@acme.test'), 409, 'ORGANIZATION_NAME_TAKEN')
         // The refused create left no admin behind: its email cannot log in.
-        expectProblem(await send('POST', '/admin/login', { json: { email: 'b@acme.test', password: PASSWORD } }), 401, 'INVALID_CREDENTIALS')
+        expectProblem(
+          await send('POST', '/admin/login', { json: { email: 'b@acme.test', password: PASSWORD } }),
+          401,
+          'INVALID_CREDENTIALS',
+        )
       })
 
       it('refuses an email that has an account, unless the create gives that account’s own password', async () => {
@@ -156,19 +182,41 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
       })
 
       it('answers 400 to malformed JSON', async () => {
-        expectProblem(await send('POST', '/org/create', { raw: '{"organization_name": "Valid",', headers: { 'content-type': 'application/json' } }), 400, 'MALFORMED_JSON')
+        expectProblem(
+          await send('POST', '/org/create', {
+            raw: '{"organization_name": "Valid",',
+            headers: { 'content-type': 'application/json' },
+          }),
+          400,
+          'MALFORMED_JSON',
+        )
       })
 
       it('answers 400 to a body that is not UTF-8', async () => {
-        expectProblem(await send('POST', '/org/create', { raw: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), headers: { 'content-type': 'application/json' } }), 400, 'MALFORMED_JSON')
+        expectProblem(
+          await send('POST', '/org/create', {
+            raw: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]),
+            headers: { 'content-type': 'application/json' },
+          }),
+          400,
+          'MALFORMED_JSON',
+        )
       })
 
       it('answers 400 to an empty body', async () => {
-        expectProblem(await send('POST', '/org/create', { headers: { 'content-type': 'application/json' } }), 400, 'VALIDATION_FAILED')
+        expectProblem(
+          await send('POST', '/org/create', { headers: { 'content-type': 'application/json' } }),
+          400,
+          'VALIDATION_FAILED',
+        )
       })
 
       it('answers 415 to a body that is not declared as JSON', async () => {
-        expectProblem(await send('POST', '/org/create', { raw: JSON.stringify(valid), headers: { 'content-type': 'text/plain' } }), 415, 'UNSUPPORTED_MEDIA_TYPE')
+        expectProblem(
+          await send('POST', '/org/create', { raw: JSON.stringify(valid), headers: { 'content-type': 'text/plain' } }),
+          415,
+          'UNSUPPORTED_MEDIA_TYPE',
+        )
         expectProblem(await getOrg('Valid'), 404)
       })
 
@@ -186,12 +234,19 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
             else controller.close()
           },
         })
-        expectProblem(await send('POST', '/org/create', { raw: stream, headers: { 'content-type': 'application/json' } }), 413, 'PAYLOAD_TOO_LARGE')
+        expectProblem(
+          await send('POST', '/org/create', { raw: stream, headers: { 'content-type': 'application/json' } }),
+          413,
+          'PAYLOAD_TOO_LARGE',
+        )
       })
 
       it('answers 400 to a deeply nested body', async () => {
         const nested = `{"organization_name":${'['.repeat(5000)}${']'.repeat(5000)}}`
-        expectProblem(await send('POST', '/org/create', { raw: nested, headers: { 'content-type': 'application/json' } }), 400)
+        expectProblem(
+          await send('POST', '/org/create', { raw: nested, headers: { 'content-type': 'application/json' } }),
+          400,
+        )
       })
 
       it('answers 400 to a lookup without a name or with the name twice', async () => {
@@ -241,8 +296,12 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
 
       it('fails an unknown email exactly as it fails a wrong password', async () => {
         await create('Acme', 'a@acme.test')
-        const wrongPassword = await send('POST', '/admin/login', { json: { email: 'a@acme.test', password: 'wrong password' } })
-        const unknownEmail = await send('POST', '/admin/login', { json: { email: 'nobody@acme.test', password: PASSWORD } })
+        const wrongPassword = await send('POST', '/admin/login', {
+          json: { email: 'a@acme.test', password: 'wrong password' },
+        })
+        const unknownEmail = await send('POST', '/admin/login', {
+          json: { email: 'nobody@acme.test', password: PASSWORD },
+        })
         expectProblem(wrongPassword, 401, 'INVALID_CREDENTIALS')
         expect(unknownEmail.status).toBe(wrongPassword.status)
         expect(unknownEmail.body).toEqual(wrongPassword.body)
@@ -251,7 +310,11 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
       it('answers 429 with Retry-After once an account has had ten attempts, even with the right password', async () => {
         await create('Acme', 'a@acme.test')
         await create('Globex', 'g@globex.test')
-        for (let i = 0; i < 10; i++) expectProblem(await send('POST', '/admin/login', { json: { email: 'a@acme.test', password: `guess number ${i}` } }), 401)
+        for (let i = 0; i < 10; i++)
+          expectProblem(
+            await send('POST', '/admin/login', { json: { email: 'a@acme.test', password: `guess number ${i}` } }),
+            401,
+          )
         const refused = await send('POST', '/admin/login', { json: { email: 'A@acme.test', password: PASSWORD } })
         expectProblem(refused, 429, 'TOO_MANY_REQUESTS')
         expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0)
@@ -261,15 +324,30 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
 
       it('answers 429 to a client address that has tried too many accounts', async () => {
         const replies = []
-        for (let i = 0; i < 101; i++) replies.push((await send('POST', '/admin/login', { json: { email: `user${i}@spray.test`, password: 'password spraying' } })).status)
+        for (let i = 0; i < 101; i++)
+          replies.push(
+            (
+              await send('POST', '/admin/login', {
+                json: { email: `user${i}@spray.test`, password: 'password spraying' },
+              })
+            ).status,
+          )
         expect(replies.slice(0, 100).every((status) => status === 401)).toBe(true)
         expect(replies[100]).toBe(429)
       })
 
       it('answers 400, not a login, to operator objects in the credentials', async () => {
         await create('Acme', 'a@acme.test')
-        expectProblem(await send('POST', '/admin/login', { json: { email: 'a@acme.test', password: { $ne: null } } }), 400, 'VALIDATION_FAILED')
-        expectProblem(await send('POST', '/admin/login', { json: { email: { $gt: '' }, password: PASSWORD } }), 400, 'VALIDATION_FAILED')
+        expectProblem(
+          await send('POST', '/admin/login', { json: { email: 'a@acme.test', password: { $ne: null } } }),
+          400,
+          'VALIDATION_FAILED',
+        )
+        expectProblem(
+          await send('POST', '/admin/login', { json: { email: { $gt: '' }, password: PASSWORD } }),
+          400,
+          'VALIDATION_FAILED',
+        )
       })
     })
 
@@ -283,19 +361,27 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
         for (const authorization of ['Bearer', 'Basic dXNlcjpwYXNz', 'Bearer a b']) {
           const reply = await send('GET', '/notes', { headers: { authorization } })
           expectProblem(reply, 401)
-          expect(reply.headers.get('www-authenticate')).toBe('Bearer realm="tenantry", error="invalid_request", error_description="the Authorization header must be Bearer <token>"')
+          expect(reply.headers.get('www-authenticate')).toBe(
+            'Bearer realm="tenantry", error="invalid_request", error_description="the Authorization header must be Bearer <token>"',
+          )
         }
         const refused = await send('GET', '/notes', { headers: { authorization: 'Bearer not.a.jwt' } })
-        expect(refused.headers.get('www-authenticate')).toBe(`Bearer realm="tenantry", error="invalid_token", error_description="${refused.body.detail}"`)
+        expect(refused.headers.get('www-authenticate')).toBe(
+          `Bearer realm="tenantry", error="invalid_token", error_description="${refused.body.detail}"`,
+        )
       })
 
       it('answers a missing permission with 403 and an insufficient_scope challenge', async () => {
         const token = await tenantWithToken('Acme', 'a@acme.test')
-        await tenancy.invitations.invite(await tenancy.registry.resolve(token), { email: 'm@acme.test', role: 'member' }).then(({ token: invitation }) => tenancy.invitations.accept({ token: invitation, password: PASSWORD }))
+        await tenancy.invitations
+          .invite(await tenancy.registry.resolve(token), { email: 'm@acme.test', role: 'member' })
+          .then(({ token: invitation }) => tenancy.invitations.accept({ token: invitation, password: PASSWORD }))
         const member = await login('m@acme.test')
         const reply = await send('GET', '/org/members', { token: member })
         expectProblem(reply, 403, 'PERMISSION_DENIED')
-        expect(reply.headers.get('www-authenticate')).toMatch(/^Bearer realm="tenantry", error="insufficient_scope", error_description="[^"]+"$/)
+        expect(reply.headers.get('www-authenticate')).toMatch(
+          /^Bearer realm="tenantry", error="insufficient_scope", error_description="[^"]+"$/,
+        )
       })
 
       it('keeps each tenant to its own notes', async () => {
@@ -303,8 +389,12 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
         const globex = await tenantWithToken('Globex', 'g@globex.test')
         expect((await send('POST', '/notes', { json: { text: 'acme secret' }, token: acme })).status).toBe(201)
         expect((await send('POST', '/notes', { json: { text: 'globex secret' }, token: globex })).status).toBe(201)
-        expect((await send('GET', '/notes', { token: acme })).body.notes.map((n: { text: string }) => n.text)).toEqual(['acme secret'])
-        expect((await send('GET', '/notes', { token: globex })).body.notes.map((n: { text: string }) => n.text)).toEqual(['globex secret'])
+        expect((await send('GET', '/notes', { token: acme })).body.notes.map((n: { text: string }) => n.text)).toEqual([
+          'acme secret',
+        ])
+        expect(
+          (await send('GET', '/notes', { token: globex })).body.notes.map((n: { text: string }) => n.text),
+        ).toEqual(['globex secret'])
       })
 
       it('refuses a token whose payload was edited to name another tenant', async () => {
@@ -314,14 +404,20 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
         const globexId = (await getOrg('Globex')).body.organization.id
         const [header, payload, signature] = acme.split('.')
         const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString())
-        const forged = [header, Buffer.from(JSON.stringify({ ...claims, org: globexId })).toString('base64url'), signature].join('.')
+        const forged = [
+          header,
+          Buffer.from(JSON.stringify({ ...claims, org: globexId })).toString('base64url'),
+          signature,
+        ].join('.')
         expectProblem(await send('GET', '/notes', { token: forged }), 401, 'TOKEN_INVALID')
       })
     })
 
     describe('sessions', () => {
-      const loginTokens = async (email: string, password = PASSWORD) => (await send('POST', '/admin/login', { json: { email, password } })).body
-      const refresh = (refreshToken: string) => send('POST', '/admin/refresh', { json: { refresh_token: refreshToken } })
+      const loginTokens = async (email: string, password = PASSWORD) =>
+        (await send('POST', '/admin/login', { json: { email, password } })).body
+      const refresh = (refreshToken: string) =>
+        send('POST', '/admin/refresh', { json: { refresh_token: refreshToken } })
 
       it('rotates a refresh token into a new pair that works', async () => {
         await create('Acme', 'a@acme.test')
@@ -344,7 +440,9 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
       it('lets only one of two concurrent refreshes with one token succeed', async () => {
         await create('Acme', 'a@acme.test')
         const { refresh_token } = await loginTokens('a@acme.test')
-        const statuses = (await Promise.all([refresh(refresh_token), refresh(refresh_token)])).map((reply) => reply.status).sort()
+        const statuses = (await Promise.all([refresh(refresh_token), refresh(refresh_token)]))
+          .map((reply) => reply.status)
+          .sort()
         expect(statuses).toEqual([200, 401])
       })
 
@@ -377,8 +475,16 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
         expect((await send('POST', '/admin/logout', { json: { refresh_token: 'rt_unknown' } })).status).toBe(204)
         // With a bearer token too, both sessions end.
         const tablet = await loginTokens('a@acme.test')
-        expect((await send('POST', '/admin/logout', { json: { refresh_token: laptop.refresh_token }, token: tablet.access_token })).status).toBe(204)
-        for (const session of [laptop, tablet]) expectProblem(await send('GET', '/notes', { token: session.access_token }), 401, 'TOKEN_INVALID')
+        expect(
+          (
+            await send('POST', '/admin/logout', {
+              json: { refresh_token: laptop.refresh_token },
+              token: tablet.access_token,
+            })
+          ).status,
+        ).toBe(204)
+        for (const session of [laptop, tablet])
+          expectProblem(await send('GET', '/notes', { token: session.access_token }), 401, 'TOKEN_INVALID')
         expectProblem(await send('POST', '/admin/logout', {}), 401, 'TOKEN_MISSING')
         expectProblem(await send('POST', '/admin/logout', { json: { refresh_token: 42 } }), 400, 'VALIDATION_FAILED')
       })
@@ -387,14 +493,21 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
         await create('Acme', 'a@acme.test')
         const other = await loginTokens('a@acme.test')
         const current = await loginTokens('a@acme.test')
-        await send('PUT', '/org/update', { json: { organization_name: 'Acme', password: 'a brand new passphrase' }, token: current.access_token })
-        for (const session of [other, current]) expectProblem(await refresh(session.refresh_token), 401, 'REFRESH_TOKEN_INVALID')
+        await send('PUT', '/org/update', {
+          json: { organization_name: 'Acme', password: 'a brand new passphrase' },
+          token: current.access_token,
+        })
+        for (const session of [other, current])
+          expectProblem(await refresh(session.refresh_token), 401, 'REFRESH_TOKEN_INVALID')
       })
 
       it('ends every session when the organization is deleted', async () => {
         await create('Acme', 'a@acme.test')
         const session = await loginTokens('a@acme.test')
-        expect((await send('DELETE', '/org/delete', { json: { organization_name: 'Acme' }, token: session.access_token })).status).toBe(204)
+        expect(
+          (await send('DELETE', '/org/delete', { json: { organization_name: 'Acme' }, token: session.access_token }))
+            .status,
+        ).toBe(204)
         expectProblem(await refresh(session.refresh_token), 401, 'REFRESH_TOKEN_INVALID')
       })
 
@@ -408,7 +521,11 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
 
       it('answers 400 to a refresh without a token or with an operator object', async () => {
         expectProblem(await send('POST', '/admin/refresh', { json: {} }), 400, 'VALIDATION_FAILED')
-        expectProblem(await send('POST', '/admin/refresh', { json: { refresh_token: { $ne: null } } }), 400, 'VALIDATION_FAILED')
+        expectProblem(
+          await send('POST', '/admin/refresh', { json: { refresh_token: { $ne: null } } }),
+          400,
+          'VALIDATION_FAILED',
+        )
       })
     })
 
@@ -416,15 +533,26 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
       it('shows an organization its own events, newest first, and nothing secret', async () => {
         await create('Acme', 'a@acme.test')
         await send('POST', '/admin/login', { json: { email: 'a@acme.test', password: 'not the password' } })
-        const session = (await send('POST', '/admin/login', { json: { email: 'a@acme.test', password: PASSWORD } })).body
+        const session = (await send('POST', '/admin/login', { json: { email: 'a@acme.test', password: PASSWORD } }))
+          .body
         await create('Globex', 'g@globex.test')
         await send('POST', '/admin/login', { json: { email: 'g@globex.test', password: PASSWORD } })
         const reply = await send('GET', '/org/audit', { token: session.access_token })
         expect(reply.status).toBe(200)
-        expect(reply.body.events.map((event: { type: string }) => event.type)).toEqual(['login.succeeded', 'login.failed', 'organization.created'])
-        expect(reply.body.events[0]).toMatchObject({ id: expect.any(String), account_id: expect.any(String), at: expect.any(String), details: {} })
+        expect(reply.body.events.map((event: { type: string }) => event.type)).toEqual([
+          'login.succeeded',
+          'login.failed',
+          'organization.created',
+        ])
+        expect(reply.body.events[0]).toMatchObject({
+          id: expect.any(String),
+          account_id: expect.any(String),
+          at: expect.any(String),
+          details: {},
+        })
         const text = JSON.stringify(reply.body)
-        for (const secret of [PASSWORD, 'not the password', session.access_token, session.refresh_token, '$2b$']) expect(text).not.toContain(secret)
+        for (const secret of [PASSWORD, 'not the password', session.access_token, session.refresh_token, '$2b$'])
+          expect(text).not.toContain(secret)
         expect(text).not.toContain('globex')
       })
 
@@ -442,7 +570,11 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
           cursor = page.body.next_cursor
         } while (cursor)
         expect(paged).toEqual(all.events.map((event: { id: string }) => event.id))
-        for (const bad of ['nonsense', Buffer.from('[1,2]').toString('base64url'), Buffer.from('{"$gt":""}').toString('base64url')]) {
+        for (const bad of [
+          'nonsense',
+          Buffer.from('[1,2]').toString('base64url'),
+          Buffer.from('{"$gt":""}').toString('base64url'),
+        ]) {
           expectProblem(await send('GET', `/org/audit?cursor=${bad}`, { token }), 400, 'VALIDATION_FAILED')
         }
       })
@@ -454,7 +586,14 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
         expect((await send('GET', '/org/audit?limit=1', { token })).body.events).toEqual([all[0]])
         const older = (await send('GET', `/org/audit?before=${encodeURIComponent(all[0].at)}`, { token })).body.events
         expect(older.every((event: { at: string }) => event.at < all[0].at)).toBe(true)
-        for (const query of ['limit=0', 'limit=201', 'limit=abc', 'before=yesterday', 'limit=1&limit=2', 'organization_id=other']) {
+        for (const query of [
+          'limit=0',
+          'limit=201',
+          'limit=abc',
+          'before=yesterday',
+          'limit=1&limit=2',
+          'organization_id=other',
+        ]) {
           expectProblem(await send('GET', `/org/audit?${query}`, { token }), 400, 'VALIDATION_FAILED')
         }
         expectProblem(await send('GET', '/org/audit'), 401, 'TOKEN_MISSING')
@@ -468,8 +607,12 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
         const reply = await send('PUT', '/org/update', { json: { organization_name: 'Acme Renamed' }, token })
         expect(reply.status).toBe(200)
         expect(reply.body.organization.name).toBe('Acme Renamed')
-        expect(Date.parse(reply.body.organization.updated_at)).toBeGreaterThanOrEqual(Date.parse(reply.body.organization.created_at))
-        expect((await send('GET', '/notes', { token })).body.notes.map((n: { text: string }) => n.text)).toEqual(['kept'])
+        expect(Date.parse(reply.body.organization.updated_at)).toBeGreaterThanOrEqual(
+          Date.parse(reply.body.organization.created_at),
+        )
+        expect((await send('GET', '/notes', { token })).body.notes.map((n: { text: string }) => n.text)).toEqual([
+          'kept',
+        ])
         expectProblem(await getOrg('Acme'), 404)
         expect((await getOrg('acme renamed')).status).toBe(200)
         // The old name is free again.
@@ -479,7 +622,11 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
       it('refuses a rename to a name another organization holds, and changes nothing', async () => {
         const token = await tenantWithToken('Acme', 'a@acme.test')
         await create('Globex', 'g@globex.test')
-        expectProblem(await send('PUT', '/org/update', { json: { organization_name: 'GLOBEX', email: 'new@acme.test' }, token }), 409, 'ORGANIZATION_NAME_TAKEN')
+        expectProblem(
+          await send('PUT', '/org/update', { json: { organization_name: 'GLOBEX', email: 'new@acme.test' }, token }),
+          409,
+          'ORGANIZATION_NAME_TAKEN',
+        )
         expect((await getOrg('Acme')).status).toBe(200)
         expect(await login('a@acme.test')).toEqual(expect.any(String))
       })
@@ -487,22 +634,36 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
       it('refuses an email another admin holds, and changes nothing', async () => {
         const token = await tenantWithToken('Acme', 'a@acme.test')
         await create('Globex', 'g@globex.test')
-        expectProblem(await send('PUT', '/org/update', { json: { organization_name: 'Acme New', email: 'g@globex.test' }, token }), 409, 'ADMIN_EMAIL_TAKEN')
+        expectProblem(
+          await send('PUT', '/org/update', { json: { organization_name: 'Acme New', email: 'g@globex.test' }, token }),
+          409,
+          'ADMIN_EMAIL_TAKEN',
+        )
         expect((await getOrg('Acme')).status).toBe(200)
         expectProblem(await getOrg('Acme New'), 404)
       })
 
       it('changes the admin’s email: the new one logs in, the old one does not', async () => {
         const token = await tenantWithToken('Acme', 'a@acme.test')
-        expect((await send('PUT', '/org/update', { json: { organization_name: 'Acme', email: 'boss@acme.test' }, token })).status).toBe(200)
+        expect(
+          (await send('PUT', '/org/update', { json: { organization_name: 'Acme', email: 'boss@acme.test' }, token }))
+            .status,
+        ).toBe(200)
         expect(await login('boss@acme.test')).toEqual(expect.any(String))
-        expectProblem(await send('POST', '/admin/login', { json: { email: 'a@acme.test', password: PASSWORD } }), 401, 'INVALID_CREDENTIALS')
+        expectProblem(
+          await send('POST', '/admin/login', { json: { email: 'a@acme.test', password: PASSWORD } }),
+          401,
+          'INVALID_CREDENTIALS',
+        )
       })
 
       it('changes the password and revokes every token issued before', async () => {
         const token = await tenantWithToken('Acme', 'a@acme.test')
         const newPassword = 'a much better passphrase'
-        expect((await send('PUT', '/org/update', { json: { organization_name: 'Acme', password: newPassword }, token })).status).toBe(200)
+        expect(
+          (await send('PUT', '/org/update', { json: { organization_name: 'Acme', password: newPassword }, token }))
+            .status,
+        ).toBe(200)
         expectProblem(await send('GET', '/notes', { token }), 401, 'TOKEN_INVALID')
         expectProblem(await send('POST', '/admin/login', { json: { email: 'a@acme.test', password: PASSWORD } }), 401)
         const fresh = await login('a@acme.test', newPassword)
@@ -511,9 +672,21 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
 
       it('answers 401 without a token and 400 to bad fields', async () => {
         const token = await tenantWithToken('Acme', 'a@acme.test')
-        expectProblem(await send('PUT', '/org/update', { json: { organization_name: 'Hijacked' } }), 401, 'TOKEN_MISSING')
-        expectProblem(await send('PUT', '/org/update', { json: { organization_name: { $ne: null } }, token }), 400, 'VALIDATION_FAILED')
-        expectProblem(await send('PUT', '/org/update', { json: { organization_name: 'Acme', password: 'p'.repeat(73) }, token }), 400, 'VALIDATION_FAILED')
+        expectProblem(
+          await send('PUT', '/org/update', { json: { organization_name: 'Hijacked' } }),
+          401,
+          'TOKEN_MISSING',
+        )
+        expectProblem(
+          await send('PUT', '/org/update', { json: { organization_name: { $ne: null } }, token }),
+          400,
+          'VALIDATION_FAILED',
+        )
+        expectProblem(
+          await send('PUT', '/org/update', { json: { organization_name: 'Acme', password: 'p'.repeat(73) }, token }),
+          400,
+          'VALIDATION_FAILED',
+        )
         const empty = await send('PUT', '/org/update', { json: {}, token })
         expectProblem(empty, 400, 'VALIDATION_FAILED')
         expect(empty.body.detail).toContain('at least one of organization_name, slug, email or password')
@@ -534,7 +707,11 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
         const acme = await tenantWithToken('Acme', 'a@acme.test')
         const globex = await tenantWithToken('Globex', 'g@globex.test')
         await send('POST', '/notes', { json: { text: 'globex data' }, token: globex })
-        expectProblem(await send('DELETE', '/org/delete', { json: { organization_name: 'Globex' }, token: acme }), 403, 'NOT_ORGANIZATION_ADMIN')
+        expectProblem(
+          await send('DELETE', '/org/delete', { json: { organization_name: 'Globex' }, token: acme }),
+          403,
+          'NOT_ORGANIZATION_ADMIN',
+        )
         expect((await getOrg('Globex')).status).toBe(200)
         expect((await send('GET', '/notes', { token: globex })).body.notes).toHaveLength(1)
       })
@@ -555,8 +732,16 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
 
       it('answers 404 for a name no organization has, and 401 without a token', async () => {
         const token = await tenantWithToken('Acme', 'a@acme.test')
-        expectProblem(await send('DELETE', '/org/delete', { json: { organization_name: 'Nobody' }, token }), 404, 'ORGANIZATION_NOT_FOUND')
-        expectProblem(await send('DELETE', '/org/delete', { json: { organization_name: 'Acme' } }), 401, 'TOKEN_MISSING')
+        expectProblem(
+          await send('DELETE', '/org/delete', { json: { organization_name: 'Nobody' }, token }),
+          404,
+          'ORGANIZATION_NOT_FOUND',
+        )
+        expectProblem(
+          await send('DELETE', '/org/delete', { json: { organization_name: 'Acme' } }),
+          401,
+          'TOKEN_MISSING',
+        )
         expect((await getOrg('Acme')).status).toBe(200)
       })
     })

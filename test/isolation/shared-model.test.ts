@@ -1,6 +1,13 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { createTenancy, InvalidQueryError, memoryStore, TenantIsolationError, type Tenant, type TenantCollection } from 'tenantry'
+import {
+  createTenancy,
+  InvalidQueryError,
+  memoryStore,
+  TenantIsolationError,
+  type Tenant,
+  type TenantCollection,
+} from 'tenantry'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 
 type Row = { k: string; v: number }
@@ -19,7 +26,10 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('set' as const), k: key, v: fc.integer({ min: 0, max: 9 }) }),
   fc.record({ kind: fc.constant('delete' as const), k: key }),
   fc.record({ kind: fc.constant('upsert' as const), k: key, v: fc.integer({ min: 0, max: 9 }) }),
-  fc.record({ kind: fc.constant('intrude' as const), how: fc.constantFrom('insert', 'update', 'delete', 'upsert', 'bulk') }),
+  fc.record({
+    kind: fc.constant('intrude' as const),
+    how: fc.constantFrom('insert', 'update', 'delete', 'upsert', 'bulk'),
+  }),
   fc.record({ kind: fc.constant('oracle' as const), k: key }),
   fc.constant({ kind: 'join' as const }),
 )
@@ -30,7 +40,10 @@ const throwsOn = (k: string) => ({ $expr: { $cond: [{ $eq: ['$k', k] }, { $toInt
 /** What a read answers, by the model: the oracle fails only on the reader's own rows, a join pairs its own rows only. */
 function readFromModel(rows: Row[], step: Op): unknown {
   if (step.kind === 'oracle') return rows.some((row) => row.k === step.k) ? 'INVALID_QUERY' : 0
-  if (step.kind === 'join') return rows.map((row) => ({ k: row.k, same: rows.filter((other) => other.k === row.k).length })).sort((a, b) => a.k.localeCompare(b.k) || a.same - b.same)
+  if (step.kind === 'join')
+    return rows
+      .map((row) => ({ k: row.k, same: rows.filter((other) => other.k === row.k).length }))
+      .sort((a, b) => a.k.localeCompare(b.k) || a.same - b.same)
   return undefined
 }
 
@@ -44,7 +57,12 @@ async function readFromStore(collection: TenantCollection, step: Op): Promise<un
     }
   }
   if (step.kind === 'join') {
-    const joined = await collection.aggregate<{ k: string; same: number }>([{ $lookup: { from: 'notes', localField: 'k', foreignField: 'k', as: 'same' } }, { $project: { _id: 0, k: 1, same: { $size: '$same' } } }]).toArray()
+    const joined = await collection
+      .aggregate<{ k: string; same: number }>([
+        { $lookup: { from: 'notes', localField: 'k', foreignField: 'k', as: 'same' } },
+        { $project: { _id: 0, k: 1, same: { $size: '$same' } } },
+      ])
+      .toArray()
     return joined.sort((a, b) => a.k.localeCompare(b.k) || a.same - b.same)
   }
   return undefined
@@ -61,7 +79,9 @@ function applyToModel(rows: Row[], step: Op): Row[] {
       return rows.filter((row) => row.k !== step.k)
     case 'upsert': {
       const first = rows.findIndex((row) => row.k === step.k)
-      return first === -1 ? [...rows, { k: step.k, v: step.v }] : rows.map((row, i) => (i === first ? { ...row, v: step.v } : row))
+      return first === -1
+        ? [...rows, { k: step.k, v: step.v }]
+        : rows.map((row, i) => (i === first ? { ...row, v: step.v } : row))
     }
     case 'intrude':
     case 'oracle':
@@ -88,7 +108,10 @@ async function applyToStore(collection: TenantCollection, step: Op, otherId: str
           update: () => collection.updateMany({ tenantId: otherId }, { $set: { v: 99 } }),
           delete: () => collection.deleteMany({ $or: [{ tenantId: otherId }, { k: 'none' }] }),
           upsert: () => collection.updateOne({ tenantId: otherId, k: 'a' }, { $set: { v: 99 } }, { upsert: true }),
-          bulk: () => collection.bulkWrite([{ updateMany: { filter: { tenantId: otherId }, update: { $set: { tenantId: 'nobody' } } } }]),
+          bulk: () =>
+            collection.bulkWrite([
+              { updateMany: { filter: { tenantId: otherId }, update: { $set: { tenantId: 'nobody' } } } },
+            ]),
         }
         await actions[step.how]()
         return
@@ -110,16 +133,26 @@ describe('the shared strategy against a model', () => {
   it('gives each of two tenants exactly its own writes and reads, whatever the other holds or does, after every step', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(fc.boolean(), op), { maxLength: 40 }), async (steps) => {
-        const tenancy = createTenancy({ store: memoryStore({ strategy: 'shared', collections: { notes: {} } }), auth: { ...TEST_AUTH } })
+        const tenancy = createTenancy({
+          store: memoryStore({ strategy: 'shared', collections: { notes: {} } }),
+          auth: { ...TEST_AUTH },
+        })
         const tenants: Tenant[] = []
-        for (const name of ['One', 'Two']) tenants.push(await tenancy.tenant({ id: (await tenancy.orgs.create({ name, email: `${name}@x.test`, password: PASSWORD })).organization.id }))
+        for (const name of ['One', 'Two'])
+          tenants.push(
+            await tenancy.tenant({
+              id: (await tenancy.orgs.create({ name, email: `${name}@x.test`, password: PASSWORD })).organization.id,
+            }),
+          )
         const models: [Row[], Row[]] = [[], []]
         for (const [second, step] of steps) {
           const actor = second ? 1 : 0
           const other = tenants[1 - actor]!
           await applyToStore(tenants[actor]!.collection('notes'), step, other.id)
           models[actor] = applyToModel(models[actor], step)
-          expect(await readFromStore(tenants[actor]!.collection('notes'), step)).toEqual(readFromModel(models[actor], step))
+          expect(await readFromStore(tenants[actor]!.collection('notes'), step)).toEqual(
+            readFromModel(models[actor], step),
+          )
           for (const index of [0, 1]) {
             const actual = await view(tenants[index]!.collection('notes'))
             const sortRows = (rows: Row[]) => [...rows].sort((x, y) => x.k.localeCompare(y.k) || x.v - y.v)

@@ -100,14 +100,27 @@ describe('the packed package', () => {
   let app: string
 
   beforeAll(() => {
-    if (!existsSync(join(root, 'dist/index.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)')
+    if (!existsSync(join(root, 'dist/index.js')))
+      throw new Error('dist/ is missing: run `npm run build` first (npm test does)')
     app = mkdtempSync(join(tmpdir(), 'tenantry-packed-'))
     execFileSync('npm', ['pack', '--pack-destination', app], { cwd: root, stdio: 'pipe' })
     const tarball = readdirSync(app).find((file) => file.endsWith('.tgz'))!
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'host-app', private: true, type: 'module' }))
     execFileSync(
       'npm',
-      ['install', '--no-audit', '--no-fund', '--prefer-offline', `./${tarball}`, 'express@5', 'koa@3', '@types/express@5', '@types/koa@3', '@types/node@20', 'typescript@5.9'],
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--prefer-offline',
+        `./${tarball}`,
+        'express@5',
+        'koa@3',
+        '@types/express@5',
+        '@types/koa@3',
+        '@types/node@20',
+        'typescript@5.9',
+      ],
       { cwd: app, stdio: 'pipe' },
     )
   }, 180_000)
@@ -121,7 +134,15 @@ describe('the packed package', () => {
     return JSON.parse(execFileSync('node', [file], { cwd: app, encoding: 'utf8' }).trim().split('\n').at(-1)!)
   }
   // mongoStore and redisLoginLimits load without the mongodb driver or a Redis client installed.
-  const expected = { created: 201, scoped: { tenant: 'Packed', count: 0 }, denied: 401, deniedType: 'application/problem+json', sameErrorClass: true, mongoStore: 'function', redisLoginLimits: 'function' }
+  const expected = {
+    created: 201,
+    scoped: { tenant: 'Packed', count: 0 },
+    denied: 401,
+    deniedType: 'application/problem+json',
+    sameErrorClass: true,
+    mongoStore: 'function',
+    redisLoginLimits: 'function',
+  }
 
   it('works from ESM with one copy of the core shared by the adapters', () => {
     const load = `import express from 'express'\nimport { createTenancy, memoryStore, TenantryError } from 'tenantry'\nimport { orgRouter, tenantScope } from 'tenantry/express'\nimport { mongoStore } from 'tenantry/mongodb'\nimport { redisLoginLimits } from 'tenantry/redis'`
@@ -136,13 +157,31 @@ describe('the packed package', () => {
   it('types req.tenant and ctx.state.tenant for a TypeScript host, from ESM, from CommonJS and with a registered data type', () => {
     writeFileSync(join(app, 'consumer.mts'), typedConsumer)
     writeFileSync(join(app, 'registered.mts'), registeredConsumer)
-    writeFileSync(join(app, 'consumer.cts'), typedConsumer.replace(/^import (\w+) from '(express|koa)'$/gm, "import $1 = require('$2')"))
+    writeFileSync(
+      join(app, 'consumer.cts'),
+      typedConsumer.replace(/^import (\w+) from '(express|koa)'$/gm, "import $1 = require('$2')"),
+    )
     const tsc = join(app, 'node_modules/typescript/bin/tsc')
     // One program per module system, as a real project is one or the other. skipLibCheck keeps
     // third-party typing drift (@types/koa) out; our types are exercised by the code itself.
-    const flags = ['--noEmit', '--strict', '--skipLibCheck', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node']
+    const flags = [
+      '--noEmit',
+      '--strict',
+      '--skipLibCheck',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2022',
+      '--types',
+      'node',
+    ]
     for (const file of ['consumer.mts', 'consumer.cts', 'registered.mts']) {
-      expect(() => execFileSync('node', [tsc, ...flags, file], { cwd: app, encoding: 'utf8', stdio: 'pipe' }), file).not.toThrow()
+      expect(
+        () => execFileSync('node', [tsc, ...flags, file], { cwd: app, encoding: 'utf8', stdio: 'pipe' }),
+        file,
+      ).not.toThrow()
     }
   })
 
@@ -165,10 +204,33 @@ export { kty, jwk }
 `,
     )
     const tsc = join(app, 'node_modules/typescript/bin/tsc')
-    const flags = ['--noEmit', '--strict', '--skipLibCheck', 'false', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', 'strict-consumer.mts']
+    const flags = [
+      '--noEmit',
+      '--strict',
+      '--skipLibCheck',
+      'false',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2022',
+      '--types',
+      'node',
+      'strict-consumer.mts',
+    ]
     for (const version of ['20', '22', '24', 'latest']) {
-      execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--no-save', `@types/node@${version}`], { cwd: app, stdio: 'pipe' })
-      const installed = JSON.parse(execFileSync('node', ['-p', "JSON.stringify(require('./node_modules/@types/node/package.json').version)"], { cwd: app, encoding: 'utf8' }))
+      execFileSync(
+        'npm',
+        ['install', '--no-audit', '--no-fund', '--prefer-offline', '--no-save', `@types/node@${version}`],
+        { cwd: app, stdio: 'pipe' },
+      )
+      const installed = JSON.parse(
+        execFileSync('node', ['-p', "JSON.stringify(require('./node_modules/@types/node/package.json').version)"], {
+          cwd: app,
+          encoding: 'utf8',
+        }),
+      )
       try {
         execFileSync('node', [tsc, ...flags], { cwd: app, encoding: 'utf8', stdio: 'pipe' })
       } catch (err) {
@@ -180,6 +242,10 @@ export { kty, jwk }
   it('ships only dist and package metadata', () => {
     const listing = execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: root, encoding: 'utf8' })
     const files: string[] = JSON.parse(listing)[0].files.map((file: { path: string }) => file.path)
-    expect(files.filter((file) => !file.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md'].includes(file))).toEqual([])
+    expect(
+      files.filter(
+        (file) => !file.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md'].includes(file),
+      ),
+    ).toEqual([])
   })
 })

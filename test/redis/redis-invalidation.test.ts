@@ -29,7 +29,15 @@ describe('cache invalidation across instances through Redis', () => {
       const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })
       const invalidation = redisInvalidation({ client, channel })
       opened.push({ client, invalidation })
-      return { tenancy: createTenancy({ store, auth: TEST_AUTH, baseDomain: 'example.test', cache: { invalidation, ttlMs: 60_000 } }), invalidation }
+      return {
+        tenancy: createTenancy({
+          store,
+          auth: TEST_AUTH,
+          baseDomain: 'example.test',
+          cache: { invalidation, ttlMs: 60_000 },
+        }),
+        invalidation,
+      }
     }
     const [a, b] = [instance(), instance()]
     await Promise.all([a.invalidation.ready, b.invalidation.ready])
@@ -51,7 +59,11 @@ describe('cache invalidation across instances through Redis', () => {
     }
     return performance.now() - start
   }
-  const refused = (tenancy: Tenancy, token: string) => () => tenancy.registry.resolve(token).then(() => false, () => true)
+  const refused = (tenancy: Tenancy, token: string) => () =>
+    tenancy.registry.resolve(token).then(
+      () => false,
+      () => true,
+    )
 
   it('refuses a logged-out token on the other instance within milliseconds, over 200 trials', async () => {
     const { a, b } = await instances()
@@ -65,7 +77,9 @@ describe('cache invalidation across instances through Redis', () => {
     times.sort((x, y) => x - y)
     const p50 = times[99]!
     const p99 = times[197]!
-    console.log(`invalidation propagation over 200 logouts: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${times[199]!.toFixed(2)} ms`)
+    console.log(
+      `invalidation propagation over 200 logouts: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${times[199]!.toFixed(2)} ms`,
+    )
     expect(p99).toBeLessThan(250)
   })
 
@@ -80,7 +94,12 @@ describe('cache invalidation across instances through Redis', () => {
     const { accessToken } = await a.tenancy.auth.login({ email: 'a@acme.test', password: 'a brand new passphrase' })
     const admin = await a.tenancy.registry.resolve(accessToken)
     await a.tenancy.orgs.update(admin, { slug: 'acme-inc' })
-    await propagation(() => b.tenancy.tenant({ slug: 'acme' }).then(() => false, () => true))
+    await propagation(() =>
+      b.tenancy.tenant({ slug: 'acme' }).then(
+        () => false,
+        () => true,
+      ),
+    )
 
     await b.tenancy.registry.resolve(accessToken)
     await a.tenancy.orgs.delete(admin, 'Acme')
@@ -95,7 +114,8 @@ describe('cache invalidation across instances through Redis', () => {
     const admin = new Redis(REDIS_URL)
     try {
       const clients = String(await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub'))
-      for (const line of clients.split('\n').filter(Boolean)) await admin.call('CLIENT', 'KILL', 'ID', /id=(\d+)/.exec(line)![1]!)
+      for (const line of clients.split('\n').filter(Boolean))
+        await admin.call('CLIENT', 'KILL', 'ID', /id=(\d+)/.exec(line)![1]!)
     } finally {
       admin.disconnect()
     }
@@ -114,8 +134,9 @@ describe('cache invalidation across instances through Redis', () => {
 
   it('refuses a client that is not one, at start-up', () => {
     expect(() => redisInvalidation({ client: {} })).toThrow(TypeError)
-    expect(() => redisInvalidation({ client: new Redis(REDIS_URL, { lazyConnect: true }), channel: '' })).toThrow(TypeError)
+    expect(() => redisInvalidation({ client: new Redis(REDIS_URL, { lazyConnect: true }), channel: '' })).toThrow(
+      TypeError,
+    )
     expect(() => createTenancy({ auth: TEST_AUTH, cache: { invalidation: {} as never } })).toThrow(TypeError)
   })
 })
-

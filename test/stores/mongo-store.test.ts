@@ -13,12 +13,21 @@ describe('mongoStore options', () => {
 
   it('refuses a missing Db, an unknown strategy, an unsafe prefix or a bad declaration at start-up with a TypeError', () => {
     expect(() => mongoStore({} as never)).toThrow(TypeError)
-    for (const strategy of ['schema', 'collection']) expect(() => mongoStore({ db, strategy: strategy as never })).toThrow(TypeError)
-    for (const prefix of ['', 'Upper_', 'has$dollar', 'system.', 'a'.repeat(21)]) expect(() => mongoStore({ db, prefix })).toThrow(TypeError)
-    for (const collections of [[], { 'no.dots': {} }, { $bad: {} }, { notes: { indexes: [{ key: {} }] } }, { notes: { indexes: [{ key: { a: 2 } }] } }]) {
+    for (const strategy of ['schema', 'collection'])
+      expect(() => mongoStore({ db, strategy: strategy as never })).toThrow(TypeError)
+    for (const prefix of ['', 'Upper_', 'has$dollar', 'system.', 'a'.repeat(21)])
+      expect(() => mongoStore({ db, prefix })).toThrow(TypeError)
+    for (const collections of [
+      [],
+      { 'no.dots': {} },
+      { $bad: {} },
+      { notes: { indexes: [{ key: {} }] } },
+      { notes: { indexes: [{ key: { a: 2 } }] } },
+    ]) {
       expect(() => mongoStore({ db, collections: collections as never })).toThrow(TypeError)
     }
-    for (const tenantField of ['_id', 'a.b', '$t', '']) expect(() => mongoStore({ db, strategy: 'shared', tenantField })).toThrow(TypeError)
+    for (const tenantField of ['_id', 'a.b', '$t', ''])
+      expect(() => mongoStore({ db, strategy: 'shared', tenantField })).toThrow(TypeError)
   })
 
   it('takes a namespace budget only where tenants cost namespaces', () => {
@@ -28,14 +37,28 @@ describe('mongoStore options', () => {
   })
 
   it('refuses a consistency override that would let it misjudge its own records: a secondary read preference, an unacknowledged write', () => {
-    for (const readPreference of ['secondary', 'secondaryPreferred', 'nearest', 'primaryPreferred'] as const) expect(() => mongoStore({ db, consistency: { readPreference } })).toThrow(TypeError)
+    for (const readPreference of ['secondary', 'secondaryPreferred', 'nearest', 'primaryPreferred'] as const)
+      expect(() => mongoStore({ db, consistency: { readPreference } })).toThrow(TypeError)
     expect(() => mongoStore({ db, consistency: { writeConcern: { w: 0 } } })).toThrow(TypeError)
-    expect(() => mongoStore({ db, consistency: { writeConcern: { w: 1 }, readConcern: { level: 'local' } } })).not.toThrow()
+    expect(() =>
+      mongoStore({ db, consistency: { writeConcern: { w: 1 }, readConcern: { level: 'local' } } }),
+    ).not.toThrow()
   })
 
   it('refuses names too long for MongoDB namespaces', () => {
-    expect(() => mongoStore({ db: new MongoClient('mongodb://127.0.0.1:1').db('d'.repeat(63)), prefix: 'p'.repeat(20), collections: notes })).not.toThrow()
-    expect(() => mongoStore({ db: new MongoClient('mongodb://127.0.0.1:1').db('d'.repeat(200)), collections: { ['n'.repeat(60)]: {} } })).toThrow(TypeError)
+    expect(() =>
+      mongoStore({
+        db: new MongoClient('mongodb://127.0.0.1:1').db('d'.repeat(63)),
+        prefix: 'p'.repeat(20),
+        collections: notes,
+      }),
+    ).not.toThrow()
+    expect(() =>
+      mongoStore({
+        db: new MongoClient('mongodb://127.0.0.1:1').db('d'.repeat(200)),
+        collections: { ['n'.repeat(60)]: {} },
+      }),
+    ).toThrow(TypeError)
   })
 })
 
@@ -52,46 +75,80 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
     const { db, prefix } = fresh()
     const tenant = await acme(createTenancy({ store: mongoStore({ db, prefix, collections: notes }), auth: TEST_AUTH }))
     const handle = tenant.collection('notes') as unknown as Record<string, unknown>
-    for (const escape of ['db', 'client', 's', 'drop', 'rename', 'createIndex', 'dropIndexes', 'watch', 'namespace']) expect(handle[escape], escape).toBeUndefined()
-    await expect(tenant.collection('notes').aggregate([{ $lookup: { from: `${prefix}admins`, pipeline: [], as: 'x' } }]).toArray()).rejects.toBeInstanceOf(TenantIsolationError)
+    for (const hatch of ['db', 'client', 's', 'drop', 'rename', 'createIndex', 'dropIndexes', 'watch', 'namespace'])
+      expect(handle[hatch], hatch).toBeUndefined()
+    await expect(
+      tenant
+        .collection('notes')
+        .aggregate([{ $lookup: { from: `${prefix}admins`, pipeline: [], as: 'x' } }])
+        .toArray(),
+    ).rejects.toBeInstanceOf(TenantIsolationError)
   })
 
   it('keeps each tenant’s collections under its stable key with the declared indexes, across a rename (prefix)', async () => {
     const { db, prefix } = fresh()
     const tenancy = createTenancy({ store: mongoStore({ db, prefix, collections: notes }), auth: TEST_AUTH })
     const tenant = await acme(tenancy)
-    const [name] = (await db.listCollections({ name: { $regex: `^${prefix}t_[0-9a-f]{24}_notes$` } }, { nameOnly: true }).toArray()).map((info) => info.name)
+    const [name] = (
+      await db.listCollections({ name: { $regex: `^${prefix}t_[0-9a-f]{24}_notes$` } }, { nameOnly: true }).toArray()
+    ).map((info) => info.name)
     expect(name).toBeDefined()
     expect((await db.collection(name!).indexes()).map((index) => index.name)).toContain('recent')
     await tenant.collection('notes').insertOne({ text: 'kept', createdAt: new Date() })
     await tenancy.orgs.update(tenant, { name: 'Acme Renamed' })
-    const renamed = await tenancy.registry.resolve((await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken)
+    const renamed = await tenancy.registry.resolve(
+      (await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken,
+    )
     expect(await renamed.collection('notes').countDocuments()).toBe(1)
     expect(await db.collection(name!).countDocuments()).toBe(1)
   })
 
   it('gives each tenant a database of its own under the database strategy', async () => {
     const { db, prefix } = fresh()
-    await acme(createTenancy({ store: mongoStore({ db, prefix, strategy: 'database', collections: notes }), auth: TEST_AUTH }))
+    await acme(
+      createTenancy({ store: mongoStore({ db, prefix, strategy: 'database', collections: notes }), auth: TEST_AUTH }),
+    )
     const { databases } = await db.admin().listDatabases({ nameOnly: true })
-    const tenantDb = databases.map((info) => info.name).find((dbName) => new RegExp(`^${prefix}t_[0-9a-f]{24}$`).test(dbName))
+    const tenantDb = databases
+      .map((info) => info.name)
+      .find((dbName) => new RegExp(`^${prefix}t_[0-9a-f]{24}$`).test(dbName))
     expect(tenantDb).toBeDefined()
     expect((await db.client.db(tenantDb!).collection('notes').indexes()).map((index) => index.name)).toContain('recent')
   })
 
   it('keeps every tenant in one collection per name under the shared strategy, with indexes led by the tenant field', async () => {
     const { db, prefix } = fresh()
-    const tenancy = createTenancy({ store: mongoStore({ db, prefix, strategy: 'shared', collections: { notes: { indexes: [{ key: { slug: 1 }, unique: true }] } } }), auth: TEST_AUTH })
+    const tenancy = createTenancy({
+      store: mongoStore({
+        db,
+        prefix,
+        strategy: 'shared',
+        collections: { notes: { indexes: [{ key: { slug: 1 }, unique: true }] } },
+      }),
+      auth: TEST_AUTH,
+    })
     const tenant = await acme(tenancy)
     await tenant.collection('notes').insertOne({ slug: 'same' })
     expect(await db.collection(`${prefix}data_notes`).findOne({})).toMatchObject({ slug: 'same', tenantId: tenant.id })
-    expect((await db.collection(`${prefix}data_notes`).indexes()).map((index) => index.key)).toContainEqual({ tenantId: 1, slug: 1 })
+    expect((await db.collection(`${prefix}data_notes`).indexes()).map((index) => index.key)).toContainEqual({
+      tenantId: 1,
+      slug: 1,
+    })
   })
 
   it('creates newly declared collections and indexes on existing tenants with migrate()', async () => {
     const { db, prefix } = fresh()
-    const tenant = await acme(createTenancy({ store: mongoStore({ db, prefix, collections: { notes: {} } }), auth: TEST_AUTH }))
-    const after = createTenancy({ store: mongoStore({ db, prefix, collections: { ...notes, invoices: { indexes: [{ key: { number: 1 }, name: 'number' }] } } }), auth: TEST_AUTH })
+    const tenant = await acme(
+      createTenancy({ store: mongoStore({ db, prefix, collections: { notes: {} } }), auth: TEST_AUTH }),
+    )
+    const after = createTenancy({
+      store: mongoStore({
+        db,
+        prefix,
+        collections: { ...notes, invoices: { indexes: [{ key: { number: 1 }, name: 'number' }] } },
+      }),
+      auth: TEST_AUTH,
+    })
     expect(await after.migrate()).toMatchObject({ migrated: 1 })
     const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((info) => info.name)
     expect(names).toContain(`${prefix}${(await after.store.findOrganization({ id: tenant.id }))!.dataKey}_invoices`)
@@ -101,9 +158,14 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
   it('refuses a create past the namespace budget with CAPACITY_EXCEEDED, leaving nothing behind', async () => {
     const { db, prefix } = fresh()
     // notes: the collection, its _id index and one declared index = 3 namespaces per tenant.
-    const tenancy = createTenancy({ store: mongoStore({ db, prefix, collections: notes, maxNamespaces: 6 }), auth: TEST_AUTH })
+    const tenancy = createTenancy({
+      store: mongoStore({ db, prefix, collections: notes, maxNamespaces: 6 }),
+      auth: TEST_AUTH,
+    })
     for (const name of ['One', 'Two']) await tenancy.orgs.create({ name, email: `${name}@x.test`, password: PASSWORD })
-    await expect(tenancy.orgs.create({ name: 'Three', email: 'three@x.test', password: PASSWORD })).rejects.toMatchObject({ code: 'CAPACITY_EXCEEDED' })
+    await expect(
+      tenancy.orgs.create({ name: 'Three', email: 'three@x.test', password: PASSWORD }),
+    ).rejects.toMatchObject({ code: 'CAPACITY_EXCEEDED' })
     expect(await tenancy.orgs.get('Three')).toBeNull()
     expect(await tenancy.store.listTenantDataKeys()).toHaveLength(2)
   })
@@ -112,13 +174,30 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
     const { db, prefix } = fresh()
     const store = mongoStore({ db, prefix, collections: notes })
     const now = new Date()
-    const org = { id: 'same-id', name: 'One', nameKey: 'one', slug: 'one', dataKey: 't_000000000000000000000001', ownerId: 'm1', state: 'active' as const, stateChangedAt: now, createdAt: now, updatedAt: now }
+    const org = {
+      id: 'same-id',
+      name: 'One',
+      nameKey: 'one',
+      slug: 'one',
+      dataKey: 't_000000000000000000000001',
+      ownerId: 'm1',
+      state: 'active' as const,
+      stateChangedAt: now,
+      createdAt: now,
+      updatedAt: now,
+    }
     await store.insertOrganization(org)
-    const error = await store.insertOrganization({ ...org, name: 'Two', nameKey: 'two', slug: 'two' }).catch((err: unknown) => err)
+    const error = await store
+      .insertOrganization({ ...org, name: 'Two', nameKey: 'two', slug: 'two' })
+      .catch((err: unknown) => err)
     expect(error).not.toMatchObject({ code: 'ORGANIZATION_NAME_TAKEN' })
     expect(error).toMatchObject({ code: 11000 })
-    await expect(store.insertOrganization({ ...org, id: 'other', slug: 'three' })).rejects.toMatchObject({ code: 'ORGANIZATION_NAME_TAKEN' })
-    await expect(store.insertOrganization({ ...org, id: 'other', nameKey: 'three' })).rejects.toMatchObject({ code: 'SLUG_TAKEN' })
+    await expect(store.insertOrganization({ ...org, id: 'other', slug: 'three' })).rejects.toMatchObject({
+      code: 'ORGANIZATION_NAME_TAKEN',
+    })
+    await expect(store.insertOrganization({ ...org, id: 'other', nameKey: 'three' })).rejects.toMatchObject({
+      code: 'SLUG_TAKEN',
+    })
   })
 
   it('reads and writes its own records on the primary with majority, whatever the host’s Db says', async () => {
@@ -126,18 +205,37 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
     const lax = db.client.db(db.databaseName, { readPreference: 'secondaryPreferred', writeConcern: { w: 0 } })
     const store = mongoStore({ db: lax, prefix, collections: notes })
     const now = new Date()
-    const org = { id: 'o1', name: 'One', nameKey: 'one', slug: 'one', dataKey: 't_000000000000000000000001', ownerId: 'm1', state: 'active' as const, stateChangedAt: now, createdAt: now, updatedAt: now }
+    const org = {
+      id: 'o1',
+      name: 'One',
+      nameKey: 'one',
+      slug: 'one',
+      dataKey: 't_000000000000000000000001',
+      ownerId: 'm1',
+      state: 'active' as const,
+      stateChangedAt: now,
+      createdAt: now,
+      updatedAt: now,
+    }
     await store.insertOrganization(org)
     // With w: 0 a conflict would never come back; with the store's own majority it does.
-    await expect(store.insertOrganization({ ...org, id: 'o2', slug: 'two' })).rejects.toMatchObject({ code: 'ORGANIZATION_NAME_TAKEN' })
+    await expect(store.insertOrganization({ ...org, id: 'o2', slug: 'two' })).rejects.toMatchObject({
+      code: 'ORGANIZATION_NAME_TAKEN',
+    })
     expect(await store.findOrganization({ id: 'o1' })).toMatchObject({ name: 'One' })
   })
 
   it('never sweeps the tenant databases of another store on the same cluster, even with the same prefix', async () => {
     const staging = fresh()
     const production = { db: staging.db.client.db(`${staging.prefix}production`), prefix: staging.prefix }
-    const stagingTenancy = createTenancy({ store: mongoStore({ ...staging, strategy: 'database', collections: notes }), auth: TEST_AUTH })
-    const productionTenancy = createTenancy({ store: mongoStore({ ...production, strategy: 'database', collections: notes }), auth: TEST_AUTH })
+    const stagingTenancy = createTenancy({
+      store: mongoStore({ ...staging, strategy: 'database', collections: notes }),
+      auth: TEST_AUTH,
+    })
+    const productionTenancy = createTenancy({
+      store: mongoStore({ ...production, strategy: 'database', collections: notes }),
+      auth: TEST_AUTH,
+    })
     const tenant = await acme(productionTenancy)
     await tenant.collection('notes').insertOne({ text: 'production data' })
     await acme(stagingTenancy)
@@ -148,7 +246,10 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
 
   it('deletes a database-per-tenant space collection by collection, so the readWrite role is enough', async () => {
     const { db, prefix } = fresh()
-    const tenancy = createTenancy({ store: mongoStore({ db, prefix, strategy: 'database', collections: notes }), auth: TEST_AUTH })
+    const tenancy = createTenancy({
+      store: mongoStore({ db, prefix, strategy: 'database', collections: notes }),
+      auth: TEST_AUTH,
+    })
     const tenant = await acme(tenancy)
     const dataKey = (await tenancy.store.findOrganization({ id: tenant.id }))!.dataKey
     await tenancy.orgs.delete(tenant, 'Acme')
@@ -169,7 +270,10 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
 
   it('keeps a tenant collection named spaces on the shared strategy apart from its own record of data spaces', async () => {
     const { db, prefix } = fresh()
-    const tenancy = createTenancy({ store: mongoStore({ db, prefix, strategy: 'shared', collections: { spaces: {} } }), auth: TEST_AUTH })
+    const tenancy = createTenancy({
+      store: mongoStore({ db, prefix, strategy: 'shared', collections: { spaces: {} } }),
+      auth: TEST_AUTH,
+    })
     const tenant = await acme(tenancy)
     await tenant.collection('spaces' as 'notes').insertMany([{ name: 'lobby' }, { name: 'garden' }])
     expect(await tenancy.recover()).toMatchObject({ organizationsRemoved: 0, orphanDataSpacesDropped: 0 })

@@ -11,41 +11,154 @@ type Step = (c: { items: TenantCollection; orders: TenantCollection }) => Promis
 
 // Each step's answer is compared; order matters only where the step sorts.
 const STEPS: [string, Step][] = [
-  ['find with comparison, $in, $exists and $type', ({ items }) => items.find({ price: { $gte: 2 }, tags: { $in: ['red', 'blue'] }, sku: { $exists: true, $type: 'string' } }, { sort: { sku: 1 } }).toArray()],
-  ['find with $regex and $elemMatch', ({ items }) => items.find({ sku: { $regex: '^a', $options: 'i' }, sizes: { $elemMatch: { $gt: 2 } } }, { sort: { sku: 1 } }).toArray()],
-  ['find projecting in and out', async ({ items }) => [await items.find({}, { sort: { sku: 1 }, projection: { _id: 0, sku: 1, 'meta.color': 1 } }).toArray(), await items.find({}, { sort: { sku: 1 }, projection: { _id: 0, meta: 0, tags: 0 } }).toArray()]],
-  ['find with sort, skip and limit', ({ items }) => items.find({}).sort({ price: -1, sku: 1 }).skip(1).limit(2).project({ _id: 0, sku: 1 }).toArray()],
-  ['countDocuments and distinct', async ({ items }) => [await items.countDocuments({ price: { $lt: 3 } }), (await items.distinct('tags')).sort()]],
-  ['aggregate with $group, $unwind and $sortByCount', ({ items }) => items.aggregate([{ $unwind: '$tags' }, { $sortByCount: '$tags' }, { $sort: { count: -1, _id: 1 } }]).toArray()],
-  ['aggregate with $bucket and $facet', ({ items }) => items.aggregate([{ $facet: { cheap: [{ $match: { price: { $lt: 2 } } }, { $count: 'n' }], buckets: [{ $bucket: { groupBy: '$price', boundaries: [0, 2, 10], default: 'other' } }] } }]).toArray()],
-  ['a $lookup by equality', ({ orders }) => orders.aggregate([{ $lookup: { from: 'items', localField: 'sku', foreignField: 'sku', as: 'item' } }, { $project: { _id: 0, sku: 1, price: { $first: '$item.price' } } }, { $sort: { sku: 1 } }]).toArray()],
-  ['a $lookup with let and a pipeline', ({ orders }) => orders.aggregate([{ $lookup: { from: 'items', let: { s: '$sku' }, pipeline: [{ $match: { $expr: { $eq: ['$sku', '$$s'] } } }, { $project: { _id: 0, price: 1 } }], as: 'item' } }, { $project: { _id: 0, sku: 1, item: 1 } }, { $sort: { sku: 1 } }]).toArray()],
-  ['a $unionWith and a $graphLookup', async ({ items, orders }) => [
-    await orders.aggregate([{ $project: { _id: 0, sku: 1 } }, { $unionWith: { coll: 'items', pipeline: [{ $project: { _id: 0, sku: 1 } }] } }, { $sort: { sku: 1 } }]).toArray(),
-    await items.aggregate([{ $match: { sku: 'a1' } }, { $graphLookup: { from: 'items', startWith: '$next', connectFromField: 'next', connectToField: 'sku', as: 'chain' } }, { $project: { _id: 0, chain: { $size: '$chain' } } }]).toArray(),
-  ]],
-  ['updates with $set, $inc, $push, $addToSet, $pull and arrayFilters', async ({ items }) => [
-    await items.updateMany({ price: { $lt: 3 } }, { $inc: { price: 1 }, $push: { tags: 'sale' } }),
-    await items.updateOne({ sku: 'a1' }, { $addToSet: { tags: 'red' }, $pull: { sizes: { $gt: 3 } } }),
-    await items.updateOne({ sku: 'b2' }, { $set: { 'sizes.$[big]': 0 } }, { arrayFilters: [{ big: { $gte: 3 } }] }),
-    await items.find({}, { sort: { sku: 1 }, projection: { _id: 0 } }).toArray(),
-  ]],
-  ['a pipeline update and an upsert', async ({ items }) => [
-    await items.updateMany({}, [{ $set: { total: { $multiply: ['$price', 2] } } }]),
-    await items.updateOne({ sku: 'z9' }, { $set: { price: 9 } }, { upsert: true }).then((result) => ({ ...result, upsertedId: result.upsertedId === null ? null : 'id' })),
-    await items.findOneAndUpdate({ sku: 'z9' }, { $inc: { price: 1 } }, { returnDocument: 'after', projection: { _id: 0 } }),
-  ]],
+  [
+    'find with comparison, $in, $exists and $type',
+    ({ items }) =>
+      items
+        .find(
+          { price: { $gte: 2 }, tags: { $in: ['red', 'blue'] }, sku: { $exists: true, $type: 'string' } },
+          { sort: { sku: 1 } },
+        )
+        .toArray(),
+  ],
+  [
+    'find with $regex and $elemMatch',
+    ({ items }) =>
+      items
+        .find({ sku: { $regex: '^a', $options: 'i' }, sizes: { $elemMatch: { $gt: 2 } } }, { sort: { sku: 1 } })
+        .toArray(),
+  ],
+  [
+    'find projecting in and out',
+    async ({ items }) => [
+      await items.find({}, { sort: { sku: 1 }, projection: { _id: 0, sku: 1, 'meta.color': 1 } }).toArray(),
+      await items.find({}, { sort: { sku: 1 }, projection: { _id: 0, meta: 0, tags: 0 } }).toArray(),
+    ],
+  ],
+  [
+    'find with sort, skip and limit',
+    ({ items }) => items.find({}).sort({ price: -1, sku: 1 }).skip(1).limit(2).project({ _id: 0, sku: 1 }).toArray(),
+  ],
+  [
+    'countDocuments and distinct',
+    async ({ items }) => [await items.countDocuments({ price: { $lt: 3 } }), (await items.distinct('tags')).sort()],
+  ],
+  [
+    'aggregate with $group, $unwind and $sortByCount',
+    ({ items }) =>
+      items.aggregate([{ $unwind: '$tags' }, { $sortByCount: '$tags' }, { $sort: { count: -1, _id: 1 } }]).toArray(),
+  ],
+  [
+    'aggregate with $bucket and $facet',
+    ({ items }) =>
+      items
+        .aggregate([
+          {
+            $facet: {
+              cheap: [{ $match: { price: { $lt: 2 } } }, { $count: 'n' }],
+              buckets: [{ $bucket: { groupBy: '$price', boundaries: [0, 2, 10], default: 'other' } }],
+            },
+          },
+        ])
+        .toArray(),
+  ],
+  [
+    'a $lookup by equality',
+    ({ orders }) =>
+      orders
+        .aggregate([
+          { $lookup: { from: 'items', localField: 'sku', foreignField: 'sku', as: 'item' } },
+          { $project: { _id: 0, sku: 1, price: { $first: '$item.price' } } },
+          { $sort: { sku: 1 } },
+        ])
+        .toArray(),
+  ],
+  [
+    'a $lookup with let and a pipeline',
+    ({ orders }) =>
+      orders
+        .aggregate([
+          {
+            $lookup: {
+              from: 'items',
+              let: { s: '$sku' },
+              pipeline: [{ $match: { $expr: { $eq: ['$sku', '$$s'] } } }, { $project: { _id: 0, price: 1 } }],
+              as: 'item',
+            },
+          },
+          { $project: { _id: 0, sku: 1, item: 1 } },
+          { $sort: { sku: 1 } },
+        ])
+        .toArray(),
+  ],
+  [
+    'a $unionWith and a $graphLookup',
+    async ({ items, orders }) => [
+      await orders
+        .aggregate([
+          { $project: { _id: 0, sku: 1 } },
+          { $unionWith: { coll: 'items', pipeline: [{ $project: { _id: 0, sku: 1 } }] } },
+          { $sort: { sku: 1 } },
+        ])
+        .toArray(),
+      await items
+        .aggregate([
+          { $match: { sku: 'a1' } },
+          {
+            $graphLookup: {
+              from: 'items',
+              startWith: '$next',
+              connectFromField: 'next',
+              connectToField: 'sku',
+              as: 'chain',
+            },
+          },
+          { $project: { _id: 0, chain: { $size: '$chain' } } },
+        ])
+        .toArray(),
+    ],
+  ],
+  [
+    'updates with $set, $inc, $push, $addToSet, $pull and arrayFilters',
+    async ({ items }) => [
+      await items.updateMany({ price: { $lt: 3 } }, { $inc: { price: 1 }, $push: { tags: 'sale' } }),
+      await items.updateOne({ sku: 'a1' }, { $addToSet: { tags: 'red' }, $pull: { sizes: { $gt: 3 } } }),
+      await items.updateOne({ sku: 'b2' }, { $set: { 'sizes.$[big]': 0 } }, { arrayFilters: [{ big: { $gte: 3 } }] }),
+      await items.find({}, { sort: { sku: 1 }, projection: { _id: 0 } }).toArray(),
+    ],
+  ],
+  [
+    'a pipeline update and an upsert',
+    async ({ items }) => [
+      await items.updateMany({}, [{ $set: { total: { $multiply: ['$price', 2] } } }]),
+      await items
+        .updateOne({ sku: 'z9' }, { $set: { price: 9 } }, { upsert: true })
+        .then((result) => ({ ...result, upsertedId: result.upsertedId === null ? null : 'id' })),
+      await items.findOneAndUpdate(
+        { sku: 'z9' },
+        { $inc: { price: 1 } },
+        { returnDocument: 'after', projection: { _id: 0 } },
+      ),
+    ],
+  ],
   ['deletes', async ({ items }) => [await items.deleteMany({ price: { $gt: 3 } }), await items.countDocuments()]],
-  ['the errors a malformed query gets', async ({ items }) => {
-    const code = (run: () => Promise<unknown>) => run().then(() => 'none', (err: unknown) => (err instanceof TenantryError ? err.code : String(err)))
-    return [
-      await code(() => items.insertOne({ sku: 'a1' })),
-      await code(() => items.updateOne({ sku: 'a1' }, { $set: { price: 1, 'price.x': 2 } })),
-      await code(() => items.updateOne({ sku: 'a1' }, { $inc: { sku: 1 } })),
-      await code(() => items.find({ price: { $unknown: 1 } }).toArray()),
-      await code(() => items.find({}).skip(-1).toArray()),
-    ]
-  }],
+  [
+    'the errors a malformed query gets',
+    async ({ items }) => {
+      const code = (run: () => Promise<unknown>) =>
+        run().then(
+          () => 'none',
+          (err: unknown) => (err instanceof TenantryError ? err.code : String(err)),
+        )
+      return [
+        await code(() => items.insertOne({ sku: 'a1' })),
+        await code(() => items.updateOne({ sku: 'a1' }, { $set: { price: 1, 'price.x': 2 } })),
+        await code(() => items.updateOne({ sku: 'a1' }, { $inc: { sku: 1 } })),
+        await code(() => items.find({ price: { $unknown: 1 } }).toArray()),
+        await code(() => items.find({}).skip(-1).toArray()),
+      ]
+    },
+  ],
 ]
 
 const GENERATED_ID = /^([0-9a-f]{24}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/
@@ -70,7 +183,11 @@ async function answers(store: TenantStore): Promise<string[]> {
     { sku: 'b2', price: 2.5, tags: ['blue', 'red'], sizes: [3, 5], meta: { color: 'blue' }, next: 'c3' },
     { sku: 'c3', price: 7, tags: [], sizes: [], meta: { color: 'green' } },
   ])
-  await orders.insertMany([{ sku: 'a1', qty: 2 }, { sku: 'c3', qty: 1 }, { sku: 'x0', qty: 5 }])
+  await orders.insertMany([
+    { sku: 'a1', qty: 2 },
+    { sku: 'c3', qty: 1 },
+    { sku: 'x0', qty: 5 },
+  ])
   const seen: string[] = []
   for (const [, step] of STEPS) seen.push(canonical(await step({ items, orders })))
   return seen
@@ -78,7 +195,10 @@ async function answers(store: TenantStore): Promise<string[]> {
 
 describe.skipIf(!uri)('the same queries on the in-memory store and on MongoDB', () => {
   const fresh = useMongoDatabases(uri)
-  for (const [memory, mongo] of [['isolated', 'prefix'], ['shared', 'shared']] as const) {
+  for (const [memory, mongo] of [
+    ['isolated', 'prefix'],
+    ['shared', 'shared'],
+  ] as const) {
     it(`answer alike: memory ${memory} and MongoDB ${mongo}`, async () => {
       const expected = await answers(mongoStore({ ...fresh(), strategy: mongo, collections }))
       const actual = await answers(memoryStore({ strategy: memory, collections }))

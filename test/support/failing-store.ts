@@ -1,7 +1,10 @@
 import type { TenantStore } from 'tenantry'
 
 // The synchronous handle and the listings are not single steps that can fail halfway.
-export type StoreStep = Exclude<keyof TenantStore, 'collection' | 'collectionNames' | 'listOrganizations' | 'walkMemberships' | 'assertCapacity'>
+export type StoreStep = Exclude<
+  keyof TenantStore,
+  'collection' | 'collectionNames' | 'listOrganizations' | 'walkMemberships' | 'assertCapacity'
+>
 
 /**
  * How a planned failure behaves:
@@ -33,7 +36,8 @@ export function failingStore(store: TenantStore) {
   const wrapped = { ...store } as TenantStore
   for (const key of Object.keys(store)) {
     const step = key as StoreStep
-    if (typeof store[step] !== 'function' || ['collection', 'listOrganizations', 'walkMemberships'].includes(key)) continue
+    if (typeof store[step] !== 'function' || ['collection', 'listOrganizations', 'walkMemberships'].includes(key))
+      continue
     const original = (store[step] as (...args: unknown[]) => Promise<unknown>).bind(store)
     ;(wrapped as unknown as Record<string, unknown>)[step] = async (...args: unknown[]) => {
       const failure = failures.get(step)

@@ -2,7 +2,10 @@
  * Holds the next call of `method` on `store` after it has read, until `release()`: a lookup
  * that raced a change, driven step by step. `reached` settles once the read has happened.
  */
-export function holdNextRead<T extends object>(store: T, method: keyof T & string): { reached: Promise<void>; release: () => void } {
+export function holdNextRead<T extends object>(
+  store: T,
+  method: keyof T & string,
+): { reached: Promise<void>; release: () => void } {
   let release!: () => void
   const gate = new Promise<void>((resolve) => (release = resolve))
   let read!: () => void

@@ -19,9 +19,16 @@ export function claimsOf(accessToken: string): { sub: string; org: string; mid: 
  */
 export async function addMember(send: Send, inviterToken: string, email: string, role: string, password = PASSWORD) {
   const invited = await send('POST', '/org/invitations', { json: { email, role }, token: inviterToken })
-  if (invited.status !== 201) throw new Error(`invite ${email} as ${role}: ${invited.status} ${JSON.stringify(invited.body)}`)
+  if (invited.status !== 201)
+    throw new Error(`invite ${email} as ${role}: ${invited.status} ${JSON.stringify(invited.body)}`)
   const accepted = await send('POST', '/org/invitations/accept', { json: { token: invited.body.token, password } })
   if (accepted.status !== 200) throw new Error(`accept ${email}: ${accepted.status} ${JSON.stringify(accepted.body)}`)
   const accessToken = accepted.body.access_token as string
-  return { email, accessToken, refreshToken: accepted.body.refresh_token as string, memberId: claimsOf(accessToken).mid, invitationId: invited.body.invitation.id as string }
+  return {
+    email,
+    accessToken,
+    refreshToken: accepted.body.refresh_token as string,
+    memberId: claimsOf(accessToken).mid,
+    invitationId: invited.body.invitation.id as string,
+  }
 }

@@ -18,7 +18,8 @@ export function useMongoDatabases(uri: string): () => { db: Db; prefix: string }
   })
   afterEach(async () => {
     const { databases } = await admin.db().admin().listDatabases({ nameOnly: true })
-    for (const { name } of databases) if (prefixes.some((prefix) => name.startsWith(prefix))) await admin.db(name).dropDatabase()
+    for (const { name } of databases)
+      if (prefixes.some((prefix) => name.startsWith(prefix))) await admin.db(name).dropDatabase()
     prefixes.length = 0
   })
   afterAll(async () => {

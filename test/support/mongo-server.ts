@@ -25,8 +25,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
       uri = server.getUri()
     } catch (err) {
       const message = String((err as Error).message)
-      const reason = [message.split('\n')[0]?.replace(/, Details:$/, ''), /getaddrinfo \w+ [\w.-]+/.exec(message)?.[0]].filter(Boolean).join(': ')
-      console.log(`MongoDB suites skipped: MONGODB_URI is not set and mongodb-memory-server could not start mongod (${reason}). Set MONGODB_URI or MONGOMS_SYSTEM_BINARY to run them.`)
+      const reason = [message.split('\n')[0]?.replace(/, Details:$/, ''), /getaddrinfo \w+ [\w.-]+/.exec(message)?.[0]]
+        .filter(Boolean)
+        .join(': ')
+      console.log(
+        `MongoDB suites skipped: MONGODB_URI is not set and mongodb-memory-server could not start mongod (${reason}). Set MONGODB_URI or MONGOMS_SYSTEM_BINARY to run them.`,
+      )
     } finally {
       console.warn = warn
     }

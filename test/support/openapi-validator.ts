@@ -20,11 +20,15 @@ export function openApiValidator(document: OpenApiDocument) {
   const operations: { method: string; pattern: RegExp; path: string; operation: Operation }[] = []
   for (const [path, methods] of Object.entries(document.paths)) {
     const pattern = new RegExp(`^${path.replaceAll('{id}', '[^/]+')}$`)
-    for (const [method, operation] of Object.entries(methods)) operations.push({ method: method.toUpperCase(), pattern, path, operation: operation as unknown as Operation })
+    for (const [method, operation] of Object.entries(methods))
+      operations.push({ method: method.toUpperCase(), pattern, path, operation: operation as unknown as Operation })
   }
-  const pointer = (...segments: string[]) => segments.map((segment) => `/${segment.replaceAll('~', '~0').replaceAll('/', '~1')}`).join('')
+  const pointer = (...segments: string[]) =>
+    segments.map((segment) => `/${segment.replaceAll('~', '~0').replaceAll('/', '~1')}`).join('')
   const validatorOf = (path: string, method: string, status: string, mediaType: string) => {
-    const validate = ajv.getSchema(`doc#${pointer('paths', path, method.toLowerCase(), 'responses', status, 'content', mediaType, 'schema')}`)
+    const validate = ajv.getSchema(
+      `doc#${pointer('paths', path, method.toLowerCase(), 'responses', status, 'content', mediaType, 'schema')}`,
+    )
     if (!validate) throw new Error(`no schema for ${method} ${path} ${status} ${mediaType}`)
     return validate
   }
@@ -36,19 +40,27 @@ export function openApiValidator(document: OpenApiDocument) {
       const found = operations.find((entry) => entry.method === method.toUpperCase() && entry.pattern.test(path))
       if (!found) return null
       const declared = found.operation.responses[String(status)]
-      if (!declared) return `${method} ${found.path} answered ${status}, which the document does not declare (${Object.keys(found.operation.responses).join(', ')})`
+      if (!declared)
+        return `${method} ${found.path} answered ${status}, which the document does not declare (${Object.keys(found.operation.responses).join(', ')})`
       for (const header of Object.keys(declared.headers ?? {})) {
         // A Bearer challenge comes with the token problems and a missing permission, not with (say) bad credentials.
         const code = (body as { code?: string } | undefined)?.code ?? ''
         const required = header !== 'WWW-Authenticate' || code.startsWith('TOKEN_') || code === 'PERMISSION_DENIED'
-        if (required && headers.get(header) === null) return `${method} ${found.path} ${status} lacks the ${header} header the document declares`
+        if (required && headers.get(header) === null)
+          return `${method} ${found.path} ${status} lacks the ${header} header the document declares`
       }
       const contentType = headers.get('content-type')?.split(';')[0] ?? null
-      if (!declared.content) return contentType === null && body === undefined ? null : `${method} ${found.path} ${status} should have no body, but has ${contentType}`
+      if (!declared.content)
+        return contentType === null && body === undefined
+          ? null
+          : `${method} ${found.path} ${status} should have no body, but has ${contentType}`
       const media = contentType === null ? undefined : declared.content[contentType]
-      if (!media) return `${method} ${found.path} ${status} answered ${contentType}, the document says ${Object.keys(declared.content).join(', ')}`
+      if (!media)
+        return `${method} ${found.path} ${status} answered ${contentType}, the document says ${Object.keys(declared.content).join(', ')}`
       const validate = validatorOf(found.path, method, String(status), contentType!)
-      return validate(body) ? null : `${method} ${found.path} ${status}: ${ajv.errorsText(validate.errors)} in ${JSON.stringify(body).slice(0, 300)}`
+      return validate(body)
+        ? null
+        : `${method} ${found.path} ${status}: ${ajv.errorsText(validate.errors)} in ${JSON.stringify(body).slice(0, 300)}`
     },
   }
 }

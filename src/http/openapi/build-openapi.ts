@@ -40,18 +40,26 @@ export function buildOpenApi(routes: readonly OrgRoute[], options: OpenApiOption
     if (!docs || !success) throw new Error(`tenantry: the route ${key} has no OpenAPI description`)
     const operation: JsonObject = { operationId: docs.operationId, summary: docs.summary, tags: [docs.tag] }
     const parameters: JsonObject[] = []
-    if (route.path.includes('{id}')) parameters.push({ name: 'id', in: 'path', required: true, schema: { type: 'string' } })
+    if (route.path.includes('{id}'))
+      parameters.push({ name: 'id', in: 'path', required: true, schema: { type: 'string' } })
     if (route.input === 'query') parameters.push(...queryParameters(jsonSchema(route.schema, 'input', schemas)))
     if (parameters.length > 0) operation.parameters = parameters
     if (route.input === 'body') {
       const optional = route.schema.safeParse(undefined).success
-      operation.requestBody = { required: !optional, content: { 'application/json': { schema: jsonSchema(route.schema, 'input', schemas) } } }
+      operation.requestBody = {
+        required: !optional,
+        content: { 'application/json': { schema: jsonSchema(route.schema, 'input', schemas) } },
+      }
     }
     // Public routes say so (`[]`), so a client never guesses whether to send a token.
-    operation.security = route.authenticated === false ? [] : route.authenticated === 'optional' ? [{ bearer: [] }, {}] : [{ bearer: [] }]
+    operation.security =
+      route.authenticated === false ? [] : route.authenticated === 'optional' ? [{ bearer: [] }, {}] : [{ bearer: [] }]
     operation.responses = {
       [success.status]: success.body
-        ? { description: 'Success', content: { 'application/json': { schema: jsonSchema(success.body, 'output', schemas) } } }
+        ? {
+            description: 'Success',
+            content: { 'application/json': { schema: jsonSchema(success.body, 'output', schemas) } },
+          }
         : { description: 'Success; no body' },
       ...problemResponses(route, docs.errors),
     }
@@ -63,12 +71,23 @@ export function buildOpenApi(routes: readonly OrgRoute[], options: OpenApiOption
     info: {
       title: options.title ?? 'Organization management (tenantry)',
       version: options.version ?? '1.0.0',
-      description: 'Organizations, their members and sessions. Errors are RFC 9457 problem details with a stable `code`.',
+      description:
+        'Organizations, their members and sessions. Errors are RFC 9457 problem details with a stable `code`.',
     },
     // Relative: the document is served by the API it describes, wherever that is.
     servers: [{ url: '/' }],
     paths,
-    components: { schemas, securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from POST /admin/login' } } },
+    components: {
+      schemas,
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'An access token from POST /admin/login',
+        },
+      },
+    },
   }
 }
 
@@ -76,8 +95,10 @@ export function buildOpenApi(routes: readonly OrgRoute[], options: OpenApiOption
 function problemCodes(route: OrgRoute, own: readonly string[]): string[] {
   const codes = new Set(own)
   codes.add('VALIDATION_FAILED')
-  if (route.input === 'body') for (const code of ['MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE']) codes.add(code)
-  if (route.authenticated !== false) for (const code of ['TOKEN_MISSING', 'TOKEN_INVALID', 'TOKEN_EXPIRED']) codes.add(code)
+  if (route.input === 'body')
+    for (const code of ['MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE']) codes.add(code)
+  if (route.authenticated !== false)
+    for (const code of ['TOKEN_MISSING', 'TOKEN_INVALID', 'TOKEN_EXPIRED']) codes.add(code)
   if (route.permission !== undefined) codes.add('PERMISSION_DENIED')
   return [...codes]
 }
@@ -96,15 +117,32 @@ function problemResponses(route: OrgRoute, own: readonly string[]): Record<strin
       description: codes.map((code) => PROBLEMS[code]!.title).join('; '),
       content: {
         'application/problem+json': {
-          schema: { allOf: [{ $ref: '#/components/schemas/Problem' }, { type: 'object', properties: { status: { const: status }, code: { enum: codes } } }] },
-          example: { type: `urn:tenantry:problem:${codes[0]!.toLowerCase().replaceAll('_', '-')}`, title: first.title, status, detail: first.title, code: codes[0] },
+          schema: {
+            allOf: [
+              { $ref: '#/components/schemas/Problem' },
+              { type: 'object', properties: { status: { const: status }, code: { enum: codes } } },
+            ],
+          },
+          example: {
+            type: `urn:tenantry:problem:${codes[0]!.toLowerCase().replaceAll('_', '-')}`,
+            title: first.title,
+            status,
+            detail: first.title,
+            code: codes[0],
+          },
         },
       },
     }
     if (codes.some((code) => code.startsWith('TOKEN_')) || codes.includes('PERMISSION_DENIED')) {
-      response.headers = { 'WWW-Authenticate': { description: 'A Bearer challenge (RFC 6750 §3), with the TOKEN_* and PERMISSION_DENIED problems', schema: { type: 'string' } } }
+      response.headers = {
+        'WWW-Authenticate': {
+          description: 'A Bearer challenge (RFC 6750 §3), with the TOKEN_* and PERMISSION_DENIED problems',
+          schema: { type: 'string' },
+        },
+      }
     }
-    if (status === 429) response.headers = { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'string' } } }
+    if (status === 429)
+      response.headers = { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'string' } } }
     responses[String(status)] = response
   }
   return responses
@@ -114,7 +152,12 @@ function problemResponses(route: OrgRoute, own: readonly string[]): Record<strin
 function queryParameters(schema: JsonObject): JsonObject[] {
   const properties = (schema.properties ?? {}) as Record<string, JsonObject>
   const required = new Set((schema.required ?? []) as string[])
-  return Object.entries(properties).map(([name, property]) => ({ name, in: 'query', required: required.has(name), schema: property }))
+  return Object.entries(properties).map(([name, property]) => ({
+    name,
+    in: 'query',
+    required: required.has(name),
+    schema: property,
+  }))
 }
 
 /**
@@ -124,7 +167,8 @@ function queryParameters(schema: JsonObject): JsonObject[] {
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output', components: Record<string, JsonObject>): JsonObject {
   const converted = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonObject
   const { $schema: _dialect, $defs, ...rest } = converted
-  for (const [name, definition] of Object.entries(($defs ?? {}) as Record<string, JsonObject>)) components[name] ??= relink(definition) as JsonObject
+  for (const [name, definition] of Object.entries(($defs ?? {}) as Record<string, JsonObject>))
+    components[name] ??= relink(definition) as JsonObject
   // A named schema at the top converts to itself with an id: reference it instead.
   const id = (rest as { id?: string }).id
   if (typeof id === 'string') {
@@ -140,7 +184,8 @@ function relink(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value
   const result: JsonObject = {}
   for (const [key, inner] of Object.entries(value)) {
-    result[key] = key === '$ref' && typeof inner === 'string' ? inner.replace('#/$defs/', '#/components/schemas/') : relink(inner)
+    result[key] =
+      key === '$ref' && typeof inner === 'string' ? inner.replace('#/$defs/', '#/components/schemas/') : relink(inner)
   }
   return result
 }

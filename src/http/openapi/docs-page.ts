@@ -7,9 +7,15 @@ import type { HttpResponse } from '../http-types.js'
  * The page's Content-Security-Policy: everything from this origin only, no inline script, no
  * eval, nothing framed; `data:` images for Swagger UI's inline icons. Works offline.
  */
-export const DOCS_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+const DOCS_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-const HEADERS = { 'content-security-policy': DOCS_CSP, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache', 'referrer-policy': 'no-referrer' }
+const HEADERS = {
+  'content-security-policy': DOCS_CSP,
+  'x-content-type-options': 'nosniff',
+  'cache-control': 'no-cache',
+  'referrer-policy': 'no-referrer',
+}
 
 // Relative paths: the page works wherever the router is mounted (`/docs`, `/api/docs`).
 const PAGE = `<!doctype html>
@@ -43,11 +49,18 @@ export function docsPage(): Map<string, HttpResponse> {
   } catch {
     throw new TypeError('tenantry: the docs page needs the swagger-ui-dist package: npm install swagger-ui-dist@5')
   }
-  const asset = (file: string, type: string): HttpResponse => ({ status: 200, headers: { ...HEADERS, 'content-type': type }, body: readFileSync(join(dist, file), 'utf8') })
+  const asset = (file: string, type: string): HttpResponse => ({
+    status: 200,
+    headers: { ...HEADERS, 'content-type': type },
+    body: readFileSync(join(dist, file), 'utf8'),
+  })
   return new Map([
     ['/docs', { status: 200, headers: { ...HEADERS, 'content-type': 'text/html; charset=utf-8' }, body: PAGE }],
     ['/docs/swagger-ui.css', asset('swagger-ui.css', 'text/css; charset=utf-8')],
     ['/docs/swagger-ui-bundle.js', asset('swagger-ui-bundle.js', 'text/javascript; charset=utf-8')],
-    ['/docs/init.js', { status: 200, headers: { ...HEADERS, 'content-type': 'text/javascript; charset=utf-8' }, body: INIT }],
+    [
+      '/docs/init.js',
+      { status: 200, headers: { ...HEADERS, 'content-type': 'text/javascript; charset=utf-8' }, body: INIT },
+    ],
   ])
 }

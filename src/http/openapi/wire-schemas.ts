@@ -6,30 +6,83 @@ import { z } from 'zod'
  */
 const timestamp = z.iso.datetime({ offset: true }).meta({ description: 'RFC 3339 date-time' })
 
-export const Organization = z
+const Organization = z
   .strictObject({ id: z.string(), name: z.string(), slug: z.string(), created_at: timestamp, updated_at: timestamp })
-  .meta({ id: 'Organization', examples: [{ id: '7b1c…', name: 'Acme', slug: 'acme', created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z' }] })
+  .meta({
+    id: 'Organization',
+    examples: [
+      {
+        id: '7b1c…',
+        name: 'Acme',
+        slug: 'acme',
+        created_at: '2026-01-01T00:00:00.000Z',
+        updated_at: '2026-01-01T00:00:00.000Z',
+      },
+    ],
+  })
 
-export const Member = z
-  .strictObject({ id: z.string().meta({ description: 'The membership id' }), account_id: z.string(), email: z.string(), role: z.string().meta({ description: 'owner, admin, member or a custom role' }), created_at: timestamp })
-  .meta({ id: 'Member', examples: [{ id: 'c2f0…', account_id: '91d4…', email: 'ada@acme.test', role: 'admin', created_at: '2026-01-01T00:00:00.000Z' }] })
+const Member = z
+  .strictObject({
+    id: z.string().meta({ description: 'The membership id' }),
+    account_id: z.string(),
+    email: z.string(),
+    role: z.string().meta({ description: 'owner, admin, member or a custom role' }),
+    created_at: timestamp,
+  })
+  .meta({
+    id: 'Member',
+    examples: [
+      {
+        id: 'c2f0…',
+        account_id: '91d4…',
+        email: 'ada@acme.test',
+        role: 'admin',
+        created_at: '2026-01-01T00:00:00.000Z',
+      },
+    ],
+  })
 
-export const Tokens = z
+const Tokens = z
   .strictObject({
     access_token: z.string().meta({ description: 'A JWT (typ at+jwt) to send as Authorization: Bearer' }),
     token_type: z.literal('Bearer'),
     expires_in: z.number().int().meta({ description: 'Seconds until the access token expires' }),
-    refresh_token: z.string().meta({ description: 'Opaque and single-use: POST /admin/refresh swaps it for a new pair' }),
+    refresh_token: z
+      .string()
+      .meta({ description: 'Opaque and single-use: POST /admin/refresh swaps it for a new pair' }),
   })
-  .meta({ id: 'Tokens', examples: [{ access_token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9…', token_type: 'Bearer', expires_in: 900, refresh_token: 'rt_…' }] })
+  .meta({
+    id: 'Tokens',
+    examples: [
+      {
+        access_token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9…',
+        token_type: 'Bearer',
+        expires_in: 900,
+        refresh_token: 'rt_…',
+      },
+    ],
+  })
 
-export const Domain = z.strictObject({ domain: z.string(), created_at: timestamp }).meta({ id: 'Domain', examples: [{ domain: 'app.acme.com', created_at: '2026-01-01T00:00:00.000Z' }] })
+const Domain = z
+  .strictObject({ domain: z.string(), created_at: timestamp })
+  .meta({ id: 'Domain', examples: [{ domain: 'app.acme.com', created_at: '2026-01-01T00:00:00.000Z' }] })
 
-export const Invitation = z
+const Invitation = z
   .strictObject({ id: z.string(), email: z.string(), role: z.string(), expires_at: timestamp, created_at: timestamp })
-  .meta({ id: 'Invitation', examples: [{ id: '5e0a…', email: 'new@acme.test', role: 'member', expires_at: '2026-01-08T00:00:00.000Z', created_at: '2026-01-01T00:00:00.000Z' }] })
+  .meta({
+    id: 'Invitation',
+    examples: [
+      {
+        id: '5e0a…',
+        email: 'new@acme.test',
+        role: 'member',
+        expires_at: '2026-01-08T00:00:00.000Z',
+        created_at: '2026-01-01T00:00:00.000Z',
+      },
+    ],
+  })
 
-export const AuditEvent = z
+const AuditEvent = z
   .strictObject({
     id: z.string(),
     type: z.string(),
@@ -47,20 +100,36 @@ export const Problem = z
     status: z.number().int(),
     detail: z.string(),
     code: z.string().meta({ description: 'Stable; branch on this, never on detail' }),
-    errors: z.array(z.strictObject({ pointer: z.string(), detail: z.string() })).optional().meta({ description: 'VALIDATION_FAILED: each field at fault, as a JSON Pointer' }),
-    organizations: z.array(z.strictObject({ name: z.string(), slug: z.string() })).optional().meta({ description: 'ORGANIZATION_REQUIRED: the account’s organizations' }),
+    errors: z
+      .array(z.strictObject({ pointer: z.string(), detail: z.string() }))
+      .optional()
+      .meta({ description: 'VALIDATION_FAILED: each field at fault, as a JSON Pointer' }),
+    organizations: z
+      .array(z.strictObject({ name: z.string(), slug: z.string() }))
+      .optional()
+      .meta({ description: 'ORGANIZATION_REQUIRED: the account’s organizations' }),
   })
   .meta({ id: 'Problem', description: 'RFC 9457 problem details' })
 
 /** What each route answers on success: its status and, unless it is empty, its body. */
 export const successes = {
-  'POST /org/create': { status: 201, body: z.strictObject({ organization: Organization, admin: z.strictObject({ id: z.string(), email: z.string() }), owner: Member }) },
+  'POST /org/create': {
+    status: 201,
+    body: z.strictObject({
+      organization: Organization,
+      admin: z.strictObject({ id: z.string(), email: z.string() }),
+      owner: Member,
+    }),
+  },
   'GET /org/get': { status: 200, body: z.strictObject({ organization: Organization }) },
   'POST /admin/login': { status: 200, body: Tokens },
   'POST /admin/switch': { status: 200, body: Tokens },
   'POST /admin/refresh': { status: 200, body: Tokens },
   'POST /admin/logout': { status: 204 },
-  'GET /org/audit': { status: 200, body: z.strictObject({ next_cursor: z.string().nullable(), events: z.array(AuditEvent) }) },
+  'GET /org/audit': {
+    status: 200,
+    body: z.strictObject({ next_cursor: z.string().nullable(), events: z.array(AuditEvent) }),
+  },
   'PUT /org/update': { status: 200, body: z.strictObject({ organization: Organization }) },
   'DELETE /org/delete': { status: 204 },
   'POST /org/domains': { status: 201, body: z.strictObject({ domain: Domain }) },
@@ -71,7 +140,13 @@ export const successes = {
   'DELETE /org/members/{id}': { status: 204 },
   'POST /org/leave': { status: 204 },
   'POST /org/transfer-ownership': { status: 200, body: z.strictObject({ owner: Member }) },
-  'POST /org/invitations': { status: 201, body: z.strictObject({ invitation: Invitation, token: z.string().meta({ description: 'Shown once: 256 random bits, base64url' }) }) },
+  'POST /org/invitations': {
+    status: 201,
+    body: z.strictObject({
+      invitation: Invitation,
+      token: z.string().meta({ description: 'Shown once: 256 random bits, base64url' }),
+    }),
+  },
   'GET /org/invitations': { status: 200, body: z.strictObject({ invitations: z.array(Invitation) }) },
   'DELETE /org/invitations/{id}': { status: 204 },
   'POST /org/invitations/accept': { status: 200, body: Tokens },

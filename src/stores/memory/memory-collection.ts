@@ -109,7 +109,8 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
       const values = new Map<string, unknown>()
       for (const document of this.#matching(filter, options)) {
         const value = valueAt(document, key)
-        for (const item of Array.isArray(value) ? value : [value]) if (item !== undefined) values.set(JSON.stringify(item), structuredClone(item))
+        for (const item of Array.isArray(value) ? value : [value])
+          if (item !== undefined) values.set(JSON.stringify(item), structuredClone(item))
       }
       return [...values.values()]
     })
@@ -121,7 +122,9 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
       this.#run(options, () => {
         checkSupported(pipeline)
         if (options.collation && options.collation.strength !== undefined && options.collation.strength < 3) {
-          throw new UnsupportedQueryError('a pipeline under a collation weaker than strength 3 works on MongoDB; the in-memory store applies collation to sorting only')
+          throw new UnsupportedQueryError(
+            'a pipeline under a collation weaker than strength 3 works on MongoDB; the in-memory store applies collation to sorting only',
+          )
         }
         let first = 0
         let input = [...this.#documents.values()]
@@ -143,12 +146,20 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
     return this.#run(options, () => this.#update(filter, update, options, false))
   }
 
-  async replaceOne(filter: Filter, replacement: T, options: Omit<UpdateOptions, 'arrayFilters'> = {}): Promise<UpdateResult> {
+  async replaceOne(
+    filter: Filter,
+    replacement: T,
+    options: Omit<UpdateOptions, 'arrayFilters'> = {},
+  ): Promise<UpdateResult> {
     return this.#run(options, () => {
       const [current] = this.#matching(filter, options, undefined, 1)
       if (!current) {
         if (!options.upsert) return updateResult(0, 0)
-        return updateResult(0, 0, this.#upsert(filter, (seed) => ({ ...pick(seed, '_id'), ...structuredClone(replacement) })))
+        return updateResult(
+          0,
+          0,
+          this.#upsert(filter, (seed) => ({ ...pick(seed, '_id'), ...structuredClone(replacement) })),
+        )
       }
       this.#replace(current, this.#replacement(current, replacement))
       return updateResult(1, 1)
@@ -199,7 +210,10 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
     })
   }
 
-  async findOneAndDelete(filter: Filter, options: Omit<FindOneAndOptions, 'upsert' | 'returnDocument'> = {}): Promise<T | null> {
+  async findOneAndDelete(
+    filter: Filter,
+    options: Omit<FindOneAndOptions, 'upsert' | 'returnDocument'> = {},
+  ): Promise<T | null> {
     return this.#run(options, () => {
       const [current] = this.#matching(filter, options, options.sort, 1)
       if (!current) return null
@@ -209,8 +223,19 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
   }
 
   /** Runs the operations in order. Ordered (the default), the first failure stops the rest, as in MongoDB. */
-  async bulkWrite(operations: AnyBulkWriteOperation<T>[], options: { ordered?: boolean } = {}): Promise<BulkWriteResult> {
-    const result: BulkWriteResult = { insertedCount: 0, matchedCount: 0, modifiedCount: 0, deletedCount: 0, upsertedCount: 0, insertedIds: {}, upsertedIds: {} }
+  async bulkWrite(
+    operations: AnyBulkWriteOperation<T>[],
+    options: { ordered?: boolean } = {},
+  ): Promise<BulkWriteResult> {
+    const result: BulkWriteResult = {
+      insertedCount: 0,
+      matchedCount: 0,
+      modifiedCount: 0,
+      deletedCount: 0,
+      upsertedCount: 0,
+      insertedIds: {},
+      upsertedIds: {},
+    }
     let failure: unknown
     for (const [index, operation] of operations.entries()) {
       try {
@@ -231,11 +256,20 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
       result.insertedCount++
       return
     }
-    if ('updateOne' in operation) outcome = await this.updateOne(operation.updateOne.filter, operation.updateOne.update, operation.updateOne)
-    else if ('updateMany' in operation) outcome = await this.updateMany(operation.updateMany.filter, operation.updateMany.update, operation.updateMany)
-    else if ('replaceOne' in operation) outcome = await this.replaceOne(operation.replaceOne.filter, operation.replaceOne.replacement, operation.replaceOne)
-    else if ('deleteOne' in operation) result.deletedCount += (await this.deleteOne(operation.deleteOne.filter)).deletedCount
-    else if ('deleteMany' in operation) result.deletedCount += (await this.deleteMany(operation.deleteMany.filter)).deletedCount
+    if ('updateOne' in operation)
+      outcome = await this.updateOne(operation.updateOne.filter, operation.updateOne.update, operation.updateOne)
+    else if ('updateMany' in operation)
+      outcome = await this.updateMany(operation.updateMany.filter, operation.updateMany.update, operation.updateMany)
+    else if ('replaceOne' in operation)
+      outcome = await this.replaceOne(
+        operation.replaceOne.filter,
+        operation.replaceOne.replacement,
+        operation.replaceOne,
+      )
+    else if ('deleteOne' in operation)
+      result.deletedCount += (await this.deleteOne(operation.deleteOne.filter)).deletedCount
+    else if ('deleteMany' in operation)
+      result.deletedCount += (await this.deleteMany(operation.deleteMany.filter)).deletedCount
     else throw new InvalidQueryError('unknown bulkWrite operation')
     if (!outcome) return
     result.matchedCount += outcome.matchedCount
@@ -315,11 +349,15 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
     const { collation } = options
     if (!collation) return queryOptions
     if ((collation.strength ?? 3) > 3 || 'maxVariable' in collation || 'backwards' in collation) {
-      throw new UnsupportedQueryError('collation strengths 4 and 5, maxVariable and backwards work on MongoDB; the in-memory store supports locale, strength 1 to 3, caseLevel, caseFirst, numericOrdering and alternate')
+      throw new UnsupportedQueryError(
+        'collation strengths 4 and 5, maxVariable and backwards work on MongoDB; the in-memory store supports locale, strength 1 to 3, caseLevel, caseFirst, numericOrdering and alternate',
+      )
     }
     // mingo applies a collation to sorting; comparing strings under one is MongoDB's alone.
     if ((collation.strength ?? 3) < 3 && filter && Object.keys(filter).length > 0) {
-      throw new UnsupportedQueryError('matching under a collation weaker than strength 3 works on MongoDB; the in-memory store applies collation to sorting only')
+      throw new UnsupportedQueryError(
+        'matching under a collation weaker than strength 3 works on MongoDB; the in-memory store applies collation to sorting only',
+      )
     }
     return { ...queryOptions, collation: collation as never }
   }
@@ -359,7 +397,11 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
     const matched = this.#matching(filter, options, undefined, single ? 1 : undefined)
     if (matched.length === 0) {
       if (!options.upsert) return updateResult(0, 0)
-      return updateResult(0, 0, this.#upsert(filter, (seed) => this.#updated(seed, update, options.arrayFilters, true)))
+      return updateResult(
+        0,
+        0,
+        this.#upsert(filter, (seed) => this.#updated(seed, update, options.arrayFilters, true)),
+      )
     }
     const updated = matched.map((document) => this.#updated(document, update, options.arrayFilters))
     const replacing = new Set(matched.map((document) => document._id))
@@ -378,10 +420,13 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
     let modifier = update as Modifier<T> | PipelineStage[]
     if (!Array.isArray(update) && '$setOnInsert' in update) {
       const { $setOnInsert, ...rest } = update
-      modifier = (inserting ? { ...rest, $set: { ...(rest.$set as object), ...($setOnInsert as object) } } : rest) as Modifier<T>
+      modifier = (
+        inserting ? { ...rest, $set: { ...(rest.$set as object), ...($setOnInsert as object) } } : rest
+      ) as Modifier<T>
     }
     if (!Array.isArray(update)) assertNumeric(document, update)
-    if (Array.isArray(modifier) || Object.keys(modifier).length > 0) applyUpdate(copy, {}, modifier, { arrayFilters: arrayFilters as never }, queryOptions)
+    if (Array.isArray(modifier) || Object.keys(modifier).length > 0)
+      applyUpdate(copy, {}, modifier, { arrayFilters: arrayFilters as never }, queryOptions)
     const next = copy[0]!
     if (!inserting && next._id !== document._id) throw new InvalidQueryError('the _id of a document cannot be changed')
     return next
@@ -402,14 +447,23 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
   /** `_id` and every declared unique index, against the stored documents (bar `replacing`) and the batch so far. */
   #assertUnique(candidate: T, replacing?: Set<unknown>, batch: T[] = []): void {
     const others = [...batch]
-    if (!replacing?.has(candidate._id) && (this.#documents.has(candidate._id) || batch.some((document) => document._id === candidate._id))) {
+    if (
+      !replacing?.has(candidate._id) &&
+      (this.#documents.has(candidate._id) || batch.some((document) => document._id === candidate._id))
+    ) {
       throw new DuplicateKeyError(`a document with _id ${String(candidate._id)} already exists`)
     }
     if (this.#unique.length === 0) return
     for (const document of this.#documents.values()) if (!replacing?.has(document._id)) others.push(document)
     for (const fields of this.#unique) {
       const key = JSON.stringify(fields.map((field) => valueAt(candidate, field) ?? null))
-      if (others.some((document) => document._id !== candidate._id && JSON.stringify(fields.map((field) => valueAt(document, field) ?? null)) === key)) {
+      if (
+        others.some(
+          (document) =>
+            document._id !== candidate._id &&
+            JSON.stringify(fields.map((field) => valueAt(document, field) ?? null)) === key,
+        )
+      ) {
         throw new DuplicateKeyError(`a document with this ${fields.join(', ')} already exists`)
       }
     }
@@ -426,12 +480,19 @@ function cursor<T>(run: () => T[]): MemoryCursor<T> {
 }
 
 function updateResult(matchedCount: number, modifiedCount: number, upsertedId?: unknown): UpdateResult {
-  return { ...ACKNOWLEDGED, matchedCount, modifiedCount, upsertedCount: upsertedId === undefined ? 0 : 1, upsertedId: upsertedId ?? null }
+  return {
+    ...ACKNOWLEDGED,
+    matchedCount,
+    modifiedCount,
+    upsertedCount: upsertedId === undefined ? 0 : 1,
+    upsertedId: upsertedId ?? null,
+  }
 }
 
 function valueAt(document: Document, path: string): unknown {
   let value: unknown = document
-  for (const part of path.split('.')) value = value !== null && typeof value === 'object' ? (value as Document)[part] : undefined
+  for (const part of path.split('.'))
+    value = value !== null && typeof value === 'object' ? (value as Document)[part] : undefined
   return value
 }
 
@@ -442,7 +503,8 @@ function assertNumeric(document: Document, update: Document): void {
     if (fields === null || typeof fields !== 'object') continue
     for (const path of Object.keys(fields)) {
       const value = path.includes('$') ? undefined : valueAt(document, path)
-      if (value !== undefined && typeof value !== 'number') throw new InvalidQueryError(`cannot apply ${operator} to ${path}, which holds something other than a number`)
+      if (value !== undefined && typeof value !== 'number')
+        throw new InvalidQueryError(`cannot apply ${operator} to ${path}, which holds something other than a number`)
     }
   }
 }
@@ -458,9 +520,15 @@ function pick(document: Document, key: string): Document {
 function equalitySeed(filter: Filter): Document {
   const seed: Document = {}
   for (const [key, value] of Object.entries(filter)) {
-    if (key === '$and' && Array.isArray(value)) Object.assign(seed, ...value.map((inner) => equalitySeed(inner as Filter)))
+    if (key === '$and' && Array.isArray(value))
+      Object.assign(seed, ...value.map((inner) => equalitySeed(inner as Filter)))
     else if (key.startsWith('$')) continue
-    else if (value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).some((k) => k.startsWith('$'))) {
+    else if (
+      value !== null &&
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      Object.keys(value).some((k) => k.startsWith('$'))
+    ) {
       if ('$eq' in value) seed[key] = structuredClone((value as Document).$eq)
     } else seed[key] = structuredClone(value)
   }

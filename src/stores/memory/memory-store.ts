@@ -1,8 +1,26 @@
 import type { CollectionDeclarations, IndexSpec } from '../../data/collection-types.js'
 import { parseDeclarations, parseTenantField } from '../../data/declarations.js'
 import { ScopedCollection } from '../../data/scoped-collection.js'
-import { AdminEmailTakenError, AlreadyMemberError, DomainTakenError, InvitationPendingError, OrganizationNameTakenError, OrganizationNotFoundError, SlugTakenError } from '../../errors.js'
-import type { AccountRecord, AuditEvent, DomainRecord, InvitationRecord, MembershipRecord, OrganizationRecord, RefreshTokenRecord, SessionRecord, TenantStore } from '../../store.js'
+import {
+  AdminEmailTakenError,
+  AlreadyMemberError,
+  DomainTakenError,
+  InvitationPendingError,
+  OrganizationNameTakenError,
+  OrganizationNotFoundError,
+  SlugTakenError,
+} from '../../errors.js'
+import type {
+  AccountRecord,
+  AuditEvent,
+  DomainRecord,
+  InvitationRecord,
+  MembershipRecord,
+  OrganizationRecord,
+  RefreshTokenRecord,
+  SessionRecord,
+  TenantStore,
+} from '../../store.js'
 import { MemoryCollection } from './memory-collection.js'
 import { UniqueTable } from './unique-table.js'
 
@@ -34,12 +52,15 @@ export interface MemoryStoreOptions {
  * const tenancy = createTenancy({ store: memoryStore({ collections: { notes: {} } }), auth: { secret } })
  */
 export function memoryStore(options: MemoryStoreOptions = {}): TenantStore {
-  if (typeof options !== 'object' || options === null) throw new TypeError('tenantry: memoryStore options must be an object')
+  if (typeof options !== 'object' || options === null)
+    throw new TypeError('tenantry: memoryStore options must be an object')
   const { strategy = 'isolated' } = options
-  if (strategy !== 'isolated' && strategy !== 'shared') throw new TypeError("tenantry: memoryStore's strategy must be 'isolated' or 'shared'")
+  if (strategy !== 'isolated' && strategy !== 'shared')
+    throw new TypeError("tenantry: memoryStore's strategy must be 'isolated' or 'shared'")
   const declared = parseDeclarations(options.collections)
   const tenantField = strategy === 'shared' ? parseTenantField(options.tenantField) : undefined
-  if (options.maxTimeMS !== undefined && !(Number.isSafeInteger(options.maxTimeMS) && options.maxTimeMS > 0)) throw new TypeError('tenantry: memoryStore maxTimeMS must be a positive whole number of milliseconds')
+  if (options.maxTimeMS !== undefined && !(Number.isSafeInteger(options.maxTimeMS) && options.maxTimeMS > 0))
+    throw new TypeError('tenantry: memoryStore maxTimeMS must be a positive whole number of milliseconds')
   const data = partitionedData(declared, tenantField, options.maxTimeMS)
 
   const organizations = new UniqueTable<OrganizationRecord, 'nameKey' | 'slug'>({
@@ -108,10 +129,19 @@ export function memoryStore(options: MemoryStoreOptions = {}): TenantStore {
     },
     deleteAccount: async (id) => accounts.delete(id),
 
-    insertMembership: async (record) => memberships.insert({ ...record, pair: pair(record.accountId, record.organizationId) }),
-    findMembership: async (query) => membership('id' in query ? memberships.find({ id: query.id }) : memberships.find({ pair: pair(query.accountId, query.organizationId) })),
+    insertMembership: async (record) =>
+      memberships.insert({ ...record, pair: pair(record.accountId, record.organizationId) }),
+    findMembership: async (query) =>
+      membership(
+        'id' in query
+          ? memberships.find({ id: query.id })
+          : memberships.find({ pair: pair(query.accountId, query.organizationId) }),
+      ),
     async listMemberships(query) {
-      const rows = 'organizationId' in query ? memberships.filter((row) => row.organizationId === query.organizationId) : memberships.filter((row) => row.accountId === query.accountId)
+      const rows =
+        'organizationId' in query
+          ? memberships.filter((row) => row.organizationId === query.organizationId)
+          : memberships.filter((row) => row.accountId === query.accountId)
       return rows.sort((a, b) => (a.id < b.id ? -1 : 1)).map((row) => membership(row)!)
     },
     async updateMembership(id, patch, expected) {
@@ -123,23 +153,29 @@ export function memoryStore(options: MemoryStoreOptions = {}): TenantStore {
       memberships.delete(id)
       return true
     },
-    deleteMemberships: async (organizationId) => memberships.deleteWhere((row) => row.organizationId === organizationId),
+    deleteMemberships: async (organizationId) =>
+      memberships.deleteWhere((row) => row.organizationId === organizationId),
     async *walkMemberships(walkOptions = {}) {
       for (const row of memberships.listAfter(walkOptions.afterId)) yield membership(row)!
     },
 
-    insertInvitation: async (record) => invitations.insert({ ...record, pair: pair(record.organizationId, record.email) }),
-    findInvitation: async (query) => invitation('id' in query ? invitations.find({ id: query.id }) : invitations.find({ tokenHash: query.tokenHash })),
+    insertInvitation: async (record) =>
+      invitations.insert({ ...record, pair: pair(record.organizationId, record.email) }),
+    findInvitation: async (query) =>
+      invitation('id' in query ? invitations.find({ id: query.id }) : invitations.find({ tokenHash: query.tokenHash })),
     async listInvitations(organizationId) {
       const rows = invitations.filter((row) => row.organizationId === organizationId)
-      return rows.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1)).map((row) => invitation(row)!)
+      return rows
+        .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1))
+        .map((row) => invitation(row)!)
     },
     async deleteInvitation(id, organizationId) {
       if (invitations.find({ id })?.organizationId !== organizationId) return false
       invitations.delete(id)
       return true
     },
-    deleteInvitations: async (organizationId) => invitations.deleteWhere((row) => row.organizationId === organizationId),
+    deleteInvitations: async (organizationId) =>
+      invitations.deleteWhere((row) => row.organizationId === organizationId),
 
     async insertDomain(record) {
       if (domains.has(record.domain)) throw new DomainTakenError('another organization already uses this domain')
@@ -194,13 +230,19 @@ export function memoryStore(options: MemoryStoreOptions = {}): TenantStore {
     async listAuditEvents(organizationId, { limit, before, after }) {
       return structuredClone(
         auditEvents
-          .filter((event) => event.organizationId === organizationId && (before === undefined || event.at < before) && (after === undefined || olderThan(event, after)))
+          .filter(
+            (event) =>
+              event.organizationId === organizationId &&
+              (before === undefined || event.at < before) &&
+              (after === undefined || olderThan(event, after)),
+          )
           .sort((a, b) => (olderThan(a, b) ? 1 : -1))
           .slice(0, limit),
       )
     },
     async deleteAuditEvents(organizationId) {
-      for (let i = auditEvents.length - 1; i >= 0; i--) if (auditEvents[i]!.organizationId === organizationId) auditEvents.splice(i, 1)
+      for (let i = auditEvents.length - 1; i >= 0; i--)
+        if (auditEvents[i]!.organizationId === organizationId) auditEvents.splice(i, 1)
     },
 
     async *listOrganizations(listOptions = {}) {
@@ -218,7 +260,11 @@ type DataMethods = Pick<TenantStore, 'provisionTenantData' | 'dropTenantData' | 
  * `'shared'`. A provisioned space is an entry; its collections are made on first use, so idle
  * tenants cost a map entry each.
  */
-function partitionedData(declared: Map<string, IndexSpec[]>, tenantField: string | undefined, maxTimeMS: number | undefined): DataMethods {
+function partitionedData(
+  declared: Map<string, IndexSpec[]>,
+  tenantField: string | undefined,
+  maxTimeMS: number | undefined,
+): DataMethods {
   const spaces = new Map<string, Map<string, MemoryCollection>>()
   const keyOf = (org: Pick<OrganizationRecord, 'id' | 'dataKey'>) => (tenantField === undefined ? org.dataKey : org.id)
   return {
@@ -245,7 +291,11 @@ function partitionedData(declared: Map<string, IndexSpec[]>, tenantField: string
         return found
       }
       const tenant = tenantField === undefined ? null : { field: tenantField, value: org.id }
-      return new ScopedCollection(partition(name)!, name, { tenant, mixed: false, joinTarget: (target) => (declared.has(target) ? target : undefined) })
+      return new ScopedCollection(partition(name)!, name, {
+        tenant,
+        mixed: false,
+        joinTarget: (target) => (declared.has(target) ? target : undefined),
+      })
     },
   }
 }

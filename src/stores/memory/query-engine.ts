@@ -6,7 +6,13 @@ import * as projectionOperators from 'mingo/operators/projection'
 import * as queryOperators from 'mingo/operators/query'
 import * as windowOperators from 'mingo/operators/window'
 import safeRegex from 'safe-regex2'
-import { InvalidQueryError, QueryLimitError, QueryTimeoutError, TenantryError, UnsupportedQueryError } from '../../errors.js'
+import {
+  InvalidQueryError,
+  QueryLimitError,
+  QueryTimeoutError,
+  TenantryError,
+  UnsupportedQueryError,
+} from '../../errors.js'
 
 /**
  * mingo, bounded: what one tenant's operation may cost the process. mingo evaluates
@@ -23,7 +29,8 @@ let timeLimit = 0
 let ticks = 0
 
 function tick(): void {
-  if (++ticks % CHECK_EVERY === 0 && Date.now() > deadline) throw new QueryTimeoutError(`the operation ran past its ${timeLimit} ms (maxTimeMS)`)
+  if (++ticks % CHECK_EVERY === 0 && Date.now() > deadline)
+    throw new QueryTimeoutError(`the operation ran past its ${timeLimit} ms (maxTimeMS)`)
 }
 
 /** Runs one synchronous evaluation under a time limit, turning every engine failure into a typed error. */
@@ -44,7 +51,8 @@ export function bounded<R>(maxTimeMS: number, run: () => R): R {
 function engineError(err: unknown): unknown {
   if (err instanceof TenantryError) return err
   // V8's own limits: a call stack or an allocation the bounds above did not foresee.
-  if (err instanceof RangeError) return new QueryLimitError('the operation needs more memory or nesting than a tenant may use', { cause: err })
+  if (err instanceof RangeError)
+    return new QueryLimitError('the operation needs more memory or nesting than a tenant may use', { cause: err })
   // mingo's own refusals (MingoError) and whatever else it throws on a tenant's input.
   if (err instanceof Error) return new InvalidQueryError(err.message, { cause: err })
   return err
@@ -52,21 +60,30 @@ function engineError(err: unknown): unknown {
 
 function checkSize(result: unknown, operator: string): void {
   if (typeof result === 'string' ? result.length > MAX_STRING : Array.isArray(result) && result.length > MAX_ARRAY) {
-    throw new QueryLimitError(`${operator} made a value larger than a tenant may (${MAX_ARRAY} elements, ${MAX_STRING} characters)`)
+    throw new QueryLimitError(
+      `${operator} made a value larger than a tenant may (${MAX_ARRAY} elements, ${MAX_STRING} characters)`,
+    )
   }
 }
 
 /** A regular expression that cannot backtrack for ever (nested quantifiers are refused). */
-export function checkRegex(pattern: unknown): void {
+function checkRegex(pattern: unknown): void {
   const source = pattern instanceof RegExp ? pattern.source : pattern
   if (typeof source !== 'string') return
-  if (!safeRegex(source)) throw new QueryLimitError(`the regular expression ${JSON.stringify(source.slice(0, 80))} can take exponential time (nested quantifiers); the in-memory store refuses it`)
+  if (!safeRegex(source))
+    throw new QueryLimitError(
+      `the regular expression ${JSON.stringify(source.slice(0, 80))} can take exponential time (nested quantifiers); the in-memory store refuses it`,
+    )
 }
 
 type ComputeOptions = Parameters<typeof evalExpr>[2]
 type ExpressionOperator = (obj: unknown, expr: unknown, options: ComputeOptions) => unknown
 type QueryOperator = (selector: string, value: unknown, options: ComputeOptions) => (obj: unknown) => boolean
-type PipelineOperator = (collection: { map(f: (value: unknown) => unknown): unknown }, expr: unknown, options: ComputeOptions) => { map(f: (value: unknown) => unknown): unknown }
+type PipelineOperator = (
+  collection: { map(f: (value: unknown) => unknown): unknown },
+  expr: unknown,
+  options: ComputeOptions,
+) => { map(f: (value: unknown) => unknown): unknown }
 
 function boundExpression(name: string, operator: ExpressionOperator): ExpressionOperator {
   return (obj, expr, options) => {
@@ -81,7 +98,13 @@ function boundExpression(name: string, operator: ExpressionOperator): Expression
 function boundRange(operator: ExpressionOperator): ExpressionOperator {
   return (obj, expr, options) => {
     const [start, end, step = 1] = (evalExpr(obj, expr, options) ?? []) as number[]
-    if (typeof start === 'number' && typeof end === 'number' && typeof step === 'number' && step !== 0 && (end - start) / step > MAX_ARRAY) {
+    if (
+      typeof start === 'number' &&
+      typeof end === 'number' &&
+      typeof step === 'number' &&
+      step !== 0 &&
+      (end - start) / step > MAX_ARRAY
+    ) {
       throw new QueryLimitError(`$range would make more than ${MAX_ARRAY} numbers`)
     }
     return boundExpression('$range', operator)(obj, expr, options)
@@ -91,7 +114,8 @@ function boundRange(operator: ExpressionOperator): ExpressionOperator {
 // A pattern computed from a document is only known here, when it runs.
 function boundRegexExpression(name: string, operator: ExpressionOperator): ExpressionOperator {
   return (obj, expr, options) => {
-    if (expr !== null && typeof expr === 'object' && 'regex' in expr) checkRegex(evalExpr(obj, (expr as { regex: unknown }).regex, options))
+    if (expr !== null && typeof expr === 'object' && 'regex' in expr)
+      checkRegex(evalExpr(obj, (expr as { regex: unknown }).regex, options))
     return boundExpression(name, operator)(obj, expr, options)
   }
 }
@@ -111,7 +135,8 @@ function boundStage(name: string, operator: PipelineOperator): PipelineOperator 
     let produced = 0
     return operator(collection, expr, options).map((document) => {
       tick()
-      if (++produced > MAX_STAGE_DOCUMENTS) throw new QueryLimitError(`${name} made more than ${MAX_STAGE_DOCUMENTS} documents`)
+      if (++produced > MAX_STAGE_DOCUMENTS)
+        throw new QueryLimitError(`${name} made more than ${MAX_STAGE_DOCUMENTS} documents`)
       return document
     }) as ReturnType<PipelineOperator>
   }
@@ -119,7 +144,8 @@ function boundStage(name: string, operator: PipelineOperator): PipelineOperator 
 
 function wrapAll<O>(operators: Record<string, unknown>, wrap: (name: string, operator: O) => O): Record<string, O> {
   const wrapped: Record<string, O> = {}
-  for (const [name, operator] of Object.entries(operators)) if (name.startsWith('$') && typeof operator === 'function') wrapped[name] = wrap(name, operator as O)
+  for (const [name, operator] of Object.entries(operators))
+    if (name.startsWith('$') && typeof operator === 'function') wrapped[name] = wrap(name, operator as O)
   return wrapped
 }
 
@@ -135,7 +161,11 @@ export const boundedContext = Context.init({
   projection: projectionOperators as never,
   window: windowOperators as never,
   expression: wrapAll<ExpressionOperator>(expressionOperators, (name, operator) =>
-    name === '$range' ? boundRange(operator) : REGEX_EXPRESSIONS.has(name) ? boundRegexExpression(name, operator) : boundExpression(name, operator),
+    name === '$range'
+      ? boundRange(operator)
+      : REGEX_EXPRESSIONS.has(name)
+        ? boundRegexExpression(name, operator)
+        : boundExpression(name, operator),
   ) as never,
   query: wrapAll<QueryOperator>(queryOperators, (_name, operator) => boundQuery(operator)) as never,
   pipeline: wrapAll<PipelineOperator>(pipelineOperators, (name, operator) => boundStage(name, operator)) as never,
@@ -148,16 +178,32 @@ export const boundedContext = Context.init({
  */
 export function checkSupported(value: unknown, depth = 0): void {
   if (depth > 80 || value === null || typeof value !== 'object') return
-  if (value instanceof RegExp) return checkRegex(value)
+  if (value instanceof RegExp) {
+    checkRegex(value)
+    return
+  }
   if (Array.isArray(value)) {
     for (const item of value) checkSupported(item, depth + 1)
     return
   }
   for (const [key, inner] of Object.entries(value)) {
-    if (key === '$text') throw new UnsupportedQueryError('$text needs a text index and works on MongoDB; the in-memory store has no text search')
+    if (key === '$text')
+      throw new UnsupportedQueryError(
+        '$text needs a text index and works on MongoDB; the in-memory store has no text search',
+      )
     if (key === '$regex') checkRegex(inner)
-    if (key === '$lookup' && inner !== null && typeof inner === 'object' && 'localField' in inner && 'pipeline' in inner && Array.isArray(inner.pipeline) && inner.pipeline.length > 0) {
-      throw new UnsupportedQueryError('a $lookup with both localField/foreignField and a pipeline works on MongoDB; on the in-memory store, match inside the pipeline with let and $expr')
+    if (
+      key === '$lookup' &&
+      inner !== null &&
+      typeof inner === 'object' &&
+      'localField' in inner &&
+      'pipeline' in inner &&
+      Array.isArray(inner.pipeline) &&
+      inner.pipeline.length > 0
+    ) {
+      throw new UnsupportedQueryError(
+        'a $lookup with both localField/foreignField and a pipeline works on MongoDB; on the in-memory store, match inside the pipeline with let and $expr',
+      )
     }
     checkSupported(inner, depth + 1)
   }

@@ -35,7 +35,8 @@ export class UniqueTable<TRecord extends { id: string }, TKey extends keyof TRec
   /** Throws the key's conflict error when a unique value is taken, or `idConflict` when the id is. */
   insert(record: TRecord, idConflict?: () => Error): void {
     if (this.#rows.has(record.id)) throw (idConflict ?? (() => new Error(`id ${record.id} exists`)))()
-    for (const [key, index] of this.#indexes) if (record[key] !== undefined && index.has(record[key])) throw this.#unique[key]()
+    for (const [key, index] of this.#indexes)
+      if (record[key] !== undefined && index.has(record[key])) throw this.#unique[key]()
     this.#rows.set(record.id, this.#pack(record))
     for (const [key, index] of this.#indexes) if (record[key] !== undefined) index.set(record[key], record.id)
   }

@@ -30,12 +30,24 @@ interface ServerErrorShape {
  */
 export function mongoQueryError(err: unknown): unknown {
   const error = err as ServerErrorShape | null
-  if (error === null || typeof error !== 'object' || (error.name !== 'MongoServerError' && error.name !== 'MongoBulkWriteError')) return err
+  if (
+    error === null ||
+    typeof error !== 'object' ||
+    (error.name !== 'MongoServerError' && error.name !== 'MongoBulkWriteError')
+  )
+    return err
   const { code } = error
-  if (typeof code !== 'number' || OUTAGES.has(code) || (Array.isArray(error.errorLabels) && error.errorLabels.length > 0)) return err
+  if (
+    typeof code !== 'number' ||
+    OUTAGES.has(code) ||
+    (Array.isArray(error.errorLabels) && error.errorLabels.length > 0)
+  )
+    return err
   if (code === DUPLICATE_KEY) return new DuplicateKeyError('a document with this key already exists', { cause: err })
   if (code === MAX_TIME_MS_EXPIRED) return new QueryTimeoutError('the operation ran past its maxTimeMS', { cause: err })
-  if (LIMITS.has(code)) return new QueryLimitError(`the operation exceeds a server limit (${String(error.message)})`, { cause: err })
-  if (INVALID.has(code) || code >= FIRST_LOCATION_CODE) return new InvalidQueryError(String(error.message), { cause: err })
+  if (LIMITS.has(code))
+    return new QueryLimitError(`the operation exceeds a server limit (${String(error.message)})`, { cause: err })
+  if (INVALID.has(code) || code >= FIRST_LOCATION_CODE)
+    return new InvalidQueryError(String(error.message), { cause: err })
   return err
 }

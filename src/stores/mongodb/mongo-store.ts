@@ -1,9 +1,32 @@
 import type { CollectionOptions, Db, Filter } from 'mongodb'
 import type { CollectionDeclarations } from '../../data/collection-types.js'
 import { parseDeclarations, parseTenantField } from '../../data/declarations.js'
-import { AdminEmailTakenError, AlreadyMemberError, DomainTakenError, InvitationPendingError, OrganizationNameTakenError, SlugTakenError } from '../../errors.js'
-import type { AccountRecord, AuditEvent, DomainRecord, InvitationRecord, MembershipRecord, OrganizationRecord, RefreshTokenRecord, SessionRecord, TenantStore } from '../../store.js'
-import { dataSpaceIndexes, MARKER_COLLECTION, mongoTenantData, type DataSpaceDocument, type MongoStrategy } from './mongo-tenant-data.js'
+import {
+  AdminEmailTakenError,
+  AlreadyMemberError,
+  DomainTakenError,
+  InvitationPendingError,
+  OrganizationNameTakenError,
+  SlugTakenError,
+} from '../../errors.js'
+import type {
+  AccountRecord,
+  AuditEvent,
+  DomainRecord,
+  InvitationRecord,
+  MembershipRecord,
+  OrganizationRecord,
+  RefreshTokenRecord,
+  SessionRecord,
+  TenantStore,
+} from '../../store.js'
+import {
+  dataSpaceIndexes,
+  MARKER_COLLECTION,
+  mongoTenantData,
+  type DataSpaceDocument,
+  type MongoStrategy,
+} from './mongo-tenant-data.js'
 
 export interface MongoStoreOptions {
   /** The host's database: it holds the organizations, the admins and, on `'prefix'` and `'shared'`, the tenants' collections. */
@@ -72,15 +95,27 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
     throw new TypeError('tenantry: mongoStore needs { db }, a Db from the mongodb driver')
   }
   const { db, strategy = 'prefix', prefix = 'tenantry_', maxNamespaces } = options
-  if (strategy !== 'prefix' && strategy !== 'database' && strategy !== 'shared') throw new TypeError("tenantry: strategy must be 'prefix', 'database' or 'shared'")
-  if (!PREFIX.test(prefix)) throw new TypeError('tenantry: prefix must be a lower-case letter and up to 19 more of [a-z0-9_]')
+  if (strategy !== 'prefix' && strategy !== 'database' && strategy !== 'shared')
+    throw new TypeError("tenantry: strategy must be 'prefix', 'database' or 'shared'")
+  if (!PREFIX.test(prefix))
+    throw new TypeError('tenantry: prefix must be a lower-case letter and up to 19 more of [a-z0-9_]')
   const declared = parseDeclarations(options.collections)
   const tenantField = parseTenantField(options.tenantField)
-  if (maxNamespaces !== undefined && (!Number.isInteger(maxNamespaces) || maxNamespaces <= 0)) throw new TypeError('tenantry: maxNamespaces must be a positive whole number')
-  if (maxNamespaces !== undefined && strategy === 'shared') throw new TypeError("tenantry: maxNamespaces counts namespaces per tenant, which 'shared' does not create")
+  if (maxNamespaces !== undefined && (!Number.isInteger(maxNamespaces) || maxNamespaces <= 0))
+    throw new TypeError('tenantry: maxNamespaces must be a positive whole number')
+  if (maxNamespaces !== undefined && strategy === 'shared')
+    throw new TypeError("tenantry: maxNamespaces counts namespaces per tenant, which 'shared' does not create")
   const longest = Math.max(0, ...[...declared.keys()].map((name) => Buffer.byteLength(name)))
-  const namespace = strategy === 'prefix' ? `${db.databaseName}.${prefix}${'x'.repeat(DATA_KEY_BYTES)}_${'x'.repeat(longest)}` : strategy === 'shared' ? `${db.databaseName}.${prefix}data_${'x'.repeat(longest)}` : `${prefix}${'x'.repeat(DATA_KEY_BYTES)}.${'x'.repeat(longest)}`
-  if (Buffer.byteLength(namespace) >= 255) throw new TypeError('tenantry: the database and collection names are too long for MongoDB namespaces (under 255 bytes)')
+  const namespace =
+    strategy === 'prefix'
+      ? `${db.databaseName}.${prefix}${'x'.repeat(DATA_KEY_BYTES)}_${'x'.repeat(longest)}`
+      : strategy === 'shared'
+        ? `${db.databaseName}.${prefix}data_${'x'.repeat(longest)}`
+        : `${prefix}${'x'.repeat(DATA_KEY_BYTES)}.${'x'.repeat(longest)}`
+  if (Buffer.byteLength(namespace) >= 255)
+    throw new TypeError(
+      'tenantry: the database and collection names are too long for MongoDB namespaces (under 255 bytes)',
+    )
   const consistency = { ...CONSISTENT, ...options.consistency }
   assertConsistency(consistency)
   // Every collection of tenantry's own, by its full name, so no declared collection can map onto one.
@@ -99,12 +134,23 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
   const domains = own<DomainDocument>('domains')
   const spaces = own<DataSpaceDocument>('spaces')
   for (const name of declared.keys()) {
-    const physical = strategy === 'shared' ? `${prefix}data_${name}` : strategy === 'database' ? name : `${prefix}t_${name}`
+    const physical =
+      strategy === 'shared' ? `${prefix}data_${name}` : strategy === 'database' ? name : `${prefix}t_${name}`
     if (ownNames.has(physical) || (strategy === 'database' && name === MARKER_COLLECTION)) {
-      throw new TypeError(`tenantry: the collection name ${JSON.stringify(name)} would be ${physical}, one of tenantry's own collections; choose another`)
+      throw new TypeError(
+        `tenantry: the collection name ${JSON.stringify(name)} would be ${physical}, one of tenantry's own collections; choose another`,
+      )
     }
   }
-  const data = mongoTenantData(strategy, { db, spaces, prefix, declared, tenantField, maxNamespaces, countOrganizations: () => organizations.countDocuments() })
+  const data = mongoTenantData(strategy, {
+    db,
+    spaces,
+    prefix,
+    declared,
+    tenantField,
+    maxNamespaces,
+    countOrganizations: () => organizations.countDocuments(),
+  })
 
   // Created once, idempotently; a failure (server unreachable) is retried by the next call.
   let ready: Promise<void> | undefined
@@ -112,10 +158,16 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
     ready ??= Promise.all([
       organizations.createIndex({ nameKey: 1 }, { unique: true, name: 'nameKey_unique' }),
       // Partial: organizations stored before slugs existed have none until migrate() gives them one.
-      organizations.createIndex({ slug: 1 }, { unique: true, name: 'slug_unique', partialFilterExpression: { slug: { $type: 'string' } } }),
+      organizations.createIndex(
+        { slug: 1 },
+        { unique: true, name: 'slug_unique', partialFilterExpression: { slug: { $type: 'string' } } },
+      ),
       domains.createIndex({ organizationId: 1, _id: 1 }, { name: 'organizationId_domain' }),
       accounts.createIndex({ email: 1 }, { unique: true, name: 'email_unique' }),
-      memberships.createIndex({ accountId: 1, organizationId: 1 }, { unique: true, name: 'account_organization_unique' }),
+      memberships.createIndex(
+        { accountId: 1, organizationId: 1 },
+        { unique: true, name: 'account_organization_unique' },
+      ),
       memberships.createIndex({ organizationId: 1, _id: 1 }, { name: 'organizationId_id' }),
       invitations.createIndex({ organizationId: 1, email: 1 }, { unique: true, name: 'organization_email_unique' }),
       invitations.createIndex({ tokenHash: 1 }, { unique: true, name: 'tokenHash_unique' }),
@@ -157,7 +209,11 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
       // An upsert, for the server's clock on stateChangedAt. A record with this id always has
       // the field, so the filter never matches one: a reused id is a duplicate _id, as with insertOne.
       await organizations
-        .updateOne({ _id: id, stateChangedAt: { $exists: false } }, { $setOnInsert: rest, $currentDate: { stateChangedAt: true } }, { upsert: true })
+        .updateOne(
+          { _id: id, stateChangedAt: { $exists: false } },
+          { $setOnInsert: rest, $currentDate: { stateChangedAt: true } },
+          { upsert: true },
+        )
         .catch(rethrowDuplicate(organizationConflicts))
     },
     async findOrganization(query) {
@@ -167,7 +223,11 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
     async updateOrganization(id, patch, expected) {
       await ensureIndexes()
       const doc = await organizations
-        .findOneAndUpdate({ _id: id, ...(expected ? { ownerId: expected.ownerId } : {}) }, { $set: patch }, { returnDocument: 'after' })
+        .findOneAndUpdate(
+          { _id: id, ...(expected ? { ownerId: expected.ownerId } : {}) },
+          { $set: patch },
+          { returnDocument: 'after' },
+        )
         .catch(rethrowDuplicate(organizationConflicts))
         .catch(markRefusal)
       return doc ? fromOrganization(doc) : null
@@ -176,7 +236,13 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
       const filter: Filter<OrganizationDocument> = { _id: id, state: { $in: [...from] } }
       // Staleness on the server's clock, the one stateChangedAt was stamped with.
       if (staleForMs !== undefined) filter.$expr = { $lte: ['$stateChangedAt', { $subtract: ['$$NOW', staleForMs] }] }
-      const doc = await organizations.findOneAndUpdate(filter, { $set: { state: to }, $currentDate: { stateChangedAt: true } }, { returnDocument: 'after' }).catch(markRefusal)
+      const doc = await organizations
+        .findOneAndUpdate(
+          filter,
+          { $set: { state: to }, $currentDate: { stateChangedAt: true } },
+          { returnDocument: 'after' },
+        )
+        .catch(markRefusal)
       return doc ? fromOrganization(doc) : null
     },
     async deleteOrganization(id) {
@@ -195,7 +261,11 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
     async updateAccount(id, patch, expected) {
       await ensureIndexes()
       const doc = await accounts
-        .findOneAndUpdate({ _id: id, ...(expected ? { passwordHash: expected.passwordHash } : {}) }, { $set: patch }, { returnDocument: 'after' })
+        .findOneAndUpdate(
+          { _id: id, ...(expected ? { passwordHash: expected.passwordHash } : {}) },
+          { $set: patch },
+          { returnDocument: 'after' },
+        )
         .catch(rethrowDuplicate(accountConflicts))
         .catch(markRefusal)
       return doc ? fromAccount(doc) : null
@@ -210,14 +280,22 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
       await memberships.insertOne({ _id: id, ...rest }).catch(rethrowDuplicate(membershipConflicts))
     },
     async findMembership(query) {
-      const doc = await memberships.findOne('id' in query ? { _id: query.id } : { accountId: query.accountId, organizationId: query.organizationId })
+      const doc = await memberships.findOne(
+        'id' in query ? { _id: query.id } : { accountId: query.accountId, organizationId: query.organizationId },
+      )
       return doc ? fromMembership(doc) : null
     },
     async listMemberships(query) {
       return (await memberships.find(query).sort({ _id: 1 }).toArray()).map(fromMembership)
     },
     async updateMembership(id, patch, expected) {
-      const doc = await memberships.findOneAndUpdate({ _id: id, ...(expected ? { role: expected.role } : {}) }, { $set: patch }, { returnDocument: 'after' }).catch(markRefusal)
+      const doc = await memberships
+        .findOneAndUpdate(
+          { _id: id, ...(expected ? { role: expected.role } : {}) },
+          { $set: patch },
+          { returnDocument: 'after' },
+        )
+        .catch(markRefusal)
       return doc ? fromMembership(doc) : null
     },
     async deleteMembership(id, organizationId) {
@@ -315,7 +393,8 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
       await auditEvents.insertOne({ _id: id, ...rest })
     },
     async listAuditEvents(organizationId, { limit, before, after }) {
-      const filter: Record<string, unknown> = before === undefined ? { organizationId } : { organizationId, at: { $lt: before } }
+      const filter: Record<string, unknown> =
+        before === undefined ? { organizationId } : { organizationId, at: { $lt: before } }
       if (after) filter.$or = [{ at: { $lt: after.at } }, { at: after.at, _id: { $lt: after.id } }]
       const docs = await auditEvents.find(filter).sort({ at: -1, _id: -1 }).limit(limit).toArray()
       return docs.map(({ _id, ...rest }) => ({ id: _id, ...rest }))
@@ -336,12 +415,20 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
  * claim names: a lagging secondary or an unacknowledged write makes both wrong, so neither is
  * accepted even as an override.
  */
-function assertConsistency(consistency: Pick<CollectionOptions, 'readPreference' | 'readConcern' | 'writeConcern'>): void {
+function assertConsistency(
+  consistency: Pick<CollectionOptions, 'readPreference' | 'readConcern' | 'writeConcern'>,
+): void {
   const { readPreference, writeConcern } = consistency
   const mode = typeof readPreference === 'string' ? readPreference : readPreference?.mode
-  if (mode !== undefined && mode !== 'primary') throw new TypeError("tenantry: consistency.readPreference must be 'primary': a secondary can miss an organization just created and take its data for an orphan")
+  if (mode !== undefined && mode !== 'primary')
+    throw new TypeError(
+      "tenantry: consistency.readPreference must be 'primary': a secondary can miss an organization just created and take its data for an orphan",
+    )
   const w = writeConcern && 'w' in writeConcern ? writeConcern.w : undefined
-  if (w === 0) throw new TypeError('tenantry: consistency.writeConcern must be acknowledged (not w: 0): uniqueness conflicts are only reported to acknowledged writes')
+  if (w === 0)
+    throw new TypeError(
+      'tenantry: consistency.writeConcern must be acknowledged (not w: 0): uniqueness conflicts are only reported to acknowledged writes',
+    )
 }
 
 /**
@@ -351,7 +438,12 @@ function assertConsistency(consistency: Pick<CollectionOptions, 'readPreference'
  */
 function markRefusal(err: unknown): never {
   // By name, not instanceof: this module loads without the driver, and the host's copy may differ.
-  const error = err as { name?: unknown; errInfo?: { writeConcernError?: unknown }; writeConcernError?: unknown; errorLabels?: unknown } | null
+  const error = err as {
+    name?: unknown
+    errInfo?: { writeConcernError?: unknown }
+    writeConcernError?: unknown
+    errorLabels?: unknown
+  } | null
   const labels = Array.isArray(error?.errorLabels) ? error.errorLabels : []
   if (
     error?.name === 'MongoServerError' &&
@@ -372,7 +464,11 @@ function markRefusal(err: unknown): never {
  * index tenantry did not make) is passed on as it is, never dressed up as "taken".
  */
 function duplicateIndex(err: unknown): string[] | undefined {
-  const error = err as { code?: unknown; keyPattern?: Record<string, unknown>; writeErrors?: { code?: unknown; keyPattern?: Record<string, unknown> }[] }
+  const error = err as {
+    code?: unknown
+    keyPattern?: Record<string, unknown>
+    writeErrors?: { code?: unknown; keyPattern?: Record<string, unknown> }[]
+  }
   if (error?.code === DUPLICATE_KEY && error.keyPattern) return Object.keys(error.keyPattern)
   const written = error?.writeErrors?.find((writeError) => writeError.code === DUPLICATE_KEY && writeError.keyPattern)
   return written ? Object.keys(written.keyPattern!) : undefined
@@ -383,8 +479,12 @@ const organizationConflicts = {
   slug: () => new SlugTakenError('an organization with this slug already exists'),
 }
 const accountConflicts = { email: () => new AdminEmailTakenError('an account with this email already exists') }
-const membershipConflicts = { accountId: () => new AlreadyMemberError('this account is already a member of the organization') }
-const invitationConflicts = { organizationId: () => new InvitationPendingError('this email already has a pending invitation to the organization') }
+const membershipConflicts = {
+  accountId: () => new AlreadyMemberError('this account is already a member of the organization'),
+}
+const invitationConflicts = {
+  organizationId: () => new InvitationPendingError('this email already has a pending invitation to the organization'),
+}
 const domainConflicts = { _id: () => new DomainTakenError('another organization already uses this domain') }
 
 function rethrowDuplicate(conflicts: Record<string, () => Error>) {

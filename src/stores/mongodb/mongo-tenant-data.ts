@@ -30,7 +30,10 @@ export interface DataSpaceDocument {
   droppedAt?: Date
 }
 
-type DataMethods = Pick<TenantStore, 'provisionTenantData' | 'dropTenantData' | 'listTenantDataKeys' | 'collection' | 'assertCapacity'>
+type DataMethods = Pick<
+  TenantStore,
+  'provisionTenantData' | 'dropTenantData' | 'listTenantDataKeys' | 'collection' | 'assertCapacity'
+>
 
 export interface TenantDataOptions {
   db: Db
@@ -49,7 +52,7 @@ export interface TenantDataOptions {
  * declared collection, its `_id` index and its declared indexes, plus the marker collection of
  * a database-per-tenant space. What `maxNamespaces` is counted in.
  */
-export function namespacesPerTenant(strategy: MongoStrategy, declared: Map<string, IndexSpec[]>): number {
+function namespacesPerTenant(strategy: MongoStrategy, declared: Map<string, IndexSpec[]>): number {
   if (strategy === 'shared') return 0
   let count = strategy === 'database' ? 2 : 0
   for (const indexes of declared.values()) count += 2 + indexes.length
@@ -57,7 +60,9 @@ export function namespacesPerTenant(strategy: MongoStrategy, declared: Map<strin
 }
 
 /** The indexes of the data-space records: dropped ones expire after the tombstone window. */
-export const dataSpaceIndexes: IndexDescription[] = [{ key: { droppedAt: 1 }, name: 'droppedAt_ttl', expireAfterSeconds: TOMBSTONE_SECONDS }]
+export const dataSpaceIndexes: IndexDescription[] = [
+  { key: { droppedAt: 1 }, name: 'droppedAt_ttl', expireAfterSeconds: TOMBSTONE_SECONDS },
+]
 
 /**
  * Each strategy's tenant data, behind the one `ScopedCollection` every tenant handle goes
@@ -72,12 +77,20 @@ export function mongoTenantData(strategy: MongoStrategy, options: TenantDataOpti
   return {
     ...methods,
     async provisionTenantData(org) {
-      await spaces.updateOne({ _id: keyOf(org) }, { $setOnInsert: { organizationId: org.id }, $currentDate: { provisionedAt: true }, $unset: { droppedAt: '' } }, { upsert: true })
+      await spaces.updateOne(
+        { _id: keyOf(org) },
+        { $setOnInsert: { organizationId: org.id }, $currentDate: { provisionedAt: true }, $unset: { droppedAt: '' } },
+        { upsert: true },
+      )
       await methods.provisionTenantData(org)
     },
     async dropTenantData(org) {
       await methods.dropTenantData(org)
-      await spaces.updateOne({ _id: keyOf(org) }, { $setOnInsert: { organizationId: org.id }, $currentDate: { droppedAt: true } }, { upsert: true })
+      await spaces.updateOne(
+        { _id: keyOf(org) },
+        { $setOnInsert: { organizationId: org.id }, $currentDate: { droppedAt: true } },
+        { upsert: true },
+      )
     },
     async listTenantDataKeys() {
       const records = await spaces.find({}, { projection: { droppedAt: 1 } }).toArray()
@@ -105,14 +118,21 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Data
   const assertCapacity = async () => {
     if (maxNamespaces === undefined || perTenant === 0) return
     const needed = ((await options.countOrganizations()) + 1) * perTenant
-    if (needed > maxNamespaces) throw new CapacityExceededError(`another organization needs ${perTenant} more namespaces, past the budget of ${maxNamespaces}`)
+    if (needed > maxNamespaces)
+      throw new CapacityExceededError(
+        `another organization needs ${perTenant} more namespaces, past the budget of ${maxNamespaces}`,
+      )
   }
 
   if (strategy === 'shared') {
     const sharedName = (name: string) => `${prefix}data_${name}`
     let ready: Promise<void> | undefined
     const ensureShared = () => {
-      ready ??= Promise.all([...declared].map(([name, indexes]) => createCollection(db, sharedName(name), sharedIndexes(indexes, tenantField)))).then(
+      ready ??= Promise.all(
+        [...declared].map(([name, indexes]) =>
+          createCollection(db, sharedName(name), sharedIndexes(indexes, tenantField)),
+        ),
+      ).then(
         () => undefined,
         (err: unknown) => {
           ready = undefined
@@ -128,7 +148,9 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Data
         for (const name of declared.keys()) {
           const collection = db.collection(sharedName(name))
           for (;;) {
-            const batch = await collection.find({ [tenantField]: org.id }, { projection: { _id: 1 }, limit: DELETE_BATCH }).toArray()
+            const batch = await collection
+              .find({ [tenantField]: org.id }, { projection: { _id: 1 }, limit: DELETE_BATCH })
+              .toArray()
             if (batch.length === 0) break
             await collection.deleteMany({ [tenantField]: org.id, _id: { $in: batch.map((doc) => doc._id) } })
           }
@@ -138,7 +160,10 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Data
         const keys = new Set<string>()
         // A cursor, not distinct(): distinct answers in one document, capped at 16 MB of ids.
         for (const name of declared.keys()) {
-          for await (const group of db.collection(sharedName(name)).aggregate<{ _id: unknown }>([{ $group: { _id: `$${tenantField}` } }])) keys.add(String(group._id))
+          for await (const group of db
+            .collection(sharedName(name))
+            .aggregate<{ _id: unknown }>([{ $group: { _id: `$${tenantField}` } }]))
+            keys.add(String(group._id))
         }
         return [...keys]
       },
@@ -163,10 +188,13 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Data
       async listTenantDataKeys() {
         const pattern = new RegExp(`^${prefix}(${DATA_KEY})$`)
         // Without the cluster-wide listDatabases privilege, the server answers with the databases this user may use.
-        const { databases } = await db.admin().listDatabases({ nameOnly: true, authorizedDatabases: true, filter: { name: { $regex: pattern.source } } })
+        const { databases } = await db
+          .admin()
+          .listDatabases({ nameOnly: true, authorizedDatabases: true, filter: { name: { $regex: pattern.source } } })
         return databases.flatMap((info) => pattern.exec(info.name)?.[1] ?? [])
       },
-      collection: (org, name) => handle(db.client.db(databaseName(org.dataKey)), name, (declaredName) => declaredName, null),
+      collection: (org, name) =>
+        handle(db.client.db(databaseName(org.dataKey)), name, (declaredName) => declaredName, null),
     }
   }
 
@@ -203,7 +231,7 @@ async function createCollection(target: Db, name: string, indexes: IndexSpec[]):
   if (indexes.length > 0) await target.collection(name).createIndexes(indexes as IndexDescription[])
 }
 
-export function ignoreCode(code: number) {
+function ignoreCode(code: number) {
   return (err: unknown) => {
     if ((err as Partial<MongoServerError> | null)?.code !== code) throw err
   }
