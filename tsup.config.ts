@@ -3,6 +3,7 @@ import { defineConfig } from 'tsup'
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
+    http: 'src/http/index.ts',
     express: 'adapters/express/index.ts',
     koa: 'adapters/koa/index.ts',
     mongodb: 'src/stores/mongodb/index.ts',

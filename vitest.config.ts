@@ -8,6 +8,7 @@ export default defineConfig({
     // The examples import the package by its public names, as a host app would.
     alias: {
       'tenantry/express': here('./adapters/express/index.ts'),
+      'tenantry/http': here('./src/http/index.ts'),
       'tenantry/koa': here('./adapters/koa/index.ts'),
       'tenantry/mongodb': here('./src/stores/mongodb/index.ts'),
       'tenantry/redis': here('./src/redis/index.ts'),

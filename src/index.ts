@@ -116,18 +116,7 @@ export {
   OrganizationRequiredError,
   type FieldIssue,
 } from './errors.js'
-export { createOrgHandler, type OrgHandler, type OrgRouterOptions } from './http/org-handler.js'
-export {
-  createScopeRequest,
-  ScopeProblem,
-  type TenantScopeOptions,
-  type TenantSource,
-  type ScopeRequest,
-  type ScopeResult,
-  type RequestReader,
-} from './http/tenant-scope.js'
-export { toProblem, type ErrorCode } from './http/problem.js'
-export type { HttpRequest, HttpResponse } from './http/http-types.js'
+export type { ErrorCode } from './error-code.js'
 export { MemberService } from './members/member-service.js'
 export { Invitations, type Invitation, type InvitationOptions } from './members/invitations.js'
 export {
@@ -136,5 +125,3 @@ export {
   type OrganizationPermission,
   type RoleDefinitions,
 } from './members/roles.js'
-export type { OpenApiDocument, OpenApiOptions } from './http/openapi/build-openapi.js'
-export type { RouteSwitches } from './http/route-table.js'

@@ -11,9 +11,6 @@ import { OrgService } from './orgs/org-service.js'
 import { Invitations, type InvitationOptions } from './members/invitations.js'
 import { MemberService } from './members/member-service.js'
 import { Roles, type RoleDefinitions } from './members/roles.js'
-import { buildOpenApi, type OpenApiDocument, type OpenApiOptions } from './http/openapi/build-openapi.js'
-import { orgRoutes } from './http/org-routes.js'
-import { withoutSwitchedOff, type RouteSwitches } from './http/route-table.js'
 import type { LifecycleHooks } from './orgs/org-types.js'
 import { DEFAULT_RESERVED_SLUGS, isSlug } from './orgs/slug.js'
 import type { AuditEvent, TenantStore } from './store.js'
@@ -97,11 +94,6 @@ export interface Tenancy {
   migrate: OrgService['migrate']
   /** `OrgService.recover`: finish or undo work a crash left behind. Run it at start-up. */
   recover: OrgService['recover']
-  /**
-   * The OpenAPI 3.1 document of the org routes, the one `orgRouter` serves at `/openapi.json`,
-   * for a host that publishes it elsewhere or merges it into its own.
-   */
-  openapi(options?: OpenApiOptions & { routes?: RouteSwitches }): OpenApiDocument
 }
 
 /**
@@ -185,10 +177,6 @@ export function createTenancy(options: TenancyOptions): Tenancy {
     },
     migrate: (migrateOptions) => orgs.migrate(migrateOptions),
     recover: () => orgs.recover(),
-    openapi(openapiOptions = {}) {
-      const { routes, ...document } = openapiOptions
-      return buildOpenApi(withoutSwitchedOff(orgRoutes(tenancy), routes), document)
-    },
   }
   return tenancy
 }

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../error-code.js'
 import {
   MethodNotAllowedError,
   OrganizationRequiredError,
@@ -9,12 +10,8 @@ import {
   TooManyRequestsError,
   ValidationError,
 } from '../errors.js'
-import type * as errors from '../errors.js'
 import type { HttpResponse } from './http-types.js'
 
-/** Every code an error of tenantry's can carry, from the classes themselves (the base's `string` left out). */
-export type ErrorCode = LiteralCode<(typeof errors)[keyof typeof errors]>
-type LiteralCode<T> = T extends { code: infer C extends string } ? (string extends C ? never : C) : never
 // Bugs in the host (code that needs a tenant ran outside one), never an answer to a client.
 type UnansweredCode = 'NO_TENANT_CONTEXT'
 

@@ -4,12 +4,12 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import {
   createTenancy,
   memoryStore,
-  toProblem,
   TokenExpiredError,
   TokenInvalidError,
   TooManyRequestsError,
   type Tenancy,
 } from 'tenantry'
+import { toProblem } from 'tenantry/http'
 import { PASSWORD, TEST_AUTH, TEST_SECRET } from '../support/secret.js'
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { createOrgHandler, createTenancy } from 'tenantry'
+import { createTenancy } from 'tenantry'
+import { createOrgHandler } from 'tenantry/http'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 
 const FORMAT = 'the Authorization header must be "Bearer <token>"'

@@ -1,7 +1,8 @@
 import express from 'express'
 import Koa from 'koa'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createOrgHandler, createTenancy } from 'tenantry'
+import { createTenancy } from 'tenantry'
+import { createOrgHandler, openApiDocument } from 'tenantry/http'
 import { orgRouter as expressOrgRouter } from 'tenantry/express'
 import { orgRouter as koaOrgRouter } from 'tenantry/koa'
 import { orgRoutes } from '../../src/http/org-routes.js'
@@ -17,7 +18,7 @@ describe('the OpenAPI document', () => {
   })
 
   it('has an operation for every route in the route table, with its success and its problems', () => {
-    const document = tenancy.openapi()
+    const document = openApiDocument(tenancy)
     const routes = orgRoutes(tenancy)
     const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
       Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
@@ -38,7 +39,7 @@ describe('the OpenAPI document', () => {
   })
 
   it('is OpenAPI 3.1 with components, a bearer scheme, and no inline $defs', () => {
-    const document = tenancy.openapi()
+    const document = openApiDocument(tenancy)
     expect(document.openapi).toBe('3.1.0')
     expect(document.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' })
     expect(Object.keys(document.components.schemas)).toEqual(
@@ -53,7 +54,7 @@ describe('the OpenAPI document', () => {
   })
 
   it('lists a route’s problem codes under their statuses, with the WWW-Authenticate header on 401', () => {
-    const login = tenancy.openapi().paths['/admin/login']!.post! as {
+    const login = openApiDocument(tenancy).paths['/admin/login']!.post! as {
       responses: Record<
         string,
         {
@@ -69,20 +70,20 @@ describe('the OpenAPI document', () => {
     )
     expect(codes('401')).toEqual(['INVALID_CREDENTIALS'])
     expect(codes('429')).toEqual(['TOO_MANY_REQUESTS'])
-    const members = tenancy.openapi().paths['/org/members']!.get! as typeof login
+    const members = openApiDocument(tenancy).paths['/org/members']!.get! as typeof login
     expect(members.responses['401']!.headers).toHaveProperty('WWW-Authenticate')
     expect(
       members.responses['403']!.content['application/problem+json']!.schema.allOf[1].properties.code.enum,
     ).toContain('PERMISSION_DENIED')
   })
 
-  it('is served at /openapi.json by both adapters, the same as tenancy.openapi()', async () => {
+  it('is served at /openapi.json by both adapters, the same as openApiDocument(tenancy)', async () => {
     for (const app of [express().use(expressOrgRouter(tenancy)), new Koa().use(koaOrgRouter(tenancy)).callback()]) {
       server = await startServer(app)
       const reply = await fetch(`${server.url}/openapi.json`)
       expect(reply.status).toBe(200)
       expect(reply.headers.get('content-type')).toMatch(/^application\/json/)
-      expect(await reply.json()).toEqual(JSON.parse(JSON.stringify(tenancy.openapi())))
+      expect(await reply.json()).toEqual(JSON.parse(JSON.stringify(openApiDocument(tenancy))))
       expect((await fetch(`${server.url}/openapi.json`, { method: 'POST' })).status).toBe(405)
       await server.close()
       server = undefined
@@ -102,7 +103,9 @@ describe('the OpenAPI document', () => {
     const closed = await document({ routes: { create: false, get: false } })
     expect(closed.paths).not.toHaveProperty('/org/create')
     expect(closed.paths).not.toHaveProperty('/org/get')
-    expect(closed).toEqual(JSON.parse(JSON.stringify(tenancy.openapi({ routes: { create: false, get: false } }))))
+    expect(closed).toEqual(
+      JSON.parse(JSON.stringify(openApiDocument(tenancy, { routes: { create: false, get: false } }))),
+    )
     expect(Object.keys((await document({ prefix: '/admin' })).paths)).toContain('/admin/admin/login')
     expect(await document({ openapi: false })).toBeNull()
     expect(() => createOrgHandler(tenancy, { openapi: 'yes' as never })).toThrow(TypeError)

@@ -4,9 +4,9 @@ import {
   memoryStore,
   OrganizationNotFoundError,
   TenantIsolationError,
-  toProblem,
   UnknownCollectionError,
 } from 'tenantry'
+import { toProblem } from 'tenantry/http'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 
 async function acme(strategy: 'isolated' | 'shared') {

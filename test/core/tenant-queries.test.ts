@@ -8,10 +8,10 @@ import {
   QueryLimitError,
   QueryTimeoutError,
   TenantIsolationError,
-  toProblem,
   UnsupportedQueryError,
   type TenantCollection,
 } from 'tenantry'
+import { toProblem } from 'tenantry/http'
 import { mongoStore } from 'tenantry/mongodb'
 import { mongoQueryError } from '../../src/stores/mongodb/mongo-query-errors.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'

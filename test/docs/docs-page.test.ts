@@ -3,6 +3,7 @@ import express from 'express'
 import { chromium, type Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTenancy } from 'tenantry'
+import { openApiDocument } from 'tenantry/http'
 import { orgRouter } from 'tenantry/express'
 import { TEST_AUTH } from '../support/secret.js'
 import { startServer, type RunningServer } from '../support/start-server.js'
@@ -49,7 +50,7 @@ describe.skipIf(!hasBrowser)('the docs page in headless Chromium', () => {
           `${block.querySelector('.opblock-summary-method')?.textContent?.trim()} ${block.querySelector('.opblock-summary-path')?.getAttribute('data-path')}`,
       ),
     )
-    const document = tenancy.openapi({ prefix: '/api' })
+    const document = openApiDocument(tenancy, { prefix: '/api' })
     const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
       Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
     )

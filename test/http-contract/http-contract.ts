@@ -1,6 +1,7 @@
 import type { RequestListener } from 'node:http'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createTenancy, type OpenApiDocument, type Tenancy } from 'tenantry'
+import { createTenancy, type Tenancy } from 'tenantry'
+import type { OpenApiDocument } from 'tenantry/http'
 import { openApiValidator } from '../support/openapi-validator.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import { startServer, type RunningServer } from '../support/start-server.js'

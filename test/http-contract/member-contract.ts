@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createTenancy, type Invitation, type OpenApiDocument, type Tenancy } from 'tenantry'
+import { createTenancy, type Invitation, type Tenancy } from 'tenantry'
+import type { OpenApiDocument } from 'tenantry/http'
 import { openApiValidator } from '../support/openapi-validator.js'
 import { exampleRoles } from '../../examples/example-setup.js'
 import { addMember, claimsOf, type MemberReply } from '../support/members.js'

@@ -24,7 +24,9 @@ const server = app.listen(0, '127.0.0.1', async () => {
   const denied = await fetch(base + '/notes', { headers: { authorization: 'Bearer x.y.z' } })
   let sameErrorClass = false
   try { tenancy.auth.verifyAccessToken('x.y.z') } catch (err) { sameErrorClass = err instanceof TenantryError && err.code === 'TOKEN_INVALID' }
-  console.log(JSON.stringify({ created: created.status, scoped, denied: denied.status, deniedType: denied.headers.get('content-type'), sameErrorClass, mongoStore: typeof mongoStore, redisLoginLimits: typeof redisLoginLimits }))
+  // tenantry/http maps an error the core threw: one copy of the classes across that subpath too.
+  const problem = toProblem(new TenantIsolationError('refused'))
+  console.log(JSON.stringify({ created: created.status, scoped, denied: denied.status, deniedType: denied.headers.get('content-type'), sameErrorClass, problem: problem && problem.status, mongoStore: typeof mongoStore, redisLoginLimits: typeof redisLoginLimits }))
   server.close()
 })
 `
@@ -140,17 +142,18 @@ describe('the packed package', () => {
     denied: 401,
     deniedType: 'application/problem+json',
     sameErrorClass: true,
+    problem: 400,
     mongoStore: 'function',
     redisLoginLimits: 'function',
   }
 
   it('works from ESM with one copy of the core shared by the adapters', () => {
-    const load = `import express from 'express'\nimport { createTenancy, memoryStore, TenantryError } from 'tenantry'\nimport { orgRouter, tenantScope } from 'tenantry/express'\nimport { mongoStore } from 'tenantry/mongodb'\nimport { redisLoginLimits } from 'tenantry/redis'`
+    const load = `import express from 'express'\nimport { createTenancy, memoryStore, TenantIsolationError, TenantryError } from 'tenantry'\nimport { toProblem } from 'tenantry/http'\nimport { orgRouter, tenantScope } from 'tenantry/express'\nimport { mongoStore } from 'tenantry/mongodb'\nimport { redisLoginLimits } from 'tenantry/redis'`
     expect(run('host.mjs', hostScript(load))).toEqual(expected)
   })
 
   it('works from CommonJS with one copy of the core shared by the adapters', () => {
-    const load = `const express = require('express')\nconst { createTenancy, memoryStore, TenantryError } = require('tenantry')\nconst { orgRouter, tenantScope } = require('tenantry/express')\nconst { mongoStore } = require('tenantry/mongodb')\nconst { redisLoginLimits } = require('tenantry/redis')`
+    const load = `const express = require('express')\nconst { createTenancy, memoryStore, TenantIsolationError, TenantryError } = require('tenantry')\nconst { toProblem } = require('tenantry/http')\nconst { orgRouter, tenantScope } = require('tenantry/express')\nconst { mongoStore } = require('tenantry/mongodb')\nconst { redisLoginLimits } = require('tenantry/redis')`
     expect(run('host.cjs', hostScript(load))).toEqual(expected)
   })
 

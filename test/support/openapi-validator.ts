@@ -1,6 +1,6 @@
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
-import type { OpenApiDocument } from 'tenantry'
+import type { OpenApiDocument } from 'tenantry/http'
 
 interface Operation {
   responses: Record<string, { content?: Record<string, { schema: object }>; headers?: Record<string, unknown> }>
