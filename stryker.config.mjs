@@ -11,7 +11,7 @@ export default {
   mutate: [
     'src/lib/keyring.ts',
     'src/auth/sessions.ts',
-    'src/auth/admin-auth.ts',
+    'src/auth/auth.ts',
     'src/auth/unused-account.ts',
     'src/context/tenant-registry.ts',
     'src/context/tenant-context.ts',

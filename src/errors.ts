@@ -76,8 +76,8 @@ export class OrganizationNameTakenError extends TenantryError {
   static override code = 'ORGANIZATION_NAME_TAKEN' as const
 }
 
-/** Another admin, in any organization, already has this email: login is by email alone. */
-export class AdminEmailTakenError extends TenantryError {
+/** Another account already has this email: login is by email alone. (Wire code `ADMIN_EMAIL_TAKEN`, kept for clients.) */
+export class EmailTakenError extends TenantryError {
   static override code = 'ADMIN_EMAIL_TAKEN' as const
 }
 
@@ -86,8 +86,8 @@ export class OrganizationNotFoundError extends TenantryError {
   static override code = 'ORGANIZATION_NOT_FOUND' as const
 }
 
-/** The caller is authenticated, but not as an admin of the organization it acts on. */
-export class ForbiddenError extends TenantryError {
+/** The caller is authenticated, but not as a member of the organization it acts on. (Wire code `NOT_ORGANIZATION_ADMIN`, kept for clients.) */
+export class NotAMemberError extends TenantryError {
   static override code = 'NOT_ORGANIZATION_ADMIN' as const
 }
 

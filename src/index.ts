@@ -5,7 +5,7 @@ export {
   type ForEachTenantOptions,
   type ForEachTenantReport,
 } from './tenancy.js'
-export { OrgService } from './orgs/org-service.js'
+export { OrganizationService } from './orgs/organization-service.js'
 export type {
   Organization,
   Member,
@@ -19,7 +19,7 @@ export { MAX_DOMAINS_PER_ORGANIZATION, type OrganizationDomain } from './orgs/or
 export { DEFAULT_RESERVED_SLUGS } from './orgs/slug.js'
 export type { Tenant, MemberTenant, TenantMember, TenantRef } from './tenant.js'
 export { currentTenant, requireTenant } from './context/tenant-context.js'
-export { AdminAuth, type AdminAuthOptions, type IssuedTokens, type AccessTokenClaims } from './auth/admin-auth.js'
+export { Auth, type AuthOptions, type IssuedTokens, type AccessTokenClaims } from './auth/auth.js'
 export type { SigningKey, Jwk } from './lib/keyring.js'
 export type { LoginLimits } from './lib/login-throttle.js'
 export { TenantRegistry } from './context/tenant-registry.js'
@@ -84,9 +84,9 @@ export {
   PayloadTooLargeError,
   MethodNotAllowedError,
   OrganizationNameTakenError,
-  AdminEmailTakenError,
+  EmailTakenError,
   OrganizationNotFoundError,
-  ForbiddenError,
+  NotAMemberError,
   InvalidCredentialsError,
   TokenMissingError,
   TokenInvalidError,

@@ -5,7 +5,7 @@ import type { TenantCollection } from './data/collection-types.js'
  * MongoDB, later PostgreSQL) implements it and passes the same conformance suite.
  *
  * Each method is one atomic step. The all-or-nothing rules of the organization lifecycle are
- * kept by `OrgService`, which orders these steps and compensates on failure, so a store needs no
+ * kept by `OrganizationService`, which orders these steps and compensates on failure, so a store needs no
  * multi-document transactions to be correct. "Not found" is `null`, never an exception.
  *
  * A failed write may still have applied (a timeout, a lost connection, a write-concern error).
@@ -223,11 +223,11 @@ export interface TenantStore {
   /** Idempotent. */
   deleteOrganization(id: string): Promise<void>
 
-  /** Throws `AdminEmailTakenError` when `email` is taken. */
+  /** Throws `EmailTakenError` when `email` is taken. */
   insertAccount(account: AccountRecord): Promise<void>
   findAccount(query: AccountQuery): Promise<AccountRecord | null>
   /**
-   * Throws `AdminEmailTakenError` when a new `email` is taken; `null` when `id` is gone, or when
+   * Throws `EmailTakenError` when a new `email` is taken; `null` when `id` is gone, or when
    * `expected` is given and the stored account's fields differ from it (a conditional write: the
    * change is made only if nothing changed them since they were read).
    */

@@ -1,4 +1,4 @@
-import { AdminAuth, type AdminAuthOptions } from './auth/admin-auth.js'
+import { Auth, type AuthOptions } from './auth/auth.js'
 import { AuditLog } from './audit-log.js'
 import { isMintedTenant } from './context/mint-tenant.js'
 import { TenantCache, type TenantCacheOptions } from './context/tenant-cache.js'
@@ -7,7 +7,7 @@ import { TenantRegistry } from './context/tenant-registry.js'
 import { walkOrganizations, type WalkOptions, type WalkReport } from './context/walk-organizations.js'
 import { OrganizationNotFoundError } from './errors.js'
 import { normalizeBaseDomain } from './orgs/domain-name.js'
-import { OrgService } from './orgs/org-service.js'
+import { OrganizationService } from './orgs/organization-service.js'
 import { Invitations, type InvitationOptions } from './members/invitations.js'
 import { MemberService } from './members/member-service.js'
 import { Roles, type RoleDefinitions } from './members/roles.js'
@@ -20,7 +20,7 @@ import type { Tenant, TenantRef } from './tenant.js'
 export interface TenancyOptions {
   /** Where organizations, admins and tenant data live. Default: a new `memoryStore()`, which declares no collections. */
   store?: TenantStore
-  auth: AdminAuthOptions
+  auth: AuthOptions
   /**
    * How long a create or delete may stay in flight before another request for the same name or
    * email may finish or undo it (it was interrupted by a crash). Default 60 000 ms.
@@ -55,8 +55,8 @@ export type ForEachTenantReport = WalkReport
 /** The one object a host keeps: the services over one store. */
 export interface Tenancy {
   readonly store: TenantStore
-  readonly orgs: OrgService
-  readonly auth: AdminAuth
+  readonly orgs: OrganizationService
+  readonly auth: Auth
   readonly registry: TenantRegistry
   /** Members, roles and ownership: `members.list(tenant)`, `members.changeRole(tenant, id, role)`, ... */
   readonly members: MemberService
@@ -90,14 +90,14 @@ export interface Tenancy {
    * walk (its error is thrown); resume with `after: report.lastId` from `onProgress`.
    */
   forEachTenant(fn: (tenant: Tenant) => unknown, options?: ForEachTenantOptions): Promise<ForEachTenantReport>
-  /** `OrgService.migrate`: re-provision every tenant (declared indexes), resumably. */
-  migrate: OrgService['migrate']
-  /** `OrgService.recover`: finish or undo work a crash left behind. Run it at start-up. */
-  recover: OrgService['recover']
+  /** `OrganizationService.migrate`: re-provision every tenant (declared indexes), resumably. */
+  migrate: OrganizationService['migrate']
+  /** `OrganizationService.recover`: finish or undo work a crash left behind. Run it at start-up. */
+  recover: OrganizationService['recover']
 }
 
 /**
- * Wires the store, `AdminAuth`, `OrgService` and `TenantRegistry` together. Bad options throw a
+ * Wires the store, `Auth`, `OrganizationService` and `TenantRegistry` together. Bad options throw a
  * `TypeError` here, at start-up, not on the first request.
  *
  * @example
@@ -122,9 +122,9 @@ export function createTenancy(options: TenancyOptions): Tenancy {
   const roles = new Roles(options.roles)
   const cache = new TenantCache(options.cache)
   const audit = new AuditLog(store, options.onAudit)
-  const auth = new AdminAuth(store, authOptions, { cache, audit })
+  const auth = new Auth(store, authOptions, { cache, audit })
   const registry = new TenantRegistry(store, auth, cache)
-  const orgs = new OrgService(store, auth, {
+  const orgs = new OrganizationService(store, auth, {
     cache,
     audit,
     inFlightTimeoutMs,

@@ -1,6 +1,6 @@
 import { RefreshTokenInvalidError, TenantryError } from '../errors.js'
 import type { AuditLog } from '../audit-log.js'
-import type { IssuedTokens } from './admin-auth.js'
+import type { IssuedTokens } from './auth.js'
 import { newId } from '../lib/ids.js'
 import { hashRefreshToken, newRefreshToken, REFRESH_TOKEN } from '../lib/refresh-token.js'
 import type { AccountRecord, MembershipRecord, OrganizationRecord, SessionRecord, TenantStore } from '../store.js'
@@ -26,7 +26,7 @@ export interface TokenGrant {
 const REFRESH_RETRY_GRACE_MS = 30_000
 
 /**
- * The session lifecycle behind `AdminAuth`: a login starts a session (a refresh-token family),
+ * The session lifecycle behind `Auth`: a login starts a session (a refresh-token family),
  * refreshes rotate its token, and ending it revokes every token of the family. Refresh tokens
  * are opaque, single-use and stored only as hashes; access tokens carry the session id, so the
  * registry refuses them as soon as their session is gone.

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import type { AccessTokenClaims } from '../auth/admin-auth.js'
+import type { AccessTokenClaims } from '../auth/auth.js'
 import type { MemberTenant, Tenant } from '../tenant.js'
 import type { CacheInvalidation, InvalidationMessage } from './cache-invalidation.js'
 
@@ -58,7 +58,7 @@ export interface ResolvedToken {
 
 /**
  * What `TenantRegistry` remembers between requests, and the one place every change is reported
- * to: `OrgService` after each organization or admin change, `AdminAuth` after a logout. An
+ * to: `OrganizationService` after each organization or admin change, `Auth` after a logout. An
  * epoch counter, bumped by every invalidation, lets a lookup that started before a change refuse
  * to cache what it read. With an `invalidation` transport, every change is also published to
  * the other instances, theirs are applied here, and while the transport is down the caches read

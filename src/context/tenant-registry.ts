@@ -1,4 +1,4 @@
-import type { AccessTokenClaims, AdminAuth } from '../auth/admin-auth.js'
+import type { AccessTokenClaims, Auth } from '../auth/auth.js'
 import { OrganizationNotFoundError, TokenInvalidError } from '../errors.js'
 import type { OrganizationRecord, TenantStore } from '../store.js'
 import type { MemberTenant, Tenant, TenantRef } from '../tenant.js'
@@ -24,11 +24,11 @@ import { effectiveRole } from '../members/roles.js'
  */
 export class TenantRegistry {
   readonly #store: TenantStore
-  readonly #auth: AdminAuth
+  readonly #auth: Auth
   readonly #cache: TenantCache
   readonly #parsed = new WeakMap<TenantRef, ParsedRef | null>()
 
-  constructor(store: TenantStore, auth: AdminAuth, cache: TenantCache) {
+  constructor(store: TenantStore, auth: Auth, cache: TenantCache) {
     this.#store = store
     this.#auth = auth
     this.#cache = cache

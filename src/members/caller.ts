@@ -1,4 +1,4 @@
-import { ForbiddenError, OrganizationNotFoundError } from '../errors.js'
+import { NotAMemberError, OrganizationNotFoundError } from '../errors.js'
 import type { MembershipRecord, OrganizationRecord, TenantStore } from '../store.js'
 import type { MemberTenant } from '../tenant.js'
 import { effectiveRole } from './roles.js'
@@ -13,16 +13,16 @@ export interface Caller {
 /**
  * The caller's organization, membership and role read from the store, not taken from the token:
  * every check that changes something decides on current data. `OrganizationNotFoundError` if the
- * organization is gone, `ForbiddenError` if the caller is no longer a member of it.
+ * organization is gone, `NotAMemberError` if the caller is no longer a member of it.
  */
 export async function loadCaller(store: TenantStore, tenant: Pick<MemberTenant, 'id' | 'member'>): Promise<Caller> {
-  if (typeof tenant?.member?.id !== 'string') throw new ForbiddenError('only a member of the organization may do this')
+  if (typeof tenant?.member?.id !== 'string') throw new NotAMemberError('only a member of the organization may do this')
   const [org, membership] = await Promise.all([
     store.findOrganization({ id: tenant.id }),
     store.findMembership({ id: tenant.member.id }),
   ])
   if (org?.state !== 'active') throw new OrganizationNotFoundError('the organization no longer exists')
   if (membership?.organizationId !== org.id || membership.accountId !== tenant.member.accountId)
-    throw new ForbiddenError('only a member of this organization may do this')
+    throw new NotAMemberError('only a member of this organization may do this')
   return { org, membership, role: effectiveRole(org, membership.id, membership.role) }
 }

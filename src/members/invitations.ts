@@ -1,13 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import type { AuditLog } from '../audit-log.js'
-import type { AdminAuth, IssuedTokens } from '../auth/admin-auth.js'
+import type { Auth, IssuedTokens } from '../auth/auth.js'
 import { removeAccountIfUnused } from '../auth/unused-account.js'
 import type { TenantCache } from '../context/tenant-cache.js'
 import { runAsTenant } from '../context/tenant-context.js'
 import { tenantOf } from '../context/mint-tenant.js'
 import {
-  AdminEmailTakenError,
+  EmailTakenError,
   AlreadyMemberError,
   InvitationInvalidError,
   InvitationNotFoundError,
@@ -62,7 +62,7 @@ const hashToken = (token: string) => createHash('sha256').update(token).digest('
  */
 export class Invitations {
   readonly #store: TenantStore
-  readonly #auth: AdminAuth
+  readonly #auth: Auth
   readonly #audit: AuditLog
   readonly #cache: TenantCache
   readonly #roles: Roles
@@ -71,7 +71,7 @@ export class Invitations {
 
   constructor(
     store: TenantStore,
-    auth: AdminAuth,
+    auth: Auth,
     options: { audit: AuditLog; cache: TenantCache; roles: Roles; invitations: InvitationOptions | undefined },
   ) {
     const { lifetimeSeconds = 7 * 24 * 3600, onInvitation } = options.invitations ?? {}
@@ -265,7 +265,7 @@ export class Invitations {
       await this.#store.insertAccount(account)
       return account
     } catch (err) {
-      if (!(err instanceof AdminEmailTakenError)) throw err
+      if (!(err instanceof EmailTakenError)) throw err
       const raced = await this.#auth.verifyCredentials(account.email, password, context)
       if (!raced) throw new InvitationInvalidError()
       return raced

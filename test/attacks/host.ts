@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import type { RequestListener } from 'node:http'
 import { afterEach, beforeEach, describe } from 'vitest'
-import { createTenancy, type AdminAuthOptions, type Tenancy } from 'tenantry'
+import { createTenancy, type AuthOptions, type Tenancy } from 'tenantry'
 import { createApp as expressApp } from '../../examples/express/app.js'
 import { createApp as koaApp } from '../../examples/koa/app.js'
 import { PASSWORD, TEST_AUTH, TEST_SECRET } from '../support/secret.js'
@@ -44,7 +44,7 @@ const FRAMEWORKS: [string, (tenancy: Tenancy) => RequestListener][] = [
 export function describeAttack(
   title: string,
   body: (host: () => Host) => void,
-  options: { auth?: Partial<AdminAuthOptions> } = {},
+  options: { auth?: Partial<AuthOptions> } = {},
 ): void {
   for (const [framework, createApp] of FRAMEWORKS) {
     describe(`${title} (${framework})`, () => {
@@ -52,7 +52,7 @@ export function describeAttack(
       let host: Host
       beforeEach(async () => {
         const tenancy = createTenancy({
-          auth: { ...TEST_AUTH, ...options.auth } as AdminAuthOptions,
+          auth: { ...TEST_AUTH, ...options.auth } as AuthOptions,
           baseDomain: 'example.test',
           store: notesStore(),
           roles: exampleRoles,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import {
-  AdminEmailTakenError,
+  EmailTakenError,
   AlreadyMemberError,
   InvitationPendingError,
   createTenancy,
@@ -165,8 +165,8 @@ export function describeStoreConformance(subject: StoreUnderTest): void {
         const two = account()
         await store.insertAccount(one)
         await store.insertAccount(two)
-        await expect(store.insertAccount(account({ email: one.email }))).rejects.toBeInstanceOf(AdminEmailTakenError)
-        await expect(store.updateAccount(two.id, { email: one.email })).rejects.toBeInstanceOf(AdminEmailTakenError)
+        await expect(store.insertAccount(account({ email: one.email }))).rejects.toBeInstanceOf(EmailTakenError)
+        await expect(store.updateAccount(two.id, { email: one.email })).rejects.toBeInstanceOf(EmailTakenError)
         expect((await store.findAccount({ id: two.id }))!.email).toBe(two.email)
       })
 

@@ -2,7 +2,7 @@ import type { CollectionDeclarations, IndexSpec } from '../../data/collection-ty
 import { parseDeclarations, parseTenantField } from '../../data/declarations.js'
 import { ScopedCollection } from '../../data/scoped-collection.js'
 import {
-  AdminEmailTakenError,
+  EmailTakenError,
   AlreadyMemberError,
   DomainTakenError,
   InvitationPendingError,
@@ -71,7 +71,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): TenantStore {
     dateFields: ['stateChangedAt', 'createdAt', 'updatedAt'],
   })
   const accounts = new UniqueTable<AccountRecord, 'email'>({
-    unique: { email: () => new AdminEmailTakenError('an account with this email already exists') },
+    unique: { email: () => new EmailTakenError('an account with this email already exists') },
     dateFields: ['createdAt', 'updatedAt'],
   })
   // Compound unique keys as one derived field each, stripped on the way out.

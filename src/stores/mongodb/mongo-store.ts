@@ -2,7 +2,7 @@ import type { CollectionOptions, Db, Filter } from 'mongodb'
 import type { CollectionDeclarations } from '../../data/collection-types.js'
 import { parseDeclarations, parseTenantField } from '../../data/declarations.js'
 import {
-  AdminEmailTakenError,
+  EmailTakenError,
   AlreadyMemberError,
   DomainTakenError,
   InvitationPendingError,
@@ -478,7 +478,7 @@ const organizationConflicts = {
   nameKey: () => new OrganizationNameTakenError('an organization with this name already exists'),
   slug: () => new SlugTakenError('an organization with this slug already exists'),
 }
-const accountConflicts = { email: () => new AdminEmailTakenError('an account with this email already exists') }
+const accountConflicts = { email: () => new EmailTakenError('an account with this email already exists') }
 const membershipConflicts = {
   accountId: () => new AlreadyMemberError('this account is already a member of the organization'),
 }

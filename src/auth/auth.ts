@@ -24,7 +24,7 @@ import type { AuditLog } from '../audit-log.js'
 import type { TenantCache } from '../context/tenant-cache.js'
 
 /** How admins authenticate. Checked when the tenancy is created, not on the first request. */
-export interface AdminAuthOptions {
+export interface AuthOptions {
   /**
    * Shorthand for one HS256 key: at least 32 bytes (RFC 7518 §3.2). Keep it out of source
    * control. Give either this or `keys`.
@@ -107,7 +107,7 @@ const loginSchema = z.object({ email: z.string(), password: z.string(), organiza
  * const { accessToken } = await tenancy.auth.login({ email, password })
  * const claims = tenancy.auth.verifyAccessToken(accessToken)
  */
-export class AdminAuth {
+export class Auth {
   readonly #store: TenantStore
   // Prebuilt KeyObjects: jsonwebtoken rebuilds one from a string secret on every call, which
   // costs far more than the HMAC itself.
@@ -122,7 +122,7 @@ export class AdminAuth {
   readonly #sessions: Sessions
   #dummyHash: Promise<string> | undefined
 
-  constructor(store: TenantStore, options: AdminAuthOptions, services: { cache: TenantCache; audit: AuditLog }) {
+  constructor(store: TenantStore, options: AuthOptions, services: { cache: TenantCache; audit: AuditLog }) {
     const {
       secret,
       keys,
@@ -137,7 +137,7 @@ export class AdminAuth {
       maxConcurrentHashes = Math.max(1, availableParallelism() - 1),
       maxQueuedHashes = 64,
       loginLimits,
-    } = options ?? ({} as AdminAuthOptions)
+    } = options ?? ({} as AuthOptions)
     if (secret === undefined && keys === undefined) {
       throw new TypeError(
         'tenantry: auth needs a signing secret: auth.secret, at least 32 random bytes (say process.env.JWT_SECRET from `openssl rand -base64 32`), or auth.keys for several or ES256 keys',

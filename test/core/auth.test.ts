@@ -19,7 +19,7 @@ function hs256(header: object, payload: object, secret: string | Buffer = TEST_S
   return `${signingInput}.${createHmac('sha256', secret).update(signingInput).digest('base64url')}`
 }
 
-describe('AdminAuth', () => {
+describe('Auth', () => {
   let tenancy: Tenancy
   let claims: { sub: string; org: string; mid: string; role: string; ver: number; sid: string }
   // The header of a token the tenancy issued itself (alg, typ, kid), for forging look-alikes.

@@ -1,9 +1,9 @@
 import { z } from 'zod'
-import type { AdminAuth } from '../auth/admin-auth.js'
+import type { Auth } from '../auth/auth.js'
 import type { AuditLog } from '../audit-log.js'
 import {
-  AdminEmailTakenError,
-  ForbiddenError,
+  EmailTakenError,
+  NotAMemberError,
   OrganizationNameTakenError,
   OrganizationNotFoundError,
   PermissionDeniedError,
@@ -77,9 +77,9 @@ const SLUG_ATTEMPTS = 5
  * @example
  * const { organization } = await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password })
  */
-export class OrgService {
+export class OrganizationService {
   readonly #store: TenantStore
-  readonly #auth: AdminAuth
+  readonly #auth: Auth
   readonly #cache: TenantCache
   readonly #audit: AuditLog
   readonly #reservedSlugs: ReadonlySet<string>
@@ -88,7 +88,7 @@ export class OrgService {
   readonly #teardown: OrgTeardown
   readonly #roles: Roles
 
-  constructor(store: TenantStore, auth: AdminAuth, options: OrgServiceOptions) {
+  constructor(store: TenantStore, auth: Auth, options: OrgServiceOptions) {
     this.#store = store
     this.#auth = auth
     this.#cache = options.cache
@@ -103,7 +103,7 @@ export class OrgService {
   /**
    * Creates an organization, its owner's membership and its data space. The owner's account is
    * new, or, when the email already has one, that account, but only with its own password:
-   * otherwise the answer is `AdminEmailTakenError`, as for any taken email.
+   * otherwise the answer is `EmailTakenError`, as for any taken email.
    */
   async create(input: CreateOrganizationInput): Promise<{ organization: Organization; owner: Member }> {
     const { name, email, password, slug } = parseInput(createSchema, input)
@@ -218,7 +218,7 @@ export class OrgService {
     const input = parseInput(updateSchema, changes)
     const { org, membership, role } = await loadCaller(this.#store, tenant)
     const account = await this.#store.findAccount({ id: membership.accountId })
-    if (!account) throw new ForbiddenError('the account no longer exists')
+    if (!account) throw new NotAMemberError('the account no longer exists')
 
     const orgPatch: OrganizationPatch = {}
     if (input.name !== undefined && input.name !== org.name)
@@ -233,7 +233,7 @@ export class OrgService {
     const accountPatch: AccountPatch = {}
     if (input.email !== undefined && input.email !== account.email) {
       if (await this.#store.findAccount({ email: input.email }))
-        throw new AdminEmailTakenError('an account with this email already exists')
+        throw new EmailTakenError('an account with this email already exists')
       accountPatch.email = input.email
     }
     if (input.password !== undefined) {
@@ -251,7 +251,7 @@ export class OrgService {
     if (Object.keys(accountPatch).length > 0) {
       try {
         const changed = await this.#store.updateAccount(account.id, { ...accountPatch, updatedAt: now })
-        if (!changed) throw new ForbiddenError('the account no longer exists')
+        if (!changed) throw new NotAMemberError('the account no longer exists')
       } catch (err) {
         // Undo the rename only when the credential change certainly did not apply; one that may
         // have applied stays with the rename, and the caller's retry (idempotent) settles it.
@@ -301,7 +301,7 @@ export class OrgService {
     const parsed = parseInput(z.object({ name: fields.organizationName }), { name })
     const named = await this.#store.findOrganization({ nameKey: organizationNameKey(parsed.name) })
     if (named?.state !== 'active') throw new OrganizationNotFoundError('no organization has this name')
-    if (named.id !== tenant.id) throw new ForbiddenError('only a member of this organization may delete it')
+    if (named.id !== tenant.id) throw new NotAMemberError('only a member of this organization may delete it')
     const { org, role } = await loadCaller(this.#store, tenant)
     if (role !== 'owner') throw new PermissionDeniedError('only the owner may delete the organization')
 
@@ -423,7 +423,7 @@ export class OrgService {
   /**
    * The account with this email, if `password` is its password; `null` when there is none (or
    * only an orphan left by an interrupted create, which is removed). Anything else is
-   * `AdminEmailTakenError`: the same answer as for any taken email, so a create never tells
+   * `EmailTakenError`: the same answer as for any taken email, so a create never tells
    * whether a password was right for someone else's account.
    */
   async #existingAccount(email: string, password: string): Promise<AccountRecord | null> {
@@ -432,7 +432,7 @@ export class OrgService {
     const account = await this.#auth.verifyCredentials(email, password)
     if (account) return account
     if (await this.#teardown.removeIfOrphan(holder)) return null
-    throw new AdminEmailTakenError('an account with this email already exists')
+    throw new EmailTakenError('an account with this email already exists')
   }
 
   /** Inserts a new account; if another create raced this one for the email, joins it when the password is that account's. */
@@ -455,7 +455,7 @@ export class OrgService {
       await this.#store.insertAccount(account)
       return account
     } catch (err) {
-      if (!(err instanceof AdminEmailTakenError)) throw err
+      if (!(err instanceof EmailTakenError)) throw err
       const existing = await this.#existingAccount(email, password)
       if (!existing) throw err
       return existing
