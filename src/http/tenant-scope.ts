@@ -44,7 +44,7 @@ export interface TenantScopeOptions<TRequest> {
   /**
    * Run the rest of the request inside `tenancy.run` for the tenant, so `currentTenant()` works
    * anywhere below. Default `false`: it costs an AsyncLocalStorage context per request (see the
-   * README's measurements).
+   * measurements in docs/performance.md).
    */
   context?: boolean
 }

@@ -9,7 +9,7 @@ import { orgRouter as koaOrgRouter } from 'tenantry/koa'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import { startServer, type RunningServer } from '../support/start-server.js'
 
-/** The ways the README shows to mount the org routes under a path, on both frameworks. */
+/** The ways docs/http-contract.md shows to mount the org routes under a path, on both frameworks. */
 const mounts: [string, string, () => RequestListener][] = [
   [
     'Express, app.use with a path',

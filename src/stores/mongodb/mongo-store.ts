@@ -47,7 +47,7 @@ export interface MongoStoreOptions {
   /**
    * With `'prefix'` or `'database'`: the most namespaces (collections + indexes) tenants may take
    * in all. A create that would pass it is refused with `CapacityExceededError` (503). See the
-   * README for the budget per Atlas tier.
+   * docs/data-and-strategies.md for the budget per Atlas tier.
    */
   maxNamespaces?: number
   /**
