@@ -5,7 +5,7 @@ export {
   type ForEachTenantOptions,
   type ForEachTenantReport,
 } from './tenancy.js'
-export { OrganizationService } from './orgs/organization-service.js'
+export type { OrganizationService } from './orgs/organization-service.js'
 export type {
   Organization,
   Member,
@@ -19,13 +19,13 @@ export { MAX_DOMAINS_PER_ORGANIZATION, type OrganizationDomain } from './orgs/or
 export { DEFAULT_RESERVED_SLUGS } from './orgs/slug.js'
 export type { Tenant, MemberTenant, TenantMember, TenantRef } from './tenant.js'
 export { currentTenant, requireTenant } from './context/tenant-context.js'
-export { Auth, type AuthOptions, type IssuedTokens, type AccessTokenClaims } from './auth/auth.js'
+export type { Auth, AuthOptions, IssuedTokens, AccessTokenClaims } from './auth/auth.js'
 export type { SigningKey, Jwk } from './lib/keyring.js'
 export type { LoginLimits } from './lib/login-throttle.js'
-export { TenantRegistry } from './context/tenant-registry.js'
+export type { TenantRegistry } from './context/tenant-registry.js'
 export type { TenantCacheOptions } from './context/tenant-cache.js'
 export type { CacheInvalidation, InvalidationListener, InvalidationMessage } from './context/cache-invalidation.js'
-export { AuditLog, type AuditInput } from './audit-log.js'
+export type { AuditLog, AuditInput } from './audit-log.js'
 export type { Register, RegisteredTenant, RegisteredCollections } from './register.js'
 export type {
   TenantStore,
@@ -50,7 +50,7 @@ export type {
   AuditEventType,
 } from './store.js'
 export { memoryStore, type MemoryStoreOptions } from './stores/memory/memory-store.js'
-export { MemoryCollection, type MemoryCursor, type MemoryDocument } from './stores/memory/memory-collection.js'
+export type { MemoryCollection, MemoryCursor, MemoryDocument } from './stores/memory/memory-collection.js'
 export type {
   TenantCollection,
   TenantCursor,
@@ -76,49 +76,12 @@ export type {
   CollectionDeclaration,
   CollectionDeclarations,
 } from './data/collection-types.js'
-export {
-  TenantryError,
-  ValidationError,
-  MalformedJsonError,
-  UnsupportedMediaTypeError,
-  PayloadTooLargeError,
-  MethodNotAllowedError,
-  OrganizationNameTakenError,
-  EmailTakenError,
-  OrganizationNotFoundError,
-  NotAMemberError,
-  InvalidCredentialsError,
-  TokenMissingError,
-  TokenInvalidError,
-  TokenExpiredError,
-  RefreshTokenInvalidError,
-  DuplicateKeyError,
-  TooManyRequestsError,
-  SlugTakenError,
-  DomainTakenError,
-  DomainNotFoundError,
-  TenantNotIdentifiedError,
-  TenantAccessDeniedError,
-  NoTenantContextError,
-  TenantIsolationError,
-  InvalidQueryError,
-  UnsupportedQueryError,
-  QueryLimitError,
-  QueryTimeoutError,
-  UnknownCollectionError,
-  CapacityExceededError,
-  PermissionDeniedError,
-  MemberNotFoundError,
-  AlreadyMemberError,
-  InvitationPendingError,
-  InvitationNotFoundError,
-  InvitationInvalidError,
-  OrganizationRequiredError,
-  type FieldIssue,
-} from './errors.js'
+export { TenantryError, type FieldIssue } from './errors.js'
+/** Every error class, by name: `err instanceof errors.TenantIsolationError`, or `switch (err.code)`. */
+export * as errors from './errors.js'
 export type { ErrorCode } from './error-code.js'
-export { MemberService } from './members/member-service.js'
-export { Invitations, type Invitation, type InvitationOptions } from './members/invitations.js'
+export type { MemberService } from './members/member-service.js'
+export type { Invitations, Invitation, InvitationOptions } from './members/invitations.js'
 export {
   ORGANIZATION_PERMISSIONS,
   BUILT_IN_ROLES,

@@ -14,6 +14,12 @@ export {
   type RequestReader,
 } from './tenant-scope.js'
 export { toProblem } from './problem.js'
+export {
+  MalformedJsonError,
+  UnsupportedMediaTypeError,
+  PayloadTooLargeError,
+  MethodNotAllowedError,
+} from './http-errors.js'
 export type { HttpRequest, HttpResponse } from './http-types.js'
 export { openApiDocument } from './openapi/openapi-document.js'
 export type { OpenApiDocument, OpenApiOptions } from './openapi/build-openapi.js'

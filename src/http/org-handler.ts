@@ -1,4 +1,4 @@
-import { MethodNotAllowedError, PermissionDeniedError } from '../errors.js'
+import { PermissionDeniedError } from '../errors.js'
 import { parseInput } from '../lib/parse-input.js'
 import type { Tenancy } from '../tenancy.js'
 import { bearerToken } from './bearer-token.js'
@@ -9,6 +9,7 @@ import { buildOpenApi, type OpenApiOptions } from './openapi/build-openapi.js'
 import { docsPage } from './openapi/docs-page.js'
 import { toProblem } from './problem.js'
 import { readJsonBody } from './read-json-body.js'
+import { MethodNotAllowedError } from './http-errors.js'
 
 /** Options of `orgRouter` in every adapter. */
 export interface OrgRouterOptions {

@@ -1,6 +1,5 @@
 import type { ErrorCode } from '../error-code.js'
 import {
-  MethodNotAllowedError,
   OrganizationRequiredError,
   PermissionDeniedError,
   TenantryError,
@@ -10,8 +9,11 @@ import {
   TooManyRequestsError,
   ValidationError,
 } from '../errors.js'
+import type * as httpErrors from './http-errors.js'
+import { MethodNotAllowedError } from './http-errors.js'
 import type { HttpResponse } from './http-types.js'
 
+type HttpErrorCode = (typeof httpErrors)[keyof typeof httpErrors]['code']
 // Bugs in the host (code that needs a tenant ran outside one), never an answer to a client.
 type UnansweredCode = 'NO_TENANT_CONTEXT'
 
@@ -52,7 +54,7 @@ export const PROBLEMS: Record<string, { status: number; title: string } | undefi
   TOO_MANY_REQUESTS: { status: 429, title: 'Too many requests' },
   CAPACITY_EXCEEDED: { status: 503, title: 'No capacity for another organization' },
   QUERY_TIMEOUT: { status: 503, title: 'Query timed out' },
-} satisfies Record<Exclude<ErrorCode, UnansweredCode>, { status: number; title: string }>
+} satisfies Record<Exclude<ErrorCode | HttpErrorCode, UnansweredCode>, { status: number; title: string }>
 
 /**
  * The one place a `TenantryError` becomes an HTTP answer: RFC 9457 problem+json with a stable

@@ -1,4 +1,4 @@
-import { MalformedJsonError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors.js'
+import { MalformedJsonError, PayloadTooLargeError, UnsupportedMediaTypeError } from './http-errors.js'
 import type { HttpRequest } from './http-types.js'
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i

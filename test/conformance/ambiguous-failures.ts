@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import {
-  createTenancy,
-  OrganizationNameTakenError,
-  OrganizationNotFoundError,
-  type AccountRecord,
-  type OrganizationRecord,
-  type TenantStore,
-} from 'tenantry'
+import { createTenancy, type AccountRecord, type OrganizationRecord, type TenantStore, errors } from 'tenantry'
 import { failingStore, InjectedFailure, type StoreStep } from '../support/failing-store.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import type { StoreUnderTest } from './store-conformance.js'
+
+// The error classes a test names, from the namespace a host uses.
+const { OrganizationNameTakenError, OrganizationNotFoundError } = errors
 
 /**
  * The lifecycle when a store step fails after it applied (a timeout, a dropped connection, a

@@ -1,14 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import {
-  EmailTakenError,
-  AlreadyMemberError,
-  InvitationPendingError,
   createTenancy,
-  DomainTakenError,
-  SlugTakenError,
-  OrganizationNameTakenError,
-  OrganizationNotFoundError,
   type AccountRecord,
   type AuditEvent,
   type InvitationRecord,
@@ -19,10 +12,22 @@ import {
   type MemberTenant,
   type TenantCollection,
   type TenantStore,
+  errors,
 } from 'tenantry'
 import { failingStore, InjectedFailure, type StoreStep } from '../support/failing-store.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import { describeAmbiguousFailures } from './ambiguous-failures.js'
+
+// The error classes a test names, from the namespace a host uses.
+const {
+  EmailTakenError,
+  AlreadyMemberError,
+  InvitationPendingError,
+  DomainTakenError,
+  SlugTakenError,
+  OrganizationNameTakenError,
+  OrganizationNotFoundError,
+} = errors
 
 /** What a store's test file provides: a fresh, empty store per test that declares `notes` and `invoices`. */
 export interface StoreUnderTest {

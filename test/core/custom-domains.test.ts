@@ -1,12 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import {
-  createTenancy,
-  DomainNotFoundError,
-  DomainTakenError,
-  MAX_DOMAINS_PER_ORGANIZATION,
-  OrganizationNotFoundError,
-} from 'tenantry'
+import { createTenancy, MAX_DOMAINS_PER_ORGANIZATION, errors } from 'tenantry'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+
+// The error classes a test names, from the namespace a host uses.
+const { DomainNotFoundError, DomainTakenError, OrganizationNotFoundError } = errors
 
 async function setUp(options: { inFlightTimeoutMs?: number } = {}) {
   const tenancy = createTenancy({ auth: TEST_AUTH, baseDomain: ['example.test', 'example.org'], ...options })

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { createTenancy, currentTenant, OrganizationNotFoundError, type Tenancy, type Tenant } from 'tenantry'
+import { createTenancy, currentTenant, type Tenancy, type Tenant, errors } from 'tenantry'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import { notesStore } from '../support/notes-store.js'
+
+// The error classes a test names, from the namespace a host uses.
+const { OrganizationNotFoundError } = errors
 
 const input = { name: 'Acme', email: 'a@acme.test', password: PASSWORD }
 

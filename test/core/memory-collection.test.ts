@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { DuplicateKeyError, MemoryCollection } from 'tenantry'
+import { errors } from 'tenantry'
+// The engine under every memory store; not part of the public surface.
+import { MemoryCollection } from '../../src/stores/memory/memory-collection.js'
+
+// The error classes a test names, from the namespace a host uses.
+const { DuplicateKeyError } = errors
 
 async function seeded() {
   const notes = new MemoryCollection()

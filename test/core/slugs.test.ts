@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { createTenancy, DEFAULT_RESERVED_SLUGS, SlugTakenError } from 'tenantry'
+import { createTenancy, DEFAULT_RESERVED_SLUGS, errors } from 'tenantry'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+
+// The error classes a test names, from the namespace a host uses.
+const { SlugTakenError } = errors
 
 let emails = 0
 const create = (tenancy: ReturnType<typeof createTenancy>, name: string, slug?: string) =>

@@ -1,20 +1,20 @@
 import { MongoBulkWriteError, MongoClient, MongoServerError } from 'mongodb'
 import { describe, expect, it } from 'vitest'
-import {
-  createTenancy,
-  DuplicateKeyError,
-  InvalidQueryError,
-  memoryStore,
-  QueryLimitError,
-  QueryTimeoutError,
-  TenantIsolationError,
-  UnsupportedQueryError,
-  type TenantCollection,
-} from 'tenantry'
+import { createTenancy, memoryStore, type TenantCollection, errors } from 'tenantry'
 import { toProblem } from 'tenantry/http'
 import { mongoStore } from 'tenantry/mongodb'
 import { mongoQueryError } from '../../src/stores/mongodb/mongo-query-errors.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+
+// The error classes a test names, from the namespace a host uses.
+const {
+  DuplicateKeyError,
+  InvalidQueryError,
+  QueryLimitError,
+  QueryTimeoutError,
+  TenantIsolationError,
+  UnsupportedQueryError,
+} = errors
 
 async function tenantOf(strategy: 'isolated' | 'shared') {
   const tenancy = createTenancy({

@@ -25,7 +25,7 @@ const server = app.listen(0, '127.0.0.1', async () => {
   let sameErrorClass = false
   try { tenancy.auth.verifyAccessToken('x.y.z') } catch (err) { sameErrorClass = err instanceof TenantryError && err.code === 'TOKEN_INVALID' }
   // tenantry/http maps an error the core threw: one copy of the classes across that subpath too.
-  const problem = toProblem(new TenantIsolationError('refused'))
+  const problem = toProblem(new errors.TenantIsolationError('refused'))
   console.log(JSON.stringify({ created: created.status, scoped, denied: denied.status, deniedType: denied.headers.get('content-type'), sameErrorClass, problem: problem && problem.status, mongoStore: typeof mongoStore, redisLoginLimits: typeof redisLoginLimits }))
   server.close()
 })
@@ -148,12 +148,12 @@ describe('the packed package', () => {
   }
 
   it('works from ESM with one copy of the core shared by the adapters', () => {
-    const load = `import express from 'express'\nimport { createTenancy, memoryStore, TenantIsolationError, TenantryError } from 'tenantry'\nimport { toProblem } from 'tenantry/http'\nimport { orgRouter, tenantScope } from 'tenantry/express'\nimport { mongoStore } from 'tenantry/mongodb'\nimport { redisLoginLimits } from 'tenantry/redis'`
+    const load = `import express from 'express'\nimport { createTenancy, errors, memoryStore, TenantryError } from 'tenantry'\nimport { toProblem } from 'tenantry/http'\nimport { orgRouter, tenantScope } from 'tenantry/express'\nimport { mongoStore } from 'tenantry/mongodb'\nimport { redisLoginLimits } from 'tenantry/redis'`
     expect(run('host.mjs', hostScript(load))).toEqual(expected)
   })
 
   it('works from CommonJS with one copy of the core shared by the adapters', () => {
-    const load = `const express = require('express')\nconst { createTenancy, memoryStore, TenantIsolationError, TenantryError } = require('tenantry')\nconst { toProblem } = require('tenantry/http')\nconst { orgRouter, tenantScope } = require('tenantry/express')\nconst { mongoStore } = require('tenantry/mongodb')\nconst { redisLoginLimits } = require('tenantry/redis')`
+    const load = `const express = require('express')\nconst { createTenancy, errors, memoryStore, TenantryError } = require('tenantry')\nconst { toProblem } = require('tenantry/http')\nconst { orgRouter, tenantScope } = require('tenantry/express')\nconst { mongoStore } = require('tenantry/mongodb')\nconst { redisLoginLimits } = require('tenantry/redis')`
     expect(run('host.cjs', hostScript(load))).toEqual(expected)
   })
 

@@ -1,9 +1,12 @@
 import { MongoClient } from 'mongodb'
 import { describe, expect, inject, it } from 'vitest'
-import { createTenancy, TenantIsolationError, type Tenancy } from 'tenantry'
+import { createTenancy, type Tenancy, errors } from 'tenantry'
 import { mongoStore } from 'tenantry/mongodb'
 import { useMongoDatabases } from '../support/mongo-databases.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+
+// The error classes a test names, from the namespace a host uses.
+const { TenantIsolationError } = errors
 
 const uri = inject('mongoUri')
 const notes = { notes: { indexes: [{ key: { createdAt: -1 as const }, name: 'recent' }] } }
