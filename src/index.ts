@@ -17,16 +17,17 @@ export type {
 } from './orgs/org-types.js'
 export { MAX_DOMAINS_PER_ORGANIZATION, type OrganizationDomain } from './orgs/org-domains.js'
 export { DEFAULT_RESERVED_SLUGS } from './orgs/slug.js'
-export type { Tenant, MemberTenant, TenantMember, TenantRef } from './tenant.js'
+export type { Tenant, MemberTenant, TenantMember, TenantRef, RegisteredTenant } from './tenant.js'
 export { currentTenant, requireTenant } from './context/tenant-context.js'
-export type { Auth, AuthOptions, IssuedTokens, AccessTokenClaims } from './auth/auth.js'
+export type { Auth, AuthOptions } from './auth/auth.js'
+export type { IssuedTokens, AccessTokenClaims } from './auth/tokens.js'
 export type { SigningKey, Jwk } from './lib/keyring.js'
 export type { LoginLimits } from './lib/login-throttle.js'
 export type { TenantRegistry } from './context/tenant-registry.js'
 export type { TenantCacheOptions } from './context/tenant-cache.js'
 export type { CacheInvalidation, InvalidationListener, InvalidationMessage } from './context/cache-invalidation.js'
 export type { AuditLog, AuditInput } from './audit-log.js'
-export type { Register, RegisteredTenant, RegisteredCollections } from './register.js'
+export type { Register, RegisteredCollections } from './register.js'
 export type {
   TenantStore,
   OrganizationRecord,

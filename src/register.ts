@@ -1,5 +1,4 @@
 import type { Document } from './data/collection-types.js'
-import type { Tenant } from './tenant.js'
 
 /**
  * Tells TypeScript the documents of each declared collection, so `tenant.collection('notes')`
@@ -17,6 +16,3 @@ export interface Register {}
 export type RegisteredCollections = Register extends { collections: infer TCollections }
   ? TCollections
   : Record<string, Document>
-
-/** The tenant type `tenantScope` attaches to a request. */
-export type RegisteredTenant = Tenant

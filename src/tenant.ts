@@ -57,3 +57,6 @@ export interface MemberTenant extends Tenant {
  * spaces) or one of its custom domains.
  */
 export type TenantRef = { id: string } | { slug: string } | { name: string } | { domain: string }
+
+/** The tenant type `tenantScope` attaches to a request. */
+export type RegisteredTenant = Tenant

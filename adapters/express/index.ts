@@ -9,7 +9,7 @@ import {
   type ScopeResult,
   type TenantScopeOptions,
 } from '../../src/http/tenant-scope.js'
-import type { RegisteredTenant } from '../../src/register.js'
+import type { RegisteredTenant } from '../../src/tenant.js'
 import type { Tenancy } from '../../src/tenancy.js'
 
 declare global {

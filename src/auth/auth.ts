@@ -17,6 +17,7 @@ import { LoginThrottle, type LoginLimits } from '../lib/login-throttle.js'
 import * as fields from '../lib/fields.js'
 import { parseInput } from '../lib/parse-input.js'
 import { Sessions } from './sessions.js'
+import type { AccessTokenClaims, IssuedTokens } from './tokens.js'
 import type { AccountRecord, MembershipRecord, OrganizationRecord, TenantStore } from '../store.js'
 import { organizationNameKey } from '../lib/organization-name.js'
 import type { MemberTenant } from '../tenant.js'
@@ -60,29 +61,6 @@ export interface AuthOptions {
   maxQueuedHashes?: number
   /** Login attempts allowed per account and per client address before 429. */
   loginLimits?: LoginLimits
-}
-
-/** What a verified access token says. */
-export interface AccessTokenClaims {
-  accountId: string
-  organizationId: string
-  membershipId: string
-  /** The membership's role when the token was issued; the registry refuses the token once it differs. */
-  role: string
-  sessionId: string
-  tokenVersion: number
-  /** The `exp` claim: seconds since the epoch. */
-  expiresAt: number
-}
-
-/** The answer to a successful login or refresh. */
-export interface IssuedTokens {
-  accessToken: string
-  tokenType: 'Bearer'
-  /** Seconds until the access token expires. */
-  expiresIn: number
-  /** Opaque and single-use: `refresh` swaps it for a new pair. Never a bearer token for requests. */
-  refreshToken: string
 }
 
 const claimsSchema = z.object({

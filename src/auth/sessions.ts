@@ -1,6 +1,6 @@
 import { RefreshTokenInvalidError, TenantryError } from '../errors.js'
 import type { AuditLog } from '../audit-log.js'
-import type { IssuedTokens } from './auth.js'
+import type { IssuedTokens } from './tokens.js'
 import { newId } from '../lib/ids.js'
 import { hashRefreshToken, newRefreshToken, REFRESH_TOKEN } from '../lib/refresh-token.js'
 import type { AccountRecord, MembershipRecord, OrganizationRecord, SessionRecord, TenantStore } from '../store.js'

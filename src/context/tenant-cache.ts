@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import type { AccessTokenClaims } from '../auth/auth.js'
+import type { AccessTokenClaims } from '../auth/tokens.js'
 import type { MemberTenant, Tenant } from '../tenant.js'
 import type { CacheInvalidation, InvalidationMessage } from './cache-invalidation.js'
 

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { NoTenantContextError } from '../errors.js'
-import type { RegisteredTenant } from '../register.js'
+import type { RegisteredTenant } from '../tenant.js'
 import type { Tenant } from '../tenant.js'
 
 // One store for the whole process (and every tenancy in it), so `currentTenant()` needs no

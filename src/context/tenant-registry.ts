@@ -1,4 +1,5 @@
-import type { AccessTokenClaims, Auth } from '../auth/auth.js'
+import type { Auth } from '../auth/auth.js'
+import type { AccessTokenClaims } from '../auth/tokens.js'
 import { OrganizationNotFoundError, TokenInvalidError } from '../errors.js'
 import type { OrganizationRecord, TenantStore } from '../store.js'
 import type { MemberTenant, Tenant, TenantRef } from '../tenant.js'

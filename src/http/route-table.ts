@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { IssuedTokens } from '../auth/auth.js'
+import type { IssuedTokens } from '../auth/tokens.js'
 import type { MemberTenant } from '../tenant.js'
 import type { HttpRequest } from './http-types.js'
 
