@@ -129,7 +129,7 @@ export class Auth {
       throw new TypeError('tenantry: auth.secret must be a string or a Uint8Array')
     // Checked here, by its own name: the key the shorthand makes has a kid the user never chose.
     const secretBytes = typeof secret === 'string' ? Buffer.byteLength(secret) : secret?.byteLength
-    // Stryker disable next-line ConditionalExpression: without a secret (keys given instead), secretBytes is undefined and undefined < 32 is false
+    // Stryker disable next-line ConditionalExpression: keys given: undefined < 32 is false
     if (secretBytes !== undefined && secretBytes < 32)
       throw new TypeError(
         `tenantry: auth.secret must be at least 32 bytes for HS256 (RFC 7518 §3.2); this one has ${secretBytes}`,
@@ -208,7 +208,7 @@ export class Auth {
     const { email, password, organizationName } = parseInput(loginSchema, credentials)
     const clientAddress = context.clientAddress ?? null
     const account = await this.verifyCredentials(email, password, context)
-    // Stryker disable next-line ArrayDeclaration: without an account the login fails below whatever this holds
+    // Stryker disable next-line ArrayDeclaration: no account: the login fails below
     const memberships = account ? await this.#activeMemberships(account.id) : []
     if (!account || memberships.length === 0) {
       // Each organization of a known account sees the failed attempt in its trail.
@@ -431,7 +431,7 @@ export class Auth {
     this.#dummyHash ??= bcrypt.hash(randomBytes(16).toString('hex'), this.#bcryptCost)
     // A failed attempt must not poison every later unknown-email login. (Nothing here can make
     // bcrypt fail to hash a random string at a cost checked at start-up: no test can reach this.)
-    // Stryker disable next-line ArrowFunction: the reset guards a failure of bcrypt itself, which no test can cause without faking bcrypt
+    // Stryker disable next-line ArrowFunction: guards a bcrypt failure no test can cause
     this.#dummyHash.catch(() => (this.#dummyHash = undefined))
     return this.#dummyHash
   }

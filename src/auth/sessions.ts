@@ -85,7 +85,7 @@ export class Sessions {
    */
   async refresh(refreshToken: string): Promise<IssuedTokens> {
     if (typeof refreshToken !== 'string') throw new RefreshTokenInvalidError()
-    // Stryker disable next-line ConditionalExpression: a string of another form finds no token in the store: the same refusal, one lookup later
+    // Stryker disable next-line ConditionalExpression: another form finds no token: same refusal
     if (!REFRESH_TOKEN.test(refreshToken)) throw new RefreshTokenInvalidError()
     const now = Date.now()
     const hash = hashRefreshToken(refreshToken)
@@ -95,7 +95,7 @@ export class Sessions {
     } catch (err) {
       // A failure of ours, not a refusal: the token may be consumed with no new pair delivered.
       // Reopen it for one retry within the grace period, so the client's retry is not a replay.
-      // Stryker disable next-line ConditionalExpression: after a refusal, reopening changes nothing: the token is expired, its session ended, or (a replay) it was used at another time, which the conditional release does not touch
+      // Stryker disable next-line ConditionalExpression: reopening after a refusal changes nothing
       if (!(err instanceof TenantryError))
         await this.#store.releaseRefreshToken(hash, usedAt, new Date(now + REFRESH_RETRY_GRACE_MS)).catch(() => {})
       throw err
@@ -131,9 +131,9 @@ export class Sessions {
     if (
       !account ||
       membership?.accountId !== account.id ||
-      // Stryker disable next-line ConditionalExpression: defense in depth: a membership never changes organization, and a session is started with its membership's
+      // Stryker disable next-line ConditionalExpression: defense in depth: unreachable
       membership.organizationId !== session.organizationId ||
-      // Stryker disable next-line OptionalChaining: a delete removes the memberships before the organization, so a missing organization was refused above
+      // Stryker disable next-line OptionalChaining: deletes remove memberships first
       organization?.state !== 'active' ||
       account.tokenVersion !== session.tokenVersion
     ) {
@@ -152,7 +152,7 @@ export class Sessions {
   /** The live session a refresh token belongs to, or `null`. Marks the token used: it is about to be revoked. */
   async sessionOf(refreshToken: string): Promise<SessionRecord | null> {
     if (typeof refreshToken !== 'string') return null
-    // Stryker disable next-line ConditionalExpression: a string of another form finds no token in the store: null all the same
+    // Stryker disable next-line ConditionalExpression: another form finds no token: null all the same
     if (!REFRESH_TOKEN.test(refreshToken)) return null
     const found = await this.#store.consumeRefreshToken(hashRefreshToken(refreshToken), new Date())
     return found ? this.#store.findSession(found.token.sessionId) : null

@@ -12,7 +12,7 @@ export async function removeAccountIfUnused(
   cache: TenantCache,
   accountId: string,
 ): Promise<boolean> {
-  // Stryker disable next-line BooleanLiteral: the one caller that reads the answer (a create meeting an email whose password did not match) then inserts the account, which fails as taken: the same refusal, one hash later
+  // Stryker disable next-line BooleanLiteral: the one caller then fails as taken
   if ((await store.listMemberships({ accountId })).length > 0) return false
   await store.deleteAccount(accountId)
   cache.invalidateAccount(accountId)

@@ -77,7 +77,7 @@ export class TenantRegistry {
     // Stryker disable next-line ConditionalExpression: parsing again costs a parse, nothing else
     if (parsed === undefined) {
       parsed = parseTenantRef(ref)
-      // Stryker disable next-line ConditionalExpression,EqualityOperator,StringLiteral: a reference that is not an object was refused by the parse above; remembering a parse or not costs a parse, nothing else
+      // Stryker disable next-line ConditionalExpression,EqualityOperator,StringLiteral: refused above; caching costs a parse only
       if (Object.isFrozen(ref) && typeof ref === 'object' && ref !== null) this.#parsed.set(ref, parsed)
     }
     if (parsed === null) return Promise.reject(new OrganizationNotFoundError('no organization matches this reference'))
@@ -96,7 +96,7 @@ export class TenantRegistry {
     const record = await this.#findRecord(ref)
     if (record?.state !== 'active') throw new OrganizationNotFoundError('no organization matches this reference')
     const organization = this.#cacheOrganization(record, epoch)
-    // Stryker disable next-line EqualityOperator,StringLiteral: an id is read from the organizations cache; keeping it here as well costs memory, nothing else
+    // Stryker disable next-line EqualityOperator,StringLiteral: a second cache costs memory only
     if (ref.kind !== 'id' && epoch === this.#cache.epoch) this.#cache.refs?.set(ref.key, organization)
     return organization.tenant
   }
@@ -147,23 +147,23 @@ export class TenantRegistry {
     if (!organization) throw new TokenInvalidError('the organization of this token no longer exists')
     if (membership?.organizationId !== organization.id)
       throw new TokenInvalidError('the membership of this token no longer exists')
-    // Stryker disable next-line ConditionalExpression,StringLiteral: defense in depth: a token's sub and mid are signed together, at login, from one membership (so neither the check nor its message can be reached)
+    // Stryker disable next-line ConditionalExpression,StringLiteral: defense in depth: unreachable
     if (membership.accountId !== claims.accountId)
       throw new TokenInvalidError('the membership of this token no longer exists')
     // A role change or an ownership transfer revokes the token, as a password change does.
     if (effectiveRole(organization, claims.membershipId, membership.role) !== claims.role)
       throw new TokenInvalidError('the role in this token has changed')
-    // Stryker disable next-line OptionalChaining: an account goes only after its last membership, so a missing account was refused above
+    // Stryker disable next-line OptionalChaining: accounts go after their last membership
     if (account?.tokenVersion !== claims.tokenVersion) throw new TokenInvalidError('the access token has been revoked')
     const now = Date.now()
     if (session?.membershipId !== claims.membershipId || now >= session.expiresAt)
       throw new TokenInvalidError('the session of this token has ended')
-    // Stryker disable next-line ConditionalExpression,StringLiteral: defense in depth: a session and its tokens are minted together, for one account (so neither the check nor its message can be reached)
+    // Stryker disable next-line ConditionalExpression,StringLiteral: defense in depth: unreachable
     if (session.accountId !== claims.accountId) throw new TokenInvalidError('the session of this token has ended')
     // Frozen: one object serves every request with this token, so no request may change it for the next.
     const member = Object.freeze({ id: claims.membershipId, accountId: claims.accountId, role: claims.role })
     const tenant = mintTenant<MemberTenant>({ ...organization.tenant, member, sessionId: claims.sessionId })
-    // Stryker disable next-line ObjectLiteral,ArithmeticOperator: an entry that never counts, or counts for less time, costs store reads, nothing else (the cap at the token's exp and the session's end is what matters, and Math.min keeps it)
+    // Stryker disable next-line ObjectLiteral,ArithmeticOperator: a shorter entry costs store reads only
     this.#cache.resolved?.set(token, {
       tenant,
       epoch,
@@ -174,7 +174,7 @@ export class TenantRegistry {
 
   #verify(token: string): AccessTokenClaims {
     const cached = this.#cache.tokens?.get(token)
-    // Stryker disable next-line ConditionalExpression,ArithmeticOperator: verifying the token again gives the same claims; the exact expiry is tested
+    // Stryker disable next-line ConditionalExpression,ArithmeticOperator: verifying again gives the same claims
     if (cached && Date.now() < cached.expiresAt * 1000) return cached
     const claims = this.#auth.verifyAccessToken(token)
     this.#cache.tokens?.set(token, claims)
@@ -193,7 +193,7 @@ export class TenantRegistry {
    */
   #cacheOrganization(record: OrganizationRecord, epoch: number): CachedOrganization {
     const cached = this.#cache.organizations?.get(record.id)
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: a fresh entry for the same record replaces the cached one, costing an allocation
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a fresh entry costs an allocation only
     if (cached && Date.now() < cached.expiresAt) return cached
     const organization: CachedOrganization = {
       id: record.id,

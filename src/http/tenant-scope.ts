@@ -147,10 +147,10 @@ export function createScopeRequest<TRequest>(
     // so a flood of made-up hosts costs a parse each and never grows memory.
     const refsByHost = new LRUCache<string, { ref: TenantRef | null }>({ max: 1024 })
     return function scopeByHost(request) {
-      // Stryker disable next-line StringLiteral: a request without a host names no tenant; any other string that is not a hostname parses to no tenant too
+      // Stryker disable next-line StringLiteral: any non-hostname parses to no tenant
       const hostname = read.hostname(request) ?? ''
       let known = refsByHost.get(hostname)
-      // Stryker disable next-line ConditionalExpression: parsing the host again costs a parse, nothing else
+      // Stryker disable next-line ConditionalExpression: a second parse costs a parse only
       if (known === undefined) {
         known = { ref: tenantRefFromHost(hostname, baseDomains) }
         refsByHost.set(hostname, known)

@@ -71,7 +71,7 @@ export class Keyring {
 
   /** A kid for the one-secret shorthand: stable across restarts, and new when the secret changes. */
   static kidForSecret(secret: string | Uint8Array): string {
-    // Stryker disable next-line MethodExpression,StringLiteral: the kid need only be stable for one secret and differ between secrets; any digest encoding or length would do
+    // Stryker disable next-line MethodExpression,StringLiteral: any stable digest encoding would do
     return `hs-${createHash('sha256').update(secret).digest('base64url').slice(0, 12)}`
   }
 
@@ -93,10 +93,10 @@ export class Keyring {
         'this is a refresh token; send it to POST /admin/refresh for an access token, and send the access token here',
       )
     const header = decodeHeader(token)
-    // Stryker disable next-line ConditionalExpression,OptionalChaining: a non-string kid finds no key either way, and without a header only which 401 message junk gets changes
+    // Stryker disable next-line ConditionalExpression,OptionalChaining: a non-string kid finds no key either way
     const key = typeof header?.kid === 'string' ? this.#keys.get(header.kid) : undefined
     if (!key) throw new TokenInvalidError('the access token is not signed with a trusted key')
-    // Stryker disable next-line OptionalChaining: the header is an object here (without one, no key was found above)
+    // Stryker disable next-line OptionalChaining: the header is an object here
     if (
       typeof header?.typ !== 'string' ||
       header.typ.toLowerCase().replace(/^application\//, '') !== ACCESS_TOKEN_TYPE
@@ -172,17 +172,17 @@ function asKey(value: string | Jwk | KeyObject, type: 'private' | 'public', kid:
 
 /** Only EC keys have a named curve, so this refuses RSA and Ed25519 keys as well as other curves. */
 function isP256(key: KeyObject): boolean {
-  // Stryker disable next-line OptionalChaining: every asymmetric KeyObject has asymmetricKeyDetails (Node 15.7+); the types say it may not
+  // Stryker disable next-line OptionalChaining: every asymmetric key has details
   return key.asymmetricKeyDetails?.namedCurve === 'prime256v1'
 }
 
 function decodeHeader(token: string): Record<string, unknown> | undefined {
   const dot = token.indexOf('.')
-  // Stryker disable next-line ConditionalExpression,EqualityOperator: without a dot, or with an empty header, the parse below fails and returns undefined too
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: the parse below fails the same way
   if (dot <= 0) return undefined
   try {
     const header: unknown = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString('utf8'))
-    // Stryker disable next-line ConditionalExpression,LogicalOperator: a header that is null or not an object has no kid, so verify refuses it the same way
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: no object, no kid: the same refusal
     return typeof header === 'object' && header !== null ? (header as Record<string, unknown>) : undefined
   } catch {
     // Stryker disable next-line BlockStatement: an empty catch returns undefined all the same

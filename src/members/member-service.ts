@@ -51,10 +51,10 @@ export class MemberService {
       throw new TypeError(
         `tenantry: ${JSON.stringify(permission)} is not a permission; name it area:action, such as 'notes:write'`,
       )
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: remembering a name or not costs a regex test, nothing else
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: caching a name costs a regex test only
     if (this.#checked.size < 1024) this.#checked.add(permission)
     const role = tenant?.member?.role
-    // Stryker disable next-line ConditionalExpression: a missing role is no role: Roles.can answers false for it all the same
+    // Stryker disable next-line ConditionalExpression: a missing role is no role
     return typeof role === 'string' && this.#roles.can(role, permission)
   }
 
