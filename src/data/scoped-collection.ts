@@ -123,7 +123,7 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
   /** Checked when first read, as the driver's cursor is: a refusal rejects the read. */
   find(filter?: Filter, options?: FindOptions): TenantFindCursor<T & Document> {
     const open = (current: unknown) => {
-      checkOptions(current, FIND, 'find', this.#field)
+      this.#check(current, FIND, 'find')
       return this.#target.find(scopeFilter(filter, this.#confinement), current as FindOptions)
     }
     return new ScopedFindCursor(open, options, this.#strip, this.#translate)
@@ -131,14 +131,14 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
 
   findOne(filter?: Filter, options?: Omit<FindOptions, 'limit'>): Promise<(T & Document) | null> {
     return this.#run(() => {
-      checkOptions(options, FIND_ONE, 'findOne', this.#field)
+      this.#check(options, FIND_ONE, 'findOne')
       return this.#stripped(this.#target.findOne(scopeFilter(filter, this.#confinement), options))
     })
   }
 
   countDocuments(filter?: Filter, options?: CountOptions): Promise<number> {
     return this.#run(() => {
-      checkOptions(options, ['skip', 'limit', ...READ], 'countDocuments', this.#field)
+      this.#check(options, ['skip', 'limit', ...READ], 'countDocuments')
       return this.#target.countDocuments(scopeFilter(filter, this.#confinement), options)
     })
   }
@@ -155,7 +155,7 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
   distinct(key: string, filter?: Filter, options?: ReadOptions): Promise<unknown[]> {
     return this.#run(() => {
       if (typeof key !== 'string' || key === '' || key.startsWith('$')) refuse('distinct takes a field name')
-      checkOptions(options, READ, 'distinct', this.#field)
+      this.#check(options, READ, 'distinct')
       const scoped = scopeFilter(filter, this.#confinement)
       if (this.#field !== undefined && (key === this.#field || key.startsWith(`${this.#field}.`)))
         refuse(`distinct may not read the tenant field ${this.#field}`)
@@ -165,7 +165,7 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
 
   aggregate<R extends Document = Document>(pipeline: Document[], options?: ReadOptions): TenantCursor<R> {
     const open = () => {
-      checkOptions(options, READ, 'aggregate', this.#field)
+      this.#check(options, READ, 'aggregate')
       return this.#target.aggregate(scopePipeline(pipeline, this.#confinement), options)
     }
     return new ScopedCursor(open, (document) => document as R, this.#translate)
@@ -173,7 +173,7 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
 
   updateOne(filter: Filter, update: UpdateFilter, options?: UpdateOptions): Promise<UpdateResult> {
     return this.#run(() => {
-      checkOptions(options, UPDATE, 'updateOne', this.#field)
+      this.#check(options, UPDATE, 'updateOne')
       return this.#target.updateOne(
         scopeUpsertFilter(filter, this.#confinement, options?.upsert),
         scopeUpdate(update, this.#confinement),
@@ -184,7 +184,7 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
 
   updateMany(filter: Filter, update: UpdateFilter, options?: UpdateOptions): Promise<UpdateResult> {
     return this.#run(() => {
-      checkOptions(options, UPDATE, 'updateMany', this.#field)
+      this.#check(options, UPDATE, 'updateMany')
       return this.#target.updateMany(
         scopeUpsertFilter(filter, this.#confinement, options?.upsert),
         scopeUpdate(update, this.#confinement),
@@ -195,7 +195,7 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
 
   replaceOne(filter: Filter, replacement: T, options?: Omit<UpdateOptions, 'arrayFilters'>): Promise<UpdateResult> {
     return this.#run(() => {
-      checkOptions(options, ['upsert', ...WRITE], 'replaceOne', this.#field)
+      this.#check(options, ['upsert', ...WRITE], 'replaceOne')
       return this.#target.replaceOne(
         scopeUpsertFilter(filter, this.#confinement, options?.upsert),
         scopeDocument(replacement, this.#confinement, options?.upsert !== true),
@@ -206,21 +206,21 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
 
   deleteOne(filter: Filter, options?: WriteOptions): Promise<DeleteResult> {
     return this.#run(() => {
-      checkOptions(options, WRITE, 'deleteOne', this.#field)
+      this.#check(options, WRITE, 'deleteOne')
       return this.#target.deleteOne(scopeFilter(filter, this.#confinement), options)
     })
   }
 
   deleteMany(filter: Filter, options?: WriteOptions): Promise<DeleteResult> {
     return this.#run(() => {
-      checkOptions(options, WRITE, 'deleteMany', this.#field)
+      this.#check(options, WRITE, 'deleteMany')
       return this.#target.deleteMany(scopeFilter(filter, this.#confinement), options)
     })
   }
 
   findOneAndUpdate(filter: Filter, update: UpdateFilter, options?: FindOneAndOptions): Promise<(T & Document) | null> {
     return this.#run(() => {
-      checkOptions(options, FIND_ONE_AND, 'findOneAndUpdate', this.#field)
+      this.#check(options, FIND_ONE_AND, 'findOneAndUpdate')
       return this.#stripped(
         this.#target.findOneAndUpdate(
           scopeUpsertFilter(filter, this.#confinement, options?.upsert),
@@ -233,7 +233,7 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
 
   findOneAndReplace(filter: Filter, replacement: T, options?: FindOneAndOptions): Promise<(T & Document) | null> {
     return this.#run(() => {
-      checkOptions(options, FIND_ONE_AND, 'findOneAndReplace', this.#field)
+      this.#check(options, FIND_ONE_AND, 'findOneAndReplace')
       const scoped = scopeDocument(replacement, this.#confinement, options?.upsert !== true)
       return this.#stripped(
         this.#target.findOneAndReplace(scopeUpsertFilter(filter, this.#confinement, options?.upsert), scoped, {
@@ -249,7 +249,7 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
     options?: Omit<FindOneAndOptions, 'upsert' | 'returnDocument'>,
   ): Promise<(T & Document) | null> {
     return this.#run(() => {
-      checkOptions(options, ['sort', 'projection', ...READ], 'findOneAndDelete', this.#field)
+      this.#check(options, ['sort', 'projection', ...READ], 'findOneAndDelete')
       return this.#stripped(
         this.#target.findOneAndDelete(scopeFilter(filter, this.#confinement), {
           ...options,
@@ -285,7 +285,7 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
         return { insertOne: { document: scopeDocument(body.document as Document, confinement) } }
       case 'updateOne':
       case 'updateMany':
-        checkOptions(body, ['filter', 'update', ...UPDATE], `bulkWrite ${kind}`, this.#field)
+        this.#check(body, ['filter', 'update', ...UPDATE], `bulkWrite ${kind}`)
         return {
           [kind]: {
             ...body,
@@ -294,7 +294,7 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
           },
         } as AnyBulkWriteOperation
       case 'replaceOne':
-        checkOptions(body, ['filter', 'replacement', 'upsert', ...WRITE], 'bulkWrite replaceOne', this.#field)
+        this.#check(body, ['filter', 'replacement', 'upsert', ...WRITE], 'bulkWrite replaceOne')
         return {
           replaceOne: {
             ...body,
@@ -304,10 +304,22 @@ export class ScopedCollection<T extends Document = Document> implements TenantCo
         }
       case 'deleteOne':
       case 'deleteMany':
-        checkOptions(body, ['filter', ...WRITE], `bulkWrite ${kind}`, this.#field)
+        this.#check(body, ['filter', ...WRITE], `bulkWrite ${kind}`)
         return { [kind]: { ...body, filter: scopeFilter(body.filter as Filter, confinement) } } as AnyBulkWriteOperation
       default:
         refuse(`bulkWrite does not take ${kind}`)
+    }
+  }
+
+  /**
+   * The operation's options, checked. Over a mixed collection a `hint` is refused: a plan not led
+   * by the tenant's index tests the whole filter document by document, and the server orders a
+   * conjunction's conditions by operator type, so a caller's `$or` could run on other tenants'.
+   */
+  #check(options: unknown, allowed: readonly string[], operation: string): void {
+    checkOptions(options, allowed, operation, this.#field)
+    if (this.#hidden !== undefined && isPlainObject(options) && options.hint !== undefined) {
+      refuse(`${operation} takes no hint on the shared strategy: the plan must stay led by the tenant's index`)
     }
   }
 

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { createTenancy, memoryStore, type TenantCollection, errors } from 'tenantry'
 import { toProblem } from 'tenantry/http'
 import { mongoStore } from 'tenantry/mongodb'
+import { ScopedCollection } from '../../src/data/scoped-collection.js'
+import { MemoryCollection } from '../../src/stores/memory/memory-collection.js'
 import { mongoQueryError } from '../../src/stores/mongodb/mongo-query-errors.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 
@@ -353,5 +355,36 @@ describe('declared collection names on MongoDB', () => {
       expect(() =>
         mongoStore({ db, strategy, collections: { spaces: {}, organizations: {}, data_spaces: {} } }),
       ).not.toThrow()
+  })
+})
+
+describe('a tenant handle over a collection that holds every tenant’s documents (MongoDB shared)', () => {
+  // The same wrapper MongoDB 'shared' hands out, over a real collection of documents; no driver involved.
+  const mixed = () =>
+    new ScopedCollection(new MemoryCollection(), 'notes', {
+      tenant: { field: 'tenantId', value: 'mine' },
+      mixed: true,
+      joinTarget: () => undefined,
+    })
+
+  it('refuses a hint, which could choose a plan not led by the tenant’s index', async () => {
+    const notes = mixed()
+    for (const operation of [
+      () => notes.find({}, { hint: { _id: 1 } }).toArray(),
+      () => notes.countDocuments({}, { hint: '_id_' }),
+      () => notes.updateMany({}, { $set: { a: 1 } }, { hint: { _id: 1 } }),
+      () => notes.deleteMany({}, { hint: { _id: 1 } }),
+      () => notes.aggregate([], { hint: { _id: 1 } }).toArray(),
+      () => notes.bulkWrite([{ deleteMany: { filter: {}, hint: { _id: 1 } } } as never]),
+    ]) {
+      expect(await failure(operation)).toBeInstanceOf(TenantIsolationError)
+    }
+  })
+
+  it('leads every filter with the tenant and keeps the field out of what it answers', async () => {
+    const notes = mixed()
+    await notes.insertOne({ text: 'a' })
+    expect(await notes.find({ text: 'a' }).toArray()).toEqual([{ _id: expect.any(String), text: 'a' }])
+    expect(await notes.aggregate([{ $project: { _id: 0 } }]).toArray()).toEqual([{ text: 'a' }])
   })
 })
