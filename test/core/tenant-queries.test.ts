@@ -233,6 +233,13 @@ for (const strategy of ['isolated', 'shared'] as const) {
       )
     })
 
+    it('calls a value the engine cannot convert the query’s fault, not a resource limit', async () => {
+      const { notes } = await tenantOf(strategy)
+      await notes.insertOne({ text: 'bad date', at: new Date('not a date') })
+      const err = await failure(() => notes.aggregate([{ $project: { at: { $toString: '$at' } } }]).toArray())
+      expect(err).toBeInstanceOf(InvalidQueryError)
+    })
+
     it('changes nothing when an update fails on one of the documents it matched', async () => {
       const { notes } = await tenantOf(strategy)
       await notes.updateOne({ text: 'a' }, { $set: { count: 'not a number' } })

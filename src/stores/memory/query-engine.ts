@@ -51,7 +51,7 @@ export function bounded<R>(maxTimeMS: number, run: () => R): R {
 function engineError(err: unknown): unknown {
   if (err instanceof TenantryError) return err
   // V8's own limits: a call stack or an allocation the bounds above did not foresee.
-  if (err instanceof RangeError)
+  if (err instanceof RangeError && /call stack|Invalid (array|string|typed array) length/.test(err.message))
     return new QueryLimitError('the operation needs more memory or nesting than a tenant may use', { cause: err })
   // mingo's own refusals (MingoError) and whatever else it throws on a tenant's input.
   if (err instanceof Error) return new InvalidQueryError(err.message, { cause: err })
@@ -152,7 +152,7 @@ function wrapAll<O>(operators: Record<string, unknown>, wrap: (name: string, ope
 const REGEX_EXPRESSIONS = new Set(['$regexMatch', '$regexFind', '$regexFindAll'])
 
 /**
- * Every operator of mingo's, those that run per document with a clock and their bounds. Used
+ * Every operator of mingo's; the expression, query and pipeline ones with a clock and their bounds. Used
  * with mingo's base classes (`mingo/query`, `mingo/aggregator`, `mingo/updater`): the package's
  * main entry merges its own operators over any given context, so the bounds would not apply.
  */
