@@ -4,6 +4,8 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     http: 'src/http/index.ts',
+    store: 'src/stores/index.ts',
+    testing: 'src/testing/index.ts',
     express: 'adapters/express/index.ts',
     koa: 'adapters/koa/index.ts',
     mongodb: 'src/stores/mongodb/index.ts',
@@ -17,7 +19,7 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   sourcemap: true,
-  external: ['express', 'koa', '@koa/router', 'mongodb', 'swagger-ui-dist'],
+  external: ['express', 'koa', '@koa/router', 'mongodb', 'swagger-ui-dist', 'vitest'],
   // import.meta.url in the CommonJS build too: the docs page finds swagger-ui-dist from it.
   shims: true,
 })

@@ -12,6 +12,8 @@ export default defineConfig({
       'tenantry/koa': here('./adapters/koa/index.ts'),
       'tenantry/mongodb': here('./src/stores/mongodb/index.ts'),
       'tenantry/redis': here('./src/redis/index.ts'),
+      'tenantry/store': here('./src/stores/index.ts'),
+      'tenantry/testing': here('./src/testing/index.ts'),
       tenantry: here('./src/index.ts'),
     },
   },

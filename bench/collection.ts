@@ -6,7 +6,7 @@
  */
 import { memoryStore } from '../src/stores/memory/memory-store.js'
 import { MemoryCollection } from '../src/stores/memory/memory-collection.js'
-import type { OrganizationRecord } from '../src/store.js'
+import type { OrganizationRecord } from '../src/control/records.js'
 import type { Document } from '../src/data/collection-types.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -28,9 +28,9 @@ async function scoped(tenants: number): Promise<{ handles: Handles; ids: unknown
   let first: { handles: Handles; ids: unknown[] } | undefined
   for (let t = 0; t < tenants; t++) {
     const org = { id: `org-${t}`, dataKey: `t_${t.toString(16).padStart(24, '0')}` } as OrganizationRecord
-    await store.provisionTenantData(org)
-    const notes = store.collection(org, 'notes')
-    const projects = store.collection(org, 'projects')
+    await store.data.provision(org)
+    const notes = store.data.collection(org, 'notes')
+    const projects = store.data.collection(org, 'projects')
     const { insertedIds } = await notes.insertMany(Array.from({ length: NOTES }, (_, i) => note(i)))
     await projects.insertMany(Array.from({ length: PROJECTS }, (_, i) => project(i)))
     first ??= { handles: { notes, projects } as unknown as Handles, ids: Object.values(insertedIds) }

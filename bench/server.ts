@@ -15,6 +15,7 @@ import { createTenancy, memoryStore, type Tenancy } from 'tenantry'
 import { orgRouter, tenantScope as expressTenantScope } from 'tenantry/express'
 import { PASSWORD, SECRET } from './constants.js'
 import { tenantScope as koaTenantScope } from 'tenantry/koa'
+import { storeOf } from '../test/support/store-of.js'
 
 const MAX_TOKENS = 1000
 
@@ -64,10 +65,10 @@ async function seededTenancy(
       createdAt: now,
       updatedAt: now,
     }
-    await tenancy.store.insertOrganization(org)
-    await tenancy.store.insertAccount(account)
-    await tenancy.store.insertMembership(admin)
-    await tenancy.store.provisionTenantData(org)
+    await storeOf(tenancy).records.organizations.insert(org)
+    await storeOf(tenancy).records.accounts.insert(account)
+    await storeOf(tenancy).records.memberships.insert(admin)
+    await storeOf(tenancy).data.provision(org)
     if (admins.length < MAX_TOKENS && i % Math.max(1, Math.floor(count / MAX_TOKENS)) === 0) admins.push(admin)
   }
   global.gc?.()

@@ -1,25 +1,31 @@
 import { Auth, type AuthOptions } from './auth/auth.js'
-import { AuditLog } from './audit-log.js'
 import { isMintedTenant } from './context/mint-tenant.js'
 import { TenantCache, type TenantCacheOptions } from './context/tenant-cache.js'
 import { runAsTenant } from './context/tenant-context.js'
 import { TenantRegistry } from './context/tenant-registry.js'
 import { walkOrganizations, type WalkOptions, type WalkReport } from './context/walk-organizations.js'
+import { AuditLog, type AuditTrail } from './control/audit-log.js'
+import { normalizeBaseDomain } from './control/domain-name.js'
+import { migrateOrganizations } from './control/migrate.js'
+import { OrganizationDomains } from './control/organization-domains.js'
+import { OrganizationService } from './control/organization-service.js'
+import { OrganizationTeardown, type RecoveryReport } from './control/organization-teardown.js'
+import type { LifecycleHooks, MigrateOptions, MigrationReport } from './control/organization-types.js'
+import type { AuditEvent } from './control/records.js'
+import { DEFAULT_RESERVED_SLUGS, isSlug } from './control/slug.js'
+import { tenancyAdmin, type TenancyAdmin } from './control/tenancy-admin.js'
 import { OrganizationNotFoundError } from './errors.js'
-import { normalizeBaseDomain } from './orgs/domain-name.js'
-import { OrganizationService } from './orgs/organization-service.js'
 import { Invitations, type InvitationOptions } from './members/invitations.js'
 import { MemberService } from './members/member-service.js'
 import { Roles, type RoleDefinitions } from './members/roles.js'
-import type { LifecycleHooks } from './orgs/org-types.js'
-import { DEFAULT_RESERVED_SLUGS, isSlug } from './orgs/slug.js'
-import type { AuditEvent, TenantStore } from './store.js'
+import type { Store } from './store.js'
 import { memoryStore } from './stores/memory/memory-store.js'
-import type { Tenant, TenantRef } from './tenant.js'
+import type { MemberTenant, Tenant, TenantRef } from './tenant.js'
+import { registerInternals } from './tenancy-internals.js'
 
 export interface TenancyOptions {
   /** Where organizations, admins and tenant data live. Default: a new `memoryStore()`, which declares no collections. */
-  store?: TenantStore
+  store?: Store
   auth: AuthOptions
   /**
    * How long a create or delete may stay in flight before another request for the same name or
@@ -52,24 +58,23 @@ export interface TenancyOptions {
 export type ForEachTenantOptions = WalkOptions
 export type ForEachTenantReport = WalkReport
 
-/** The one object a host keeps: the services over one store. */
+/** The one object a host keeps: the services over one store, and the ways to act as a tenant. */
 export interface Tenancy {
-  readonly store: TenantStore
+  /** Organizations as their members manage them: `orgs.create(...)`, `orgs.update(tenant, ...)`, `orgs.addDomain(tenant, ...)`. */
   readonly orgs: OrganizationService
+  /** tenantry's own sign-in: `auth.login(...)`, `auth.refresh(...)`, `auth.logout(tenant)`. */
   readonly auth: Auth
-  readonly registry: TenantRegistry
-  /** Members, roles and ownership: `members.list(tenant)`, `members.changeRole(tenant, id, role)`, ... */
+  /** Members, roles and ownership: `members.list(tenant)`, `members.can(tenant, 'notes:write')`, ... */
   readonly members: MemberService
   /** `invitations.invite(tenant, { email, role })`, `invitations.accept({ token, password })`, ... */
   readonly invitations: Invitations
+  /** The audit trail as a member reads it (permission `audit:read`): `audit.list(tenant, { limit })`. */
+  readonly audit: AuditTrail
   /**
-   * Whether the tenant's member holds `permission` (`'notes:write'`, `'members:invite'`): by the
-   * role in its access token, which the registry checked is current. `false` for a tenant
-   * identified without a token (host, resolver, `tenancy.tenant`).
+   * The back office: trusted operations by organization id, with no acting member. For the
+   * host's own code only (support tooling, billing); nothing in it checks who is asking.
    */
-  can(tenant: Tenant, permission: string): boolean
-  /** The audit trail: `audit.list(organizationId, { limit })`. */
-  readonly audit: AuditLog
+  readonly admin: TenancyAdmin
   /** The normalized base domains (`baseDomain`), possibly none. */
   readonly baseDomains: readonly string[]
   /**
@@ -78,6 +83,12 @@ export interface Tenancy {
    * for an unknown or inactive organization.
    */
   tenant(ref: TenantRef): Promise<Tenant>
+  /**
+   * The tenant a tenantry access token scopes, checked as every request is: signature, expiry,
+   * session, membership, role and organization. `TokenInvalidError` / `TokenExpiredError`
+   * otherwise. For transports tenantry has no adapter for (a WebSocket upgrade, a queue).
+   */
+  authenticate(accessToken: string): Promise<MemberTenant>
   /**
    * Runs `fn(tenant)` with that tenant as the current context (`currentTenant()`,
    * `requireTenant()`), for a reference or a tenant tenantry handed out (`req.tenant`). The
@@ -90,15 +101,22 @@ export interface Tenancy {
    * walk (its error is thrown); resume with `after: report.lastId` from `onProgress`.
    */
   forEachTenant(fn: (tenant: Tenant) => unknown, options?: ForEachTenantOptions): Promise<ForEachTenantReport>
-  /** `OrganizationService.migrate`: re-provision every tenant (declared indexes), resumably. */
-  migrate: OrganizationService['migrate']
-  /** `OrganizationService.recover`: finish or undo work a crash left behind. Run it at start-up. */
-  recover: OrganizationService['recover']
+  /**
+   * Re-provisions every active tenant (new collections and indexes) and gives organizations
+   * stored before slugs existed a slug. Idempotent and resumable (`after: report.lastId`).
+   */
+  migrate(options?: MigrateOptions): Promise<MigrationReport>
+  /**
+   * Finishes or undoes what a crash left behind: organizations stuck in flight for longer than
+   * `inFlightTimeoutMs` are torn down, data spaces and memberships no organization owns are
+   * removed. Run it at start-up; safe on several instances at once.
+   */
+  recover(): Promise<RecoveryReport>
 }
 
 /**
- * Wires the store, `Auth`, `OrganizationService` and `TenantRegistry` together. Bad options throw a
- * `TypeError` here, at start-up, not on the first request.
+ * Wires the store and the services together. Bad options throw a `TypeError` here, at
+ * start-up, not on the first request.
  *
  * @example
  * const tenancy = createTenancy({ auth: { secret: process.env.JWT_SECRET! }, baseDomain: 'example.com' })
@@ -108,6 +126,7 @@ export function createTenancy(options: TenancyOptions): Tenancy {
   if (typeof options !== 'object' || options === null)
     throw new TypeError('tenantry: createTenancy needs an options object')
   const { store = memoryStore(), auth: authOptions, inFlightTimeoutMs = 60_000, hooks = {} } = options
+  assertStore(store)
   if (typeof authOptions !== 'object' || authOptions === null)
     throw new TypeError('tenantry: auth options are required, at least { secret }')
   if (!Number.isFinite(inFlightTimeoutMs) || inFlightTimeoutMs < 0)
@@ -121,17 +140,19 @@ export function createTenancy(options: TenancyOptions): Tenancy {
   // One cache: the registry reads it, and everything that changes state invalidates it.
   const roles = new Roles(options.roles)
   const cache = new TenantCache(options.cache)
-  const audit = new AuditLog(store, options.onAudit)
+  const audit = new AuditLog(store, roles, options.onAudit)
   const auth = new Auth(store, authOptions, { cache, audit })
   const registry = new TenantRegistry(store, auth, cache)
+  const teardown = new OrganizationTeardown(store, { cache, hooks: hooks as LifecycleHooks, inFlightTimeoutMs })
+  const domains = new OrganizationDomains(store, { cache, audit, baseDomains, inFlightTimeoutMs })
   const orgs = new OrganizationService(store, auth, {
     cache,
     audit,
-    inFlightTimeoutMs,
     reservedSlugs,
-    baseDomains,
     hooks: hooks as LifecycleHooks,
     roles,
+    domains,
+    teardown,
   })
   const members = new MemberService(store, { cache, audit, roles })
   const invitations = new Invitations(store, auth, { audit, cache, roles, invitations: options.invitations })
@@ -143,19 +164,18 @@ export function createTenancy(options: TenancyOptions): Tenancy {
     // Awaited here, inside this function, so the caller's context is what it was either way.
     return await (runAsTenant(tenant, fn) as Awaited<TResult>)
   }
-  const tenancy: Tenancy = {
-    store,
-    auth,
-    registry,
-    audit,
+  const tenancy: Tenancy = Object.freeze({
     orgs,
+    auth,
     members,
     invitations,
-    can: (tenant, permission) => members.can(tenant, permission),
+    audit: Object.freeze({ list: audit.list.bind(audit) }),
+    admin: tenancyAdmin(store, { domains, audit }),
     baseDomains,
-    tenant: (ref) => registry.find(ref),
+    tenant: (ref: TenantRef) => registry.find(ref),
+    authenticate: (accessToken: string) => registry.resolve(accessToken),
     run,
-    forEachTenant(fn, walkOptions) {
+    forEachTenant(fn: (tenant: Tenant) => unknown, walkOptions?: ForEachTenantOptions) {
       if (typeof fn !== 'function') throw new TypeError('tenantry: forEachTenant needs a function to run')
       return walkOrganizations(
         store,
@@ -175,10 +195,29 @@ export function createTenancy(options: TenancyOptions): Tenancy {
         walkOptions,
       )
     },
-    migrate: (migrateOptions) => orgs.migrate(migrateOptions),
-    recover: () => orgs.recover(),
-  }
+    migrate: (migrateOptions?: MigrateOptions) => migrateOrganizations(store, { cache, reservedSlugs }, migrateOptions),
+    recover: () => teardown.recover(),
+  })
+  registerInternals(tenancy, { store, registry })
   return tenancy
+}
+
+/** A store is a record store plus a data provider; anything else is the host's bug, caught here. */
+function assertStore(store: Store): void {
+  const records = (store as Partial<Store> | null)?.records
+  const data = (store as Partial<Store> | null)?.data
+  const groups = ['organizations', 'accounts', 'memberships', 'invitations', 'sessions'] as const
+  if (
+    typeof records !== 'object' ||
+    records === null ||
+    groups.some((group) => typeof records[group] !== 'object' || records[group] === null) ||
+    typeof data?.collection !== 'function' ||
+    !Array.isArray(data.collectionNames)
+  ) {
+    throw new TypeError(
+      'tenantry: store must be { records, data }: a record store (organizations, accounts, memberships, invitations, sessions) and a tenant-data provider, as memoryStore() and mongoStore() return',
+    )
+  }
 }
 
 function parseBaseDomains(value: string | string[] | undefined): readonly string[] {

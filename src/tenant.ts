@@ -37,7 +37,7 @@ export interface Tenant {
 }
 
 /** Who is calling, as a member of the tenant: `req.tenant.member`. */
-export interface TenantMember {
+interface TenantMember {
   /** The membership id (what the member routes take). */
   readonly id: string
   readonly accountId: string

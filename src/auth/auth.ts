@@ -18,10 +18,11 @@ import * as fields from '../lib/fields.js'
 import { parseInput } from '../lib/parse-input.js'
 import { Sessions } from './sessions.js'
 import type { AccessTokenClaims, IssuedTokens } from './tokens.js'
-import type { AccountRecord, MembershipRecord, OrganizationRecord, TenantStore } from '../store.js'
+import type { Store } from '../store.js'
+import type { AccountRecord, MembershipRecord, OrganizationRecord } from '../control/records.js'
 import { organizationNameKey } from '../lib/organization-name.js'
 import type { MemberTenant } from '../tenant.js'
-import type { AuditLog } from '../audit-log.js'
+import type { AuditLog } from '../control/audit-log.js'
 import type { TenantCache } from '../context/tenant-cache.js'
 
 /** How admins authenticate. Checked when the tenancy is created, not on the first request. */
@@ -86,7 +87,7 @@ const loginSchema = z.object({ email: z.string(), password: z.string(), organiza
  * const claims = tenancy.auth.verifyAccessToken(accessToken)
  */
 export class Auth {
-  readonly #store: TenantStore
+  readonly #store: Store
   // Prebuilt KeyObjects: jsonwebtoken rebuilds one from a string secret on every call, which
   // costs far more than the HMAC itself.
   readonly #keyring: Keyring
@@ -100,7 +101,7 @@ export class Auth {
   readonly #sessions: Sessions
   #dummyHash: Promise<string> | undefined
 
-  constructor(store: TenantStore, options: AuthOptions, services: { cache: TenantCache; audit: AuditLog }) {
+  constructor(store: Store, options: AuthOptions, services: { cache: TenantCache; audit: AuditLog }) {
     const {
       secret,
       keys,
@@ -212,9 +213,11 @@ export class Auth {
     const memberships = account ? await this.#activeMemberships(account.id) : []
     if (!account || memberships.length === 0) {
       // Each organization of a known account sees the failed attempt in its trail.
-      const known = account ?? (await this.#store.findAccount({ email: email.trim().toLowerCase() }))
+      const known = account ?? (await this.#store.records.accounts.find({ email: email.trim().toLowerCase() }))
       const organizations = known
-        ? (await this.#store.listMemberships({ accountId: known.id })).map((membership) => membership.organizationId)
+        ? (await this.#store.records.memberships.list({ accountId: known.id })).map(
+            (membership) => membership.organizationId,
+          )
         : []
       for (const organizationId of organizations.length > 0 ? organizations : [null]) {
         await this.#audit.record({
@@ -271,7 +274,7 @@ export class Auth {
         })
       throw err
     }
-    const account = await this.#store.findAccount({ email: email.trim().toLowerCase() })
+    const account = await this.#store.records.accounts.find({ email: email.trim().toLowerCase() })
     const hash = account?.passwordHash ?? (await this.#getDummyHash())
     const passwordMatches = await this.#hashing.run(() => bcrypt.compare(password, hash))
     // bcrypt compares only the first 72 bytes and stops at a NUL, so "stored password + anything"
@@ -292,7 +295,7 @@ export class Auth {
     context: { clientAddress?: string } = {},
   ): Promise<IssuedTokens> {
     const { name } = parseInput(z.object({ name: fields.organizationName }), { name: organizationName })
-    const account = await this.#store.findAccount({ id: tenant.member.accountId })
+    const account = await this.#store.records.accounts.find({ id: tenant.member.accountId })
     const key = organizationNameKey(name)
     const target = account
       ? (await this.#activeMemberships(account.id)).find(({ organization }) => organization.nameKey === key)
@@ -315,9 +318,9 @@ export class Auth {
    */
   async startSession(membership: Pick<MembershipRecord, 'id' | 'accountId' | 'organizationId'>): Promise<IssuedTokens> {
     const [account, stored, organization] = await Promise.all([
-      this.#store.findAccount({ id: membership.accountId }),
-      this.#store.findMembership({ id: membership.id }),
-      this.#store.findOrganization({ id: membership.organizationId }),
+      this.#store.records.accounts.find({ id: membership.accountId }),
+      this.#store.records.memberships.find({ id: membership.id }),
+      this.#store.records.organizations.find({ id: membership.organizationId }),
     ])
     if (
       !account ||
@@ -332,9 +335,9 @@ export class Auth {
   async #activeMemberships(
     accountId: string,
   ): Promise<{ membership: MembershipRecord; organization: OrganizationRecord }[]> {
-    const memberships = await this.#store.listMemberships({ accountId })
+    const memberships = await this.#store.records.memberships.list({ accountId })
     const organizations = await Promise.all(
-      memberships.map((membership) => this.#store.findOrganization({ id: membership.organizationId })),
+      memberships.map((membership) => this.#store.records.organizations.find({ id: membership.organizationId })),
     )
     return memberships.flatMap((membership, i) =>
       organizations[i]?.state === 'active' ? [{ membership, organization: organizations[i]! }] : [],
@@ -421,7 +424,7 @@ export class Auth {
       const passwordHash = await this.#hashing.run(() => bcrypt.hash(password, this.#bcryptCost))
       // Only over the hash that was checked: a password change that landed meanwhile must not be
       // undone by writing the old password's hash back.
-      await this.#store.updateAccount(account.id, { passwordHash }, { passwordHash: account.passwordHash })
+      await this.#store.records.accounts.update(account.id, { passwordHash }, { passwordHash: account.passwordHash })
     } catch {
       // Keep the old hash; the next login tries again.
     }

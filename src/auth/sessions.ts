@@ -1,9 +1,10 @@
 import { RefreshTokenInvalidError, TenantryError } from '../errors.js'
-import type { AuditLog } from '../audit-log.js'
+import type { AuditLog } from '../control/audit-log.js'
 import type { IssuedTokens } from './tokens.js'
 import { newId } from '../lib/ids.js'
 import { hashRefreshToken, newRefreshToken, REFRESH_TOKEN } from '../lib/refresh-token.js'
-import type { AccountRecord, MembershipRecord, OrganizationRecord, SessionRecord, TenantStore } from '../store.js'
+import type { Store } from '../store.js'
+import type { AccountRecord, MembershipRecord, OrganizationRecord, SessionRecord } from '../control/records.js'
 import { effectiveRole } from '../members/roles.js'
 import type { TenantCache } from '../context/tenant-cache.js'
 
@@ -32,7 +33,7 @@ const REFRESH_RETRY_GRACE_MS = 30_000
  * registry refuses them as soon as their session is gone.
  */
 export class Sessions {
-  readonly #store: TenantStore
+  readonly #store: Store
   readonly #cache: TenantCache
   readonly #audit: AuditLog
   readonly #refreshIdleMs: number
@@ -41,7 +42,7 @@ export class Sessions {
   readonly #signAccessToken: (grant: TokenGrant, sessionId: string) => string
 
   constructor(options: {
-    store: TenantStore
+    store: Store
     cache: TenantCache
     audit: AuditLog
     refreshIdleMs: number
@@ -73,7 +74,7 @@ export class Sessions {
       createdAt: new Date(now),
       expiresAt: new Date(now + this.#sessionLifetimeMs),
     }
-    await this.#store.insertSession(session)
+    await this.#store.records.sessions.insert(session)
     return this.#issue(grantFor(account, membership, organization), session, now)
   }
 
@@ -97,17 +98,19 @@ export class Sessions {
       // Reopen it for one retry within the grace period, so the client's retry is not a replay.
       // Stryker disable next-line ConditionalExpression: reopening after a refusal changes nothing
       if (!(err instanceof TenantryError))
-        await this.#store.releaseRefreshToken(hash, usedAt, new Date(now + REFRESH_RETRY_GRACE_MS)).catch(() => {})
+        await this.#store.records.sessions
+          .releaseRefreshToken(hash, usedAt, new Date(now + REFRESH_RETRY_GRACE_MS))
+          .catch(() => {})
       throw err
     }
   }
 
   async #rotate(hash: string, usedAt: Date): Promise<IssuedTokens> {
     const now = usedAt.getTime()
-    const found = await this.#store.consumeRefreshToken(hash, usedAt)
+    const found = await this.#store.records.sessions.consumeRefreshToken(hash, usedAt)
     if (!found) throw new RefreshTokenInvalidError()
     if (!found.consumed) {
-      const stolen = await this.#store.findSession(found.token.sessionId)
+      const stolen = await this.#store.records.sessions.find(found.token.sessionId)
       await this.end(found.token.sessionId)
       if (stolen)
         await this.#audit.record({
@@ -119,12 +122,12 @@ export class Sessions {
       throw new RefreshTokenInvalidError('the refresh token was used before; its session has been ended')
     }
     if (found.token.expiresAt.getTime() <= now) throw new RefreshTokenInvalidError()
-    const session = await this.#store.findSession(found.token.sessionId)
+    const session = await this.#store.records.sessions.find(found.token.sessionId)
     if (!session || session.expiresAt.getTime() <= now) throw new RefreshTokenInvalidError()
     const [account, membership, organization] = await Promise.all([
-      this.#store.findAccount({ id: session.accountId }),
-      this.#store.findMembership({ id: session.membershipId }),
-      this.#store.findOrganization({ id: session.organizationId }),
+      this.#store.records.accounts.find({ id: session.accountId }),
+      this.#store.records.memberships.find({ id: session.membershipId }),
+      this.#store.records.organizations.find({ id: session.organizationId }),
     ])
     // A removed membership, a deleted organization or a password change since login ends the
     // session, even if a refresh token slipped through.
@@ -154,19 +157,19 @@ export class Sessions {
     if (typeof refreshToken !== 'string') return null
     // Stryker disable next-line ConditionalExpression: another form finds no token: null all the same
     if (!REFRESH_TOKEN.test(refreshToken)) return null
-    const found = await this.#store.consumeRefreshToken(hashRefreshToken(refreshToken), new Date())
-    return found ? this.#store.findSession(found.token.sessionId) : null
+    const found = await this.#store.records.sessions.consumeRefreshToken(hashRefreshToken(refreshToken), new Date())
+    return found ? this.#store.records.sessions.find(found.token.sessionId) : null
   }
 
   /** Deletes the session and its refresh tokens, and forgets it in the registry's cache. */
   async end(sessionId: string): Promise<void> {
-    await this.#store.deleteSessions({ id: sessionId })
+    await this.#store.records.sessions.delete({ id: sessionId })
     this.#cache.invalidateSession(sessionId)
   }
 
   async #issue(grant: TokenGrant, session: SessionRecord, now: number): Promise<IssuedTokens> {
     const refreshToken = newRefreshToken()
-    await this.#store.insertRefreshToken({
+    await this.#store.records.sessions.insertRefreshToken({
       hash: hashRefreshToken(refreshToken),
       sessionId: session.id,
       createdAt: new Date(now),

@@ -1,5 +1,5 @@
 import type { TenantCache } from '../context/tenant-cache.js'
-import type { TenantStore } from '../store.js'
+import type { Store } from '../store.js'
 
 /**
  * Removes an account that belongs nowhere, and drops it from the cache; answers whether it did.
@@ -7,14 +7,10 @@ import type { TenantStore } from '../store.js'
  * teardown and an undone create or accept all end with this. Listing first is not atomic with
  * the delete; each caller removes only an account it has reason to think unused.
  */
-export async function removeAccountIfUnused(
-  store: TenantStore,
-  cache: TenantCache,
-  accountId: string,
-): Promise<boolean> {
+export async function removeAccountIfUnused(store: Store, cache: TenantCache, accountId: string): Promise<boolean> {
   // Stryker disable next-line BooleanLiteral: the one caller then fails as taken
-  if ((await store.listMemberships({ accountId })).length > 0) return false
-  await store.deleteAccount(accountId)
+  if ((await store.records.memberships.list({ accountId })).length > 0) return false
+  await store.records.accounts.delete(accountId)
   cache.invalidateAccount(accountId)
   return true
 }

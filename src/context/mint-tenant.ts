@@ -1,6 +1,7 @@
 import type { TenantCollection } from '../data/collection-types.js'
 import { UnknownCollectionError } from '../errors.js'
-import type { OrganizationRecord, TenantStore } from '../store.js'
+import type { Store } from '../store.js'
+import type { OrganizationRecord } from '../control/records.js'
 import type { Tenant } from '../tenant.js'
 
 // Tenants tenantry made itself. `tenancy.run` takes one of these as is; anything else it is
@@ -18,17 +19,17 @@ export function mintTenant<TTenant extends Tenant>(fields: TTenant): TTenant {
  * The tenant for an organization record. Its collection handles are made on first use and kept
  * for the life of the tenant object (a change to the organization makes a new one).
  */
-export function tenantOf(record: OrganizationRecord, store: TenantStore): Tenant {
+export function tenantOf(record: OrganizationRecord, store: Store): Tenant {
   const handles = new Map<string, TenantCollection>()
   const collection = (name: string): TenantCollection => {
     let handle = handles.get(name)
     if (handle === undefined) {
-      if (typeof name !== 'string' || !store.collectionNames.includes(name)) {
+      if (typeof name !== 'string' || !store.data.collectionNames.includes(name)) {
         throw new UnknownCollectionError(
-          `no collection ${JSON.stringify(name)} is declared; the store declares ${store.collectionNames.map((known) => JSON.stringify(known)).join(', ') || 'none'} (collections: { ... } in its options)`,
+          `no collection ${JSON.stringify(name)} is declared; the store declares ${store.data.collectionNames.map((known) => JSON.stringify(known)).join(', ') || 'none'} (collections: { ... } in its options)`,
         )
       }
-      handle = store.collection(record, name)
+      handle = store.data.collection(record, name)
       handles.set(name, handle)
     }
     return handle

@@ -1,5 +1,5 @@
-import { isSlug } from '../orgs/slug.js'
-import { normalizeDomain } from '../orgs/domain-name.js'
+import { isSlug } from '../control/slug.js'
+import { normalizeDomain } from '../control/domain-name.js'
 import { organizationNameKey } from '../lib/organization-name.js'
 import type { TenantRef } from '../tenant.js'
 

@@ -1,7 +1,8 @@
 import type { Auth } from '../auth/auth.js'
 import type { AccessTokenClaims } from '../auth/tokens.js'
 import { OrganizationNotFoundError, TokenInvalidError } from '../errors.js'
-import type { OrganizationRecord, TenantStore } from '../store.js'
+import type { Store } from '../store.js'
+import type { OrganizationRecord } from '../control/records.js'
 import type { MemberTenant, Tenant, TenantRef } from '../tenant.js'
 import type { CachedAccount, CachedMembership, CachedOrganization, CachedSession, TenantCache } from './tenant-cache.js'
 import { mintTenant, tenantOf } from './mint-tenant.js'
@@ -24,12 +25,12 @@ import { effectiveRole } from '../members/roles.js'
  * const same = await tenancy.registry.find({ slug: tenant.slug })
  */
 export class TenantRegistry {
-  readonly #store: TenantStore
+  readonly #store: Store
   readonly #auth: Auth
   readonly #cache: TenantCache
   readonly #parsed = new WeakMap<TenantRef, ParsedRef | null>()
 
-  constructor(store: TenantStore, auth: Auth, cache: TenantCache) {
+  constructor(store: Store, auth: Auth, cache: TenantCache) {
     this.#store = store
     this.#auth = auth
     this.#cache = cache
@@ -104,14 +105,15 @@ export class TenantRegistry {
   async #findRecord(ref: ParsedRef): Promise<OrganizationRecord | null> {
     switch (ref.kind) {
       case 'id':
-        return this.#store.findOrganization({ id: ref.value })
+        return this.#store.records.organizations.find({ id: ref.value })
       case 'slug':
-        return this.#store.findOrganization({ slug: ref.value })
+        return this.#store.records.organizations.find({ slug: ref.value })
       case 'nameKey':
-        return this.#store.findOrganization({ nameKey: ref.value })
+        return this.#store.records.organizations.find({ nameKey: ref.value })
       case 'domain': {
-        const domain = await this.#store.findDomain(ref.value)
-        return domain && this.#store.findOrganization({ id: domain.organizationId })
+        // A store that keeps no domains serves none: the reference finds nothing.
+        const domain = (await this.#store.records.domains?.find(ref.value)) ?? null
+        return domain && this.#store.records.organizations.find({ id: domain.organizationId })
       }
     }
   }
@@ -182,7 +184,7 @@ export class TenantRegistry {
   }
 
   async #loadOrganization(id: string, epoch: number): Promise<CachedOrganization | undefined> {
-    const record = await this.#store.findOrganization({ id })
+    const record = await this.#store.records.organizations.find({ id })
     return record?.state === 'active' ? this.#cacheOrganization(record, epoch) : undefined
   }
 
@@ -207,7 +209,7 @@ export class TenantRegistry {
   }
 
   async #loadAccount(id: string, epoch: number): Promise<CachedAccount | undefined> {
-    const record = await this.#store.findAccount({ id })
+    const record = await this.#store.records.accounts.find({ id })
     if (!record) return undefined
     const account = { tokenVersion: record.tokenVersion }
     if (epoch === this.#cache.epoch) this.#cache.accounts?.set(id, account)
@@ -215,7 +217,7 @@ export class TenantRegistry {
   }
 
   async #loadMembership(id: string, epoch: number): Promise<CachedMembership | undefined> {
-    const record = await this.#store.findMembership({ id })
+    const record = await this.#store.records.memberships.find({ id })
     if (!record) return undefined
     const membership = { accountId: record.accountId, organizationId: record.organizationId, role: record.role }
     if (epoch === this.#cache.epoch) this.#cache.memberships?.set(id, membership)
@@ -223,7 +225,7 @@ export class TenantRegistry {
   }
 
   async #loadSession(id: string, epoch: number): Promise<CachedSession | undefined> {
-    const record = await this.#store.findSession(id)
+    const record = await this.#store.records.sessions.find(id)
     if (!record) return undefined
     const session = {
       accountId: record.accountId,

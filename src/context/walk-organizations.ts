@@ -1,4 +1,5 @@
-import type { OrganizationRecord, TenantStore } from '../store.js'
+import type { Store } from '../store.js'
+import type { OrganizationRecord } from '../control/records.js'
 
 export interface WalkOptions {
   /** Resume after this organization id: the `lastId` an interrupted run reported. */
@@ -29,7 +30,7 @@ export interface WalkReport {
  * marks where a re-run should resume.
  */
 export async function walkOrganizations(
-  store: TenantStore,
+  store: Store,
   visit: (org: OrganizationRecord) => Promise<boolean>,
   options: WalkOptions = {},
 ): Promise<WalkReport> {
@@ -55,7 +56,7 @@ export async function walkOrganizations(
     if (moved) onProgress?.({ ...report })
   }
 
-  for await (const org of store.listOrganizations({ afterId: after })) {
+  for await (const org of store.records.organizations.list({ afterId: after })) {
     if (failure) break
     const entry = { id: org.id, done: false }
     pending.push(entry)

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import * as fields from '../lib/fields.js'
 import type { Invitation } from '../members/invitations.js'
-import type { Member } from '../orgs/org-types.js'
+import type { Member } from '../control/organization-types.js'
 import type { Tenancy } from '../tenancy.js'
 import { noQuery, route, tokensJson, type OrgRoute } from './route-table.js'
 

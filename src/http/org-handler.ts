@@ -127,10 +127,8 @@ export function createOrgHandler(tenancy: Tenancy, options: OrgRouterOptions = {
         const sentToken =
           route.authenticated === true ||
           (route.authenticated === 'optional' && request.headers.authorization !== undefined)
-        const tenant = sentToken
-          ? await tenancy.registry.resolve(bearerToken(request.headers.authorization))
-          : undefined
-        if (route.permission !== undefined && !tenancy.can(tenant!, route.permission))
+        const tenant = sentToken ? await tenancy.authenticate(bearerToken(request.headers.authorization)) : undefined
+        if (route.permission !== undefined && !tenancy.members.can(tenant!, route.permission))
           throw new PermissionDeniedError(`this needs the ${route.permission} permission`)
         const raw =
           route.input === 'query'

@@ -1,10 +1,11 @@
 import { z } from 'zod'
 import { OrganizationNotFoundError, TokenMissingError } from '../errors.js'
 import * as fields from '../lib/fields.js'
-import type { OrganizationDomain } from '../orgs/org-domains.js'
-import type { Organization } from '../orgs/org-types.js'
-import { slug } from '../orgs/slug.js'
+import type { OrganizationDomain } from '../control/organization-domains.js'
+import type { Organization } from '../control/organization-types.js'
+import { slug } from '../control/slug.js'
 import type { Tenancy } from '../tenancy.js'
+import { internalsOf } from '../tenancy-internals.js'
 import { memberJson, memberRoutes } from './member-routes.js'
 import { noQuery, route, tokensJson, type OrgRoute } from './route-table.js'
 
@@ -85,6 +86,14 @@ function domainJson(domain: OrganizationDomain) {
 
 /** The org-management routes over a tenancy: the table both adapters serve. */
 export function orgRoutes(tenancy: Tenancy): OrgRoute[] {
+  // A store without domains or audit events serves no routes for them.
+  const { records } = internalsOf(tenancy).store
+  const kept = (path: string) =>
+    (path !== '/org/domains' || records.domains !== undefined) && (path !== '/org/audit' || records.audit !== undefined)
+  return allRoutes(tenancy).filter((route) => kept(route.path))
+}
+
+function allRoutes(tenancy: Tenancy): OrgRoute[] {
   return [
     route({
       method: 'POST',
@@ -189,7 +198,7 @@ export function orgRoutes(tenancy: Tenancy): OrgRoute[] {
       authenticated: true,
       permission: 'audit:read',
       async handle(input, tenant) {
-        const events = await tenancy.audit.list(tenant!.id, {
+        const events = await tenancy.audit.list(tenant!, {
           limit: input.limit,
           before: input.before,
           after: input.cursor,
@@ -250,7 +259,7 @@ export function orgRoutes(tenancy: Tenancy): OrgRoute[] {
       authenticated: true,
       permission: 'domains:manage',
       async handle(input, tenant) {
-        const domain = await tenancy.orgs.addDomain(tenant!.id, input.domain, { accountId: tenant!.member.accountId })
+        const domain = await tenancy.orgs.addDomain(tenant!, input.domain)
         return { status: 201, body: { domain: domainJson(domain) } }
       },
     }),
@@ -262,7 +271,7 @@ export function orgRoutes(tenancy: Tenancy): OrgRoute[] {
       authenticated: true,
       permission: 'domains:manage',
       async handle(_input, tenant) {
-        return { status: 200, body: { domains: (await tenancy.orgs.listDomains(tenant!.id)).map(domainJson) } }
+        return { status: 200, body: { domains: (await tenancy.orgs.listDomains(tenant!)).map(domainJson) } }
       },
     }),
     route({
@@ -273,7 +282,7 @@ export function orgRoutes(tenancy: Tenancy): OrgRoute[] {
       authenticated: true,
       permission: 'domains:manage',
       async handle(input, tenant) {
-        await tenancy.orgs.removeDomain(tenant!.id, input.domain, { accountId: tenant!.member.accountId })
+        await tenancy.orgs.removeDomain(tenant!, input.domain)
         return { status: 204 }
       },
     }),

@@ -1,8 +1,9 @@
 import { LRUCache } from 'lru-cache'
 import { PermissionDeniedError, TenantAccessDeniedError, TenantNotIdentifiedError } from '../errors.js'
 import { Roles } from '../members/roles.js'
-import { normalizeBaseDomain } from '../orgs/domain-name.js'
+import { normalizeBaseDomain } from '../control/domain-name.js'
 import type { Tenancy } from '../tenancy.js'
+import { internalsOf } from '../tenancy-internals.js'
 import type { Tenant, TenantRef } from '../tenant.js'
 import { bearerToken } from './bearer-token.js'
 import { tenantRefFromHost } from './host-ref.js'
@@ -84,6 +85,7 @@ export function createScopeRequest<TRequest>(
   if (typeof options !== 'object' || options === null)
     throw new TypeError('tenantry: tenantScope options must be an object')
   const { from = 'token', authorize } = options
+  const { registry } = internalsOf(tenancy)
   if (from !== 'token' && from !== 'host' && typeof from !== 'function')
     throw new TypeError("tenantry: tenantScope's from must be 'token', 'host' or a function")
   if (authorize !== undefined && typeof authorize !== 'function')
@@ -109,7 +111,7 @@ export function createScopeRequest<TRequest>(
   )
 
   const authorized = (request: TRequest, tenant: Tenant): MaybePromise<ScopeResult> => {
-    if (permission !== undefined && !tenancy.can(tenant, permission)) return lacksPermission
+    if (permission !== undefined && !tenancy.members.can(tenant, permission)) return lacksPermission
     if (!authorize) return tenant
     const allowed = authorize(request, tenant)
     if (allowed instanceof Promise) return allowed.then((value) => (value === true ? tenant : denied))
@@ -124,7 +126,7 @@ export function createScopeRequest<TRequest>(
     if (ref === null || ref === undefined) return notIdentified
     let tenant: MaybePromise<Tenant>
     try {
-      tenant = tenancy.registry.findSync(ref)
+      tenant = registry.findSync(ref)
     } catch (err) {
       return problemOrThrow(err)
     }
@@ -135,7 +137,7 @@ export function createScopeRequest<TRequest>(
     return function scopeByToken(request) {
       let tenant: MaybePromise<Tenant>
       try {
-        tenant = tenancy.registry.lookup(bearerToken(read.authorization(request)))
+        tenant = registry.lookup(bearerToken(read.authorization(request)))
       } catch (err) {
         return problemOrThrow(err)
       }

@@ -1,5 +1,6 @@
 import { NotAMemberError, OrganizationNotFoundError } from '../errors.js'
-import type { MembershipRecord, OrganizationRecord, TenantStore } from '../store.js'
+import type { Store } from '../store.js'
+import type { MembershipRecord, OrganizationRecord } from '../control/records.js'
 import type { MemberTenant } from '../tenant.js'
 import { effectiveRole } from './roles.js'
 
@@ -15,11 +16,11 @@ export interface Caller {
  * every check that changes something decides on current data. `OrganizationNotFoundError` if the
  * organization is gone, `NotAMemberError` if the caller is no longer a member of it.
  */
-export async function loadCaller(store: TenantStore, tenant: Pick<MemberTenant, 'id' | 'member'>): Promise<Caller> {
+export async function loadCaller(store: Store, tenant: Pick<MemberTenant, 'id' | 'member'>): Promise<Caller> {
   if (typeof tenant?.member?.id !== 'string') throw new NotAMemberError('only a member of the organization may do this')
   const [org, membership] = await Promise.all([
-    store.findOrganization({ id: tenant.id }),
-    store.findMembership({ id: tenant.member.id }),
+    store.records.organizations.find({ id: tenant.id }),
+    store.records.memberships.find({ id: tenant.member.id }),
   ])
   if (org?.state !== 'active') throw new OrganizationNotFoundError('the organization no longer exists')
   if (membership?.organizationId !== org.id || membership.accountId !== tenant.member.accountId)

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { z } from 'zod'
-import type { AuditLog } from '../audit-log.js'
+import type { AuditLog } from '../control/audit-log.js'
 import type { Auth } from '../auth/auth.js'
 import type { IssuedTokens } from '../auth/tokens.js'
 import { removeAccountIfUnused } from '../auth/unused-account.js'
@@ -19,7 +19,8 @@ import {
 import * as fields from '../lib/fields.js'
 import { newId } from '../lib/ids.js'
 import { parseInput } from '../lib/parse-input.js'
-import type { AccountRecord, InvitationRecord, MembershipRecord, TenantStore } from '../store.js'
+import type { Store } from '../store.js'
+import type { AccountRecord, InvitationRecord, MembershipRecord } from '../control/records.js'
 import type { MemberTenant } from '../tenant.js'
 import { loadCaller } from './caller.js'
 import type { Roles } from './roles.js'
@@ -62,7 +63,7 @@ const hashToken = (token: string) => createHash('sha256').update(token).digest('
  * conditional delete, so an invitation is used at most once however many accept it at once.
  */
 export class Invitations {
-  readonly #store: TenantStore
+  readonly #store: Store
   readonly #auth: Auth
   readonly #audit: AuditLog
   readonly #cache: TenantCache
@@ -71,7 +72,7 @@ export class Invitations {
   readonly #onInvitation: InvitationOptions['onInvitation']
 
   constructor(
-    store: TenantStore,
+    store: Store,
     auth: Auth,
     options: { audit: AuditLog; cache: TenantCache; roles: Roles; invitations: InvitationOptions | undefined },
   ) {
@@ -111,12 +112,17 @@ export class Invitations {
       ])
     if (!this.#roles.mayManage(caller.role, role))
       throw new PermissionDeniedError(`a ${caller.role} may not invite a ${role}`)
-    const account = await this.#store.findAccount({ email })
-    if (account && (await this.#store.findMembership({ accountId: account.id, organizationId: caller.org.id })))
+    const account = await this.#store.records.accounts.find({ email })
+    if (
+      account &&
+      (await this.#store.records.memberships.find({ accountId: account.id, organizationId: caller.org.id }))
+    )
       throw new AlreadyMemberError('this email is already a member of the organization')
 
-    const previous = (await this.#store.listInvitations(caller.org.id)).find((invitation) => invitation.email === email)
-    if (previous && (await this.#store.deleteInvitation(previous.id, caller.org.id))) {
+    const previous = (await this.#store.records.invitations.list(caller.org.id)).find(
+      (invitation) => invitation.email === email,
+    )
+    if (previous && (await this.#store.records.invitations.delete(previous.id, caller.org.id))) {
       await this.#audit.record({
         type: 'invitation.cancelled',
         organizationId: caller.org.id,
@@ -136,7 +142,7 @@ export class Invitations {
       createdAt: new Date(now),
       expiresAt: new Date(now + this.#lifetimeMs),
     }
-    await this.#store.insertInvitation(record)
+    await this.#store.records.invitations.insert(record)
     const invitation = toInvitation(record)
     if (this.#onInvitation) {
       try {
@@ -144,7 +150,7 @@ export class Invitations {
           this.#onInvitation!(structuredClone(invitation), token),
         )
       } catch (err) {
-        await this.#store.deleteInvitation(record.id, caller.org.id).catch(() => {})
+        await this.#store.records.invitations.delete(record.id, caller.org.id).catch(() => {})
         throw err
       }
     }
@@ -163,7 +169,7 @@ export class Invitations {
     if (!this.#roles.can(caller.role, 'members:read'))
       throw new PermissionDeniedError('this needs the members:read permission')
     const now = Date.now()
-    return (await this.#store.listInvitations(caller.org.id))
+    return (await this.#store.records.invitations.list(caller.org.id))
       .filter((invitation) => invitation.expiresAt.getTime() > now)
       .map(toInvitation)
   }
@@ -174,7 +180,7 @@ export class Invitations {
     const caller = await loadCaller(this.#store, tenant)
     if (!this.#roles.can(caller.role, 'members:invite'))
       throw new PermissionDeniedError('this needs the members:invite permission')
-    if (!(await this.#store.deleteInvitation(input.id, caller.org.id)))
+    if (!(await this.#store.records.invitations.delete(input.id, caller.org.id)))
       throw new InvitationNotFoundError('this organization has no pending invitation with this id')
     await this.#audit.record({
       type: 'invitation.cancelled',
@@ -196,9 +202,11 @@ export class Invitations {
     context: { clientAddress?: string } = {},
   ): Promise<{ tokens: IssuedTokens; organizationId: string }> {
     const { token, password } = parseInput(acceptSchema, input)
-    const invitation = TOKEN.test(token) ? await this.#store.findInvitation({ tokenHash: hashToken(token) }) : null
+    const invitation = TOKEN.test(token)
+      ? await this.#store.records.invitations.find({ tokenHash: hashToken(token) })
+      : null
     if (!invitation || invitation.expiresAt.getTime() <= Date.now()) throw new InvitationInvalidError()
-    const org = await this.#store.findOrganization({ id: invitation.organizationId })
+    const org = await this.#store.records.organizations.find({ id: invitation.organizationId })
     if (org?.state !== 'active')
       throw new OrganizationNotFoundError('the organization of this invitation no longer exists')
     if (!this.#roles.assignable(invitation.role))
@@ -208,7 +216,8 @@ export class Invitations {
     // claimed, and nothing is written before it: a loser of the claim has nothing to undo, so it
     // can never undo what the winner relies on (an account the winner has just joined).
     const existing = await this.#auth.verifyCredentials(invitation.email, password, context)
-    if (!existing && (await this.#store.findAccount({ email: invitation.email }))) throw new InvitationInvalidError()
+    if (!existing && (await this.#store.records.accounts.find({ email: invitation.email })))
+      throw new InvitationInvalidError()
     const now = new Date()
     const newAccount: AccountRecord | undefined = existing
       ? undefined
@@ -221,7 +230,7 @@ export class Invitations {
           updatedAt: now,
         }
     // The one step that decides: of concurrent accepts, exactly one deletes the invitation.
-    if (!(await this.#store.deleteInvitation(invitation.id, org.id))) throw new InvitationInvalidError()
+    if (!(await this.#store.records.invitations.delete(invitation.id, org.id))) throw new InvitationInvalidError()
     let membership: MembershipRecord
     try {
       const account = existing ?? (await this.#insertAccount(newAccount!, password, context))
@@ -233,14 +242,14 @@ export class Invitations {
         createdAt: now,
         updatedAt: now,
       }
-      await this.#store.insertMembership(membership)
+      await this.#store.records.memberships.insert(membership)
     } catch (err) {
       // Undone so that a failure loses nothing: the invitation is pending again, and the account
       // made for it (its insert may have applied even if it reported an error) goes, unless
       // something joined it meanwhile. If that cannot be told (the listing fails), it stays: an
       // unused account, which a retry of this accept joins, is better than a member without one.
       if (newAccount) await removeAccountIfUnused(this.#store, this.#cache, newAccount.id).catch(() => {})
-      await this.#store.insertInvitation(invitation).catch(() => {})
+      await this.#store.records.invitations.insert(invitation).catch(() => {})
       throw err
     }
     await this.#audit.record({
@@ -263,7 +272,7 @@ export class Invitations {
     context: { clientAddress?: string },
   ): Promise<AccountRecord> {
     try {
-      await this.#store.insertAccount(account)
+      await this.#store.records.accounts.insert(account)
       return account
     } catch (err) {
       if (!(err instanceof EmailTakenError)) throw err

@@ -1,11 +1,12 @@
 import { z } from 'zod'
-import type { AuditLog } from '../audit-log.js'
+import type { AuditLog } from '../control/audit-log.js'
 import { removeAccountIfUnused } from '../auth/unused-account.js'
 import type { TenantCache } from '../context/tenant-cache.js'
 import { MemberNotFoundError, PermissionDeniedError, ValidationError } from '../errors.js'
 import { parseInput } from '../lib/parse-input.js'
-import type { Member } from '../orgs/org-types.js'
-import type { MembershipRecord, OrganizationRecord, TenantStore } from '../store.js'
+import type { Member } from '../control/organization-types.js'
+import type { Store } from '../store.js'
+import type { MembershipRecord, OrganizationRecord } from '../control/records.js'
 import type { MemberTenant, Tenant } from '../tenant.js'
 import { loadCaller, type Caller } from './caller.js'
 import { effectiveRole, Roles } from './roles.js'
@@ -26,14 +27,14 @@ const memberId = z.string().min(1).max(200)
  * - a changed or removed membership's sessions end at once.
  */
 export class MemberService {
-  readonly #store: TenantStore
+  readonly #store: Store
   readonly #cache: TenantCache
   readonly #audit: AuditLog
   readonly #roles: Roles
   // Permission names already found well formed; bounded, so made-up names cannot grow it.
   readonly #checked = new Set<string>()
 
-  constructor(store: TenantStore, options: { cache: TenantCache; audit: AuditLog; roles: Roles }) {
+  constructor(store: Store, options: { cache: TenantCache; audit: AuditLog; roles: Roles }) {
     this.#store = store
     this.#cache = options.cache
     this.#audit = options.audit
@@ -61,7 +62,7 @@ export class MemberService {
   /** The organization's members, by membership id. Needs `members:read`. */
   async list(tenant: Acting): Promise<Member[]> {
     const caller = await this.#authorize(tenant, 'members:read')
-    const memberships = await this.#store.listMemberships({ organizationId: caller.org.id })
+    const memberships = await this.#store.records.memberships.list({ organizationId: caller.org.id })
     return (await Promise.all(memberships.map((membership) => this.#member(caller.org, membership)))).filter(
       (member) => member !== null,
     )
@@ -89,7 +90,7 @@ export class MemberService {
     if (!this.#roles.mayManage(caller.role, input.role))
       throw new PermissionDeniedError(`a ${caller.role} may not give the ${input.role} role`)
     // Conditional on the role just checked: two managers acting at once cannot both decide on a stale role.
-    const updated = await this.#store.updateMembership(
+    const updated = await this.#store.records.memberships.update(
       target.membership.id,
       { role: input.role, updatedAt: new Date() },
       { role: target.membership.role },
@@ -150,8 +151,8 @@ export class MemberService {
     const target = await this.#target(caller, input.id)
     if (target.membership.id === caller.membership.id)
       throw new ValidationError([{ pointer: '#/member_id', detail: 'is already the owner' }])
-    const moved = await this.#store
-      .updateOrganization(
+    const moved = await this.#store.records.organizations
+      .update(
         caller.org.id,
         { ownerId: target.membership.id, updatedAt: new Date() },
         { ownerId: caller.membership.id },
@@ -161,7 +162,7 @@ export class MemberService {
     // Both roles changed: tokens carrying the old ones stop at once (the registry compares roles).
     await Promise.all([this.#revoke(caller.membership), this.#revoke(target.membership)])
     // The former owner's stored role is what they hold now: an admin.
-    await this.#store.updateMembership(caller.membership.id, { role: 'admin', updatedAt: new Date() })
+    await this.#store.records.memberships.update(caller.membership.id, { role: 'admin', updatedAt: new Date() })
     this.#cache.invalidateMembership(caller.membership.id)
     await this.#audit.record({
       type: 'ownership.transferred',
@@ -181,14 +182,14 @@ export class MemberService {
 
   /** A membership of the caller's organization, with its role; one of any other organization is not found. */
   async #target(caller: Caller, id: string): Promise<{ membership: MembershipRecord; role: string }> {
-    const membership = await this.#store.findMembership({ id })
+    const membership = await this.#store.records.memberships.find({ id })
     if (membership?.organizationId !== caller.org.id)
       throw new MemberNotFoundError('this organization has no member with this id')
     return { membership, role: effectiveRole(caller.org, membership.id, membership.role) }
   }
 
   async #delete(org: OrganizationRecord, membership: MembershipRecord): Promise<void> {
-    const deleted = await this.#store.deleteMembership(membership.id, org.id)
+    const deleted = await this.#store.records.memberships.delete(membership.id, org.id)
     await this.#revoke(membership)
     if (!deleted) throw new MemberNotFoundError('this organization has no member with this id')
     // An account that belonged only here goes with its last membership.
@@ -198,11 +199,11 @@ export class MemberService {
   /** Ends the membership's sessions and drops it from every cache: its tokens stop on their next request. */
   async #revoke(membership: MembershipRecord): Promise<void> {
     this.#cache.invalidateMembership(membership.id)
-    await this.#store.deleteSessions({ membershipId: membership.id })
+    await this.#store.records.sessions.delete({ membershipId: membership.id })
   }
 
   async #member(org: Pick<OrganizationRecord, 'ownerId'>, membership: MembershipRecord): Promise<Member | null> {
-    const account = await this.#store.findAccount({ id: membership.accountId })
+    const account = await this.#store.records.accounts.find({ id: membership.accountId })
     if (!account) return null
     return {
       id: membership.id,

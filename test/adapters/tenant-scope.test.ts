@@ -233,7 +233,7 @@ for (const [framework, createApp] of FRAMEWORKS) {
         status: 200,
         body: { slug: 'acme' },
       })
-      const acting = await tenancy.registry.resolve(owner.accessToken)
+      const acting = await tenancy.authenticate(owner.accessToken)
       const { token } = await tenancy.invitations.invite(acting, { email: 'm@acme.test', role: 'member' })
       const member = await tenancy.invitations.accept({ token, password: PASSWORD })
       const reply = await requestWithHost(server.url, '/notes-write', bearer(member.tokens.accessToken))

@@ -1,13 +1,14 @@
 import { expect, it } from 'vitest'
 import { addMember } from '../support/members.js'
 import { describeAttack } from './host.js'
+import { storeOf } from '../support/store-of.js'
 
 describeAttack('a member of one organization using another’s member and invitation ids', (host) => {
   it('finds none of them: 404 everywhere, and nothing changes', async () => {
     const acme = await host().tenant('Acme')
     const globex = await host().tenant('Globex')
     const globexMember = await addMember(host().send, globex.accessToken, 'm@globex.test', 'member')
-    const globexOwnerId = (await host().tenancy.store.findOrganization({ id: globex.id }))!.ownerId
+    const globexOwnerId = (await storeOf(host().tenancy).records.organizations.find({ id: globex.id }))!.ownerId
     const invitation = (
       await host().send('POST', '/org/invitations', {
         json: { email: 'pending@globex.test', role: 'member' },
@@ -15,7 +16,9 @@ describeAttack('a member of one organization using another’s member and invita
       })
     ).body.invitation
     const before = await host().snapshot()
-    const globexMembers = JSON.stringify(await host().tenancy.store.listMemberships({ organizationId: globex.id }))
+    const globexMembers = JSON.stringify(
+      await storeOf(host().tenancy).records.memberships.list({ organizationId: globex.id }),
+    )
 
     for (const id of [globexMember.memberId, globexOwnerId]) {
       expect(
@@ -39,10 +42,10 @@ describeAttack('a member of one organization using another’s member and invita
     expect((await host().send('GET', '/org/invitations', { token: acme.accessToken })).body.invitations).toEqual([])
 
     expect(await host().snapshot()).toBe(before)
-    expect(JSON.stringify(await host().tenancy.store.listMemberships({ organizationId: globex.id }))).toBe(
+    expect(JSON.stringify(await storeOf(host().tenancy).records.memberships.list({ organizationId: globex.id }))).toBe(
       globexMembers,
     )
-    expect((await host().tenancy.store.listInvitations(globex.id)).map((pending) => pending.id)).toEqual([
+    expect((await storeOf(host().tenancy).records.invitations.list(globex.id)).map((pending) => pending.id)).toEqual([
       invitation.id,
     ])
   })

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { expect, it } from 'vitest'
 import { describeAttack } from './host.js'
+import { storeOf } from '../support/store-of.js'
 
 // Values that look like what a client might send, or an attacker: strings with control
 // characters, operator objects, deep and odd JSON.
@@ -88,12 +89,12 @@ describeAttack('a fuzz of every route’s body and headers', (host) => {
     // A fresh session each run, so a fuzzed logout or delete does not starve the runs after it.
     const freshToken = async () => {
       const tenancy = host().tenancy
-      let account = await tenancy.store.findAccount({ email })
+      let account = await storeOf(tenancy).records.accounts.find({ email })
       if (!account) {
         await host().tenant('Acme')
-        account = await tenancy.store.findAccount({ email })
+        account = await storeOf(tenancy).records.accounts.find({ email })
       }
-      const [membership] = await tenancy.store.listMemberships({ accountId: account!.id })
+      const [membership] = await storeOf(tenancy).records.memberships.list({ accountId: account!.id })
       return (await tenancy.auth.startSession(membership!)).accessToken
     }
     await fc.assert(

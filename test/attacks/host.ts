@@ -9,6 +9,7 @@ import { requestWithHost, type HostReply } from '../support/request-with-host.js
 import { startServer, type RunningServer } from '../support/start-server.js'
 import { notesStore } from '../support/notes-store.js'
 import { exampleRoles } from '../../examples/example-setup.js'
+import { storeOf } from '../support/store-of.js'
 
 interface Reply {
   status: number
@@ -109,17 +110,17 @@ function makeHost(server: RunningServer, tenancy: Tenancy): Host {
     },
     async snapshot() {
       const organizations = []
-      for await (const org of tenancy.store.listOrganizations()) {
+      for await (const org of storeOf(tenancy).records.organizations.list()) {
         // A data space a delete already dropped has no notes to show.
         const notes = await Promise.resolve()
-          .then(() => tenancy.store.collection(org, 'notes').find({}).toArray())
+          .then(() => storeOf(tenancy).data.collection(org, 'notes').find({}).toArray())
           .catch((err: unknown) =>
             (err as { code?: string }).code === 'ORGANIZATION_NOT_FOUND' ? null : Promise.reject(err),
           )
-        organizations.push({ org, notes, domains: await tenancy.store.listDomains(org.id) })
+        organizations.push({ org, notes, domains: await storeOf(tenancy).records.domains!.list(org.id) })
       }
-      const admins = await Promise.all(emails.map((email) => tenancy.store.findAccount({ email })))
-      return JSON.stringify({ organizations, admins, dataKeys: (await tenancy.store.listTenantDataKeys()).sort() })
+      const admins = await Promise.all(emails.map((email) => storeOf(tenancy).records.accounts.find({ email })))
+      return JSON.stringify({ organizations, admins, dataKeys: (await storeOf(tenancy).data.listKeys()).sort() })
     },
   }
 }

@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest'
 import { PASSWORD } from '../support/secret.js'
 import { describeAttack } from './host.js'
+import { storeOf } from '../support/store-of.js'
 
 describeAttack('invitation tokens used where they do not belong', (host) => {
   async function invitation(email = 'new@acme.test') {
@@ -41,7 +42,7 @@ describeAttack('invitation tokens used where they do not belong', (host) => {
     })
     expect(reply.status).toBe(401)
     expect(await host().snapshot()).toBe(before)
-    expect(await host().tenancy.store.listMemberships({ organizationId: acme.id })).toHaveLength(1)
+    expect(await storeOf(host().tenancy).records.memberships.list({ organizationId: acme.id })).toHaveLength(1)
     expect(
       (
         await host().send('POST', '/org/invitations/accept', {
@@ -66,7 +67,7 @@ describeAttack('invitation tokens used where they do not belong', (host) => {
       ),
     )
     expect(replies.map((reply) => reply.status).sort()).toEqual([200, 401, 401, 401, 401, 401, 401, 401])
-    expect(await host().tenancy.store.listMemberships({ organizationId: acme.id })).toHaveLength(2)
+    expect(await storeOf(host().tenancy).records.memberships.list({ organizationId: acme.id })).toHaveLength(2)
   })
 
   it('lets exactly one of twenty concurrent accepts of one invitation win, for a new account', async () => {
@@ -79,6 +80,6 @@ describeAttack('invitation tokens used where they do not belong', (host) => {
     expect(replies.filter((reply) => reply.status === 200)).toHaveLength(1)
     // The losers are refused: the invitation is used, or the accepts were throttled like logins.
     for (const reply of replies.filter((reply) => reply.status !== 200)) expect([401, 429]).toContain(reply.status)
-    expect(await host().tenancy.store.listMemberships({ organizationId: acme.id })).toHaveLength(2)
+    expect(await storeOf(host().tenancy).records.memberships.list({ organizationId: acme.id })).toHaveLength(2)
   })
 })

@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest'
 import { addMember } from '../support/members.js'
 import { describeAttack } from './host.js'
+import { storeOf } from '../support/store-of.js'
 
 describeAttack('twenty concurrent ownership transfers', (host) => {
   it('leave exactly one owner, and make exactly one of them succeed', async () => {
@@ -21,8 +22,8 @@ describeAttack('twenty concurrent ownership transfers', (host) => {
     // The rest lost the race: refused, either by the ownership check or because the token they carried stopped.
     for (const status of statuses.filter((status) => status !== 200)) expect([401, 403]).toContain(status)
     const organizationId = acme.id
-    const members = await host().tenancy.store.listMemberships({ organizationId })
-    const org = (await host().tenancy.store.findOrganization({ id: organizationId }))!
+    const members = await storeOf(host().tenancy).records.memberships.list({ organizationId })
+    const org = (await storeOf(host().tenancy).records.organizations.find({ id: organizationId }))!
     expect(members.filter((member) => member.id === org.ownerId)).toHaveLength(1)
     const winner = admins[statuses.indexOf(200)]!
     expect(org.ownerId).toBe(winner.memberId)
@@ -38,9 +39,9 @@ describeAttack('twenty concurrent ownership transfers', (host) => {
       host().send('POST', '/org/transfer-ownership', { json: { member_id: one.memberId }, token: two.accessToken }),
     ])
     expect(replies.map((reply) => reply.status)).toEqual([403, 403, 403])
-    const owner = (await host().tenancy.store.findOrganization({ id: acme.id }))!.ownerId
-    expect((await host().tenancy.store.findMembership({ id: owner }))!.accountId).not.toBe(
-      (await host().tenancy.store.findMembership({ id: one.memberId }))!.accountId,
+    const owner = (await storeOf(host().tenancy).records.organizations.find({ id: acme.id }))!.ownerId
+    expect((await storeOf(host().tenancy).records.memberships.find({ id: owner }))!.accountId).not.toBe(
+      (await storeOf(host().tenancy).records.memberships.find({ id: one.memberId }))!.accountId,
     )
   })
 })

@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest'
 import { addMember } from '../support/members.js'
 import { describeAttack } from './host.js'
+import { storeOf } from '../support/store-of.js'
 
 describeAttack('a member reaching for a role at or above their own', (host) => {
   async function team() {
@@ -9,7 +10,7 @@ describeAttack('a member reaching for a role at or above their own', (host) => {
     const otherAdmin = await addMember(host().send, acme.accessToken, 'other-admin@team.test', 'admin')
     const editor = await addMember(host().send, acme.accessToken, 'editor@team.test', 'editor')
     const member = await addMember(host().send, acme.accessToken, 'member@team.test', 'member')
-    const ownerId = (await host().tenancy.store.findOrganization({ id: acme.id }))!.ownerId
+    const ownerId = (await storeOf(host().tenancy).records.organizations.find({ id: acme.id }))!.ownerId
     return { acme, admin, otherAdmin, editor, member, ownerId }
   }
   const patch = (token: string, id: string, role: string) =>
@@ -50,9 +51,13 @@ describeAttack('a member reaching for a role at or above their own', (host) => {
     expect((await invite(member.accessToken, 'member')).status).toBe(403)
     expect((await invite(admin.accessToken, 'editor')).status).toBe(201)
     expect(
-      (await host().tenancy.store.listInvitations((await host().tenancy.registry.resolve(admin.accessToken)).id)).map(
-        (invitation) => invitation.role,
-      ),
+      (
+        await storeOf(host().tenancy).records.invitations.list(
+          (
+            await host().tenancy.authenticate(admin.accessToken)
+          ).id,
+        )
+      ).map((invitation) => invitation.role),
     ).toEqual(['editor'])
   })
 

@@ -1,13 +1,8 @@
 import { memoryStore } from 'tenantry'
-import { describeStoreConformance } from './store-conformance.js'
+import { CONFORMANCE_COLLECTIONS as collections, describeStore } from 'tenantry/testing'
 
-const collections = {
-  notes: { indexes: [{ key: { text: 1 as const } }] },
-  invoices: { indexes: [{ key: { number: 1 as const }, unique: true }] },
-}
-
-describeStoreConformance({ name: 'in-memory isolated', create: () => memoryStore({ collections }) })
-describeStoreConformance({
+describeStore({ name: 'in-memory isolated', create: () => memoryStore({ collections }) })
+describeStore({
   name: 'in-memory shared',
   create: () => memoryStore({ collections, strategy: 'shared' }),
   keysAreIds: true,

@@ -1,28 +1,26 @@
 import { describe, inject } from 'vitest'
 import { mongoStore } from 'tenantry/mongodb'
+import { CONFORMANCE_COLLECTIONS as collections, describeStore } from 'tenantry/testing'
 import { useMongoDatabases } from '../support/mongo-databases.js'
-import { describeStoreConformance } from './store-conformance.js'
 
 const uri = inject('mongoUri')
-const collections = {
-  notes: { indexes: [{ key: { text: 1 as const } }] },
-  invoices: { indexes: [{ key: { number: 1 as const }, unique: true }] },
-}
 
 /** Each test gets its own database and prefix; everything they name is dropped after it. */
 describe.skipIf(!uri)('MongoDB', () => {
   const fresh = useMongoDatabases(uri)
-  describeStoreConformance({
-    name: 'MongoDB prefix',
-    create: () => mongoStore({ ...fresh(), strategy: 'prefix', collections }),
-  })
-  describeStoreConformance({
-    name: 'MongoDB database-per-tenant',
-    create: () => mongoStore({ ...fresh(), strategy: 'database', collections }),
-  })
-  describeStoreConformance({
-    name: 'MongoDB shared',
-    create: () => mongoStore({ ...fresh(), strategy: 'shared', collections }),
-    keysAreIds: true,
-  })
+  let prefix = ''
+  for (const strategy of ['prefix', 'database', 'shared'] as const) {
+    describeStore({
+      name: `MongoDB ${strategy}`,
+      create: () => {
+        const database = fresh()
+        prefix = database.prefix
+        return mongoStore({ ...database, strategy, collections })
+      },
+      keysAreIds: strategy === 'shared',
+      // The real collection behind a declared one, with this test's prefix, as an attacker who guessed it would aim at it.
+      physicalName: (collection) =>
+        strategy === 'shared' ? `${prefix}data_${collection}` : `${prefix}t_${collection}`,
+    })
+  }
 })

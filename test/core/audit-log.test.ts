@@ -16,7 +16,7 @@ describe('the audit hook', () => {
     )
     const refreshed = await tenancy.auth.refresh(tokens.refreshToken)
     await expect(tenancy.auth.refresh(tokens.refreshToken)).rejects.toThrow()
-    const tenant = await tenancy.registry.resolve(
+    const tenant = await tenancy.authenticate(
       (await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken,
     )
     await tenancy.orgs.update(tenant, { name: 'Acme 2', password: 'another good passphrase' })

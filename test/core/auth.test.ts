@@ -44,7 +44,7 @@ describe('Auth', () => {
   const valid = () => ({ ...claims, iss: 'tenantry', aud: 'tenantry', iat: now(), exp: now() + 60 })
 
   it('accepts a token it signed itself and resolves its tenant', async () => {
-    const tenant = await tenancy.registry.resolve(hs256(header, valid()))
+    const tenant = await tenancy.authenticate(hs256(header, valid()))
     expect(tenant).toMatchObject({
       id: claims.org,
       name: 'Acme',
@@ -128,7 +128,7 @@ describe('Auth', () => {
   it('refuses a well-signed token that pairs an admin with another organization', async () => {
     const other = await tenancy.orgs.create({ name: 'Globex', email: 'g@globex.test', password: PASSWORD })
     await expect(
-      tenancy.registry.resolve(hs256(header, { ...valid(), org: other.organization.id })),
+      tenancy.authenticate(hs256(header, { ...valid(), org: other.organization.id })),
     ).rejects.toBeInstanceOf(TokenInvalidError)
   })
 
@@ -162,37 +162,44 @@ describe('Auth', () => {
     await expect(stronger.auth.login({ email: 'l@legacy.test', password: 'wrong password' })).rejects.toMatchObject({
       code: 'INVALID_CREDENTIALS',
     })
-    expect((await store.findAccount({ id: admin.id }))!.passwordHash).toMatch(/^\$2b\$04\$/)
+    expect((await store.records.accounts.find({ id: admin.id }))!.passwordHash).toMatch(/^\$2b\$04\$/)
     const { accessToken } = await stronger.auth.login({ email: 'l@legacy.test', password: PASSWORD })
-    expect((await store.findAccount({ id: admin.id }))!.passwordHash).toMatch(/^\$2b\$05\$/)
+    expect((await store.records.accounts.find({ id: admin.id }))!.passwordHash).toMatch(/^\$2b\$05\$/)
     // Not a credential change: earlier tokens and the password keep working.
-    await expect(stronger.registry.resolve(accessToken)).resolves.toMatchObject({ name: 'Legacy' })
+    await expect(stronger.authenticate(accessToken)).resolves.toMatchObject({ name: 'Legacy' })
     await expect(cheap.auth.login({ email: 'l@legacy.test', password: PASSWORD })).resolves.toMatchObject({
       tokenType: 'Bearer',
     })
     // A hash already at (or above) the configured cost is left as it is: never lowered, never redone.
-    const upgraded = (await store.findAccount({ id: admin.id }))!.passwordHash
+    const upgraded = (await store.records.accounts.find({ id: admin.id }))!.passwordHash
     await stronger.auth.login({ email: 'l@legacy.test', password: PASSWORD })
-    expect((await store.findAccount({ id: admin.id }))!.passwordHash).toBe(upgraded)
+    expect((await store.records.accounts.find({ id: admin.id }))!.passwordHash).toBe(upgraded)
   })
 
   it('never writes an upgraded hash over a password change that landed while it was hashing', async () => {
     const base = memoryStore()
     let changePasswordNow: (() => Promise<void>) | undefined
     // The upgrade's write is held until the admin's password has been changed through another path.
+    const accounts = base.records.accounts
     const store = {
       ...base,
-      async updateAccount(...args: Parameters<typeof base.updateAccount>) {
-        const change = changePasswordNow
-        changePasswordNow = undefined
-        if (change && Object.keys(args[1]).join() === 'passwordHash') await change()
-        return base.updateAccount(...args)
+      records: {
+        ...base.records,
+        accounts: {
+          ...accounts,
+          async update(...args: Parameters<typeof accounts.update>) {
+            const change = changePasswordNow
+            changePasswordNow = undefined
+            if (change && Object.keys(args[1]).join() === 'passwordHash') await change()
+            return accounts.update(...args)
+          },
+        },
       },
     }
     const cheap = createTenancy({ store, auth: { ...TEST_AUTH, bcryptCost: 4 } })
     await cheap.orgs.create({ name: 'Legacy', email: 'l@legacy.test', password: PASSWORD })
     const stronger = createTenancy({ store, auth: { ...TEST_AUTH, bcryptCost: 5 } })
-    const admin = await cheap.registry.resolve(
+    const admin = await cheap.authenticate(
       (await cheap.auth.login({ email: 'l@legacy.test', password: PASSWORD })).accessToken,
     )
     changePasswordNow = async () => void (await cheap.orgs.update(admin, { password: 'the new passphrase' }))

@@ -1,5 +1,6 @@
 import { describe, expectTypeOf, it } from 'vitest'
-import type { IdOf, TenantCollection } from 'tenantry'
+import type { TenantCollection } from 'tenantry'
+import type { IdOf } from 'tenantry/store'
 
 interface Invoice {
   [key: string]: unknown

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import { createTenancy, currentTenant, memoryStore, type ForEachTenantReport } from 'tenantry'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+import { storeOf } from '../support/store-of.js'
 
 async function tenancyWith(count: number) {
   const tenancy = createTenancy({ auth: TEST_AUTH })
@@ -32,16 +33,22 @@ describe('tenancy.forEachTenant', () => {
     const base = memoryStore()
     const store = {
       ...base,
-      async *listOrganizations(options?: { afterId?: string }) {
-        const batch = []
-        for await (const org of base.listOrganizations(options)) batch.push(org)
-        yield* batch
+      records: {
+        ...base.records,
+        organizations: {
+          ...base.records.organizations,
+          async *list(options?: { afterId?: string }) {
+            const batch = []
+            for await (const org of base.records.organizations.list(options)) batch.push(org)
+            yield* batch
+          },
+        },
       },
     }
     const tenancy = createTenancy({ store, auth: TEST_AUTH })
     for (const name of ['A', 'B', 'C', 'D'])
       await tenancy.orgs.create({ name, email: `${name}@x.test`, password: PASSWORD })
-    const ids = (await tenancy.orgs.list()).organizations.map((org) => org.id)
+    const ids = (await tenancy.admin.listOrganizations()).organizations.map((org) => org.id)
     const doomed = await tenancy.tenant({ id: ids[2]! })
     const visited: string[] = []
     const report = await tenancy.forEachTenant(async (tenant) => {
@@ -51,7 +58,7 @@ describe('tenancy.forEachTenant', () => {
           email: `${doomed.name.toLowerCase()}@x.test`,
           password: PASSWORD,
         })
-        await tenancy.orgs.delete(await tenancy.registry.resolve(accessToken), doomed.name)
+        await tenancy.orgs.delete(await tenancy.authenticate(accessToken), doomed.name)
       }
     })
     expect(visited).toEqual([ids[0], ids[1], ids[3]])
@@ -147,12 +154,12 @@ function requireSame(id: string): boolean {
 describe('tenancy.orgs.list', () => {
   it('pages through active organizations in id order, resumably, ending with next: null', async () => {
     const { tenancy, ids } = await tenancyWith(5)
-    const first = await tenancy.orgs.list({ limit: 2 })
+    const first = await tenancy.admin.listOrganizations({ limit: 2 })
     expect(first.organizations.map((org) => org.id)).toEqual(ids.slice(0, 2))
     expect(first.next).toBe(ids[1])
-    const second = await tenancy.orgs.list({ after: first.next, limit: 2 })
+    const second = await tenancy.admin.listOrganizations({ after: first.next, limit: 2 })
     expect(second.organizations.map((org) => org.id)).toEqual(ids.slice(2, 4))
-    const last = await tenancy.orgs.list({ after: second.next, limit: 2 })
+    const last = await tenancy.admin.listOrganizations({ after: second.next, limit: 2 })
     expect(last).toEqual({
       organizations: [expect.objectContaining({ id: ids[4], slug: expect.any(String) })],
       next: null,
@@ -162,7 +169,7 @@ describe('tenancy.orgs.list', () => {
   it('leaves out organizations that are not active', async () => {
     const { tenancy, ids } = await tenancyWith(2)
     const now = new Date()
-    await tenancy.store.insertOrganization({
+    await storeOf(tenancy).records.organizations.insert({
       id: '0-in-flight',
       name: 'In flight',
       nameKey: 'in flight',
@@ -174,12 +181,12 @@ describe('tenancy.orgs.list', () => {
       createdAt: now,
       updatedAt: now,
     })
-    expect((await tenancy.orgs.list()).organizations.map((org) => org.id)).toEqual(ids)
+    expect((await tenancy.admin.listOrganizations()).organizations.map((org) => org.id)).toEqual(ids)
   })
 
   it('answers a bad limit with a validation error', async () => {
     const { tenancy } = await tenancyWith(1)
     for (const limit of [0, 1001, 1.5])
-      await expect(tenancy.orgs.list({ limit })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' })
+      await expect(tenancy.admin.listOrganizations({ limit })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' })
   })
 })

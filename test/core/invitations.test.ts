@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createTenancy, currentTenant, memoryStore, type Invitation, type MemberTenant } from 'tenantry'
-import { failingStore } from '../support/failing-store.js'
+import { failingStore } from 'tenantry/testing'
 import { holdNextRead } from '../support/hold-next-read.js'
 import { refusal } from '../support/refusal.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+import { storeOf } from '../support/store-of.js'
 
 /** Acme with an owner, an editor allowed to invite (a custom role) and a plain member. */
 async function acme(
@@ -21,16 +22,14 @@ async function acme(
     },
   })
   await tenancy.orgs.create({ name: 'Acme', email: 'owner@acme.test', password: PASSWORD })
-  const owner = await tenancy.registry.resolve(
+  const owner = await tenancy.authenticate(
     (await tenancy.auth.login({ email: 'owner@acme.test', password: PASSWORD })).accessToken,
   )
   const join = async (email: string, role: string): Promise<MemberTenant> => {
     const { token } = await tenancy.invitations.invite(owner, { email, role })
-    return tenancy.registry.resolve(
-      (await tenancy.invitations.accept({ token, password: PASSWORD })).tokens.accessToken,
-    )
+    return tenancy.authenticate((await tenancy.invitations.accept({ token, password: PASSWORD })).tokens.accessToken)
   }
-  return { tenancy, store, owner, join, sent, audit: () => tenancy.audit.list(owner.id, { limit: 100 }) }
+  return { tenancy, store, owner, join, sent, audit: () => tenancy.admin.listAuditEvents(owner.id, { limit: 100 }) }
 }
 
 afterEach(() => {
@@ -73,8 +72,8 @@ describe('invitations', () => {
     const { organizationId } = await tenancy.invitations.accept({ token, password: PASSWORD })
     expect(organizationId).toBe(owner.id)
     expect(
-      await tenancy.store.listMemberships({
-        accountId: (await tenancy.store.findAccount({ email: 'g@globex.test' }))!.id,
+      await storeOf(tenancy).records.memberships.list({
+        accountId: (await storeOf(tenancy).records.accounts.find({ email: 'g@globex.test' }))!.id,
       }),
     ).toHaveLength(2)
   })
@@ -167,12 +166,12 @@ describe('invitations', () => {
     const other = await tenancy.invitations.invite(owner, { email: 'b@acme.test', role: 'member' })
     const third = await tenancy.invitations.invite(owner, { email: 'c@acme.test', role: 'member' })
     // A delete that has claimed the organization and not yet removed its invitations.
-    await store.transitionOrganization(owner.id, { from: ['active'], to: 'deleting' })
+    await store.records.organizations.transition(owner.id, { from: ['active'], to: 'deleting' })
     expect(await refusal(tenancy.invitations.accept({ token: other.token, password: PASSWORD }))).toBe(
       'ORGANIZATION_NOT_FOUND the organization of this invitation no longer exists',
     )
-    expect(await tenancy.store.findAccount({ email: 'b@acme.test' })).toBeNull()
-    await store.transitionOrganization(owner.id, { from: ['deleting'], to: 'active' })
+    expect(await storeOf(tenancy).records.accounts.find({ email: 'b@acme.test' })).toBeNull()
+    await store.records.organizations.transition(owner.id, { from: ['deleting'], to: 'active' })
     await tenancy.orgs.delete(owner, 'Acme')
     expect(await refusal(tenancy.invitations.accept({ token: third.token, password: PASSWORD }))).toMatch(
       /^INVITATION_INVALID/,
@@ -185,7 +184,7 @@ describe('invitations', () => {
     expect(await refusal(tenancy.invitations.accept({ token, password: 'short' }))).toMatch(
       /^VALIDATION_FAILED #\/password /,
     )
-    expect(await tenancy.store.findAccount({ email: 'new@acme.test' })).toBeNull()
+    expect(await storeOf(tenancy).records.accounts.find({ email: 'new@acme.test' })).toBeNull()
     expect(await tenancy.invitations.list(owner)).toHaveLength(1)
   })
 
@@ -193,7 +192,7 @@ describe('invitations', () => {
     const { tenancy, owner, audit } = await acme()
     const { invitation, token } = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'editor' })
     const { tokens } = await tenancy.invitations.accept({ token, password: PASSWORD }, { clientAddress: '203.0.113.9' })
-    const joined = await tenancy.registry.resolve(tokens.accessToken)
+    const joined = await tenancy.authenticate(tokens.accessToken)
     expect(joined.member.role).toBe('editor')
     expect((await audit()).find((event) => event.type === 'invitation.accepted')).toMatchObject({
       accountId: joined.member.accountId,
@@ -224,8 +223,8 @@ describe('invitations', () => {
     expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1)
     for (const result of results)
       if (result.status === 'rejected') expect(result.reason).toMatchObject({ code: 'INVITATION_INVALID' })
-    const account = (await tenancy.store.findAccount({ email: 'new@acme.test' }))!
-    expect(await tenancy.store.listMemberships({ accountId: account.id })).toHaveLength(1)
+    const account = (await storeOf(tenancy).records.accounts.find({ email: 'new@acme.test' }))!
+    expect(await storeOf(tenancy).records.memberships.list({ accountId: account.id })).toHaveLength(1)
   })
 
   it('refuses input past its length limits as invalid, before looking anything up', async () => {
@@ -250,9 +249,9 @@ describe('invitations', () => {
     const failing = failingStore(memoryStore())
     const { tenancy, owner } = await acme({ store: failing.store as ReturnType<typeof memoryStore> })
     const { token } = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })
-    failing.failNext('insertAccount')
+    failing.failNext('accounts.insert')
     await expect(tenancy.invitations.accept({ token, password: PASSWORD })).rejects.toThrow(
-      'injected failure in insertAccount (refused)',
+      'injected failure in accounts.insert (refused)',
     )
     expect(await tenancy.invitations.list(owner)).toHaveLength(1)
     await expect(tenancy.invitations.accept({ token, password: PASSWORD })).resolves.toMatchObject({
@@ -264,14 +263,14 @@ describe('invitations', () => {
     const { tenancy, store, owner } = await acme()
     const { token } = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })
     // The first accept has made the account and waits; a second one (a double click) finds that account.
-    const { reached, release } = holdNextRead(store, 'insertAccount')
+    const { reached, release } = holdNextRead(store, 'accounts.insert')
     const first = tenancy.invitations.accept({ token, password: PASSWORD })
     await reached
     expect(await refusal(tenancy.invitations.accept({ token, password: PASSWORD }))).toMatch(/^INVITATION_INVALID/)
     release()
     await expect(first).resolves.toMatchObject({ organizationId: owner.id })
     const login = await tenancy.auth.login({ email: 'new@acme.test', password: PASSWORD })
-    expect((await tenancy.registry.resolve(login.accessToken)).member.role).toBe('member')
+    expect((await tenancy.authenticate(login.accessToken)).member.role).toBe('member')
   })
 
   it('lets exactly one of two concurrent accepts by an existing account win, and the account keeps its other organization', async () => {
@@ -305,22 +304,24 @@ describe('invitations', () => {
     const { tenancy, store, owner } = await acme()
     const { token } = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })
     // The accept has claimed the invitation and is about to make the account when Globex makes one.
-    const { reached, release } = holdNextRead(store, 'deleteInvitation')
+    const { reached, release } = holdNextRead(store, 'invitations.delete')
     const accepting = tenancy.invitations.accept({ token, password: PASSWORD })
     await reached
     await tenancy.orgs.create({ name: 'Globex', email: 'new@acme.test', password: PASSWORD })
     release()
     await expect(accepting).resolves.toMatchObject({ organizationId: owner.id })
-    const account = (await store.findAccount({ email: 'new@acme.test' }))!
+    const account = (await store.records.accounts.find({ email: 'new@acme.test' }))!
     expect(
-      (await store.listMemberships({ accountId: account.id })).map((membership) => membership.organizationId).sort(),
+      (await store.records.memberships.list({ accountId: account.id }))
+        .map((membership) => membership.organizationId)
+        .sort(),
     ).toEqual([owner.id, (await tenancy.orgs.get('Globex'))!.id].sort())
   })
 
   it('refuses an accept whose email was taken meanwhile with another password, leaving the invitation pending and the other account whole', async () => {
     const { tenancy, store, owner } = await acme()
     const { token } = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })
-    const { reached, release } = holdNextRead(store, 'deleteInvitation')
+    const { reached, release } = holdNextRead(store, 'invitations.delete')
     const accepting = tenancy.invitations.accept({ token, password: PASSWORD })
     await reached
     await tenancy.orgs.create({ name: 'Globex', email: 'new@acme.test', password: 'the other holder’s passphrase' })
@@ -336,11 +337,11 @@ describe('invitations', () => {
     const failing = failingStore(memoryStore())
     const { tenancy, owner } = await acme({ store: failing.store as ReturnType<typeof memoryStore> })
     const { token } = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })
-    failing.failNext('insertMembership')
+    failing.failNext('memberships.insert')
     await expect(tenancy.invitations.accept({ token, password: PASSWORD })).rejects.toThrow(
-      'injected failure in insertMembership (refused)',
+      'injected failure in memberships.insert (refused)',
     )
-    expect(await tenancy.store.findAccount({ email: 'new@acme.test' })).toBeNull()
+    expect(await storeOf(tenancy).records.accounts.find({ email: 'new@acme.test' })).toBeNull()
     expect(await tenancy.invitations.list(owner)).toHaveLength(1)
     await expect(tenancy.invitations.accept({ token, password: PASSWORD })).resolves.toMatchObject({
       organizationId: owner.id,
@@ -350,19 +351,19 @@ describe('invitations', () => {
   it('refuses an accept that raced the organization’s delete to the end', async () => {
     const { tenancy, store, owner } = await acme()
     const { token } = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })
-    const { reached, release } = holdNextRead(store, 'findInvitation')
+    const { reached, release } = holdNextRead(store, 'invitations.find')
     const accepting = tenancy.invitations.accept({ token, password: PASSWORD })
     await reached
     await tenancy.orgs.delete(owner, 'Acme')
     release()
     expect(await refusal(accepting)).toBe('ORGANIZATION_NOT_FOUND the organization of this invitation no longer exists')
-    expect(await store.findAccount({ email: 'new@acme.test' })).toBeNull()
+    expect(await store.records.accounts.find({ email: 'new@acme.test' })).toBeNull()
   })
 
   it('lasts seven days unless told otherwise', async () => {
     const tenancy = createTenancy({ auth: TEST_AUTH })
     await tenancy.orgs.create({ name: 'Acme', email: 'owner@acme.test', password: PASSWORD })
-    const owner = await tenancy.registry.resolve(
+    const owner = await tenancy.authenticate(
       (await tenancy.auth.login({ email: 'owner@acme.test', password: PASSWORD })).accessToken,
     )
     const { invitation } = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })
@@ -374,9 +375,9 @@ describe('invitations', () => {
     const { tenancy, owner } = await acme({ store: failing.store as ReturnType<typeof memoryStore> })
     await tenancy.orgs.create({ name: 'Globex', email: 'g@globex.test', password: PASSWORD })
     const { token } = await tenancy.invitations.invite(owner, { email: 'g@globex.test', role: 'member' })
-    failing.failNext('insertMembership')
+    failing.failNext('memberships.insert')
     await expect(tenancy.invitations.accept({ token, password: PASSWORD })).rejects.toThrow(
-      'injected failure in insertMembership (refused)',
+      'injected failure in memberships.insert (refused)',
     )
     expect(await tenancy.invitations.list(owner)).toHaveLength(1)
     await expect(tenancy.auth.login({ email: 'g@globex.test', password: PASSWORD })).resolves.toHaveProperty(
@@ -389,21 +390,21 @@ describe('invitations', () => {
     const { tenancy, owner } = await acme({ store: failing.store as ReturnType<typeof memoryStore> })
     const globex = (await tenancy.orgs.create({ name: 'Globex', email: 'g@globex.test', password: PASSWORD }))
       .organization
-    const globexOwner = await tenancy.registry.resolve(
+    const globexOwner = await tenancy.authenticate(
       (await tenancy.auth.login({ email: 'g@globex.test', password: PASSWORD })).accessToken,
     )
     const acmeInvitation = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })
     const globexInvitation = await tenancy.invitations.invite(globexOwner, { email: 'new@acme.test', role: 'member' })
     // Acme's accept has made the account; Globex's accept joins it; then Acme's membership fails.
-    const { reached, release } = holdNextRead(failing.store, 'insertAccount')
+    const { reached, release } = holdNextRead(failing.store, 'accounts.insert')
     const acmeAccept = tenancy.invitations.accept({ token: acmeInvitation.token, password: PASSWORD })
     await reached
     await expect(
       tenancy.invitations.accept({ token: globexInvitation.token, password: PASSWORD }),
     ).resolves.toMatchObject({ organizationId: globex.id })
-    failing.failNext('insertMembership')
+    failing.failNext('memberships.insert')
     release()
-    await expect(acmeAccept).rejects.toThrow('injected failure in insertMembership (refused)')
+    await expect(acmeAccept).rejects.toThrow('injected failure in memberships.insert (refused)')
     await expect(tenancy.auth.login({ email: 'new@acme.test', password: PASSWORD })).resolves.toHaveProperty(
       'accessToken',
     )
@@ -416,12 +417,12 @@ describe('invitations', () => {
     const failing = failingStore(memoryStore())
     const { tenancy, owner } = await acme({ store: failing.store as ReturnType<typeof memoryStore> })
     const { token } = await tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })
-    failing.failNext('insertMembership')
-    failing.failNext('listMemberships')
+    failing.failNext('memberships.insert')
+    failing.failNext('memberships.list')
     await expect(tenancy.invitations.accept({ token, password: PASSWORD })).rejects.toThrow(
-      'injected failure in insertMembership (refused)',
+      'injected failure in memberships.insert (refused)',
     )
-    expect(await tenancy.store.findAccount({ email: 'new@acme.test' })).not.toBeNull()
+    expect(await storeOf(tenancy).records.accounts.find({ email: 'new@acme.test' })).not.toBeNull()
     await expect(tenancy.invitations.accept({ token, password: PASSWORD })).resolves.toMatchObject({
       organizationId: owner.id,
     })

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createTenancy, currentTenant, type Tenancy, type Tenant, errors } from 'tenantry'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import { notesStore } from '../support/notes-store.js'
+import { storeOf } from '../support/store-of.js'
 
 // The error classes a test names, from the namespace a host uses.
 const { OrganizationNotFoundError } = errors
@@ -9,7 +10,7 @@ const { OrganizationNotFoundError } = errors
 const input = { name: 'Acme', email: 'a@acme.test', password: PASSWORD }
 
 async function adminOf(tenancy: Tenancy) {
-  return tenancy.registry.resolve((await tenancy.auth.login({ email: input.email, password: PASSWORD })).accessToken)
+  return tenancy.authenticate((await tenancy.auth.login({ email: input.email, password: PASSWORD })).accessToken)
 }
 
 describe('lifecycle hooks', () => {
@@ -50,8 +51,8 @@ describe('lifecycle hooks', () => {
     })
     await expect(tenancy.orgs.create(input)).rejects.toBe(failure)
     expect(await tenancy.orgs.get('Acme')).toBeNull()
-    expect(await tenancy.store.findAccount({ email: input.email })).toBeNull()
-    expect(await tenancy.store.listTenantDataKeys()).toEqual([])
+    expect(await storeOf(tenancy).records.accounts.find({ email: input.email })).toBeNull()
+    expect(await storeOf(tenancy).data.listKeys()).toEqual([])
     expect(currentTenant()).toBeUndefined()
     fail = false
     const { organization } = await tenancy.orgs.create(input)
@@ -72,7 +73,7 @@ describe('lifecycle hooks', () => {
           calls.push({
             current: currentTenant()?.id,
             notes: await tenant.collection('notes').countDocuments(),
-            tokenRefused: await tenancy.registry.resolve(token).then(
+            tokenRefused: await tenancy.authenticate(token).then(
               () => false,
               () => true,
             ),
@@ -105,13 +106,8 @@ describe('lifecycle hooks', () => {
       'kept',
     ])
     expect(
-      (
-        await tenancy.registry.resolve(
-          (
-            await tenancy.auth.login({ email: input.email, password: PASSWORD })
-          ).accessToken,
-        )
-      ).id,
+      (await tenancy.authenticate((await tenancy.auth.login({ email: input.email, password: PASSWORD })).accessToken))
+        .id,
     ).toBe(organization.id)
   })
 
@@ -124,10 +120,10 @@ describe('lifecycle hooks', () => {
       hooks: { beforeDelete: (tenant) => void cleaned.push(tenant.id) },
     })
     const { organization } = await tenancy.orgs.create(input)
-    await tenancy.store.transitionOrganization(organization.id, { from: ['active'], to: 'deleting' })
+    await storeOf(tenancy).records.organizations.transition(organization.id, { from: ['active'], to: 'deleting' })
     expect(await tenancy.recover()).toMatchObject({ organizationsRemoved: 1 })
     expect(cleaned).toEqual([organization.id])
-    expect(await tenancy.store.findOrganization({ id: organization.id })).toBeNull()
+    expect(await storeOf(tenancy).records.organizations.find({ id: organization.id })).toBeNull()
   })
 
   it('refuses hooks that are not functions at start-up', () => {

@@ -5,6 +5,7 @@ import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createTenancy, memoryStore, type AuditEvent } from 'tenantry'
 import { PASSWORD, TEST_AUTH, TEST_SECRET } from '../support/secret.js'
+import { storeOf } from '../support/store-of.js'
 
 /** Acme and Globex; shared@x.test belongs to both, a@acme.test to Acme only. */
 async function twoOrganizations(auth: Partial<typeof TEST_AUTH> & Record<string, unknown> = {}, store = memoryStore()) {
@@ -16,7 +17,7 @@ async function twoOrganizations(auth: Partial<typeof TEST_AUTH> & Record<string,
     email: 'shared@x.test',
     password: PASSWORD,
   })
-  const owner = await tenancy.registry.resolve(
+  const owner = await tenancy.authenticate(
     (await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken,
   )
   const { token } = await tenancy.invitations.invite(owner, { email: 'shared@x.test', role: 'member' })
@@ -78,7 +79,7 @@ describe('logins', () => {
     await refusal(
       tenancy.auth.login({ email: 'Shared@X.test', password: 'not the password' }, { clientAddress: '203.0.113.7' }),
     )
-    const shared = (await tenancy.store.findAccount({ email: 'shared@x.test' }))!
+    const shared = (await storeOf(tenancy).records.accounts.find({ email: 'shared@x.test' }))!
     expect(events.filter((event) => event.type === 'login.failed')).toEqual(
       expect.arrayContaining(
         [acme.id, globex.id].map((organizationId) =>
@@ -126,9 +127,9 @@ describe('logins', () => {
 
   it('logs in to the organizations that are active only', async () => {
     const { tenancy, acme, globex } = await twoOrganizations()
-    await tenancy.store.transitionOrganization(globex.id, { from: ['active'], to: 'deleting' })
+    await storeOf(tenancy).records.organizations.transition(globex.id, { from: ['active'], to: 'deleting' })
     expect(orgOf((await tenancy.auth.login({ email: 'shared@x.test', password: PASSWORD })).accessToken)).toBe(acme.id)
-    await tenancy.store.transitionOrganization(acme.id, { from: ['active'], to: 'deleting' })
+    await storeOf(tenancy).records.organizations.transition(acme.id, { from: ['active'], to: 'deleting' })
     expect(await refusal(tenancy.auth.login({ email: 'shared@x.test', password: PASSWORD }))).toMatchObject({
       code: 'INVALID_CREDENTIALS',
     })
@@ -136,7 +137,7 @@ describe('logins', () => {
 
   it('switches to another organization of the caller’s account, and to no other', async () => {
     const { tenancy, globex, events } = await twoOrganizations()
-    const inAcme = await tenancy.registry.resolve(
+    const inAcme = await tenancy.authenticate(
       (await tenancy.auth.login({ email: 'shared@x.test', password: PASSWORD, organizationName: 'Acme' })).accessToken,
     )
     const switched = await tenancy.auth.switchOrganization(inAcme, 'Globex', { clientAddress: '203.0.113.8' })
@@ -164,11 +165,11 @@ describe('logins', () => {
 
   it('starts a session only for a membership that exists as given, in an active organization', async () => {
     const { tenancy, acme, globex, owner } = await twoOrganizations()
-    const membership = (await tenancy.store.findMembership({ id: owner.member.id }))!
+    const membership = (await storeOf(tenancy).records.memberships.find({ id: owner.member.id }))!
     expect(orgOf((await tenancy.auth.startSession(membership)).accessToken)).toBe(acme.id)
     const other = (
-      await tenancy.store.listMemberships({
-        accountId: (await tenancy.store.findAccount({ email: 'shared@x.test' }))!.id,
+      await storeOf(tenancy).records.memberships.list({
+        accountId: (await storeOf(tenancy).records.accounts.find({ email: 'shared@x.test' }))!.id,
       })
     )[0]!
     for (const forged of [
@@ -183,7 +184,7 @@ describe('logins', () => {
         message: 'no such membership',
       })
     }
-    await tenancy.store.transitionOrganization(acme.id, { from: ['active'], to: 'deleting' })
+    await storeOf(tenancy).records.organizations.transition(acme.id, { from: ['active'], to: 'deleting' })
     expect(await refusal(tenancy.auth.startSession(membership))).toMatchObject({
       code: 'ORGANIZATION_NOT_FOUND',
       message: 'no such membership',
@@ -282,7 +283,7 @@ describe('logins', () => {
   it('logs in despite a membership whose organization record is gone (a delete stopped midway)', async () => {
     const store = memoryStore()
     const { tenancy, acme, globex } = await twoOrganizations({}, store)
-    await store.deleteOrganization(globex.id)
+    await store.records.organizations.delete(globex.id)
     expect(orgOf((await tenancy.auth.login({ email: 'shared@x.test', password: PASSWORD })).accessToken)).toBe(acme.id)
   })
 

@@ -3,6 +3,7 @@ import { createTenancy, memoryStore, type MemberTenant } from 'tenantry'
 import { holdNextRead } from '../support/hold-next-read.js'
 import { refusal } from '../support/refusal.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+import { storeOf } from '../support/store-of.js'
 
 /** Acme with an owner, an admin, an editor (custom role) and a member; Globex with its own owner. */
 async function acme() {
@@ -10,19 +11,17 @@ async function acme() {
   await tenancy.orgs.create({ name: 'Acme', email: 'owner@acme.test', password: PASSWORD })
   await tenancy.orgs.create({ name: 'Globex', email: 'owner@globex.test', password: PASSWORD })
   const login = async (email: string) =>
-    tenancy.registry.resolve((await tenancy.auth.login({ email, password: PASSWORD })).accessToken)
+    tenancy.authenticate((await tenancy.auth.login({ email, password: PASSWORD })).accessToken)
   const owner = await login('owner@acme.test')
   const globex = await login('owner@globex.test')
   const join = async (email: string, role: string): Promise<MemberTenant> => {
     const { token } = await tenancy.invitations.invite(owner, { email, role })
-    return tenancy.registry.resolve(
-      (await tenancy.invitations.accept({ token, password: PASSWORD })).tokens.accessToken,
-    )
+    return tenancy.authenticate((await tenancy.invitations.accept({ token, password: PASSWORD })).tokens.accessToken)
   }
   const admin = await join('admin@acme.test', 'admin')
   const editor = await join('editor@acme.test', 'editor')
   const member = await join('member@acme.test', 'member')
-  const audit = () => tenancy.audit.list(owner.id, { limit: 100 })
+  const audit = () => tenancy.admin.listAuditEvents(owner.id, { limit: 100 })
   return { tenancy, owner, admin, editor, member, globex, join, audit }
 }
 
@@ -80,8 +79,8 @@ describe('member changes', () => {
     const shared = await join('owner@globex.test', 'member')
     await tenancy.members.remove(admin, member.member.id)
     await tenancy.members.remove(owner, shared.member.id)
-    expect(await tenancy.store.findAccount({ id: member.member.accountId })).toBeNull()
-    expect(await tenancy.store.findAccount({ id: shared.member.accountId })).not.toBeNull()
+    expect(await storeOf(tenancy).records.accounts.find({ id: member.member.accountId })).toBeNull()
+    expect(await storeOf(tenancy).records.accounts.find({ id: shared.member.accountId })).not.toBeNull()
     await expect(tenancy.auth.login({ email: 'member@acme.test', password: PASSWORD })).rejects.toMatchObject({
       code: 'INVALID_CREDENTIALS',
     })
@@ -96,8 +95,8 @@ describe('member changes', () => {
       'PERMISSION_DENIED the owner cannot leave; transfer ownership first',
     )
     await tenancy.members.leave(member)
-    expect(await tenancy.store.findMembership({ id: member.member.id })).toBeNull()
-    expect(await tenancy.store.findAccount({ id: member.member.accountId })).toBeNull()
+    expect(await storeOf(tenancy).records.memberships.find({ id: member.member.id })).toBeNull()
+    expect(await storeOf(tenancy).records.accounts.find({ id: member.member.accountId })).toBeNull()
     expect((await audit()).find((event) => event.type === 'member.left')).toMatchObject({
       accountId: member.member.accountId,
       details: { memberId: member.member.id },
@@ -130,15 +129,15 @@ describe('member changes', () => {
     const roles = Object.fromEntries(
       (
         await tenancy.members.list(
-          await tenancy.registry.resolve(
+          await tenancy.authenticate(
             (await tenancy.auth.login({ email: 'admin@acme.test', password: PASSWORD })).accessToken,
           ),
         )
       ).map((m) => [m.email, m.role]),
     )
     expect(roles).toMatchObject({ 'owner@acme.test': 'admin', 'admin@acme.test': 'owner' })
-    expect((await tenancy.store.findMembership({ id: owner.member.id }))?.role).toBe('admin')
-    await expect(tenancy.registry.resolve(before.accessToken)).rejects.toMatchObject({ code: 'TOKEN_INVALID' })
+    expect((await storeOf(tenancy).records.memberships.find({ id: owner.member.id }))?.role).toBe('admin')
+    await expect(tenancy.authenticate(before.accessToken)).rejects.toMatchObject({ code: 'TOKEN_INVALID' })
     await expect(tenancy.auth.refresh(before.refreshToken)).rejects.toMatchObject({ code: 'REFRESH_TOKEN_INVALID' })
     expect((await audit()).find((event) => event.type === 'ownership.transferred')).toMatchObject({
       accountId: owner.member.accountId,
@@ -150,12 +149,12 @@ describe('member changes', () => {
     const { tenancy, owner, admin, member } = await acme()
     await tenancy.members.transferOwnership(owner, member.member.id)
     // The member, owner now, hands ownership on: they were stored as a member and become an admin.
-    const newOwner = await tenancy.registry.resolve(
+    const newOwner = await tenancy.authenticate(
       (await tenancy.auth.login({ email: 'member@acme.test', password: PASSWORD })).accessToken,
     )
     await tenancy.members.transferOwnership(newOwner, admin.member.id)
-    expect((await tenancy.store.findMembership({ id: member.member.id }))?.role).toBe('admin')
-    const asMember = await tenancy.registry.resolve(
+    expect((await storeOf(tenancy).records.memberships.find({ id: member.member.id }))?.role).toBe('admin')
+    const asMember = await tenancy.authenticate(
       (await tenancy.auth.login({ email: 'member@acme.test', password: PASSWORD })).accessToken,
     )
     expect(asMember.member.role).toBe('admin')
@@ -165,24 +164,22 @@ describe('member changes', () => {
     const store = memoryStore()
     const tenancy = createTenancy({ auth: TEST_AUTH, store })
     await tenancy.orgs.create({ name: 'Acme', email: 'owner@acme.test', password: PASSWORD })
-    const owner = await tenancy.registry.resolve(
+    const owner = await tenancy.authenticate(
       (await tenancy.auth.login({ email: 'owner@acme.test', password: PASSWORD })).accessToken,
     )
     const join = async (email: string) => {
       const { token } = await tenancy.invitations.invite(owner, { email, role: 'admin' })
-      return tenancy.registry.resolve(
-        (await tenancy.invitations.accept({ token, password: PASSWORD })).tokens.accessToken,
-      )
+      return tenancy.authenticate((await tenancy.invitations.accept({ token, password: PASSWORD })).tokens.accessToken)
     }
     const [first, second] = [await join('first@acme.test'), await join('second@acme.test')]
     // The losing transfer has read the organization (the caller still its owner) before the winner writes.
-    const { reached, release } = holdNextRead(store, 'findOrganization')
+    const { reached, release } = holdNextRead(store, 'organizations.find')
     const losing = tenancy.members.transferOwnership(owner, second.member.id)
     await reached
     await tenancy.members.transferOwnership(owner, first.member.id)
     release()
     expect(await refusal(losing)).toBe('PERMISSION_DENIED ownership changed meanwhile; only the owner may transfer it')
-    expect((await store.findOrganization({ id: owner.id }))?.ownerId).toBe(first.member.id)
+    expect((await store.records.organizations.find({ id: owner.id }))?.ownerId).toBe(first.member.id)
   })
 
   it('lists each member with its account’s email and current role', async () => {
@@ -236,7 +233,7 @@ describe('member changes', () => {
     await tenancy.members.changeRole(owner, member.member.id, 'editor')
     await expect(tenancy.auth.refresh(refreshToken)).rejects.toMatchObject({ code: 'REFRESH_TOKEN_INVALID' })
     const { accessToken } = await tenancy.auth.login({ email: 'member@acme.test', password: PASSWORD })
-    expect((await tenancy.registry.resolve(accessToken)).member.role).toBe('editor')
+    expect((await tenancy.authenticate(accessToken)).member.role).toBe('editor')
   })
 
   it('refuses ids and roles past their length limits as invalid input', async () => {
@@ -256,7 +253,7 @@ describe('member changes', () => {
 
   it('leaves out of the list a membership whose account record is gone', async () => {
     const { tenancy, owner, member } = await acme()
-    await tenancy.store.deleteAccount(member.member.accountId)
+    await storeOf(tenancy).records.accounts.delete(member.member.accountId)
     expect((await tenancy.members.list(owner)).map((m) => m.email).sort()).toEqual([
       'admin@acme.test',
       'editor@acme.test',
@@ -266,11 +263,11 @@ describe('member changes', () => {
 
   it('says which name is not a permission', async () => {
     const { tenancy, owner } = await acme()
-    expect(() => tenancy.can(owner, 'not a permission')).toThrow(
+    expect(() => tenancy.members.can(owner, 'not a permission')).toThrow(
       `tenantry: "not a permission" is not a permission; name it area:action, such as 'notes:write'`,
     )
-    expect(tenancy.can(undefined as never, 'notes:write')).toBe(false)
+    expect(tenancy.members.can(undefined as never, 'notes:write')).toBe(false)
     // Asked again, it is still refused: only well-formed names are remembered.
-    expect(() => tenancy.can(owner, 'not a permission')).toThrow(TypeError)
+    expect(() => tenancy.members.can(owner, 'not a permission')).toThrow(TypeError)
   })
 })

@@ -1,19 +1,20 @@
 import { describe, expect, it } from 'vitest'
 import { createTenancy, memoryStore, type MemberTenant } from 'tenantry'
 import { tenantScope } from 'tenantry/express'
-import { failingStore } from '../support/failing-store.js'
+import { failingStore } from 'tenantry/testing'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+import { storeOf } from '../support/store-of.js'
 
 async function setUp(store = memoryStore()) {
   const tenancy = createTenancy({ auth: TEST_AUTH, store, roles: { editor: ['notes:write'] } })
   await tenancy.orgs.create({ name: 'Acme', email: 'owner@acme.test', password: PASSWORD })
-  const owner = await tenancy.registry.resolve(
+  const owner = await tenancy.authenticate(
     (await tenancy.auth.login({ email: 'owner@acme.test', password: PASSWORD })).accessToken,
   )
   const join = async (email: string, role: string): Promise<MemberTenant> => {
     const { token } = await tenancy.invitations.invite(owner, { email, role })
     const { tokens } = await tenancy.invitations.accept({ token, password: PASSWORD })
-    return tenancy.registry.resolve(tokens.accessToken)
+    return tenancy.authenticate(tokens.accessToken)
   }
   return { tenancy, owner, join }
 }
@@ -32,7 +33,7 @@ describe('members, roles and ownership in the core', () => {
       if (result.status === 'rejected') expect(result.reason).toMatchObject({ code: 'PERMISSION_DENIED' })
     const roles = (
       await tenancy.members.list(
-        await tenancy.registry.resolve(
+        await tenancy.authenticate(
           (await tenancy.auth.login({ email: 'admin0@acme.test', password: PASSWORD })).accessToken,
         ),
       )
@@ -45,35 +46,35 @@ describe('members, roles and ownership in the core', () => {
     const { tenancy, owner, join } = await setUp(failing.store)
     const editor = await join('ed@acme.test', 'editor')
     const { accessToken } = await tenancy.auth.login({ email: 'ed@acme.test', password: PASSWORD })
-    await tenancy.registry.resolve(accessToken)
-    failing.failNext('deleteSessions')
+    await tenancy.authenticate(accessToken)
+    failing.failNext('sessions.delete')
     await expect(tenancy.members.changeRole(owner, editor.member.id, 'member')).rejects.toThrow()
-    await expect(tenancy.registry.resolve(accessToken)).rejects.toMatchObject({ code: 'TOKEN_INVALID' })
+    await expect(tenancy.authenticate(accessToken)).rejects.toMatchObject({ code: 'TOKEN_INVALID' })
   })
 
   it('tells whether a tenant may do something by its token’s role, and a tenant without a member may do nothing', async () => {
     const { tenancy, owner, join } = await setUp()
     const editor = await join('ed@acme.test', 'editor')
     const member = await join('m@acme.test', 'member')
-    expect(tenancy.can(owner, 'org:delete')).toBe(true)
-    expect(tenancy.can(editor, 'notes:write')).toBe(true)
-    expect(tenancy.can(editor, 'members:invite')).toBe(false)
-    expect(tenancy.can(member, 'notes:write')).toBe(false)
-    expect(tenancy.can(await tenancy.tenant({ id: owner.id }), 'notes:write')).toBe(false)
-    expect(() => tenancy.can(owner, 'not a permission')).toThrow(TypeError)
+    expect(tenancy.members.can(owner, 'org:delete')).toBe(true)
+    expect(tenancy.members.can(editor, 'notes:write')).toBe(true)
+    expect(tenancy.members.can(editor, 'members:invite')).toBe(false)
+    expect(tenancy.members.can(member, 'notes:write')).toBe(false)
+    expect(tenancy.members.can(await tenancy.tenant({ id: owner.id }), 'notes:write')).toBe(false)
+    expect(() => tenancy.members.can(owner, 'not a permission')).toThrow(TypeError)
   })
 
   it('gives an admin every permission but deleting the organization and ownership', async () => {
     const { tenancy, owner, join } = await setUp()
     const admin = await join('ad@acme.test', 'admin')
-    expect(tenancy.can(admin, 'members:remove')).toBe(true)
-    expect(tenancy.can(admin, 'notes:write')).toBe(true)
-    expect(tenancy.can(admin, 'org:delete')).toBe(false)
+    expect(tenancy.members.can(admin, 'members:remove')).toBe(true)
+    expect(tenancy.members.can(admin, 'notes:write')).toBe(true)
+    expect(tenancy.members.can(admin, 'org:delete')).toBe(false)
     await expect(tenancy.orgs.delete(admin, 'Acme')).rejects.toMatchObject({ code: 'PERMISSION_DENIED' })
     await expect(tenancy.members.transferOwnership(admin, admin.member.id)).rejects.toMatchObject({
       code: 'PERMISSION_DENIED',
     })
-    expect(tenancy.can(owner, 'org:delete')).toBe(true)
+    expect(tenancy.members.can(owner, 'org:delete')).toBe(true)
   })
 
   it('keeps the accounts’ other memberships when an organization is deleted, and removes the accounts it was the last of', async () => {
@@ -83,10 +84,10 @@ describe('members, roles and ownership in the core', () => {
     const onlyHere = await join('only@acme.test', 'member')
     await tenancy.invitations.invite(owner, { email: 'pending@acme.test', role: 'member' })
     await tenancy.orgs.delete(owner, 'Acme')
-    expect(await tenancy.store.listMemberships({ organizationId: owner.id })).toEqual([])
-    expect(await tenancy.store.listInvitations(owner.id)).toEqual([])
-    expect(await tenancy.store.findAccount({ id: onlyHere.member.accountId })).toBeNull()
-    expect(await tenancy.store.listMemberships({ accountId: shared.member.accountId })).toHaveLength(1)
+    expect(await storeOf(tenancy).records.memberships.list({ organizationId: owner.id })).toEqual([])
+    expect(await storeOf(tenancy).records.invitations.list(owner.id)).toEqual([])
+    expect(await storeOf(tenancy).records.accounts.find({ id: onlyHere.member.accountId })).toBeNull()
+    expect(await storeOf(tenancy).records.memberships.list({ accountId: shared.member.accountId })).toHaveLength(1)
     await tenancy.auth.login({ email: 'shared@x.test', password: PASSWORD })
   })
 
@@ -166,7 +167,7 @@ describe('members, roles and ownership in the core', () => {
       },
     })
     await tenancy.orgs.create({ name: 'Acme', email: 'owner@acme.test', password: PASSWORD })
-    const owner = await tenancy.registry.resolve(
+    const owner = await tenancy.authenticate(
       (await tenancy.auth.login({ email: 'owner@acme.test', password: PASSWORD })).accessToken,
     )
     await expect(tenancy.invitations.invite(owner, { email: 'new@acme.test', role: 'member' })).rejects.toThrow(
@@ -182,7 +183,7 @@ describe('members, roles and ownership in the core', () => {
     // The object still says admin, but the membership is gone.
     await expect(tenancy.members.list(removed)).rejects.toMatchObject({ code: 'NOT_ORGANIZATION_ADMIN' })
     await tenancy.orgs.create({ name: 'Globex', email: 'g@globex.test', password: PASSWORD })
-    const globex = await tenancy.registry.resolve(
+    const globex = await tenancy.authenticate(
       (await tenancy.auth.login({ email: 'g@globex.test', password: PASSWORD })).accessToken,
     )
     // Globex's membership presented as Acme's, and Acme's id with a membership of another account.

@@ -8,6 +8,7 @@ import { orgRouter as expressOrgRouter, tenantScope as expressTenantScope } from
 import { orgRouter as koaOrgRouter, tenantScope as koaTenantScope } from 'tenantry/koa'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import { startServer, type RunningServer } from '../support/start-server.js'
+import { storeOf } from '../support/store-of.js'
 
 const body = { organization_name: 'Acme', email: 'a@acme.test', password: PASSWORD }
 const body2 = { name: 'Globex', email: 'g@globex.test', password: PASSWORD }
@@ -85,7 +86,7 @@ describe('mounting the org routes in a host app', () => {
 
   it('passes failures that are not the client’s to the host’s error handling', async () => {
     const tenancy = createTenancy({ auth: TEST_AUTH })
-    tenancy.store.findAccount = async () => {
+    storeOf(tenancy).records.accounts.find = async () => {
       throw new Error('database unreachable')
     }
     const seen: unknown[] = []
@@ -105,7 +106,7 @@ describe('mounting the org routes in a host app', () => {
     const tenancy = createTenancy({ auth: TEST_AUTH })
     await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
     const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
-    tenancy.store.findOrganization = async () => {
+    storeOf(tenancy).records.organizations.find = async () => {
       throw new Error('database unreachable')
     }
     return { tenancy, headers: { authorization: `Bearer ${accessToken}` } }

@@ -7,13 +7,13 @@ import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 async function team(roles: Record<string, string[]>, members: string[]) {
   const tenancy = createTenancy({ auth: TEST_AUTH, roles })
   await tenancy.orgs.create({ name: 'Acme', email: 'owner@acme.test', password: PASSWORD })
-  const owner = await tenancy.registry.resolve(
+  const owner = await tenancy.authenticate(
     (await tenancy.auth.login({ email: 'owner@acme.test', password: PASSWORD })).accessToken,
   )
   const byRole: Record<string, MemberTenant> = { owner }
   for (const role of members) {
     const { token } = await tenancy.invitations.invite(owner, { email: `${role}@acme.test`, role })
-    byRole[role] = await tenancy.registry.resolve(
+    byRole[role] = await tenancy.authenticate(
       (await tenancy.invitations.accept({ token, password: PASSWORD })).tokens.accessToken,
     )
   }
@@ -40,7 +40,7 @@ describe('roles and permissions', () => {
       { member: ['notes:read'], editor: ['notes:read', 'notes:write', 'members:invite'] },
       ['admin', 'member', 'editor'],
     )
-    const can = (role: string, permission: string) => tenancy.can(byRole[role]!, permission)
+    const can = (role: string, permission: string) => tenancy.members.can(byRole[role]!, permission)
     for (const permission of [...ORGANIZATION_PERMISSIONS, 'billing:refund'])
       expect(can('owner', permission), permission).toBe(true)
     for (const permission of ORGANIZATION_PERMISSIONS)
@@ -124,8 +124,8 @@ describe('roles and permissions', () => {
   it('refuses to check a permission that is not named area:action', async () => {
     const { tenancy, byRole } = await team({}, [])
     for (const bad of ['notes', 'Notes:read', 'notes:read ', '', ':read'])
-      expect(() => tenancy.can(byRole.owner!, bad), bad).toThrow(/is not a permission; name it area:action/)
-    expect(() => tenancy.can(byRole.owner!, ['notes:read'] as never)).toThrow(
+      expect(() => tenancy.members.can(byRole.owner!, bad), bad).toThrow(/is not a permission; name it area:action/)
+    expect(() => tenancy.members.can(byRole.owner!, ['notes:read'] as never)).toThrow(
       /is not a permission; name it area:action/,
     )
   })
@@ -145,7 +145,7 @@ describe('roles and permissions', () => {
       roles: { auditor: ['audit:read'], editor: ['members:remove'] },
     })
     await tenancy.orgs.create({ name: 'Acme', email: 'owner@acme.test', password: PASSWORD })
-    const owner = await tenancy.registry.resolve(
+    const owner = await tenancy.authenticate(
       (await tenancy.auth.login({ email: 'owner@acme.test', password: PASSWORD })).accessToken,
     )
     const join = async (email: string, role: string) => {
@@ -163,19 +163,19 @@ describe('roles and permissions', () => {
     const member = await join('member@acme.test', 'member')
     // The app restarts without the auditor role; four memberships still hold it.
     const restarted = createTenancy({ auth: TEST_AUTH, store, roles: { editor: ['members:remove'] } })
-    const [first, second, third, fourth] = await Promise.all(auditors.map((token) => restarted.registry.resolve(token)))
-    expect(restarted.can(first!, 'audit:read')).toBe(false)
-    const asOwner = await restarted.registry.resolve(
+    const [first, second, third, fourth] = await Promise.all(auditors.map((token) => restarted.authenticate(token)))
+    expect(restarted.members.can(first!, 'audit:read')).toBe(false)
+    const asOwner = await restarted.authenticate(
       (await restarted.auth.login({ email: 'owner@acme.test', password: PASSWORD })).accessToken,
     )
     await expect(restarted.members.changeRole(asOwner, first!.member.id, 'member')).resolves.toMatchObject({
       role: 'member',
     })
-    await restarted.members.remove(await restarted.registry.resolve(admin), second!.member.id)
+    await restarted.members.remove(await restarted.authenticate(admin), second!.member.id)
     // Even a custom role allowed to remove members ranks above it, and so does a member allowed to.
-    await restarted.members.remove(await restarted.registry.resolve(editor), third!.member.id)
+    await restarted.members.remove(await restarted.authenticate(editor), third!.member.id)
     const withMemberRemoving = createTenancy({ auth: TEST_AUTH, store, roles: { member: ['members:remove'] } })
-    await withMemberRemoving.members.remove(await withMemberRemoving.registry.resolve(member), fourth!.member.id)
+    await withMemberRemoving.members.remove(await withMemberRemoving.authenticate(member), fourth!.member.id)
     expect((await restarted.members.list(asOwner)).map((member) => member.role).sort()).toEqual([
       'admin',
       'editor',

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createTenancy, errors } from 'tenantry'
 import { holdNextRead } from '../support/hold-next-read.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+import { storeOf } from '../support/store-of.js'
 
 // The error classes a test names, from the namespace a host uses.
 const { RefreshTokenInvalidError, TokenInvalidError } = errors
@@ -65,7 +66,7 @@ describe('sessions', () => {
     const { sessionId } = tenancy.auth.verifyAccessToken(tokens.accessToken)
     const { createHash } = await import('node:crypto')
     const longLived = `rt_${'A'.repeat(43)}`
-    await tenancy.store.insertRefreshToken({
+    await storeOf(tenancy).records.sessions.insertRefreshToken({
       hash: createHash('sha256').update(longLived).digest('base64url'),
       sessionId,
       createdAt: new Date(),
@@ -80,9 +81,9 @@ describe('sessions', () => {
   it('refuses an access token of an expired session even before the token itself expires', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     const { tenancy, tokens } = await session({ expiresIn: 7200, sessionLifetimeSeconds: 3600 })
-    expect((await tenancy.registry.resolve(tokens.accessToken)).name).toBe('Acme')
+    expect((await tenancy.authenticate(tokens.accessToken)).name).toBe('Acme')
     vi.setSystemTime(Date.now() + 3601 * 1000)
-    await expect(tenancy.registry.resolve(tokens.accessToken)).rejects.toBeInstanceOf(TokenInvalidError)
+    await expect(tenancy.authenticate(tokens.accessToken)).rejects.toBeInstanceOf(TokenInvalidError)
   })
 
   describe('a refresh that races a change', () => {
@@ -92,11 +93,11 @@ describe('sessions', () => {
       refreshToken: string,
       change: () => Promise<unknown>,
     ) {
-      const store = tenancy.store
-      const { reached: sessionRead, release } = holdNextRead(store, 'findSession')
+      const store = storeOf(tenancy)
+      const { reached: sessionRead, release } = holdNextRead(store, 'sessions.find')
       let minted = 0
-      const insertRefreshToken = store.insertRefreshToken
-      store.insertRefreshToken = async (token) => {
+      const insertRefreshToken = store.records.sessions.insertRefreshToken
+      store.records.sessions.insertRefreshToken = async (token) => {
         minted++
         return insertRefreshToken(token)
       }
@@ -105,13 +106,13 @@ describe('sessions', () => {
       await change()
       release()
       await expect(refresh).rejects.toBeInstanceOf(RefreshTokenInvalidError)
-      store.insertRefreshToken = insertRefreshToken
+      store.records.sessions.insertRefreshToken = insertRefreshToken
       return minted
     }
 
     it('mints nothing when the password changed meanwhile', async () => {
       const { tenancy, tokens } = await session()
-      const tenant = await tenancy.registry.resolve(tokens.accessToken)
+      const tenant = await tenancy.authenticate(tokens.accessToken)
       expect(
         await raceRefresh(tenancy, tokens.refreshToken, () =>
           tenancy.orgs.update(tenant, { password: 'a brand new passphrase' }),
@@ -135,7 +136,7 @@ describe('sessions', () => {
       })
       await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
       const tokens = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
-      const tenant = await tenancy.registry.resolve(tokens.accessToken)
+      const tenant = await tenancy.authenticate(tokens.accessToken)
       // The delete is held in beforeDelete: the organization is `deleting`, its members and account still there.
       const deletion = tenancy.orgs.delete(tenant, 'Acme')
       expect(await raceRefresh(tenancy, tokens.refreshToken, () => inHook)).toBe(0)
@@ -146,13 +147,13 @@ describe('sessions', () => {
     it('mints nothing when the membership was removed meanwhile', async () => {
       const tenancy = createTenancy({ auth: TEST_AUTH })
       await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
-      const owner = await tenancy.registry.resolve(
+      const owner = await tenancy.authenticate(
         (await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken,
       )
       await tenancy.orgs.create({ name: 'Globex', email: 'm@acme.test', password: PASSWORD })
       const { token } = await tenancy.invitations.invite(owner, { email: 'm@acme.test', role: 'member' })
       const { tokens } = await tenancy.invitations.accept({ token, password: PASSWORD })
-      const memberId = (await tenancy.registry.resolve(tokens.accessToken)).member.id
+      const memberId = (await tenancy.authenticate(tokens.accessToken)).member.id
       // The account keeps its other membership, so only the removed membership can refuse the refresh.
       expect(await raceRefresh(tenancy, tokens.refreshToken, () => tenancy.members.remove(owner, memberId))).toBe(0)
     })
@@ -172,10 +173,10 @@ describe('sessions', () => {
     for (const junk of [42, undefined, [other.refreshToken], 'rt_unknown', `rt_${'A'.repeat(43)}`]) {
       await expect(tenancy.auth.revokeRefreshToken(junk as never)).resolves.toBeUndefined()
     }
-    await expect(tenancy.registry.resolve(other.accessToken)).resolves.toMatchObject({ name: 'Acme' })
+    await expect(tenancy.authenticate(other.accessToken)).resolves.toMatchObject({ name: 'Acme' })
     await tenancy.auth.revokeRefreshToken(tokens.refreshToken)
     await expect(tenancy.auth.refresh(tokens.refreshToken)).rejects.toBeInstanceOf(RefreshTokenInvalidError)
-    await expect(tenancy.registry.resolve(tokens.accessToken)).rejects.toBeInstanceOf(TokenInvalidError)
+    await expect(tenancy.authenticate(tokens.accessToken)).rejects.toBeInstanceOf(TokenInvalidError)
     // The other session, of the same account, goes on.
     await expect(tenancy.auth.refresh(other.refreshToken)).resolves.toMatchObject({ tokenType: 'Bearer' })
   })
@@ -187,7 +188,7 @@ describe('sessions', () => {
     const stolen = (await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).refreshToken
     await tenancy.auth.refresh(stolen)
     // The first replay is held after it took the token, until the second has ended the session.
-    const { reached: tookToken, release } = holdNextRead(tenancy.store, 'consumeRefreshToken')
+    const { reached: tookToken, release } = holdNextRead(storeOf(tenancy), 'sessions.consumeRefreshToken')
     const first = tenancy.auth.refresh(stolen)
     await tookToken
     await expect(tenancy.auth.refresh(stolen)).rejects.toThrow(
@@ -201,7 +202,7 @@ describe('sessions', () => {
   it('stores a refresh token only as its hash', async () => {
     const { tenancy, tokens } = await session()
     expect(tokens.refreshToken).toMatch(/^rt_[\w-]{43}$/) // 256 random bits
-    expect(await tenancy.store.consumeRefreshToken(tokens.refreshToken, new Date())).toBeNull()
+    expect(await storeOf(tenancy).records.sessions.consumeRefreshToken(tokens.refreshToken, new Date())).toBeNull()
     await expect(tenancy.auth.refresh(tokens.refreshToken)).resolves.toMatchObject({ tokenType: 'Bearer' })
   })
 

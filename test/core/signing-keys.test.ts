@@ -19,7 +19,7 @@ const NEW: SigningKey = { kid: 'new', algorithm: 'HS256', secret: 'another-secre
 
 async function tokenFrom(keys: SigningKey[], signingKeyId?: string, store = memoryStore()) {
   const tenancy = createTenancy({ store, auth: { keys, signingKeyId, bcryptCost: 4 } })
-  if (!(await store.findAccount({ email: 'a@acme.test' })))
+  if (!(await store.records.accounts.find({ email: 'a@acme.test' })))
     await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
   return { tenancy, store, token: (await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken }
 }
@@ -58,10 +58,10 @@ describe('signing keys', () => {
     const before = await tokenFrom([OLD])
     const during = await tokenFrom([NEW, OLD], 'new', before.store)
     expect(decode(during.token)[0].kid).toBe('new')
-    await expect(during.tenancy.registry.resolve(before.token)).resolves.toMatchObject({ name: 'Acme' })
+    await expect(during.tenancy.authenticate(before.token)).resolves.toMatchObject({ name: 'Acme' })
     const after = createTenancy({ store: before.store, auth: { keys: [NEW] } })
-    await expect(after.registry.resolve(before.token)).rejects.toBeInstanceOf(TokenInvalidError)
-    await expect(after.registry.resolve(during.token)).resolves.toMatchObject({ name: 'Acme' })
+    await expect(after.authenticate(before.token)).rejects.toBeInstanceOf(TokenInvalidError)
+    await expect(after.authenticate(during.token)).resolves.toMatchObject({ name: 'Acme' })
   })
 
   it('signs with ES256 so another service can verify with the published public key alone', async () => {
@@ -72,7 +72,7 @@ describe('signing keys', () => {
     expect(jwk).not.toHaveProperty('d')
     const payload = jwt.verify(token, createPublicKey({ key: jwk!, format: 'jwk' }), { algorithms: ['ES256'] })
     expect(payload).toMatchObject({ iss: 'tenantry', aud: 'tenantry' })
-    await expect(tenancy.registry.resolve(token)).resolves.toMatchObject({ name: 'Acme' })
+    await expect(tenancy.authenticate(token)).resolves.toMatchObject({ name: 'Acme' })
   })
 
   it('publishes only public keys: never an HS256 secret, never a private part', async () => {
@@ -269,7 +269,7 @@ describe('signing keys', () => {
         const { tenancy, token } = await tokenFrom([key])
         expect(decode(token)[0]).toMatchObject({ alg: 'ES256', kid: key.kid })
         expect(jwt.verify(token, pair.publicKey, { algorithms: ['ES256'] })).toMatchObject({ iss: 'tenantry' })
-        await expect(tenancy.registry.resolve(token)).resolves.toMatchObject({ name: 'Acme' })
+        await expect(tenancy.authenticate(token)).resolves.toMatchObject({ name: 'Acme' })
       }
     })
 
@@ -286,7 +286,7 @@ describe('signing keys', () => {
           store: signer.store,
           auth: { keys: [OLD, { kid: 'es', algorithm: 'ES256', publicKey }], signingKeyId: 'old' },
         })
-        await expect(verifier.registry.resolve(signer.token)).resolves.toMatchObject({ name: 'Acme' })
+        await expect(verifier.authenticate(signer.token)).resolves.toMatchObject({ name: 'Acme' })
       }
     })
 

@@ -50,7 +50,7 @@ describe('slugs', () => {
     const tenancy = createTenancy({ auth: TEST_AUTH })
     await create(tenancy, 'Acme')
     await create(tenancy, 'Globex')
-    const admin = await tenancy.registry.resolve(
+    const admin = await tenancy.authenticate(
       (await tenancy.auth.login({ email: `admin${emails - 1}@x.test`, password: PASSWORD })).accessToken,
     )
     await expect(tenancy.orgs.update(admin, { slug: 'api' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' })
@@ -65,6 +65,6 @@ describe('slugs', () => {
     )
     expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1)
     for (const result of results) if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(SlugTakenError)
-    expect((await tenancy.orgs.list()).organizations).toHaveLength(1)
+    expect((await tenancy.admin.listOrganizations()).organizations).toHaveLength(1)
   })
 })

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createTenancy, memoryStore, errors } from 'tenantry'
 import { toProblem } from 'tenantry/http'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+import { storeOf } from '../support/store-of.js'
 
 // The error classes a test names, from the namespace a host uses.
 const { OrganizationNotFoundError, TenantIsolationError, UnknownCollectionError } = errors
@@ -45,10 +46,10 @@ for (const strategy of ['isolated', 'shared'] as const) {
 
     it('hands out no handle for a deleted organization’s data', async () => {
       const { tenancy, tenant } = await acme(strategy)
-      const record = (await tenancy.store.findOrganization({ id: tenant.id }))!
+      const record = (await storeOf(tenancy).records.organizations.find({ id: tenant.id }))!
       const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
-      await tenancy.orgs.delete(await tenancy.registry.resolve(accessToken), 'Acme')
-      expect(() => tenancy.store.collection(record, 'notes')).toThrow(OrganizationNotFoundError)
+      await tenancy.orgs.delete(await tenancy.authenticate(accessToken), 'Acme')
+      expect(() => storeOf(tenancy).data.collection(record, 'notes')).toThrow(OrganizationNotFoundError)
     })
   })
 }

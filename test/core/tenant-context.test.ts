@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { createTenancy, currentTenant, requireTenant, type Tenancy, errors } from 'tenantry'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import { notesStore } from '../support/notes-store.js'
+import { registryOf, storeOf } from '../support/store-of.js'
 
 // The error classes a test names, from the namespace a host uses.
 const { NoTenantContextError, OrganizationNotFoundError } = errors
@@ -24,13 +25,13 @@ async function tenancyWith(names: string[], options: { cacheSize?: number } = {}
 
 async function adminTenant(tenancy: Tenancy, name: string) {
   const { accessToken } = await tenancy.auth.login({ email: `admin@${name.toLowerCase()}.test`, password: PASSWORD })
-  return tenancy.registry.resolve(accessToken)
+  return tenancy.authenticate(accessToken)
 }
 
 describe('tenancy.tenant', () => {
   it('finds an active organization by id, slug, name or custom domain', async () => {
     const { tenancy, ids } = await tenancyWith(['Acme', 'Globex'])
-    await tenancy.orgs.addDomain(ids.Acme!, 'shop.acme.com')
+    await tenancy.admin.addDomain(ids.Acme!, 'shop.acme.com')
     for (const ref of [
       { id: ids.Acme! },
       { slug: 'acme' },
@@ -62,7 +63,7 @@ describe('tenancy.tenant', () => {
   it('refuses a malformed reference as the host’s bug, with TypeError', async () => {
     const { tenancy } = await tenancyWith(['Acme'])
     for (const ref of [{}, { id: 'a', slug: 'b' }, { slug: 42 }, null, 'acme', { id: { $ne: null } }]) {
-      expect(() => tenancy.registry.findSync(ref as never)).toThrow(TypeError)
+      expect(() => registryOf(tenancy).findSync(ref as never)).toThrow(TypeError)
     }
   })
 
@@ -86,7 +87,7 @@ describe('tenancy.tenant', () => {
       it('sees a rename, a reslug, a domain removal and a delete on the very next call', async () => {
         const { tenancy, ids } = await tenancyWith(['Acme'], { cacheSize })
         const admin = await adminTenant(tenancy, 'Acme')
-        await tenancy.orgs.addDomain(ids.Acme!, 'shop.acme.com')
+        await tenancy.admin.addDomain(ids.Acme!, 'shop.acme.com')
         for (const ref of [{ slug: 'acme' }, { name: 'Acme' }, { domain: 'shop.acme.com' }, { id: ids.Acme! }])
           await tenancy.tenant(ref)
 
@@ -98,7 +99,7 @@ describe('tenancy.tenant', () => {
         await expect(tenancy.tenant({ slug: 'acme' })).rejects.toBeInstanceOf(OrganizationNotFoundError)
         expect((await tenancy.tenant({ slug: 'acme-inc' })).id).toBe(ids.Acme)
 
-        await tenancy.orgs.removeDomain(ids.Acme!, 'shop.acme.com')
+        await tenancy.admin.removeDomain(ids.Acme!, 'shop.acme.com')
         await expect(tenancy.tenant({ domain: 'shop.acme.com' })).rejects.toBeInstanceOf(OrganizationNotFoundError)
 
         await tenancy.orgs.delete(admin, 'Acme Renamed')
@@ -111,10 +112,10 @@ describe('tenancy.tenant', () => {
   it('does not let a reference cached before a change ride on the organization’s entry re-cached after it', async () => {
     const { tenancy, ids } = await tenancyWith(['Acme'])
     const admin = await adminTenant(tenancy, 'Acme')
-    await tenancy.orgs.addDomain(ids.Acme!, 'shop.acme.com')
+    await tenancy.admin.addDomain(ids.Acme!, 'shop.acme.com')
     for (const ref of [{ slug: 'acme' }, { name: 'Acme' }, { domain: 'shop.acme.com' }]) await tenancy.tenant(ref)
     await tenancy.orgs.update(admin, { name: 'Acme Renamed', slug: 'acme-inc' })
-    await tenancy.orgs.removeDomain(ids.Acme!, 'shop.acme.com')
+    await tenancy.admin.removeDomain(ids.Acme!, 'shop.acme.com')
     // The organization is cached again, by id, before the old references are used.
     await tenancy.tenant({ id: ids.Acme! })
     for (const ref of [{ slug: 'acme' }, { name: 'Acme' }, { domain: 'shop.acme.com' }])
@@ -124,16 +125,23 @@ describe('tenancy.tenant', () => {
   it('does not cache a reference whose lookup raced a reslug, even once the organization is cached anew', async () => {
     const base = notesStore()
     let paused: { read: () => void; release: Promise<void> } | undefined
+    const organizations = base.records.organizations
     const store = {
       ...base,
-      async findOrganization(query: Parameters<typeof base.findOrganization>[0]) {
-        const record = await base.findOrganization(query)
-        // Hold a slug lookup after it read the store, until the test lets it go on.
-        if ('slug' in query && paused) {
-          paused.read()
-          await paused.release
-        }
-        return record
+      records: {
+        ...base.records,
+        organizations: {
+          ...organizations,
+          async find(query: Parameters<typeof organizations.find>[0]) {
+            const record = await organizations.find(query)
+            // Hold a slug lookup after it read the store, until the test lets it go on.
+            if ('slug' in query && paused) {
+              paused.read()
+              await paused.release
+            }
+            return record
+          },
+        },
       },
     }
     const tenancy = createTenancy({ store, auth: TEST_AUTH })
@@ -160,7 +168,10 @@ describe('tenancy.tenant', () => {
       const { organization } = await tenancy.orgs.create({ name: 'Acme', email: 'admin@acme.test', password: PASSWORD })
       expect((await tenancy.tenant({ slug: 'acme' })).name).toBe('Acme')
       // Another instance renames it: this one's cache is not told.
-      await tenancy.store.updateOrganization(organization.id, { name: 'Acme Elsewhere', nameKey: 'acme elsewhere' })
+      await storeOf(tenancy).records.organizations.update(organization.id, {
+        name: 'Acme Elsewhere',
+        nameKey: 'acme elsewhere',
+      })
       expect((await tenancy.tenant({ slug: 'acme' })).name).toBe('Acme')
       vi.setSystemTime(Date.now() + 5_001)
       expect((await tenancy.tenant({ slug: 'acme' })).name).toBe('Acme Elsewhere')

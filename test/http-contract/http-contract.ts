@@ -375,7 +375,7 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
       it('answers a missing permission with 403 and an insufficient_scope challenge', async () => {
         const token = await tenantWithToken('Acme', 'a@acme.test')
         await tenancy.invitations
-          .invite(await tenancy.registry.resolve(token), { email: 'm@acme.test', role: 'member' })
+          .invite(await tenancy.authenticate(token), { email: 'm@acme.test', role: 'member' })
           .then(({ token: invitation }) => tenancy.invitations.accept({ token: invitation, password: PASSWORD }))
         const member = await login('m@acme.test')
         const reply = await send('GET', '/org/members', { token: member })

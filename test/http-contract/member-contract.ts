@@ -131,8 +131,8 @@ export function describeMemberContract(framework: string, createApp: AppFactory)
             (note: { text: string }) => note.text,
           ),
         ).toEqual(['by the editor'])
-        expect(tenancy.can(await tenancy.registry.resolve(editor.accessToken), 'notes:write')).toBe(true)
-        expect(tenancy.can(await tenancy.registry.resolve(member.accessToken), 'notes:write')).toBe(false)
+        expect(tenancy.members.can(await tenancy.authenticate(editor.accessToken), 'notes:write')).toBe(true)
+        expect(tenancy.members.can(await tenancy.authenticate(member.accessToken), 'notes:write')).toBe(false)
       })
 
       it('changes a role with PATCH /org/members/{id}: the old token stops at once, a new login carries the new role', async () => {
@@ -295,7 +295,9 @@ export function describeMemberContract(framework: string, createApp: AppFactory)
         expect(listed.body.invitations).toEqual([reply.body.invitation])
         expect(JSON.stringify(listed.body)).not.toContain(reply.body.token)
         const organizationId = claimsOf(acme.accessToken).org
-        expect(JSON.stringify(await tenancy.audit.list(organizationId, { limit: 50 }))).not.toContain(reply.body.token)
+        expect(JSON.stringify(await tenancy.admin.listAuditEvents(organizationId, { limit: 50 }))).not.toContain(
+          reply.body.token,
+        )
       })
 
       it('creates the account of a new email on accept, and answers with a token pair for the organization', async () => {

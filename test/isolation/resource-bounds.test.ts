@@ -1,6 +1,7 @@
 import express from 'express'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTenancy, memoryStore, type Document, type Filter, type FindOptions } from 'tenantry'
+import { createTenancy, memoryStore, type Document, type Filter } from 'tenantry'
+import type { FindOptions } from 'tenantry/store'
 import { toProblem } from 'tenantry/http'
 import { tenantScope } from 'tenantry/express'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'

@@ -26,7 +26,9 @@ const server = app.listen(0, '127.0.0.1', async () => {
   try { tenancy.auth.verifyAccessToken('x.y.z') } catch (err) { sameErrorClass = err instanceof TenantryError && err.code === 'TOKEN_INVALID' }
   // tenantry/http maps an error the core threw: one copy of the classes across that subpath too.
   const problem = toProblem(new errors.TenantIsolationError('refused'))
-  console.log(JSON.stringify({ created: created.status, scoped, denied: denied.status, deniedType: denied.headers.get('content-type'), sameErrorClass, problem: problem && problem.status, mongoStore: typeof mongoStore, redisLoginLimits: typeof redisLoginLimits }))
+  // tenantry/testing is ESM only, as vitest is: the CommonJS host has none.
+  const testing = typeof failingStore === 'undefined' ? 'none' : typeof failingStore
+  console.log(JSON.stringify({ created: created.status, scoped, denied: denied.status, deniedType: denied.headers.get('content-type'), sameErrorClass, problem: problem && problem.status, mongoStore: typeof mongoStore, redisLoginLimits: typeof redisLoginLimits, testing }))
   server.close()
 })
 `
@@ -122,6 +124,7 @@ describe('the packed package', () => {
         '@types/koa@3',
         '@types/node@20',
         'typescript@5.9',
+        'vitest@4',
       ],
       { cwd: app, stdio: 'pipe' },
     )
@@ -148,13 +151,13 @@ describe('the packed package', () => {
   }
 
   it('works from ESM with one copy of the core shared by the adapters', () => {
-    const load = `import express from 'express'\nimport { createTenancy, errors, memoryStore, TenantryError } from 'tenantry'\nimport { toProblem } from 'tenantry/http'\nimport { orgRouter, tenantScope } from 'tenantry/express'\nimport { mongoStore } from 'tenantry/mongodb'\nimport { redisLoginLimits } from 'tenantry/redis'`
-    expect(run('host.mjs', hostScript(load))).toEqual(expected)
+    const load = `import express from 'express'\nimport { createTenancy, errors, memoryStore, TenantryError } from 'tenantry'\nimport { toProblem } from 'tenantry/http'\nimport { orgRouter, tenantScope } from 'tenantry/express'\nimport { mongoStore } from 'tenantry/mongodb'\nimport { redisLoginLimits } from 'tenantry/redis'\nimport { failingStore } from 'tenantry/testing'`
+    expect(run('host.mjs', hostScript(load))).toEqual({ ...expected, testing: 'function' })
   })
 
   it('works from CommonJS with one copy of the core shared by the adapters', () => {
     const load = `const express = require('express')\nconst { createTenancy, errors, memoryStore, TenantryError } = require('tenantry')\nconst { toProblem } = require('tenantry/http')\nconst { orgRouter, tenantScope } = require('tenantry/express')\nconst { mongoStore } = require('tenantry/mongodb')\nconst { redisLoginLimits } = require('tenantry/redis')`
-    expect(run('host.cjs', hostScript(load))).toEqual(expected)
+    expect(run('host.cjs', hostScript(load))).toEqual({ ...expected, testing: 'none' })
   })
 
   it('types req.tenant and ctx.state.tenant for a TypeScript host, from ESM, from CommonJS and with a registered data type', () => {
@@ -192,18 +195,26 @@ describe('the packed package', () => {
     // What a host that checks libraries sees: every .d.ts of the core entry is compiled.
     writeFileSync(
       join(app, 'strict-consumer.mts'),
-      `import { createTenancy, type Jwk, type IdOf, type TenantCollection } from 'tenantry'
+      `import { createTenancy, type TenantCollection } from 'tenantry'
+import type { IdOf, RecordStore, Store } from 'tenantry/store'
+import { describeStore, failingStore, type StoreUnderTest } from 'tenantry/testing'
 const tenancy = createTenancy({ auth: { secret: process.env.JWT_SECRET! } })
+// A third-party store is written against tenantry/store and proven with tenantry/testing alone.
+declare const records: RecordStore
+declare const data: Store['data']
+const subject: StoreUnderTest = { name: 'third party', create: () => ({ records, data }) }
+void describeStore
+void failingStore({ records, data }).store
 const [key] = tenancy.auth.jwks().keys
 // No any leaks from the JWKS: a member that is not a string is a type error.
 // @ts-expect-error kty is a string
 const kty: number = key!.kty
-const jwk: Jwk | undefined = key
+const jwk = key
 type Invoice = { [key: string]: unknown; _id: string; total: number }
 const id: IdOf<Invoice> = 'invoice-1'
 declare const invoices: TenantCollection<Invoice>
 void invoices.insertOne({ _id: id, total: 1 }).then(({ insertedId }) => insertedId.toUpperCase())
-export { kty, jwk }
+export { kty, jwk, subject }
 `,
     )
     const tsc = join(app, 'node_modules/typescript/bin/tsc')

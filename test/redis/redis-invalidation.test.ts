@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createTenancy, type Tenancy, type TenantStore } from 'tenantry'
+import { createTenancy, type Tenancy, type Store } from 'tenantry'
 import { redisInvalidation, type RedisInvalidation } from 'tenantry/redis'
 import { notesStore } from '../support/notes-store.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
@@ -23,7 +23,7 @@ describe('cache invalidation across instances through Redis', () => {
   })
 
   async function instances() {
-    const store: TenantStore = notesStore()
+    const store: Store = notesStore()
     const channel = `tenantry-test-${randomBytes(4).toString('hex')}:invalidate`
     const instance = () => {
       const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })
@@ -47,7 +47,7 @@ describe('cache invalidation across instances through Redis', () => {
 
   async function session(tenancy: Tenancy) {
     const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
-    return { accessToken, tenant: await tenancy.registry.resolve(accessToken) }
+    return { accessToken, tenant: await tenancy.authenticate(accessToken) }
   }
 
   /** Milliseconds until `seen()` holds on the other instance, polling every event-loop turn, at most 2 s. */
@@ -60,7 +60,7 @@ describe('cache invalidation across instances through Redis', () => {
     return performance.now() - start
   }
   const refused = (tenancy: Tenancy, token: string) => () =>
-    tenancy.registry.resolve(token).then(
+    tenancy.authenticate(token).then(
       () => false,
       () => true,
     )
@@ -70,7 +70,7 @@ describe('cache invalidation across instances through Redis', () => {
     const times: number[] = []
     for (let trial = 0; trial < 200; trial++) {
       const { accessToken, tenant } = await session(a.tenancy)
-      await b.tenancy.registry.resolve(accessToken) // cached on B
+      await b.tenancy.authenticate(accessToken) // cached on B
       await a.tenancy.auth.logout(tenant as never)
       times.push(await propagation(refused(b.tenancy, accessToken)))
     }
@@ -86,13 +86,13 @@ describe('cache invalidation across instances through Redis', () => {
   it('carries a password change, a reslug and a delete to the other instance', async () => {
     const { a, b } = await instances()
     const first = await session(a.tenancy)
-    await b.tenancy.registry.resolve(first.accessToken)
+    await b.tenancy.authenticate(first.accessToken)
     await a.tenancy.orgs.update(first.tenant, { password: 'a brand new passphrase' })
     await propagation(refused(b.tenancy, first.accessToken))
 
     await b.tenancy.tenant({ slug: 'acme' })
     const { accessToken } = await a.tenancy.auth.login({ email: 'a@acme.test', password: 'a brand new passphrase' })
-    const admin = await a.tenancy.registry.resolve(accessToken)
+    const admin = await a.tenancy.authenticate(accessToken)
     await a.tenancy.orgs.update(admin, { slug: 'acme-inc' })
     await propagation(() =>
       b.tenancy.tenant({ slug: 'acme' }).then(
@@ -101,7 +101,7 @@ describe('cache invalidation across instances through Redis', () => {
       ),
     )
 
-    await b.tenancy.registry.resolve(accessToken)
+    await b.tenancy.authenticate(accessToken)
     await a.tenancy.orgs.delete(admin, 'Acme')
     await propagation(refused(b.tenancy, accessToken))
   })
@@ -109,7 +109,7 @@ describe('cache invalidation across instances through Redis', () => {
   it('serves nothing from its cache while its subscription is down, and resubscribes by itself', async () => {
     const { a, b } = await instances()
     const first = await session(a.tenancy)
-    await b.tenancy.registry.resolve(first.accessToken)
+    await b.tenancy.authenticate(first.accessToken)
     // Kill B's subscribing connection, as a Redis restart or a network cut would.
     const admin = new Redis(REDIS_URL)
     try {
@@ -122,12 +122,12 @@ describe('cache invalidation across instances through Redis', () => {
     await propagation(async () => !b.invalidation.healthy)
     // A logs out while B hears nothing: B must not answer from its cache.
     await a.tenancy.auth.logout(first.tenant as never)
-    await expect(b.tenancy.registry.resolve(first.accessToken)).rejects.toMatchObject({ code: 'TOKEN_INVALID' })
+    await expect(b.tenancy.authenticate(first.accessToken)).rejects.toMatchObject({ code: 'TOKEN_INVALID' })
     // It comes back by itself, forgets what it cached before the outage, and invalidations flow again.
     await propagation(async () => b.invalidation.healthy)
-    await expect(b.tenancy.registry.resolve(first.accessToken)).rejects.toMatchObject({ code: 'TOKEN_INVALID' })
+    await expect(b.tenancy.authenticate(first.accessToken)).rejects.toMatchObject({ code: 'TOKEN_INVALID' })
     const second = await session(a.tenancy)
-    await b.tenancy.registry.resolve(second.accessToken)
+    await b.tenancy.authenticate(second.accessToken)
     await a.tenancy.auth.logout(second.tenant as never)
     await propagation(refused(b.tenancy, second.accessToken))
   })

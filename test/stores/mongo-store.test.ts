@@ -4,6 +4,7 @@ import { createTenancy, type Tenancy, errors } from 'tenantry'
 import { mongoStore } from 'tenantry/mongodb'
 import { useMongoDatabases } from '../support/mongo-databases.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+import { storeOf } from '../support/store-of.js'
 
 // The error classes a test names, from the namespace a host uses.
 const { TenantIsolationError } = errors
@@ -71,7 +72,7 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
   async function acme(tenancy: Tenancy) {
     await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
     const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
-    return tenancy.registry.resolve(accessToken)
+    return tenancy.authenticate(accessToken)
   }
 
   it('hands out a collection with no way to the database, the client or tenantry’s own collections', async () => {
@@ -99,7 +100,7 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
     expect((await db.collection(name!).indexes()).map((index) => index.name)).toContain('recent')
     await tenant.collection('notes').insertOne({ text: 'kept', createdAt: new Date() })
     await tenancy.orgs.update(tenant, { name: 'Acme Renamed' })
-    const renamed = await tenancy.registry.resolve(
+    const renamed = await tenancy.authenticate(
       (await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken,
     )
     expect(await renamed.collection('notes').countDocuments()).toBe(1)
@@ -154,7 +155,9 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
     })
     expect(await after.migrate()).toMatchObject({ migrated: 1 })
     const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((info) => info.name)
-    expect(names).toContain(`${prefix}${(await after.store.findOrganization({ id: tenant.id }))!.dataKey}_invoices`)
+    expect(names).toContain(
+      `${prefix}${(await storeOf(after).records.organizations.find({ id: tenant.id }))!.dataKey}_invoices`,
+    )
     expect(await after.migrate()).toMatchObject({ migrated: 1 })
   })
 
@@ -170,7 +173,7 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
       tenancy.orgs.create({ name: 'Three', email: 'three@x.test', password: PASSWORD }),
     ).rejects.toMatchObject({ code: 'CAPACITY_EXCEEDED' })
     expect(await tenancy.orgs.get('Three')).toBeNull()
-    expect(await tenancy.store.listTenantDataKeys()).toHaveLength(2)
+    expect(await storeOf(tenancy).data.listKeys()).toHaveLength(2)
   })
 
   it('reports only a taken name, slug, email or domain as taken: a duplicate _id is passed on as it is', async () => {
@@ -189,16 +192,16 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
       createdAt: now,
       updatedAt: now,
     }
-    await store.insertOrganization(org)
-    const error = await store
-      .insertOrganization({ ...org, name: 'Two', nameKey: 'two', slug: 'two' })
+    await store.records.organizations.insert(org)
+    const error = await store.records.organizations
+      .insert({ ...org, name: 'Two', nameKey: 'two', slug: 'two' })
       .catch((err: unknown) => err)
     expect(error).not.toMatchObject({ code: 'ORGANIZATION_NAME_TAKEN' })
     expect(error).toMatchObject({ code: 11000 })
-    await expect(store.insertOrganization({ ...org, id: 'other', slug: 'three' })).rejects.toMatchObject({
+    await expect(store.records.organizations.insert({ ...org, id: 'other', slug: 'three' })).rejects.toMatchObject({
       code: 'ORGANIZATION_NAME_TAKEN',
     })
-    await expect(store.insertOrganization({ ...org, id: 'other', nameKey: 'three' })).rejects.toMatchObject({
+    await expect(store.records.organizations.insert({ ...org, id: 'other', nameKey: 'three' })).rejects.toMatchObject({
       code: 'SLUG_TAKEN',
     })
   })
@@ -220,12 +223,12 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
       createdAt: now,
       updatedAt: now,
     }
-    await store.insertOrganization(org)
+    await store.records.organizations.insert(org)
     // With w: 0 a conflict would never come back; with the store's own majority it does.
-    await expect(store.insertOrganization({ ...org, id: 'o2', slug: 'two' })).rejects.toMatchObject({
+    await expect(store.records.organizations.insert({ ...org, id: 'o2', slug: 'two' })).rejects.toMatchObject({
       code: 'ORGANIZATION_NAME_TAKEN',
     })
-    expect(await store.findOrganization({ id: 'o1' })).toMatchObject({ name: 'One' })
+    expect(await store.records.organizations.find({ id: 'o1' })).toMatchObject({ name: 'One' })
   })
 
   it('never sweeps the tenant databases of another store on the same cluster, even with the same prefix', async () => {
@@ -242,7 +245,7 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
     const tenant = await acme(productionTenancy)
     await tenant.collection('notes').insertOne({ text: 'production data' })
     await acme(stagingTenancy)
-    expect(await stagingTenancy.store.listTenantDataKeys()).toHaveLength(1)
+    expect(await storeOf(stagingTenancy).data.listKeys()).toHaveLength(1)
     expect(await stagingTenancy.recover()).toMatchObject({ orphanDataSpacesDropped: 0 })
     expect(await tenant.collection('notes').countDocuments()).toBe(1)
   })
@@ -254,7 +257,7 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
       auth: TEST_AUTH,
     })
     const tenant = await acme(tenancy)
-    const dataKey = (await tenancy.store.findOrganization({ id: tenant.id }))!.dataKey
+    const dataKey = (await storeOf(tenancy).records.organizations.find({ id: tenant.id }))!.dataKey
     await tenancy.orgs.delete(tenant, 'Acme')
     expect(await db.client.db(`${prefix}${dataKey}`).listCollections().toArray()).toEqual([])
     expect(await tenancy.recover()).toMatchObject({ organizationsRemoved: 0, orphanDataSpacesDropped: 0 })
@@ -268,7 +271,7 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
     // A request that resolved its tenant just before the delete writes just after it.
     await tenant.collection('notes').insertOne({ text: 'late write' })
     expect(await tenancy.recover()).toMatchObject({ orphanDataSpacesDropped: 1 })
-    expect(await tenancy.store.listTenantDataKeys()).toEqual([])
+    expect(await storeOf(tenancy).data.listKeys()).toEqual([])
   })
 
   it('keeps a tenant collection named spaces on the shared strategy apart from its own record of data spaces', async () => {

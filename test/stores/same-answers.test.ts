@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from 'vitest'
-import { createTenancy, memoryStore, TenantryError, type TenantCollection, type TenantStore } from 'tenantry'
+import { createTenancy, memoryStore, TenantryError, type TenantCollection, type Store } from 'tenantry'
 import { mongoStore } from 'tenantry/mongodb'
 import { useMongoDatabases } from '../support/mongo-databases.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
@@ -172,7 +172,7 @@ function canonical(answer: unknown): string {
   })
 }
 
-async function answers(store: TenantStore): Promise<string[]> {
+async function answers(store: Store): Promise<string[]> {
   const tenancy = createTenancy({ store, auth: TEST_AUTH })
   const { organization } = await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
   const tenant = await tenancy.tenant({ id: organization.id })

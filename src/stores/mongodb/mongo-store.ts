@@ -1,25 +1,18 @@
-import type { CollectionOptions, Db, Filter } from 'mongodb'
+import type { CollectionOptions, Db } from 'mongodb'
 import type { CollectionDeclarations } from '../../data/collection-types.js'
 import { parseDeclarations, parseTenantField } from '../../data/declarations.js'
+import type { Store } from '../../store.js'
 import {
-  EmailTakenError,
-  AlreadyMemberError,
-  DomainTakenError,
-  InvitationPendingError,
-  OrganizationNameTakenError,
-  SlugTakenError,
-} from '../../errors.js'
-import type {
-  AccountRecord,
-  AuditEvent,
-  DomainRecord,
-  InvitationRecord,
-  MembershipRecord,
-  OrganizationRecord,
-  RefreshTokenRecord,
-  SessionRecord,
-  TenantStore,
-} from '../../store.js'
+  mongoRecords,
+  type AccountDocument,
+  type AuditEventDocument,
+  type DomainDocument,
+  type InvitationDocument,
+  type MembershipDocument,
+  type OrganizationDocument,
+  type RefreshTokenDocument,
+  type SessionDocument,
+} from './mongo-records.js'
 import {
   dataSpaceIndexes,
   MARKER_COLLECTION,
@@ -65,19 +58,9 @@ const CONSISTENT: Pick<CollectionOptions, 'readPreference' | 'readConcern' | 'wr
   writeConcern: { w: 'majority' },
 }
 
-type OrganizationDocument = Omit<OrganizationRecord, 'id'> & { _id: string }
-type AccountDocument = Omit<AccountRecord, 'id'> & { _id: string }
-type MembershipDocument = Omit<MembershipRecord, 'id'> & { _id: string }
-type InvitationDocument = Omit<InvitationRecord, 'id'> & { _id: string }
-type DomainDocument = Omit<DomainRecord, 'domain'> & { _id: string }
-type SessionDocument = Omit<SessionRecord, 'id'> & { _id: string }
-type RefreshTokenDocument = Omit<RefreshTokenRecord, 'hash'> & { _id: string }
-type AuditEventDocument = Omit<AuditEvent, 'id'> & { _id: string }
-
 // MongoDB's own limits: database names under 64 bytes, namespaces (db.collection) under 255.
 const PREFIX = /^[a-z][a-z0-9_]{0,19}$/
 const DATA_KEY_BYTES = 26 // newDataKey(): 't_' + 24 hex digits
-const DUPLICATE_KEY = 11000
 
 /**
  * The MongoDB store, over the host's own `Db` from the official driver: organizations, admins,
@@ -90,7 +73,7 @@ const DUPLICATE_KEY = 11000
  * const client = await MongoClient.connect(process.env.MONGODB_URI!)
  * const store = mongoStore({ db: client.db('app'), collections: { notes: { indexes: [{ key: { createdAt: 1 } }] } } })
  */
-export function mongoStore(options: MongoStoreOptions): TenantStore {
+export function mongoStore(options: MongoStoreOptions): Store {
   if (typeof options !== 'object' || options === null || typeof options.db?.collection !== 'function') {
     throw new TypeError('tenantry: mongoStore needs { db }, a Db from the mongodb driver')
   }
@@ -193,220 +176,12 @@ export function mongoStore(options: MongoStoreOptions): TenantStore {
     return ready
   }
 
-  const fromOrganization = ({ _id, ...rest }: OrganizationDocument): OrganizationRecord => ({ id: _id, ...rest })
-  const fromAccount = ({ _id, ...rest }: AccountDocument): AccountRecord => ({ id: _id, ...rest })
-  const fromMembership = ({ _id, ...rest }: MembershipDocument): MembershipRecord => ({ id: _id, ...rest })
-  const fromInvitation = ({ _id, ...rest }: InvitationDocument): InvitationRecord => ({ id: _id, ...rest })
-  const fromDomain = ({ _id, ...rest }: DomainDocument): DomainRecord => ({ domain: _id, ...rest })
-
   return {
-    collectionNames: Object.freeze([...declared.keys()]),
-    ...data,
-
-    async insertOrganization(org) {
-      await ensureIndexes()
-      const { id, stateChangedAt: _appClock, ...rest } = org
-      // An upsert, for the server's clock on stateChangedAt. A record with this id always has
-      // the field, so the filter never matches one: a reused id is a duplicate _id, as with insertOne.
-      await organizations
-        .updateOne(
-          { _id: id, stateChangedAt: { $exists: false } },
-          { $setOnInsert: rest, $currentDate: { stateChangedAt: true } },
-          { upsert: true },
-        )
-        .catch(rethrowDuplicate(organizationConflicts))
-    },
-    async findOrganization(query) {
-      const doc = await organizations.findOne('id' in query ? { _id: query.id } : query)
-      return doc ? fromOrganization(doc) : null
-    },
-    async updateOrganization(id, patch, expected) {
-      await ensureIndexes()
-      const doc = await organizations
-        .findOneAndUpdate(
-          { _id: id, ...(expected ? { ownerId: expected.ownerId } : {}) },
-          { $set: patch },
-          { returnDocument: 'after' },
-        )
-        .catch(rethrowDuplicate(organizationConflicts))
-        .catch(markRefusal)
-      return doc ? fromOrganization(doc) : null
-    },
-    async transitionOrganization(id, { from, to, staleForMs }) {
-      const filter: Filter<OrganizationDocument> = { _id: id, state: { $in: [...from] } }
-      // Staleness on the server's clock, the one stateChangedAt was stamped with.
-      if (staleForMs !== undefined) filter.$expr = { $lte: ['$stateChangedAt', { $subtract: ['$$NOW', staleForMs] }] }
-      const doc = await organizations
-        .findOneAndUpdate(
-          filter,
-          { $set: { state: to }, $currentDate: { stateChangedAt: true } },
-          { returnDocument: 'after' },
-        )
-        .catch(markRefusal)
-      return doc ? fromOrganization(doc) : null
-    },
-    async deleteOrganization(id) {
-      await organizations.deleteOne({ _id: id })
-    },
-
-    async insertAccount(account) {
-      await ensureIndexes()
-      const { id, ...rest } = account
-      await accounts.insertOne({ _id: id, ...rest }).catch(rethrowDuplicate(accountConflicts))
-    },
-    async findAccount(query) {
-      const doc = await accounts.findOne('id' in query ? { _id: query.id } : { email: query.email })
-      return doc ? fromAccount(doc) : null
-    },
-    async updateAccount(id, patch, expected) {
-      await ensureIndexes()
-      const doc = await accounts
-        .findOneAndUpdate(
-          { _id: id, ...(expected ? { passwordHash: expected.passwordHash } : {}) },
-          { $set: patch },
-          { returnDocument: 'after' },
-        )
-        .catch(rethrowDuplicate(accountConflicts))
-        .catch(markRefusal)
-      return doc ? fromAccount(doc) : null
-    },
-    async deleteAccount(id) {
-      await accounts.deleteOne({ _id: id })
-    },
-
-    async insertMembership(record) {
-      await ensureIndexes()
-      const { id, ...rest } = record
-      await memberships.insertOne({ _id: id, ...rest }).catch(rethrowDuplicate(membershipConflicts))
-    },
-    async findMembership(query) {
-      const doc = await memberships.findOne(
-        'id' in query ? { _id: query.id } : { accountId: query.accountId, organizationId: query.organizationId },
-      )
-      return doc ? fromMembership(doc) : null
-    },
-    async listMemberships(query) {
-      return (await memberships.find(query).sort({ _id: 1 }).toArray()).map(fromMembership)
-    },
-    async updateMembership(id, patch, expected) {
-      const doc = await memberships
-        .findOneAndUpdate(
-          { _id: id, ...(expected ? { role: expected.role } : {}) },
-          { $set: patch },
-          { returnDocument: 'after' },
-        )
-        .catch(markRefusal)
-      return doc ? fromMembership(doc) : null
-    },
-    async deleteMembership(id, organizationId) {
-      return (await memberships.deleteOne({ _id: id, organizationId })).deletedCount === 1
-    },
-    async deleteMemberships(organizationId) {
-      await memberships.deleteMany({ organizationId })
-    },
-    async *walkMemberships(walkOptions = {}) {
-      const filter = walkOptions.afterId === undefined ? {} : { _id: { $gt: walkOptions.afterId } }
-      for await (const doc of memberships.find(filter).sort({ _id: 1 })) yield fromMembership(doc)
-    },
-
-    async insertInvitation(record) {
-      await ensureIndexes()
-      const { id, ...rest } = record
-      await invitations.insertOne({ _id: id, ...rest }).catch(rethrowDuplicate(invitationConflicts))
-    },
-    async findInvitation(query) {
-      const doc = await invitations.findOne('id' in query ? { _id: query.id } : { tokenHash: query.tokenHash })
-      return doc ? fromInvitation(doc) : null
-    },
-    async listInvitations(organizationId) {
-      return (await invitations.find({ organizationId }).sort({ createdAt: 1, _id: 1 }).toArray()).map(fromInvitation)
-    },
-    async deleteInvitation(id, organizationId) {
-      return (await invitations.deleteOne({ _id: id, organizationId })).deletedCount === 1
-    },
-    async deleteInvitations(organizationId) {
-      await invitations.deleteMany({ organizationId })
-    },
-
-    async insertDomain(record) {
-      await ensureIndexes()
-      const { domain, ...rest } = record
-      await domains.insertOne({ _id: domain, ...rest }).catch(rethrowDuplicate(domainConflicts))
-    },
-    async findDomain(domain) {
-      const doc = await domains.findOne({ _id: domain })
-      return doc ? fromDomain(doc) : null
-    },
-    async listDomains(organizationId) {
-      return (await domains.find({ organizationId }).sort({ _id: 1 }).toArray()).map(fromDomain)
-    },
-    async deleteDomain(domain, organizationId) {
-      return (await domains.deleteOne({ _id: domain, organizationId })).deletedCount === 1
-    },
-    async deleteDomains(organizationId) {
-      await domains.deleteMany({ organizationId })
-    },
-
-    async insertSession(session) {
-      await ensureIndexes()
-      const { id, ...rest } = session
-      await sessions.insertOne({ _id: id, ...rest })
-    },
-    async findSession(id) {
-      const doc = await sessions.findOne({ _id: id })
-      if (!doc) return null
-      const { _id, ...rest } = doc
-      return { id: _id, ...rest }
-    },
-    async deleteSessions(query) {
-      const filter = 'id' in query ? { _id: query.id } : query
-      const ids = (await sessions.find(filter, { projection: { _id: 1 } }).toArray()).map((doc) => doc._id)
-      if (ids.length === 0) return
-      // Tokens first: a session that is gone must never leave a usable refresh token behind.
-      await refreshTokens.deleteMany({ sessionId: { $in: ids } })
-      await sessions.deleteMany({ _id: { $in: ids } })
-    },
-    async insertRefreshToken(token) {
-      await ensureIndexes()
-      const { hash, ...rest } = token
-      await refreshTokens.insertOne({ _id: hash, ...rest })
-    },
-    async consumeRefreshToken(hash, usedAt) {
-      const consumed = await refreshTokens.findOneAndUpdate(
-        { _id: hash, $or: [{ usedAt: null }, { retryUntil: { $gt: usedAt } }] },
-        { $set: { usedAt, retryUntil: null } },
-        { returnDocument: 'after' },
-      )
-      const doc = consumed ?? (await refreshTokens.findOne({ _id: hash }))
-      if (!doc) return null
-      const { _id, ...rest } = doc
-      return { token: { hash: _id, ...rest }, consumed: consumed !== null }
-    },
-
-    async releaseRefreshToken(hash, usedAt, retryUntil) {
-      await refreshTokens.updateOne({ _id: hash, usedAt }, { $set: { retryUntil } })
-    },
-
-    async insertAuditEvent(event) {
-      await ensureIndexes()
-      const { id, ...rest } = event
-      await auditEvents.insertOne({ _id: id, ...rest })
-    },
-    async listAuditEvents(organizationId, { limit, before, after }) {
-      const filter: Record<string, unknown> =
-        before === undefined ? { organizationId } : { organizationId, at: { $lt: before } }
-      if (after) filter.$or = [{ at: { $lt: after.at } }, { at: after.at, _id: { $lt: after.id } }]
-      const docs = await auditEvents.find(filter).sort({ at: -1, _id: -1 }).limit(limit).toArray()
-      return docs.map(({ _id, ...rest }) => ({ id: _id, ...rest }))
-    },
-    async deleteAuditEvents(organizationId) {
-      await auditEvents.deleteMany({ organizationId })
-    },
-
-    async *listOrganizations(listOptions = {}) {
-      const filter = listOptions.afterId === undefined ? {} : { _id: { $gt: listOptions.afterId } }
-      for await (const doc of organizations.find(filter).sort({ _id: 1 })) yield fromOrganization(doc)
-    },
+    records: mongoRecords(
+      { organizations, accounts, memberships, invitations, domains, sessions, refreshTokens, auditEvents },
+      ensureIndexes,
+    ),
+    data: { collectionNames: Object.freeze([...declared.keys()]), ...data },
   }
 }
 
@@ -429,73 +204,4 @@ function assertConsistency(
     throw new TypeError(
       'tenantry: consistency.writeConcern must be acknowledged (not w: 0): uniqueness conflicts are only reported to acknowledged writes',
     )
-}
-
-/**
- * Marks a server error that certainly did not apply (`refused: true`): the server answered the
- * command with an error, and no write-concern error or retryable label says it may have run.
- * Network errors and timeouts stay unmarked: the core treats them as "may have applied".
- */
-function markRefusal(err: unknown): never {
-  // By name, not instanceof: this module loads without the driver, and the host's copy may differ.
-  const error = err as {
-    name?: unknown
-    errInfo?: { writeConcernError?: unknown }
-    writeConcernError?: unknown
-    errorLabels?: unknown
-  } | null
-  const labels = Array.isArray(error?.errorLabels) ? error.errorLabels : []
-  if (
-    error?.name === 'MongoServerError' &&
-    error.errInfo?.writeConcernError === undefined &&
-    error.writeConcernError === undefined &&
-    !labels.includes('RetryableWriteError') &&
-    !labels.includes('UnknownTransactionCommitResult')
-  ) {
-    ;(err as { refused?: boolean }).refused = true
-  }
-  throw err
-}
-
-/**
- * Which unique index refused a write, as the server names it in `keyPattern` (and, for a
- * write-concern error that arrived with it, in `writeErrors`). Only the indexes that stand for
- * a taken name, slug, email or domain become those errors; any other duplicate (an `_id`, an
- * index tenantry did not make) is passed on as it is, never dressed up as "taken".
- */
-function duplicateIndex(err: unknown): string[] | undefined {
-  const error = err as {
-    code?: unknown
-    keyPattern?: Record<string, unknown>
-    writeErrors?: { code?: unknown; keyPattern?: Record<string, unknown> }[]
-  }
-  if (error?.code === DUPLICATE_KEY && error.keyPattern) return Object.keys(error.keyPattern)
-  const written = error?.writeErrors?.find((writeError) => writeError.code === DUPLICATE_KEY && writeError.keyPattern)
-  return written ? Object.keys(written.keyPattern!) : undefined
-}
-
-const organizationConflicts = {
-  nameKey: () => new OrganizationNameTakenError('an organization with this name already exists'),
-  slug: () => new SlugTakenError('an organization with this slug already exists'),
-}
-const accountConflicts = { email: () => new EmailTakenError('an account with this email already exists') }
-const membershipConflicts = {
-  accountId: () => new AlreadyMemberError('this account is already a member of the organization'),
-}
-const invitationConflicts = {
-  organizationId: () => new InvitationPendingError('this email already has a pending invitation to the organization'),
-}
-const domainConflicts = { _id: () => new DomainTakenError('another organization already uses this domain') }
-
-function rethrowDuplicate(conflicts: Record<string, () => Error>) {
-  return (err: unknown): never => {
-    const [field] = duplicateIndex(err) ?? []
-    const conflict = field === undefined ? undefined : conflicts[field]
-    if (conflict) {
-      const error = conflict()
-      ;(error as { cause?: unknown }).cause = err
-      throw error
-    }
-    throw err
-  }
 }

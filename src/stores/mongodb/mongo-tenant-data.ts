@@ -4,7 +4,7 @@ import { sharedIndexes } from '../../data/declarations.js'
 import { ScopedCollection, type DriverCollection } from '../../data/scoped-collection.js'
 import type { TenantField } from '../../data/isolation-rules.js'
 import { CapacityExceededError } from '../../errors.js'
-import type { TenantStore } from '../../store.js'
+import type { TenantDataProvider } from '../../data/tenant-data-provider.js'
 import { mongoQueryError } from './mongo-query-errors.js'
 
 export type MongoStrategy = 'prefix' | 'database' | 'shared'
@@ -30,10 +30,7 @@ export interface DataSpaceDocument {
   droppedAt?: Date
 }
 
-type DataMethods = Pick<
-  TenantStore,
-  'provisionTenantData' | 'dropTenantData' | 'listTenantDataKeys' | 'collection' | 'assertCapacity'
->
+type DataMethods = Omit<TenantDataProvider, 'collectionNames'>
 
 export interface TenantDataOptions {
   db: Db
@@ -76,28 +73,28 @@ export function mongoTenantData(strategy: MongoStrategy, options: TenantDataOpti
   const keyOf = (org: { id: string; dataKey: string }) => (strategy === 'shared' ? org.id : org.dataKey)
   return {
     ...methods,
-    async provisionTenantData(org) {
+    async provision(org) {
       await spaces.updateOne(
         { _id: keyOf(org) },
         { $setOnInsert: { organizationId: org.id }, $currentDate: { provisionedAt: true }, $unset: { droppedAt: '' } },
         { upsert: true },
       )
-      await methods.provisionTenantData(org)
+      await methods.provision(org)
     },
-    async dropTenantData(org) {
-      await methods.dropTenantData(org)
+    async drop(org) {
+      await methods.drop(org)
       await spaces.updateOne(
         { _id: keyOf(org) },
         { $setOnInsert: { organizationId: org.id }, $currentDate: { droppedAt: true } },
         { upsert: true },
       )
     },
-    async listTenantDataKeys() {
+    async listKeys() {
       const records = await spaces.find({}, { projection: { droppedAt: 1 } }).toArray()
       const live = records.filter((record) => record.droppedAt === undefined).map((record) => record._id)
       const dropped = new Set(records.filter((record) => record.droppedAt !== undefined).map((record) => record._id))
       // A dropped space counts again only if a late write made it again.
-      const revived = dropped.size === 0 ? [] : (await methods.listTenantDataKeys()).filter((key) => dropped.has(key))
+      const revived = dropped.size === 0 ? [] : (await methods.listKeys()).filter((key) => dropped.has(key))
       return [...live, ...revived]
     },
   }
@@ -143,8 +140,8 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Data
     }
     return {
       assertCapacity,
-      provisionTenantData: ensureShared,
-      async dropTenantData(org) {
+      provision: ensureShared,
+      async drop(org) {
         for (const name of declared.keys()) {
           const collection = db.collection(sharedName(name))
           for (;;) {
@@ -156,7 +153,7 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Data
           }
         }
       },
-      async listTenantDataKeys() {
+      async listKeys() {
         const keys = new Set<string>()
         // A cursor, not distinct(): distinct answers in one document, capped at 16 MB of ids.
         for (const name of declared.keys()) {
@@ -175,17 +172,17 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Data
     const databaseName = (dataKey: string) => `${prefix}${dataKey}`
     return {
       assertCapacity,
-      async provisionTenantData(org) {
+      async provision(org) {
         const tenantDb = db.client.db(databaseName(org.dataKey))
         await createCollection(tenantDb, MARKER_COLLECTION, [])
         for (const [name, indexes] of declared) await createCollection(tenantDb, name, indexes)
       },
-      async dropTenantData({ dataKey }) {
+      async drop({ dataKey }) {
         // Collection by collection: dropDatabase is not in the readWrite role, dropCollection is.
         // The database is gone once its last collection is.
         await dropCollections(db.client.db(databaseName(dataKey)), {})
       },
-      async listTenantDataKeys() {
+      async listKeys() {
         const pattern = new RegExp(`^${prefix}(${DATA_KEY})$`)
         // Without the cluster-wide listDatabases privilege, the server answers with the databases this user may use.
         const { databases } = await db
@@ -202,14 +199,14 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Data
   const collectionName = (dataKey: string, name: string) => `${prefix}${dataKey}_${name}`
   return {
     assertCapacity,
-    async provisionTenantData(org) {
+    async provision(org) {
       for (const [name, indexes] of declared) await createCollection(db, collectionName(org.dataKey, name), indexes)
     },
-    async dropTenantData({ dataKey }) {
+    async drop({ dataKey }) {
       // Every collection of the space, also those of names no longer declared.
       await dropCollections(db, { name: { $regex: `^${prefix}${dataKey}_` } })
     },
-    async listTenantDataKeys() {
+    async listKeys() {
       const pattern = new RegExp(`^${prefix}(${DATA_KEY})_`)
       const names = await db.listCollections({ name: { $regex: pattern.source } }, { nameOnly: true }).toArray()
       return [...new Set(names.flatMap((info) => pattern.exec(info.name)?.[1] ?? []))]

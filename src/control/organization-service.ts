@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import type { Auth } from '../auth/auth.js'
-import type { AuditLog } from '../audit-log.js'
+import type { AuditLog } from './audit-log.js'
 import {
   EmailTakenError,
   NotAMemberError,
@@ -11,44 +11,35 @@ import {
   ValidationError,
 } from '../errors.js'
 import type { TenantCache } from '../context/tenant-cache.js'
-import { walkOrganizations, type WalkReport } from '../context/walk-organizations.js'
 import * as fields from '../lib/fields.js'
 import { newDataKey, newId } from '../lib/ids.js'
 import { organizationNameKey } from '../lib/organization-name.js'
 import { parseInput } from '../lib/parse-input.js'
 import { writeRefused } from '../lib/write-outcome.js'
-import type {
-  AccountPatch,
-  AccountRecord,
-  MembershipRecord,
-  OrganizationPatch,
-  OrganizationRecord,
-  TenantStore,
-} from '../store.js'
+import type { Store } from '../store.js'
+import type { AccountPatch, AccountRecord, MembershipRecord, OrganizationPatch, OrganizationRecord } from './records.js'
 import type { MemberTenant } from '../tenant.js'
 import type { Roles } from '../members/roles.js'
-import { loadCaller } from '../members/caller.js'
-import { OrgDomains, type OrganizationDomain } from './org-domains.js'
+import { loadCaller, type Caller } from '../members/caller.js'
+import type { OrganizationDomains, OrganizationDomain } from './organization-domains.js'
 import type {
   CreateOrganizationInput,
   LifecycleHooks,
   Member,
-  MigrateOptions,
-  MigrationReport,
   Organization,
   UpdateOrganizationInput,
-} from './org-types.js'
-import { OrgTeardown, type RecoveryReport } from './org-teardown.js'
+} from './organization-types.js'
+import type { OrganizationTeardown } from './organization-teardown.js'
 import { slug as slugField, slugFromName, slugWithSuffix } from './slug.js'
 
-export interface OrgServiceOptions {
+export interface OrganizationServiceOptions {
   cache: TenantCache
   audit: AuditLog
-  inFlightTimeoutMs: number
   reservedSlugs: ReadonlySet<string>
-  baseDomains: readonly string[]
   hooks: LifecycleHooks
   roles: Roles
+  domains: OrganizationDomains
+  teardown: OrganizationTeardown
 }
 
 const createSchema = z.object({
@@ -64,7 +55,6 @@ const updateSchema = z.object({
   password: fields.password.optional(),
 })
 const getSchema = z.union([z.object({ name: fields.organizationName }), z.object({ slug: slugField })])
-const listSchema = z.object({ after: z.string().optional(), limit: z.number().int().min(1).max(1000).default(100) })
 const SLUG_ATTEMPTS = 5
 
 /**
@@ -78,25 +68,25 @@ const SLUG_ATTEMPTS = 5
  * const { organization } = await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password })
  */
 export class OrganizationService {
-  readonly #store: TenantStore
+  readonly #store: Store
   readonly #auth: Auth
   readonly #cache: TenantCache
   readonly #audit: AuditLog
   readonly #reservedSlugs: ReadonlySet<string>
   readonly #hooks: LifecycleHooks
-  readonly #domains: OrgDomains
-  readonly #teardown: OrgTeardown
+  readonly #domains: OrganizationDomains
+  readonly #teardown: OrganizationTeardown
   readonly #roles: Roles
 
-  constructor(store: TenantStore, auth: Auth, options: OrgServiceOptions) {
+  constructor(store: Store, auth: Auth, options: OrganizationServiceOptions) {
     this.#store = store
     this.#auth = auth
     this.#cache = options.cache
     this.#audit = options.audit
     this.#reservedSlugs = options.reservedSlugs
     this.#hooks = options.hooks
-    this.#domains = new OrgDomains(store, options)
-    this.#teardown = new OrgTeardown(store, options)
+    this.#domains = options.domains
+    this.#teardown = options.teardown
     this.#roles = options.roles
   }
 
@@ -108,7 +98,7 @@ export class OrganizationService {
   async create(input: CreateOrganizationInput): Promise<{ organization: Organization; owner: Member }> {
     const { name, email, password, slug } = parseInput(createSchema, input)
     if (slug !== undefined) this.#refuseReserved(slug)
-    await this.#store.assertCapacity?.()
+    await this.#store.data.assertCapacity?.()
     const now = new Date()
     const derived = slugFromName(name)
     const membershipId = newId()
@@ -142,11 +132,11 @@ export class OrganizationService {
         createdAt: now,
         updatedAt: now,
       }
-      await this.#store.insertMembership(membership)
-      await this.#store.provisionTenantData(org)
+      await this.#store.records.memberships.insert(membership)
+      await this.#store.data.provision(org)
       if (this.#hooks.afterCreate) await this.#teardown.runHook(this.#hooks.afterCreate, org)
       // Conditional: a delayed activation can never land on an organization already being undone.
-      active = await this.#store.transitionOrganization(org.id, { from: ['provisioning'], to: 'active' })
+      active = await this.#store.records.organizations.transition(org.id, { from: ['provisioning'], to: 'active' })
       if (!active) throw new OrganizationNotFoundError('the organization was removed while it was being created')
     } catch (err) {
       // The undo claims the organization only while it is still `provisioning`: if a step that
@@ -180,34 +170,10 @@ export class OrganizationService {
   /** The active organization with this name (ignoring case and outer spaces) or slug, or `null`. */
   async get(ref: string | { name: string } | { slug: string }): Promise<Organization | null> {
     const parsed = parseInput(getSchema, typeof ref === 'string' ? { name: ref } : ref)
-    const org = await this.#store.findOrganization(
+    const org = await this.#store.records.organizations.find(
       'slug' in parsed ? { slug: parsed.slug } : { nameKey: organizationNameKey(parsed.name) },
     )
     return org?.state === 'active' ? toOrganization(org) : null
-  }
-
-  /**
-   * Active organizations in id order, `limit` (default 100, at most 1000) at a time. Pass `next`
-   * as `after` for the following page; it is `null` after the last.
-   *
-   * @example
-   * for (let page = await tenancy.orgs.list(); ; page = await tenancy.orgs.list({ after: page.next })) {
-   *   console.log(page.organizations.map((org) => org.slug))
-   *   if (!page.next) break
-   * }
-   */
-  async list(
-    options: { after?: string | null; limit?: number } = {},
-  ): Promise<{ organizations: Organization[]; next: string | null }> {
-    const { after, limit } = parseInput(listSchema, { ...options, after: options.after ?? undefined })
-    const organizations: Organization[] = []
-    for await (const org of this.#store.listOrganizations({ afterId: after })) {
-      if (org.state !== 'active') continue
-      // One more than asked for tells whether there is a next page.
-      if (organizations.length === limit) return { organizations, next: organizations.at(-1)!.id }
-      organizations.push(toOrganization(org))
-    }
-    return { organizations, next: null }
   }
 
   /**
@@ -217,7 +183,7 @@ export class OrganizationService {
   async update(tenant: Pick<MemberTenant, 'id' | 'member'>, changes: UpdateOrganizationInput): Promise<Organization> {
     const input = parseInput(updateSchema, changes)
     const { org, membership, role } = await loadCaller(this.#store, tenant)
-    const account = await this.#store.findAccount({ id: membership.accountId })
+    const account = await this.#store.records.accounts.find({ id: membership.accountId })
     if (!account) throw new NotAMemberError('the account no longer exists')
 
     const orgPatch: OrganizationPatch = {}
@@ -232,7 +198,7 @@ export class OrganizationService {
       throw new PermissionDeniedError('renaming the organization or changing its slug needs the org:update permission')
     const accountPatch: AccountPatch = {}
     if (input.email !== undefined && input.email !== account.email) {
-      if (await this.#store.findAccount({ email: input.email }))
+      if (await this.#store.records.accounts.find({ email: input.email }))
         throw new EmailTakenError('an account with this email already exists')
       accountPatch.email = input.email
     }
@@ -244,20 +210,20 @@ export class OrganizationService {
 
     const now = new Date()
     // Invalidated also after a failure: the write may have applied before the error.
-    const updated = await this.#store
-      .updateOrganization(org.id, { ...orgPatch, updatedAt: now })
+    const updated = await this.#store.records.organizations
+      .update(org.id, { ...orgPatch, updatedAt: now })
       .finally(() => this.#cache.invalidateOrganization(org.id))
     if (!updated) throw new OrganizationNotFoundError('the organization no longer exists')
     if (Object.keys(accountPatch).length > 0) {
       try {
-        const changed = await this.#store.updateAccount(account.id, { ...accountPatch, updatedAt: now })
+        const changed = await this.#store.records.accounts.update(account.id, { ...accountPatch, updatedAt: now })
         if (!changed) throw new NotAMemberError('the account no longer exists')
       } catch (err) {
         // Undo the rename only when the credential change certainly did not apply; one that may
         // have applied stays with the rename, and the caller's retry (idempotent) settles it.
         if (writeRefused(err))
-          await this.#store
-            .updateOrganization(org.id, {
+          await this.#store.records.organizations
+            .update(org.id, {
               name: org.name,
               nameKey: org.nameKey,
               slug: org.slug,
@@ -273,7 +239,7 @@ export class OrganizationService {
       // A new password ends every session of the account, in every organization: the token
       // version already stops their access tokens; this stops their refresh tokens.
       if (accountPatch.passwordHash !== undefined) {
-        await this.#store.deleteSessions({ accountId: account.id })
+        await this.#store.records.sessions.delete({ accountId: account.id })
         await this.#audit.record({
           type: 'sessions.revoked',
           organizationId: org.id,
@@ -299,7 +265,7 @@ export class OrganizationService {
   /** Deletes the caller's organization (owner only), its memberships, invitations, domains and data. Tokens for it stop working at once. */
   async delete(tenant: Pick<MemberTenant, 'id' | 'member'>, name: string): Promise<void> {
     const parsed = parseInput(z.object({ name: fields.organizationName }), { name })
-    const named = await this.#store.findOrganization({ nameKey: organizationNameKey(parsed.name) })
+    const named = await this.#store.records.organizations.find({ nameKey: organizationNameKey(parsed.name) })
     if (named?.state !== 'active') throw new OrganizationNotFoundError('no organization has this name')
     if (named.id !== tenant.id) throw new NotAMemberError('only a member of this organization may delete it')
     const { org, role } = await loadCaller(this.#store, tenant)
@@ -307,8 +273,8 @@ export class OrganizationService {
 
     // From here on no token, slug or domain of this organization is honoured. Of two deletes
     // (or a delete and anything else that changes state), exactly one gets past this claim.
-    const claimed = await this.#store
-      .transitionOrganization(org.id, { from: ['active'], to: 'deleting' })
+    const claimed = await this.#store.records.organizations
+      .transition(org.id, { from: ['active'], to: 'deleting' })
       .finally(() => this.#cache.invalidateOrganization(org.id))
     if (!claimed) throw new OrganizationNotFoundError('no organization has this name')
     if (this.#hooks.beforeDelete) {
@@ -316,7 +282,7 @@ export class OrganizationService {
         await this.#teardown.runHook(this.#hooks.beforeDelete, claimed)
       } catch (err) {
         // Nothing of tenantry's is touched yet, so give the organization back intact.
-        await this.#store.transitionOrganization(org.id, { from: ['deleting'], to: 'active' }).catch(() => {})
+        await this.#store.records.organizations.transition(org.id, { from: ['deleting'], to: 'active' }).catch(() => {})
         this.#cache.invalidateOrganization(org.id)
         throw err
       }
@@ -334,49 +300,32 @@ export class OrganizationService {
     })
   }
 
-  /** Adds a custom domain to an organization. The host proves the customer owns it first (DNS TXT); tenantry does not. */
-  addDomain(organizationId: string, domain: string, context?: { accountId?: string }): Promise<OrganizationDomain> {
-    return this.#domains.add(organizationId, domain, context)
-  }
-
-  /** Removes a custom domain; it stops resolving at once. `DomainNotFoundError` if the organization does not hold it. */
-  removeDomain(organizationId: string, domain: string, context?: { accountId?: string }): Promise<void> {
-    return this.#domains.remove(organizationId, domain, context)
-  }
-
-  /** The organization's custom domains, ordered by name. */
-  listDomains(organizationId: string): Promise<OrganizationDomain[]> {
-    return this.#domains.list(organizationId)
-  }
-
   /**
-   * Re-runs provisioning on every active organization, so data spaces made before the store's
-   * tenant indexes were declared get them, and gives organizations stored before slugs existed
-   * a slug. Idempotent; resumable by passing the `lastId` an interrupted run reported as `after`.
+   * Adds a custom domain to the caller's organization (permission `domains:manage`). The host
+   * proves the customer owns it first (a DNS TXT record); tenantry does not.
    */
-  async migrate(options: MigrateOptions = {}): Promise<MigrationReport> {
-    const { onProgress, ...walk } = options
-    const migration = (report: WalkReport): MigrationReport => ({ migrated: report.visited, lastId: report.lastId })
-    const report = await walkOrganizations(
-      this.#store,
-      async (org) => {
-        if (org.state !== 'active') return false
-        await this.#store.provisionTenantData(org)
-        if (typeof org.slug !== 'string') await this.#backfillSlug(org)
-        return true
-      },
-      { ...walk, onProgress: onProgress && ((progress) => onProgress(migration(progress))) },
-    )
-    return migration(report)
+  async addDomain(tenant: Pick<MemberTenant, 'id' | 'member'>, domain: string): Promise<OrganizationDomain> {
+    const caller = await this.#manageDomains(tenant)
+    return this.#domains.add(caller.org.id, domain, { accountId: caller.membership.accountId })
   }
 
-  /**
-   * Finishes or undoes what a crash left behind: organizations stuck in flight for longer than
-   * `inFlightTimeoutMs` are torn down, and data spaces and admins no organization owns are
-   * removed. Run it at start-up; safe to run on several instances at once.
-   */
-  recover(): Promise<RecoveryReport> {
-    return this.#teardown.recover()
+  /** Removes a custom domain (permission `domains:manage`); it stops resolving at once. `DomainNotFoundError` if the organization does not hold it. */
+  async removeDomain(tenant: Pick<MemberTenant, 'id' | 'member'>, domain: string): Promise<void> {
+    const caller = await this.#manageDomains(tenant)
+    return this.#domains.remove(caller.org.id, domain, { accountId: caller.membership.accountId })
+  }
+
+  /** The caller's organization's custom domains, ordered by name (permission `domains:manage`). */
+  async listDomains(tenant: Pick<MemberTenant, 'id' | 'member'>): Promise<OrganizationDomain[]> {
+    const caller = await this.#manageDomains(tenant)
+    return this.#domains.list(caller.org.id)
+  }
+
+  async #manageDomains(tenant: Pick<MemberTenant, 'id' | 'member'>): Promise<Caller> {
+    const caller = await loadCaller(this.#store, tenant)
+    if (!this.#roles.can(caller.role, 'domains:manage'))
+      throw new PermissionDeniedError('managing custom domains needs the domains:manage permission')
+    return caller
   }
 
   #refuseReserved(slug: string): void {
@@ -390,7 +339,7 @@ export class OrganizationService {
   async #insertOrganization(org: OrganizationRecord, slugDerived: boolean): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#store.insertOrganization(org)
+        return await this.#store.records.organizations.insert(org)
       } catch (err) {
         if (attempt >= SLUG_ATTEMPTS) throw err
         if (err instanceof OrganizationNameTakenError) {
@@ -404,22 +353,6 @@ export class OrganizationService {
     }
   }
 
-  async #backfillSlug(org: OrganizationRecord): Promise<void> {
-    let slug = slugFromName(org.name)
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.#store.updateOrganization(org.id, {
-          slug: this.#reservedSlugs.has(slug) ? slugWithSuffix(slug) : slug,
-        })
-        this.#cache.invalidateOrganization(org.id)
-        return
-      } catch (err) {
-        if (!(err instanceof SlugTakenError) || attempt >= SLUG_ATTEMPTS) throw err
-        slug = slugWithSuffix(slugFromName(org.name))
-      }
-    }
-  }
-
   /**
    * The account with this email, if `password` is its password; `null` when there is none (or
    * only an orphan left by an interrupted create, which is removed). Anything else is
@@ -427,7 +360,7 @@ export class OrganizationService {
    * whether a password was right for someone else's account.
    */
   async #existingAccount(email: string, password: string): Promise<AccountRecord | null> {
-    const holder = await this.#store.findAccount({ email })
+    const holder = await this.#store.records.accounts.find({ email })
     if (!holder) return null
     const account = await this.#auth.verifyCredentials(email, password)
     if (account) return account
@@ -452,7 +385,7 @@ export class OrganizationService {
     }
     attempted(account.id)
     try {
-      await this.#store.insertAccount(account)
+      await this.#store.records.accounts.insert(account)
       return account
     } catch (err) {
       if (!(err instanceof EmailTakenError)) throw err
@@ -463,6 +396,7 @@ export class OrganizationService {
   }
 }
 
-function toOrganization(org: OrganizationRecord): Organization {
+/** An organization record as callers see it. */
+export function toOrganization(org: OrganizationRecord): Organization {
   return { id: org.id, name: org.name, slug: org.slug, createdAt: org.createdAt, updatedAt: org.updatedAt }
 }

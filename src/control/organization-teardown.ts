@@ -3,22 +3,23 @@ import { runAsTenant } from '../context/tenant-context.js'
 import { tenantOf } from '../context/mint-tenant.js'
 import type { TenantCache } from '../context/tenant-cache.js'
 import { OrganizationNotFoundError } from '../errors.js'
-import type { AccountRecord, OrganizationQuery, OrganizationRecord, TenantStore } from '../store.js'
+import type { Store } from '../store.js'
+import type { AccountRecord, OrganizationQuery, OrganizationRecord } from './records.js'
 import type { Tenant } from '../tenant.js'
-import type { LifecycleHooks } from './org-types.js'
+import type { LifecycleHooks } from './organization-types.js'
 
 /**
  * Removing organizations: the last steps of a delete, the undo of a failed create, and the
  * recovery of either when a crash left it in flight. Every step is idempotent, so any of them
  * can run again after a failure.
  */
-export class OrgTeardown {
-  readonly #store: TenantStore
+export class OrganizationTeardown {
+  readonly #store: Store
   readonly #cache: TenantCache
   readonly #hooks: LifecycleHooks
   readonly #inFlightTimeoutMs: number
 
-  constructor(store: TenantStore, options: { cache: TenantCache; hooks: LifecycleHooks; inFlightTimeoutMs: number }) {
+  constructor(store: Store, options: { cache: TenantCache; hooks: LifecycleHooks; inFlightTimeoutMs: number }) {
     this.#store = store
     this.#cache = options.cache
     this.#hooks = options.hooks
@@ -43,22 +44,25 @@ export class OrgTeardown {
         if (!(err instanceof OrganizationNotFoundError)) throw err
       }
     }
-    await this.#store.dropTenantData(org)
-    await this.#store.deleteSessions({ organizationId: org.id })
-    await this.#store.deleteDomains(org.id)
-    await this.#store.deleteInvitations(org.id)
-    const memberships = await this.#store.listMemberships({ organizationId: org.id })
-    await this.#store.deleteMemberships(org.id)
+    await this.#store.data.drop(org)
+    await this.#store.records.sessions.delete({ organizationId: org.id })
+    await this.#store.records.domains?.deleteByOrganization(org.id)
+    await this.#store.records.invitations.deleteByOrganization(org.id)
+    const memberships = await this.#store.records.memberships.list({ organizationId: org.id })
+    await this.#store.records.memberships.deleteByOrganization(org.id)
     // An account lives while it belongs somewhere: one this organization was its last goes too.
     // Its other memberships are never touched.
     for (const { accountId } of memberships) await this.removeIfUnused(accountId)
-    await this.#store.deleteAuditEvents(org.id)
-    await this.#store.deleteOrganization(org.id)
+    await this.#store.records.audit?.deleteByOrganization(org.id)
+    await this.#store.records.organizations.delete(org.id)
   }
 
   /** Undoes a create that failed: only while the organization is still `provisioning`, never one whose activation applied. */
   async abandonCreate(org: OrganizationRecord): Promise<void> {
-    const claimed = await this.#store.transitionOrganization(org.id, { from: ['provisioning'], to: 'deleting' })
+    const claimed = await this.#store.records.organizations.transition(org.id, {
+      from: ['provisioning'],
+      to: 'deleting',
+    })
     if (claimed) await this.tearDown(claimed, { hooks: false })
   }
 
@@ -68,7 +72,7 @@ export class OrgTeardown {
    * instances recovering at once exactly one acts, and never on a stale read.
    */
   async recoverIfStale(query: OrganizationQuery): Promise<boolean> {
-    const org = await this.#store.findOrganization(query)
+    const org = await this.#store.records.organizations.find(query)
     if (!org || org.state === 'active') return false
     return this.#claimAndTearDown(org)
   }
@@ -97,10 +101,10 @@ export class OrgTeardown {
   async recover(): Promise<RecoveryReport> {
     // Data keys first: a data space is always made after its organization record, so anything
     // created between these two listings shows up in the second and is never taken for an orphan.
-    const dataKeys = await this.#store.listTenantDataKeys()
+    const dataKeys = await this.#store.data.listKeys()
     const owned = new Set<string>()
     let organizationsRemoved = 0
-    for await (const org of this.#store.listOrganizations()) {
+    for await (const org of this.#store.records.organizations.list()) {
       // A store keys data by data key, or on a shared strategy by organization id.
       owned.add(org.dataKey)
       owned.add(org.id)
@@ -108,19 +112,19 @@ export class OrgTeardown {
       if (org.state !== 'active' && (await this.#claimAndTearDown(org))) organizationsRemoved++
     }
     const orphans = dataKeys.filter((dataKey) => !owned.has(dataKey))
-    for (const dataKey of orphans) await this.#store.dropTenantData({ id: dataKey, dataKey })
+    for (const dataKey of orphans) await this.#store.data.drop({ id: dataKey, dataKey })
     // Memberships whose organization is gone (an insert that landed after its teardown), and
     // the accounts they leave belonging nowhere. Organizations are inserted before their
     // memberships, so one without its organization is an orphan for good.
     let orphanMembershipsRemoved = 0
-    for await (const membership of this.#store.walkMemberships()) {
+    for await (const membership of this.#store.records.memberships.walk()) {
       if (
         owned.has(membership.organizationId) ||
-        (await this.#store.findOrganization({ id: membership.organizationId }))
+        (await this.#store.records.organizations.find({ id: membership.organizationId }))
       )
         continue
-      await this.#store.deleteMembership(membership.id, membership.organizationId)
-      const account = await this.#store.findAccount({ id: membership.accountId })
+      await this.#store.records.memberships.delete(membership.id, membership.organizationId)
+      const account = await this.#store.records.accounts.find({ id: membership.accountId })
       if (account) await this.removeIfOrphan(account)
       orphanMembershipsRemoved++
     }
@@ -128,7 +132,7 @@ export class OrgTeardown {
   }
 
   async #claimAndTearDown(org: OrganizationRecord): Promise<boolean> {
-    const claimed = await this.#store.transitionOrganization(org.id, {
+    const claimed = await this.#store.records.organizations.transition(org.id, {
       from: ['provisioning', 'deleting'],
       to: 'deleting',
       staleForMs: this.#inFlightTimeoutMs,

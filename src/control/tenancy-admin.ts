@@ -1,0 +1,60 @@
+import { z } from 'zod'
+import { parseInput } from '../lib/parse-input.js'
+import type { Store } from '../store.js'
+import type { AuditLog } from './audit-log.js'
+import type { OrganizationDomain, OrganizationDomains } from './organization-domains.js'
+import { toOrganization } from './organization-service.js'
+import type { Organization } from './organization-types.js'
+import type { AuditEvent, AuditPage } from './records.js'
+
+/**
+ * The back office: operations by organization id with no acting member, for the host's own
+ * trusted code (support tooling, billing, scripts). Nothing here checks who is asking, so never
+ * wire one of these to a request without the host's own authorization in front. Everything a
+ * member may do goes through `tenancy.orgs`, `tenancy.members`, `tenancy.invitations` and
+ * `tenancy.audit`, which authorize the acting member themselves.
+ *
+ * @example
+ * await tenancy.admin.addDomain(organizationId, 'app.acme.com') // after the host checked DNS
+ */
+export interface TenancyAdmin {
+  /**
+   * Active organizations in id order, `limit` (default 100, at most 1000) at a time. Pass `next`
+   * as `after` for the following page; it is `null` after the last.
+   */
+  listOrganizations(options?: {
+    after?: string | null
+    limit?: number
+  }): Promise<{ organizations: Organization[]; next: string | null }>
+  /** Adds a custom domain to the organization; the host proves the customer owns it first. */
+  addDomain(organizationId: string, domain: string): Promise<OrganizationDomain>
+  /** Removes a custom domain; it stops resolving at once. `DomainNotFoundError` if the organization does not hold it. */
+  removeDomain(organizationId: string, domain: string): Promise<void>
+  /** The organization's custom domains, ordered by name. */
+  listDomains(organizationId: string): Promise<OrganizationDomain[]>
+  /** The organization's audit events, newest first; page on with `after: events.at(-1)`. */
+  listAuditEvents(organizationId: string, page: AuditPage): Promise<AuditEvent[]>
+}
+
+const listSchema = z.object({ after: z.string().optional(), limit: z.number().int().min(1).max(1000).default(100) })
+
+export function tenancyAdmin(store: Store, services: { domains: OrganizationDomains; audit: AuditLog }): TenancyAdmin {
+  const { domains, audit } = services
+  return Object.freeze({
+    async listOrganizations(options: { after?: string | null; limit?: number } = {}) {
+      const { after, limit } = parseInput(listSchema, { ...options, after: options.after ?? undefined })
+      const organizations: Organization[] = []
+      for await (const org of store.records.organizations.list({ afterId: after })) {
+        if (org.state !== 'active') continue
+        // One more than asked for tells whether there is a next page.
+        if (organizations.length === limit) return { organizations, next: organizations.at(-1)!.id }
+        organizations.push(toOrganization(org))
+      }
+      return { organizations, next: null }
+    },
+    addDomain: (organizationId: string, domain: string) => domains.add(organizationId, domain),
+    removeDomain: (organizationId: string, domain: string) => domains.remove(organizationId, domain),
+    listDomains: (organizationId: string) => domains.list(organizationId),
+    listAuditEvents: (organizationId: string, page: AuditPage) => audit.listFor(organizationId, page),
+  })
+}

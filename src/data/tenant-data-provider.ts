@@ -1,0 +1,46 @@
+import type { OrganizationRecord } from '../control/records.js'
+import type { TenantCollection } from './collection-types.js'
+
+/**
+ * The data plane's storage contract: where each tenant's documents live, and the handle a
+ * tenant reaches them through. `tenantry/testing`'s `describeDataIsolation` (the differential
+ * leak probe) is what proves a provider keeps one tenant's data from every other.
+ *
+ * @example
+ * const store: Store = { records: mongoStore({ db }).records, data: memoryStore().data }
+ */
+export interface TenantDataProvider {
+  /** The collection names this provider declares; `tenant.collection(name)` takes only these. */
+  readonly collectionNames: readonly string[]
+  /**
+   * Creates the tenant's data space: every declared collection and its indexes. Idempotent, so it
+   * also migrates. A provider that shares its database with others records the space in its own
+   * metadata before creating it, so it only ever lists and sweeps spaces it made.
+   */
+  provision(org: OrganizationRecord): Promise<void>
+  /**
+   * Removes the tenant's data and everything in it: its collections, or on a shared strategy its
+   * documents in every declared collection. Idempotent. Orphans are dropped by their key alone,
+   * passed as both fields.
+   */
+  drop(org: Pick<OrganizationRecord, 'id' | 'dataKey'>): Promise<void>
+  /**
+   * The key of every data space this provider made and has not dropped, whether or not an
+   * organization still points at it: the data key, or on a shared strategy the organization id
+   * the documents carry. Never a space another store, app or environment made on the same
+   * server. The way to find orphans after a crash, and what the conformance suite checks.
+   */
+  listKeys(): Promise<string[]>
+  /**
+   * The tenant's collection `name`, one of `collectionNames`: the handle every operation of the
+   * tenant goes through. Synchronous and cheap. A provider that can tell without a round trip
+   * throws `OrganizationNotFoundError` when the data space is gone; one that cannot (MongoDB)
+   * hands out a handle to an empty space.
+   */
+  collection(org: OrganizationRecord, name: string): TenantCollection
+  /**
+   * Throws `CapacityExceededError` when one more tenant would take the provider past its budget
+   * (MongoDB's `maxNamespaces`). Asked before each create; a provider without a budget omits it.
+   */
+  assertCapacity?(): Promise<void>
+}

@@ -1,0 +1,79 @@
+import {
+  AlreadyMemberError,
+  DomainTakenError,
+  EmailTakenError,
+  InvitationPendingError,
+  OrganizationNameTakenError,
+  SlugTakenError,
+} from '../../errors.js'
+
+const DUPLICATE_KEY = 11000
+
+/**
+ * Marks a server error that certainly did not apply (`refused: true`): the server answered the
+ * command with an error, and no write-concern error or retryable label says it may have run.
+ * Network errors and timeouts stay unmarked: the core treats them as "may have applied".
+ */
+export function markRefusal(err: unknown): never {
+  // By name, not instanceof: this module loads without the driver, and the host's copy may differ.
+  const error = err as {
+    name?: unknown
+    errInfo?: { writeConcernError?: unknown }
+    writeConcernError?: unknown
+    errorLabels?: unknown
+  } | null
+  const labels = Array.isArray(error?.errorLabels) ? error.errorLabels : []
+  if (
+    error?.name === 'MongoServerError' &&
+    error.errInfo?.writeConcernError === undefined &&
+    error.writeConcernError === undefined &&
+    !labels.includes('RetryableWriteError') &&
+    !labels.includes('UnknownTransactionCommitResult')
+  ) {
+    ;(err as { refused?: boolean }).refused = true
+  }
+  throw err
+}
+
+/**
+ * Which unique index refused a write, as the server names it in `keyPattern` (and, for a
+ * write-concern error that arrived with it, in `writeErrors`). Only the indexes that stand for
+ * a taken name, slug, email or domain become those errors; any other duplicate (an `_id`, an
+ * index tenantry did not make) is passed on as it is, never dressed up as "taken".
+ */
+function duplicateIndex(err: unknown): string[] | undefined {
+  const error = err as {
+    code?: unknown
+    keyPattern?: Record<string, unknown>
+    writeErrors?: { code?: unknown; keyPattern?: Record<string, unknown> }[]
+  }
+  if (error?.code === DUPLICATE_KEY && error.keyPattern) return Object.keys(error.keyPattern)
+  const written = error?.writeErrors?.find((writeError) => writeError.code === DUPLICATE_KEY && writeError.keyPattern)
+  return written ? Object.keys(written.keyPattern!) : undefined
+}
+
+export const organizationConflicts = {
+  nameKey: () => new OrganizationNameTakenError('an organization with this name already exists'),
+  slug: () => new SlugTakenError('an organization with this slug already exists'),
+}
+export const accountConflicts = { email: () => new EmailTakenError('an account with this email already exists') }
+export const membershipConflicts = {
+  accountId: () => new AlreadyMemberError('this account is already a member of the organization'),
+}
+export const invitationConflicts = {
+  organizationId: () => new InvitationPendingError('this email already has a pending invitation to the organization'),
+}
+export const domainConflicts = { _id: () => new DomainTakenError('another organization already uses this domain') }
+
+export function rethrowDuplicate(conflicts: Record<string, () => Error>) {
+  return (err: unknown): never => {
+    const [field] = duplicateIndex(err) ?? []
+    const conflict = field === undefined ? undefined : conflicts[field]
+    if (conflict) {
+      const error = conflict()
+      ;(error as { cause?: unknown }).cause = err
+      throw error
+    }
+    throw err
+  }
+}
