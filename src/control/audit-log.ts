@@ -54,7 +54,7 @@ export class AuditLog implements AuditTrail {
   }
 
   /** Trusted: any organization's events, for the back office. */
-  listFor(organizationId: string, page: AuditPage): Promise<AuditEvent[]> {
+  async listFor(organizationId: string, page: AuditPage): Promise<AuditEvent[]> {
     const audit = this.#store.records.audit
     if (!audit) throw new TypeError('tenantry: this store keeps no audit events (its records have no audit group)')
     return audit.list(organizationId, page)

@@ -13,6 +13,7 @@ export { describeAmbiguousFailures } from './ambiguous-failures.js'
 export { describeDataIsolation } from './data-isolation.js'
 export {
   describeRouteLeaks,
+  probeRouteLeak,
   type RouteLeakOptions,
   type ProbedRoute,
   type AppUnderTest,
