@@ -1,4 +1,5 @@
-import { Auth, type AuthOptions } from './auth/auth.js'
+import { Auth } from './auth/auth.js'
+import type { AuthOptions } from './auth/auth-options.js'
 import { isMintedTenant } from './context/mint-tenant.js'
 import { TenantCache, type TenantCacheOptions } from './context/tenant-cache.js'
 import { runAsTenant } from './context/tenant-context.js'

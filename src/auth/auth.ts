@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import { availableParallelism } from 'node:os'
 import bcrypt from 'bcrypt'
 import jwt from 'jsonwebtoken'
 import { z } from 'zod'
@@ -12,10 +11,11 @@ import {
   TooManyRequestsError,
 } from '../errors.js'
 import { BoundedQueue } from '../lib/bounded-queue.js'
-import { Keyring, type Jwk, type SigningKey } from '../lib/keyring.js'
-import { LoginThrottle, type LoginLimits } from '../lib/login-throttle.js'
+import { Keyring, type Jwk } from '../lib/keyring.js'
+import { LoginThrottle } from '../lib/login-throttle.js'
 import * as fields from '../lib/fields.js'
 import { parseInput } from '../lib/parse-input.js'
+import { parseAuthOptions, type AuthOptions } from './auth-options.js'
 import { Sessions } from './sessions.js'
 import type { AccessTokenClaims, IssuedTokens } from './tokens.js'
 import type { Store } from '../store.js'
@@ -24,45 +24,6 @@ import { organizationNameKey } from '../lib/organization-name.js'
 import type { MemberTenant } from '../tenant.js'
 import type { AuditLog } from '../control/audit-log.js'
 import type { TenantCache } from '../context/tenant-cache.js'
-
-/** How admins authenticate. Checked when the tenancy is created, not on the first request. */
-export interface AuthOptions {
-  /**
-   * Shorthand for one HS256 key: at least 32 bytes (RFC 7518 §3.2). Keep it out of source
-   * control. Give either this or `keys`.
-   */
-  secret?: string | Uint8Array
-  /** Several keys (HS256 or ES256), for rotation or for tokens other services verify with a public key. */
-  keys?: SigningKey[]
-  /** The kid of the key that signs new tokens. Default: the first of `keys`. */
-  signingKeyId?: string
-  /** `iss` claim, set on sign and required on verify. Default `'tenantry'`. */
-  issuer?: string
-  /** `aud` claim, set on sign and required on verify. Default `'tenantry'`. */
-  audience?: string
-  /** `client_id` claim (RFC 9068 §2.2): the client the tokens are issued to. Default `'tenantry'`. */
-  clientId?: string
-  /** Access token lifetime in seconds. Default 900 (15 minutes): refresh tokens renew them. */
-  expiresIn?: number
-  /** A refresh token must be used within this many seconds or it lapses. Default 7 days. */
-  refreshIdleSeconds?: number
-  /** No refresh extends a session past this many seconds after login. Default 30 days. */
-  sessionLifetimeSeconds?: number
-  /** bcrypt cost factor (4 to 31). Default 10. */
-  bcryptCost?: number
-  /**
-   * Most bcrypt operations (hash or compare) running at once. Default: one fewer than the
-   * CPU cores (at least 1), so a login flood always leaves a core for the event loop's work.
-   */
-  maxConcurrentHashes?: number
-  /**
-   * Most bcrypt operations waiting for a slot; beyond that a login, create or password change
-   * gets 429 with Retry-After at once instead of queueing without bound. Default 64.
-   */
-  maxQueuedHashes?: number
-  /** Login attempts allowed per account and per client address before 429. */
-  loginLimits?: LoginLimits
-}
 
 const claimsSchema = z.object({
   sub: z.string().min(1),
@@ -106,53 +67,17 @@ export class Auth {
       secret,
       keys,
       signingKeyId,
-      issuer = 'tenantry',
-      audience = 'tenantry',
-      clientId = 'tenantry',
-      expiresIn = 900,
-      refreshIdleSeconds = 7 * 24 * 3600,
-      sessionLifetimeSeconds = 30 * 24 * 3600,
-      bcryptCost = 10,
-      maxConcurrentHashes = Math.max(1, availableParallelism() - 1),
-      maxQueuedHashes = 64,
+      issuer,
+      audience,
+      clientId,
+      expiresIn,
+      refreshIdleSeconds,
+      sessionLifetimeSeconds,
+      bcryptCost,
+      maxConcurrentHashes,
+      maxQueuedHashes,
       loginLimits,
-    } = options ?? ({} as AuthOptions)
-    if (secret === undefined && keys === undefined) {
-      throw new TypeError(
-        'tenantry: auth needs a signing secret: auth.secret, at least 32 random bytes (say process.env.JWT_SECRET from `openssl rand -base64 32`), or auth.keys for several or ES256 keys',
-      )
-    }
-    if (secret !== undefined && keys !== undefined)
-      throw new TypeError(
-        'tenantry: give auth.secret or auth.keys, not both (put the secret in keys as an HS256 key to rotate it)',
-      )
-    if (secret !== undefined && typeof secret !== 'string' && !(secret instanceof Uint8Array))
-      throw new TypeError('tenantry: auth.secret must be a string or a Uint8Array')
-    // Checked here, by its own name: the key the shorthand makes has a kid the user never chose.
-    const secretBytes = typeof secret === 'string' ? Buffer.byteLength(secret) : secret?.byteLength
-    // Stryker disable next-line ConditionalExpression: keys given: undefined < 32 is false
-    if (secretBytes !== undefined && secretBytes < 32)
-      throw new TypeError(
-        `tenantry: auth.secret must be at least 32 bytes for HS256 (RFC 7518 §3.2); this one has ${secretBytes}`,
-      )
-    if (typeof issuer !== 'string' || issuer === '')
-      throw new TypeError('tenantry: auth.issuer must be a non-empty string')
-    if (typeof audience !== 'string' || audience === '')
-      throw new TypeError('tenantry: auth.audience must be a non-empty string')
-    if (typeof clientId !== 'string' || clientId === '')
-      throw new TypeError('tenantry: auth.clientId must be a non-empty string')
-    if (!Number.isInteger(expiresIn) || expiresIn <= 0)
-      throw new TypeError('tenantry: auth.expiresIn must be a positive whole number of seconds')
-    for (const [name, value] of Object.entries({ refreshIdleSeconds, sessionLifetimeSeconds })) {
-      if (!Number.isInteger(value) || value <= 0)
-        throw new TypeError(`tenantry: auth.${name} must be a positive whole number of seconds`)
-    }
-    if (!Number.isInteger(bcryptCost) || bcryptCost < 4 || bcryptCost > 31)
-      throw new TypeError('tenantry: auth.bcryptCost must be a whole number from 4 to 31')
-    if (!Number.isInteger(maxConcurrentHashes) || maxConcurrentHashes < 1)
-      throw new TypeError('tenantry: auth.maxConcurrentHashes must be a whole number, 1 or more')
-    if (!Number.isInteger(maxQueuedHashes) || maxQueuedHashes < 0)
-      throw new TypeError('tenantry: auth.maxQueuedHashes must be a whole number, 0 or more')
+    } = parseAuthOptions(options)
     this.#store = store
     this.#keyring =
       secret !== undefined

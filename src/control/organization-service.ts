@@ -1,4 +1,3 @@
-import { z } from 'zod'
 import type { Auth } from '../auth/auth.js'
 import type { AuditLog } from './audit-log.js'
 import {
@@ -11,7 +10,6 @@ import {
   ValidationError,
 } from '../errors.js'
 import type { TenantCache } from '../context/tenant-cache.js'
-import * as fields from '../lib/fields.js'
 import { newDataKey, newId } from '../lib/ids.js'
 import { organizationNameKey } from '../lib/organization-name.js'
 import { parseInput } from '../lib/parse-input.js'
@@ -30,7 +28,8 @@ import type {
   UpdateOrganizationInput,
 } from './organization-types.js'
 import type { OrganizationTeardown } from './organization-teardown.js'
-import { slug as slugField, slugFromName, slugWithSuffix } from './slug.js'
+import { organizationInput } from './organization-input.js'
+import { slugFromName, slugWithSuffix } from './slug.js'
 
 export interface OrganizationServiceOptions {
   cache: TenantCache
@@ -42,19 +41,6 @@ export interface OrganizationServiceOptions {
   teardown: OrganizationTeardown
 }
 
-const createSchema = z.object({
-  name: fields.organizationName,
-  email: fields.email,
-  password: fields.password,
-  slug: slugField.optional(),
-})
-const updateSchema = z.object({
-  name: fields.organizationName.optional(),
-  slug: slugField.optional(),
-  email: fields.email.optional(),
-  password: fields.password.optional(),
-})
-const getSchema = z.union([z.object({ name: fields.organizationName }), z.object({ slug: slugField })])
 const SLUG_ATTEMPTS = 5
 
 /**
@@ -96,7 +82,7 @@ export class OrganizationService {
    * otherwise the answer is `EmailTakenError`, as for any taken email.
    */
   async create(input: CreateOrganizationInput): Promise<{ organization: Organization; owner: Member }> {
-    const { name, email, password, slug } = parseInput(createSchema, input)
+    const { name, email, password, slug } = parseInput(organizationInput.create, input)
     if (slug !== undefined) this.#refuseReserved(slug)
     await this.#store.data.assertCapacity?.()
     const now = new Date()
@@ -169,7 +155,7 @@ export class OrganizationService {
 
   /** The active organization with this name (ignoring case and outer spaces) or slug, or `null`. */
   async get(ref: string | { name: string } | { slug: string }): Promise<Organization | null> {
-    const parsed = parseInput(getSchema, typeof ref === 'string' ? { name: ref } : ref)
+    const parsed = parseInput(organizationInput.get, typeof ref === 'string' ? { name: ref } : ref)
     const org = await this.#store.records.organizations.find(
       'slug' in parsed ? { slug: parsed.slug } : { nameKey: organizationNameKey(parsed.name) },
     )
@@ -181,7 +167,7 @@ export class OrganizationService {
    * changes the calling member's own email or password (anyone may).
    */
   async update(tenant: Pick<MemberTenant, 'id' | 'member'>, changes: UpdateOrganizationInput): Promise<Organization> {
-    const input = parseInput(updateSchema, changes)
+    const input = parseInput(organizationInput.update, changes)
     const { org, membership, role } = await loadCaller(this.#store, tenant)
     const account = await this.#store.records.accounts.find({ id: membership.accountId })
     if (!account) throw new NotAMemberError('the account no longer exists')
@@ -264,7 +250,7 @@ export class OrganizationService {
 
   /** Deletes the caller's organization (owner only), its memberships, invitations, domains and data. Tokens for it stop working at once. */
   async delete(tenant: Pick<MemberTenant, 'id' | 'member'>, name: string): Promise<void> {
-    const parsed = parseInput(z.object({ name: fields.organizationName }), { name })
+    const parsed = parseInput(organizationInput.delete, { name })
     const named = await this.#store.records.organizations.find({ nameKey: organizationNameKey(parsed.name) })
     if (named?.state !== 'active') throw new OrganizationNotFoundError('no organization has this name')
     if (named.id !== tenant.id) throw new NotAMemberError('only a member of this organization may delete it')

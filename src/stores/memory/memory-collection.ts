@@ -21,21 +21,24 @@ import type {
   UpdateResult,
   WriteOptions,
 } from '../../data/collection-types.js'
-import { DuplicateKeyError, InvalidQueryError, UnsupportedQueryError } from '../../errors.js'
+import { InvalidQueryError, UnsupportedQueryError } from '../../errors.js'
+import { bulkWrite } from './memory-bulk-write.js'
+import {
+  ACKNOWLEDGED,
+  assertNumeric,
+  assertUnique,
+  cursor,
+  equalitySeed,
+  type MemoryCursor,
+  type MemoryDocument,
+  pick,
+  updateResult,
+  valueAt,
+} from './memory-documents.js'
 import { bounded, boundedContext, checkSupported } from './query-engine.js'
-
-/** A stored document: any plain object; `_id` is added on insert when missing. */
-export type MemoryDocument = Record<string, unknown> & { _id?: unknown }
-export type { FindOptions }
-
-/** What `find` and `aggregate` return: the matching documents, as MongoDB's cursor would give them. */
-export interface MemoryCursor<T> extends AsyncIterable<T> {
-  toArray(): Promise<T[]>
-}
 
 // `$where` and `$function` run code; no filter a tenant's request builds should ever do that.
 const queryOptions = { scriptEnabled: false, context: boundedContext } as const
-const ACKNOWLEDGED = { acknowledged: true } as const
 // What an operation may run for when it names no maxTimeMS: one tenant's query never holds the
 // event loop longer than this.
 const DEFAULT_MAX_TIME_MS = 5000
@@ -223,61 +226,8 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
   }
 
   /** Runs the operations in order. Ordered (the default), the first failure stops the rest, as in MongoDB. */
-  async bulkWrite(
-    operations: AnyBulkWriteOperation<T>[],
-    options: { ordered?: boolean } = {},
-  ): Promise<BulkWriteResult> {
-    const result: BulkWriteResult = {
-      insertedCount: 0,
-      matchedCount: 0,
-      modifiedCount: 0,
-      deletedCount: 0,
-      upsertedCount: 0,
-      insertedIds: {},
-      upsertedIds: {},
-    }
-    let failure: unknown
-    for (const [index, operation] of operations.entries()) {
-      try {
-        await this.#bulkOne(operation, index, result)
-      } catch (err) {
-        failure ??= err
-        if (options.ordered !== false) break
-      }
-    }
-    if (failure !== undefined) throw failure
-    return result
-  }
-
-  async #bulkOne(operation: AnyBulkWriteOperation<T>, index: number, result: BulkWriteResult): Promise<void> {
-    let outcome: UpdateResult | undefined
-    if ('insertOne' in operation) {
-      result.insertedIds[index] = (await this.insertOne(operation.insertOne.document)).insertedId
-      result.insertedCount++
-      return
-    }
-    if ('updateOne' in operation)
-      outcome = await this.updateOne(operation.updateOne.filter, operation.updateOne.update, operation.updateOne)
-    else if ('updateMany' in operation)
-      outcome = await this.updateMany(operation.updateMany.filter, operation.updateMany.update, operation.updateMany)
-    else if ('replaceOne' in operation)
-      outcome = await this.replaceOne(
-        operation.replaceOne.filter,
-        operation.replaceOne.replacement,
-        operation.replaceOne,
-      )
-    else if ('deleteOne' in operation)
-      result.deletedCount += (await this.deleteOne(operation.deleteOne.filter)).deletedCount
-    else if ('deleteMany' in operation)
-      result.deletedCount += (await this.deleteMany(operation.deleteMany.filter)).deletedCount
-    else throw new InvalidQueryError('unknown bulkWrite operation')
-    if (!outcome) return
-    result.matchedCount += outcome.matchedCount
-    result.modifiedCount += outcome.modifiedCount
-    if (outcome.upsertedCount > 0) {
-      result.upsertedCount++
-      result.upsertedIds[index] = outcome.upsertedId
-    }
+  bulkWrite(operations: AnyBulkWriteOperation<T>[], options: { ordered?: boolean } = {}): Promise<BulkWriteResult> {
+    return bulkWrite(this, operations, options)
   }
 
   /** One operation under its time limit, with every engine failure a typed error. */
@@ -381,7 +331,7 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
     const copies = documents.map((document) => ({ _id: randomUUID(), ...structuredClone(document) }) as T)
     const batch: T[] = []
     for (const copy of copies) {
-      this.#assertUnique(copy, undefined, batch)
+      assertUnique(this.#documents, this.#unique, copy, undefined, batch)
       batch.push(copy)
     }
     for (const copy of copies) this.#documents.set(copy._id, copy)
@@ -405,7 +355,7 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
     }
     const updated = matched.map((document) => this.#updated(document, update, options.arrayFilters))
     const replacing = new Set(matched.map((document) => document._id))
-    for (const next of updated) this.#assertUnique(next, replacing)
+    for (const next of updated) assertUnique(this.#documents, this.#unique, next, replacing)
     let modified = 0
     for (const [i, next] of updated.entries()) {
       if (JSON.stringify(next) !== JSON.stringify(matched[i])) modified++
@@ -440,97 +390,7 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
   }
 
   #replace(current: T, next: T): void {
-    this.#assertUnique(next, new Set([current._id]))
+    assertUnique(this.#documents, this.#unique, next, new Set([current._id]))
     this.#documents.set(current._id, next)
   }
-
-  /** `_id` and every declared unique index, against the stored documents (bar `replacing`) and the batch so far. */
-  #assertUnique(candidate: T, replacing?: Set<unknown>, batch: T[] = []): void {
-    const others = [...batch]
-    if (
-      !replacing?.has(candidate._id) &&
-      (this.#documents.has(candidate._id) || batch.some((document) => document._id === candidate._id))
-    ) {
-      throw new DuplicateKeyError(`a document with _id ${String(candidate._id)} already exists`)
-    }
-    if (this.#unique.length === 0) return
-    for (const document of this.#documents.values()) if (!replacing?.has(document._id)) others.push(document)
-    for (const fields of this.#unique) {
-      const key = JSON.stringify(fields.map((field) => valueAt(candidate, field) ?? null))
-      if (
-        others.some(
-          (document) =>
-            document._id !== candidate._id &&
-            JSON.stringify(fields.map((field) => valueAt(document, field) ?? null)) === key,
-        )
-      ) {
-        throw new DuplicateKeyError(`a document with this ${fields.join(', ')} already exists`)
-      }
-    }
-  }
-}
-
-function cursor<T>(run: () => T[]): MemoryCursor<T> {
-  return {
-    toArray: async () => run(),
-    async *[Symbol.asyncIterator]() {
-      yield* run()
-    },
-  }
-}
-
-function updateResult(matchedCount: number, modifiedCount: number, upsertedId?: unknown): UpdateResult {
-  return {
-    ...ACKNOWLEDGED,
-    matchedCount,
-    modifiedCount,
-    upsertedCount: upsertedId === undefined ? 0 : 1,
-    upsertedId: upsertedId ?? null,
-  }
-}
-
-function valueAt(document: Document, path: string): unknown {
-  let value: unknown = document
-  for (const part of path.split('.'))
-    value = value !== null && typeof value === 'object' ? (value as Document)[part] : undefined
-  return value
-}
-
-/** As MongoDB: `$inc` and `$mul` of a field that holds something other than a number fail (mingo skips it). */
-function assertNumeric(document: Document, update: Document): void {
-  for (const operator of ['$inc', '$mul']) {
-    const fields = update[operator]
-    if (fields === null || typeof fields !== 'object') continue
-    for (const path of Object.keys(fields)) {
-      const value = path.includes('$') ? undefined : valueAt(document, path)
-      if (value !== undefined && typeof value !== 'number')
-        throw new InvalidQueryError(`cannot apply ${operator} to ${path}, which holds something other than a number`)
-    }
-  }
-}
-
-function pick(document: Document, key: string): Document {
-  return key in document ? { [key]: document[key] } : {}
-}
-
-/**
- * The fields an upsert's new document starts with: the filter's equality conditions, at the top
- * level and inside `$and`, as MongoDB takes them.
- */
-function equalitySeed(filter: Filter): Document {
-  const seed: Document = {}
-  for (const [key, value] of Object.entries(filter)) {
-    if (key === '$and' && Array.isArray(value))
-      Object.assign(seed, ...value.map((inner) => equalitySeed(inner as Filter)))
-    else if (key.startsWith('$')) continue
-    else if (
-      value !== null &&
-      typeof value === 'object' &&
-      !Array.isArray(value) &&
-      Object.keys(value).some((k) => k.startsWith('$'))
-    ) {
-      if ('$eq' in value) seed[key] = structuredClone((value as Document).$eq)
-    } else seed[key] = structuredClone(value)
-  }
-  return seed
 }

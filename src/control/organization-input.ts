@@ -1,0 +1,21 @@
+import { z } from 'zod'
+import * as fields from '../lib/fields.js'
+import { slug } from './slug.js'
+
+/** What `OrganizationService` accepts, checked before anything is read or written. */
+export const organizationInput = {
+  create: z.object({
+    name: fields.organizationName,
+    email: fields.email,
+    password: fields.password,
+    slug: slug.optional(),
+  }),
+  update: z.object({
+    name: fields.organizationName.optional(),
+    slug: slug.optional(),
+    email: fields.email.optional(),
+    password: fields.password.optional(),
+  }),
+  get: z.union([z.object({ name: fields.organizationName }), z.object({ slug })]),
+  delete: z.object({ name: fields.organizationName }),
+}
