@@ -2,6 +2,9 @@
  * `tenantry`: the core. Organizations, members and tenant context over a store, with no HTTP
  * in it; the adapters (`tenantry/express`, `tenantry/koa`) and the HTTP kit (`tenantry/http`)
  * build on it. The storage contract is `tenantry/store`, its conformance suites `tenantry/testing`.
+ *
+ * @packageDocumentation
+ * @module tenantry
  */
 export {
   createTenancy,

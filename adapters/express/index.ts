@@ -1,3 +1,4 @@
+/** The Express adapter: `orgRouter` and `tenantScope` as Express middleware. @module tenantry/express */
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { runAsTenant } from '../../src/context/tenant-context.js'
 import type { HttpResponse } from '../../src/http/http-types.js'
@@ -13,7 +14,6 @@ import type { RegisteredTenant } from '../../src/tenant.js'
 import type { Tenancy } from '../../src/tenancy.js'
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
       /** The caller's tenant; set by `tenantScope` on the routes behind it. */
@@ -27,14 +27,12 @@ export type ExpressTenantScopeOptions = TenantScopeOptions<Request>
 
 const NO_TENANT = missingTenant('req.tenant') as RegisteredTenant
 
-function send(res: Response, response: HttpResponse): void {
-  res.status(response.status).set(response.headers).end(response.body)
-}
+const send = (res: Response, response: HttpResponse) =>
+  void res.status(response.status).set(response.headers).end(response.body)
 
 /**
- * The org-management routes (`/org/create`, `/org/get`, `/admin/login`, `/org/update`,
- * `/org/delete`, `/org/domains`, ...) as one Express middleware; other paths fall through to
- * `next()`, with a `req.tenant` that fails loudly unless `tenantScope` sets the real one.
+ * The org-management routes (`/org/*`, `/admin/login`, ...) as one Express middleware; other paths
+ * fall through to `next()`, with a `req.tenant` that fails loudly unless `tenantScope` sets it.
  *
  * @example
  * app.use(orgRouter(tenancy))
@@ -73,13 +71,11 @@ const readExpress = {
  * app.get('/notes', tenantScope(tenancy), async (req, res) => {
  *   res.json({ notes: await req.tenant.collection('notes').find({}).toArray() })
  * })
- * app.get('/site', tenantScope(tenancy, { from: 'host', baseDomain: 'example.com' }), handler)
  */
 export function tenantScope(tenancy: Tenancy, options: ExpressTenantScopeOptions = {}): RequestHandler {
   const scope = createScopeRequest(tenancy, options, readExpress)
   const context = options.context === true
-  // Not an async function: when the tenant is cached, the scope answers synchronously and
-  // next() runs without a promise in between.
+  // Not async: a cached tenant is answered synchronously, with no promise before next().
   return function tenantryScope(req, res, next) {
     let scoped: ScopeResult | Promise<ScopeResult>
     try {

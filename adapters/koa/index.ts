@@ -1,3 +1,4 @@
+/** The Koa adapter: `orgRouter` and `tenantScope` as Koa middleware. @module tenantry/koa */
 import type { Context, Middleware, Next } from 'koa'
 import { runAsTenant } from '../../src/context/tenant-context.js'
 import type { HttpResponse } from '../../src/http/http-types.js'

@@ -2,6 +2,9 @@
  * `tenantry/http`: the framework-neutral HTTP kit the Express and Koa adapters are built on.
  * Use it to support another framework: hand `createOrgHandler` and `createScopeRequest` plain
  * request data, send back the plain responses they return, and map errors with `toProblem`.
+ *
+ * @packageDocumentation
+ * @module tenantry/http
  */
 export { createOrgHandler, type OrgHandler, type OrgRouterOptions } from './org-handler.js'
 export {

@@ -2,6 +2,9 @@
  * `tenantry/store`: the storage contract, for writing a store. A store is a `RecordStore` (the
  * control plane: organizations, accounts, memberships, ...) and a `TenantDataProvider` (the data
  * plane: each tenant's collections); `tenantry/testing`'s `describeStore` proves one correct.
+ *
+ * @packageDocumentation
+ * @module tenantry/store
  */
 export type { Store } from '../store.js'
 export type {

@@ -6,6 +6,9 @@
  * @example
  * import { describeStore, CONFORMANCE_COLLECTIONS } from 'tenantry/testing'
  * describeStore({ name: 'my store', create: () => myStore({ collections: CONFORMANCE_COLLECTIONS }) })
+ *
+ * @packageDocumentation
+ * @module tenantry/testing
  */
 export { describeStore, describeRecordStore, describeDataProvider } from './describe-store.js'
 export { describeLifecycle } from './lifecycle.js'
