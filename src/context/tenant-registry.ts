@@ -21,8 +21,8 @@ import { effectiveRole } from '../members/roles.js'
  * references (bounded, with a TTL), invalidated by every change made through this tenancy.
  *
  * @example
- * const tenant = await tenancy.registry.resolve(token)
- * const same = await tenancy.registry.find({ slug: tenant.slug })
+ * const tenant = await registry.resolve(token) // tenancy.authenticate(token)
+ * const same = await registry.find({ slug: tenant.slug }) // tenancy.tenant({ slug })
  */
 export class TenantRegistry {
   readonly #store: Store
