@@ -6,22 +6,19 @@ export default {
   vitest: { configFile: 'vitest.mutation.config.ts' },
   plugins: ['@stryker-mutator/vitest-runner'],
   // The modules a defense lives in: keys and tokens, sessions, the registry's revocation
-  // checks, the bearer header, logins, the isolation rules (filters, pipelines, query values,
-  // operation options), the tenant context, roles, membership and audit checks, and tenantScope.
+  // checks, the bearer header, logins, the shared-strategy isolation rules, the tenant
+  // context, roles and membership checks, and tenantScope.
   mutate: [
     'src/lib/keyring.ts',
     'src/auth/sessions.ts',
     'src/auth/auth.ts',
+    'src/auth/auth-options.ts',
     'src/auth/unused-account.ts',
     'src/context/tenant-registry.ts',
     'src/context/tenant-context.ts',
     'src/http/bearer-token.ts',
     'src/http/tenant-scope.ts',
     'src/data/isolation-rules.ts',
-    'src/data/pipeline-rules.ts',
-    'src/data/query-values.ts',
-    'src/data/operation-options.ts',
-    'src/control/audit-log.ts',
     'src/members/roles.ts',
     'src/members/caller.ts',
     'src/members/member-service.ts',
