@@ -63,42 +63,31 @@ export class Auth {
   #dummyHash: Promise<string> | undefined
 
   constructor(store: Store, options: AuthOptions, services: { cache: TenantCache; audit: AuditLog }) {
-    const {
-      secret,
-      keys,
-      signingKeyId,
-      issuer,
-      audience,
-      clientId,
-      expiresIn,
-      refreshIdleSeconds,
-      sessionLifetimeSeconds,
-      bcryptCost,
-      maxConcurrentHashes,
-      maxQueuedHashes,
-      loginLimits,
-    } = parseAuthOptions(options)
+    const parsed = parseAuthOptions(options)
     this.#store = store
     this.#keyring =
-      secret !== undefined
-        ? new Keyring([{ kid: Keyring.kidForSecret(secret), algorithm: 'HS256', secret }], undefined)
-        : new Keyring(keys!, signingKeyId)
-    this.#issuer = issuer
-    this.#audience = audience
-    this.#expiresIn = expiresIn
-    this.#bcryptCost = bcryptCost
-    this.#throttle = new LoginThrottle(loginLimits)
+      parsed.secret !== undefined
+        ? new Keyring(
+            [{ kid: Keyring.kidForSecret(parsed.secret), algorithm: 'HS256', secret: parsed.secret }],
+            undefined,
+          )
+        : new Keyring(parsed.keys!, parsed.signingKeyId)
+    this.#issuer = parsed.issuer
+    this.#audience = parsed.audience
+    this.#expiresIn = parsed.expiresIn
+    this.#bcryptCost = parsed.bcryptCost
+    this.#throttle = new LoginThrottle(parsed.loginLimits)
     this.#audit = services.audit
     this.#sessions = new Sessions({
       store,
       ...services,
-      refreshIdleMs: refreshIdleSeconds * 1000,
-      sessionLifetimeMs: sessionLifetimeSeconds * 1000,
-      expiresIn,
+      refreshIdleMs: parsed.refreshIdleSeconds * 1000,
+      sessionLifetimeMs: parsed.sessionLifetimeSeconds * 1000,
+      expiresIn: parsed.expiresIn,
       signAccessToken: (grant, sessionId) =>
         this.#keyring.sign(
           {
-            client_id: clientId,
+            client_id: parsed.clientId,
             org: grant.organizationId,
             mid: grant.membershipId,
             role: grant.role,
@@ -109,8 +98,8 @@ export class Auth {
         ),
     })
     this.#hashing = new BoundedQueue({
-      concurrency: maxConcurrentHashes,
-      maxQueued: maxQueuedHashes,
+      concurrency: parsed.maxConcurrentHashes,
+      maxQueued: parsed.maxQueuedHashes,
       onFull: () => new TooManyRequestsError('too many password operations are queued; retry shortly', 1),
     })
   }

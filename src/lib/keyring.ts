@@ -96,8 +96,8 @@ export class Keyring {
     // Stryker disable next-line ConditionalExpression,OptionalChaining: a non-string kid finds no key either way
     const key = typeof header?.kid === 'string' ? this.#keys.get(header.kid) : undefined
     if (!key) throw new TokenInvalidError('the access token is not signed with a trusted key')
-    // Stryker disable next-line OptionalChaining: the header is an object here
     if (
+      // Stryker disable next-line OptionalChaining: the header is an object here
       typeof header?.typ !== 'string' ||
       header.typ.toLowerCase().replace(/^application\//, '') !== ACCESS_TOKEN_TYPE
     ) {
