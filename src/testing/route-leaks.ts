@@ -60,6 +60,8 @@ const GENERATED = [
   /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g,
   /\beyJ[\w-]+\.[\w-]+\.[\w-]+/g,
   /\b(?=[\w-]*\d)[\w-]{16,}/g,
+  // Keys without a digit: base64url with a separator and both cases (`ak_Of_xfdCFANGIK...`).
+  /\b(?=[\w-]*[_-])(?=[\w-]*[a-z])(?=[\w-]*[A-Z])[\w-]{16,}/g,
 ]
 
 /**
