@@ -49,6 +49,11 @@ export class EmailTakenError extends TenantryError {
   static override code = 'ADMIN_EMAIL_TAKEN' as const
 }
 
+/** Another account is already linked to this host subject (`tenancy.accounts.link` answers it instead). */
+export class SubjectTakenError extends TenantryError {
+  static override code = 'SUBJECT_TAKEN' as const
+}
+
 /** No live organization has this name or id. */
 export class OrganizationNotFoundError extends TenantryError {
   static override code = 'ORGANIZATION_NOT_FOUND' as const
@@ -150,12 +155,21 @@ export class TenantNotIdentifiedError extends TenantryError {
   }
 }
 
-/** The host's `authorize` check refused the caller access to the identified tenant. */
+/** The caller may not act for the identified tenant: `authorize` refused, or the host user is not one of its members. */
 export class TenantAccessDeniedError extends TenantryError {
   static override code = 'TENANT_ACCESS_DENIED' as const
 
-  constructor() {
-    super('the caller may not act for this organization')
+  constructor(message = 'the caller may not act for this organization') {
+    super(message)
+  }
+}
+
+/** The host app says no user is signed in (`tenantScope`'s `member` answered `null`). */
+export class NotSignedInError extends TenantryError {
+  static override code = 'NOT_SIGNED_IN' as const
+
+  constructor(message = 'sign in to act for an organization') {
+    super(message)
   }
 }
 

@@ -1,3 +1,4 @@
+import { Accounts } from './auth/accounts.js'
 import { Auth } from './auth/auth.js'
 import type { AuthOptions } from './auth/auth-options.js'
 import { isMintedTenant } from './context/mint-tenant.js'
@@ -65,6 +66,8 @@ export interface Tenancy {
   readonly orgs: OrganizationService
   /** tenantry's own sign-in: `auth.login(...)`, `auth.refresh(...)`, `auth.logout(tenant)`. */
   readonly auth: Auth
+  /** The host app's own users: `accounts.link({ subject, email })` gives one its tenantry account. */
+  readonly accounts: Pick<Accounts, 'link' | 'find'>
   /** Members, roles and ownership: `members.list(tenant)`, `members.can(tenant, 'notes:write')`, ... */
   readonly members: MemberService
   /** `invitations.invite(tenant, { email, role })`, `invitations.accept({ token, password })`, ... */
@@ -144,6 +147,7 @@ export function createTenancy(options: TenancyOptions): Tenancy {
   const audit = new AuditLog(store, roles, options.onAudit)
   const auth = new Auth(store, authOptions, { cache, audit })
   const registry = new TenantRegistry(store, auth, cache)
+  const accounts = new Accounts(store, { cache })
   const teardown = new OrganizationTeardown(store, { cache, hooks: hooks as LifecycleHooks, inFlightTimeoutMs })
   const domains = new OrganizationDomains(store, { cache, audit, baseDomains, inFlightTimeoutMs })
   const orgs = new OrganizationService(store, auth, {
@@ -154,6 +158,7 @@ export function createTenancy(options: TenancyOptions): Tenancy {
     roles,
     domains,
     teardown,
+    accounts,
   })
   const members = new MemberService(store, { cache, audit, roles })
   const invitations = new Invitations(store, auth, { audit, cache, roles, invitations: options.invitations })
@@ -168,10 +173,11 @@ export function createTenancy(options: TenancyOptions): Tenancy {
   const tenancy: Tenancy = Object.freeze({
     orgs,
     auth,
+    accounts: Object.freeze({ link: accounts.link.bind(accounts), find: accounts.find.bind(accounts) }),
     members,
     invitations,
     audit: Object.freeze({ list: audit.list.bind(audit) }),
-    admin: tenancyAdmin(store, { domains, audit }),
+    admin: tenancyAdmin(store, { domains, audit, roles }),
     baseDomains,
     tenant: (ref: TenantRef) => registry.find(ref),
     authenticate: (accessToken: string) => registry.resolve(accessToken),

@@ -333,7 +333,7 @@ export class Auth {
    * or a store error leaves the old hash, which still works, and never fails the login.
    */
   async #upgradeHash(account: AccountRecord, password: string): Promise<void> {
-    if (bcrypt.getRounds(account.passwordHash) >= this.#bcryptCost) return
+    if (account.passwordHash === null || bcrypt.getRounds(account.passwordHash) >= this.#bcryptCost) return
     try {
       const passwordHash = await this.#hashing.run(() => bcrypt.hash(password, this.#bcryptCost))
       // Only over the hash that was checked: a password change that landed meanwhile must not be

@@ -1,6 +1,6 @@
 import type { Auth } from '../auth/auth.js'
 import type { AccessTokenClaims } from '../auth/tokens.js'
-import { OrganizationNotFoundError, TokenInvalidError } from '../errors.js'
+import { OrganizationNotFoundError, TenantAccessDeniedError, TokenInvalidError } from '../errors.js'
 import type { Store } from '../store.js'
 import type { OrganizationRecord } from '../control/records.js'
 import type { MemberTenant, Tenant, TenantRef } from '../tenant.js'
@@ -90,6 +90,24 @@ export class TenantRegistry {
     // Stryker disable next-line EqualityOperator: at most one millisecond more of the cache TTL
     if (organization?.alive && Date.now() < organization.expiresAt) return organization.tenant
     return this.#loadRef(parsed)
+  }
+
+  /**
+   * The tenant with the host's user `subject` as its member. Read from the store on every call,
+   * so a role change or a removal counts on the very next request. `TenantAccessDeniedError`
+   * when the subject has no membership in the organization.
+   */
+  async withMember(tenant: Tenant, subject: string): Promise<Tenant> {
+    const account = await this.#store.records.accounts.find({ subject })
+    const [membership, organization] = await Promise.all([
+      account && this.#store.records.memberships.find({ accountId: account.id, organizationId: tenant.id }),
+      this.#store.records.organizations.find({ id: tenant.id }),
+    ])
+    if (organization?.state !== 'active') throw new OrganizationNotFoundError('the organization no longer exists')
+    if (!account || !membership)
+      throw new TenantAccessDeniedError('the signed-in user is not a member of this organization')
+    const role = effectiveRole(organization, membership.id, membership.role)
+    return mintTenant({ ...tenant, member: Object.freeze({ id: membership.id, accountId: account.id, role }) })
   }
 
   async #loadRef(ref: ParsedRef): Promise<Tenant> {

@@ -1,3 +1,4 @@
+import type { Accounts } from '../auth/accounts.js'
 import type { Auth } from '../auth/auth.js'
 import type { AuditLog } from './audit-log.js'
 import {
@@ -39,6 +40,7 @@ export interface OrganizationServiceOptions {
   roles: Roles
   domains: OrganizationDomains
   teardown: OrganizationTeardown
+  accounts: Accounts
 }
 
 const SLUG_ATTEMPTS = 5
@@ -63,6 +65,7 @@ export class OrganizationService {
   readonly #domains: OrganizationDomains
   readonly #teardown: OrganizationTeardown
   readonly #roles: Roles
+  readonly #accounts: Accounts
 
   constructor(store: Store, auth: Auth, options: OrganizationServiceOptions) {
     this.#store = store
@@ -74,6 +77,7 @@ export class OrganizationService {
     this.#domains = options.domains
     this.#teardown = options.teardown
     this.#roles = options.roles
+    this.#accounts = options.accounts
   }
 
   /**
@@ -82,7 +86,8 @@ export class OrganizationService {
    * otherwise the answer is `EmailTakenError`, as for any taken email.
    */
   async create(input: CreateOrganizationInput): Promise<{ organization: Organization; owner: Member }> {
-    const { name, email, password, slug } = parseInput(organizationInput.create, input)
+    const parsed = parseInput(organizationInput.create, input)
+    const { name, slug } = parsed
     if (slug !== undefined) this.#refuseReserved(slug)
     await this.#store.data.assertCapacity?.()
     const now = new Date()
@@ -107,9 +112,14 @@ export class OrganizationService {
       // The name first: claiming it may finish an interrupted delete, which removes that
       // organization's last-membership accounts, so the account is looked up only after.
       await this.#insertOrganization(org, slug === undefined)
-      account =
-        (await this.#existingAccount(email, password)) ??
-        (await this.#insertAccount(email, password, now, (id) => (createdAccountId = id)))
+      if ('owner' in parsed) {
+        account = await this.#accounts.linkRecord(parsed.owner)
+      } else {
+        const { email, password } = parsed
+        account =
+          (await this.#existingAccount(email, password)) ??
+          (await this.#insertAccount(email, password, now, (id) => (createdAccountId = id)))
+      }
       const membership: MembershipRecord = {
         id: membershipId,
         accountId: account.id,

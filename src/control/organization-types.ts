@@ -18,19 +18,22 @@ export interface Member {
   id: string
   accountId: string
   organizationId: string
-  email: string
+  /** `null` for a host user linked without one. */
+  email: string | null
   /** `owner`, `admin`, `member` or a custom role. */
   role: string
   createdAt: Date
 }
 
-export interface CreateOrganizationInput {
+/**
+ * A new organization and its owner: a tenantry account (`email` and `password`), or the host
+ * app's signed-in user (`owner: { subject, email? }`, linked as `tenancy.accounts.link` does).
+ */
+export type CreateOrganizationInput = {
   name: string
-  email: string
-  password: string
   /** DNS label for `<slug>.<base domain>`. Default: derived from the name (with a suffix if that is taken). */
   slug?: string
-}
+} & ({ email: string; password: string } | { owner: { subject: string; email?: string } })
 
 export interface UpdateOrganizationInput {
   /** New display name; a rename keeps the tenant's data where it is. */

@@ -45,12 +45,18 @@ export interface DomainRecord {
   createdAt: Date
 }
 
-/** A person: one email and password, and any number of memberships. */
+/**
+ * A person, with any number of memberships: signed in by tenantry (an email and a password), by
+ * the host app (a `subject`, the host's own user id, linked with `tenancy.accounts.link`), or both.
+ */
 export interface AccountRecord {
   id: string
-  /** Lower-cased; stores index it unique. */
-  email: string
-  passwordHash: string
+  /** Lower-cased; unique among the accounts that have one. `null` for a host user linked without one. */
+  email: string | null
+  /** bcrypt; `null` for an account only the host app signs in. */
+  passwordHash: string | null
+  /** The host app's own user id; unique among the accounts that have one. Absent on password-only accounts. */
+  subject?: string | null
   /** Carried in every access token; bumping it (a password change) revokes every token issued before, in every organization. */
   tokenVersion: number
   createdAt: Date
@@ -126,6 +132,7 @@ export type AuditEventType =
   | 'domain.added'
   | 'domain.removed'
   | 'member.invited'
+  | 'member.added'
   | 'invitation.accepted'
   | 'invitation.cancelled'
   | 'member.role_changed'
@@ -159,7 +166,7 @@ export type SessionQuery =
   | { membershipId: string }
 
 export type OrganizationQuery = { id: string } | { nameKey: string } | { slug: string }
-export type AccountQuery = { id: string } | { email: string }
+export type AccountQuery = { id: string } | { email: string } | { subject: string }
 export type MembershipQuery = { id: string } | { accountId: string; organizationId: string }
 export type InvitationQuery = { id: string } | { tokenHash: string }
 export type OrganizationPatch = Partial<Pick<OrganizationRecord, 'name' | 'nameKey' | 'slug' | 'ownerId' | 'updatedAt'>>

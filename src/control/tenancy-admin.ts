@@ -1,10 +1,13 @@
 import { z } from 'zod'
+import { OrganizationNotFoundError, ValidationError } from '../errors.js'
+import { newId } from '../lib/ids.js'
 import { parseInput } from '../lib/parse-input.js'
+import type { Roles } from '../members/roles.js'
 import type { Store } from '../store.js'
 import type { AuditLog } from './audit-log.js'
 import type { OrganizationDomain, OrganizationDomains } from './organization-domains.js'
 import { toOrganization } from './organization-service.js'
-import type { Organization } from './organization-types.js'
+import type { Member, Organization } from './organization-types.js'
 import type { AuditEvent, AuditPage } from './records.js'
 
 /**
@@ -34,12 +37,23 @@ export interface TenancyAdmin {
   listDomains(organizationId: string): Promise<OrganizationDomain[]>
   /** The organization's audit events, newest first; page on with `after: events.at(-1)`. */
   listAuditEvents(organizationId: string, page: AuditPage): Promise<AuditEvent[]>
+  /**
+   * Makes the account (a host user's, from `tenancy.accounts.link`, or any other) a member with
+   * `role` (`admin`, `member` or a custom role; ownership moves only by transfer).
+   * `AlreadyMemberError` if it is one.
+   */
+  addMember(organizationId: string, member: { accountId: string; role: string }): Promise<Member>
 }
 
 const listSchema = z.object({ after: z.string().optional(), limit: z.number().int().min(1).max(1000).default(100) })
 
-export function tenancyAdmin(store: Store, services: { domains: OrganizationDomains; audit: AuditLog }): TenancyAdmin {
-  const { domains, audit } = services
+const addMemberSchema = z.object({ accountId: z.string().min(1), role: z.string().min(1).max(32) })
+
+export function tenancyAdmin(
+  store: Store,
+  services: { domains: OrganizationDomains; audit: AuditLog; roles: Roles },
+): TenancyAdmin {
+  const { domains, audit, roles } = services
   return Object.freeze({
     async listOrganizations(options: { after?: string | null; limit?: number } = {}) {
       const { after, limit } = parseInput(listSchema, { ...options, after: options.after ?? undefined })
@@ -56,5 +70,25 @@ export function tenancyAdmin(store: Store, services: { domains: OrganizationDoma
     removeDomain: (organizationId: string, domain: string) => domains.remove(organizationId, domain),
     listDomains: (organizationId: string) => domains.list(organizationId),
     listAuditEvents: (organizationId: string, page: AuditPage) => audit.listFor(organizationId, page),
+    async addMember(organizationId: string, member: { accountId: string; role: string }): Promise<Member> {
+      const { accountId, role } = parseInput(addMemberSchema, member)
+      if (!roles.assignable(role))
+        throw new ValidationError([{ pointer: '#/role', detail: 'is not a role that can be given' }])
+      const [org, account] = await Promise.all([
+        store.records.organizations.find({ id: organizationId }),
+        store.records.accounts.find({ id: accountId }),
+      ])
+      if (org?.state !== 'active') throw new OrganizationNotFoundError('no organization has this id')
+      if (!account) throw new ValidationError([{ pointer: '#/accountId', detail: 'no account has this id' }])
+      const now = new Date()
+      const record = { id: newId(), accountId, organizationId, role, createdAt: now, updatedAt: now }
+      await store.records.memberships.insert(record)
+      await audit.record({
+        type: 'member.added',
+        organizationId,
+        details: { membershipId: record.id, role, actor: 'system' },
+      })
+      return { id: record.id, accountId, organizationId, email: account.email, role, createdAt: now }
+    },
   })
 }

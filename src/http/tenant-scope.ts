@@ -1,5 +1,10 @@
 import { LRUCache } from 'lru-cache'
-import { PermissionDeniedError, TenantAccessDeniedError, TenantNotIdentifiedError } from '../errors.js'
+import {
+  NotSignedInError,
+  PermissionDeniedError,
+  TenantAccessDeniedError,
+  TenantNotIdentifiedError,
+} from '../errors.js'
 import { Roles } from '../members/roles.js'
 import { normalizeBaseDomain } from '../control/domain-name.js'
 import type { Tenancy } from '../tenancy.js'
@@ -38,8 +43,18 @@ export interface TenantScopeOptions<TRequest> {
    */
   authorize?: (request: TRequest, tenant: Tenant) => MaybePromise<boolean>
   /**
-   * With `from: 'token'`: a permission the token's role must hold (`'notes:write'`), else 403
-   * `PERMISSION_DENIED`. Built-in and custom roles are `createTenancy({ roles })`'s.
+   * The host app's signed-in user, as the `subject` it linked with `tenancy.accounts.link`
+   * (`(req) => req.session.userId ?? null`). After the tenant is identified (any `from` but
+   * `'token'`, whose token already names its member), that user's membership is looked up:
+   * none is 403 `TENANT_ACCESS_DENIED`, `null` is 401 `NOT_SIGNED_IN`, and a member becomes
+   * `req.tenant.member` with `permission` checked against its role. Read on every request, so a
+   * role change or a removal counts at once.
+   */
+  member?: (request: TRequest) => MaybePromise<string | null | undefined>
+  /**
+   * A permission the caller's role must hold (`'notes:write'`), else 403 `PERMISSION_DENIED`:
+   * the role of the token's member (`from: 'token'`) or of the host user (`member`). Built-in and
+   * custom roles are `createTenancy({ roles })`'s.
    */
   permission?: string
   /**
@@ -99,13 +114,21 @@ export function createScopeRequest<TRequest>(
   const { permission } = options
   if (permission !== undefined && !Roles.isPermission(permission))
     throw new TypeError("tenantry: tenantScope's permission must be named area:action, such as 'notes:write'")
-  // Only a token says who the caller is; a host or resolver names a tenant, not a member.
-  if (permission !== undefined && from !== 'token')
-    throw new TypeError("tenantry: tenantScope's permission needs from: 'token' (use authorize with other sources)")
+  const { member } = options
+  if (member !== undefined && typeof member !== 'function')
+    throw new TypeError("tenantry: tenantScope's member must be a function from the request to the signed-in subject")
+  if (member !== undefined && from === 'token')
+    throw new TypeError("tenantry: tenantScope's member goes with from: 'host' or a resolver; a token names its member")
+  // Only a token or the host's signed-in user says who the caller is; a host or resolver names a tenant, not a member.
+  if (permission !== undefined && from !== 'token' && member === undefined)
+    throw new TypeError(
+      "tenantry: tenantScope's permission needs from: 'token' or a member (use authorize with other sources)",
+    )
 
   // Built once: a flood of unidentifiable requests allocates no error per request.
   const notIdentified = new ScopeProblem(toProblem(new TenantNotIdentifiedError())!)
   const denied = new ScopeProblem(toProblem(new TenantAccessDeniedError())!)
+  const notSignedIn = new ScopeProblem(toProblem(new NotSignedInError())!)
   const lacksPermission = new ScopeProblem(
     toProblem(new PermissionDeniedError(`this needs the ${permission} permission`))!,
   )
@@ -117,11 +140,20 @@ export function createScopeRequest<TRequest>(
     if (allowed instanceof Promise) return allowed.then((value) => (value === true ? tenant : denied))
     return allowed === true ? tenant : denied
   }
+  // The host's user as the tenant's member: its membership read now, so a removal counts at once.
+  const asMember = async (request: TRequest, tenant: Tenant): Promise<ScopeResult> => {
+    const subject = await member!(request)
+    if (subject === null || subject === undefined) return notSignedIn
+    if (typeof subject !== 'string') throw new TypeError("tenantry: tenantScope's member must answer a string or null")
+    return authorized(request, await registry.withMember(tenant, subject))
+  }
+  const identified = (request: TRequest, tenant: Tenant): MaybePromise<ScopeResult> =>
+    member === undefined ? authorized(request, tenant) : asMember(request, tenant).catch(problemOrThrow)
   // The tenant, or the problem for a client error; anything else propagates.
   const settle = (request: TRequest, tenant: MaybePromise<Tenant>): MaybePromise<ScopeResult> =>
     tenant instanceof Promise
-      ? tenant.then((found) => authorized(request, found), problemOrThrow)
-      : authorized(request, tenant)
+      ? tenant.then((found) => identified(request, found), problemOrThrow)
+      : identified(request, tenant)
   const lookup = (request: TRequest, ref: TenantRef | null | undefined): MaybePromise<ScopeResult> => {
     if (ref === null || ref === undefined) return notIdentified
     let tenant: MaybePromise<Tenant>

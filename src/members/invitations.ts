@@ -276,7 +276,8 @@ export class Invitations {
       return account
     } catch (err) {
       if (!(err instanceof EmailTakenError)) throw err
-      const raced = await this.#auth.verifyCredentials(account.email, password, context)
+      // Inserted from an invitation, so it has the invitation's email.
+      const raced = await this.#auth.verifyCredentials(account.email!, password, context)
       if (!raced) throw new InvitationInvalidError()
       return raced
     }

@@ -4,7 +4,7 @@ import * as errors from '../errors.js'
 import { account, organization, stamped, unique } from './fixtures.js'
 import type { RecordStoreUnderTest } from './subjects.js'
 
-const { EmailTakenError, DomainTakenError, SlugTakenError, OrganizationNameTakenError } = errors
+const { EmailTakenError, DomainTakenError, SlugTakenError, OrganizationNameTakenError, SubjectTakenError } = errors
 
 /** Organizations, accounts and domains: lookups, unique keys under concurrency, conditional writes. */
 export function describeOrganizationRecords(subject: RecordStoreUnderTest<RecordStore>): void {
@@ -28,7 +28,7 @@ export function describeOrganizationRecords(subject: RecordStoreUnderTest<Record
       expect(await records.organizations.find({ id: org.id })).toEqual(stamped(org))
       expect(await records.organizations.find({ nameKey: org.nameKey })).toEqual(stamped(org))
       expect(await records.accounts.find({ id: first.id })).toEqual(first)
-      expect(await records.accounts.find({ email: first.email })).toEqual(first)
+      expect(await records.accounts.find({ email: first.email! })).toEqual(first)
     })
 
     it('hands out copies, so changing a returned record changes nothing stored', async () => {
@@ -90,6 +90,35 @@ export function describeOrganizationRecords(subject: RecordStoreUnderTest<Record
       expect((await records.accounts.find({ id: two.id }))!.email).toBe(two.email)
     })
 
+    it('finds a host user’s account by subject, and keeps subjects unique under twenty concurrent inserts', async () => {
+      const records = await subject.create()
+      const linked = account({ subject: unique('user'), email: null, passwordHash: null })
+      await records.accounts.insert(linked)
+      expect(await records.accounts.find({ subject: linked.subject! })).toEqual(linked)
+      expect(await records.accounts.find({ subject: 'nobody' })).toBeNull()
+      const contested = unique('user')
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, () => records.accounts.insert(account({ subject: contested, email: null }))),
+      )
+      expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1)
+      for (const result of results)
+        if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(SubjectTakenError)
+    })
+
+    it('lets any number of accounts be without an email, and password accounts be without a subject', async () => {
+      const records = await subject.create()
+      const withoutEmail = [
+        account({ subject: unique('user'), email: null }),
+        account({ subject: unique('user'), email: null }),
+      ]
+      const withoutSubject = [account(), account()]
+      for (const one of [...withoutEmail, ...withoutSubject]) await records.accounts.insert(one)
+      for (const one of [...withoutEmail, ...withoutSubject])
+        expect(await records.accounts.find({ id: one.id })).toEqual(one)
+      await records.accounts.update(withoutEmail[0]!.id, { email: 'now@x.test' })
+      expect(await records.accounts.find({ email: 'now@x.test' })).toMatchObject({ id: withoutEmail[0]!.id })
+    })
+
     it('lets exactly one of twenty concurrent inserts of one name key win', async () => {
       const records = await subject.create()
       const nameKey = unique('race')
@@ -111,7 +140,7 @@ export function describeOrganizationRecords(subject: RecordStoreUnderTest<Record
       await records.accounts.delete(drop.id)
       await records.organizations.delete('never-existed')
       expect(await records.accounts.find({ id: drop.id })).toBeNull()
-      expect(await records.accounts.find({ email: drop.email })).toBeNull()
+      expect(await records.accounts.find({ email: drop.email! })).toBeNull()
       expect(await records.accounts.find({ id: keep.id })).toEqual(keep)
     })
 

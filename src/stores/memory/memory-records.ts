@@ -16,6 +16,7 @@ import {
   InvitationPendingError,
   OrganizationNameTakenError,
   SlugTakenError,
+  SubjectTakenError,
 } from '../../errors.js'
 import { UniqueTable } from './unique-table.js'
 
@@ -32,8 +33,11 @@ export function memoryRecords(): Required<RecordStore> {
     },
     dateFields: ['stateChangedAt', 'createdAt', 'updatedAt'],
   })
-  const accounts = new UniqueTable<AccountRecord, 'email'>({
-    unique: { email: () => new EmailTakenError('an account with this email already exists') },
+  const accounts = new UniqueTable<AccountRecord, 'email' | 'subject'>({
+    unique: {
+      email: () => new EmailTakenError('an account with this email already exists'),
+      subject: () => new SubjectTakenError('another account is linked to this subject'),
+    },
     dateFields: ['createdAt', 'updatedAt'],
   })
   // Compound unique keys as one derived field each, stripped on the way out.

@@ -10,7 +10,7 @@ type Row = Record<string, unknown>
  */
 export class UniqueTable<TRecord extends { id: string }, TKey extends keyof TRecord & string> {
   readonly #rows = new Map<string, Row>()
-  /** One index per unique field: value → id. A record without the field (undefined) is not indexed. */
+  /** One index per unique field: value → id. A record without the field (undefined or null) is not indexed. */
   readonly #indexes: Map<TKey, Map<unknown, string>>
   readonly #unique: Record<TKey, () => Error>
   readonly #dateFields: readonly string[]
@@ -26,7 +26,7 @@ export class UniqueTable<TRecord extends { id: string }, TKey extends keyof TRec
     if ('id' in query) id = query.id
     else {
       const [key, value] = Object.entries(query)[0] as [TKey, unknown]
-      id = this.#indexes.get(key)?.get(value)
+      id = value == null ? undefined : this.#indexes.get(key)?.get(value)
     }
     const row = id === undefined ? undefined : this.#rows.get(id)
     return row ? this.#unpack(row) : null
@@ -36,9 +36,9 @@ export class UniqueTable<TRecord extends { id: string }, TKey extends keyof TRec
   insert(record: TRecord, idConflict?: () => Error): void {
     if (this.#rows.has(record.id)) throw (idConflict ?? (() => new Error(`id ${record.id} exists`)))()
     for (const [key, index] of this.#indexes)
-      if (record[key] !== undefined && index.has(record[key])) throw this.#unique[key]()
+      if (record[key] != null && index.has(record[key])) throw this.#unique[key]()
     this.#rows.set(record.id, this.#pack(record))
-    for (const [key, index] of this.#indexes) if (record[key] !== undefined) index.set(record[key], record.id)
+    for (const [key, index] of this.#indexes) if (record[key] != null) index.set(record[key], record.id)
   }
 
   update(id: string, patch: Partial<TRecord>): TRecord | null {
@@ -48,13 +48,13 @@ export class UniqueTable<TRecord extends { id: string }, TKey extends keyof TRec
     for (const [key, index] of this.#indexes) {
       const value = patch[key]
       if (value === undefined || value === row[key]) continue
-      if (index.has(value)) throw this.#unique[key]()
+      if (value !== null && index.has(value)) throw this.#unique[key]()
       moved.push(key)
     }
     for (const key of moved) {
       const index = this.#indexes.get(key)!
-      if (row[key] !== undefined) index.delete(row[key])
-      index.set(patch[key], id)
+      if (row[key] != null) index.delete(row[key])
+      if (patch[key] != null) index.set(patch[key], id)
     }
     const updated = { ...row, ...this.#pack(patch) }
     this.#rows.set(id, updated)
@@ -94,7 +94,7 @@ export class UniqueTable<TRecord extends { id: string }, TKey extends keyof TRec
   }
 
   #unindex(row: Row): void {
-    for (const [key, index] of this.#indexes) if (row[key] !== undefined) index.delete(row[key])
+    for (const [key, index] of this.#indexes) if (row[key] != null) index.delete(row[key])
   }
 
   #pack(record: Partial<TRecord>): Row {

@@ -117,7 +117,9 @@ export function mongoRecords(
         await accounts.insertOne({ _id: id, ...rest }).catch(rethrowDuplicate(accountConflicts))
       },
       async find(query) {
-        const doc = await accounts.findOne('id' in query ? { _id: query.id } : { email: query.email })
+        const doc = await accounts.findOne(
+          'id' in query ? { _id: query.id } : 'email' in query ? { email: query.email } : { subject: query.subject },
+        )
         return doc ? fromAccount(doc) : null
       },
       async update(id, patch, expected) {

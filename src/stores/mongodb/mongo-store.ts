@@ -146,7 +146,15 @@ export function mongoStore(options: MongoStoreOptions): Store {
         { unique: true, name: 'slug_unique', partialFilterExpression: { slug: { $type: 'string' } } },
       ),
       domains.createIndex({ organizationId: 1, _id: 1 }, { name: 'organizationId_domain' }),
-      accounts.createIndex({ email: 1 }, { unique: true, name: 'email_unique' }),
+      // Partial: a host user linked without an email has none, and any number may lack one.
+      accounts.createIndex(
+        { email: 1 },
+        { unique: true, name: 'email_unique', partialFilterExpression: { email: { $type: 'string' } } },
+      ),
+      accounts.createIndex(
+        { subject: 1 },
+        { unique: true, name: 'subject_unique', partialFilterExpression: { subject: { $type: 'string' } } },
+      ),
       memberships.createIndex(
         { accountId: 1, organizationId: 1 },
         { unique: true, name: 'account_organization_unique' },

@@ -5,6 +5,7 @@ import {
   InvitationPendingError,
   OrganizationNameTakenError,
   SlugTakenError,
+  SubjectTakenError,
 } from '../../errors.js'
 
 const DUPLICATE_KEY = 11000
@@ -56,7 +57,10 @@ export const organizationConflicts = {
   nameKey: () => new OrganizationNameTakenError('an organization with this name already exists'),
   slug: () => new SlugTakenError('an organization with this slug already exists'),
 }
-export const accountConflicts = { email: () => new EmailTakenError('an account with this email already exists') }
+export const accountConflicts = {
+  email: () => new EmailTakenError('an account with this email already exists'),
+  subject: () => new SubjectTakenError('another account is linked to this subject'),
+}
 export const membershipConflicts = {
   accountId: () => new AlreadyMemberError('this account is already a member of the organization'),
 }
