@@ -161,7 +161,13 @@ export function createTenancy(options: TenancyOptions): Tenancy {
     accounts,
   })
   const members = new MemberService(store, { cache, audit, roles })
-  const invitations = new Invitations(store, auth, { audit, cache, roles, invitations: options.invitations })
+  const invitations = new Invitations(store, auth, {
+    audit,
+    cache,
+    roles,
+    accounts,
+    invitations: options.invitations,
+  })
 
   const run = async <TResult>(ref: TenantRef | Tenant, fn: (tenant: Tenant) => TResult): Promise<Awaited<TResult>> => {
     if (typeof fn !== 'function') throw new TypeError('tenantry: tenancy.run needs a function to run')

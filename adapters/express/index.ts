@@ -22,7 +22,7 @@ declare global {
   }
 }
 
-export type { OrgRouterOptions }
+export type ExpressOrgRouterOptions = OrgRouterOptions<Request>
 export type ExpressTenantScopeOptions = TenantScopeOptions<Request>
 
 const NO_TENANT = missingTenant('req.tenant') as RegisteredTenant
@@ -37,18 +37,12 @@ const send = (res: Response, response: HttpResponse) =>
  * @example
  * app.use(orgRouter(tenancy))
  */
-export function orgRouter(tenancy: Tenancy, options?: OrgRouterOptions): RequestHandler {
+export function orgRouter(tenancy: Tenancy, options?: ExpressOrgRouterOptions): RequestHandler {
   const handler = createOrgHandler(tenancy, options)
   return async function tenantryOrgRouter(req: Request, res, next) {
     try {
-      const response = await handler.handle({
-        method: req.method,
-        url: req.url,
-        headers: req.headers,
-        body: req,
-        parsedBody: req.body,
-        clientAddress: req.ip,
-      })
+      const { method, url, headers, body: parsedBody, ip: clientAddress } = req
+      const response = await handler.handle({ method, url, headers, body: req, parsedBody, clientAddress, source: req })
       if (response) return send(res, response)
       req.tenant ??= NO_TENANT
       next()

@@ -20,7 +20,7 @@ declare module 'koa' {
   }
 }
 
-export type { OrgRouterOptions }
+export type KoaOrgRouterOptions = OrgRouterOptions<Context>
 export type KoaTenantScopeOptions = TenantScopeOptions<Context>
 
 const NO_TENANT = missingTenant('ctx.state.tenant') as RegisteredTenant
@@ -40,17 +40,19 @@ function send(ctx: Context, response: HttpResponse): void {
  * @example
  * app.use(orgRouter(tenancy))
  */
-export function orgRouter(tenancy: Tenancy, options?: OrgRouterOptions): Middleware {
+export function orgRouter(tenancy: Tenancy, options?: KoaOrgRouterOptions): Middleware {
   const handler = createOrgHandler(tenancy, options)
   return async function tenantryOrgRouter(ctx, next) {
     const parsedBody = (ctx.request as { body?: unknown }).body
+    const { method, url, headers, ip: clientAddress } = ctx
     const response = await handler.handle({
-      method: ctx.method,
-      url: ctx.url,
-      headers: ctx.headers,
+      method,
+      url,
+      headers,
       body: ctx.req,
       parsedBody,
-      clientAddress: ctx.ip,
+      clientAddress,
+      source: ctx,
     })
     if (response) return send(ctx, response)
     ctx.state.tenant ??= NO_TENANT

@@ -328,6 +328,14 @@ export class Auth {
   }
 
   /**
+   * Counts one attempt at a credential for `email` from `clientAddress` against the login limits:
+   * `TooManyRequestsError` past them. What guards an invitation accept with no password.
+   */
+  async countAttempt(email: string, clientAddress: string | undefined): Promise<void> {
+    await this.#throttle.attempt(email, clientAddress)
+  }
+
+  /**
    * Rehashes at the configured cost when the stored hash is cheaper (the cost went up since it
    * was made): the only moment the plain password is at hand. Best effort: a busy hashing queue
    * or a store error leaves the old hash, which still works, and never fails the login.

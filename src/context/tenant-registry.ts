@@ -1,6 +1,11 @@
 import type { Auth } from '../auth/auth.js'
 import type { AccessTokenClaims } from '../auth/tokens.js'
-import { OrganizationNotFoundError, TenantAccessDeniedError, TokenInvalidError } from '../errors.js'
+import {
+  OrganizationNotFoundError,
+  OrganizationRequiredError,
+  TenantAccessDeniedError,
+  TokenInvalidError,
+} from '../errors.js'
 import type { Store } from '../store.js'
 import type { OrganizationRecord } from '../control/records.js'
 import type { MemberTenant, Tenant, TenantRef } from '../tenant.js'
@@ -108,6 +113,28 @@ export class TenantRegistry {
       throw new TenantAccessDeniedError('the signed-in user is not a member of this organization')
     const role = effectiveRole(organization, membership.id, membership.role)
     return mintTenant({ ...tenant, member: Object.freeze({ id: membership.id, accountId: account.id, role }) })
+  }
+
+  /**
+   * The organization a host user acts in, with that user as its member: the one `organization`
+   * names, or, without it, their only active organization. `OrganizationRequiredError` (400,
+   * listing them) when they belong to several, `TenantAccessDeniedError` when to none (or not
+   * to the one named).
+   */
+  async actingAs(subject: string, organization?: TenantRef): Promise<Tenant> {
+    if (organization !== undefined) return this.withMember(await this.find(organization), subject)
+    const account = await this.#store.records.accounts.find({ subject })
+    const memberships = account ? await this.#store.records.memberships.list({ accountId: account.id }) : []
+    const organizations = (
+      await Promise.all(
+        memberships.map((membership) => this.#store.records.organizations.find({ id: membership.organizationId })),
+      )
+    ).filter((record) => record?.state === 'active') as OrganizationRecord[]
+    if (organizations.length === 0)
+      throw new TenantAccessDeniedError('the signed-in user is not a member of any organization')
+    if (organizations.length > 1)
+      throw new OrganizationRequiredError(organizations.map(({ name, slug }) => ({ name, slug })))
+    return this.withMember(await this.find({ id: organizations[0]!.id }), subject)
   }
 
   async #loadRef(ref: ParsedRef): Promise<Tenant> {

@@ -23,7 +23,7 @@ export {
   PayloadTooLargeError,
   MethodNotAllowedError,
 } from './http-errors.js'
-export type { HttpRequest, HttpResponse } from './http-types.js'
+export type { HttpRequest, HttpResponse, HostIdentity } from './http-types.js'
 export { openApiDocument } from './openapi/openapi-document.js'
 export type { OpenApiDocument, OpenApiOptions } from './openapi/build-openapi.js'
 export type { RouteSwitches } from './route-table.js'

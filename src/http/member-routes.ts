@@ -8,6 +8,7 @@ import { noQuery, route, tokensJson, type OrgRoute } from './route-table.js'
 const roleField = z.string().min(1).max(32)
 const inviteBody = z.strictObject({ email: fields.email, role: roleField })
 const acceptBody = z.strictObject({ token: z.string().min(1).max(200), password: z.string().max(1024) })
+const acceptAsHostUserBody = z.strictObject({ token: z.string().min(1).max(200) })
 const roleBody = z.strictObject({ role: roleField })
 const transferBody = z.strictObject({ member_id: z.string().min(1).max(200) })
 const noBody = z.strictObject({}).optional()
@@ -33,7 +34,7 @@ function invitationJson(invitation: Invitation) {
 }
 
 /** Members, ownership and invitations: the rules live in `MemberService` and `Invitations`; these only carry them over HTTP. */
-export function memberRoutes(tenancy: Tenancy): OrgRoute[] {
+export function memberRoutes(tenancy: Tenancy, identify: boolean): OrgRoute[] {
   return [
     route({
       method: 'GET',
@@ -125,16 +126,41 @@ export function memberRoutes(tenancy: Tenancy): OrgRoute[] {
         return { status: 204 }
       },
     }),
-    route({
-      method: 'POST',
-      path: '/org/invitations/accept',
-      input: 'body',
-      schema: acceptBody,
-      authenticated: false,
-      async handle(input, _tenant, request) {
-        const { tokens } = await tenancy.invitations.accept(input, { clientAddress: request.clientAddress })
-        return { status: 200, body: tokensJson(tokens) }
-      },
-    }),
+    identify ? acceptAsHostUser(tenancy) : acceptWithPassword(tenancy),
   ]
+}
+
+/** `POST /org/invitations/accept` with a password: the invitation's email's account, or a new one; answers tokens. */
+function acceptWithPassword(tenancy: Tenancy): OrgRoute {
+  return route({
+    method: 'POST',
+    path: '/org/invitations/accept',
+    input: 'body',
+    schema: acceptBody,
+    authenticated: false,
+    async handle(input, _tenant, request) {
+      const { tokens } = await tenancy.invitations.accept(input, { clientAddress: request.clientAddress })
+      return { status: 200, body: tokensJson(tokens) }
+    },
+  })
+}
+
+/** `POST /org/invitations/accept` under `identify`: the signed-in host user joins; answers the membership. */
+function acceptAsHostUser(tenancy: Tenancy): OrgRoute {
+  return route({
+    method: 'POST',
+    path: '/org/invitations/accept',
+    input: 'body',
+    schema: acceptAsHostUserBody,
+    authenticated: 'identity',
+    docsKey: 'POST /org/invitations/accept as host user',
+    async handle(input, _tenant, request) {
+      const { subject, email } = request.identity!
+      const { member } = await tenancy.invitations.accept(
+        { token: input.token, subject, ...(email === undefined ? {} : { email }) },
+        { clientAddress: request.clientAddress },
+      )
+      return { status: 200, body: { member: memberJson(member) } }
+    },
+  })
 }

@@ -1,8 +1,10 @@
-import { PermissionDeniedError } from '../errors.js'
+import { NotSignedInError, PermissionDeniedError } from '../errors.js'
 import { parseInput } from '../lib/parse-input.js'
 import type { Tenancy } from '../tenancy.js'
+import { internalsOf } from '../tenancy-internals.js'
+import type { MemberTenant } from '../tenant.js'
 import { bearerToken } from './bearer-token.js'
-import type { HttpRequest, HttpResponse } from './http-types.js'
+import type { HostIdentity, HttpRequest, HttpResponse } from './http-types.js'
 import { orgRoutes } from './org-routes.js'
 import { withoutSwitchedOff, type OrgRoute, type RouteSwitches } from './route-table.js'
 import { buildOpenApi, type OpenApiOptions } from './openapi/build-openapi.js'
@@ -11,8 +13,10 @@ import { toProblem } from './problem.js'
 import { readJsonBody } from './read-json-body.js'
 import { MethodNotAllowedError } from './http-errors.js'
 
-/** Options of `orgRouter` in every adapter. */
-export interface OrgRouterOptions {
+type MaybePromise<T> = T | Promise<T>
+
+/** Options of `orgRouter` in every adapter; `TRequest` is Express's `req` or Koa's `ctx`. */
+export interface OrgRouterOptions<TRequest = HttpRequest> {
   /** Largest accepted request body in bytes. Default 16 KiB: the org routes take a few short strings. */
   bodyLimit?: number
   /**
@@ -38,6 +42,16 @@ export interface OrgRouterOptions {
    * and with no request leaving the host. Default `false`: a docs page is the host's call.
    */
   docs?: boolean
+  /**
+   * The host app's own sign-in in front of tenantry's routes: who is signed in, as
+   * `{ subject, email?, organization? }`, or `null`. Every organization, member, invitation,
+   * domain and audit route then acts as that user (no Bearer token; `null` is 401
+   * `NOT_SIGNED_IN`), in `organization` or, without it, the user's only organization
+   * (several: 400 `ORGANIZATION_REQUIRED`). `POST /org/create` takes no email or password and
+   * makes the user its owner; `POST /org/invitations/accept` takes the token alone. Never read
+   * a subject from the body or the query: this function is the one door.
+   */
+  identify?: (request: TRequest) => MaybePromise<HostIdentity | null | undefined>
 }
 
 /** Answers org-management requests; `null` means the path is not one of ours. */
@@ -57,7 +71,10 @@ const EMPTY_HEADERS = { 'cache-control': 'no-store' }
  * const handler = createOrgHandler(tenancy, { bodyLimit: 8192 })
  * const response = await handler.handle({ method: 'GET', url: '/org/get?organization_name=acme', headers: {}, body: [] })
  */
-export function createOrgHandler(tenancy: Tenancy, options: OrgRouterOptions = {}): OrgHandler {
+export function createOrgHandler<TRequest = HttpRequest>(
+  tenancy: Tenancy,
+  options: OrgRouterOptions<TRequest> = {},
+): OrgHandler {
   const { bodyLimit = 16 * 1024, prefix = '' } = options
   if (!Number.isInteger(bodyLimit) || bodyLimit <= 0)
     throw new TypeError('tenantry: bodyLimit must be a positive whole number of bytes')
@@ -68,7 +85,11 @@ export function createOrgHandler(tenancy: Tenancy, options: OrgRouterOptions = {
   // the one segment after it.
   const routesByPath = new Map<string, Map<string, OrgRoute>>()
   const routesByPrefix = new Map<string, Map<string, OrgRoute>>()
-  const served = withoutSwitchedOff(orgRoutes(tenancy), options.routes)
+  const { identify } = options
+  if (identify !== undefined && typeof identify !== 'function')
+    throw new TypeError('tenantry: identify must be a function from the request to { subject } or null')
+  const { registry } = internalsOf(tenancy)
+  const served = withoutSwitchedOff(orgRoutes(tenancy, { identify: identify !== undefined }), options.routes)
   const { openapi = true } = options
   if (typeof openapi !== 'boolean' && (typeof openapi !== 'object' || openapi === null))
     throw new TypeError('tenantry: openapi must be true, false or { title, version, prefix }')
@@ -76,7 +97,9 @@ export function createOrgHandler(tenancy: Tenancy, options: OrgRouterOptions = {
   const documentJson =
     openapi === false
       ? undefined
-      : JSON.stringify(buildOpenApi(served, { prefix, ...(openapi === true ? {} : openapi) }))
+      : JSON.stringify(
+          buildOpenApi(served, { prefix, ...(openapi === true ? {} : openapi), identify: identify !== undefined }),
+        )
   if (options.docs !== undefined && typeof options.docs !== 'boolean')
     throw new TypeError('tenantry: docs must be a boolean')
   if (options.docs && openapi === false)
@@ -124,17 +147,28 @@ export function createOrgHandler(tenancy: Tenancy, options: OrgRouterOptions = {
       try {
         const route = byMethod.get(request.method.toUpperCase())
         if (!route) throw new MethodNotAllowedError([...byMethod.keys()])
+        const byHost = identify !== undefined && !route.tokenOnly && route.authenticated !== false
+        const identity = byHost ? await signedIn(identify, request) : undefined
         const sentToken =
-          route.authenticated === true ||
-          (route.authenticated === 'optional' && request.headers.authorization !== undefined)
-        const tenant = sentToken ? await tenancy.authenticate(bearerToken(request.headers.authorization)) : undefined
+          !byHost &&
+          (route.authenticated === true ||
+            (route.authenticated === 'optional' && request.headers.authorization !== undefined))
+        const tenant = sentToken
+          ? await tenancy.authenticate(bearerToken(request.headers.authorization))
+          : identity && route.authenticated === true
+            ? ((await registry.actingAs(identity.subject, identity.organization)) as MemberTenant)
+            : undefined
         if (route.permission !== undefined && !tenancy.members.can(tenant!, route.permission))
           throw new PermissionDeniedError(`this needs the ${route.permission} permission`)
         const raw =
           route.input === 'query'
             ? queryObject(queryStart === -1 ? '' : request.url.slice(queryStart + 1))
             : await readJsonBody(request, bodyLimit)
-        const result = await route.handle(parseInput(route.schema, raw) as never, tenant, { ...request, params })
+        const result = await route.handle(parseInput(route.schema, raw) as never, tenant, {
+          ...request,
+          params,
+          identity,
+        })
         // An empty answer (204) says nothing about a body it does not have.
         if (result.body === undefined) return { status: result.status, headers: EMPTY_HEADERS }
         return { status: result.status, headers: JSON_HEADERS, body: JSON.stringify(result.body) }
@@ -145,6 +179,18 @@ export function createOrgHandler(tenancy: Tenancy, options: OrgRouterOptions = {
       }
     },
   }
+}
+
+/** Who the host says is signed in; `NotSignedInError` for nobody, a `TypeError` for an answer that is not an identity. */
+async function signedIn<TRequest>(
+  identify: (request: TRequest) => MaybePromise<HostIdentity | null | undefined>,
+  request: HttpRequest,
+): Promise<HostIdentity> {
+  const identity = await identify((request.source ?? request) as TRequest)
+  if (identity === null || identity === undefined) throw new NotSignedInError()
+  if (typeof identity.subject !== 'string' || identity.subject === '')
+    throw new TypeError('tenantry: identify must answer { subject: string, email?, organization? } or null')
+  return identity
 }
 
 /** A path segment as the client meant it; a malformed escape stays as it came, and simply matches no id. */

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { OrganizationNotFoundError, TokenMissingError } from '../errors.js'
 import * as fields from '../lib/fields.js'
 import type { OrganizationDomain } from '../control/organization-domains.js'
-import type { Organization } from '../control/organization-types.js'
+import type { Member, Organization } from '../control/organization-types.js'
 import { slug } from '../control/slug.js'
 import type { Tenancy } from '../tenancy.js'
 import { internalsOf } from '../tenancy-internals.js'
@@ -18,6 +18,7 @@ const createBody = z.strictObject({
   password: fields.password,
   slug: slug.optional(),
 })
+const createAsHostUserBody = z.strictObject({ organization_name: fields.organizationName, slug: slug.optional() })
 const getQuery = z
   .strictObject({ organization_name: fields.organizationName.optional(), slug: slug.optional() })
   .refine((query) => (query.organization_name === undefined) !== (query.slug === undefined), {
@@ -85,40 +86,17 @@ function domainJson(domain: OrganizationDomain) {
 }
 
 /** The org-management routes over a tenancy: the table both adapters serve. */
-export function orgRoutes(tenancy: Tenancy): OrgRoute[] {
+export function orgRoutes(tenancy: Tenancy, options: { identify: boolean }): OrgRoute[] {
   // A store without domains or audit events serves no routes for them.
   const { records } = internalsOf(tenancy).store
   const kept = (path: string) =>
     (path !== '/org/domains' || records.domains !== undefined) && (path !== '/org/audit' || records.audit !== undefined)
-  return allRoutes(tenancy).filter((route) => kept(route.path))
+  return allRoutes(tenancy, options.identify).filter((route) => kept(route.path))
 }
 
-function allRoutes(tenancy: Tenancy): OrgRoute[] {
+function allRoutes(tenancy: Tenancy, identify: boolean): OrgRoute[] {
   return [
-    route({
-      method: 'POST',
-      path: '/org/create',
-      input: 'body',
-      schema: createBody,
-      authenticated: false,
-      async handle(input) {
-        const { organization, owner } = await tenancy.orgs.create({
-          name: input.organization_name,
-          email: input.email,
-          password: input.password,
-          slug: input.slug,
-        })
-        // `admin` is the original service's field: the account that logs in.
-        return {
-          status: 201,
-          body: {
-            organization: organizationJson(organization),
-            admin: { id: owner.accountId, email: owner.email },
-            owner: memberJson(owner),
-          },
-        }
-      },
-    }),
+    identify ? createAsHostUser(tenancy) : createWithPassword(tenancy),
     route({
       method: 'GET',
       path: '/org/get',
@@ -136,6 +114,7 @@ function allRoutes(tenancy: Tenancy): OrgRoute[] {
     route({
       method: 'POST',
       path: '/admin/login',
+      tokenOnly: true,
       input: 'body',
       schema: loginBody,
       authenticated: false,
@@ -150,6 +129,7 @@ function allRoutes(tenancy: Tenancy): OrgRoute[] {
     route({
       method: 'POST',
       path: '/admin/switch',
+      tokenOnly: true,
       input: 'body',
       schema: switchBody,
       authenticated: true,
@@ -167,6 +147,7 @@ function allRoutes(tenancy: Tenancy): OrgRoute[] {
     route({
       method: 'POST',
       path: '/admin/refresh',
+      tokenOnly: true,
       input: 'body',
       schema: refreshBody,
       authenticated: false,
@@ -177,6 +158,7 @@ function allRoutes(tenancy: Tenancy): OrgRoute[] {
     route({
       method: 'POST',
       path: '/admin/logout',
+      tokenOnly: true,
       input: 'body',
       schema: logoutBody,
       // RFC 7009: the refresh token alone proves the right to revoke it, so a client whose
@@ -250,7 +232,7 @@ function allRoutes(tenancy: Tenancy): OrgRoute[] {
         return { status: 204 }
       },
     }),
-    ...memberRoutes(tenancy),
+    ...memberRoutes(tenancy, identify),
     route({
       method: 'POST',
       path: '/org/domains',
@@ -287,4 +269,54 @@ function allRoutes(tenancy: Tenancy): OrgRoute[] {
       },
     }),
   ]
+}
+
+/** `POST /org/create` with the owner's email and password: a tenantry account. */
+function createWithPassword(tenancy: Tenancy): OrgRoute {
+  return route({
+    method: 'POST',
+    path: '/org/create',
+    input: 'body',
+    schema: createBody,
+    authenticated: false,
+    async handle(input) {
+      const { organization, owner } = await tenancy.orgs.create({
+        name: input.organization_name,
+        email: input.email,
+        password: input.password,
+        slug: input.slug,
+      })
+      return { status: 201, body: createdJson(organization, owner) }
+    },
+  })
+}
+
+/** `POST /org/create` under `identify`: the signed-in host user is the owner; no email or password. */
+function createAsHostUser(tenancy: Tenancy): OrgRoute {
+  return route({
+    method: 'POST',
+    path: '/org/create',
+    input: 'body',
+    schema: createAsHostUserBody,
+    authenticated: 'identity',
+    docsKey: 'POST /org/create as host user',
+    async handle(input, _tenant, request) {
+      const { subject, email } = request.identity!
+      const { organization, owner } = await tenancy.orgs.create({
+        name: input.organization_name,
+        slug: input.slug,
+        owner: { subject, ...(email === undefined ? {} : { email }) },
+      })
+      return { status: 201, body: createdJson(organization, owner) }
+    },
+  })
+}
+
+function createdJson(organization: Organization, owner: Member) {
+  // `admin` is the original service's field: the account that logs in.
+  return {
+    organization: organizationJson(organization),
+    admin: { id: owner.accountId, email: owner.email },
+    owner: memberJson(owner),
+  }
 }

@@ -1,3 +1,5 @@
+import type { Accounts } from '../auth/accounts.js'
+import type { Member } from '../control/organization-types.js'
 import { createHash, randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import type { AuditLog } from '../control/audit-log.js'
@@ -46,13 +48,22 @@ export interface InvitationOptions {
    * cancels the invitation and fails the request, so no invitation exists that nobody was told of.
    */
   onInvitation?: (invitation: Invitation, token: string) => unknown
+  /**
+   * A host user accepts only an invitation sent to their own email (compared ignoring case), as
+   * `identify` or `accept({ subject, email })` gives it. Default `true`; `false` for an app whose
+   * invitation tokens are delivered to the right person some other way.
+   */
+  matchEmail?: boolean
 }
 
 // Checked before the lookup, to spare the store junk.
 // Stryker disable next-line Regex: another shape finds no invitation
 const TOKEN = /^[A-Za-z0-9_-]{43}$/
 const inviteSchema = z.object({ email: fields.email, role: z.string().min(1).max(32) })
-const acceptSchema = z.object({ token: z.string().max(200), password: z.string().max(1024) })
+const acceptSchema = z.union([
+  z.object({ token: z.string().max(200), password: z.string().max(1024) }),
+  z.object({ token: z.string().max(200), subject: z.string().trim().min(1).max(256), email: fields.email.optional() }),
+])
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')
 
@@ -70,13 +81,22 @@ export class Invitations {
   readonly #roles: Roles
   readonly #lifetimeMs: number
   readonly #onInvitation: InvitationOptions['onInvitation']
+  readonly #matchEmail: boolean
+  readonly #accounts: Accounts
 
   constructor(
     store: Store,
     auth: Auth,
-    options: { audit: AuditLog; cache: TenantCache; roles: Roles; invitations: InvitationOptions | undefined },
+    options: {
+      audit: AuditLog
+      cache: TenantCache
+      roles: Roles
+      accounts: Accounts
+      invitations: InvitationOptions | undefined
+    },
   ) {
-    const { lifetimeSeconds = 7 * 24 * 3600, onInvitation } = options.invitations ?? {}
+    const { lifetimeSeconds = 7 * 24 * 3600, onInvitation, matchEmail = true } = options.invitations ?? {}
+    if (typeof matchEmail !== 'boolean') throw new TypeError('tenantry: invitations.matchEmail must be a boolean')
     if (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds <= 0)
       throw new TypeError('tenantry: invitations.lifetimeSeconds must be a positive whole number of seconds')
     if (onInvitation !== undefined && typeof onInvitation !== 'function')
@@ -88,6 +108,8 @@ export class Invitations {
     this.#roles = options.roles
     this.#lifetimeMs = lifetimeSeconds * 1000
     this.#onInvitation = onInvitation
+    this.#matchEmail = matchEmail
+    this.#accounts = options.accounts
   }
 
   /**
@@ -191,19 +213,31 @@ export class Invitations {
   }
 
   /**
-   * Accepts an invitation: with no account for its email, creates one with `password`; with
-   * one, `password` must be that account's. Answers with a token pair for the organization, as
-   * a login does. Unknown, used, cancelled or expired tokens and wrong passwords are
-   * `InvitationInvalidError` (401); a deleted organization is `OrganizationNotFoundError`.
-   * Throttled per email and client address like a login.
+   * Accepts an invitation, with one of two credentials:
+   * - `{ token, password }`: the account of the invitation's email must have this password, or,
+   *   with none, one is made with it; answers a token pair for the organization, as a login does.
+   * - `{ token, subject, email? }`: the host app's signed-in user joins (their account linked as
+   *   `tenancy.accounts.link` does); unless `invitations.matchEmail` is off, only when `email` is
+   *   the invitation's.
+   * Unknown, used, cancelled or expired tokens and wrong credentials are `InvitationInvalidError`
+   * (401); a deleted organization is `OrganizationNotFoundError`. Throttled per email and client
+   * address like a login.
    */
-  async accept(
+  accept(
     input: { token: string; password: string },
+    context?: { clientAddress?: string },
+  ): Promise<{ organizationId: string; member: Member; tokens: IssuedTokens }>
+  accept(
+    input: { token: string; subject: string; email?: string },
+    context?: { clientAddress?: string },
+  ): Promise<{ organizationId: string; member: Member }>
+  async accept(
+    input: { token: string; password: string } | { token: string; subject: string; email?: string },
     context: { clientAddress?: string } = {},
-  ): Promise<{ tokens: IssuedTokens; organizationId: string }> {
-    const { token, password } = parseInput(acceptSchema, input)
-    const invitation = TOKEN.test(token)
-      ? await this.#store.records.invitations.find({ tokenHash: hashToken(token) })
+  ): Promise<{ organizationId: string; member: Member; tokens?: IssuedTokens }> {
+    const parsed = parseInput(acceptSchema, input)
+    const invitation = TOKEN.test(parsed.token)
+      ? await this.#store.records.invitations.find({ tokenHash: hashToken(parsed.token) })
       : null
     if (!invitation || invitation.expiresAt.getTime() <= Date.now()) throw new InvitationInvalidError()
     const org = await this.#store.records.organizations.find({ id: invitation.organizationId })
@@ -215,25 +249,35 @@ export class Invitations {
     // Everything that can refuse (the password, its hashing) happens before the invitation is
     // claimed, and nothing is written before it: a loser of the claim has nothing to undo, so it
     // can never undo what the winner relies on (an account the winner has just joined).
-    const existing = await this.#auth.verifyCredentials(invitation.email, password, context)
-    if (!existing && (await this.#store.records.accounts.find({ email: invitation.email })))
-      throw new InvitationInvalidError()
     const now = new Date()
-    const newAccount: AccountRecord | undefined = existing
-      ? undefined
-      : {
-          id: newId(),
-          email: invitation.email,
-          passwordHash: await this.#auth.hashPassword(password),
-          tokenVersion: 0,
-          createdAt: now,
-          updatedAt: now,
-        }
+    let existing: AccountRecord | null
+    let join: () => Promise<AccountRecord>
+    if ('password' in parsed) {
+      existing = await this.#auth.verifyCredentials(invitation.email, parsed.password, context)
+      if (!existing && (await this.#store.records.accounts.find({ email: invitation.email })))
+        throw new InvitationInvalidError()
+      const newAccount: AccountRecord = {
+        id: newId(),
+        email: invitation.email,
+        passwordHash: existing ? null : await this.#auth.hashPassword(parsed.password),
+        tokenVersion: 0,
+        createdAt: now,
+        updatedAt: now,
+      }
+      join = () => this.#insertAccount(newAccount, parsed.password, context)
+    } else {
+      await this.#auth.countAttempt(invitation.email, context.clientAddress)
+      if (this.#matchEmail && parsed.email !== invitation.email)
+        throw new InvitationInvalidError('this invitation was sent to another email')
+      existing = await this.#store.records.accounts.find({ subject: parsed.subject })
+      join = () => this.#accounts.linkRecord({ subject: parsed.subject, email: parsed.email })
+    }
     // The one step that decides: of concurrent accepts, exactly one deletes the invitation.
     if (!(await this.#store.records.invitations.delete(invitation.id, org.id))) throw new InvitationInvalidError()
     let membership: MembershipRecord
+    let account: AccountRecord | undefined = existing ?? undefined
     try {
-      const account = existing ?? (await this.#insertAccount(newAccount!, password, context))
+      account ??= await join()
       membership = {
         id: newId(),
         accountId: account.id,
@@ -248,7 +292,7 @@ export class Invitations {
       // made for it (its insert may have applied even if it reported an error) goes, unless
       // something joined it meanwhile. If that cannot be told (the listing fails), it stays: an
       // unused account, which a retry of this accept joins, is better than a member without one.
-      if (newAccount) await removeAccountIfUnused(this.#store, this.#cache, newAccount.id).catch(() => {})
+      if (!existing && account) await removeAccountIfUnused(this.#store, this.#cache, account.id).catch(() => {})
       await this.#store.records.invitations.insert(invitation).catch(() => {})
       throw err
     }
@@ -259,13 +303,18 @@ export class Invitations {
       clientAddress: context.clientAddress ?? null,
       details: { invitationId: invitation.id, memberId: membership.id, role: invitation.role },
     })
-    return { tokens: await this.#auth.startSession(membership), organizationId: org.id }
+    const member: Member = {
+      id: membership.id,
+      accountId: account.id,
+      organizationId: org.id,
+      email: account.email,
+      role: membership.role,
+      createdAt: now,
+    }
+    const tokens = 'password' in parsed ? await this.#auth.startSession(membership) : undefined
+    return { organizationId: org.id, member, ...(tokens ? { tokens } : {}) }
   }
 
-  /**
-   * Inserts the invitee's new account. If another request made one for the email meanwhile
-   * (another organization's create or invitation), answers that one when the password is its own.
-   */
   async #insertAccount(
     account: AccountRecord,
     password: string,

@@ -21,6 +21,8 @@ export interface OpenApiOptions {
   version?: string
   /** The path the org routes are mounted under, such as `/api`; every path in the document starts with it. */
   prefix?: string
+  /** The routes sign in through the host app (`orgRouter`'s `identify`), not by token. */
+  identify?: boolean
 }
 
 /**
@@ -34,7 +36,7 @@ export function buildOpenApi(routes: readonly OrgRoute[], options: OpenApiOption
   jsonSchema(Problem, 'output', schemas)
   const paths: OpenApiDocument['paths'] = {}
   for (const route of routes) {
-    const key = `${route.method} ${route.path}`
+    const key = route.docsKey ?? `${route.method} ${route.path}`
     const docs = routeDocs[key]
     const success = (successes as Record<string, { status: number; body?: z.ZodType }>)[key]
     if (!docs || !success) throw new Error(`tenantry: the route ${key} has no OpenAPI description`)
@@ -51,9 +53,7 @@ export function buildOpenApi(routes: readonly OrgRoute[], options: OpenApiOption
         content: { 'application/json': { schema: jsonSchema(route.schema, 'input', schemas) } },
       }
     }
-    // Public routes say so (`[]`), so a client never guesses whether to send a token.
-    operation.security =
-      route.authenticated === false ? [] : route.authenticated === 'optional' ? [{ bearer: [] }, {}] : [{ bearer: [] }]
+    operation.security = security(route, options.identify === true)
     operation.responses = {
       [success.status]: success.body
         ? {
@@ -61,7 +61,7 @@ export function buildOpenApi(routes: readonly OrgRoute[], options: OpenApiOption
             content: { 'application/json': { schema: jsonSchema(success.body, 'output', schemas) } },
           }
         : { description: 'Success; no body' },
-      ...problemResponses(route, docs.errors),
+      ...problemResponses(route, docs.errors, options.identify === true),
     }
     paths[`${options.prefix ?? ''}${route.path}`] ??= {}
     paths[`${options.prefix ?? ''}${route.path}`]![route.method.toLowerCase()] = operation
@@ -91,21 +91,33 @@ export function buildOpenApi(routes: readonly OrgRoute[], options: OpenApiOption
   }
 }
 
+/**
+ * Public routes say so (`[]`), so a client never guesses whether to send a token. Under
+ * `identify` the host's own sign-in (its session cookie) authenticates: nothing tenantry can name.
+ */
+function security(route: OrgRoute, identify: boolean): JsonObject[] {
+  if (route.authenticated === false || (identify && !route.tokenOnly)) return []
+  return route.authenticated === 'optional' ? [{ bearer: [] }, {}] : [{ bearer: [] }]
+}
+
 /** The problem codes a route can answer with: its own, and those of every route of its kind. */
-function problemCodes(route: OrgRoute, own: readonly string[]): string[] {
+function problemCodes(route: OrgRoute, own: readonly string[], identify: boolean): string[] {
   const codes = new Set(own)
   codes.add('VALIDATION_FAILED')
   if (route.input === 'body')
     for (const code of ['MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE']) codes.add(code)
-  if (route.authenticated !== false)
+  const byHost = identify && !route.tokenOnly && route.authenticated !== false
+  if (byHost) codes.add('NOT_SIGNED_IN')
+  if (byHost && route.authenticated === true) codes.add('TENANT_ACCESS_DENIED').add('ORGANIZATION_REQUIRED')
+  if (!byHost && route.authenticated !== false)
     for (const code of ['TOKEN_MISSING', 'TOKEN_INVALID', 'TOKEN_EXPIRED']) codes.add(code)
   if (route.permission !== undefined) codes.add('PERMISSION_DENIED')
   return [...codes]
 }
 
-function problemResponses(route: OrgRoute, own: readonly string[]): Record<string, JsonObject> {
+function problemResponses(route: OrgRoute, own: readonly string[], identify: boolean): Record<string, JsonObject> {
   const byStatus = new Map<number, string[]>()
-  for (const code of problemCodes(route, own)) {
+  for (const code of problemCodes(route, own, identify)) {
     const problem = PROBLEMS[code]
     if (!problem) throw new Error(`tenantry: ${code} is not a problem code`)
     byStatus.set(problem.status, [...(byStatus.get(problem.status) ?? []), code])

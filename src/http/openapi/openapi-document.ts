@@ -15,5 +15,8 @@ export function openApiDocument(
   options: OpenApiOptions & { routes?: RouteSwitches } = {},
 ): OpenApiDocument {
   const { routes, ...document } = options
-  return buildOpenApi(withoutSwitchedOff(orgRoutes(tenancy), routes), document)
+  return buildOpenApi(
+    withoutSwitchedOff(orgRoutes(tenancy, { identify: document.identify === true }), routes),
+    document,
+  )
 }

@@ -145,4 +145,22 @@ export const routeDocs: Record<string, { operationId: string; summary: string; t
     summary: 'Accept an invitation: a new account, or your existing one with its password',
     errors: ['INVITATION_INVALID', 'ORGANIZATION_NOT_FOUND', 'ALREADY_A_MEMBER', 'TOO_MANY_REQUESTS'],
   },
+  'POST /org/invitations/accept as host user': {
+    operationId: 'acceptInvitation',
+    tag: 'Invitations',
+    summary: 'Accept an invitation as the signed-in user (sent to their email)',
+    errors: [
+      'INVITATION_INVALID',
+      'ORGANIZATION_NOT_FOUND',
+      'ALREADY_A_MEMBER',
+      'TOO_MANY_REQUESTS',
+      'ADMIN_EMAIL_TAKEN',
+    ],
+  },
+  'POST /org/create as host user': {
+    operationId: 'createOrganization',
+    tag: 'Organizations',
+    summary: 'Create an organization owned by the signed-in user',
+    errors: ['ORGANIZATION_NAME_TAKEN', 'SLUG_TAKEN', 'CAPACITY_EXCEEDED', 'ADMIN_EMAIL_TAKEN'],
+  },
 }

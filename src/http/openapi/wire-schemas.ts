@@ -25,7 +25,7 @@ const Member = z
   .strictObject({
     id: z.string().meta({ description: 'The membership id' }),
     account_id: z.string(),
-    email: z.string(),
+    email: z.string().nullable().meta({ description: 'null for a host user linked without one' }),
     role: z.string().meta({ description: 'owner, admin, member or a custom role' }),
     created_at: timestamp,
   })
@@ -112,15 +112,15 @@ export const Problem = z
   .meta({ id: 'Problem', description: 'RFC 9457 problem details' })
 
 /** What each route answers on success: its status and, unless it is empty, its body. */
+const Created = z.strictObject({
+  organization: Organization,
+  admin: z.strictObject({ id: z.string(), email: z.string().nullable() }),
+  owner: Member,
+})
+
 export const successes = {
-  'POST /org/create': {
-    status: 201,
-    body: z.strictObject({
-      organization: Organization,
-      admin: z.strictObject({ id: z.string(), email: z.string() }),
-      owner: Member,
-    }),
-  },
+  'POST /org/create': { status: 201, body: Created },
+  'POST /org/create as host user': { status: 201, body: Created },
   'GET /org/get': { status: 200, body: z.strictObject({ organization: Organization }) },
   'POST /admin/login': { status: 200, body: Tokens },
   'POST /admin/switch': { status: 200, body: Tokens },
@@ -150,4 +150,5 @@ export const successes = {
   'GET /org/invitations': { status: 200, body: z.strictObject({ invitations: z.array(Invitation) }) },
   'DELETE /org/invitations/{id}': { status: 204 },
   'POST /org/invitations/accept': { status: 200, body: Tokens },
+  'POST /org/invitations/accept as host user': { status: 200, body: z.strictObject({ member: Member }) },
 } satisfies Record<string, { status: number; body?: z.ZodType }>
