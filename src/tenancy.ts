@@ -183,7 +183,7 @@ export function createTenancy(options: TenancyOptions): Tenancy {
     members,
     invitations,
     audit: Object.freeze({ list: audit.list.bind(audit) }),
-    admin: tenancyAdmin(store, { domains, audit, roles }),
+    admin: tenancyAdmin(store, { domains, audit, roles, members, teardown, cache, reservedSlugs }),
     baseDomains,
     tenant: (ref: TenantRef) => registry.find(ref),
     authenticate: (accessToken: string) => registry.resolve(accessToken),

@@ -182,13 +182,7 @@ export class OrganizationService {
     const account = await this.#store.records.accounts.find({ id: membership.accountId })
     if (!account) throw new NotAMemberError('the account no longer exists')
 
-    const orgPatch: OrganizationPatch = {}
-    if (input.name !== undefined && input.name !== org.name)
-      Object.assign(orgPatch, { name: input.name, nameKey: organizationNameKey(input.name) })
-    if (input.slug !== undefined && input.slug !== org.slug) {
-      this.#refuseReserved(input.slug)
-      orgPatch.slug = input.slug
-    }
+    const orgPatch = organizationPatch(org, input, this.#reservedSlugs)
     // Sending the current name or slug changes nothing, and needs nothing.
     if (Object.keys(orgPatch).length > 0 && !this.#roles.can(role, 'org:update'))
       throw new PermissionDeniedError('renaming the organization or changing its slug needs the org:update permission')
@@ -267,26 +261,7 @@ export class OrganizationService {
     const { org, role } = await loadCaller(this.#store, tenant)
     if (role !== 'owner') throw new PermissionDeniedError('only the owner may delete the organization')
 
-    // From here on no token, slug or domain of this organization is honoured. Of two deletes
-    // (or a delete and anything else that changes state), exactly one gets past this claim.
-    const claimed = await this.#store.records.organizations
-      .transition(org.id, { from: ['active'], to: 'deleting' })
-      .finally(() => this.#cache.invalidateOrganization(org.id))
-    if (!claimed) throw new OrganizationNotFoundError('no organization has this name')
-    if (this.#hooks.beforeDelete) {
-      try {
-        await this.#teardown.runHook(this.#hooks.beforeDelete, claimed)
-      } catch (err) {
-        // Nothing of tenantry's is touched yet, so give the organization back intact.
-        await this.#store.records.organizations.transition(org.id, { from: ['deleting'], to: 'active' }).catch(() => {})
-        this.#cache.invalidateOrganization(org.id)
-        throw err
-      }
-    }
-    // From the first dropped collection or document on, there is no going back: a failure leaves
-    // the organization `deleting` (invisible, no token honoured) for recover() or the next claim
-    // of its name to finish. Giving it back could hand out a tenant with half its data.
-    await this.#teardown.tearDown(claimed, { hooks: false })
+    await this.#teardown.deleteActive(org)
     // The one event that outlives the organization: the record of its deletion.
     await this.#audit.record({
       type: 'organization.deleted',
@@ -390,6 +365,25 @@ export class OrganizationService {
       return existing
     }
   }
+}
+
+/**
+ * What a rename or reslug changes: only what differs (sending the current name changes nothing);
+ * a reserved slug is a `ValidationError`.
+ */
+export function organizationPatch(
+  org: OrganizationRecord,
+  changes: { name?: string; slug?: string },
+  reservedSlugs: ReadonlySet<string>,
+): OrganizationPatch {
+  const patch: OrganizationPatch = {}
+  if (changes.name !== undefined && changes.name !== org.name)
+    Object.assign(patch, { name: changes.name, nameKey: organizationNameKey(changes.name) })
+  if (changes.slug !== undefined && changes.slug !== org.slug) {
+    if (reservedSlugs.has(changes.slug)) throw new ValidationError([{ pointer: '#/slug', detail: 'is reserved' }])
+    patch.slug = changes.slug
+  }
+  return patch
 }
 
 /** An organization record as callers see it. */

@@ -32,6 +32,34 @@ export class OrganizationTeardown {
   }
 
   /**
+   * Deletes an active organization: claims it (`deleting`; from then on no token, slug or domain
+   * of it is honoured), runs `beforeDelete`, and tears it down. `OrganizationNotFoundError` if
+   * another change claimed it first.
+   */
+  async deleteActive(org: OrganizationRecord): Promise<void> {
+    // From here on no token, slug or domain of this organization is honoured. Of two deletes
+    // (or a delete and anything else that changes state), exactly one gets past this claim.
+    const claimed = await this.#store.records.organizations
+      .transition(org.id, { from: ['active'], to: 'deleting' })
+      .finally(() => this.#cache.invalidateOrganization(org.id))
+    if (!claimed) throw new OrganizationNotFoundError('no organization has this name')
+    if (this.#hooks.beforeDelete) {
+      try {
+        await this.runHook(this.#hooks.beforeDelete, claimed)
+      } catch (err) {
+        // Nothing of tenantry's is touched yet, so give the organization back intact.
+        await this.#store.records.organizations.transition(org.id, { from: ['deleting'], to: 'active' }).catch(() => {})
+        this.#cache.invalidateOrganization(org.id)
+        throw err
+      }
+    }
+    // From the first dropped collection or document on, there is no going back: a failure leaves
+    // the organization `deleting` (invisible, no token honoured) for recover() or the next claim
+    // of its name to finish. Giving it back could hand out a tenant with half its data.
+    await this.tearDown(claimed, { hooks: false })
+  }
+
+  /**
    * Removes every trace of an organization. With `hooks`, an interrupted delete gets its
    * `beforeDelete` again, unless its data is already gone (the hook always ran before the drop).
    */

@@ -3,10 +3,16 @@ import { OrganizationNotFoundError, ValidationError } from '../errors.js'
 import { newId } from '../lib/ids.js'
 import { parseInput } from '../lib/parse-input.js'
 import type { Roles } from '../members/roles.js'
+import { systemActor } from '../members/caller.js'
+import type { MemberService } from '../members/member-service.js'
+import type { TenantCache } from '../context/tenant-cache.js'
+import * as fields from '../lib/fields.js'
 import type { Store } from '../store.js'
 import type { AuditLog } from './audit-log.js'
 import type { OrganizationDomain, OrganizationDomains } from './organization-domains.js'
-import { toOrganization } from './organization-service.js'
+import { organizationPatch, toOrganization } from './organization-service.js'
+import type { OrganizationTeardown } from './organization-teardown.js'
+import { slug } from './slug.js'
 import type { Member, Organization } from './organization-types.js'
 import type { AuditEvent, AuditPage } from './records.js'
 
@@ -43,17 +49,46 @@ export interface TenancyAdmin {
    * `AlreadyMemberError` if it is one.
    */
   addMember(organizationId: string, member: { accountId: string; role: string }): Promise<Member>
+  /** Gives a member another role (not `owner`: ownership moves by `transferOwnership`). */
+  changeRole(organizationId: string, membershipId: string, role: string): Promise<Member>
+  /** Removes a member; their sessions end at once. The owner cannot be removed: transfer first. */
+  removeMember(organizationId: string, membershipId: string): Promise<void>
+  /** Makes the member the owner; the former owner becomes an admin. */
+  transferOwnership(organizationId: string, membershipId: string): Promise<Member>
+  /** Renames the organization or changes its slug (the old slug stops resolving at once). */
+  updateOrganization(organizationId: string, changes: { name?: string; slug?: string }): Promise<Organization>
+  /**
+   * Deletes the organization, its members, invitations, domains and data, as its owner's
+   * `orgs.delete` does (`beforeDelete` included); its tokens stop at once.
+   */
+  deleteOrganization(organizationId: string): Promise<void>
 }
 
 const listSchema = z.object({ after: z.string().optional(), limit: z.number().int().min(1).max(1000).default(100) })
 
 const addMemberSchema = z.object({ accountId: z.string().min(1), role: z.string().min(1).max(32) })
 
+const updateSchema = z.object({ name: fields.organizationName.optional(), slug: slug.optional() })
+
 export function tenancyAdmin(
   store: Store,
-  services: { domains: OrganizationDomains; audit: AuditLog; roles: Roles },
+  services: {
+    domains: OrganizationDomains
+    audit: AuditLog
+    roles: Roles
+    members: MemberService
+    teardown: OrganizationTeardown
+    cache: TenantCache
+    reservedSlugs: ReadonlySet<string>
+  },
 ): TenancyAdmin {
-  const { domains, audit, roles } = services
+  const { domains, audit, roles, members, teardown, cache, reservedSlugs } = services
+  const active = async (organizationId: string) => {
+    const org =
+      typeof organizationId === 'string' ? await store.records.organizations.find({ id: organizationId }) : null
+    if (org?.state !== 'active') throw new OrganizationNotFoundError('no organization has this id')
+    return org
+  }
   return Object.freeze({
     async listOrganizations(options: { after?: string | null; limit?: number } = {}) {
       const { after, limit } = parseInput(listSchema, { ...options, after: options.after ?? undefined })
@@ -89,6 +124,36 @@ export function tenancyAdmin(
         details: { membershipId: record.id, role, actor: 'system' },
       })
       return { id: record.id, accountId, organizationId, email: account.email, role, createdAt: now }
+    },
+    changeRole: (organizationId: string, membershipId: string, role: string) =>
+      members.changeRole(systemActor(organizationId), membershipId, role),
+    removeMember: (organizationId: string, membershipId: string) =>
+      members.remove(systemActor(organizationId), membershipId),
+    transferOwnership: (organizationId: string, membershipId: string) =>
+      members.transferOwnership(systemActor(organizationId), membershipId),
+    async updateOrganization(organizationId: string, changes: { name?: string; slug?: string }) {
+      const org = await active(organizationId)
+      const patch = organizationPatch(org, parseInput(updateSchema, changes), reservedSlugs)
+      if (Object.keys(patch).length === 0) return toOrganization(org)
+      const updated = await store.records.organizations
+        .update(org.id, { ...patch, updatedAt: new Date() })
+        .finally(() => cache.invalidateOrganization(org.id))
+      if (!updated) throw new OrganizationNotFoundError('no organization has this id')
+      await audit.record({
+        type: 'organization.updated',
+        organizationId: org.id,
+        details: { renamed: patch.name !== undefined, reslugged: patch.slug !== undefined, actor: 'system' },
+      })
+      return toOrganization(updated)
+    },
+    async deleteOrganization(organizationId: string) {
+      const org = await active(organizationId)
+      await teardown.deleteActive(org)
+      await audit.record({
+        type: 'organization.deleted',
+        organizationId: org.id,
+        details: { name: org.name, actor: 'system' },
+      })
     },
   })
 }

@@ -8,10 +8,9 @@ import type { Member } from '../control/organization-types.js'
 import type { Store } from '../store.js'
 import type { MembershipRecord, OrganizationRecord } from '../control/records.js'
 import type { MemberTenant, Tenant } from '../tenant.js'
-import { loadCaller, type Caller } from './caller.js'
+import { type Acting, type Actor, loadActor, loadCaller } from './caller.js'
 import { effectiveRole, Roles } from './roles.js'
 
-type Acting = Pick<MemberTenant, 'id' | 'member'>
 const memberId = z.string().min(1).max(200)
 
 /**
@@ -84,7 +83,7 @@ export class MemberService {
       ])
     }
     const target = await this.#target(caller, input.id)
-    if (target.membership.id === caller.membership.id) throw new PermissionDeniedError('nobody changes their own role')
+    if (target.membership.id === caller.membership?.id) throw new PermissionDeniedError('nobody changes their own role')
     if (!this.#roles.mayManage(caller.role, target.role))
       throw new PermissionDeniedError(`a ${caller.role} may not change the role of a ${target.role}`)
     if (!this.#roles.mayManage(caller.role, input.role))
@@ -100,8 +99,8 @@ export class MemberService {
     await this.#audit.record({
       type: 'member.role_changed',
       organizationId: caller.org.id,
-      accountId: caller.membership.accountId,
-      details: { memberId: target.membership.id, from: target.role, to: input.role },
+      accountId: caller.membership?.accountId,
+      details: { memberId: target.membership.id, from: target.role, to: input.role, ...actorOf(caller) },
     })
     return (await this.#member(caller.org, updated))!
   }
@@ -111,7 +110,7 @@ export class MemberService {
     const input = parseInput(z.object({ id: memberId }), { id })
     const caller = await this.#authorize(tenant, 'members:remove')
     const target = await this.#target(caller, input.id)
-    if (target.membership.id === caller.membership.id)
+    if (target.membership.id === caller.membership?.id)
       throw new PermissionDeniedError('to remove yourself, leave the organization')
     if (target.role === 'owner')
       throw new PermissionDeniedError('the owner cannot be removed; ownership must be transferred first')
@@ -121,13 +120,13 @@ export class MemberService {
     await this.#audit.record({
       type: 'member.removed',
       organizationId: caller.org.id,
-      accountId: caller.membership.accountId,
-      details: { memberId: target.membership.id },
+      accountId: caller.membership?.accountId,
+      details: { memberId: target.membership.id, ...actorOf(caller) },
     })
   }
 
   /** Leaves the organization: the caller's membership and sessions here end. The owner must transfer ownership first. */
-  async leave(tenant: Acting): Promise<void> {
+  async leave(tenant: Pick<MemberTenant, 'id' | 'member'>): Promise<void> {
     const caller = await loadCaller(this.#store, tenant)
     if (caller.role === 'owner') throw new PermissionDeniedError('the owner cannot leave; transfer ownership first')
     await this.#delete(caller.org, caller.membership)
@@ -146,42 +145,47 @@ export class MemberService {
    */
   async transferOwnership(tenant: Acting, id: string): Promise<Member> {
     const input = parseInput(z.object({ id: memberId }), { id })
-    const caller = await loadCaller(this.#store, tenant)
+    const caller = await loadActor(this.#store, tenant)
     if (caller.role !== 'owner') throw new PermissionDeniedError('only the owner may transfer ownership')
     const target = await this.#target(caller, input.id)
-    if (target.membership.id === caller.membership.id)
+    const formerOwnerId = caller.org.ownerId
+    if (target.membership.id === formerOwnerId)
       throw new ValidationError([{ pointer: '#/member_id', detail: 'is already the owner' }])
     const moved = await this.#store.records.organizations
-      .update(
-        caller.org.id,
-        { ownerId: target.membership.id, updatedAt: new Date() },
-        { ownerId: caller.membership.id },
-      )
+      .update(caller.org.id, { ownerId: target.membership.id, updatedAt: new Date() }, { ownerId: formerOwnerId })
       .finally(() => this.#cache.invalidateOrganization(caller.org.id))
     if (!moved) throw new PermissionDeniedError('ownership changed meanwhile; only the owner may transfer it')
+    // A removal or leave of the new owner that raced this write: give ownership back.
+    if (!(await this.#store.records.memberships.find({ id: target.membership.id }))) {
+      await this.#store.records.organizations
+        .update(caller.org.id, { ownerId: formerOwnerId }, { ownerId: target.membership.id })
+        .finally(() => this.#cache.invalidateOrganization(caller.org.id))
+      throw new MemberNotFoundError('the member left or was removed meanwhile')
+    }
+    const former = caller.membership ?? (await this.#store.records.memberships.find({ id: formerOwnerId }))
     // Both roles changed: tokens carrying the old ones stop at once (the registry compares roles).
-    await Promise.all([this.#revoke(caller.membership), this.#revoke(target.membership)])
+    await Promise.all([former && this.#revoke(former), this.#revoke(target.membership)])
     // The former owner's stored role is what they hold now: an admin.
-    await this.#store.records.memberships.update(caller.membership.id, { role: 'admin', updatedAt: new Date() })
-    this.#cache.invalidateMembership(caller.membership.id)
+    await this.#store.records.memberships.update(formerOwnerId, { role: 'admin', updatedAt: new Date() })
+    this.#cache.invalidateMembership(formerOwnerId)
     await this.#audit.record({
       type: 'ownership.transferred',
       organizationId: caller.org.id,
-      accountId: caller.membership.accountId,
-      details: { from: caller.membership.id, to: target.membership.id },
+      accountId: caller.membership?.accountId,
+      details: { from: formerOwnerId, to: target.membership.id, ...actorOf(caller) },
     })
     return (await this.#member(moved, target.membership))!
   }
 
-  async #authorize(tenant: Acting, permission: string): Promise<Caller> {
-    const caller = await loadCaller(this.#store, tenant)
+  async #authorize(tenant: Acting, permission: string): Promise<Actor> {
+    const caller = await loadActor(this.#store, tenant)
     if (!this.#roles.can(caller.role, permission))
       throw new PermissionDeniedError(`this needs the ${permission} permission`)
     return caller
   }
 
   /** A membership of the caller's organization, with its role; one of any other organization is not found. */
-  async #target(caller: Caller, id: string): Promise<{ membership: MembershipRecord; role: string }> {
+  async #target(caller: Actor, id: string): Promise<{ membership: MembershipRecord; role: string }> {
     const membership = await this.#store.records.memberships.find({ id })
     if (membership?.organizationId !== caller.org.id)
       throw new MemberNotFoundError('this organization has no member with this id')
@@ -190,8 +194,17 @@ export class MemberService {
 
   async #delete(org: OrganizationRecord, membership: MembershipRecord): Promise<void> {
     const deleted = await this.#store.records.memberships.delete(membership.id, org.id)
+    if (!deleted) {
+      await this.#revoke(membership)
+      throw new MemberNotFoundError('this organization has no member with this id')
+    }
+    // A transfer to this member that raced the delete: the organization keeps its new owner.
+    if ((await this.#store.records.organizations.find({ id: org.id }))?.ownerId === membership.id) {
+      await this.#store.records.memberships.insert(membership)
+      this.#cache.invalidateOrganization(org.id)
+      throw new PermissionDeniedError('this member became the owner meanwhile; ownership must be transferred first')
+    }
     await this.#revoke(membership)
-    if (!deleted) throw new MemberNotFoundError('this organization has no member with this id')
     // An account that belonged only here goes with its last membership.
     await removeAccountIfUnused(this.#store, this.#cache, membership.accountId)
   }
@@ -214,4 +227,9 @@ export class MemberService {
       createdAt: membership.createdAt,
     }
   }
+}
+
+/** What the audit trail says of a back-office change: who the host named as acting. */
+function actorOf(caller: Actor): { actor?: string } {
+  return caller.actor === undefined ? {} : { actor: caller.actor }
 }
