@@ -54,6 +54,15 @@ export class SubjectTakenError extends TenantryError {
   static override code = 'SUBJECT_TAKEN' as const
 }
 
+/** The organization is suspended (`tenancy.admin.suspend`): nobody acts for it until it is resumed; its data is kept. */
+export class OrganizationSuspendedError extends TenantryError {
+  static override code = 'ORGANIZATION_SUSPENDED' as const
+
+  constructor(message = 'this organization is suspended') {
+    super(message)
+  }
+}
+
 /** No live organization has this name or id. */
 export class OrganizationNotFoundError extends TenantryError {
   static override code = 'ORGANIZATION_NOT_FOUND' as const

@@ -1,7 +1,7 @@
 import { Accounts } from './auth/accounts.js'
 import { Auth } from './auth/auth.js'
 import type { AuthOptions } from './auth/auth-options.js'
-import { isMintedTenant } from './context/mint-tenant.js'
+import { isMintedTenant, tenantOf } from './context/mint-tenant.js'
 import { TenantCache, type TenantCacheOptions } from './context/tenant-cache.js'
 import { runAsTenant } from './context/tenant-context.js'
 import { TenantRegistry } from './context/tenant-registry.js'
@@ -16,7 +16,7 @@ import type { LifecycleHooks, MigrateOptions, MigrationReport } from './control/
 import type { AuditEvent } from './control/records.js'
 import { DEFAULT_RESERVED_SLUGS, isSlug } from './control/slug.js'
 import { tenancyAdmin, type TenancyAdmin } from './control/tenancy-admin.js'
-import { OrganizationNotFoundError } from './errors.js'
+import { OrganizationNotFoundError, OrganizationSuspendedError } from './errors.js'
 import { Invitations, type InvitationOptions } from './members/invitations.js'
 import { MemberService } from './members/member-service.js'
 import { Roles, type RoleDefinitions } from './members/roles.js'
@@ -57,7 +57,10 @@ export interface TenancyOptions {
   invitations?: InvitationOptions
 }
 
-export type ForEachTenantOptions = WalkOptions
+export type ForEachTenantOptions = WalkOptions & {
+  /** Visit suspended organizations too (a billing job settling their accounts). Default `false`. */
+  includeSuspended?: boolean
+}
 export type ForEachTenantReport = WalkReport
 
 /** The one object a host keeps: the services over one store, and the ways to act as a tenant. */
@@ -176,6 +179,12 @@ export function createTenancy(options: TenancyOptions): Tenancy {
     // Awaited here, inside this function, so the caller's context is what it was either way.
     return await (runAsTenant(tenant, fn) as Awaited<TResult>)
   }
+  // A suspended organization's tenant, read afresh: the registry hands out only active ones.
+  const suspendedTenant = async (id: string): Promise<Tenant> => {
+    const record = await store.records.organizations.find({ id })
+    if (record?.state !== 'suspended') throw new OrganizationNotFoundError('the organization changed meanwhile')
+    return tenantOf(record, store)
+  }
   const tenancy: Tenancy = Object.freeze({
     orgs,
     auth,
@@ -188,18 +197,20 @@ export function createTenancy(options: TenancyOptions): Tenancy {
     tenant: (ref: TenantRef) => registry.find(ref),
     authenticate: (accessToken: string) => registry.resolve(accessToken),
     run,
-    forEachTenant(fn: (tenant: Tenant) => unknown, walkOptions?: ForEachTenantOptions) {
+    forEachTenant(fn: (tenant: Tenant) => unknown, forEachOptions: ForEachTenantOptions = {}) {
       if (typeof fn !== 'function') throw new TypeError('tenantry: forEachTenant needs a function to run')
+      const { includeSuspended = false, ...walkOptions } = forEachOptions
       return walkOrganizations(
         store,
         async (org) => {
-          if (org.state !== 'active') return false
+          const suspended = org.state === 'suspended' && includeSuspended
+          if (org.state !== 'active' && !suspended) return false
           let tenant: Tenant
           try {
-            tenant = await registry.find({ id: org.id })
+            tenant = suspended ? await suspendedTenant(org.id) : await registry.find({ id: org.id })
           } catch (err) {
-            // Deleted (or being deleted) since the listing: skipped, never run as anyone else.
-            if (err instanceof OrganizationNotFoundError) return false
+            // Deleted, suspended (or being deleted) since the listing: skipped, never run as anyone else.
+            if (err instanceof OrganizationNotFoundError || err instanceof OrganizationSuspendedError) return false
             throw err
           }
           await runAsTenant(tenant, fn)

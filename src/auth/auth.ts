@@ -6,6 +6,7 @@ import {
   InvalidCredentialsError,
   OrganizationNotFoundError,
   OrganizationRequiredError,
+  OrganizationSuspendedError,
   TokenExpiredError,
   TokenInvalidError,
   TooManyRequestsError,
@@ -156,6 +157,8 @@ export class Auth {
       )
     }
     await this.#throttle.succeeded(email)
+    // Told only now, after the password matched: the organization exists, and is suspended.
+    if (chosen.organization.state === 'suspended') throw new OrganizationSuspendedError()
     const tokens = await this.#sessions.start(account, chosen.membership, chosen.organization)
     await this.#audit.record({
       type: 'login.succeeded',
@@ -215,6 +218,7 @@ export class Auth {
       ? (await this.#activeMemberships(account.id)).find(({ organization }) => organization.nameKey === key)
       : undefined
     if (!account || !target) throw new OrganizationNotFoundError('no organization has this name')
+    if (target.organization.state === 'suspended') throw new OrganizationSuspendedError()
     const tokens = await this.#sessions.start(account, target.membership, target.organization)
     await this.#audit.record({
       type: 'login.succeeded',
@@ -242,7 +246,9 @@ export class Auth {
       organization?.state !== 'active' ||
       stored.organizationId !== organization.id
     )
-      throw new OrganizationNotFoundError('no such membership')
+      throw organization?.state === 'suspended'
+        ? new OrganizationSuspendedError()
+        : new OrganizationNotFoundError('no such membership')
     return this.#sessions.start(account, stored, organization)
   }
 
@@ -253,8 +259,11 @@ export class Auth {
     const organizations = await Promise.all(
       memberships.map((membership) => this.#store.records.organizations.find({ id: membership.organizationId })),
     )
+    // Suspended ones too: a login names them (and is told so) rather than seeing them gone.
     return memberships.flatMap((membership, i) =>
-      organizations[i]?.state === 'active' ? [{ membership, organization: organizations[i]! }] : [],
+      organizations[i]?.state === 'active' || organizations[i]?.state === 'suspended'
+        ? [{ membership, organization: organizations[i]! }]
+        : [],
     )
   }
 

@@ -1,4 +1,4 @@
-import { RefreshTokenInvalidError, TenantryError } from '../errors.js'
+import { OrganizationSuspendedError, RefreshTokenInvalidError, TenantryError } from '../errors.js'
 import type { AuditLog } from '../control/audit-log.js'
 import type { IssuedTokens } from './tokens.js'
 import { newId } from '../lib/ids.js'
@@ -129,6 +129,11 @@ export class Sessions {
       this.#store.records.memberships.find({ id: session.membershipId }),
       this.#store.records.organizations.find({ id: session.organizationId }),
     ])
+    // A suspension keeps the session: the token is reopened as it was, for use after the resume.
+    if (organization?.state === 'suspended') {
+      await this.#store.records.sessions.releaseRefreshToken(hash, usedAt, found.token.expiresAt)
+      throw new OrganizationSuspendedError()
+    }
     // A removed membership, a deleted organization or a password change since login ends the
     // session, even if a refresh token slipped through.
     if (

@@ -3,6 +3,7 @@ import type { AccessTokenClaims } from '../auth/tokens.js'
 import {
   OrganizationNotFoundError,
   OrganizationRequiredError,
+  OrganizationSuspendedError,
   TenantAccessDeniedError,
   TokenInvalidError,
 } from '../errors.js'
@@ -108,7 +109,7 @@ export class TenantRegistry {
       account && this.#store.records.memberships.find({ accountId: account.id, organizationId: tenant.id }),
       this.#store.records.organizations.find({ id: tenant.id }),
     ])
-    if (organization?.state !== 'active') throw new OrganizationNotFoundError('the organization no longer exists')
+    assertServing(organization)
     if (!account || !membership)
       throw new TenantAccessDeniedError('the signed-in user is not a member of this organization')
     const role = effectiveRole(organization, membership.id, membership.role)
@@ -129,7 +130,7 @@ export class TenantRegistry {
       await Promise.all(
         memberships.map((membership) => this.#store.records.organizations.find({ id: membership.organizationId })),
       )
-    ).filter((record) => record?.state === 'active') as OrganizationRecord[]
+    ).filter((record) => record?.state === 'active' || record?.state === 'suspended') as OrganizationRecord[]
     if (organizations.length === 0)
       throw new TenantAccessDeniedError('the signed-in user is not a member of any organization')
     if (organizations.length > 1)
@@ -140,7 +141,7 @@ export class TenantRegistry {
   async #loadRef(ref: ParsedRef): Promise<Tenant> {
     const epoch = this.#cache.epoch
     const record = await this.#findRecord(ref)
-    if (record?.state !== 'active') throw new OrganizationNotFoundError('no organization matches this reference')
+    assertServing(record, 'no organization matches this reference')
     const organization = this.#cacheOrganization(record, epoch)
     // Stryker disable next-line EqualityOperator,StringLiteral: a second cache costs memory only
     if (ref.kind !== 'id' && epoch === this.#cache.epoch) this.#cache.refs?.set(ref.key, organization)
@@ -230,6 +231,7 @@ export class TenantRegistry {
 
   async #loadOrganization(id: string, epoch: number): Promise<CachedOrganization | undefined> {
     const record = await this.#store.records.organizations.find({ id })
+    if (record?.state === 'suspended') throw new OrganizationSuspendedError()
     return record?.state === 'active' ? this.#cacheOrganization(record, epoch) : undefined
   }
 
@@ -280,4 +282,13 @@ export class TenantRegistry {
     if (epoch === this.#cache.epoch) this.#cache.sessions?.set(id, session)
     return session
   }
+}
+
+/** An organization that may be acted for: active. A suspended one says so; any other is not found. */
+function assertServing(
+  org: OrganizationRecord | null,
+  notFound = 'the organization no longer exists',
+): asserts org is OrganizationRecord {
+  if (org?.state === 'suspended') throw new OrganizationSuspendedError()
+  if (org?.state !== 'active') throw new OrganizationNotFoundError(notFound)
 }

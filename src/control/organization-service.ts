@@ -388,5 +388,13 @@ export function organizationPatch(
 
 /** An organization record as callers see it. */
 export function toOrganization(org: OrganizationRecord): Organization {
-  return { id: org.id, name: org.name, slug: org.slug, createdAt: org.createdAt, updatedAt: org.updatedAt }
+  const organization: Organization = {
+    id: org.id,
+    name: org.name,
+    slug: org.slug,
+    createdAt: org.createdAt,
+    updatedAt: org.updatedAt,
+  }
+  if (org.state === 'suspended') organization.suspended = true
+  return organization
 }

@@ -4,7 +4,7 @@ import { tenantOf } from '../context/mint-tenant.js'
 import type { TenantCache } from '../context/tenant-cache.js'
 import { OrganizationNotFoundError } from '../errors.js'
 import type { Store } from '../store.js'
-import type { AccountRecord, OrganizationQuery, OrganizationRecord } from './records.js'
+import type { AccountRecord, OrganizationQuery, OrganizationRecord, OrganizationState } from './records.js'
 import type { Tenant } from '../tenant.js'
 import type { LifecycleHooks } from './organization-types.js'
 
@@ -36,11 +36,11 @@ export class OrganizationTeardown {
    * of it is honoured), runs `beforeDelete`, and tears it down. `OrganizationNotFoundError` if
    * another change claimed it first.
    */
-  async deleteActive(org: OrganizationRecord): Promise<void> {
+  async deleteActive(org: OrganizationRecord, from: OrganizationState[] = ['active']): Promise<void> {
     // From here on no token, slug or domain of this organization is honoured. Of two deletes
     // (or a delete and anything else that changes state), exactly one gets past this claim.
     const claimed = await this.#store.records.organizations
-      .transition(org.id, { from: ['active'], to: 'deleting' })
+      .transition(org.id, { from, to: 'deleting' })
       .finally(() => this.#cache.invalidateOrganization(org.id))
     if (!claimed) throw new OrganizationNotFoundError('no organization has this name')
     if (this.#hooks.beforeDelete) {
@@ -48,7 +48,9 @@ export class OrganizationTeardown {
         await this.runHook(this.#hooks.beforeDelete, claimed)
       } catch (err) {
         // Nothing of tenantry's is touched yet, so give the organization back intact.
-        await this.#store.records.organizations.transition(org.id, { from: ['deleting'], to: 'active' }).catch(() => {})
+        await this.#store.records.organizations
+          .transition(org.id, { from: ['deleting'], to: org.state })
+          .catch(() => {})
         this.#cache.invalidateOrganization(org.id)
         throw err
       }
@@ -101,7 +103,7 @@ export class OrganizationTeardown {
    */
   async recoverIfStale(query: OrganizationQuery): Promise<boolean> {
     const org = await this.#store.records.organizations.find(query)
-    if (!org || org.state === 'active') return false
+    if (org?.state !== 'provisioning' && org?.state !== 'deleting') return false
     return this.#claimAndTearDown(org)
   }
 
@@ -137,7 +139,8 @@ export class OrganizationTeardown {
       owned.add(org.dataKey)
       owned.add(org.id)
       // The listing may be stale by now: the claim re-checks state and age on the store.
-      if (org.state !== 'active' && (await this.#claimAndTearDown(org))) organizationsRemoved++
+      const inFlight = org.state === 'provisioning' || org.state === 'deleting'
+      if (inFlight && (await this.#claimAndTearDown(org))) organizationsRemoved++
     }
     const orphans = dataKeys.filter((dataKey) => !owned.has(dataKey))
     for (const dataKey of orphans) await this.#store.data.drop({ id: dataKey, dataKey })

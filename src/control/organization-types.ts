@@ -10,6 +10,8 @@ export interface Organization {
   slug: string
   createdAt: Date
   updatedAt: Date
+  /** Set on a suspended organization, as the back office lists it. */
+  suspended?: true
 }
 
 /** A member as callers see it: never the password hash. */

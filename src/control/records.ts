@@ -6,9 +6,10 @@
 
 /**
  * `provisioning` and `deleting` mark an organization whose create or delete is in flight (or was
- * interrupted by a crash). Only `active` organizations are visible, can log in or scope requests.
+ * interrupted by a crash). Only `active` organizations are visible, can log in or scope requests;
+ * a `suspended` one keeps everything but answers `ORGANIZATION_SUSPENDED` until it is resumed.
  */
-export type OrganizationState = 'provisioning' | 'active' | 'deleting'
+export type OrganizationState = 'provisioning' | 'active' | 'suspended' | 'deleting'
 
 export interface OrganizationRecord {
   id: string
@@ -124,6 +125,8 @@ export type AuditEventType =
   | 'organization.created'
   | 'organization.updated'
   | 'organization.deleted'
+  | 'organization.suspended'
+  | 'organization.resumed'
   | 'login.succeeded'
   | 'login.failed'
   | 'token.refreshed'

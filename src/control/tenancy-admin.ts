@@ -28,8 +28,8 @@ import type { AuditEvent, AuditPage } from './records.js'
  */
 export interface TenancyAdmin {
   /**
-   * Active organizations in id order, `limit` (default 100, at most 1000) at a time. Pass `next`
-   * as `after` for the following page; it is `null` after the last.
+   * Active and suspended organizations (`suspended: true`) in id order, `limit` (default 100, at
+   * most 1000) at a time. Pass `next` as `after` for the following page; `null` after the last.
    */
   listOrganizations(options?: {
     after?: string | null
@@ -62,6 +62,14 @@ export interface TenancyAdmin {
    * `orgs.delete` does (`beforeDelete` included); its tokens stop at once.
    */
   deleteOrganization(organizationId: string): Promise<void>
+  /**
+   * Suspends the organization: its members' tokens, refreshes, logins and host-user requests
+   * answer 403 `ORGANIZATION_SUSPENDED` from the very next request, `forEachTenant` skips it, and
+   * nothing of it is removed. `resume` gives everything back.
+   */
+  suspend(organizationId: string, options: { reason: string }): Promise<void>
+  /** Ends a suspension. */
+  resume(organizationId: string): Promise<void>
 }
 
 const listSchema = z.object({ after: z.string().optional(), limit: z.number().int().min(1).max(1000).default(100) })
@@ -83,18 +91,26 @@ export function tenancyAdmin(
   },
 ): TenancyAdmin {
   const { domains, audit, roles, members, teardown, cache, reservedSlugs } = services
-  const active = async (organizationId: string) => {
+  const serving = async (organizationId: string) => {
     const org =
       typeof organizationId === 'string' ? await store.records.organizations.find({ id: organizationId }) : null
-    if (org?.state !== 'active') throw new OrganizationNotFoundError('no organization has this id')
+    if (org?.state !== 'active' && org?.state !== 'suspended')
+      throw new OrganizationNotFoundError('no organization has this id')
     return org
+  }
+  const transition = async (organizationId: string, from: 'active' | 'suspended', to: 'active' | 'suspended') => {
+    const org = await serving(organizationId)
+    const moved = await store.records.organizations
+      .transition(org.id, { from: [from], to })
+      .finally(() => cache.invalidateOrganization(org.id))
+    if (!moved) throw new ValidationError([{ pointer: '#', detail: `the organization is not ${from}` }])
   }
   return Object.freeze({
     async listOrganizations(options: { after?: string | null; limit?: number } = {}) {
       const { after, limit } = parseInput(listSchema, { ...options, after: options.after ?? undefined })
       const organizations: Organization[] = []
       for await (const org of store.records.organizations.list({ afterId: after })) {
-        if (org.state !== 'active') continue
+        if (org.state !== 'active' && org.state !== 'suspended') continue
         // One more than asked for tells whether there is a next page.
         if (organizations.length === limit) return { organizations, next: organizations.at(-1)!.id }
         organizations.push(toOrganization(org))
@@ -132,7 +148,7 @@ export function tenancyAdmin(
     transferOwnership: (organizationId: string, membershipId: string) =>
       members.transferOwnership(systemActor(organizationId), membershipId),
     async updateOrganization(organizationId: string, changes: { name?: string; slug?: string }) {
-      const org = await active(organizationId)
+      const org = await serving(organizationId)
       const patch = organizationPatch(org, parseInput(updateSchema, changes), reservedSlugs)
       if (Object.keys(patch).length === 0) return toOrganization(org)
       const updated = await store.records.organizations
@@ -147,13 +163,22 @@ export function tenancyAdmin(
       return toOrganization(updated)
     },
     async deleteOrganization(organizationId: string) {
-      const org = await active(organizationId)
-      await teardown.deleteActive(org)
+      const org = await serving(organizationId)
+      await teardown.deleteActive(org, ['active', 'suspended'])
       await audit.record({
         type: 'organization.deleted',
         organizationId: org.id,
         details: { name: org.name, actor: 'system' },
       })
+    },
+    async suspend(organizationId: string, options: { reason: string }) {
+      const { reason } = parseInput(z.object({ reason: z.string().trim().min(1).max(500) }), options ?? {})
+      await transition(organizationId, 'active', 'suspended')
+      await audit.record({ type: 'organization.suspended', organizationId, details: { reason, actor: 'system' } })
+    },
+    async resume(organizationId: string) {
+      await transition(organizationId, 'suspended', 'active')
+      await audit.record({ type: 'organization.resumed', organizationId, details: { actor: 'system' } })
     },
   })
 }

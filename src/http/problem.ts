@@ -40,6 +40,7 @@ export const PROBLEMS: Record<string, { status: number; title: string } | undefi
   INVITATION_PENDING: { status: 409, title: 'Invitation pending' },
   TENANT_ACCESS_DENIED: { status: 403, title: 'Access to this organization denied' },
   NOT_SIGNED_IN: { status: 401, title: 'Not signed in' },
+  ORGANIZATION_SUSPENDED: { status: 403, title: 'Organization suspended' },
   ORGANIZATION_NOT_FOUND: { status: 404, title: 'Organization not found' },
   TENANT_NOT_IDENTIFIED: { status: 404, title: 'No organization identified' },
   DOMAIN_NOT_FOUND: { status: 404, title: 'Domain not found' },

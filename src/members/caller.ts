@@ -57,7 +57,9 @@ export interface Actor {
 export async function loadActor(store: Store, acting: Acting): Promise<Actor> {
   if (typeof acting === 'object' && acting !== null && SYSTEM in acting) {
     const org = await store.records.organizations.find({ id: acting.id })
-    if (org?.state !== 'active') throw new OrganizationNotFoundError('no organization has this id')
+    // The back office also acts on a suspended organization (the members see it as suspended).
+    if (org?.state !== 'active' && org?.state !== 'suspended')
+      throw new OrganizationNotFoundError('no organization has this id')
     return { org, membership: null, role: 'owner', actor: acting[SYSTEM] }
   }
   return { ...(await loadCaller(store, acting)), actor: undefined }

@@ -119,6 +119,23 @@ export function describeOrganizationRecords(subject: RecordStoreUnderTest<Record
       expect(await records.accounts.find({ email: 'now@x.test' })).toMatchObject({ id: withoutEmail[0]!.id })
     })
 
+    it('suspends and resumes an organization only from the state it is in, and lists it while suspended', async () => {
+      const records = await subject.create()
+      const org = organization()
+      await records.organizations.insert(org)
+      expect(await records.organizations.transition(org.id, { from: ['suspended'], to: 'active' })).toBeNull()
+      expect(await records.organizations.transition(org.id, { from: ['active'], to: 'suspended' })).toMatchObject({
+        state: 'suspended',
+      })
+      expect((await records.organizations.find({ slug: org.slug }))!.state).toBe('suspended')
+      const listed: string[] = []
+      for await (const one of records.organizations.list()) listed.push(`${one.id}:${one.state}`)
+      expect(listed).toContain(`${org.id}:suspended`)
+      expect(await records.organizations.transition(org.id, { from: ['suspended'], to: 'active' })).toMatchObject({
+        state: 'active',
+      })
+    })
+
     it('lets exactly one of twenty concurrent inserts of one name key win', async () => {
       const records = await subject.create()
       const nameKey = unique('race')

@@ -164,6 +164,20 @@ for (const [framework, host] of Object.entries(hosts)) {
         body: { code: 'TENANT_ACCESS_DENIED' },
       })
     })
+
+    it('answers 403 ORGANIZATION_SUSPENDED to the host user of a suspended organization, and serves them again on resume', async () => {
+      const { tenancy, organization, url } = await setUp()
+      const ada = browser(url)
+      await ada.signIn('user-ada')
+      expect((await ada.send('GET', '/orgs/acme/notes')).status).toBe(200)
+      await tenancy.admin.suspend(organization.id, { reason: 'unpaid' })
+      expect(await ada.send('GET', '/orgs/acme/notes')).toMatchObject({
+        status: 403,
+        body: { code: 'ORGANIZATION_SUSPENDED' },
+      })
+      await tenancy.admin.resume(organization.id)
+      expect((await ada.send('GET', '/orgs/acme/notes')).status).toBe(200)
+    })
   })
 }
 

@@ -140,6 +140,8 @@ export function mongoStore(options: MongoStoreOptions): Store {
   const ensureIndexes = () => {
     ready ??= Promise.all([
       organizations.createIndex({ nameKey: 1 }, { unique: true, name: 'nameKey_unique' }),
+      // Suspended and in-flight organizations are found by state (the back office, recovery).
+      organizations.createIndex({ state: 1, _id: 1 }, { name: 'state_id' }),
       // Partial: organizations stored before slugs existed have none until migrate() gives them one.
       organizations.createIndex(
         { slug: 1 },
