@@ -63,8 +63,9 @@ const updateBody = z
     slug: slug.optional(),
     email: fields.email.optional(),
     password: fields.password.optional(),
+    keep_current_session: z.boolean().optional(),
   })
-  .refine((body) => Object.values(body).some((value) => value !== undefined), {
+  .refine(({ keep_current_session: _keep, ...body }) => Object.values(body).some((value) => value !== undefined), {
     message: 'give at least one of organization_name, slug, email or password',
   })
 const deleteBody = z.strictObject({ organization_name: fields.organizationName })
@@ -218,7 +219,17 @@ function allRoutes(tenancy: Tenancy, identify: boolean): OrgRoute[] {
           email: input.email,
           password: input.password,
         })
-        return { status: 200, body: { organization: organizationJson(organization) } }
+        // A new password ends every session of the account; the caller, signed in by token,
+        // gets a fresh pair rather than having to sign in again (unless it asks not to).
+        const keep =
+          input.password !== undefined && tenant!.sessionId !== undefined && input.keep_current_session !== false
+        const tokens = keep
+          ? await tenancy.auth.startSession({ ...tenant!.member, organizationId: tenant!.id })
+          : undefined
+        return {
+          status: 200,
+          body: { organization: organizationJson(organization), ...(tokens ? { tokens: tokensJson(tokens) } : {}) },
+        }
       },
     }),
     route({

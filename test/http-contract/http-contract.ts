@@ -502,6 +502,31 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
           expectProblem(await refresh(session.refresh_token), 401, 'REFRESH_TOKEN_INVALID')
       })
 
+      it('keeps the caller of a password change signed in with a fresh pair, and every other session ended', async () => {
+        await create('Acme', 'a@acme.test')
+        const other = await loginTokens('a@acme.test')
+        const current = await loginTokens('a@acme.test')
+        const reply = await send('PUT', '/org/update', {
+          json: { password: 'a brand new passphrase' },
+          token: current.access_token,
+        })
+        expect(reply.status).toBe(200)
+        expect(reply.body.tokens).toMatchObject({ token_type: 'Bearer' })
+        expect((await send('GET', '/notes', { token: reply.body.tokens.access_token })).status).toBe(200)
+        expect((await refresh(reply.body.tokens.refresh_token)).status).toBe(200)
+        for (const session of [other, current]) {
+          expectProblem(await refresh(session.refresh_token), 401, 'REFRESH_TOKEN_INVALID')
+          expectProblem(await send('GET', '/notes', { token: session.access_token }), 401, 'TOKEN_INVALID')
+        }
+        const declined = await send('PUT', '/org/update', {
+          json: { password: 'yet another passphrase', keep_current_session: false },
+          token: reply.body.tokens.access_token,
+        })
+        expect(declined.status).toBe(200)
+        expect(declined.body.tokens).toBeUndefined()
+        expectProblem(await send('GET', '/notes', { token: reply.body.tokens.access_token }), 401, 'TOKEN_INVALID')
+      })
+
       it('ends every session when the organization is deleted', async () => {
         await create('Acme', 'a@acme.test')
         const session = await loginTokens('a@acme.test')

@@ -130,7 +130,15 @@ export const successes = {
     status: 200,
     body: z.strictObject({ next_cursor: z.string().nullable(), events: z.array(AuditEvent) }),
   },
-  'PUT /org/update': { status: 200, body: z.strictObject({ organization: Organization }) },
+  'PUT /org/update': {
+    status: 200,
+    body: z.strictObject({
+      organization: Organization,
+      tokens: Tokens.optional().meta({
+        description: 'After a password change by token: a fresh pair for the caller, whose other sessions ended',
+      }),
+    }),
+  },
   'DELETE /org/delete': { status: 204 },
   'POST /org/domains': { status: 201, body: z.strictObject({ domain: Domain }) },
   'GET /org/domains': { status: 200, body: z.strictObject({ domains: z.array(Domain) }) },
