@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os'
 import type { SigningKey } from '../lib/keyring.js'
+import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible'
 import type { LoginLimits } from '../lib/login-throttle.js'
 
 /** How members sign in with tenantry's own passwords and tokens. Checked when the tenancy is created, not on the first request. */
@@ -39,11 +40,18 @@ export interface AuthOptions {
   maxQueuedHashes?: number
   /** Login attempts allowed per account and per client address before 429. */
   loginLimits?: LoginLimits
+  /**
+   * Organizations and accounts one client address may create (`POST /org/create`), a
+   * rate-limiter-flexible limiter or `false`. Default: 20 per 15 minutes, counted apart from logins.
+   */
+  signUpLimit?: RateLimiterAbstract | false
 }
 
 /** The options with every default applied. */
-export type ParsedAuthOptions = Required<Omit<AuthOptions, 'secret' | 'keys' | 'signingKeyId' | 'loginLimits'>> &
-  Pick<AuthOptions, 'secret' | 'keys' | 'signingKeyId' | 'loginLimits'>
+export type ParsedAuthOptions = Required<
+  Omit<AuthOptions, 'secret' | 'keys' | 'signingKeyId' | 'loginLimits' | 'signUpLimit'>
+> &
+  Pick<AuthOptions, 'secret' | 'keys' | 'signingKeyId' | 'loginLimits'> & { signUpLimit: RateLimiterAbstract | false }
 
 /** Checks the options when the tenancy is created: a `TypeError` for each mistake, never a failing first request. */
 export function parseAuthOptions(options: AuthOptions): ParsedAuthOptions {
@@ -61,6 +69,7 @@ export function parseAuthOptions(options: AuthOptions): ParsedAuthOptions {
     maxConcurrentHashes = Math.max(1, availableParallelism() - 1),
     maxQueuedHashes = 64,
     loginLimits,
+    signUpLimit = new RateLimiterMemory({ points: 20, duration: 15 * 60 }),
   } = options ?? ({} as AuthOptions)
   if (secret === undefined && keys === undefined) {
     throw new TypeError(
@@ -112,5 +121,6 @@ export function parseAuthOptions(options: AuthOptions): ParsedAuthOptions {
     maxConcurrentHashes,
     maxQueuedHashes,
     loginLimits,
+    signUpLimit,
   }
 }

@@ -58,6 +58,10 @@ export class Auth {
   readonly #expiresIn: number
   readonly #bcryptCost: number
   readonly #hashing: BoundedQueue
+  // New passwords (sign-ups, password changes) hash in a queue of their own: a flood of them
+  // fills this one, never the one logins compare in.
+  readonly #newHashes: BoundedQueue
+  readonly #signUps: LoginThrottle
   readonly #throttle: LoginThrottle
   readonly #audit: AuditLog
   readonly #sessions: Sessions
@@ -103,12 +107,29 @@ export class Auth {
       maxQueued: parsed.maxQueuedHashes,
       onFull: () => new TooManyRequestsError('too many password operations are queued; retry shortly', 1),
     })
+    this.#newHashes = new BoundedQueue({
+      concurrency: parsed.maxConcurrentHashes,
+      maxQueued: parsed.maxQueuedHashes,
+      onFull: () => new TooManyRequestsError('too many new passwords are being hashed; retry shortly', 1),
+    })
+    this.#signUps = new LoginThrottle(
+      { perAccount: false, perClient: parsed.signUpLimit },
+      'too many organizations created from this client; retry later',
+    )
   }
 
   /** Hashes a password with bcrypt off the event loop. Rejects passwords bcrypt would truncate. */
   async hashPassword(password: string): Promise<string> {
     parseInput(z.object({ password: fields.password }), { password })
-    return this.#hashing.run(() => bcrypt.hash(password, this.#bcryptCost))
+    return this.#newHashes.run(() => bcrypt.hash(password, this.#bcryptCost))
+  }
+
+  /**
+   * Counts one sign-up (an organization or account created) from `clientAddress` against its
+   * own limit, apart from logins: `TooManyRequestsError` past it.
+   */
+  async countSignUp(clientAddress: string | undefined): Promise<void> {
+    await this.#signUps.attempt('sign-up', clientAddress)
   }
 
   /**

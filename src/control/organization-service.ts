@@ -85,8 +85,12 @@ export class OrganizationService {
    * new, or, when the email already has one, that account, but only with its own password:
    * otherwise the answer is `EmailTakenError`, as for any taken email.
    */
-  async create(input: CreateOrganizationInput): Promise<{ organization: Organization; owner: Member }> {
+  async create(
+    input: CreateOrganizationInput,
+    context: { clientAddress?: string } = {},
+  ): Promise<{ organization: Organization; owner: Member }> {
     const parsed = parseInput(organizationInput.create, input)
+    await this.#auth.countSignUp(context.clientAddress)
     const { name, slug } = parsed
     if (slug !== undefined) this.#refuseReserved(slug)
     await this.#store.data.assertCapacity?.()

@@ -290,13 +290,11 @@ function createWithPassword(tenancy: Tenancy): OrgRoute {
     input: 'body',
     schema: createBody,
     authenticated: false,
-    async handle(input) {
-      const { organization, owner } = await tenancy.orgs.create({
-        name: input.organization_name,
-        email: input.email,
-        password: input.password,
-        slug: input.slug,
-      })
+    async handle(input, _tenant, request) {
+      const { organization, owner } = await tenancy.orgs.create(
+        { name: input.organization_name, email: input.email, password: input.password, slug: input.slug },
+        { clientAddress: request.clientAddress },
+      )
       return { status: 201, body: createdJson(organization, owner) }
     },
   })
@@ -313,11 +311,14 @@ function createAsHostUser(tenancy: Tenancy): OrgRoute {
     docsKey: 'POST /org/create as host user',
     async handle(input, _tenant, request) {
       const { subject, email } = request.identity!
-      const { organization, owner } = await tenancy.orgs.create({
-        name: input.organization_name,
-        slug: input.slug,
-        owner: { subject, ...(email === undefined ? {} : { email }) },
-      })
+      const { organization, owner } = await tenancy.orgs.create(
+        {
+          name: input.organization_name,
+          slug: input.slug,
+          owner: { subject, ...(email === undefined ? {} : { email }) },
+        },
+        { clientAddress: request.clientAddress },
+      )
       return { status: 201, body: createdJson(organization, owner) }
     },
   })

@@ -25,7 +25,10 @@ export class LoginThrottle {
   readonly #perAccount: RateLimiterAbstract | undefined
   readonly #perClient: RateLimiterAbstract | undefined
 
-  constructor(limits: LoginLimits = {}) {
+  readonly #refusal: string
+
+  constructor(limits: LoginLimits = {}, refusal = 'too many login attempts; retry later') {
+    this.#refusal = refusal
     const {
       perAccount = new RateLimiterMemory(DEFAULT_LOGIN_LIMITS.perAccount),
       perClient = new RateLimiterMemory(DEFAULT_LOGIN_LIMITS.perClient),
@@ -48,10 +51,7 @@ export class LoginThrottle {
       ])
     } catch (err) {
       if (!(err instanceof RateLimiterRes)) throw err
-      throw new TooManyRequestsError(
-        'too many login attempts; retry later',
-        Math.max(1, Math.ceil(err.msBeforeNext / 1000)),
-      )
+      throw new TooManyRequestsError(this.#refusal, Math.max(1, Math.ceil(err.msBeforeNext / 1000)))
     }
   }
 
