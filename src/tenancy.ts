@@ -9,6 +9,7 @@ import { walkOrganizations, type WalkOptions, type WalkReport } from './context/
 import { AuditLog, type AuditTrail } from './control/audit-log.js'
 import { normalizeBaseDomain } from './control/domain-name.js'
 import { migrateOrganizations } from './control/migrate.js'
+import { metadataChecker, type MetadataOptions } from './control/organization-metadata.js'
 import { OrganizationDomains } from './control/organization-domains.js'
 import { OrganizationService } from './control/organization-service.js'
 import { OrganizationTeardown, type RecoveryReport } from './control/organization-teardown.js'
@@ -55,6 +56,8 @@ export interface TenancyOptions {
   roles?: RoleDefinitions
   /** Invitation lifetime and the `onInvitation(invitation, token)` hook that emails the token. */
   invitations?: InvitationOptions
+  /** What an organization's `metadata` may hold: a zod `schema` and `maxBytes` (default 8 KiB). */
+  metadata?: MetadataOptions
 }
 
 export type ForEachTenantOptions = WalkOptions & {
@@ -146,6 +149,7 @@ export function createTenancy(options: TenancyOptions): Tenancy {
   }
   // One cache: the registry reads it, and everything that changes state invalidates it.
   const roles = new Roles(options.roles)
+  const checkMetadata = metadataChecker(options.metadata)
   const cache = new TenantCache(options.cache)
   const audit = new AuditLog(store, roles, options.onAudit)
   const auth = new Auth(store, authOptions, { cache, audit })
@@ -162,6 +166,7 @@ export function createTenancy(options: TenancyOptions): Tenancy {
     domains,
     teardown,
     accounts,
+    checkMetadata,
   })
   const members = new MemberService(store, { cache, audit, roles })
   const invitations = new Invitations(store, auth, {
@@ -192,7 +197,7 @@ export function createTenancy(options: TenancyOptions): Tenancy {
     members,
     invitations,
     audit: Object.freeze({ list: audit.list.bind(audit) }),
-    admin: tenancyAdmin(store, { domains, audit, roles, members, teardown, cache, reservedSlugs }),
+    admin: tenancyAdmin(store, { domains, audit, roles, members, teardown, cache, reservedSlugs, checkMetadata }),
     baseDomains,
     tenant: (ref: TenantRef) => registry.find(ref),
     authenticate: (accessToken: string) => registry.resolve(accessToken),

@@ -22,6 +22,7 @@ export const organizationInput = {
     slug: slug.optional(),
     email: fields.email.optional(),
     password: fields.password.optional(),
+    metadata: z.unknown().optional(),
   }),
   get: z.union([z.object({ name: fields.organizationName }), z.object({ slug })]),
   delete: z.object({ name: fields.organizationName }),

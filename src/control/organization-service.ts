@@ -41,6 +41,7 @@ export interface OrganizationServiceOptions {
   domains: OrganizationDomains
   teardown: OrganizationTeardown
   accounts: Accounts
+  checkMetadata: (value: unknown) => Record<string, unknown>
 }
 
 const SLUG_ATTEMPTS = 5
@@ -66,6 +67,7 @@ export class OrganizationService {
   readonly #teardown: OrganizationTeardown
   readonly #roles: Roles
   readonly #accounts: Accounts
+  readonly #checkMetadata: (value: unknown) => Record<string, unknown>
 
   constructor(store: Store, auth: Auth, options: OrganizationServiceOptions) {
     this.#store = store
@@ -78,6 +80,7 @@ export class OrganizationService {
     this.#teardown = options.teardown
     this.#roles = options.roles
     this.#accounts = options.accounts
+    this.#checkMetadata = options.checkMetadata
   }
 
   /**
@@ -186,7 +189,10 @@ export class OrganizationService {
     const account = await this.#store.records.accounts.find({ id: membership.accountId })
     if (!account) throw new NotAMemberError('the account no longer exists')
 
-    const orgPatch = organizationPatch(org, input, this.#reservedSlugs)
+    const orgPatch = organizationPatch(org, input, {
+      reservedSlugs: this.#reservedSlugs,
+      checkMetadata: this.#checkMetadata,
+    })
     // Sending the current name or slug changes nothing, and needs nothing.
     if (Object.keys(orgPatch).length > 0 && !this.#roles.can(role, 'org:update'))
       throw new PermissionDeniedError('renaming the organization or changing its slug needs the org:update permission')
@@ -249,6 +255,7 @@ export class OrganizationService {
       details: {
         renamed: orgPatch.name !== undefined,
         reslugged: orgPatch.slug !== undefined,
+        metadataChanged: orgPatch.metadata !== undefined,
         emailChanged: accountPatch.email !== undefined,
         passwordChanged: accountPatch.passwordHash !== undefined,
       },
@@ -377,10 +384,12 @@ export class OrganizationService {
  */
 export function organizationPatch(
   org: OrganizationRecord,
-  changes: { name?: string; slug?: string },
-  reservedSlugs: ReadonlySet<string>,
+  changes: { name?: string; slug?: string; metadata?: unknown },
+  rules: { reservedSlugs: ReadonlySet<string>; checkMetadata: (value: unknown) => Record<string, unknown> },
 ): OrganizationPatch {
+  const { reservedSlugs } = rules
   const patch: OrganizationPatch = {}
+  if (changes.metadata !== undefined) patch.metadata = rules.checkMetadata(changes.metadata)
   if (changes.name !== undefined && changes.name !== org.name)
     Object.assign(patch, { name: changes.name, nameKey: organizationNameKey(changes.name) })
   if (changes.slug !== undefined && changes.slug !== org.slug) {
@@ -398,6 +407,7 @@ export function toOrganization(org: OrganizationRecord): Organization {
     slug: org.slug,
     createdAt: org.createdAt,
     updatedAt: org.updatedAt,
+    metadata: structuredClone(org.metadata ?? {}),
   }
   if (org.state === 'suspended') organization.suspended = true
   return organization

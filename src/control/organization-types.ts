@@ -10,6 +10,8 @@ export interface Organization {
   slug: string
   createdAt: Date
   updatedAt: Date
+  /** The host's own JSON about it (`createTenancy({ metadata })` checks it); `{}` until set. */
+  metadata: Record<string, unknown>
   /** Set on a suspended organization, as the back office lists it. */
   suspended?: true
 }
@@ -46,6 +48,8 @@ export interface UpdateOrganizationInput {
   email?: string
   /** New password for the calling member's account; revokes every token issued before, in every organization. */
   password?: string
+  /** New metadata for the organization, replacing the old (needs `org:update`). */
+  metadata?: Record<string, unknown>
 }
 
 /** Code the host runs at two moments of an organization's life, each inside `tenancy.run` for it. */

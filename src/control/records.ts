@@ -34,6 +34,8 @@ export interface OrganizationRecord {
   ownerId: string
   state: OrganizationState
   stateChangedAt: Date
+  /** The host's own JSON about the organization (plan, region, ...); absent until first set. */
+  metadata?: Record<string, unknown>
   createdAt: Date
   updatedAt: Date
 }
@@ -172,7 +174,9 @@ export type OrganizationQuery = { id: string } | { nameKey: string } | { slug: s
 export type AccountQuery = { id: string } | { email: string } | { subject: string }
 export type MembershipQuery = { id: string } | { accountId: string; organizationId: string }
 export type InvitationQuery = { id: string } | { tokenHash: string }
-export type OrganizationPatch = Partial<Pick<OrganizationRecord, 'name' | 'nameKey' | 'slug' | 'ownerId' | 'updatedAt'>>
+export type OrganizationPatch = Partial<
+  Pick<OrganizationRecord, 'name' | 'nameKey' | 'slug' | 'ownerId' | 'metadata' | 'updatedAt'>
+>
 
 /**
  * A conditional change of state: made only while the organization is in one of `from` and, with

@@ -56,7 +56,10 @@ export interface TenancyAdmin {
   /** Makes the member the owner; the former owner becomes an admin. */
   transferOwnership(organizationId: string, membershipId: string): Promise<Member>
   /** Renames the organization or changes its slug (the old slug stops resolving at once). */
-  updateOrganization(organizationId: string, changes: { name?: string; slug?: string }): Promise<Organization>
+  updateOrganization(
+    organizationId: string,
+    changes: { name?: string; slug?: string; metadata?: Record<string, unknown> },
+  ): Promise<Organization>
   /**
    * Deletes the organization, its members, invitations, domains and data, as its owner's
    * `orgs.delete` does (`beforeDelete` included); its tokens stop at once.
@@ -76,7 +79,11 @@ const listSchema = z.object({ after: z.string().optional(), limit: z.number().in
 
 const addMemberSchema = z.object({ accountId: z.string().min(1), role: z.string().min(1).max(32) })
 
-const updateSchema = z.object({ name: fields.organizationName.optional(), slug: slug.optional() })
+const updateSchema = z.object({
+  name: fields.organizationName.optional(),
+  slug: slug.optional(),
+  metadata: z.unknown().optional(),
+})
 
 export function tenancyAdmin(
   store: Store,
@@ -88,9 +95,10 @@ export function tenancyAdmin(
     teardown: OrganizationTeardown
     cache: TenantCache
     reservedSlugs: ReadonlySet<string>
+    checkMetadata: (value: unknown) => Record<string, unknown>
   },
 ): TenancyAdmin {
-  const { domains, audit, roles, members, teardown, cache, reservedSlugs } = services
+  const { domains, audit, roles, members, teardown, cache, reservedSlugs, checkMetadata } = services
   const serving = async (organizationId: string) => {
     const org =
       typeof organizationId === 'string' ? await store.records.organizations.find({ id: organizationId }) : null
@@ -147,9 +155,12 @@ export function tenancyAdmin(
       members.remove(systemActor(organizationId), membershipId),
     transferOwnership: (organizationId: string, membershipId: string) =>
       members.transferOwnership(systemActor(organizationId), membershipId),
-    async updateOrganization(organizationId: string, changes: { name?: string; slug?: string }) {
+    async updateOrganization(
+      organizationId: string,
+      changes: { name?: string; slug?: string; metadata?: Record<string, unknown> },
+    ) {
       const org = await serving(organizationId)
-      const patch = organizationPatch(org, parseInput(updateSchema, changes), reservedSlugs)
+      const patch = organizationPatch(org, parseInput(updateSchema, changes), { reservedSlugs, checkMetadata })
       if (Object.keys(patch).length === 0) return toOrganization(org)
       const updated = await store.records.organizations
         .update(org.id, { ...patch, updatedAt: new Date() })
@@ -158,7 +169,12 @@ export function tenancyAdmin(
       await audit.record({
         type: 'organization.updated',
         organizationId: org.id,
-        details: { renamed: patch.name !== undefined, reslugged: patch.slug !== undefined, actor: 'system' },
+        details: {
+          renamed: patch.name !== undefined,
+          reslugged: patch.slug !== undefined,
+          metadataChanged: patch.metadata !== undefined,
+          actor: 'system',
+        },
       })
       return toOrganization(updated)
     },

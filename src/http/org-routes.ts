@@ -63,22 +63,25 @@ const updateBody = z
     slug: slug.optional(),
     email: fields.email.optional(),
     password: fields.password.optional(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
     keep_current_session: z.boolean().optional(),
   })
   .refine(({ keep_current_session: _keep, ...body }) => Object.values(body).some((value) => value !== undefined), {
-    message: 'give at least one of organization_name, slug, email or password',
+    message: 'give at least one of organization_name, slug, email, password or metadata',
   })
 const deleteBody = z.strictObject({ organization_name: fields.organizationName })
 // Long enough for any hostname in any script before IDNA; OrgDomains checks the rest.
 const domainBody = z.strictObject({ domain: z.string().min(1).max(1024) })
 
-function organizationJson(org: Organization) {
+/** An organization on the wire; `metadata` only for its members, never on the public lookup. */
+function organizationJson(org: Organization, options: { metadata?: boolean } = {}) {
   return {
     id: org.id,
     name: org.name,
     slug: org.slug,
     created_at: org.createdAt.toISOString(),
     updated_at: org.updatedAt.toISOString(),
+    ...(options.metadata ? { metadata: org.metadata } : {}),
   }
 }
 
@@ -218,6 +221,7 @@ function allRoutes(tenancy: Tenancy, identify: boolean): OrgRoute[] {
           slug: input.slug,
           email: input.email,
           password: input.password,
+          metadata: input.metadata,
         })
         // A new password ends every session of the account; the caller, signed in by token,
         // gets a fresh pair rather than having to sign in again (unless it asks not to).
@@ -228,7 +232,10 @@ function allRoutes(tenancy: Tenancy, identify: boolean): OrgRoute[] {
           : undefined
         return {
           status: 200,
-          body: { organization: organizationJson(organization), ...(tokens ? { tokens: tokensJson(tokens) } : {}) },
+          body: {
+            organization: organizationJson(organization, { metadata: true }),
+            ...(tokens ? { tokens: tokensJson(tokens) } : {}),
+          },
         }
       },
     }),

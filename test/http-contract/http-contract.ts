@@ -507,6 +507,20 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
           expectProblem(await refresh(session.refresh_token), 401, 'REFRESH_TOKEN_INVALID')
       })
 
+      it('sets metadata for the organization’s members to see, never on the public lookup', async () => {
+        await create('Acme', 'a@acme.test')
+        const { access_token: token } = await loginTokens('a@acme.test')
+        const reply = await send('PUT', '/org/update', { json: { metadata: { plan: 'pro' } }, token })
+        expect(reply).toMatchObject({ status: 200, body: { organization: { metadata: { plan: 'pro' } } } })
+        expect((await getOrg('Acme')).body.organization).not.toHaveProperty('metadata')
+        expectProblem(await send('PUT', '/org/update', { json: { metadata: [1] }, token }), 400, 'VALIDATION_FAILED')
+        expectProblem(
+          await send('PUT', '/org/update', { json: { metadata: { $where: 'sleep(1)' } }, token }),
+          400,
+          'VALIDATION_FAILED',
+        )
+      })
+
       it('keeps the caller of a password change signed in with a fresh pair, and every other session ended', async () => {
         await create('Acme', 'a@acme.test')
         const other = await loginTokens('a@acme.test')
@@ -720,7 +734,7 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
         )
         const empty = await send('PUT', '/org/update', { json: {}, token })
         expectProblem(empty, 400, 'VALIDATION_FAILED')
-        expect(empty.body.detail).toContain('at least one of organization_name, slug, email or password')
+        expect(empty.body.detail).toContain('at least one of organization_name, slug, email, password or metadata')
         expect((await getOrg('Acme')).status).toBe(200)
       })
 

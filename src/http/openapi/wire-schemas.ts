@@ -7,7 +7,17 @@ import { z } from 'zod'
 const timestamp = z.iso.datetime({ offset: true }).meta({ description: 'RFC 3339 date-time' })
 
 const Organization = z
-  .strictObject({ id: z.string(), name: z.string(), slug: z.string(), created_at: timestamp, updated_at: timestamp })
+  .strictObject({
+    id: z.string(),
+    name: z.string(),
+    slug: z.string(),
+    created_at: timestamp,
+    updated_at: timestamp,
+    metadata: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .meta({ description: "The host's own JSON about the organization; shown to its members only" }),
+  })
   .meta({
     id: 'Organization',
     examples: [
