@@ -20,6 +20,11 @@ import {
 } from '../../errors.js'
 import { UniqueTable } from './unique-table.js'
 
+/** Used refresh tokens kept per session, so a replay of a recent one is still recognised. */
+const USED_TOKENS_KEPT = 8
+/** Sessions and refresh tokens written between two sweeps of the expired ones. */
+const SWEEP_EVERY = 1000
+
 /**
  * The memory store's records. Unique names, slugs, emails and domains are checked and claimed
  * in one synchronous step (so concurrent creates cannot both win), and records are copied in and
@@ -61,6 +66,22 @@ export function memoryRecords(): Required<RecordStore> {
   const domains = new Map<string, DomainRecord>()
   const sessions = new Map<string, SessionRecord>()
   const refreshTokens = new Map<string, RefreshTokenRecord>()
+  // Bounded memory under any number of refreshes: of a session's used refresh tokens only the
+  // latest few are kept (a replay of those still ends the session; an older one is just unknown,
+  // as on MongoDB once its TTL index removed it), and expired sessions and tokens are swept.
+  const usedBySession = new Map<string, string[]>()
+  let writes = 0
+  const sweep = () => {
+    if (++writes % SWEEP_EVERY !== 0) return
+    const now = Date.now()
+    for (const session of sessions.values()) {
+      if (session.expiresAt.getTime() > now) continue
+      sessions.delete(session.id)
+      usedBySession.delete(session.id)
+    }
+    for (const token of refreshTokens.values())
+      if (token.expiresAt.getTime() <= now || !sessions.has(token.sessionId)) refreshTokens.delete(token.hash)
+  }
   const auditEvents: AuditEvent[] = []
 
   return {
@@ -171,6 +192,7 @@ export function memoryRecords(): Required<RecordStore> {
 
     sessions: {
       async insert(session) {
+        sweep()
         sessions.set(session.id, structuredClone(session))
       },
       async find(id) {
@@ -179,17 +201,28 @@ export function memoryRecords(): Required<RecordStore> {
       },
       async delete(query) {
         const [field, value] = Object.entries(query)[0] as [keyof SessionRecord, string]
-        for (const session of sessions.values()) if (session[field] === value) sessions.delete(session.id)
+        for (const session of sessions.values()) {
+          if (session[field] !== value) continue
+          sessions.delete(session.id)
+          usedBySession.delete(session.id)
+        }
         for (const token of refreshTokens.values()) if (!sessions.has(token.sessionId)) refreshTokens.delete(token.hash)
       },
       async insertRefreshToken(token) {
+        sweep()
         refreshTokens.set(token.hash, structuredClone(token))
       },
       async consumeRefreshToken(hash, usedAt) {
         const token = refreshTokens.get(hash)
         if (!token) return null
         const consumed = token.usedAt === null || (token.retryUntil != null && token.retryUntil > usedAt)
-        if (consumed) Object.assign(token, { usedAt, retryUntil: null })
+        if (consumed) {
+          Object.assign(token, { usedAt, retryUntil: null })
+          const used = usedBySession.get(token.sessionId) ?? []
+          used.push(hash)
+          while (used.length > USED_TOKENS_KEPT) refreshTokens.delete(used.shift()!)
+          usedBySession.set(token.sessionId, used)
+        }
         return { token: structuredClone(token), consumed }
       },
       async releaseRefreshToken(hash, usedAt, retryUntil) {
