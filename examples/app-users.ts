@@ -1,8 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto'
 
-/** One of the host app's own users: an employee of a customer organization, with an API key. */
+/**
+ * One of the host app's own users: an API key's holder in a customer organization. tenantry
+ * knows it by `subject` and keeps its membership, so removing that membership ends the key.
+ */
 export interface AppUser {
   id: string
+  /** What the app tells tenantry this user is (`tenancy.accounts.link`, `tenantScope({ member })`). */
+  subject: string
   organizationId: string
   name: string
 }
@@ -18,7 +23,8 @@ export function createAppUsers() {
     /** Creates a user in an organization and returns the API key it signs in with. */
     add(organizationId: string, name: string): { user: AppUser; apiKey: string } {
       const apiKey = `ak_${randomBytes(24).toString('base64url')}`
-      const user = { id: randomBytes(8).toString('hex'), organizationId, name }
+      const id = randomBytes(8).toString('hex')
+      const user = { id, subject: `api-key:${id}`, organizationId, name }
       byKeyHash.set(hash(apiKey), user)
       return { user, apiKey }
     },

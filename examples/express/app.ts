@@ -68,13 +68,21 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): ex
   })
   app.use('/notes', notes)
 
-  // The admin gives an employee of the organization an API key for the app's own routes.
-  app.post('/app-users', tenantScope(tenancy), express.json({ limit: '16kb' }), (req, res) => {
-    const parsed = appUserBody.safeParse(req.body)
-    if (!parsed.success) return problem(res, 400, 'Invalid user', z.prettifyError(parsed.error))
-    const { user, apiKey } = users.add(req.tenant.id, parsed.data.name)
-    res.status(201).json({ user: { id: user.id, name: user.name }, api_key: apiKey })
-  })
+  // Whoever may add people gives an employee an API key: a member of its own (role member),
+  // listed in /org/members, whose removal ends the key.
+  app.post(
+    '/app-users',
+    tenantScope(tenancy, { permission: 'members:invite' }),
+    express.json({ limit: '16kb' }),
+    async (req, res) => {
+      const parsed = appUserBody.safeParse(req.body)
+      if (!parsed.success) return problem(res, 400, 'Invalid user', z.prettifyError(parsed.error))
+      const { user, apiKey } = users.add(req.tenant.id, parsed.data.name)
+      const account = await tenancy.accounts.link({ subject: user.subject })
+      const member = await tenancy.admin.addMember(req.tenant.id, { accountId: account.id, role: 'member' })
+      res.status(201).json({ user: { id: user.id, name: user.name, member_id: member.id }, api_key: apiKey })
+    },
+  )
 
   // acme.<base domain> or a custom domain: a public page, so only public facts.
   app.get('/site', tenantScope(tenancy, { from: 'host' }), (req, res) => {
@@ -84,18 +92,24 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): ex
   // The app's own user decides the tenant. context: true lets code below find it with
   // requireTenant() instead of passing it along.
   const api = express.Router()
-  api.use(tenantScope(tenancy, { from: (req) => (req.user ? { id: req.user.organizationId } : null), context: true }))
+  api.use(
+    tenantScope(tenancy, {
+      from: (req) => (req.user ? { id: req.user.organizationId } : null),
+      member: (req) => req.user?.subject ?? null,
+      context: true,
+    }),
+  )
   api.get('/notes', async (_req, res) => {
     res.json({ notes: await listNotesOfCurrentTenant() })
   })
   app.use('/api', api)
 
-  // The path names the tenant, so authorize must check that the caller belongs to it.
+  // The path names the tenant; member makes sure the caller is one of its members, now.
   app.get(
     '/orgs/:slug/notes',
     tenantScope(tenancy, {
       from: (req) => ({ slug: String(req.params.slug) }),
-      authorize: (req, tenant) => req.user?.organizationId === tenant.id,
+      member: (req) => req.user?.subject ?? null,
     }),
     async (req, res) => {
       const found = await req.tenant

@@ -73,13 +73,16 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): Ko
   app.use(notes.routes()).use(notes.allowedMethods())
 
   const router = new Router()
-  // The admin gives an employee of the organization an API key for the app's own routes.
-  router.post('/app-users', tenantScope(tenancy), json, (ctx) => {
+  // Whoever may add people gives an employee an API key: a member of its own (role member),
+  // listed in /org/members, whose removal ends the key.
+  router.post('/app-users', tenantScope(tenancy, { permission: 'members:invite' }), json, async (ctx) => {
     const parsed = appUserBody.safeParse(ctx.request.body)
     if (!parsed.success) return problem(ctx, 400, 'Invalid user', z.prettifyError(parsed.error))
     const { user, apiKey } = users.add(ctx.state.tenant.id, parsed.data.name)
+    const account = await tenancy.accounts.link({ subject: user.subject })
+    const member = await tenancy.admin.addMember(ctx.state.tenant.id, { accountId: account.id, role: 'member' })
     ctx.status = 201
-    ctx.body = { user: { id: user.id, name: user.name }, api_key: apiKey }
+    ctx.body = { user: { id: user.id, name: user.name, member_id: member.id }, api_key: apiKey }
   })
 
   // acme.<base domain> or a custom domain: a public page, so only public facts.
@@ -93,6 +96,7 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): Ko
     '/api/notes',
     tenantScope(tenancy, {
       from: (ctx) => (ctx.state.user ? { id: ctx.state.user.organizationId } : null),
+      member: (ctx) => ctx.state.user?.subject ?? null,
       context: true,
     }),
     async (ctx) => {
@@ -100,12 +104,12 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): Ko
     },
   )
 
-  // The path names the tenant, so authorize must check that the caller belongs to it.
+  // The path names the tenant; member makes sure the caller is one of its members, now.
   router.get(
     '/orgs/:slug/notes',
     tenantScope(tenancy, {
       from: (ctx) => ({ slug: String(ctx.params.slug) }),
-      authorize: (ctx, tenant) => ctx.state.user?.organizationId === tenant.id,
+      member: (ctx) => ctx.state.user?.subject ?? null,
     }),
     async (ctx) => {
       const found = await ctx.state.tenant

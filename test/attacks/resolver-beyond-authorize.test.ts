@@ -29,7 +29,8 @@ describeAttack('a path naming an organization the caller does not belong to', (h
 
   it('does not let a tenantry admin token stand in for the app’s own user', async () => {
     const victim = await host().tenant('Victim')
-    expect((await host().send('GET', '/orgs/victim/notes', { token: victim.accessToken })).status).toBe(403)
+    // The token is not the app's user: nobody is signed in as far as the app's routes go.
+    expect((await host().send('GET', '/orgs/victim/notes', { token: victim.accessToken })).status).toBe(401)
     expect((await host().send('GET', '/api/notes', { token: victim.accessToken })).status).toBe(404)
   })
 

@@ -5,6 +5,7 @@ import { requestWithHost, type HostReply } from '../support/request-with-host.js
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import { startServer, type RunningServer } from '../support/start-server.js'
 import { notesStore } from '../support/notes-store.js'
+import { addMember } from '../support/members.js'
 
 export type ContextAppFactory = (tenancy: Tenancy, options?: { trustProxy?: boolean }) => RequestListener
 
@@ -294,6 +295,34 @@ export function describeTenantContextContract(framework: string, createApp: Cont
         )
       })
 
+      it('lets only someone who may add people mint an API key, and ends the key with its membership', async () => {
+        const acme = await organization('Acme')
+        const key = await appUser(acme.token)
+        expect((await send('GET', '/api/notes', { headers: { 'x-api-key': key } })).status).toBe(200)
+        const { body } = await send('GET', '/org/members', { token: acme.token })
+        const keyMember = body.members.find((member: { email: string | null }) => member.email === null)
+        expect(keyMember).toMatchObject({ role: 'member' })
+        // An API key is no token, and a plain member may not mint one.
+        expectProblem(
+          await send('POST', '/app-users', { json: { name: 'Mallory' }, headers: { 'x-api-key': key } }),
+          401,
+          'TOKEN_MISSING',
+        )
+        const plain = await addMember(send, acme.token, 'plain@acme.test', 'member')
+        expectProblem(
+          await send('POST', '/app-users', { json: { name: 'Mallory' }, token: plain.accessToken }),
+          403,
+          'PERMISSION_DENIED',
+        )
+        expect((await send('DELETE', `/org/members/${keyMember.id}`, { token: acme.token })).status).toBe(204)
+        expectProblem(await send('GET', '/api/notes', { headers: { 'x-api-key': key } }), 403, 'TENANT_ACCESS_DENIED')
+        expectProblem(
+          await send('GET', '/orgs/acme/notes', { headers: { 'x-api-key': key } }),
+          403,
+          'TENANT_ACCESS_DENIED',
+        )
+      })
+
       it('lets a user reach its own organization by path, and answers 403 for another', async () => {
         const acme = await organization('Acme')
         const globex = await organization('Globex')
@@ -306,7 +335,8 @@ export function describeTenantContextContract(framework: string, createApp: Cont
         const refused = await send('GET', '/orgs/globex/notes', { headers: { 'x-api-key': key } })
         expectProblem(refused, 403, 'TENANT_ACCESS_DENIED')
         expect(JSON.stringify(refused.body)).not.toContain('globex secret')
-        expectProblem(await send('GET', '/orgs/globex/notes'), 403, 'TENANT_ACCESS_DENIED')
+        // No user at all: nobody signed in, before anything about the organization is checked.
+        expectProblem(await send('GET', '/orgs/globex/notes'), 401, 'NOT_SIGNED_IN')
         expectProblem(
           await send('GET', '/orgs/nobody/notes', { headers: { 'x-api-key': key } }),
           404,
