@@ -16,7 +16,7 @@ import { organizationNameKey } from '../lib/organization-name.js'
 import { parseInput } from '../lib/parse-input.js'
 import { writeRefused } from '../lib/write-outcome.js'
 import type { Store } from '../store.js'
-import type { AccountPatch, AccountRecord, MembershipRecord, OrganizationPatch, OrganizationRecord } from './records.js'
+import type { AccountPatch, AccountRecord, MembershipRecord, OrganizationRecord } from './records.js'
 import type { MemberTenant } from '../tenant.js'
 import type { Roles } from '../members/roles.js'
 import { loadCaller, type Caller } from '../members/caller.js'
@@ -29,6 +29,7 @@ import type {
   UpdateOrganizationInput,
 } from './organization-types.js'
 import type { OrganizationTeardown } from './organization-teardown.js'
+import { organizationPatch, toOrganization } from './organization-fields.js'
 import { organizationInput } from './organization-input.js'
 import { slugFromName, slugWithSuffix } from './slug.js'
 
@@ -376,39 +377,4 @@ export class OrganizationService {
       return existing
     }
   }
-}
-
-/**
- * What a rename or reslug changes: only what differs (sending the current name changes nothing);
- * a reserved slug is a `ValidationError`.
- */
-export function organizationPatch(
-  org: OrganizationRecord,
-  changes: { name?: string; slug?: string; metadata?: unknown },
-  rules: { reservedSlugs: ReadonlySet<string>; checkMetadata: (value: unknown) => Record<string, unknown> },
-): OrganizationPatch {
-  const { reservedSlugs } = rules
-  const patch: OrganizationPatch = {}
-  if (changes.metadata !== undefined) patch.metadata = rules.checkMetadata(changes.metadata)
-  if (changes.name !== undefined && changes.name !== org.name)
-    Object.assign(patch, { name: changes.name, nameKey: organizationNameKey(changes.name) })
-  if (changes.slug !== undefined && changes.slug !== org.slug) {
-    if (reservedSlugs.has(changes.slug)) throw new ValidationError([{ pointer: '#/slug', detail: 'is reserved' }])
-    patch.slug = changes.slug
-  }
-  return patch
-}
-
-/** An organization record as callers see it. */
-export function toOrganization(org: OrganizationRecord): Organization {
-  const organization: Organization = {
-    id: org.id,
-    name: org.name,
-    slug: org.slug,
-    createdAt: org.createdAt,
-    updatedAt: org.updatedAt,
-    metadata: structuredClone(org.metadata ?? {}),
-  }
-  if (org.state === 'suspended') organization.suspended = true
-  return organization
 }
