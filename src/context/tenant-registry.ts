@@ -99,31 +99,41 @@ export class TenantRegistry {
   }
 
   /**
-   * The tenant with the host's user `subject` as its member. Read from the store on every call,
-   * so a role change or a removal counts on the very next request. `TenantAccessDeniedError`
-   * when the subject has no membership in the organization.
+   * The organization `ref` names, with the host's user `subject` as its member. Read from the
+   * store on every call, so a role change or a removal counts on the very next request. The
+   * membership is checked before anything about the organization is said: a non-member gets
+   * `TenantAccessDeniedError` whether it is active or suspended; only a member is told
+   * `OrganizationSuspendedError`.
    */
-  async withMember(tenant: Tenant, subject: string): Promise<Tenant> {
-    const account = await this.#store.records.accounts.find({ subject })
-    const [membership, organization] = await Promise.all([
-      account && this.#store.records.memberships.find({ accountId: account.id, organizationId: tenant.id }),
-      this.#store.records.organizations.find({ id: tenant.id }),
+  async memberOf(ref: TenantRef, subject: string): Promise<Tenant> {
+    const parsed = parseTenantRef(ref)
+    const [record, account] = await Promise.all([
+      parsed && this.#findRecord(parsed),
+      this.#store.records.accounts.find({ subject }),
     ])
-    assertServing(organization)
+    if (record?.state !== 'active' && record?.state !== 'suspended')
+      throw new OrganizationNotFoundError('no organization matches this reference')
+    const membership =
+      account && (await this.#store.records.memberships.find({ accountId: account.id, organizationId: record.id }))
     if (!account || !membership)
       throw new TenantAccessDeniedError('the signed-in user is not a member of this organization')
-    const role = effectiveRole(organization, membership.id, membership.role)
-    return mintTenant({ ...tenant, member: Object.freeze({ id: membership.id, accountId: account.id, role }) })
+    if (record.state === 'suspended') throw new OrganizationSuspendedError()
+    const member = {
+      id: membership.id,
+      accountId: account.id,
+      role: effectiveRole(record, membership.id, membership.role),
+    }
+    return mintTenant({ ...(await this.find({ id: record.id })), member: Object.freeze(member) })
   }
 
   /**
    * The organization a host user acts in, with that user as its member: the one `organization`
-   * names, or, without it, their only active organization. `OrganizationRequiredError` (400,
-   * listing them) when they belong to several, `TenantAccessDeniedError` when to none (or not
-   * to the one named).
+   * names, or, without it, their only organization. `OrganizationRequiredError` (400, listing
+   * them) when they belong to several, `TenantAccessDeniedError` when to none (or not to the one
+   * named).
    */
   async actingAs(subject: string, organization?: TenantRef): Promise<Tenant> {
-    if (organization !== undefined) return this.withMember(await this.find(organization), subject)
+    if (organization !== undefined) return this.memberOf(organization, subject)
     const account = await this.#store.records.accounts.find({ subject })
     const memberships = account ? await this.#store.records.memberships.list({ accountId: account.id }) : []
     const organizations = (
@@ -135,13 +145,14 @@ export class TenantRegistry {
       throw new TenantAccessDeniedError('the signed-in user is not a member of any organization')
     if (organizations.length > 1)
       throw new OrganizationRequiredError(organizations.map(({ name, slug }) => ({ name, slug })))
-    return this.withMember(await this.find({ id: organizations[0]!.id }), subject)
+    return this.memberOf({ id: organizations[0]!.id }, subject)
   }
 
   async #loadRef(ref: ParsedRef): Promise<Tenant> {
     const epoch = this.#cache.epoch
     const record = await this.#findRecord(ref)
-    assertServing(record, 'no organization matches this reference')
+    // A suspended organization too: by reference alone nobody is told it is suspended.
+    if (record?.state !== 'active') throw new OrganizationNotFoundError('no organization matches this reference')
     const organization = this.#cacheOrganization(record, epoch)
     // Stryker disable next-line EqualityOperator,StringLiteral: a second cache costs memory only
     if (ref.kind !== 'id' && epoch === this.#cache.epoch) this.#cache.refs?.set(ref.key, organization)
@@ -282,13 +293,4 @@ export class TenantRegistry {
     if (epoch === this.#cache.epoch) this.#cache.sessions?.set(id, session)
     return session
   }
-}
-
-/** An organization that may be acted for: active. A suspended one says so; any other is not found. */
-function assertServing(
-  org: OrganizationRecord | null,
-  notFound = 'the organization no longer exists',
-): asserts org is OrganizationRecord {
-  if (org?.state === 'suspended') throw new OrganizationSuspendedError()
-  if (org?.state !== 'active') throw new OrganizationNotFoundError(notFound)
 }

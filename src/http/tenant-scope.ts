@@ -140,22 +140,21 @@ export function createScopeRequest<TRequest>(
     if (allowed instanceof Promise) return allowed.then((value) => (value === true ? tenant : denied))
     return allowed === true ? tenant : denied
   }
-  // The host's user as the tenant's member: its membership read now, so a removal counts at once.
-  const asMember = async (request: TRequest, tenant: Tenant): Promise<ScopeResult> => {
-    const subject = await member!(request)
-    if (subject === null || subject === undefined) return notSignedIn
-    if (typeof subject !== 'string') throw new TypeError("tenantry: tenantScope's member must answer a string or null")
-    return authorized(request, await registry.withMember(tenant, subject))
-  }
-  const identified = (request: TRequest, tenant: Tenant): MaybePromise<ScopeResult> =>
-    member === undefined ? authorized(request, tenant) : asMember(request, tenant).catch(problemOrThrow)
   // The tenant, or the problem for a client error; anything else propagates.
   const settle = (request: TRequest, tenant: MaybePromise<Tenant>): MaybePromise<ScopeResult> =>
     tenant instanceof Promise
-      ? tenant.then((found) => identified(request, found), problemOrThrow)
-      : identified(request, tenant)
+      ? tenant.then((found) => authorized(request, found), problemOrThrow)
+      : authorized(request, tenant)
+  // The host's user as a member of the organization `ref` names, read now: a removal counts at once.
+  const asMember = async (request: TRequest, ref: TenantRef): Promise<ScopeResult> => {
+    const subject = await member!(request)
+    if (subject === null || subject === undefined) return notSignedIn
+    if (typeof subject !== 'string') throw new TypeError("tenantry: tenantScope's member must answer a string or null")
+    return authorized(request, await registry.memberOf(ref, subject))
+  }
   const lookup = (request: TRequest, ref: TenantRef | null | undefined): MaybePromise<ScopeResult> => {
     if (ref === null || ref === undefined) return notIdentified
+    if (member !== undefined) return asMember(request, ref).catch(problemOrThrow)
     let tenant: MaybePromise<Tenant>
     try {
       tenant = registry.findSync(ref)

@@ -9,6 +9,7 @@ import { createTenancy, errors, memoryStore, type Tenancy } from 'tenantry'
 import * as expressAdapter from 'tenantry/express'
 import * as koaAdapter from 'tenantry/koa'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+import { sessionBrowser } from '../support/session-browser.js'
 import { startServer, type RunningServer } from '../support/start-server.js'
 
 declare module 'express-session' {
@@ -74,21 +75,10 @@ afterEach(async () => {
   server = undefined
 })
 
-/** A browser of the host app: keeps its session cookie. */
+/** A browser of the host app, signing in as the app's login form would. */
 function browser(url: string) {
-  let cookie = ''
-  const send = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${url}${path}`, {
-      method,
-      headers: { cookie, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    const set = response.headers.getSetCookie().map((line) => line.split(';')[0])
-    if (set.length > 0) cookie = set.join('; ')
-    const json = response.headers.get('content-type')?.includes('json')
-    return { status: response.status, body: (json ? await response.json() : undefined) as any }
-  }
-  return { send, signIn: (userId: string) => send('POST', '/sign-in', { userId }) }
+  const { send, signIn } = sessionBrowser(url)
+  return { send, signIn: (userId: string) => signIn({ userId }) }
 }
 
 for (const [framework, host] of Object.entries(hosts)) {
@@ -177,6 +167,18 @@ for (const [framework, host] of Object.entries(hosts)) {
       })
       await tenancy.admin.resume(organization.id)
       expect((await ada.send('GET', '/orgs/acme/notes')).status).toBe(200)
+    })
+
+    it('tells a signed-in user who is not a member nothing of the organization: the same 403 whether it is suspended or not', async () => {
+      const { tenancy, organization, url } = await setUp()
+      await tenancy.accounts.link({ subject: 'user-mallory' })
+      const mallory = browser(url)
+      await mallory.signIn('user-mallory')
+      const active = await mallory.send('GET', '/orgs/acme/notes')
+      await tenancy.admin.suspend(organization.id, { reason: 'unpaid' })
+      const suspended = await mallory.send('GET', '/orgs/acme/notes')
+      expect(suspended).toEqual(active)
+      expect(suspended).toMatchObject({ status: 403, body: { code: 'TENANT_ACCESS_DENIED' } })
     })
   })
 }

@@ -11,6 +11,7 @@ import * as expressAdapter from 'tenantry/express'
 import type { HostIdentity } from 'tenantry/http'
 import * as koaAdapter from 'tenantry/koa'
 import { TEST_AUTH } from '../support/secret.js'
+import { sessionBrowser } from '../support/session-browser.js'
 import { startServer, type RunningServer } from '../support/start-server.js'
 
 declare module 'express-session' {
@@ -95,22 +96,10 @@ afterEach(async () => {
   server = undefined
 })
 
-/** A browser of the host app: keeps its own session cookie. */
+/** A browser of the host app, signing in as the app's login form would. */
 function browser(url: string) {
-  let cookie = ''
-  const send = async (method: string, path: string, body?: unknown) => {
-    const json = body === undefined ? undefined : JSON.stringify(body)
-    const response = await fetch(`${url}${path}`, {
-      method,
-      headers: { cookie, ...(json === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: json,
-    })
-    const set = response.headers.getSetCookie().map((line) => line.split(';')[0])
-    if (set.length > 0) cookie = set.join('; ')
-    const type = response.headers.get('content-type') ?? ''
-    return { status: response.status, body: (type.includes('json') ? await response.json() : undefined) as any }
-  }
-  return { send, signIn: (user: SessionUser) => send('POST', '/sign-in', user) }
+  const { send, signIn } = sessionBrowser(url)
+  return { send, signIn: (user: SessionUser) => signIn(user) }
 }
 
 for (const [framework, host] of Object.entries(hosts)) {

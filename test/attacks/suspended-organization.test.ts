@@ -34,6 +34,11 @@ describeAttack('a suspended organization', (host) => {
     })
     // Another organization carries on.
     expect((await host().send('GET', '/notes', { token: globex.accessToken })).status).toBe(200)
+    // A stranger is told nothing: the public page answers as for a slug nobody has.
+    const site = await host().sendAs('acme.example.test', '/site')
+    const nobody = await host().sendAs('nobody.example.test', '/site')
+    expect({ status: site.status, body: site.body }).toEqual({ status: nobody.status, body: nobody.body })
+    await expect(host().tenancy.tenant({ id: acme.id })).rejects.toMatchObject({ code: 'ORGANIZATION_NOT_FOUND' })
   })
 
   it('keeps everything while suspended, and gives it all back on resume: data, tokens and the same refresh token', async () => {
