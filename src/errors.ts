@@ -54,6 +54,29 @@ export class SubjectTakenError extends TenantryError {
   static override code = 'SUBJECT_TAKEN' as const
 }
 
+/** Which of `createTenancy`'s `limits` a change would pass. */
+export type LimitName = 'membersPerOrganization' | 'organizationsPerAccount'
+
+/**
+ * The change would pass one of `createTenancy`'s `limits`: `limit` names it, `max` is its value.
+ * Nothing was changed; an invitation refused at accept stays pending.
+ */
+export class LimitReachedError extends TenantryError {
+  static override code = 'LIMIT_REACHED' as const
+  readonly limit: LimitName
+  readonly max: number
+
+  constructor(limit: LimitName, max: number) {
+    super(
+      limit === 'membersPerOrganization'
+        ? `this organization may have at most ${max} members (pending invitations count when inviting)`
+        : `an account may belong to at most ${max} organizations`,
+    )
+    this.limit = limit
+    this.max = max
+  }
+}
+
 /** The organization is suspended (`tenancy.admin.suspend`): nobody acts for it until it is resumed; its data is kept. */
 export class OrganizationSuspendedError extends TenantryError {
   static override code = 'ORGANIZATION_SUSPENDED' as const

@@ -19,6 +19,7 @@ import { DEFAULT_RESERVED_SLUGS, isSlug } from './control/slug.js'
 import { tenancyAdmin, type TenancyAdmin } from './control/tenancy-admin.js'
 import { OrganizationNotFoundError, OrganizationSuspendedError } from './errors.js'
 import { Invitations, type InvitationOptions } from './members/invitations.js'
+import { Limits, type LimitOptions } from './members/limits.js'
 import { MemberService } from './members/member-service.js'
 import { Roles, type RoleDefinitions } from './members/roles.js'
 import type { Store } from './store.js'
@@ -58,6 +59,12 @@ export interface TenancyOptions {
   invitations?: InvitationOptions
   /** What an organization's `metadata` may hold: a zod `schema` and `maxBytes` (default 8 KiB). */
   metadata?: MetadataOptions
+  /**
+   * Caps kept under any number of concurrent requests: `membersPerOrganization` (pending
+   * invitations count when inviting) and `organizationsPerAccount`. Past one, the change is
+   * refused with `LimitReachedError` (409 `LIMIT_REACHED`) and nothing is written. Default: none.
+   */
+  limits?: LimitOptions
 }
 
 export type ForEachTenantOptions = WalkOptions & {
@@ -151,6 +158,7 @@ export function createTenancy(options: TenancyOptions): Tenancy {
   const roles = new Roles(options.roles)
   const checkMetadata = metadataChecker(options.metadata)
   const cache = new TenantCache(options.cache)
+  const limits = new Limits(store, cache, options.limits)
   const audit = new AuditLog(store, roles, options.onAudit)
   const auth = new Auth(store, authOptions, { cache, audit })
   const registry = new TenantRegistry(store, auth, cache)
@@ -167,6 +175,7 @@ export function createTenancy(options: TenancyOptions): Tenancy {
     teardown,
     accounts,
     checkMetadata,
+    limits,
   })
   const members = new MemberService(store, { cache, audit, roles })
   const invitations = new Invitations(store, auth, {
@@ -174,6 +183,7 @@ export function createTenancy(options: TenancyOptions): Tenancy {
     cache,
     roles,
     accounts,
+    limits,
     invitations: options.invitations,
   })
 
@@ -197,7 +207,17 @@ export function createTenancy(options: TenancyOptions): Tenancy {
     members,
     invitations,
     audit: Object.freeze({ list: audit.list.bind(audit) }),
-    admin: tenancyAdmin(store, { domains, audit, roles, members, teardown, cache, reservedSlugs, checkMetadata }),
+    admin: tenancyAdmin(store, {
+      domains,
+      audit,
+      roles,
+      members,
+      teardown,
+      cache,
+      reservedSlugs,
+      checkMetadata,
+      limits,
+    }),
     baseDomains,
     tenant: (ref: TenantRef) => registry.find(ref),
     authenticate: (accessToken: string) => registry.resolve(accessToken),

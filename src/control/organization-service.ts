@@ -18,6 +18,7 @@ import { writeRefused } from '../lib/write-outcome.js'
 import type { Store } from '../store.js'
 import type { AccountPatch, AccountRecord, MembershipRecord, OrganizationRecord } from './records.js'
 import type { MemberTenant } from '../tenant.js'
+import type { Limits } from '../members/limits.js'
 import type { Roles } from '../members/roles.js'
 import { loadCaller, type Caller } from '../members/caller.js'
 import type { OrganizationDomains, OrganizationDomain } from './organization-domains.js'
@@ -43,6 +44,7 @@ export interface OrganizationServiceOptions {
   teardown: OrganizationTeardown
   accounts: Accounts
   checkMetadata: (value: unknown) => Record<string, unknown>
+  limits: Limits
 }
 
 const SLUG_ATTEMPTS = 5
@@ -69,6 +71,7 @@ export class OrganizationService {
   readonly #roles: Roles
   readonly #accounts: Accounts
   readonly #checkMetadata: (value: unknown) => Record<string, unknown>
+  readonly #limits: Limits
 
   constructor(store: Store, auth: Auth, options: OrganizationServiceOptions) {
     this.#store = store
@@ -82,6 +85,7 @@ export class OrganizationService {
     this.#roles = options.roles
     this.#accounts = options.accounts
     this.#checkMetadata = options.checkMetadata
+    this.#limits = options.limits
   }
 
   /**
@@ -136,7 +140,7 @@ export class OrganizationService {
         createdAt: now,
         updatedAt: now,
       }
-      await this.#store.records.memberships.insert(membership)
+      await this.#limits.insertMembership(membership)
       await this.#store.data.provision(org)
       if (this.#hooks.afterCreate) await this.#teardown.runHook(this.#hooks.afterCreate, org)
       // Conditional: a delayed activation can never land on an organization already being undone.

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { OrganizationNotFoundError, ValidationError } from '../errors.js'
 import { newId } from '../lib/ids.js'
 import { parseInput } from '../lib/parse-input.js'
+import type { Limits } from '../members/limits.js'
 import type { Roles } from '../members/roles.js'
 import { systemActor } from '../members/caller.js'
 import type { MemberService } from '../members/member-service.js'
@@ -96,9 +97,10 @@ export function tenancyAdmin(
     cache: TenantCache
     reservedSlugs: ReadonlySet<string>
     checkMetadata: (value: unknown) => Record<string, unknown>
+    limits: Limits
   },
 ): TenancyAdmin {
-  const { domains, audit, roles, members, teardown, cache, reservedSlugs, checkMetadata } = services
+  const { domains, audit, roles, members, teardown, cache, reservedSlugs, checkMetadata, limits } = services
   const serving = async (organizationId: string) => {
     const org =
       typeof organizationId === 'string' ? await store.records.organizations.find({ id: organizationId }) : null
@@ -141,7 +143,7 @@ export function tenancyAdmin(
       if (!account) throw new ValidationError([{ pointer: '#/accountId', detail: 'no account has this id' }])
       const now = new Date()
       const record = { id: newId(), accountId, organizationId, role, createdAt: now, updatedAt: now }
-      await store.records.memberships.insert(record)
+      await limits.insertMembership(record)
       await audit.record({
         type: 'member.added',
         organizationId,

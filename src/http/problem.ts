@@ -1,5 +1,6 @@
 import type { ErrorCode } from '../error-code.js'
 import {
+  LimitReachedError,
   OrganizationRequiredError,
   PermissionDeniedError,
   TenantryError,
@@ -37,6 +38,7 @@ export const PROBLEMS: Record<string, { status: number; title: string } | undefi
   MEMBER_NOT_FOUND: { status: 404, title: 'Member not found' },
   INVITATION_NOT_FOUND: { status: 404, title: 'Invitation not found' },
   ALREADY_A_MEMBER: { status: 409, title: 'Already a member' },
+  LIMIT_REACHED: { status: 409, title: 'Limit reached' },
   INVITATION_PENDING: { status: 409, title: 'Invitation pending' },
   TENANT_ACCESS_DENIED: { status: 403, title: 'Access to this organization denied' },
   NOT_SIGNED_IN: { status: 401, title: 'Not signed in' },
@@ -90,6 +92,7 @@ export function toProblem(err: unknown): HttpResponse | null {
     code: err.code,
     ...(err instanceof ValidationError ? { errors: err.issues } : {}),
     ...(err instanceof OrganizationRequiredError ? { organizations: err.organizations } : {}),
+    ...(err instanceof LimitReachedError ? { limit: err.limit, max: err.max } : {}),
   }
   return { status: problem.status, headers, body: JSON.stringify(body) }
 }

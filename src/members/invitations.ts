@@ -25,6 +25,7 @@ import type { Store } from '../store.js'
 import type { AccountRecord, InvitationRecord, MembershipRecord } from '../control/records.js'
 import type { MemberTenant } from '../tenant.js'
 import { loadCaller } from './caller.js'
+import type { Limits } from './limits.js'
 import type { Roles } from './roles.js'
 
 /** An invitation as callers see it: never its token or the token's hash. */
@@ -83,6 +84,7 @@ export class Invitations {
   readonly #onInvitation: InvitationOptions['onInvitation']
   readonly #matchEmail: boolean
   readonly #accounts: Accounts
+  readonly #limits: Limits
 
   constructor(
     store: Store,
@@ -92,6 +94,7 @@ export class Invitations {
       cache: TenantCache
       roles: Roles
       accounts: Accounts
+      limits: Limits
       invitations: InvitationOptions | undefined
     },
   ) {
@@ -110,6 +113,7 @@ export class Invitations {
     this.#onInvitation = onInvitation
     this.#matchEmail = matchEmail
     this.#accounts = options.accounts
+    this.#limits = options.limits
   }
 
   /**
@@ -164,7 +168,7 @@ export class Invitations {
       createdAt: new Date(now),
       expiresAt: new Date(now + this.#lifetimeMs),
     }
-    await this.#store.records.invitations.insert(record)
+    await this.#limits.insertInvitation(record)
     const invitation = toInvitation(record)
     if (this.#onInvitation) {
       try {
@@ -286,7 +290,7 @@ export class Invitations {
         createdAt: now,
         updatedAt: now,
       }
-      await this.#store.records.memberships.insert(membership)
+      await this.#limits.insertMembership(membership)
     } catch (err) {
       // Undone so that a failure loses nothing: the invitation is pending again, and the account
       // made for it (its insert may have applied even if it reported an error) goes, unless

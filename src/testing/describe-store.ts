@@ -1,5 +1,6 @@
 import { describe } from 'vitest'
 import { describeAmbiguousFailures } from './ambiguous-failures.js'
+import { describeConcurrentChanges } from './concurrent-changes.js'
 import { describeDataIsolation } from './data-isolation.js'
 import { describeDataSpaces } from './data-spaces.js'
 import { describeLifecycle } from './lifecycle.js'
@@ -36,8 +37,9 @@ export function describeDataProvider(subject: DataProviderUnderTest): void {
 }
 
 /**
- * Everything a store must do: its records, its data, and the organization lifecycle over both
- * with failures injected (refused and applied-then-failed) at every step.
+ * Everything a store must do: its records, its data, the organization lifecycle over both
+ * with failures injected (refused and applied-then-failed) at every step, and ownership and
+ * limits under concurrent changes.
  *
  * @example
  * describeStore({ name: 'MongoDB', create: () => mongoStore({ db, collections: CONFORMANCE_COLLECTIONS }) })
@@ -48,5 +50,6 @@ export function describeStore(subject: StoreUnderTest): void {
     describeDataProvider({ ...subject, create: async () => (await subject.create()).data })
     describeLifecycle(subject)
     describeAmbiguousFailures(subject)
+    describeConcurrentChanges(subject)
   })
 }

@@ -13,6 +13,7 @@
 export { describeStore, describeRecordStore, describeDataProvider } from './describe-store.js'
 export { describeLifecycle } from './lifecycle.js'
 export { describeAmbiguousFailures } from './ambiguous-failures.js'
+export { describeConcurrentChanges } from './concurrent-changes.js'
 export { describeDataIsolation } from './data-isolation.js'
 export {
   describeRouteLeaks,

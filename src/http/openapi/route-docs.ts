@@ -9,7 +9,14 @@ export const routeDocs: Record<string, { operationId: string; summary: string; t
     operationId: 'createOrganization',
     tag: 'Organizations',
     summary: 'Create an organization and its owner',
-    errors: ['ORGANIZATION_NAME_TAKEN', 'ADMIN_EMAIL_TAKEN', 'SLUG_TAKEN', 'TOO_MANY_REQUESTS', 'CAPACITY_EXCEEDED'],
+    errors: [
+      'ORGANIZATION_NAME_TAKEN',
+      'ADMIN_EMAIL_TAKEN',
+      'SLUG_TAKEN',
+      'LIMIT_REACHED',
+      'TOO_MANY_REQUESTS',
+      'CAPACITY_EXCEEDED',
+    ],
   },
   'GET /org/get': {
     operationId: 'getOrganization',
@@ -123,6 +130,7 @@ export const routeDocs: Record<string, { operationId: string; summary: string; t
       'PERMISSION_DENIED',
       'ALREADY_A_MEMBER',
       'INVITATION_PENDING',
+      'LIMIT_REACHED',
       'NOT_ORGANIZATION_ADMIN',
       'ORGANIZATION_NOT_FOUND',
     ],
@@ -143,7 +151,7 @@ export const routeDocs: Record<string, { operationId: string; summary: string; t
     operationId: 'acceptInvitation',
     tag: 'Invitations',
     summary: 'Accept an invitation: a new account, or your existing one with its password',
-    errors: ['INVITATION_INVALID', 'ORGANIZATION_NOT_FOUND', 'ALREADY_A_MEMBER', 'TOO_MANY_REQUESTS'],
+    errors: ['INVITATION_INVALID', 'ORGANIZATION_NOT_FOUND', 'ALREADY_A_MEMBER', 'LIMIT_REACHED', 'TOO_MANY_REQUESTS'],
   },
   'POST /org/invitations/accept as host user': {
     operationId: 'acceptInvitation',
@@ -153,6 +161,7 @@ export const routeDocs: Record<string, { operationId: string; summary: string; t
       'INVITATION_INVALID',
       'ORGANIZATION_NOT_FOUND',
       'ALREADY_A_MEMBER',
+      'LIMIT_REACHED',
       'TOO_MANY_REQUESTS',
       'ADMIN_EMAIL_TAKEN',
     ],
@@ -161,6 +170,6 @@ export const routeDocs: Record<string, { operationId: string; summary: string; t
     operationId: 'createOrganization',
     tag: 'Organizations',
     summary: 'Create an organization owned by the signed-in user',
-    errors: ['ORGANIZATION_NAME_TAKEN', 'SLUG_TAKEN', 'CAPACITY_EXCEEDED', 'ADMIN_EMAIL_TAKEN'],
+    errors: ['ORGANIZATION_NAME_TAKEN', 'SLUG_TAKEN', 'LIMIT_REACHED', 'CAPACITY_EXCEEDED', 'ADMIN_EMAIL_TAKEN'],
   },
 }

@@ -118,6 +118,11 @@ export const Problem = z
       .array(z.strictObject({ name: z.string(), slug: z.string() }))
       .optional()
       .meta({ description: 'ORGANIZATION_REQUIRED: the account’s organizations' }),
+    limit: z
+      .enum(['membersPerOrganization', 'organizationsPerAccount'])
+      .optional()
+      .meta({ description: 'LIMIT_REACHED: which of the limits the change would pass' }),
+    max: z.number().int().optional().meta({ description: 'LIMIT_REACHED: that limit' }),
   })
   .meta({ id: 'Problem', description: 'RFC 9457 problem details' })
 
