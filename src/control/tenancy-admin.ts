@@ -29,6 +29,14 @@ import type { AuditEvent, AuditPage } from './records.js'
  */
 export interface TenancyAdmin {
   /**
+   * The same back office, audited as `actor` (who the host says is acting: `'support:jane'`,
+   * `'billing'`) instead of `'system'`. tenantry records the label; the host vouches for it.
+   *
+   * @example
+   * await tenancy.admin.as(`support:${staff.email}`).suspend(organizationId, { reason: 'chargeback' })
+   */
+  as(actor: string): TenancyAdmin
+  /**
    * Active and suspended organizations (`suspended: true`) in id order, `limit` (default 100, at
    * most 1000) at a time. Pass `next` as `after` for the following page; `null` after the last.
    */
@@ -78,6 +86,8 @@ export interface TenancyAdmin {
 
 const listSchema = z.object({ after: z.string().optional(), limit: z.number().int().min(1).max(1000).default(100) })
 
+const actorLabel = z.string().trim().min(1).max(100)
+
 const addMemberSchema = z.object({ accountId: z.string().min(1), role: z.string().min(1).max(32) })
 
 const updateSchema = z.object({
@@ -99,6 +109,7 @@ export function tenancyAdmin(
     checkMetadata: (value: unknown) => Record<string, unknown>
     limits: Limits
   },
+  actor = 'system',
 ): TenancyAdmin {
   const { domains, audit, roles, members, teardown, cache, reservedSlugs, checkMetadata, limits } = services
   const serving = async (organizationId: string) => {
@@ -116,6 +127,7 @@ export function tenancyAdmin(
     if (!moved) throw new ValidationError([{ pointer: '#', detail: `the organization is not ${from}` }])
   }
   return Object.freeze({
+    as: (label: string) => tenancyAdmin(store, services, parseInput(actorLabel, label)),
     async listOrganizations(options: { after?: string | null; limit?: number } = {}) {
       const { after, limit } = parseInput(listSchema, { ...options, after: options.after ?? undefined })
       const organizations: Organization[] = []
@@ -147,16 +159,16 @@ export function tenancyAdmin(
       await audit.record({
         type: 'member.added',
         organizationId,
-        details: { membershipId: record.id, role, actor: 'system' },
+        details: { membershipId: record.id, role, actor },
       })
       return { id: record.id, accountId, organizationId, email: account.email, role, createdAt: now }
     },
     changeRole: (organizationId: string, membershipId: string, role: string) =>
-      members.changeRole(systemActor(organizationId), membershipId, role),
+      members.changeRole(systemActor(organizationId, actor), membershipId, role),
     removeMember: (organizationId: string, membershipId: string) =>
-      members.remove(systemActor(organizationId), membershipId),
+      members.remove(systemActor(organizationId, actor), membershipId),
     transferOwnership: (organizationId: string, membershipId: string) =>
-      members.transferOwnership(systemActor(organizationId), membershipId),
+      members.transferOwnership(systemActor(organizationId, actor), membershipId),
     async updateOrganization(
       organizationId: string,
       changes: { name?: string; slug?: string; metadata?: Record<string, unknown> },
@@ -175,7 +187,7 @@ export function tenancyAdmin(
           renamed: patch.name !== undefined,
           reslugged: patch.slug !== undefined,
           metadataChanged: patch.metadata !== undefined,
-          actor: 'system',
+          actor,
         },
       })
       return toOrganization(updated)
@@ -186,17 +198,17 @@ export function tenancyAdmin(
       await audit.record({
         type: 'organization.deleted',
         organizationId: org.id,
-        details: { name: org.name, actor: 'system' },
+        details: { name: org.name, actor },
       })
     },
     async suspend(organizationId: string, options: { reason: string }) {
       const { reason } = parseInput(z.object({ reason: z.string().trim().min(1).max(500) }), options ?? {})
       await transition(organizationId, 'active', 'suspended')
-      await audit.record({ type: 'organization.suspended', organizationId, details: { reason, actor: 'system' } })
+      await audit.record({ type: 'organization.suspended', organizationId, details: { reason, actor } })
     },
     async resume(organizationId: string) {
       await transition(organizationId, 'suspended', 'active')
-      await audit.record({ type: 'organization.resumed', organizationId, details: { actor: 'system' } })
+      await audit.record({ type: 'organization.resumed', organizationId, details: { actor } })
     },
   })
 }

@@ -35,6 +35,33 @@ describe('the back office, tenancy.admin', () => {
     })
   })
 
+  it('audits every change under the label the host gives with admin.as, and refuses an empty label', async () => {
+    const { tenancy, organization, member, events } = await acme()
+    const support = tenancy.admin.as('support:jane@host.test')
+    await support.changeRole(organization.id, member.id, 'admin')
+    await support.suspend(organization.id, { reason: 'chargeback' })
+    await support.resume(organization.id)
+    await support.updateOrganization(organization.id, { name: 'Acme Inc' })
+    await support.removeMember(organization.id, member.id)
+    const trail = await events()
+    for (const type of [
+      'member.role_changed',
+      'organization.suspended',
+      'organization.resumed',
+      'organization.updated',
+      'member.removed',
+    ])
+      expect(
+        trail.find((event) => event.type === type),
+        type,
+      ).toMatchObject({ accountId: null, details: { actor: 'support:jane@host.test' } })
+    // The plain back office still says 'system'.
+    await tenancy.admin.updateOrganization(organization.id, { name: 'Acme' })
+    const updates = (await events()).filter((event) => event.type === 'organization.updated')
+    expect(updates.map((event) => event.details.actor).sort()).toEqual(['support:jane@host.test', 'system'])
+    for (const label of ['', '   ', 'x'.repeat(101)]) expect(() => tenancy.admin.as(label)).toThrow(ValidationError)
+  })
+
   it('keeps the rules that hold for members: the owner is not removed or re-roled, and no one is made owner by a role', async () => {
     const { tenancy, organization, owner, member } = await acme()
     await expect(tenancy.admin.removeMember(organization.id, owner.id)).rejects.toBeInstanceOf(PermissionDeniedError)
