@@ -8,6 +8,11 @@ function exampleSecret(): string {
   return randomBytes(32).toString('base64url')
 }
 
+/** SESSION_SECRET, or a random one for this run only (every session ends with the process). */
+export function exampleSessionSecret(): string {
+  return process.env.SESSION_SECRET ?? randomBytes(32).toString('base64url')
+}
+
 export function printTryIt(framework: string, port: number, baseDomain: string): void {
   const base = `http://localhost:${port}`
   console.log(`tenantry ${framework} example listening on ${base}
@@ -30,6 +35,14 @@ Try it:
     -d '{"name":"Ada"}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).api_key')
   curl -s ${base}/api/notes -H "x-api-key: $KEY"
   curl -s ${base}/orgs/acme/notes -H "x-api-key: $KEY"
+
+  # The app's own sign-in (a session cookie; tenantry's routes under /my, no bearer token).
+  # Or open ${base}/sign-in in a browser.
+  curl -s -c jar -X POST ${base}/sign-up -H 'content-type: application/json' \
+    -d '{"email":"ada@acme.test","password":"correct horse battery"}'
+  curl -s -b jar -X POST ${base}/my/org/create -H 'content-type: application/json' -d '{"organization_name":"Globex"}'
+  curl -s -b jar -X POST ${base}/orgs/globex/notes -H 'content-type: application/json' -d '{"text":"hi"}'
+  curl -s -b jar ${base}/my/org/members
 `)
 }
 

@@ -1,9 +1,20 @@
 import express, { type ErrorRequestHandler } from 'express'
+import session from 'express-session'
 import { z } from 'zod'
 import { requireTenant, type Tenancy } from 'tenantry'
 import { orgRouter, tenantScope } from 'tenantry/express'
-import { createAppUsers, type AppUser, type AppUsers } from '../app-users.js'
-import '../example-setup.js'
+import {
+  createAppUsers,
+  createPeople,
+  credentials,
+  identityOf,
+  SIGN_IN_PAGE,
+  type AppUser,
+  type AppUsers,
+  type People,
+  type SignedIn,
+} from '../app-users.js'
+import { exampleSessionSecret } from '../example-setup.js'
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -15,22 +26,35 @@ declare global {
   }
 }
 
+declare module 'express-session' {
+  interface SessionData {
+    signedIn?: SignedIn
+  }
+}
+
 const noteBody = z.strictObject({ text: z.string().trim().min(1).max(1000) })
 const appUserBody = z.strictObject({ name: z.string().trim().min(1).max(100) })
+const organizationBody = z.strictObject({ slug: z.string().min(1).max(63) })
 
 export interface ExampleAppOptions {
   /** Honour X-Forwarded-Host and X-Forwarded-For: only behind a proxy that sets them. */
   trustProxy?: boolean
   users?: AppUsers
+  /** The people who sign in with the app's own form (default: none yet, bcrypt cost 10). */
+  people?: People
+  /** Signs the session cookie. Default SESSION_SECRET, or a random one for this process. */
+  sessionSecret?: string
 }
 
 /**
  * A host app: tenantry's org routes at the root, and its own tenant-scoped routes, one per way
  * of identifying the tenant: tenantry's admin token (/notes), the subdomain or custom domain
- * (/site), and the app's own users (/api/notes, /orgs/:slug/notes).
+ * (/site), and the app's own users (/api/notes, /orgs/:slug/notes). People who sign in with the
+ * app's own form (express-session) reach tenantry's routes under /my through `identify`.
  */
 export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): express.Express {
   const users = options.users ?? createAppUsers()
+  const people = options.people ?? createPeople()
   const app = express()
   app.disable('x-powered-by')
   if (options.trustProxy) app.set('trust proxy', true)
@@ -41,6 +65,75 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): ex
     req.user = users.authenticate(req.headers['x-api-key'])
     next()
   })
+
+  // The app's own sign-in: a login form, and a session cookie. tenantry sees only what
+  // identify (below) and tenantScope's member read off the session.
+  app.use(
+    session({
+      secret: options.sessionSecret ?? exampleSessionSecret(),
+      resave: false,
+      saveUninitialized: false,
+      cookie: { httpOnly: true, sameSite: 'lax' },
+    }),
+  )
+  const form = express.urlencoded({ extended: false, limit: '4kb' })
+  const json = express.json({ limit: '4kb' })
+  app.get('/sign-in', (_req, res) => {
+    res.type('html').send(SIGN_IN_PAGE)
+  })
+  for (const [path, act] of [
+    ['/sign-in', people.signIn],
+    ['/sign-up', people.signUp],
+  ] as const) {
+    app.post(path, form, json, async (req, res, next) => {
+      const parsed = credentials.safeParse(req.body)
+      if (!parsed.success) return problem(res, 400, 'Invalid sign-in', z.prettifyError(parsed.error))
+      const person = await act(parsed.data.email, parsed.data.password)
+      if (!person)
+        return path === '/sign-in'
+          ? problem(res, 401, 'Wrong email or password', 'no account has this email and password')
+          : problem(res, 409, 'Email taken', 'an account already has this email')
+      // A new session id on sign-in: a session id planted before it is worth nothing after.
+      req.session.regenerate((err) => {
+        if (err) return next(err)
+        req.session.signedIn = { person }
+        if (req.is('urlencoded')) return res.redirect(303, '/me')
+        res.status(path === '/sign-up' ? 201 : 200).json({ user: { id: person.id, email: person.email } })
+      })
+    })
+  }
+  app.post('/sign-out', (req, res, next) => {
+    req.session.destroy((err) => (err ? next(err) : res.status(204).end()))
+  })
+  app.get('/me', (req, res) => {
+    const signedIn = req.session.signedIn
+    if (!signedIn) return problem(res, 401, 'Not signed in', 'sign in at /sign-in')
+    res.json({
+      user: { id: signedIn.person.id, email: signedIn.person.email },
+      organization_id: signedIn.organizationId ?? null,
+    })
+  })
+  // Which organization the person works in now: tenantry checks the membership on every request.
+  app.put('/me/organization', json, async (req, res) => {
+    const signedIn = req.session.signedIn
+    if (!signedIn) return problem(res, 401, 'Not signed in', 'sign in at /sign-in')
+    const parsed = organizationBody.safeParse(req.body)
+    if (!parsed.success) return problem(res, 400, 'Invalid organization', z.prettifyError(parsed.error))
+    const tenant = await tenancy.tenant({ slug: parsed.data.slug }).catch(() => null)
+    if (!tenant) return problem(res, 404, 'No such organization', 'no organization has this slug')
+    signedIn.organizationId = tenant.id
+    res.json({ organization: { id: tenant.id, slug: tenant.slug } })
+  })
+  // tenantry's member, invitation and organization routes for the signed-in person: no bearer
+  // token, no tenantry password. POST /my/org/create makes them the owner.
+  app.use(
+    '/my',
+    orgRouter(tenancy, {
+      identify: (req) => identityOf(req.session.signedIn),
+      routes: { auth: false },
+      openapi: { prefix: '/my' },
+    }),
+  )
 
   // A member's token: req.tenant.collection('notes') is the organization's own notes. Reading
   // needs notes:read and writing notes:write (exampleRoles: members read, editors also write;
@@ -104,21 +197,29 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): ex
   })
   app.use('/api', api)
 
-  // The path names the tenant; member makes sure the caller is one of its members, now.
-  app.get(
-    '/orgs/:slug/notes',
+  // The path names the tenant; member makes sure the caller (an API key's or a signed-in
+  // person's) is one of its members, now, with the permission the route needs.
+  const byPath = (permission: string) =>
     tenantScope(tenancy, {
       from: (req) => ({ slug: String(req.params.slug) }),
-      member: (req) => req.user?.subject ?? null,
-    }),
-    async (req, res) => {
-      const found = await req.tenant
-        .collection('notes')
-        .find({}, { sort: { createdAt: 1 } })
-        .toArray()
-      res.json({ organization: req.tenant.slug, notes: found.map((note) => note.text) })
-    },
-  )
+      member: (req) => req.user?.subject ?? req.session.signedIn?.person.subject ?? null,
+      permission,
+    })
+  app.get('/orgs/:slug/notes', byPath('notes:read'), async (req, res) => {
+    const found = await req.tenant
+      .collection('notes')
+      .find({}, { sort: { createdAt: 1 } })
+      .toArray()
+    res.json({ organization: req.tenant.slug, notes: found.map((note) => note.text) })
+  })
+  app.post('/orgs/:slug/notes', byPath('notes:write'), express.json({ limit: '16kb' }), async (req, res) => {
+    const parsed = noteBody.safeParse(req.body)
+    if (!parsed.success) return problem(res, 400, 'Invalid note', z.prettifyError(parsed.error))
+    const { insertedId } = await req.tenant
+      .collection('notes')
+      .insertOne({ text: parsed.data.text, createdAt: new Date() })
+    res.status(201).json({ id: insertedId, text: parsed.data.text })
+  })
 
   // express.json() rejects malformed or oversized bodies by throwing; answer those as problems too.
   const onError: ErrorRequestHandler = (err, _req, res, next) => {

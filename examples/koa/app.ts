@@ -1,11 +1,22 @@
 import { bodyParser } from '@koa/bodyparser'
 import Router from '@koa/router'
 import Koa from 'koa'
+import session from 'koa-session'
 import { z } from 'zod'
 import { requireTenant, type Tenancy } from 'tenantry'
 import { orgRouter, tenantScope } from 'tenantry/koa'
-import { createAppUsers, type AppUser, type AppUsers } from '../app-users.js'
-import '../example-setup.js'
+import {
+  createAppUsers,
+  createPeople,
+  credentials,
+  identityOf,
+  SIGN_IN_PAGE,
+  type AppUser,
+  type AppUsers,
+  type People,
+  type SignedIn,
+} from '../app-users.js'
+import { exampleSessionSecret } from '../example-setup.js'
 
 declare module 'koa' {
   interface DefaultState {
@@ -16,20 +27,27 @@ declare module 'koa' {
 
 const noteBody = z.strictObject({ text: z.string().trim().min(1).max(1000) })
 const appUserBody = z.strictObject({ name: z.string().trim().min(1).max(100) })
+const organizationBody = z.strictObject({ slug: z.string().min(1).max(63) })
 
 export interface ExampleAppOptions {
   /** Honour X-Forwarded-Host and X-Forwarded-For: only behind a proxy that sets them. */
   trustProxy?: boolean
   users?: AppUsers
+  /** The people who sign in with the app's own form (default: none yet, bcrypt cost 10). */
+  people?: People
+  /** Signs the session cookie. Default SESSION_SECRET, or a random one for this process. */
+  sessionSecret?: string
 }
 
 /**
  * A host app: tenantry's org routes at the root, and its own tenant-scoped routes, one per way
  * of identifying the tenant: tenantry's admin token (/notes), the subdomain or custom domain
- * (/site), and the app's own users (/api/notes, /orgs/:slug/notes).
+ * (/site), and the app's own users (/api/notes, /orgs/:slug/notes). People who sign in with the
+ * app's own form (koa-session) reach tenantry's routes under /my through `identify`.
  */
 export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): Koa {
   const users = options.users ?? createAppUsers()
+  const people = options.people ?? createPeople()
   const app = new Koa()
   app.proxy = options.trustProxy === true
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '16kb' })
@@ -50,6 +68,67 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): Ko
     ctx.state.user = users.authenticate(ctx.get('x-api-key') || undefined)
     await next()
   })
+
+  // The app's own sign-in: a login form, and a signed session cookie. tenantry sees only what
+  // identify (below) and tenantScope's member read off the session.
+  app.keys = [options.sessionSecret ?? exampleSessionSecret()]
+  app.use(session({ key: 'example.session', httpOnly: true, sameSite: 'lax', signed: true }, app))
+  const signedIn = (ctx: Koa.Context) => (ctx.session?.signedIn as SignedIn | undefined) ?? undefined
+  const form = bodyParser({ enableTypes: ['form', 'json'], formLimit: '4kb', jsonLimit: '4kb' })
+  const account = new Router()
+  account.get('/sign-in', (ctx) => {
+    ctx.type = 'html'
+    ctx.body = SIGN_IN_PAGE
+  })
+  for (const [path, act] of [
+    ['/sign-in', people.signIn],
+    ['/sign-up', people.signUp],
+  ] as const) {
+    account.post(path, form, async (ctx) => {
+      const parsed = credentials.safeParse(ctx.request.body)
+      if (!parsed.success) return problem(ctx, 400, 'Invalid sign-in', z.prettifyError(parsed.error))
+      const person = await act(parsed.data.email, parsed.data.password)
+      if (!person)
+        return path === '/sign-in'
+          ? problem(ctx, 401, 'Wrong email or password', 'no account has this email and password')
+          : problem(ctx, 409, 'Email taken', 'an account already has this email')
+      // A fresh session on sign-in: nothing set before it survives.
+      ctx.session = { signedIn: { person } satisfies SignedIn }
+      if (ctx.is('urlencoded')) {
+        ctx.status = 303
+        return ctx.redirect('/me')
+      }
+      ctx.status = path === '/sign-up' ? 201 : 200
+      ctx.body = { user: { id: person.id, email: person.email } }
+    })
+  }
+  account.post('/sign-out', (ctx) => {
+    ctx.session = null
+    ctx.status = 204
+  })
+  account.get('/me', (ctx) => {
+    const current = signedIn(ctx)
+    if (!current) return problem(ctx, 401, 'Not signed in', 'sign in at /sign-in')
+    ctx.body = {
+      user: { id: current.person.id, email: current.person.email },
+      organization_id: current.organizationId ?? null,
+    }
+  })
+  // Which organization the person works in now: tenantry checks the membership on every request.
+  account.put('/me/organization', json, async (ctx) => {
+    const current = signedIn(ctx)
+    if (!current) return problem(ctx, 401, 'Not signed in', 'sign in at /sign-in')
+    const parsed = organizationBody.safeParse(ctx.request.body)
+    if (!parsed.success) return problem(ctx, 400, 'Invalid organization', z.prettifyError(parsed.error))
+    const tenant = await tenancy.tenant({ slug: parsed.data.slug }).catch(() => null)
+    if (!tenant) return problem(ctx, 404, 'No such organization', 'no organization has this slug')
+    ctx.session!.signedIn = { ...current, organizationId: tenant.id } satisfies SignedIn
+    ctx.body = { organization: { id: tenant.id, slug: tenant.slug } }
+  })
+  app.use(account.routes()).use(account.allowedMethods())
+  // tenantry's member, invitation and organization routes for the signed-in person: no bearer
+  // token, no tenantry password. POST /my/org/create makes them the owner.
+  app.use(orgRouter(tenancy, { prefix: '/my', identify: (ctx) => identityOf(signedIn(ctx)), routes: { auth: false } }))
 
   // An organization admin's token: ctx.state.tenant.data is the organization's own collection.
   // Reading needs notes:read and writing notes:write (exampleRoles: members read, editors also write).
@@ -104,21 +183,30 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): Ko
     },
   )
 
-  // The path names the tenant; member makes sure the caller is one of its members, now.
-  router.get(
-    '/orgs/:slug/notes',
+  // The path names the tenant; member makes sure the caller (an API key's or a signed-in
+  // person's) is one of its members, now, with the permission the route needs.
+  const byPath = (permission: string) =>
     tenantScope(tenancy, {
       from: (ctx) => ({ slug: String(ctx.params.slug) }),
-      member: (ctx) => ctx.state.user?.subject ?? null,
-    }),
-    async (ctx) => {
-      const found = await ctx.state.tenant
-        .collection('notes')
-        .find({}, { sort: { createdAt: 1 } })
-        .toArray()
-      ctx.body = { organization: ctx.state.tenant.slug, notes: found.map((note) => note.text) }
-    },
-  )
+      member: (ctx) => ctx.state.user?.subject ?? signedIn(ctx)?.person.subject ?? null,
+      permission,
+    })
+  router.get('/orgs/:slug/notes', byPath('notes:read'), async (ctx) => {
+    const found = await ctx.state.tenant
+      .collection('notes')
+      .find({}, { sort: { createdAt: 1 } })
+      .toArray()
+    ctx.body = { organization: ctx.state.tenant.slug, notes: found.map((note) => note.text) }
+  })
+  router.post('/orgs/:slug/notes', byPath('notes:write'), json, async (ctx) => {
+    const parsed = noteBody.safeParse(ctx.request.body)
+    if (!parsed.success) return problem(ctx, 400, 'Invalid note', z.prettifyError(parsed.error))
+    const { insertedId } = await ctx.state.tenant
+      .collection('notes')
+      .insertOne({ text: parsed.data.text, createdAt: new Date() })
+    ctx.status = 201
+    ctx.body = { id: insertedId, text: parsed.data.text }
+  })
   app.use(router.routes()).use(router.allowedMethods())
   return app
 }

@@ -11,6 +11,8 @@ const exampleRoutes: ProbedRoute[] = [
   { method: 'GET', path: '/api/notes' },
   { method: 'GET', path: '/orgs/{slug}/notes' },
   { method: 'GET', path: '/orgs/{victimSlug}/notes' },
+  { method: 'POST', path: '/orgs/{slug}/notes', body: { text: 'written by {marker}' } },
+  { method: 'POST', path: '/orgs/{victimSlug}/notes', body: { text: 'written by {marker}' } },
   { method: 'GET', path: '/site', headers: { host: '{victimSlug}.localhost' } },
   { method: 'POST', path: '/app-users', body: { name: '{marker}' } },
 ]

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createTenancy, type Tenancy } from 'tenantry'
 import { requestWithHost, type HostReply } from '../support/request-with-host.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+import { exampleRoles } from '../../examples/example-setup.js'
 import { startServer, type RunningServer } from '../support/start-server.js'
 import { notesStore } from '../support/notes-store.js'
 import { addMember } from '../support/members.js'
@@ -22,7 +23,8 @@ export function describeTenantContextContract(framework: string, createApp: Cont
     let tenancy: Tenancy
 
     beforeEach(async () => {
-      tenancy = createTenancy({ auth: TEST_AUTH, baseDomain: BASE, store: notesStore() })
+      // The example apps' roles: their routes ask for notes:read and notes:write.
+      tenancy = createTenancy({ auth: TEST_AUTH, baseDomain: BASE, roles: exampleRoles, store: notesStore() })
       server = await startServer(createApp(tenancy))
     })
     afterEach(async () => {

@@ -14,7 +14,11 @@ export function sessionBrowser(url: string) {
     const set = response.headers.getSetCookie().map((line) => line.split(';')[0])
     if (set.length > 0) cookie = set.join('; ')
     const type = response.headers.get('content-type') ?? ''
-    return { status: response.status, body: (type.includes('json') ? await response.json() : undefined) as any }
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: (type.includes('json') ? await response.json() : undefined) as any,
+    }
   }
   return { send, signIn: (body: unknown) => send('POST', '/sign-in', body) }
 }

@@ -111,6 +111,8 @@ function problemCodes(route: OrgRoute, own: readonly string[], identify: boolean
   if (byHost && route.authenticated === true) codes.add('TENANT_ACCESS_DENIED').add('ORGANIZATION_REQUIRED')
   if (!byHost && route.authenticated !== false)
     for (const code of ['TOKEN_MISSING', 'TOKEN_INVALID', 'TOKEN_EXPIRED']) codes.add(code)
+  // A suspended organization's members are refused on every route that knows who they are.
+  if (route.authenticated !== false) codes.add('ORGANIZATION_SUSPENDED')
   if (route.permission !== undefined) codes.add('PERMISSION_DENIED')
   return [...codes]
 }

@@ -22,13 +22,19 @@ export const routeDocs: Record<string, { operationId: string; summary: string; t
     operationId: 'getOrganization',
     tag: 'Organizations',
     summary: 'Find an active organization by name or slug',
-    errors: ['ORGANIZATION_NOT_FOUND'],
+    errors: ['ORGANIZATION_NOT_FOUND', 'ORGANIZATION_SUSPENDED'],
   },
   'POST /admin/login': {
     operationId: 'login',
     tag: 'Sessions',
     summary: 'Log in with email and password',
-    errors: ['INVALID_CREDENTIALS', 'ORGANIZATION_REQUIRED', 'ORGANIZATION_NOT_FOUND', 'TOO_MANY_REQUESTS'],
+    errors: [
+      'INVALID_CREDENTIALS',
+      'ORGANIZATION_REQUIRED',
+      'ORGANIZATION_NOT_FOUND',
+      'ORGANIZATION_SUSPENDED',
+      'TOO_MANY_REQUESTS',
+    ],
   },
   'POST /admin/switch': {
     operationId: 'switchOrganization',
@@ -40,7 +46,7 @@ export const routeDocs: Record<string, { operationId: string; summary: string; t
     operationId: 'refresh',
     tag: 'Sessions',
     summary: 'Swap a refresh token for a new token pair',
-    errors: ['REFRESH_TOKEN_INVALID'],
+    errors: ['REFRESH_TOKEN_INVALID', 'ORGANIZATION_SUSPENDED'],
   },
   'POST /admin/logout': {
     operationId: 'logout',
