@@ -223,6 +223,7 @@ const express = await compare([
   { name: 'tenantry', variant: 'express-tenantry' },
   { name: 'host', variant: 'express-tenantry-host' },
   { name: 'resolver', variant: 'express-tenantry-resolver' },
+  { name: 'member', variant: 'express-tenantry-member' },
   { name: 'context', variant: 'express-tenantry-context' },
   { name: 'jsonwebtoken', variant: 'express-jsonwebtoken' },
   { name: 'better-auth', variant: 'express-better-auth' },
@@ -234,6 +235,7 @@ const koa = await compare([
   { name: 'tenantry', variant: 'koa-tenantry' },
   { name: 'host', variant: 'koa-tenantry-host' },
   { name: 'resolver', variant: 'koa-tenantry-resolver' },
+  { name: 'member', variant: 'koa-tenantry-member' },
   { name: 'context', variant: 'koa-tenantry-context' },
 ])
 console.error('tenancy.run per call…')
@@ -269,6 +271,7 @@ const scopeVariants = [
   ['token', 'tenantry'],
   ['host', 'host'],
   ['resolver', 'resolver'],
+  ['member (a host user)', 'member'],
 ] as const
 const ratios = {
   express: ratio(e('tenantry'), e('bare')),
@@ -299,6 +302,7 @@ ${row('one middleware that sets a tenant object (the floor any middleware pays)'
 ${row('tenantry `tenantScope` (token)', e('tenantry'), e('bare'))}
 ${row("tenantry `tenantScope({ from: 'host' })`", e('host'), e('bare'))}
 ${row('tenantry `tenantScope({ from: (req) => ({ id }) })`', e('resolver'), e('bare'))}
+${row('tenantry `tenantScope({ from, member })` (a host user, membership checked)', e('member'), e('bare'))}
 ${row('tenantry `tenantScope({ context: true })` (token, AsyncLocalStorage)', e('context'), e('bare'))}
 ${row('jsonwebtoken, string secret + Map lookup', e('jsonwebtoken'), e('bare'))}
 ${row('Better Auth: getSession + getFullOrganization (memory adapter)', e('better-auth'), e('bare'))}
@@ -312,6 +316,7 @@ ${row('one middleware that sets a tenant object', k('noop'), k('bare'))}
 ${row('tenantry `tenantScope` (token)', k('tenantry'), k('bare'))}
 ${row("tenantry `tenantScope({ from: 'host' })`", k('host'), k('bare'))}
 ${row('tenantry `tenantScope({ from: (ctx) => ({ id }) })`', k('resolver'), k('bare'))}
+${row('tenantry `tenantScope({ from, member })` (a host user, membership checked)', k('member'), k('bare'))}
 ${row('tenantry `tenantScope({ context: true })` (token, AsyncLocalStorage)', k('context'), k('bare'))}
 
 ## What the tenant context costs

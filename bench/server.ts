@@ -29,7 +29,14 @@ const BASE_DOMAIN = 'bench.test'
 /** Seeds `count` organizations straight through the store (one shared hash: bcrypt is not what is measured). */
 async function seededTenancy(
   count: number,
-): Promise<{ tenancy: Tenancy; headers: Headers; hosts: Headers; orgIds: Headers; bytesPerOrg: number }> {
+): Promise<{
+  tenancy: Tenancy
+  headers: Headers
+  hosts: Headers
+  orgIds: Headers
+  members: Headers
+  bytesPerOrg: number
+}> {
   const tenancy = createTenancy({ store: memoryStore(), auth: { secret: SECRET, bcryptCost: 4 } })
   const passwordHash = await bcrypt.hash(PASSWORD, 4)
   global.gc?.()
@@ -52,6 +59,7 @@ async function seededTenancy(
     const account = {
       id: `account-${i}`,
       email: `admin${i}@bench.test`,
+      subject: `user-${i}`,
       passwordHash,
       tokenVersion: 0,
       createdAt: now,
@@ -79,7 +87,13 @@ async function seededTenancy(
   // The same organizations named by subdomain, and by the id a host app's own user carries.
   const hosts = admins.map((admin) => ({ ...headers[0], host: `${admin.organizationId}.${BASE_DOMAIN}` }))
   const orgIds = admins.map((admin) => ({ ...headers[0], 'x-org': admin.organizationId }))
-  return { tenancy, headers, hosts, orgIds, bytesPerOrg }
+  // A host app's own signed-in user: the organization and the user's id, its membership checked by tenantry.
+  const members = admins.map((admin) => ({
+    ...headers[0],
+    'x-org': admin.organizationId,
+    'x-user': `user-${admin.accountId.slice('account-'.length)}`,
+  }))
+  return { tenancy, headers, hosts, orgIds, members, bytesPerOrg }
 }
 
 async function expressBetterAuth(): Promise<{ app: express.Express; headers: Record<string, string>[] }> {
@@ -209,8 +223,9 @@ async function start(variant: string, organizations: number): Promise<{ server: 
     case 'express-tenantry':
     case 'express-tenantry-host':
     case 'express-tenantry-resolver':
+    case 'express-tenantry-member':
     case 'express-tenantry-context': {
-      const { tenancy, headers, hosts, orgIds, bytesPerOrg } = await seededTenancy(organizations)
+      const { tenancy, headers, hosts, orgIds, members, bytesPerOrg } = await seededTenancy(organizations)
       const [scope, sent] = (
         {
           'express-tenantry': [expressTenantScope(tenancy), headers],
@@ -218,6 +233,13 @@ async function start(variant: string, organizations: number): Promise<{ server: 
           'express-tenantry-resolver': [
             expressTenantScope(tenancy, { from: (req) => ({ id: req.headers['x-org'] as string }) }),
             orgIds,
+          ],
+          'express-tenantry-member': [
+            expressTenantScope(tenancy, {
+              from: (req) => ({ id: req.headers['x-org'] as string }),
+              member: (req) => req.headers['x-user'] as string,
+            }),
+            members,
           ],
           'express-tenantry-context': [expressTenantScope(tenancy, { context: true }), headers],
         } as Record<string, [express.RequestHandler, Headers]>
@@ -230,8 +252,9 @@ async function start(variant: string, organizations: number): Promise<{ server: 
     case 'koa-tenantry':
     case 'koa-tenantry-host':
     case 'koa-tenantry-resolver':
+    case 'koa-tenantry-member':
     case 'koa-tenantry-context': {
-      const { tenancy, headers, hosts, orgIds } = await seededTenancy(organizations)
+      const { tenancy, headers, hosts, orgIds, members } = await seededTenancy(organizations)
       const [scope, sent] = (
         {
           'koa-tenantry': [koaTenantScope(tenancy), headers],
@@ -239,6 +262,13 @@ async function start(variant: string, organizations: number): Promise<{ server: 
           'koa-tenantry-resolver': [
             koaTenantScope(tenancy, { from: (ctx) => ({ id: ctx.headers['x-org'] as string }) }),
             orgIds,
+          ],
+          'koa-tenantry-member': [
+            koaTenantScope(tenancy, {
+              from: (ctx) => ({ id: ctx.headers['x-org'] as string }),
+              member: (ctx) => ctx.headers['x-user'] as string,
+            }),
+            members,
           ],
           'koa-tenantry-context': [koaTenantScope(tenancy, { context: true }), headers],
         } as Record<string, [Koa.Middleware, Headers]>

@@ -55,6 +55,12 @@ export interface ResolvedToken {
   epoch: number
   validUntil: number
 }
+/** A host user's tenant (`tenantScope({ member })`, `identify`), trusted as a resolved token is. */
+export interface ResolvedMember {
+  tenant: Tenant
+  epoch: number
+  validUntil: number
+}
 
 /**
  * What `TenantRegistry` remembers between requests, and the one place every change is reported
@@ -72,6 +78,7 @@ export class TenantCache {
   readonly #memberships: LRUCache<string, CachedMembership> | undefined
   readonly #sessions: LRUCache<string, CachedSession> | undefined
   readonly #resolved: LRUCache<string, ResolvedToken> | undefined
+  readonly #members: LRUCache<string, ResolvedMember> | undefined
   readonly #refs: LRUCache<string, CachedOrganization> | undefined
   readonly #invalidation: CacheInvalidation | undefined
   #epoch = 0
@@ -97,6 +104,7 @@ export class TenantCache {
     this.#healthy = invalidation === undefined
     if (size > 0) {
       this.#resolved = new LRUCache({ max: size })
+      this.#members = new LRUCache({ max: size })
       this.#tokens = new LRUCache({ max: size })
       this.#organizations = new LRUCache<string, CachedOrganization>({
         max: size,
@@ -136,6 +144,10 @@ export class TenantCache {
   }
   get resolved() {
     return this.#healthy ? this.#resolved : undefined
+  }
+  /** `[ref key, subject]` → that host user's tenant in the organization the reference named. */
+  get members() {
+    return this.#healthy ? this.#members : undefined
   }
   /** `TenantRef` keys (`s:acme`, `d:shop.acme.com`, `n:acme`) → the organization entry they resolved to. */
   get refs() {
@@ -186,6 +198,7 @@ export class TenantCache {
       // Whatever was cached may have missed a change while messages were not arriving.
       for (const cache of [
         this.#resolved,
+        this.#members,
         this.#organizations,
         this.#accounts,
         this.#memberships,

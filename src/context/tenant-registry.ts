@@ -99,14 +99,20 @@ export class TenantRegistry {
   }
 
   /**
-   * The organization `ref` names, with the host's user `subject` as its member. Read from the
-   * store on every call, so a role change or a removal counts on the very next request. The
+   * The organization `ref` names, with the host's user `subject` as its member. Cached as a
+   * token's answer is: dropped by any change (a role, a removal, a suspension) here or, through
+   * the cache's invalidation, on another instance, so it counts on the very next request. The
    * membership is checked before anything about the organization is said: a non-member gets
    * `TenantAccessDeniedError` whether it is active or suspended; only a member is told
    * `OrganizationSuspendedError`.
    */
   async memberOf(ref: TenantRef, subject: string): Promise<Tenant> {
     const parsed = parseTenantRef(ref)
+    // A JSON pair: no two (reference, subject) pairs share one.
+    const key = parsed && JSON.stringify([parsed.key, subject])
+    const resolved = key === null ? undefined : this.#cache.members?.get(key)
+    if (resolved && resolved.epoch === this.#cache.epoch && Date.now() < resolved.validUntil) return resolved.tenant
+    const epoch = this.#cache.epoch
     const [record, account] = await Promise.all([
       parsed && this.#findRecord(parsed),
       this.#store.records.accounts.find({ subject }),
@@ -123,7 +129,9 @@ export class TenantRegistry {
       accountId: account.id,
       role: effectiveRole(record, membership.id, membership.role),
     }
-    return mintTenant({ ...(await this.find({ id: record.id })), member: Object.freeze(member) })
+    const tenant = mintTenant({ ...(await this.find({ id: record.id })), member: Object.freeze(member) })
+    if (key !== null) this.#cache.members?.set(key, { tenant, epoch, validUntil: Date.now() + this.#cache.ttlMs })
+    return tenant
   }
 
   /**

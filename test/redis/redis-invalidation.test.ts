@@ -5,6 +5,7 @@ import { createTenancy, type Tenancy, type Store } from 'tenantry'
 import { redisInvalidation, type RedisInvalidation } from 'tenantry/redis'
 import { notesStore } from '../support/notes-store.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+import { registryOf } from '../support/store-of.js'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 
@@ -104,6 +105,28 @@ describe('cache invalidation across instances through Redis', () => {
     await b.tenancy.authenticate(accessToken)
     await a.tenancy.orgs.delete(admin, 'Acme')
     await propagation(refused(b.tenancy, accessToken))
+  })
+
+  it('carries a host user’s removal and a suspension to the other instance, whose cache had their membership', async () => {
+    const { a, b } = await instances()
+    const bob = await a.tenancy.accounts.link({ subject: 'host-bob' })
+    const acme = await a.tenancy.tenant({ slug: 'acme' })
+    const member = await a.tenancy.admin.addMember(acme.id, { accountId: bob.id, role: 'member' })
+    const lookup = () => registryOf(b.tenancy).memberOf({ slug: 'acme' }, 'host-bob')
+    const refusedWith = (code: string) => () =>
+      lookup().then(
+        () => false,
+        (err) => err.code === code,
+      )
+    expect((await lookup()).member).toMatchObject({ id: member.id, role: 'member' }) // cached on B
+    await a.tenancy.admin.suspend(acme.id, { reason: 'unpaid' })
+    await propagation(refusedWith('ORGANIZATION_SUSPENDED'))
+    await a.tenancy.admin.resume(acme.id)
+    expect((await lookup()).member?.role).toBe('member')
+    await a.tenancy.admin.changeRole(acme.id, member.id, 'admin')
+    await propagation(async () => (await lookup()).member?.role === 'admin')
+    await a.tenancy.admin.removeMember(acme.id, member.id)
+    await propagation(refusedWith('TENANT_ACCESS_DENIED'))
   })
 
   it('serves nothing from its cache while its subscription is down, and resubscribes by itself', async () => {
