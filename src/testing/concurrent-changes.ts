@@ -78,7 +78,8 @@ export function describeConcurrentChanges(subject: StoreUnderTest): void {
           `round ${round}`,
         ).toHaveLength(1)
       }
-    })
+      // 50 fresh stores: a networked one needs longer than a single test usually gets.
+    }, 180_000)
 
     /** A host user's organization, its owner acting, over a store that shuffles concurrent steps. */
     async function hostOrganization(store: Store, limits?: Parameters<typeof createTenancy>[0]['limits']) {
