@@ -9,6 +9,7 @@ export default defineConfig({
     express: 'adapters/express/index.ts',
     koa: 'adapters/koa/index.ts',
     mongodb: 'src/stores/mongodb/index.ts',
+    postgres: 'src/stores/postgres/index.ts',
     redis: 'src/redis/index.ts',
   },
   format: ['esm', 'cjs'],
@@ -19,7 +20,7 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   sourcemap: true,
-  external: ['express', 'koa', '@koa/router', 'mongodb', 'swagger-ui-dist', 'vitest'],
+  external: ['express', 'koa', '@koa/router', 'mongodb', 'pg', 'swagger-ui-dist', 'vitest'],
   // import.meta.url in the CommonJS build too: the docs page finds swagger-ui-dist from it.
   shims: true,
 })

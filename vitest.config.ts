@@ -11,6 +11,7 @@ export default defineConfig({
       'tenantry/http': here('./src/http/index.ts'),
       'tenantry/koa': here('./adapters/koa/index.ts'),
       'tenantry/mongodb': here('./src/stores/mongodb/index.ts'),
+      'tenantry/postgres': here('./src/stores/postgres/index.ts'),
       'tenantry/redis': here('./src/redis/index.ts'),
       'tenantry/store': here('./src/stores/index.ts'),
       'tenantry/testing': here('./src/testing/index.ts'),

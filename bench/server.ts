@@ -27,9 +27,7 @@ const FIXED_TENANT = Object.freeze({ id: 'org-0', name: 'Org 0', slug: 'org-0', 
 const BASE_DOMAIN = 'bench.test'
 
 /** Seeds `count` organizations straight through the store (one shared hash: bcrypt is not what is measured). */
-async function seededTenancy(
-  count: number,
-): Promise<{
+async function seededTenancy(count: number): Promise<{
   tenancy: Tenancy
   headers: Headers
   hosts: Headers

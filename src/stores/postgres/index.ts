@@ -1,0 +1,8 @@
+/**
+ * The PostgreSQL store, over the host's own `pg.Pool`: organizations, accounts, memberships,
+ * invitations, sessions, domains and audit events in a schema of their own (default `tenantry`).
+ *
+ * @packageDocumentation
+ * @module tenantry/postgres
+ */
+export { postgresRecords, type PostgresRecordsOptions } from './postgres-store.js'
