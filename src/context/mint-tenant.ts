@@ -1,5 +1,6 @@
 import type { TenantCollection } from '../data/collection-types.js'
-import { UnknownCollectionError } from '../errors.js'
+import type { SqlClient, SqlResult } from '../data/sql-client.js'
+import { UnknownCollectionError, UnsupportedQueryError } from '../errors.js'
 import type { Store } from '../store.js'
 import type { OrganizationRecord } from '../control/records.js'
 import type { Tenant } from '../tenant.js'
@@ -34,11 +35,22 @@ export function tenantOf(record: OrganizationRecord, store: Store): Tenant {
     }
     return handle
   }
+  const transaction = <TResult>(fn: (client: SqlClient) => Promise<TResult>): Promise<TResult> => {
+    if (typeof fn !== 'function') return Promise.reject(new TypeError('tenantry: tenant.transaction needs a function'))
+    if (!store.data.transaction)
+      return Promise.reject(
+        new UnsupportedQueryError('this store keeps documents, not SQL tables: use tenant.collection(name)'),
+      )
+    return store.data.transaction(record, fn)
+  }
   return mintTenant({
     id: record.id,
     name: record.name,
     slug: record.slug,
     collection: collection as Tenant['collection'],
+    transaction,
+    query: <TRow>(text: string, values?: unknown[]) =>
+      transaction((client) => client.query<TRow>(text, values)) as Promise<SqlResult<TRow>>,
   })
 }
 

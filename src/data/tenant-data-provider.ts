@@ -1,5 +1,6 @@
 import type { OrganizationRecord } from '../control/records.js'
 import type { TenantCollection } from './collection-types.js'
+import type { SqlClient } from './sql-client.js'
 
 /**
  * The data plane's storage contract: where each tenant's documents live, and the handle a
@@ -43,4 +44,11 @@ export interface TenantDataProvider {
    * (MongoDB's `maxNamespaces`). Asked before each create; a provider without a budget omits it.
    */
   assertCapacity?(): Promise<void>
+  /**
+   * A SQL store's way in: runs `fn` with a connection inside a transaction in which the database
+   * itself confines every statement to the tenant (row-level security, or the tenant's own
+   * schema and role), committed when `fn` resolves and rolled back when it throws. Document
+   * stores omit it; `tenant.transaction` then throws `UnsupportedQueryError`.
+   */
+  transaction?<TResult>(org: OrganizationRecord, fn: (client: SqlClient) => Promise<TResult>): Promise<TResult>
 }

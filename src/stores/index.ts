@@ -40,6 +40,7 @@ export type {
   AuditPage,
 } from '../control/records.js'
 export type { TenantDataProvider } from '../data/tenant-data-provider.js'
+export type { SqlClient, SqlResult } from '../data/sql-client.js'
 export type {
   TenantCollection,
   TenantCursor,

@@ -54,6 +54,16 @@ for (const strategy of ['isolated', 'shared'] as const) {
   })
 }
 
+describe('SQL on a document store', () => {
+  it('answers tenant.transaction and tenant.query with UnsupportedQueryError, a 400 over HTTP', async () => {
+    const { tenant } = await acme('isolated')
+    await expect(tenant.transaction(async () => 1)).rejects.toBeInstanceOf(errors.UnsupportedQueryError)
+    const refused = await tenant.query('select 1').catch((err: unknown) => err)
+    expect(refused).toBeInstanceOf(errors.UnsupportedQueryError)
+    expect(toProblem(refused)?.status).toBe(400)
+  })
+})
+
 describe('store declarations', () => {
   it('refuses a bad declaration at start-up with TypeError', () => {
     for (const collections of [

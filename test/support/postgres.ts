@@ -7,30 +7,45 @@ const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:
 
 const unique = (prefix: string) => `${prefix}_${randomBytes(6).toString('hex')}`
 
+async function asSuperuser(statements: string[]): Promise<void> {
+  const admin = new pg.Client({ connectionString: POSTGRES_URL })
+  await admin.connect()
+  try {
+    for (const statement of statements) await admin.query(statement)
+  } finally {
+    await admin.end()
+  }
+}
+
 /**
  * A database of this test file's own on the real server, created before its tests and dropped
  * after them; `fresh()` names a new schema in it, so every store a test makes starts empty.
- * Never skips: PostgreSQL runs wherever these tests do.
+ * The pool connects as a role of the file's own that owns the database and may create roles,
+ * and is neither superuser nor BYPASSRLS: row-level security applies to it as to an app's.
+ * `role()` names a role to be dropped after. Never skips: PostgreSQL runs wherever these tests do.
  */
 export function usePostgresDatabase() {
-  const state: { pool?: pg.Pool; database?: string } = {}
+  const state: { pool?: pg.Pool; database?: string; owner?: string; roles: string[] } = { roles: [] }
   beforeAll(async () => {
-    const admin = new pg.Client({ connectionString: POSTGRES_URL })
-    await admin.connect()
     state.database = unique('tenantry_test')
-    await admin.query(`create database ${state.database}`)
-    await admin.end()
+    state.owner = unique('tenantry_app')
+    await asSuperuser([
+      `create role ${state.owner} login createrole nosuperuser nobypassrls`,
+      `create database ${state.database} owner ${state.owner}`,
+    ])
     const url = new URL(POSTGRES_URL)
     url.pathname = `/${state.database}`
+    url.username = state.owner
     state.pool = new pg.Pool({ connectionString: url.toString(), max: 10 })
   })
   afterAll(async () => {
     await state.pool?.end()
     if (!state.database) return
-    const admin = new pg.Client({ connectionString: POSTGRES_URL })
-    await admin.connect()
-    await admin.query(`drop database if exists ${state.database} with (force)`)
-    await admin.end()
+    await asSuperuser([
+      `drop database if exists ${state.database} with (force)`,
+      ...state.roles.map((role) => `drop role if exists ${role}`),
+      `drop role if exists ${state.owner}`,
+    ])
   })
   return {
     get pool(): pg.Pool {
@@ -38,5 +53,10 @@ export function usePostgresDatabase() {
       return state.pool
     },
     fresh: () => unique('s'),
+    role: () => {
+      const role = unique('tenantry_tenant')
+      state.roles.push(role)
+      return role
+    },
   }
 }

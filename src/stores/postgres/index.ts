@@ -5,4 +5,9 @@
  * @packageDocumentation
  * @module tenantry/postgres
  */
-export { postgresRecords, type PostgresRecordsOptions } from './postgres-store.js'
+export {
+  postgresRecords,
+  postgresStore,
+  type PostgresRecordsOptions,
+  type PostgresStoreOptions,
+} from './postgres-store.js'

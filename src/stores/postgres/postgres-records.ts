@@ -1,44 +1,22 @@
 import type { Pool, QueryResultRow } from 'pg'
 import type { RecordStore } from '../../control/record-store.js'
-import type {
-  AccountRecord,
-  AuditEvent,
-  DomainRecord,
-  InvitationRecord,
-  MembershipRecord,
-  OrganizationRecord,
-  RefreshTokenRecord,
-  SessionRecord,
-} from '../../control/records.js'
-import {
-  AlreadyMemberError,
-  DomainTakenError,
-  EmailTakenError,
-  InvitationPendingError,
-  OrganizationNameTakenError,
-  SlugTakenError,
-  SubjectTakenError,
-} from '../../errors.js'
+import { rethrowTaken } from './postgres-errors.js'
 import { identifier, migrateRecords } from './postgres-migrations.js'
-
-/** A unique constraint's name → the error that says what was taken. */
-const TAKEN: Record<string, () => Error> = {
-  organizations_name_key_unique: () => new OrganizationNameTakenError('an organization with this name already exists'),
-  organizations_slug_unique: () => new SlugTakenError('an organization with this slug already exists'),
-  accounts_email_unique: () => new EmailTakenError('an account with this email already exists'),
-  accounts_subject_unique: () => new SubjectTakenError('another account is linked to this subject'),
-  memberships_account_organization_unique: () =>
-    new AlreadyMemberError('this account is already a member of the organization'),
-  invitations_organization_email_unique: () =>
-    new InvitationPendingError('this email already has a pending invitation to the organization'),
-  domains_pkey: () => new DomainTakenError('another organization already uses this domain'),
-}
-
-function rethrowTaken(err: unknown): never {
-  const { code, constraint } = (err ?? {}) as { code?: string; constraint?: string }
-  const taken = code === '23505' && constraint !== undefined ? TAKEN[constraint] : undefined
-  throw taken ? taken() : err
-}
+import {
+  type AuditEventRow,
+  type DomainRow,
+  type InvitationRow,
+  type MembershipRow,
+  type OrganizationRow,
+  toAccount,
+  toAuditEvent,
+  toDomain,
+  toInvitation,
+  toMembership,
+  toOrganization,
+  toRefreshToken,
+  toSession,
+} from './postgres-rows.js'
 
 /** Rows written between two sweeps of expired sessions and refresh tokens. */
 const SWEEP_EVERY = 1000
@@ -400,170 +378,5 @@ async function* pages<TRow extends { id: string }, TRecord>(
     for (const row of rows) yield map(row)
     if (rows.length < 500) return
     after = rows.at(-1)!.id
-  }
-}
-
-/** The tables' rows as `pg` returns them: timestamps as `Date`, jsonb parsed. */
-interface OrganizationRow {
-  id: string
-  name: string
-  name_key: string
-  slug: string | null
-  data_key: string
-  owner_id: string
-  state: OrganizationRecord['state']
-  state_changed_at: Date
-  metadata: Record<string, unknown> | null
-  created_at: Date
-  updated_at: Date
-}
-interface AccountRow {
-  id: string
-  email: string | null
-  password_hash: string | null
-  subject: string | null
-  token_version: number
-  created_at: Date
-  updated_at: Date
-}
-interface MembershipRow {
-  id: string
-  account_id: string
-  organization_id: string
-  role: string
-  created_at: Date
-  updated_at: Date
-}
-interface InvitationRow {
-  id: string
-  organization_id: string
-  email: string
-  role: string
-  token_hash: string
-  invited_by: string
-  created_at: Date
-  expires_at: Date
-}
-interface SessionRow {
-  id: string
-  account_id: string
-  organization_id: string
-  membership_id: string
-  token_version: number
-  created_at: Date
-  expires_at: Date
-}
-interface RefreshTokenRow {
-  hash: string
-  session_id: string
-  created_at: Date
-  expires_at: Date
-  used_at: Date | null
-  retry_until: Date | null
-}
-interface DomainRow {
-  domain: string
-  organization_id: string
-  created_at: Date
-}
-interface AuditEventRow {
-  id: string
-  type: AuditEvent['type']
-  organization_id: string | null
-  account_id: string | null
-  client_address: string | null
-  at: Date
-  details: AuditEvent['details']
-}
-
-function toOrganization(row: OrganizationRow): OrganizationRecord {
-  // A record from before slugs existed has none until tenancy.migrate() gives it one.
-  return <OrganizationRecord>{
-    id: row.id,
-    name: row.name,
-    nameKey: row.name_key,
-    ...(row.slug === null ? {} : { slug: row.slug }),
-    dataKey: row.data_key,
-    ownerId: row.owner_id,
-    state: row.state,
-    stateChangedAt: row.state_changed_at,
-    ...(row.metadata === null ? {} : { metadata: row.metadata }),
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  }
-}
-
-function toAccount(row: AccountRow): AccountRecord {
-  return {
-    id: row.id,
-    email: row.email,
-    passwordHash: row.password_hash,
-    ...(row.subject === null ? {} : { subject: row.subject }),
-    tokenVersion: row.token_version,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  }
-}
-
-function toMembership(row: MembershipRow): MembershipRecord {
-  return {
-    id: row.id,
-    accountId: row.account_id,
-    organizationId: row.organization_id,
-    role: row.role,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  }
-}
-
-function toInvitation(row: InvitationRow): InvitationRecord {
-  return {
-    id: row.id,
-    organizationId: row.organization_id,
-    email: row.email,
-    role: row.role,
-    tokenHash: row.token_hash,
-    invitedBy: row.invited_by,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-  }
-}
-
-function toSession(row: SessionRow): SessionRecord {
-  return {
-    id: row.id,
-    accountId: row.account_id,
-    organizationId: row.organization_id,
-    membershipId: row.membership_id,
-    tokenVersion: row.token_version,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-  }
-}
-
-function toRefreshToken(row: RefreshTokenRow): RefreshTokenRecord {
-  return {
-    hash: row.hash,
-    sessionId: row.session_id,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    usedAt: row.used_at,
-    ...(row.retry_until === null ? {} : { retryUntil: row.retry_until }),
-  }
-}
-
-function toDomain(row: DomainRow): DomainRecord {
-  return { domain: row.domain, organizationId: row.organization_id, createdAt: row.created_at }
-}
-
-function toAuditEvent(row: AuditEventRow): AuditEvent {
-  return {
-    id: row.id,
-    type: row.type,
-    organizationId: row.organization_id,
-    accountId: row.account_id,
-    clientAddress: row.client_address,
-    at: row.at,
-    details: row.details,
   }
 }

@@ -1,6 +1,8 @@
 import type { Pool } from 'pg'
 import type { RecordStore } from '../../control/record-store.js'
+import type { Store } from '../../store.js'
 import { postgresRecords as records } from './postgres-records.js'
+import { postgresRlsData } from './postgres-rls-data.js'
 
 export interface PostgresRecordsOptions {
   /** The host's pool. Its role needs to create the schema, or own it once a DBA created it. */
@@ -28,4 +30,46 @@ export function postgresRecords(options: PostgresRecordsOptions): Required<Recor
       'tenantry: schema must be a lower-case PostgreSQL name: a letter or _, then up to 62 of [a-z0-9_]',
     )
   return records(pool, schema)
+}
+
+export interface PostgresStoreOptions extends PostgresRecordsOptions {
+  /**
+   * How tenant rows are kept apart. `'rls'`: in the host's shared `tables`, each row's
+   * `tenant_id` checked by row-level security (forced, so the tables' owner is held to it too).
+   */
+  strategy: 'rls'
+  /** The host's tables that hold tenant rows, as `notes` or `app.notes`. */
+  tables?: readonly string[]
+  /** The host's own DDL, each applied once, in order, before the tables are checked. */
+  migrations?: readonly string[]
+  /** The role tenant transactions run as (created if missing). Default `<schema>_tenant`. */
+  tenantRole?: string
+}
+
+const TABLE = /^([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$/
+
+/**
+ * tenantry on PostgreSQL: its records (`postgresRecords`) and the tenants' rows, which a tenant
+ * reaches with `tenant.transaction(fn)` and `tenant.query(text, values)`.
+ *
+ * @example
+ * const store = postgresStore({
+ *   pool: new pg.Pool({ connectionString: process.env.DATABASE_URL }),
+ *   strategy: 'rls',
+ *   migrations: ['create table notes (tenant_id text not null, id bigint generated always as identity, body text not null, primary key (tenant_id, id))'],
+ *   tables: ['notes'],
+ * })
+ */
+export function postgresStore(options: PostgresStoreOptions): Store {
+  const records = postgresRecords(options)
+  const { pool, schema = 'tenantry', strategy, tables = [], migrations = [] } = options
+  const tenantRole = options.tenantRole ?? `${schema}_tenant`
+  if (strategy !== 'rls') throw new TypeError("tenantry: strategy must be 'rls'")
+  if (!Array.isArray(tables) || tables.some((table) => typeof table !== 'string' || !TABLE.test(table)))
+    throw new TypeError('tenantry: tables must be lower-case table names, as notes or app.notes')
+  if (!Array.isArray(migrations) || migrations.some((migration) => typeof migration !== 'string'))
+    throw new TypeError('tenantry: migrations must be a list of SQL strings')
+  if (typeof tenantRole !== 'string' || !SCHEMA.test(tenantRole))
+    throw new TypeError('tenantry: tenantRole must be a lower-case PostgreSQL name')
+  return { records, data: postgresRlsData(pool, { schema, tables, migrations, tenantRole }) }
 }

@@ -1,0 +1,199 @@
+import type { Pool, PoolClient } from 'pg'
+import type { OrganizationRecord } from '../../control/records.js'
+import type { SqlClient } from '../../data/sql-client.js'
+import type { TenantDataProvider } from '../../data/tenant-data-provider.js'
+import { UnknownCollectionError } from '../../errors.js'
+import { identifier } from './postgres-migrations.js'
+
+export interface RlsDataOptions {
+  schema: string
+  /** The host's tables that hold tenant rows, as `notes` or `app.notes`. */
+  tables: readonly string[]
+  /** The host's DDL, applied once each, in order, before the tables are checked. */
+  migrations: readonly string[]
+  /** The role tenant transactions run as: never superuser or BYPASSRLS, no TRUNCATE. */
+  tenantRole: string
+}
+
+/** The setting the policies read; set with `SET LOCAL` semantics, so it ends with the transaction. */
+const TENANT_SETTING = 'tenantry.tenant_id'
+
+/**
+ * Tenant rows in the host's shared tables, each row's `tenant_id` checked by PostgreSQL itself:
+ * row-level security, enabled and forced, with a policy on the transaction's tenant setting, for
+ * reads (`USING`) and writes (`WITH CHECK`). A tenant's transaction runs as `tenantRole`, which
+ * has only select, insert, update and delete on those tables.
+ */
+export function postgresRlsData(pool: Pool, options: RlsDataOptions): TenantDataProvider {
+  const { schema, tables, tenantRole } = options
+  const s = identifier(schema)
+  let ready: Promise<void> | undefined
+  const prepared = () => {
+    ready ??= prepare(pool, options).catch((err) => {
+      ready = undefined
+      throw err
+    })
+    return ready
+  }
+
+  async function transaction<TResult>(
+    org: Pick<OrganizationRecord, 'id'>,
+    fn: (client: SqlClient) => Promise<TResult>,
+  ): Promise<TResult> {
+    await prepared()
+    const client = await pool.connect()
+    let broken = false
+    try {
+      // One round trip: the transaction, its role and its tenant, each local to it.
+      await client.query(
+        `begin; select set_config('role', ${client.escapeLiteral(tenantRole)}, true), set_config('${TENANT_SETTING}', ${client.escapeLiteral(org.id)}, true)`,
+      )
+      const result = await fn(client as unknown as SqlClient)
+      // A statement that failed inside fn, its error swallowed, turns COMMIT into ROLLBACK.
+      const { command } = await client.query('commit')
+      if (command !== 'COMMIT') throw new Error('tenantry: the transaction was rolled back: a statement in it failed')
+      return result
+    } catch (err) {
+      await client.query('rollback').catch(() => {
+        broken = true
+      })
+      throw err
+    } finally {
+      client.release(broken)
+    }
+  }
+
+  return {
+    collectionNames: [],
+    collection(_org, name) {
+      throw new UnknownCollectionError(
+        `no collection ${JSON.stringify(name)}: the PostgreSQL store keeps tables; use tenant.transaction or tenant.query`,
+      )
+    },
+    async provision(org) {
+      await prepared()
+      await pool.query(`insert into ${s}.data_spaces (key) values ($1) on conflict do nothing`, [org.id])
+    },
+    async drop(org) {
+      await prepared()
+      // As the tenant: the policies confine each delete to its rows.
+      await transaction(org, async (client) => {
+        for (const table of tables) await client.query(`delete from ${qualified(table)}`)
+      })
+      await pool.query(`delete from ${s}.data_spaces where key = $1`, [org.id])
+    },
+    async listKeys() {
+      await prepared()
+      const { rows } = await pool.query<{ key: string }>(`select key from ${s}.data_spaces order by key`)
+      return rows.map((row) => row.key)
+    },
+    transaction,
+  }
+}
+
+/** `app.notes` → `"app"."notes"`. */
+function qualified(table: string): string {
+  return table.split('.').map(identifier).join('.')
+}
+
+/**
+ * Applies the host's migrations, then makes every declared table a tenant table: `tenant_id`
+ * (added if missing, defaulting to the transaction's tenant), no unique key without it, row-level
+ * security enabled and forced with tenantry's policy, and the tenant role's grants. Idempotent;
+ * concurrent instances are serialized by an advisory lock.
+ */
+async function prepare(pool: Pool, options: RlsDataOptions): Promise<void> {
+  const { schema, tables, migrations, tenantRole } = options
+  const s = identifier(schema)
+  const role = identifier(tenantRole)
+  const client = await pool.connect()
+  try {
+    await client.query('begin')
+    await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [`tenantry-data:${schema}`])
+    await client.query(`create schema if not exists ${s}`)
+    await client.query(
+      `create table if not exists ${s}.data_migrations (version integer primary key, applied_at timestamptz not null default now())`,
+    )
+    await client.query(
+      `create table if not exists ${s}.data_spaces (key text primary key, created_at timestamptz not null default now())`,
+    )
+    // The role first: the host's migrations may grant it what its views or functions need.
+    await ensureRole(client, tenantRole)
+    const { rows } = await client.query<{ version: number }>(
+      `select coalesce(max(version), 0) as version from ${s}.data_migrations`,
+    )
+    for (let version = rows[0]!.version + 1; version <= migrations.length; version++) {
+      await client.query(migrations[version - 1]!)
+      await client.query(`insert into ${s}.data_migrations (version) values ($1)`, [version])
+    }
+    for (const table of tables) await makeTenantTable(client, table, role)
+    await client.query('commit')
+  } catch (err) {
+    await client.query('rollback').catch(() => {})
+    throw err
+  } finally {
+    client.release()
+  }
+}
+
+async function ensureRole(client: PoolClient, tenantRole: string): Promise<void> {
+  const { rows } = await client.query<{ rolsuper: boolean; rolbypassrls: boolean }>(
+    'select rolsuper, rolbypassrls from pg_roles where rolname = $1',
+    [tenantRole],
+  )
+  if (rows.length === 0) await client.query(`create role ${identifier(tenantRole)} nologin`)
+  else if (rows[0]!.rolsuper || rows[0]!.rolbypassrls)
+    throw new Error(
+      `tenantry: the tenant role ${tenantRole} is a superuser or has BYPASSRLS, so row-level security would not apply to it`,
+    )
+  // The pool's role must be able to become the tenant role (SET ROLE).
+  const { rows: member } = await client.query<{ member: boolean }>(
+    "select pg_has_role(current_user, $1, 'member') as member",
+    [tenantRole],
+  )
+  if (!member[0]!.member) await client.query(`grant ${identifier(tenantRole)} to current_user`)
+}
+
+async function makeTenantTable(client: PoolClient, table: string, role: string): Promise<void> {
+  const name = qualified(table)
+  const { rows: found } = await client.query<{ oid: number | null }>('select to_regclass($1)::oid as oid', [name])
+  const oid = found[0]?.oid
+  if (!oid) throw new Error(`tenantry: table ${table} does not exist: create it in migrations, before declaring it`)
+  const { rows: column } = await client.query<{ type: string }>(
+    `select format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = $1 and attname = 'tenant_id' and not attisdropped`,
+    [oid],
+  )
+  // Added without a default first: a default given with the column is evaluated right away,
+  // where no tenant is set. A table with rows already cannot be given owners: NOT NULL refuses it.
+  if (column.length === 0) await client.query(`alter table ${name} add column tenant_id text`)
+  else if (column[0]!.type !== 'text')
+    throw new Error(`tenantry: ${table}.tenant_id must be text, not ${column[0]!.type}`)
+  await client.query(
+    `alter table ${name} alter column tenant_id set default current_setting('${TENANT_SETTING}'), alter column tenant_id set not null`,
+  )
+  // A unique key across tenants answers "taken" for another tenant's value: an oracle.
+  const { rows: unique } = await client.query<{ index: string }>(
+    `select i.indexrelid::regclass::text as index from pg_index i
+     where i.indrelid = $1 and i.indisunique
+       and not exists (select 1 from pg_attribute a where a.attrelid = i.indrelid and a.attname = 'tenant_id' and a.attnum = any(i.indkey))`,
+    [oid],
+  )
+  if (unique.length > 0)
+    throw new Error(
+      `tenantry: ${table}'s unique ${unique.map((row) => row.index).join(', ')} must include tenant_id (primary key (tenant_id, id)): a key unique across tenants tells one tenant what another holds`,
+    )
+  const policy = `tenant_id = current_setting('${TENANT_SETTING}', true)`
+  await client.query(`alter table ${name} enable row level security, force row level security`)
+  await client.query(`drop policy if exists tenantry_tenant on ${name}`)
+  await client.query(`create policy tenantry_tenant on ${name} using (${policy}) with check (${policy})`)
+  const namespace = table.includes('.') ? identifier(table.split('.')[0]!) : 'public'
+  await client.query(`grant usage on schema ${namespace} to ${role}`)
+  await client.query(`grant select, insert, update, delete on ${name} to ${role}`)
+  // Serial columns' sequences: a tenant's insert draws from them.
+  const { rows: sequences } = await client.query<{ sequence: string }>(
+    `select pg_get_serial_sequence($1, attname) as sequence from pg_attribute
+     where attrelid = $2 and attnum > 0 and not attisdropped and pg_get_serial_sequence($1, attname) is not null`,
+    [name, oid],
+  )
+  for (const { sequence } of sequences) await client.query(`grant usage, select on sequence ${sequence} to ${role}`)
+}
