@@ -25,7 +25,10 @@ async function asSuperuser(statements: string[]): Promise<void> {
  * `role()` names a role to be dropped after. Never skips: PostgreSQL runs wherever these tests do.
  */
 export function usePostgresDatabase() {
-  const state: { pool?: pg.Pool; database?: string; owner?: string; roles: string[] } = { roles: [] }
+  const state: { pool?: pg.Pool; database?: string; owner?: string; roles: string[]; schemas: string[] } = {
+    roles: [],
+    schemas: [],
+  }
   beforeAll(async () => {
     state.database = unique('tenantry_test')
     state.owner = unique('tenantry_app')
@@ -41,9 +44,17 @@ export function usePostgresDatabase() {
   afterAll(async () => {
     await state.pool?.end()
     if (!state.database) return
+    // Roles are the cluster's, not the database's: the per-tenant ones ('schema' strategy) are
+    // named after the schema a test made, and go by that name once the database is gone.
+    const admin = new pg.Client({ connectionString: POSTGRES_URL })
+    await admin.connect()
+    const { rows } = await admin.query<{ rolname: string }>('select rolname from pg_roles where rolname like any($1)', [
+      state.schemas.map((schema) => `${schema}\\_%`),
+    ])
+    await admin.end()
     await asSuperuser([
       `drop database if exists ${state.database} with (force)`,
-      ...state.roles.map((role) => `drop role if exists ${role}`),
+      ...[...state.roles, ...rows.map((row) => row.rolname)].map((role) => `drop role if exists ${role}`),
       `drop role if exists ${state.owner}`,
     ])
   })
@@ -52,7 +63,11 @@ export function usePostgresDatabase() {
       if (!state.pool) throw new Error('usePostgresDatabase: the database is made in beforeAll')
       return state.pool
     },
-    fresh: () => unique('s'),
+    fresh: () => {
+      const schema = unique('s')
+      state.schemas.push(schema)
+      return schema
+    },
     role: () => {
       const role = unique('tenantry_tenant')
       state.roles.push(role)

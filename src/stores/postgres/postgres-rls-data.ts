@@ -4,6 +4,7 @@ import type { SqlClient } from '../../data/sql-client.js'
 import type { TenantDataProvider } from '../../data/tenant-data-provider.js'
 import { UnknownCollectionError } from '../../errors.js'
 import { identifier } from './postgres-migrations.js'
+import { runTenantTransaction, TENANT_SETTING } from './postgres-transaction.js'
 
 export interface RlsDataOptions {
   schema: string
@@ -14,9 +15,6 @@ export interface RlsDataOptions {
   /** The role tenant transactions run as: never superuser or BYPASSRLS, no TRUNCATE. */
   tenantRole: string
 }
-
-/** The setting the policies read; set with `SET LOCAL` semantics, so it ends with the transaction. */
-const TENANT_SETTING = 'tenantry.tenant_id'
 
 /**
  * Tenant rows in the host's shared tables, each row's `tenant_id` checked by PostgreSQL itself:
@@ -36,31 +34,12 @@ export function postgresRlsData(pool: Pool, options: RlsDataOptions): TenantData
     return ready
   }
 
-  async function transaction<TResult>(
+  const transaction = async <TResult>(
     org: Pick<OrganizationRecord, 'id'>,
     fn: (client: SqlClient) => Promise<TResult>,
-  ): Promise<TResult> {
+  ): Promise<TResult> => {
     await prepared()
-    const client = await pool.connect()
-    let broken = false
-    try {
-      // One round trip: the transaction, its role and its tenant, each local to it.
-      await client.query(
-        `begin; select set_config('role', ${client.escapeLiteral(tenantRole)}, true), set_config('${TENANT_SETTING}', ${client.escapeLiteral(org.id)}, true)`,
-      )
-      const result = await fn(client as unknown as SqlClient)
-      // A statement that failed inside fn, its error swallowed, turns COMMIT into ROLLBACK.
-      const { command } = await client.query('commit')
-      if (command !== 'COMMIT') throw new Error('tenantry: the transaction was rolled back: a statement in it failed')
-      return result
-    } catch (err) {
-      await client.query('rollback').catch(() => {
-        broken = true
-      })
-      throw err
-    } finally {
-      client.release(broken)
-    }
+    return runTenantTransaction(pool, { role: tenantRole, settings: { [TENANT_SETTING]: org.id } }, fn)
   }
 
   return {

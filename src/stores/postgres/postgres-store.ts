@@ -3,6 +3,7 @@ import type { RecordStore } from '../../control/record-store.js'
 import type { Store } from '../../store.js'
 import { postgresRecords as records } from './postgres-records.js'
 import { postgresRlsData } from './postgres-rls-data.js'
+import { postgresSchemaData } from './postgres-schema-data.js'
 
 export interface PostgresRecordsOptions {
   /** The host's pool. Its role needs to create the schema, or own it once a DBA created it. */
@@ -36,13 +37,17 @@ export interface PostgresStoreOptions extends PostgresRecordsOptions {
   /**
    * How tenant rows are kept apart. `'rls'`: in the host's shared `tables`, each row's
    * `tenant_id` checked by row-level security (forced, so the tables' owner is held to it too).
+   * `'schema'`: a schema and a role per tenant, the host's `migrations` run in each.
    */
-  strategy: 'rls'
-  /** The host's tables that hold tenant rows, as `notes` or `app.notes`. */
+  strategy: 'rls' | 'schema'
+  /** `'rls'`: the host's tables that hold tenant rows, as `notes` or `app.notes`. */
   tables?: readonly string[]
-  /** The host's own DDL, each applied once, in order, before the tables are checked. */
+  /**
+   * The host's own DDL, each applied once, in order: on `'rls'` before the tables are checked,
+   * on `'schema'` in every tenant's schema (new tenants at create, the rest by `tenancy.migrate()`).
+   */
   migrations?: readonly string[]
-  /** The role tenant transactions run as (created if missing). Default `<schema>_tenant`. */
+  /** `'rls'`: the role tenant transactions run as (created if missing). Default `<schema>_tenant`. */
   tenantRole?: string
 }
 
@@ -64,12 +69,19 @@ export function postgresStore(options: PostgresStoreOptions): Store {
   const records = postgresRecords(options)
   const { pool, schema = 'tenantry', strategy, tables = [], migrations = [] } = options
   const tenantRole = options.tenantRole ?? `${schema}_tenant`
-  if (strategy !== 'rls') throw new TypeError("tenantry: strategy must be 'rls'")
+  if (strategy !== 'rls' && strategy !== 'schema') throw new TypeError("tenantry: strategy must be 'rls' or 'schema'")
   if (!Array.isArray(tables) || tables.some((table) => typeof table !== 'string' || !TABLE.test(table)))
     throw new TypeError('tenantry: tables must be lower-case table names, as notes or app.notes')
   if (!Array.isArray(migrations) || migrations.some((migration) => typeof migration !== 'string'))
     throw new TypeError('tenantry: migrations must be a list of SQL strings')
   if (typeof tenantRole !== 'string' || !SCHEMA.test(tenantRole))
     throw new TypeError('tenantry: tenantRole must be a lower-case PostgreSQL name')
+  if (strategy === 'schema') {
+    if (tables.length > 0 || options.tenantRole !== undefined)
+      throw new TypeError(
+        "tenantry: tables and tenantRole are for 'rls'; 'schema' gives each tenant its own schema and role",
+      )
+    return { records, data: postgresSchemaData(pool, { schema, migrations }) }
+  }
   return { records, data: postgresRlsData(pool, { schema, tables, migrations, tenantRole }) }
 }

@@ -1,0 +1,147 @@
+import type { Pool, PoolClient } from 'pg'
+import type { OrganizationRecord } from '../../control/records.js'
+import type { SqlClient } from '../../data/sql-client.js'
+import type { TenantDataProvider } from '../../data/tenant-data-provider.js'
+import { UnknownCollectionError } from '../../errors.js'
+import { identifier } from './postgres-migrations.js'
+import { runTenantTransaction } from './postgres-transaction.js'
+
+export interface SchemaDataOptions {
+  schema: string
+  /** The host's DDL, applied in order in every tenant's schema, each once. */
+  migrations: readonly string[]
+}
+
+/**
+ * A schema and a role per tenant (the django-tenants model, with the engine's privileges on
+ * top): the host's migrations run in the tenant's schema as the pool's role, which owns
+ * everything there; the tenant's role may only read and write those tables. A tenant's
+ * transaction runs as that role with `search_path` set to its schema, and the role has no
+ * privilege on any other tenant's schema.
+ */
+export function postgresSchemaData(pool: Pool, options: SchemaDataOptions): TenantDataProvider {
+  const { schema, migrations } = options
+  const s = identifier(schema)
+  let ready: Promise<void> | undefined
+  const prepared = () => {
+    ready ??= prepare(pool, schema).catch((err) => {
+      ready = undefined
+      throw err
+    })
+    return ready
+  }
+  // Named after the data key: stable for the organization's life, and not guessable from its id.
+  const nameOf = (org: Pick<OrganizationRecord, 'dataKey'>) => `${schema}_${org.dataKey}`
+
+  return {
+    collectionNames: [],
+    collection(_org, name) {
+      throw new UnknownCollectionError(
+        `no collection ${JSON.stringify(name)}: the PostgreSQL store keeps tables; use tenant.transaction or tenant.query`,
+      )
+    },
+    async provision(org) {
+      await prepared()
+      const name = nameOf(org)
+      const client = await pool.connect()
+      try {
+        await client.query('begin')
+        await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [`tenantry-space:${name}`])
+        // Recorded first, so a space half-made by a crash is still found and swept.
+        await client.query(`insert into ${s}.data_spaces (key) values ($1) on conflict do nothing`, [org.dataKey])
+        await ensureTenantRole(client, name)
+        await client.query(`create schema if not exists ${identifier(name)}`)
+        await client.query(`grant usage on schema ${identifier(name)} to ${identifier(name)}`)
+        await client.query(
+          `alter default privileges in schema ${identifier(name)} grant select, insert, update, delete on tables to ${identifier(name)}`,
+        )
+        await client.query(
+          `alter default privileges in schema ${identifier(name)} grant usage, select on sequences to ${identifier(name)}`,
+        )
+        const { rows } = await client.query<{ version: number }>(
+          `select coalesce(max(version), 0) as version from ${s}.schema_migrations where key = $1`,
+          [org.dataKey],
+        )
+        await client.query(`set local search_path to ${identifier(name)}`)
+        for (let version = rows[0]!.version + 1; version <= migrations.length; version++) {
+          await client.query(migrations[version - 1]!)
+          await client.query(`insert into ${s}.schema_migrations (key, version) values ($1, $2)`, [
+            org.dataKey,
+            version,
+          ])
+        }
+        await client.query('commit')
+      } catch (err) {
+        await client.query('rollback').catch(() => {})
+        throw err
+      } finally {
+        client.release()
+      }
+    },
+    async drop(org) {
+      await prepared()
+      const name = nameOf({ dataKey: org.dataKey })
+      const client = await pool.connect()
+      try {
+        await client.query('begin')
+        await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [`tenantry-space:${name}`])
+        await client.query(`drop schema if exists ${identifier(name)} cascade`)
+        const { rowCount } = await client.query('select 1 from pg_roles where rolname = $1', [name])
+        if (rowCount) {
+          // What the role was granted here goes with it (DROP ROLE refuses a role that holds any).
+          await client.query(`drop owned by ${identifier(name)}`)
+          await client.query(`drop role ${identifier(name)}`)
+        }
+        await client.query(`delete from ${s}.schema_migrations where key = $1`, [org.dataKey])
+        await client.query(`delete from ${s}.data_spaces where key = $1`, [org.dataKey])
+        await client.query('commit')
+      } catch (err) {
+        await client.query('rollback').catch(() => {})
+        throw err
+      } finally {
+        client.release()
+      }
+    },
+    async listKeys() {
+      await prepared()
+      const { rows } = await pool.query<{ key: string }>(`select key from ${s}.data_spaces order by key`)
+      return rows.map((row) => row.key)
+    },
+    async transaction<TResult>(org: OrganizationRecord, fn: (client: SqlClient) => Promise<TResult>) {
+      await prepared()
+      const name = nameOf(org)
+      return runTenantTransaction(pool, { role: name, searchPath: name }, fn)
+    },
+  }
+}
+
+async function prepare(pool: Pool, schema: string): Promise<void> {
+  const s = identifier(schema)
+  const client = await pool.connect()
+  try {
+    await client.query('begin')
+    await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [`tenantry-data:${schema}`])
+    await client.query(`create schema if not exists ${s}`)
+    await client.query(
+      `create table if not exists ${s}.data_spaces (key text primary key, created_at timestamptz not null default now())`,
+    )
+    await client.query(
+      `create table if not exists ${s}.schema_migrations (key text not null, version integer not null, applied_at timestamptz not null default now(), primary key (key, version))`,
+    )
+    await client.query('commit')
+  } catch (err) {
+    await client.query('rollback').catch(() => {})
+    throw err
+  } finally {
+    client.release()
+  }
+}
+
+async function ensureTenantRole(client: PoolClient, name: string): Promise<void> {
+  const { rowCount } = await client.query('select 1 from pg_roles where rolname = $1', [name])
+  if (!rowCount) await client.query(`create role ${identifier(name)} nologin`)
+  const { rows } = await client.query<{ member: boolean }>("select pg_has_role(current_user, $1, 'member') as member", [
+    name,
+  ])
+  if (!rows[0]!.member) await client.query(`grant ${identifier(name)} to current_user`)
+}
