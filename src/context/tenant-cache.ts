@@ -80,6 +80,7 @@ export class TenantCache {
   readonly #resolved: LRUCache<string, ResolvedToken> | undefined
   readonly #members: LRUCache<string, ResolvedMember> | undefined
   readonly #refs: LRUCache<string, CachedOrganization> | undefined
+  readonly #missing: LRUCache<string, number> | undefined
   readonly #invalidation: CacheInvalidation | undefined
   #epoch = 0
   // Without a transport there is nothing to miss; with one, nothing is trusted until it is up.
@@ -118,6 +119,7 @@ export class TenantCache {
       this.#sessions = new LRUCache({ max: size, ttl: ttlMs })
       // No TTL of its own: an entry is as good as the organization entry it points at.
       this.#refs = new LRUCache({ max: size })
+      this.#missing = new LRUCache({ max: size, ttl: ttlMs })
     }
     invalidation?.connect({
       invalidate: (message) => this.#apply(message),
@@ -152,6 +154,15 @@ export class TenantCache {
   /** `TenantRef` keys (`s:acme`, `d:shop.acme.com`, `n:acme`) → the organization entry they resolved to. */
   get refs() {
     return this.#healthy ? this.#refs : undefined
+  }
+  /**
+   * References that named no active organization → the epoch they were looked up in: trusted
+   * only while nothing has changed since (a create, a reslug, a domain added), for at most
+   * `ttlMs`, and never more of them than `size`, so a flood of made-up names costs one store
+   * read per name per TTL and bounded memory.
+   */
+  get missing() {
+    return this.#healthy ? this.#missing : undefined
   }
 
   get epoch(): number {
@@ -204,6 +215,7 @@ export class TenantCache {
         this.#memberships,
         this.#sessions,
         this.#refs,
+        this.#missing,
       ])
         cache?.clear()
     }

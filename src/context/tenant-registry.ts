@@ -35,6 +35,9 @@ export class TenantRegistry {
   readonly #auth: Auth
   readonly #cache: TenantCache
   readonly #parsed = new WeakMap<TenantRef, ParsedRef | null>()
+  // Store reads in flight, keyed by the epoch they began in and what they read.
+  readonly #loadingRefs = new Map<string, Promise<Tenant>>()
+  readonly #loadingOrganizations = new Map<string, Promise<CachedOrganization | undefined>>()
 
   constructor(store: Store, auth: Auth, cache: TenantCache) {
     this.#store = store
@@ -95,7 +98,18 @@ export class TenantRegistry {
       parsed.kind === 'id' ? this.#cache.organizations?.get(parsed.value) : this.#cache.refs?.get(parsed.key)
     // Stryker disable next-line EqualityOperator: at most one millisecond more of the cache TTL
     if (organization?.alive && Date.now() < organization.expiresAt) return organization.tenant
-    return this.#loadRef(parsed)
+    if (this.#cache.missing?.get(parsed.key) === this.#cache.epoch)
+      return Promise.reject(new OrganizationNotFoundError('no organization matches this reference'))
+    // Single flight: concurrent misses for one reference share one store read, but only one
+    // that began after the last change (the epoch in the key): a call made after a rename or a
+    // suspension never gets an answer read before it.
+    const flight = `${this.#cache.epoch}:${parsed.key}`
+    let loading = this.#loadingRefs.get(flight)
+    if (loading === undefined) {
+      loading = this.#loadRef(parsed).finally(() => this.#loadingRefs.delete(flight))
+      this.#loadingRefs.set(flight, loading)
+    }
+    return loading
   }
 
   /**
@@ -160,7 +174,10 @@ export class TenantRegistry {
     const epoch = this.#cache.epoch
     const record = await this.#findRecord(ref)
     // A suspended organization too: by reference alone nobody is told it is suspended.
-    if (record?.state !== 'active') throw new OrganizationNotFoundError('no organization matches this reference')
+    if (record?.state !== 'active') {
+      if (epoch === this.#cache.epoch) this.#cache.missing?.set(ref.key, epoch)
+      throw new OrganizationNotFoundError('no organization matches this reference')
+    }
     const organization = this.#cacheOrganization(record, epoch)
     // Stryker disable next-line EqualityOperator,StringLiteral: a second cache costs memory only
     if (ref.kind !== 'id' && epoch === this.#cache.epoch) this.#cache.refs?.set(ref.key, organization)
@@ -248,7 +265,19 @@ export class TenantRegistry {
     return claims
   }
 
-  async #loadOrganization(id: string, epoch: number): Promise<CachedOrganization | undefined> {
+  #loadOrganization(id: string, epoch: number): Promise<CachedOrganization | undefined> {
+    // Single flight: the requests of one organization whose entry just expired share one read,
+    // begun in the same epoch (after the same last change).
+    const flight = `${epoch}:${id}`
+    let loading = this.#loadingOrganizations.get(flight)
+    if (loading === undefined) {
+      loading = this.#readOrganization(id, epoch).finally(() => this.#loadingOrganizations.delete(flight))
+      this.#loadingOrganizations.set(flight, loading)
+    }
+    return loading
+  }
+
+  async #readOrganization(id: string, epoch: number): Promise<CachedOrganization | undefined> {
     const record = await this.#store.records.organizations.find({ id })
     if (record?.state === 'suspended') throw new OrganizationSuspendedError()
     return record?.state === 'active' ? this.#cacheOrganization(record, epoch) : undefined

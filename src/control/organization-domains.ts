@@ -56,6 +56,8 @@ export class OrganizationDomains {
       if (!(err instanceof DomainTakenError) || !(await this.#freeIfAbandoned(normalized))) throw err
       await this.#domains.insert(record)
     }
+    // The domain may be remembered as missing, here and on other instances.
+    this.#cache.invalidateOrganization(organizationId)
     await this.#audit.record({
       type: 'domain.added',
       organizationId,

@@ -156,6 +156,8 @@ export class OrganizationService {
       if (createdAccountId !== undefined) await this.#teardown.removeIfUnused(createdAccountId).catch(() => {})
       throw err
     }
+    // Its name, slug and id may be remembered as missing, here and on other instances.
+    this.#cache.invalidateOrganization(org.id)
     await this.#audit.record({
       type: 'organization.created',
       organizationId: org.id,

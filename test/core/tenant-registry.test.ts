@@ -254,4 +254,81 @@ describe('TenantRegistry', () => {
     expect(() => createTenancy({ auth: TEST_AUTH, cache: { size: -1 } })).toThrow(TypeError)
     expect(() => createTenancy({ auth: TEST_AUTH, cache: { ttlMs: 0 } })).toThrow(TypeError)
   })
+
+  /** A memory store whose organization lookups are counted. */
+  function countedStore() {
+    const store = memoryStore()
+    const organizations = store.records.organizations
+    const find = organizations.find
+    let reads = 0
+    ;(organizations as { find: typeof find }).find = (query) => {
+      reads++
+      return find(query)
+    }
+    return { store, reads: () => reads }
+  }
+
+  it('reads an organization once for 50 concurrent lookups that all miss the cache', async () => {
+    const { store, reads } = countedStore()
+    const tenancy = createTenancy({ store, auth: TEST_AUTH })
+    const { organization } = await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
+    const { accessToken } = await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })
+    // A second instance over the same store: nothing of Acme is in its cache yet.
+    const other = createTenancy({ store, auth: TEST_AUTH })
+    const before = reads()
+    const found = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        i % 2 === 0 ? other.tenant({ slug: 'acme' }) : other.tenant({ id: organization.id }),
+      ),
+    )
+    expect(new Set(found.map((tenant) => tenant.id))).toEqual(new Set([organization.id]))
+    expect(reads() - before).toBe(2) // one per reference: the slug, and the id
+    const third = createTenancy({ store, auth: TEST_AUTH })
+    const beforeTokens = reads()
+    await Promise.all(Array.from({ length: 50 }, () => third.authenticate(accessToken)))
+    expect(reads() - beforeTokens).toBe(1)
+  })
+
+  it('remembers a reference that names nothing: 1,000 lookups of 100 made-up slugs read the store 100 times', async () => {
+    const { store, reads } = countedStore()
+    const tenancy = createTenancy({ store, auth: TEST_AUTH, cache: { size: 50 } })
+    const before = reads()
+    for (let round = 0; round < 10; round++)
+      for (let i = 0; i < 100; i++)
+        await expect(tenancy.tenant({ slug: `nobody-${i % 50}` })).rejects.toMatchObject({
+          code: 'ORGANIZATION_NOT_FOUND',
+        })
+    // 50 distinct names, 50 remembered (the cache's size): each read once.
+    expect(reads() - before).toBe(50)
+    // Past the cache's size the oldest are forgotten, so memory stays bounded: reads, not growth.
+    for (let i = 50; i < 150; i++) await tenancy.tenant({ slug: `nobody-${i}` }).catch(() => {})
+    const again = reads()
+    await tenancy.tenant({ slug: 'nobody-0' }).catch(() => {})
+    expect(reads() - again).toBe(1)
+  })
+
+  it('finds an organization at once after its create, and a domain after it is added, though both were just remembered as missing', async () => {
+    const tenancy = createTenancy({ store: memoryStore(), auth: TEST_AUTH })
+    await expect(tenancy.tenant({ slug: 'acme' })).rejects.toMatchObject({ code: 'ORGANIZATION_NOT_FOUND' })
+    const { organization } = await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
+    expect((await tenancy.tenant({ slug: 'acme' })).name).toBe('Acme')
+    await expect(tenancy.tenant({ domain: 'app.acme.test' })).rejects.toMatchObject({ code: 'ORGANIZATION_NOT_FOUND' })
+    await tenancy.admin.addDomain(organization.id, 'app.acme.test')
+    expect((await tenancy.tenant({ domain: 'app.acme.test' })).id).toBe(organization.id)
+  })
+
+  it('never hands a lookup made after a suspension the answer of a read begun before it', async () => {
+    const store = memoryStore()
+    const tenancy = createTenancy({ store, auth: TEST_AUTH, cache: { size: 0 } })
+    const { organization } = await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
+    const cached = createTenancy({ store, auth: TEST_AUTH })
+    const held = holdNextRead(store, 'organizations.find')
+    const early = cached.tenant({ slug: 'acme' })
+    await held.reached
+    await cached.admin.suspend(organization.id, { reason: 'unpaid' })
+    const late = cached.tenant({ slug: 'acme' })
+    held.release()
+    expect((await early).id).toBe(organization.id)
+    await expect(late).rejects.toMatchObject({ code: 'ORGANIZATION_NOT_FOUND' })
+  })
 })
