@@ -8,7 +8,7 @@ import { openApiValidator } from '../support/openapi-validator.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import { sessionBrowser } from '../support/session-browser.js'
 import { startServer, type RunningServer } from '../support/start-server.js'
-import { notesStore } from '../support/notes-store.js'
+import { MEMORY } from './contract-store.js'
 
 export type HostAppFactory = (tenancy: Tenancy, options: { people: People }) => RequestListener
 
@@ -17,8 +17,8 @@ export type HostAppFactory = (tenancy: Tenancy, options: { people: People }) => 
  * with their own form and session (express-session, koa-session), and tenantry's routes under
  * /my identify them through `identify`; /orgs/:slug/notes is `tenantScope({ member, permission })`.
  */
-export function describeHostSignInContract(framework: string, createApp: HostAppFactory): void {
-  describe(`the HTTP contract for the app's own signed-in users on ${framework}`, () => {
+export function describeHostSignInContract(framework: string, createApp: HostAppFactory, store = MEMORY): void {
+  describe(`the HTTP contract for the app's own signed-in users on ${framework}, ${store.name}`, () => {
     let server: RunningServer
     let tenancy: Tenancy
     let document: ReturnType<typeof openApiValidator>
@@ -28,7 +28,7 @@ export function describeHostSignInContract(framework: string, createApp: HostApp
         auth: TEST_AUTH,
         baseDomain: 'example.test',
         roles: exampleRoles,
-        store: notesStore(),
+        store: store.create(),
         limits,
       })
       server = await startServer(createApp(tenancy, { people: createPeople({ bcryptCost: 4 }) }))

@@ -5,7 +5,7 @@ import type { OpenApiDocument } from 'tenantry/http'
 import { openApiValidator } from '../support/openapi-validator.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import { startServer, type RunningServer } from '../support/start-server.js'
-import { notesStore } from '../support/notes-store.js'
+import { MEMORY } from './contract-store.js'
 
 export type AppFactory = (tenancy: Tenancy) => RequestListener
 
@@ -19,8 +19,8 @@ interface Reply {
  * The HTTP contract of tenantry's routes and `tenantScope`, run unchanged against every
  * adapter through the example host apps (which add tenant-scoped `/notes`).
  */
-export function describeHttpContract(framework: string, createApp: AppFactory): void {
-  describe(`the HTTP contract on ${framework}`, () => {
+export function describeHttpContract(framework: string, createApp: AppFactory, store = MEMORY): void {
+  describe(`the HTTP contract on ${framework}, ${store.name}`, () => {
     let server: RunningServer
     let tenancy: Tenancy
 
@@ -30,7 +30,7 @@ export function describeHttpContract(framework: string, createApp: AppFactory): 
         // Sign-ups unlimited here: these tests create dozens of organizations from one address.
         auth: { ...TEST_AUTH, signUpLimit: false },
         baseDomain: 'example.test',
-        store: notesStore(),
+        store: store.create(),
       })
       server = await startServer(createApp(tenancy))
       document = openApiValidator((await (await fetch(`${server.url}/openapi.json`)).json()) as OpenApiDocument)

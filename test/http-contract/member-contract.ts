@@ -4,7 +4,7 @@ import type { OpenApiDocument } from 'tenantry/http'
 import { openApiValidator } from '../support/openapi-validator.js'
 import { exampleRoles } from '../../examples/example-setup.js'
 import { addMember, claimsOf, type MemberReply } from '../support/members.js'
-import { notesStore } from '../support/notes-store.js'
+import { MEMORY } from './contract-store.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import { startServer, type RunningServer } from '../support/start-server.js'
 import type { AppFactory } from './http-contract.js'
@@ -13,8 +13,8 @@ import type { AppFactory } from './http-contract.js'
  * The member, role and invitation routes, run unchanged against every adapter through the
  * example host apps, whose `/notes` needs `notes:read` to read and `notes:write` to write.
  */
-export function describeMemberContract(framework: string, createApp: AppFactory): void {
-  describe(`the member routes on ${framework}`, () => {
+export function describeMemberContract(framework: string, createApp: AppFactory, store = MEMORY): void {
+  describe(`the member routes on ${framework}, ${store.name}`, () => {
     let server: RunningServer
     let tenancy: Tenancy
     let sent: { invitation: Invitation; token: string }[]
@@ -25,7 +25,7 @@ export function describeMemberContract(framework: string, createApp: AppFactory)
       tenancy = createTenancy({
         auth: TEST_AUTH,
         baseDomain: 'example.test',
-        store: notesStore(),
+        store: store.create(),
         roles: exampleRoles,
         invitations: { onInvitation: (invitation, token) => void sent.push({ invitation, token }) },
       })

@@ -5,7 +5,7 @@ import { requestWithHost, type HostReply } from '../support/request-with-host.js
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import { exampleRoles } from '../../examples/example-setup.js'
 import { startServer, type RunningServer } from '../support/start-server.js'
-import { notesStore } from '../support/notes-store.js'
+import { MEMORY } from './contract-store.js'
 import { addMember } from '../support/members.js'
 
 export type ContextAppFactory = (tenancy: Tenancy, options?: { trustProxy?: boolean }) => RequestListener
@@ -17,14 +17,14 @@ const BASE = 'example.test'
  * the Express and the Koa example apps: /site (host), /api/notes (the app's own user, with
  * context), /orgs/:slug/notes (path + authorize).
  */
-export function describeTenantContextContract(framework: string, createApp: ContextAppFactory): void {
-  describe(`tenant context over HTTP on ${framework}`, () => {
+export function describeTenantContextContract(framework: string, createApp: ContextAppFactory, store = MEMORY): void {
+  describe(`tenant context over HTTP on ${framework}, ${store.name}`, () => {
     let server: RunningServer
     let tenancy: Tenancy
 
     beforeEach(async () => {
       // The example apps' roles: their routes ask for notes:read and notes:write.
-      tenancy = createTenancy({ auth: TEST_AUTH, baseDomain: BASE, roles: exampleRoles, store: notesStore() })
+      tenancy = createTenancy({ auth: TEST_AUTH, baseDomain: BASE, roles: exampleRoles, store: store.create() })
       server = await startServer(createApp(tenancy))
     })
     afterEach(async () => {
