@@ -175,6 +175,28 @@ async function collectionWrapper(): Promise<WrapperRun> {
   return JSON.parse(output) as WrapperRun
 }
 
+interface PostgresRun {
+  query: { bare: number; rls: number; schema: number; rlsRatio: number; schemaRatio: number }
+  authenticate: { postgres: number; memory: number; ratio: number; statementsPerCall: number }
+  loginsPerSecond: number
+  readsFor100ConcurrentColdLookups: number
+  readsForUnknownFirstPass: number
+  readsForUnknownSecondPass: number
+}
+
+/** bench/postgres.ts in a process of its own, against the local PostgreSQL. */
+async function postgresRun(): Promise<PostgresRun> {
+  const child = fork(fileURLToPath(new URL('./postgres.ts', import.meta.url)), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  })
+  let output = ''
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk))
+  const [code] = await once(child, 'exit')
+  if (code !== 0) throw new Error(`bench/postgres.ts exited with ${code}`)
+  return JSON.parse(output) as PostgresRun
+}
+
 async function loginStorm(variant: string) {
   const started = await startVariant(variant)
   // The cheap route alone, at a fixed rate, for reference.
@@ -247,6 +269,8 @@ const scale = await compare([
   { name: 'small', variant: 'express-tenantry', organizations: 10 },
   { name: 'large', variant: 'express-tenantry', organizations: SCALE },
 ])
+console.error('PostgreSQL…')
+const postgres = await postgresRun()
 console.error('login storm…')
 const storm = await loginStorm('login-storm')
 const uncapped = await loginStorm('login-storm-uncapped')
@@ -282,6 +306,7 @@ const ratios = {
 }
 const errors = [...express.values(), ...koa.values(), ...scale.values()].reduce((sum, s) => sum + s.errors, 0)
 
+const CONCURRENCY_NOTE = '8 at a time for half of BENCH_SECONDS'
 const report = `# Benchmark results
 
 ${new Date().toISOString().slice(0, 10)} · Node ${process.version} · ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${fmt(totalmem() / 2 ** 30)} GiB ·
@@ -359,6 +384,22 @@ Requests rotate through up to 1,000 tokens of different tenants.
 |---|---:|---:|---:|---:|---:|
 | 10 | ${fmt(scale.get('small')!.rps)} | ${scale.get('small')!.p50} | ${scale.get('small')!.p99} | 1.00× | |
 | ${fmt(SCALE)} | ${fmt(scale.get('large')!.rps)} | ${scale.get('large')!.p50} | ${scale.get('large')!.p99} | ${fmt(ratios.scale, 2)}× | ${fmt(scale.get('large')!.memoryPerOrganizationBytes ?? 0)} bytes |
+
+## PostgreSQL (the local server)
+
+One row by primary key, ${CONCURRENCY_NOTE}: a bare \`pool.query\` against \`tenant.query\`, which is three round
+trips (\`begin\` with the role and tenant settings; the statement; \`commit\` with the check that the
+session is clean), in one process, ${ROUNDS} rounds alternating.
+
+| measure | result | |
+|---|---:|---|
+| bare \`pool.query\` | ${fmt(postgres.query.bare)} queries/s | |
+| \`tenant.query\` on \`'rls'\` | ${fmt(postgres.query.rls)} queries/s, ${fmt(postgres.query.rlsRatio, 3)}× bare | ${verdict(postgres.query.rlsRatio >= 0.6)} (≥ 0.6×) |
+| \`tenant.query\` on \`'schema'\` | ${fmt(postgres.query.schema)} queries/s, ${fmt(postgres.query.schemaRatio, 3)}× bare | ${verdict(postgres.query.schemaRatio >= 0.6)} (≥ 0.6×) |
+| cached \`authenticate\`, PostgreSQL records vs memory | ${fmt(postgres.authenticate.ratio, 3)}×; ${fmt(postgres.authenticate.statementsPerCall * 1e6, 1)} statements per million calls (re-reads once the 5 s TTL passes) | ${verdict(postgres.authenticate.statementsPerCall < 1e-4 && postgres.authenticate.ratio >= 0.9)} (no round trip on a cached request) |
+| logins (bcrypt cost 4), one client | ${fmt(postgres.loginsPerSecond)}/s | |
+| record reads for 100 concurrent lookups of one organization, cold cache | ${postgres.readsFor100ConcurrentColdLookups} | ${verdict(postgres.readsFor100ConcurrentColdLookups === 1)} (single flight) |
+| record reads for 10,000 made-up subdomains, first pass / again within the TTL | ${fmt(postgres.readsForUnknownFirstPass)} / ${fmt(postgres.readsForUnknownSecondPass)} | ${verdict(postgres.readsForUnknownSecondPass === 0)} (remembered) |
 
 ## Login storm
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { createTenancy, memoryStore, type Tenancy } from 'tenantry'
+import { createTenancy, memoryStore, type Tenancy, type TenancyOptions } from 'tenantry'
+import { collectionNotes, NOTES_TABLE, NOTES_TABLE_PER_TENANT, sqlNotes, type Notes } from './notes.js'
 
 /** JWT_SECRET, or a random one for this run only (every token dies with the process). */
 function exampleSecret(): string {
@@ -36,6 +37,8 @@ Try it:
   curl -s ${base}/api/notes -H "x-api-key: $KEY"
   curl -s ${base}/orgs/acme/notes -H "x-api-key: $KEY"
 
+  # On PostgreSQL instead of memory: TENANCY_STORE=postgres [TENANCY_STRATEGY=schema] [DATABASE_URL=...] npm start
+
   # The app's own sign-in (a session cookie; tenantry's routes under /my, no bearer token).
   # Or open ${base}/sign-in in a browser.
   curl -s -c jar -X POST ${base}/sign-up -H 'content-type: application/json' \
@@ -65,22 +68,36 @@ declare module 'tenantry' {
   }
 }
 
-/**
- * The in-memory store, or MongoDB when MONGODB_URI is set. TENANCY_STRATEGY picks how tenants'
- * data is kept: 'prefix' (default) or 'database' on MongoDB, 'isolated' (default) or 'shared' in
- * memory, and 'shared' on both.
- */
 /** The example's roles: every member reads notes; an editor also writes them. Owners and admins may do anything. */
 export const exampleRoles = { member: ['notes:read'], editor: ['notes:read', 'notes:write'] }
 
-export async function exampleTenancy(): Promise<Tenancy> {
-  const options = { auth: { secret: exampleSecret() }, baseDomain: exampleBaseDomain, roles: exampleRoles }
+/**
+ * The in-memory store, MongoDB when MONGODB_URI is set, or PostgreSQL when TENANCY_STORE is
+ * `postgres` (DATABASE_URL, default the local server). TENANCY_STRATEGY picks how tenants' data
+ * is kept: 'prefix' (default) or 'database' on MongoDB, 'isolated' (default) or 'shared' in
+ * memory, 'shared' on both; 'rls' (default) or 'schema' on PostgreSQL. Returns the tenancy and
+ * how its store keeps notes.
+ */
+export async function exampleTenancy(): Promise<{ tenancy: Tenancy; notes: Notes; close?: () => Promise<void> }> {
+  const options = {
+    auth: { secret: exampleSecret() },
+    baseDomain: exampleBaseDomain,
+    roles: exampleRoles,
+    ...(await exampleCache()),
+  }
   const strategy = process.env.TENANCY_STRATEGY
+  if (process.env.TENANCY_STORE === 'postgres') return { ...(await postgresTenancy(options)), notes: sqlNotes }
   if (!process.env.MONGODB_URI)
-    return createTenancy({
-      ...options,
-      store: memoryStore({ collections: exampleCollections, strategy: strategy === 'shared' ? 'shared' : 'isolated' }),
-    })
+    return {
+      tenancy: createTenancy({
+        ...options,
+        store: memoryStore({
+          collections: exampleCollections,
+          strategy: strategy === 'shared' ? 'shared' : 'isolated',
+        }),
+      }),
+      notes: collectionNotes,
+    }
   const { MongoClient } = await import('mongodb')
   const { mongoStore } = await import('tenantry/mongodb')
   const db = (await MongoClient.connect(process.env.MONGODB_URI)).db()
@@ -92,5 +109,46 @@ export async function exampleTenancy(): Promise<Tenancy> {
   // Finish or undo whatever a crash left in flight before serving.
   await tenancy.recover()
   console.log(`Using MongoDB (strategy '${mongoStrategy}').`)
-  return tenancy
+  return { tenancy, notes: collectionNotes }
+}
+
+/**
+ * With REDIS_URL, every instance of the app tells the others of each change (a logout, a role
+ * change, a delete) through Redis, on TENANTRY_REDIS_CHANNEL (default tenantry:invalidate).
+ */
+async function exampleCache(): Promise<Pick<TenancyOptions, 'cache'>> {
+  if (!process.env.REDIS_URL) return {}
+  const { Redis } = await import('ioredis')
+  const { redisInvalidation } = await import('tenantry/redis')
+  const client = new Redis(process.env.REDIS_URL, { maxRetriesPerRequest: 1 })
+  // Until its subscription is up (it connects when the tenancy is made), every lookup reads the store.
+  return { cache: { invalidation: redisInvalidation({ client, channel: process.env.TENANTRY_REDIS_CHANNEL }) } }
+}
+
+async function postgresTenancy(
+  options: Omit<TenancyOptions, 'store'>,
+): Promise<{ tenancy: Tenancy; close: () => Promise<void> }> {
+  const { default: pg } = await import('pg')
+  const { postgresStore } = await import('tenantry/postgres')
+  const pool = new pg.Pool({
+    connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+  })
+  // An idle connection the server closed (a restart, a failover) is logged; the pool makes another.
+  pool.on('error', (err) => console.error(`PostgreSQL: ${err.message}`))
+  const { rows } = await pool.query<{ rolsuper: boolean }>('select rolsuper from pg_roles where rolname = current_user')
+  if (rows[0]?.rolsuper)
+    console.warn(
+      'DATABASE_URL connects as a superuser: fine to try the example, never in production (see docs/stores.md).',
+    )
+  // TENANTRY_SCHEMA: where tenantry keeps its own tables (default tenantry); its roles are named after it.
+  const schema = process.env.TENANTRY_SCHEMA
+  const store =
+    process.env.TENANCY_STRATEGY === 'schema'
+      ? postgresStore({ pool, schema, strategy: 'schema', migrations: [NOTES_TABLE_PER_TENANT] })
+      : postgresStore({ pool, schema, strategy: 'rls', migrations: [NOTES_TABLE], tables: ['notes'] })
+  const tenancy = createTenancy({ ...options, store })
+  await tenancy.migrate()
+  await tenancy.recover()
+  console.log(`Using PostgreSQL (strategy '${process.env.TENANCY_STRATEGY === 'schema' ? 'schema' : 'rls'}').`)
+  return { tenancy, close: () => pool.end() }
 }

@@ -15,6 +15,7 @@ import {
   type SignedIn,
 } from '../app-users.js'
 import { exampleSessionSecret } from '../example-setup.js'
+import { collectionNotes, type Notes } from '../notes.js'
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -44,6 +45,8 @@ export interface ExampleAppOptions {
   people?: People
   /** Signs the session cookie. Default SESSION_SECRET, or a random one for this process. */
   sessionSecret?: string
+  /** How the store keeps notes: a collection (default) or, on PostgreSQL, a table. */
+  notes?: Notes
 }
 
 /**
@@ -55,6 +58,7 @@ export interface ExampleAppOptions {
 export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): express.Express {
   const users = options.users ?? createAppUsers()
   const people = options.people ?? createPeople()
+  const notes = options.notes ?? collectionNotes
   const app = express()
   app.disable('x-powered-by')
   if (options.trustProxy) app.set('trust proxy', true)
@@ -135,31 +139,26 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): ex
     }),
   )
 
-  // A member's token: req.tenant.collection('notes') is the organization's own notes. Reading
+  // A member's token: notes.list(req.tenant) is the organization's own notes. Reading
   // needs notes:read and writing notes:write (exampleRoles: members read, editors also write;
   // owners and admins may do anything).
-  const notes = express.Router()
-  notes.post(
+  const notesRouter = express.Router()
+  notesRouter.post(
     '/',
     tenantScope(tenancy, { permission: 'notes:write' }),
     express.json({ limit: '16kb' }),
     async (req, res) => {
       const parsed = noteBody.safeParse(req.body)
       if (!parsed.success) return problem(res, 400, 'Invalid note', z.prettifyError(parsed.error))
-      const { insertedId } = await req.tenant
-        .collection('notes')
-        .insertOne({ text: parsed.data.text, createdAt: new Date() })
-      res.status(201).json({ id: insertedId, text: parsed.data.text })
+      const note = await notes.add(req.tenant, parsed.data.text)
+      res.status(201).json(note)
     },
   )
-  notes.get('/', tenantScope(tenancy, { permission: 'notes:read' }), async (req, res) => {
-    const found = await req.tenant
-      .collection('notes')
-      .find({}, { sort: { createdAt: 1 } })
-      .toArray()
-    res.json({ notes: found.map((note) => ({ id: note._id, text: note.text })) })
+  notesRouter.get('/', tenantScope(tenancy, { permission: 'notes:read' }), async (req, res) => {
+    const found = await notes.list(req.tenant)
+    res.json({ notes: found })
   })
-  app.use('/notes', notes)
+  app.use('/notes', notesRouter)
 
   // Whoever may add people gives an employee an API key: a member of its own (role member),
   // listed in /org/members, whose removal ends the key.
@@ -193,7 +192,7 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): ex
     }),
   )
   api.get('/notes', async (_req, res) => {
-    res.json({ notes: await listNotesOfCurrentTenant() })
+    res.json({ notes: await listNotesOfCurrentTenant(notes) })
   })
   app.use('/api', api)
 
@@ -206,19 +205,14 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): ex
       permission,
     })
   app.get('/orgs/:slug/notes', byPath('notes:read'), async (req, res) => {
-    const found = await req.tenant
-      .collection('notes')
-      .find({}, { sort: { createdAt: 1 } })
-      .toArray()
+    const found = await notes.list(req.tenant)
     res.json({ organization: req.tenant.slug, notes: found.map((note) => note.text) })
   })
   app.post('/orgs/:slug/notes', byPath('notes:write'), express.json({ limit: '16kb' }), async (req, res) => {
     const parsed = noteBody.safeParse(req.body)
     if (!parsed.success) return problem(res, 400, 'Invalid note', z.prettifyError(parsed.error))
-    const { insertedId } = await req.tenant
-      .collection('notes')
-      .insertOne({ text: parsed.data.text, createdAt: new Date() })
-    res.status(201).json({ id: insertedId, text: parsed.data.text })
+    const note = await notes.add(req.tenant, parsed.data.text)
+    res.status(201).json(note)
   })
 
   // express.json() rejects malformed or oversized bodies by throwing; answer those as problems too.
@@ -232,12 +226,8 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): ex
 }
 
 /** Code far from the request: it asks for the current tenant and cannot run without one. */
-async function listNotesOfCurrentTenant(): Promise<string[]> {
-  const found = await requireTenant()
-    .collection('notes')
-    .find({}, { sort: { createdAt: 1 } })
-    .toArray()
-  return found.map((note) => String(note.text))
+async function listNotesOfCurrentTenant(notes: Notes): Promise<string[]> {
+  return (await notes.list(requireTenant())).map((note) => note.text)
 }
 
 function problem(res: express.Response, status: number, title: string, detail: string): void {

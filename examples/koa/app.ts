@@ -17,6 +17,7 @@ import {
   type SignedIn,
 } from '../app-users.js'
 import { exampleSessionSecret } from '../example-setup.js'
+import { collectionNotes, type Notes } from '../notes.js'
 
 declare module 'koa' {
   interface DefaultState {
@@ -37,6 +38,8 @@ export interface ExampleAppOptions {
   people?: People
   /** Signs the session cookie. Default SESSION_SECRET, or a random one for this process. */
   sessionSecret?: string
+  /** How the store keeps notes: a collection (default) or, on PostgreSQL, a table. */
+  notes?: Notes
 }
 
 /**
@@ -48,6 +51,7 @@ export interface ExampleAppOptions {
 export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): Koa {
   const users = options.users ?? createAppUsers()
   const people = options.people ?? createPeople()
+  const notes = options.notes ?? collectionNotes
   const app = new Koa()
   app.proxy = options.trustProxy === true
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '16kb' })
@@ -132,24 +136,19 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): Ko
 
   // An organization admin's token: ctx.state.tenant.data is the organization's own collection.
   // Reading needs notes:read and writing notes:write (exampleRoles: members read, editors also write).
-  const notes = new Router({ prefix: '/notes' })
-  notes.post('/', tenantScope(tenancy, { permission: 'notes:write' }), json, async (ctx) => {
+  const notesRouter = new Router({ prefix: '/notes' })
+  notesRouter.post('/', tenantScope(tenancy, { permission: 'notes:write' }), json, async (ctx) => {
     const parsed = noteBody.safeParse(ctx.request.body)
     if (!parsed.success) return problem(ctx, 400, 'Invalid note', z.prettifyError(parsed.error))
-    const { insertedId } = await ctx.state.tenant
-      .collection('notes')
-      .insertOne({ text: parsed.data.text, createdAt: new Date() })
+    const note = await notes.add(ctx.state.tenant, parsed.data.text)
     ctx.status = 201
-    ctx.body = { id: insertedId, text: parsed.data.text }
+    ctx.body = note
   })
-  notes.get('/', tenantScope(tenancy, { permission: 'notes:read' }), async (ctx) => {
-    const found = await ctx.state.tenant
-      .collection('notes')
-      .find({}, { sort: { createdAt: 1 } })
-      .toArray()
-    ctx.body = { notes: found.map((note) => ({ id: note._id, text: note.text })) }
+  notesRouter.get('/', tenantScope(tenancy, { permission: 'notes:read' }), async (ctx) => {
+    const found = await notes.list(ctx.state.tenant)
+    ctx.body = { notes: found }
   })
-  app.use(notes.routes()).use(notes.allowedMethods())
+  app.use(notesRouter.routes()).use(notesRouter.allowedMethods())
 
   const router = new Router()
   // Whoever may add people gives an employee an API key: a member of its own (role member),
@@ -179,7 +178,7 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): Ko
       context: true,
     }),
     async (ctx) => {
-      ctx.body = { notes: await listNotesOfCurrentTenant() }
+      ctx.body = { notes: await listNotesOfCurrentTenant(notes) }
     },
   )
 
@@ -192,32 +191,23 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): Ko
       permission,
     })
   router.get('/orgs/:slug/notes', byPath('notes:read'), async (ctx) => {
-    const found = await ctx.state.tenant
-      .collection('notes')
-      .find({}, { sort: { createdAt: 1 } })
-      .toArray()
+    const found = await notes.list(ctx.state.tenant)
     ctx.body = { organization: ctx.state.tenant.slug, notes: found.map((note) => note.text) }
   })
   router.post('/orgs/:slug/notes', byPath('notes:write'), json, async (ctx) => {
     const parsed = noteBody.safeParse(ctx.request.body)
     if (!parsed.success) return problem(ctx, 400, 'Invalid note', z.prettifyError(parsed.error))
-    const { insertedId } = await ctx.state.tenant
-      .collection('notes')
-      .insertOne({ text: parsed.data.text, createdAt: new Date() })
+    const note = await notes.add(ctx.state.tenant, parsed.data.text)
     ctx.status = 201
-    ctx.body = { id: insertedId, text: parsed.data.text }
+    ctx.body = note
   })
   app.use(router.routes()).use(router.allowedMethods())
   return app
 }
 
 /** Code far from the request: it asks for the current tenant and cannot run without one. */
-async function listNotesOfCurrentTenant(): Promise<string[]> {
-  const found = await requireTenant()
-    .collection('notes')
-    .find({}, { sort: { createdAt: 1 } })
-    .toArray()
-  return found.map((note) => String(note.text))
+async function listNotesOfCurrentTenant(notes: Notes): Promise<string[]> {
+  return (await notes.list(requireTenant())).map((note) => note.text)
 }
 
 function problem(ctx: Koa.Context, status: number, title: string, detail: string): void {

@@ -59,6 +59,14 @@ export function usePostgresDatabase() {
     ])
   })
   return {
+    /** The database's URL, as its owner role: what an app under test is given as DATABASE_URL. */
+    get url(): string {
+      if (!state.database || !state.owner) throw new Error('usePostgresDatabase: the database is made in beforeAll')
+      const url = new URL(POSTGRES_URL)
+      url.pathname = `/${state.database}`
+      url.username = state.owner
+      return url.toString()
+    },
     get pool(): pg.Pool {
       if (!state.pool) throw new Error('usePostgresDatabase: the database is made in beforeAll')
       return state.pool
