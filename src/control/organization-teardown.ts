@@ -78,11 +78,11 @@ export class OrganizationTeardown {
     await this.#store.records.sessions.delete({ organizationId: org.id })
     await this.#store.records.domains?.deleteByOrganization(org.id)
     await this.#store.records.invitations.deleteByOrganization(org.id)
+    // An account lives while it belongs somewhere: one this organization was its last goes too,
+    // before the memberships, so a teardown cut short and run again by recover() still finds it.
     const memberships = await this.#store.records.memberships.list({ organizationId: org.id })
+    for (const { accountId } of memberships) await this.#removeIfOnlyHere(accountId, org.id)
     await this.#store.records.memberships.deleteByOrganization(org.id)
-    // An account lives while it belongs somewhere: one this organization was its last goes too.
-    // Its other memberships are never touched.
-    for (const { accountId } of memberships) await this.removeIfUnused(accountId)
     await this.#store.records.audit?.deleteByOrganization(org.id)
     await this.#store.records.organizations.delete(org.id)
   }
@@ -115,6 +115,14 @@ export class OrganizationTeardown {
   async removeIfOrphan(account: Pick<AccountRecord, 'id' | 'createdAt'>): Promise<boolean> {
     if (Date.now() - account.createdAt.getTime() < this.#inFlightTimeoutMs) return false
     return this.removeIfUnused(account.id)
+  }
+
+  /** Removes the account if its only memberships are in `organizationId`, which is being torn down. */
+  async #removeIfOnlyHere(accountId: string, organizationId: string): Promise<void> {
+    const memberships = await this.#store.records.memberships.list({ accountId })
+    if (memberships.some((membership) => membership.organizationId !== organizationId)) return
+    await this.#store.records.accounts.delete(accountId)
+    this.#cache.invalidateAccount(accountId)
   }
 
   /** Removes the account if it has no membership; answers whether it did. */

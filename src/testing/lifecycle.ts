@@ -207,6 +207,7 @@ export function describeLifecycle(subject: StoreUnderTest): void {
       'data.drop',
       'sessions.delete',
       'memberships.deleteByOrganization',
+      'accounts.delete',
       'organizations.delete',
     ] satisfies StoreStep[]) {
       it(`finishes a delete that failed in ${step} the next time its name is claimed`, async () => {
