@@ -9,15 +9,7 @@ import type {
   RefreshTokenRecord,
   SessionRecord,
 } from '../../control/records.js'
-import {
-  AlreadyMemberError,
-  DomainTakenError,
-  EmailTakenError,
-  InvitationPendingError,
-  OrganizationNameTakenError,
-  SlugTakenError,
-  SubjectTakenError,
-} from '../../errors.js'
+import { taken } from '../../control/taken.js'
 import { UniqueTable } from './unique-table.js'
 
 /** Used refresh tokens kept per session, so a replay of a recent one is still recognised. */
@@ -33,26 +25,26 @@ const SWEEP_EVERY = 1000
 export function memoryRecords(): Required<RecordStore> {
   const organizations = new UniqueTable<OrganizationRecord, 'nameKey' | 'slug'>({
     unique: {
-      nameKey: () => new OrganizationNameTakenError('an organization with this name already exists'),
-      slug: () => new SlugTakenError('an organization with this slug already exists'),
+      nameKey: taken.name,
+      slug: taken.slug,
     },
     dateFields: ['stateChangedAt', 'createdAt', 'updatedAt'],
   })
   const accounts = new UniqueTable<AccountRecord, 'email' | 'subject'>({
     unique: {
-      email: () => new EmailTakenError('an account with this email already exists'),
-      subject: () => new SubjectTakenError('another account is linked to this subject'),
+      email: taken.email,
+      subject: taken.subject,
     },
     dateFields: ['createdAt', 'updatedAt'],
   })
   // Compound unique keys as one derived field each, stripped on the way out.
   const memberships = new UniqueTable<MembershipRecord & { pair: string }, 'pair'>({
-    unique: { pair: () => new AlreadyMemberError('this account is already a member of the organization') },
+    unique: { pair: taken.membership },
     dateFields: ['createdAt', 'updatedAt'],
   })
   const invitations = new UniqueTable<InvitationRecord & { pair: string }, 'pair' | 'tokenHash'>({
     unique: {
-      pair: () => new InvitationPendingError('this email already has a pending invitation to the organization'),
+      pair: taken.invitation,
       tokenHash: () => new Error('invitation token collision'),
     },
     dateFields: ['createdAt', 'expiresAt'],
@@ -169,7 +161,7 @@ export function memoryRecords(): Required<RecordStore> {
 
     domains: {
       async insert(record) {
-        if (domains.has(record.domain)) throw new DomainTakenError('another organization already uses this domain')
+        if (domains.has(record.domain)) throw taken.domain()
         domains.set(record.domain, structuredClone(record))
       },
       async find(domain) {

@@ -1,12 +1,4 @@
-import {
-  AlreadyMemberError,
-  DomainTakenError,
-  EmailTakenError,
-  InvitationPendingError,
-  OrganizationNameTakenError,
-  SlugTakenError,
-  SubjectTakenError,
-} from '../../errors.js'
+import { taken } from '../../control/taken.js'
 
 const DUPLICATE_KEY = 11000
 
@@ -53,21 +45,11 @@ function duplicateIndex(err: unknown): string[] | undefined {
   return written ? Object.keys(written.keyPattern!) : undefined
 }
 
-export const organizationConflicts = {
-  nameKey: () => new OrganizationNameTakenError('an organization with this name already exists'),
-  slug: () => new SlugTakenError('an organization with this slug already exists'),
-}
-export const accountConflicts = {
-  email: () => new EmailTakenError('an account with this email already exists'),
-  subject: () => new SubjectTakenError('another account is linked to this subject'),
-}
-export const membershipConflicts = {
-  accountId: () => new AlreadyMemberError('this account is already a member of the organization'),
-}
-export const invitationConflicts = {
-  organizationId: () => new InvitationPendingError('this email already has a pending invitation to the organization'),
-}
-export const domainConflicts = { _id: () => new DomainTakenError('another organization already uses this domain') }
+export const organizationConflicts = { nameKey: taken.name, slug: taken.slug }
+export const accountConflicts = { email: taken.email, subject: taken.subject }
+export const membershipConflicts = { accountId: taken.membership }
+export const invitationConflicts = { organizationId: taken.invitation }
+export const domainConflicts = { _id: taken.domain }
 
 export function rethrowDuplicate(conflicts: Record<string, () => Error>) {
   return (err: unknown): never => {

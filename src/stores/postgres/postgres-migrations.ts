@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg'
+import { identifier, lockedTransaction } from './postgres-setup.js'
 
 /**
  * The record store's schema, one entry per version, applied in order and never edited once
@@ -92,21 +93,13 @@ const RECORD_MIGRATIONS: readonly string[] = [
    create index audit_events_by_organization on audit_events (organization_id, at desc, id desc);`,
 ]
 
-/** Quotes an identifier for SQL (a schema name the host chose). */
-export function identifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`
-}
-
 /**
  * Brings the schema to the newest version. Concurrent starts (several instances at once) are
  * serialized by a transaction-scoped advisory lock keyed by the schema's name; each version is
  * applied in the same transaction that records it, so a crash leaves a version applied or not.
  */
 export async function migrateRecords(pool: Pool, schema: string): Promise<void> {
-  const client = await pool.connect()
-  try {
-    await client.query('begin')
-    await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [`tenantry:${schema}`])
+  await lockedTransaction(pool, `tenantry:${schema}`, async (client) => {
     await client.query(`create schema if not exists ${identifier(schema)}`)
     await client.query(
       `create table if not exists ${identifier(schema)}.migrations (version integer primary key, applied_at timestamptz not null default now())`,
@@ -114,15 +107,8 @@ export async function migrateRecords(pool: Pool, schema: string): Promise<void> 
     const { rows } = await client.query<{ version: number }>(
       `select coalesce(max(version), 0) as version from ${identifier(schema)}.migrations`,
     )
-    const current = rows[0]!.version
-    await applyFrom(client, schema, current)
-    await client.query('commit')
-  } catch (err) {
-    await client.query('rollback').catch(() => {})
-    throw err
-  } finally {
-    client.release()
-  }
+    await applyFrom(client, schema, rows[0]!.version)
+  })
 }
 
 async function applyFrom(client: PoolClient, schema: string, current: number): Promise<void> {

@@ -1,7 +1,8 @@
 import type { Pool, QueryResultRow } from 'pg'
 import type { RecordStore } from '../../control/record-store.js'
 import { rethrowTaken } from './postgres-errors.js'
-import { identifier, migrateRecords } from './postgres-migrations.js'
+import { migrateRecords } from './postgres-migrations.js'
+import { identifier, once } from './postgres-setup.js'
 import {
   type AuditEventRow,
   type DomainRow,
@@ -28,13 +29,9 @@ const SWEEP_EVERY = 1000
  * changes, staleness) is the server's `now()`.
  */
 export function postgresRecords(pool: Pool, schema: string): Required<RecordStore> {
-  let ready: Promise<void> | undefined
+  const migrated = once(() => migrateRecords(pool, schema))
   const query = async <TRow extends QueryResultRow>(text: string, values: unknown[] = []) => {
-    ready ??= migrateRecords(pool, schema).catch((err) => {
-      ready = undefined
-      throw err
-    })
-    await ready
+    await migrated()
     return pool.query<TRow>(text, values)
   }
   const s = identifier(schema)
@@ -45,6 +42,27 @@ export function postgresRecords(pool: Pool, schema: string): Required<RecordStor
   ) => {
     const { rows } = await query<TRow>(text, values)
     return rows[0] ? map(rows[0]) : null
+  }
+  /**
+   * One conditional `UPDATE` of the columns given (undefined ones left as they are), only while
+   * `expected` holds: `null` when the row is gone or no longer as expected.
+   */
+  const updateWhere = <TRow extends QueryResultRow, TRecord>(
+    table: string,
+    id: string,
+    columns: Record<string, unknown>,
+    expected: [condition: string, value: unknown] | undefined,
+    map: (row: TRow) => TRecord,
+  ) => {
+    const values: unknown[] = [id]
+    const sets = Object.entries(columns)
+      .filter(([, value]) => value !== undefined)
+      .map(([column, value]) => `${column} = $${values.push(value)}`)
+    const where = expected ? `id = $1 and ${expected[0]} $${values.push(expected[1])}` : 'id = $1'
+    if (sets.length === 0) return first(`select * from ${s}.${table} where ${where}`, values, map)
+    return first(`update ${s}.${table} set ${sets.join(', ')} where ${where} returning *`, values, map).catch(
+      rethrowTaken,
+    )
   }
   let writes = 0
   const sweep = async () => {
@@ -77,31 +95,21 @@ export function postgresRecords(pool: Pool, schema: string): Required<RecordStor
         const [column, value] = 'id' in q ? ['id', q.id] : 'nameKey' in q ? ['name_key', q.nameKey] : ['slug', q.slug]
         return first(`select * from ${s}.organizations where ${column} = $1`, [value], toOrganization)
       },
-      async update(id, patch, expected) {
-        const sets: string[] = []
-        const values: unknown[] = [id]
-        const set = (column: string, value: unknown) => {
-          values.push(value)
-          sets.push(`${column} = $${values.length}`)
-        }
-        if (patch.name !== undefined) set('name', patch.name)
-        if (patch.nameKey !== undefined) set('name_key', patch.nameKey)
-        if (patch.slug !== undefined) set('slug', patch.slug)
-        if (patch.ownerId !== undefined) set('owner_id', patch.ownerId)
-        if (patch.metadata !== undefined) set('metadata', JSON.stringify(patch.metadata))
-        if (patch.updatedAt !== undefined) set('updated_at', patch.updatedAt)
-        let where = 'id = $1'
-        if (expected) {
-          values.push(expected.ownerId)
-          where += ` and owner_id = $${values.length}`
-        }
-        if (sets.length === 0) return first(`select * from ${s}.organizations where ${where}`, values, toOrganization)
-        return first(
-          `update ${s}.organizations set ${sets.join(', ')} where ${where} returning *`,
-          values,
+      update: (id, patch, expected) =>
+        updateWhere(
+          'organizations',
+          id,
+          {
+            name: patch.name,
+            name_key: patch.nameKey,
+            slug: patch.slug,
+            owner_id: patch.ownerId,
+            metadata: patch.metadata === undefined ? undefined : JSON.stringify(patch.metadata),
+            updated_at: patch.updatedAt,
+          },
+          expected && ['owner_id =', expected.ownerId],
           toOrganization,
-        ).catch(rethrowTaken)
-      },
+        ),
       transition: (id, { from, to, staleForMs }) =>
         first(
           `update ${s}.organizations set state = $3, state_changed_at = now()
@@ -137,27 +145,19 @@ export function postgresRecords(pool: Pool, schema: string): Required<RecordStor
         const [column, value] = 'id' in q ? ['id', q.id] : 'email' in q ? ['email', q.email] : ['subject', q.subject]
         return first(`select * from ${s}.accounts where ${column} = $1`, [value], toAccount)
       },
-      async update(id, patch, expected) {
-        const sets: string[] = []
-        const values: unknown[] = [id]
-        const set = (column: string, value: unknown) => {
-          values.push(value)
-          sets.push(`${column} = $${values.length}`)
-        }
-        if (patch.email !== undefined) set('email', patch.email)
-        if (patch.passwordHash !== undefined) set('password_hash', patch.passwordHash)
-        if (patch.tokenVersion !== undefined) set('token_version', patch.tokenVersion)
-        if (patch.updatedAt !== undefined) set('updated_at', patch.updatedAt)
-        let where = 'id = $1'
-        if (expected) {
-          values.push(expected.passwordHash)
-          where += ` and password_hash is not distinct from $${values.length}`
-        }
-        if (sets.length === 0) return first(`select * from ${s}.accounts where ${where}`, values, toAccount)
-        return first(`update ${s}.accounts set ${sets.join(', ')} where ${where} returning *`, values, toAccount).catch(
-          rethrowTaken,
-        )
-      },
+      update: (id, patch, expected) =>
+        updateWhere(
+          'accounts',
+          id,
+          {
+            email: patch.email,
+            password_hash: patch.passwordHash,
+            token_version: patch.tokenVersion,
+            updated_at: patch.updatedAt,
+          },
+          expected && ['password_hash is not distinct from', expected.passwordHash],
+          toAccount,
+        ),
       async delete(id) {
         await query(`delete from ${s}.accounts where id = $1`, [id])
       },

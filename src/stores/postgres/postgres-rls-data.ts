@@ -2,8 +2,7 @@ import type { Pool, PoolClient } from 'pg'
 import type { OrganizationRecord } from '../../control/records.js'
 import type { SqlClient } from '../../data/sql-client.js'
 import type { TenantDataProvider } from '../../data/tenant-data-provider.js'
-import { UnknownCollectionError } from '../../errors.js'
-import { identifier } from './postgres-migrations.js'
+import { ensureRole, identifier, lockedTransaction, once, TABLES_NOT_COLLECTIONS } from './postgres-setup.js'
 import { runTenantTransaction, TENANT_SETTING } from './postgres-transaction.js'
 
 export interface RlsDataOptions {
@@ -25,14 +24,7 @@ export interface RlsDataOptions {
 export function postgresRlsData(pool: Pool, options: RlsDataOptions): TenantDataProvider {
   const { schema, tables, tenantRole } = options
   const s = identifier(schema)
-  let ready: Promise<void> | undefined
-  const prepared = () => {
-    ready ??= prepare(pool, options).catch((err) => {
-      ready = undefined
-      throw err
-    })
-    return ready
-  }
+  const prepared = once(() => prepare(pool, options))
 
   const transaction = async <TResult>(
     org: Pick<OrganizationRecord, 'id'>,
@@ -43,12 +35,7 @@ export function postgresRlsData(pool: Pool, options: RlsDataOptions): TenantData
   }
 
   return {
-    collectionNames: [],
-    collection(_org, name) {
-      throw new UnknownCollectionError(
-        `no collection ${JSON.stringify(name)}: the PostgreSQL store keeps tables; use tenant.transaction or tenant.query`,
-      )
-    },
+    ...TABLES_NOT_COLLECTIONS,
     async provision(org) {
       await prepared()
       await pool.query(`insert into ${s}.data_spaces (key) values ($1) on conflict do nothing`, [org.id])
@@ -84,11 +71,7 @@ function qualified(table: string): string {
 async function prepare(pool: Pool, options: RlsDataOptions): Promise<void> {
   const { schema, tables, migrations, tenantRole } = options
   const s = identifier(schema)
-  const role = identifier(tenantRole)
-  const client = await pool.connect()
-  try {
-    await client.query('begin')
-    await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [`tenantry-data:${schema}`])
+  await lockedTransaction(pool, `tenantry-data:${schema}`, async (client) => {
     await client.query(`create schema if not exists ${s}`)
     await client.query(
       `create table if not exists ${s}.data_migrations (version integer primary key, applied_at timestamptz not null default now())`,
@@ -105,32 +88,8 @@ async function prepare(pool: Pool, options: RlsDataOptions): Promise<void> {
       await client.query(migrations[version - 1]!)
       await client.query(`insert into ${s}.data_migrations (version) values ($1)`, [version])
     }
-    for (const table of tables) await makeTenantTable(client, table, role)
-    await client.query('commit')
-  } catch (err) {
-    await client.query('rollback').catch(() => {})
-    throw err
-  } finally {
-    client.release()
-  }
-}
-
-async function ensureRole(client: PoolClient, tenantRole: string): Promise<void> {
-  const { rows } = await client.query<{ rolsuper: boolean; rolbypassrls: boolean }>(
-    'select rolsuper, rolbypassrls from pg_roles where rolname = $1',
-    [tenantRole],
-  )
-  if (rows.length === 0) await client.query(`create role ${identifier(tenantRole)} nologin`)
-  else if (rows[0]!.rolsuper || rows[0]!.rolbypassrls)
-    throw new Error(
-      `tenantry: the tenant role ${tenantRole} is a superuser or has BYPASSRLS, so row-level security would not apply to it`,
-    )
-  // The pool's role must be able to become the tenant role (SET ROLE).
-  const { rows: member } = await client.query<{ member: boolean }>(
-    "select pg_has_role(current_user, $1, 'member') as member",
-    [tenantRole],
-  )
-  if (!member[0]!.member) await client.query(`grant ${identifier(tenantRole)} to current_user`)
+    for (const table of tables) await makeTenantTable(client, table, identifier(tenantRole))
+  })
 }
 
 async function makeTenantTable(client: PoolClient, table: string, role: string): Promise<void> {

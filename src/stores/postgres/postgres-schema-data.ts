@@ -1,9 +1,8 @@
-import type { Pool, PoolClient } from 'pg'
+import type { Pool } from 'pg'
 import type { OrganizationRecord } from '../../control/records.js'
 import type { SqlClient } from '../../data/sql-client.js'
 import type { TenantDataProvider } from '../../data/tenant-data-provider.js'
-import { UnknownCollectionError } from '../../errors.js'
-import { identifier } from './postgres-migrations.js'
+import { ensureRole, identifier, lockedTransaction, once, TABLES_NOT_COLLECTIONS } from './postgres-setup.js'
 import { runTenantTransaction } from './postgres-transaction.js'
 
 export interface SchemaDataOptions {
@@ -22,34 +21,19 @@ export interface SchemaDataOptions {
 export function postgresSchemaData(pool: Pool, options: SchemaDataOptions): TenantDataProvider {
   const { schema, migrations } = options
   const s = identifier(schema)
-  let ready: Promise<void> | undefined
-  const prepared = () => {
-    ready ??= prepare(pool, schema).catch((err) => {
-      ready = undefined
-      throw err
-    })
-    return ready
-  }
+  const prepared = once(() => prepare(pool, schema))
   // Named after the data key: stable for the organization's life, and not guessable from its id.
   const nameOf = (org: Pick<OrganizationRecord, 'dataKey'>) => `${schema}_${org.dataKey}`
 
   return {
-    collectionNames: [],
-    collection(_org, name) {
-      throw new UnknownCollectionError(
-        `no collection ${JSON.stringify(name)}: the PostgreSQL store keeps tables; use tenant.transaction or tenant.query`,
-      )
-    },
+    ...TABLES_NOT_COLLECTIONS,
     async provision(org) {
       await prepared()
       const name = nameOf(org)
-      const client = await pool.connect()
-      try {
-        await client.query('begin')
-        await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [`tenantry-space:${name}`])
+      await lockedTransaction(pool, `tenantry-space:${name}`, async (client) => {
         // Recorded first, so a space half-made by a crash is still found and swept.
         await client.query(`insert into ${s}.data_spaces (key) values ($1) on conflict do nothing`, [org.dataKey])
-        await ensureTenantRole(client, name)
+        await ensureRole(client, name)
         await client.query(`create schema if not exists ${identifier(name)}`)
         await client.query(`grant usage on schema ${identifier(name)} to ${identifier(name)}`)
         await client.query(
@@ -70,21 +54,12 @@ export function postgresSchemaData(pool: Pool, options: SchemaDataOptions): Tena
             version,
           ])
         }
-        await client.query('commit')
-      } catch (err) {
-        await client.query('rollback').catch(() => {})
-        throw err
-      } finally {
-        client.release()
-      }
+      })
     },
     async drop(org) {
       await prepared()
       const name = nameOf({ dataKey: org.dataKey })
-      const client = await pool.connect()
-      try {
-        await client.query('begin')
-        await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [`tenantry-space:${name}`])
+      await lockedTransaction(pool, `tenantry-space:${name}`, async (client) => {
         await client.query(`drop schema if exists ${identifier(name)} cascade`)
         const { rowCount } = await client.query('select 1 from pg_roles where rolname = $1', [name])
         if (rowCount) {
@@ -94,13 +69,7 @@ export function postgresSchemaData(pool: Pool, options: SchemaDataOptions): Tena
         }
         await client.query(`delete from ${s}.schema_migrations where key = $1`, [org.dataKey])
         await client.query(`delete from ${s}.data_spaces where key = $1`, [org.dataKey])
-        await client.query('commit')
-      } catch (err) {
-        await client.query('rollback').catch(() => {})
-        throw err
-      } finally {
-        client.release()
-      }
+      })
     },
     async listKeys() {
       await prepared()
@@ -117,10 +86,7 @@ export function postgresSchemaData(pool: Pool, options: SchemaDataOptions): Tena
 
 async function prepare(pool: Pool, schema: string): Promise<void> {
   const s = identifier(schema)
-  const client = await pool.connect()
-  try {
-    await client.query('begin')
-    await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [`tenantry-data:${schema}`])
+  await lockedTransaction(pool, `tenantry-data:${schema}`, async (client) => {
     await client.query(`create schema if not exists ${s}`)
     await client.query(
       `create table if not exists ${s}.data_spaces (key text primary key, created_at timestamptz not null default now())`,
@@ -128,20 +94,5 @@ async function prepare(pool: Pool, schema: string): Promise<void> {
     await client.query(
       `create table if not exists ${s}.schema_migrations (key text not null, version integer not null, applied_at timestamptz not null default now(), primary key (key, version))`,
     )
-    await client.query('commit')
-  } catch (err) {
-    await client.query('rollback').catch(() => {})
-    throw err
-  } finally {
-    client.release()
-  }
-}
-
-async function ensureTenantRole(client: PoolClient, name: string): Promise<void> {
-  const { rowCount } = await client.query('select 1 from pg_roles where rolname = $1', [name])
-  if (!rowCount) await client.query(`create role ${identifier(name)} nologin`)
-  const { rows } = await client.query<{ member: boolean }>("select pg_has_role(current_user, $1, 'member') as member", [
-    name,
-  ])
-  if (!rows[0]!.member) await client.query(`grant ${identifier(name)} to current_user`)
+  })
 }
