@@ -50,7 +50,9 @@ export function tenantOf(record: OrganizationRecord, store: Store): Tenant {
     collection: collection as Tenant['collection'],
     transaction,
     query: <TRow>(text: string, values?: unknown[]) =>
-      transaction((client) => client.query<TRow>(text, values)) as Promise<SqlResult<TRow>>,
+      store.data.query
+        ? store.data.query<TRow>(record, text, values)
+        : (transaction((client) => client.query<TRow>(text, values)) as Promise<SqlResult<TRow>>),
   })
 }
 

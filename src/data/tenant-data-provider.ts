@@ -1,6 +1,6 @@
 import type { OrganizationRecord } from '../control/records.js'
 import type { TenantCollection } from './collection-types.js'
-import type { SqlClient } from './sql-client.js'
+import type { SqlClient, SqlResult } from './sql-client.js'
 
 /**
  * The data plane's storage contract: where each tenant's documents live, and the handle a
@@ -51,4 +51,6 @@ export interface TenantDataProvider {
    * stores omit it; `tenant.transaction` then throws `UnsupportedQueryError`.
    */
   transaction?<TResult>(org: OrganizationRecord, fn: (client: SqlClient) => Promise<TResult>): Promise<TResult>
+  /** One statement in its own `transaction`, in as few round trips as the store can send it. */
+  query?<TRow>(org: OrganizationRecord, text: string, values?: unknown[]): Promise<SqlResult<TRow>>
 }

@@ -17,11 +17,15 @@ function hostMigrations(role: string, notes: string) {
   ]
 }
 
-async function setUp() {
+/** The two ways a pool can send a tenant's statement: one message at a time, or pipelined. */
+const POOLS = ['one message at a time', 'pipelined'] as const
+const poolOf = (mode: (typeof POOLS)[number]) => (mode === 'pipelined' ? database.pipelinedPool : database.pool)
+
+async function setUp(pool = database.pool) {
   const role = database.role()
   const notes = `notes_${role.slice(-12)}`
   const store = postgresStore({
-    pool: database.pool,
+    pool,
     schema: database.fresh(),
     strategy: 'rls',
     tenantRole: role,
@@ -171,9 +175,9 @@ describe("the 'rls' strategy against a tenant's own SQL, with another tenant's r
     ['copying the table out', (n) => `copy ${n} to stdout`],
   ]
 
-  for (const [name, attack] of attacks) {
-    it(`answers alike and leaves the victim whole: ${name}`, async () => {
-      const { tenant, notes } = await setUp()
+  for (const [name, attack] of attacks)
+    it.each(POOLS)(`answers alike and leaves the victim whole, %s: ${name}`, async (mode) => {
+      const { tenant, notes } = await setUp(poolOf(mode))
       const [attacker, victim] = [await tenant('Attacker'), await tenant('Victim')]
       const outcome = async (victimPresent: boolean) => {
         // Both runs start from the same rows: the attacker's always, the victim's only in one.
@@ -199,7 +203,6 @@ describe("the 'rls' strategy against a tenant's own SQL, with another tenant's r
       expect(present.victimRows).toEqual(['victim secret', 'victim plans'])
       expect(JSON.stringify(present.answer)).not.toMatch(/victim|planted|owned/)
     })
-  }
 })
 
 describe('what stays the host’s power inside a tenant transaction', () => {
@@ -221,5 +224,50 @@ describe('what stays the host’s power inside a tenant transaction', () => {
     expect(reset).toEqual([])
     // SET ROLE to a role the pool's role may not become is refused by the server.
     await expect(acme.query('set role postgres')).rejects.toMatchObject({ code: '42501' })
+  })
+})
+
+describe('a tenant statement on a pool made with pipeline: true', () => {
+  it('commits nothing of a statement that fails, and hands the connection on ready for the next', async () => {
+    const { tenant, notes } = await setUp(database.pipelinedPool)
+    const acme = await tenant('Acme')
+    await expect(
+      acme.query(
+        `with added as (insert into ${notes} (id, body) values (1, 'half') returning id) select 1 / 0 from added`,
+      ),
+    ).rejects.toMatchObject({ code: '22012' })
+    expect(await bodies(acme, notes)).toEqual([])
+    await acme.query(`insert into ${notes} (id, body) values ($1, $2)`, [1, "it's whole"])
+    expect(await bodies(acme, notes)).toEqual(["it's whole"])
+  })
+
+  it('never hands the next caller a connection whose session a statement changed', async () => {
+    const { tenant, notes } = await setUp(database.pipelinedPool)
+    const [acme, globex] = [await tenant('Acme'), await tenant('Globex')]
+    await globex.query(`insert into ${notes} (id, body) values (1, 'globex')`)
+    const sessions = async () =>
+      (
+        await Promise.all(
+          Array.from({ length: 8 }, () =>
+            database.pipelinedPool.query(
+              "select coalesce(current_setting('tenantry.tenant_id', true), '') as tenant, current_user = session_user as own_role, current_setting('search_path') as path",
+            ),
+          ),
+        )
+      ).map((session) => session.rows[0])
+    const fresh = await sessions()
+    for (const change of [
+      ["select set_config('tenantry.tenant_id', $1, false)", [globex.id]],
+      ["select set_config('search_path', 'pg_catalog', false)", []],
+      [
+        "select set_config('role', $1, false)",
+        [(await acme.query<{ u: string }>('select current_user as u')).rows[0]!.u],
+      ],
+    ] as const) {
+      await acme.query(change[0], [...change[1]])
+      expect(await sessions(), change[0]).toEqual(fresh)
+    }
+    expect(fresh[0]).toMatchObject({ tenant: '', own_role: true })
+    expect((await database.pipelinedPool.query(`select count(*)::int as n from ${notes}`)).rows).toEqual([{ n: 0 }])
   })
 })

@@ -10,11 +10,11 @@ const database = usePostgresDatabase()
 const NOTES = 'create table notes (id integer primary key, body text not null)'
 const TAGS = 'create table tags (id serial primary key, name text not null)'
 
-async function setUp(migrations = [NOTES]) {
+async function setUp(migrations = [NOTES], pool = database.pool) {
   const schema = database.fresh()
   const tenancy = createTenancy({
     auth: TEST_AUTH,
-    store: postgresStore({ pool: database.pool, schema, strategy: 'schema', migrations }),
+    store: postgresStore({ pool, schema, strategy: 'schema', migrations }),
   })
   const tenant = async (name: string) => {
     await tenancy.orgs.create({ name, email: `${name.toLowerCase()}@x.test`, password: PASSWORD })
@@ -125,6 +125,25 @@ describe('what stays the host’s power inside a schema tenant’s transaction',
       expect((await database.pool.query('select current_user = session_user as same')).rows).toEqual([{ same: true }])
     expect(await bodies(acme)).toEqual([])
   })
+
+  it.each(['one message at a time', 'pipelined'])(
+    'never runs a statement whose tenant could not be set, %s: it would land in the pool’s own schema',
+    async (mode) => {
+      const { tenant, schemaOf } = await setUp([NOTES], mode === 'pipelined' ? database.pipelinedPool : database.pool)
+      const acme = await tenant('Acme')
+      const acmeRole = await schemaOf(acme)
+      const stray = `stray_${acmeRole.slice(-8)}`
+      await database.pool.query(`create table public.${stray} (id integer primary key)`)
+      await database.pool.query(`revoke ${acmeRole} from current_user`)
+      try {
+        await expect(acme.query(`insert into ${stray} (id) values (1)`)).rejects.toMatchObject({ code: '42501' })
+        expect((await database.pool.query(`select count(*)::int as n from public.${stray}`)).rows).toEqual([{ n: 0 }])
+      } finally {
+        await database.pool.query(`grant ${acmeRole} to current_user`)
+      }
+      expect((await acme.query('select count(*)::int as n from notes')).rows).toEqual([{ n: 0 }])
+    },
+  )
 })
 
 describe("the 'schema' strategy against a tenant's own SQL, with another tenant's rows present and absent", () => {
@@ -144,29 +163,31 @@ describe("the 'schema' strategy against a tenant's own SQL, with another tenant'
     ['listing the victim’s tables', (v) => `select tablename from pg_tables where schemaname = '${v}' order by 1`],
     ['copying the victim’s table out', (v) => `copy ${v}.notes to stdout`],
   ]
-  for (const [name, attack] of attacks) {
-    it(`answers alike and leaves the victim whole: ${name}`, async () => {
-      const { tenant, schemaOf } = await setUp()
-      const [attacker, victim] = [await tenant('Attacker'), await tenant('Victim')]
-      const victimSchema = await schemaOf(victim)
-      const outcome = async (victimPresent: boolean) => {
-        await attacker.query('delete from notes')
-        await victim.query('delete from notes')
-        await attacker.query(`insert into notes (id, body) values (2, 'attacker note')`)
-        if (victimPresent)
-          await victim.query(`insert into notes (id, body) values (1, 'victim secret'), (3, 'victim plans')`)
-        const answer = await attacker
-          .query(attack(victimSchema))
-          .then(({ rows, rowCount }) => ({ rows, rowCount }))
-          .catch((err: { code?: string; message: string }) => ({ error: err.code, message: err.message }))
-        return { answer, victimRows: await bodies(victim), attackerRows: await bodies(attacker) }
-      }
-      const absent = await outcome(false)
-      const present = await outcome(true)
-      expect(present.answer).toEqual(absent.answer)
-      expect(present.attackerRows).toEqual(absent.attackerRows)
-      expect(present.victimRows).toEqual(['victim secret', 'victim plans'])
-      expect(JSON.stringify(present.answer)).not.toMatch(/victim|planted/)
-    })
-  }
+  for (const [name, attack] of attacks)
+    it.each(['one message at a time', 'pipelined'])(
+      `answers alike and leaves the victim whole, %s: ${name}`,
+      async (mode) => {
+        const { tenant, schemaOf } = await setUp([NOTES], mode === 'pipelined' ? database.pipelinedPool : database.pool)
+        const [attacker, victim] = [await tenant('Attacker'), await tenant('Victim')]
+        const victimSchema = await schemaOf(victim)
+        const outcome = async (victimPresent: boolean) => {
+          await attacker.query('delete from notes')
+          await victim.query('delete from notes')
+          await attacker.query(`insert into notes (id, body) values (2, 'attacker note')`)
+          if (victimPresent)
+            await victim.query(`insert into notes (id, body) values (1, 'victim secret'), (3, 'victim plans')`)
+          const answer = await attacker
+            .query(attack(victimSchema))
+            .then(({ rows, rowCount }) => ({ rows, rowCount }))
+            .catch((err: { code?: string; message: string }) => ({ error: err.code, message: err.message }))
+          return { answer, victimRows: await bodies(victim), attackerRows: await bodies(attacker) }
+        }
+        const absent = await outcome(false)
+        const present = await outcome(true)
+        expect(present.answer).toEqual(absent.answer)
+        expect(present.attackerRows).toEqual(absent.attackerRows)
+        expect(present.victimRows).toEqual(['victim secret', 'victim plans'])
+        expect(JSON.stringify(present.answer)).not.toMatch(/victim|planted/)
+      },
+    )
 })

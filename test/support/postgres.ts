@@ -25,7 +25,14 @@ async function asSuperuser(statements: string[]): Promise<void> {
  * `role()` names a role to be dropped after. Never skips: PostgreSQL runs wherever these tests do.
  */
 export function usePostgresDatabase() {
-  const state: { pool?: pg.Pool; database?: string; owner?: string; roles: string[]; schemas: string[] } = {
+  const state: {
+    pool?: pg.Pool
+    pipelined?: pg.Pool
+    database?: string
+    owner?: string
+    roles: string[]
+    schemas: string[]
+  } = {
     roles: [],
     schemas: [],
   }
@@ -40,9 +47,11 @@ export function usePostgresDatabase() {
     url.pathname = `/${state.database}`
     url.username = state.owner
     state.pool = new pg.Pool({ connectionString: url.toString(), max: 10 })
+    state.pipelined = new pg.Pool({ connectionString: url.toString(), max: 4, pipeline: true })
   })
   afterAll(async () => {
     await state.pool?.end()
+    await state.pipelined?.end()
     if (!state.database) return
     // Roles are the cluster's, not the database's: the per-tenant ones ('schema' strategy) are
     // named after the schema a test made, and go by that name once the database is gone.
@@ -70,6 +79,11 @@ export function usePostgresDatabase() {
     get pool(): pg.Pool {
       if (!state.pool) throw new Error('usePostgresDatabase: the database is made in beforeAll')
       return state.pool
+    },
+    /** A pool on the same database whose connections pipeline their queries (`pipeline: true`). */
+    get pipelinedPool(): pg.Pool {
+      if (!state.pipelined) throw new Error('usePostgresDatabase: the database is made in beforeAll')
+      return state.pipelined
     },
     fresh: () => {
       const schema = unique('s')

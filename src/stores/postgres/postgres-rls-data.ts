@@ -3,7 +3,7 @@ import type { OrganizationRecord } from '../../control/records.js'
 import type { SqlClient } from '../../data/sql-client.js'
 import type { TenantDataProvider } from '../../data/tenant-data-provider.js'
 import { ensureRole, identifier, lockedTransaction, once, TABLES_NOT_COLLECTIONS } from './postgres-setup.js'
-import { runTenantTransaction, TENANT_SETTING } from './postgres-transaction.js'
+import { runTenantStatement, runTenantTransaction, TENANT_SETTING } from './postgres-transaction.js'
 
 export interface RlsDataOptions {
   schema: string
@@ -26,12 +26,13 @@ export function postgresRlsData(pool: Pool, options: RlsDataOptions): TenantData
   const s = identifier(schema)
   const prepared = once(() => prepare(pool, options))
 
+  const locals = (org: Pick<OrganizationRecord, 'id'>) => ({ role: tenantRole, settings: { [TENANT_SETTING]: org.id } })
   const transaction = async <TResult>(
     org: Pick<OrganizationRecord, 'id'>,
     fn: (client: SqlClient) => Promise<TResult>,
   ): Promise<TResult> => {
     await prepared()
-    return runTenantTransaction(pool, { role: tenantRole, settings: { [TENANT_SETTING]: org.id } }, fn)
+    return runTenantTransaction(pool, locals(org), fn)
   }
 
   return {
@@ -54,6 +55,10 @@ export function postgresRlsData(pool: Pool, options: RlsDataOptions): TenantData
       return rows.map((row) => row.key)
     },
     transaction,
+    async query(org, text, values) {
+      await prepared()
+      return runTenantStatement(pool, locals(org), text, values)
+    },
   }
 }
 

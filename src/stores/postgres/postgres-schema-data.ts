@@ -3,7 +3,7 @@ import type { OrganizationRecord } from '../../control/records.js'
 import type { SqlClient } from '../../data/sql-client.js'
 import type { TenantDataProvider } from '../../data/tenant-data-provider.js'
 import { ensureRole, identifier, lockedTransaction, once, TABLES_NOT_COLLECTIONS } from './postgres-setup.js'
-import { runTenantTransaction } from './postgres-transaction.js'
+import { runTenantStatement, runTenantTransaction } from './postgres-transaction.js'
 
 export interface SchemaDataOptions {
   schema: string
@@ -80,6 +80,11 @@ export function postgresSchemaData(pool: Pool, options: SchemaDataOptions): Tena
       await prepared()
       const name = nameOf(org)
       return runTenantTransaction(pool, { role: name, searchPath: name }, fn)
+    },
+    async query(org, text, values) {
+      await prepared()
+      const name = nameOf(org)
+      return runTenantStatement(pool, { role: name, searchPath: name }, text, values)
     },
   }
 }
