@@ -16,7 +16,7 @@ import { organizationNameKey } from '../lib/organization-name.js'
 import { parseInput } from '../lib/parse-input.js'
 import { writeRefused } from '../lib/write-outcome.js'
 import type { Store } from '../store.js'
-import type { AccountPatch, AccountRecord, MembershipRecord, OrganizationRecord } from './records.js'
+import type { AccountPatch, AccountRecord, OrganizationRecord } from './records.js'
 import type { MemberTenant } from '../tenant.js'
 import type { Limits } from '../members/limits.js'
 import type { Roles } from '../members/roles.js'
@@ -117,13 +117,13 @@ export class OrganizationService {
       createdAt: now,
       updatedAt: now,
     }
-    let active: OrganizationRecord | null
-    let account: AccountRecord
+    const [records, afterCreate] = [this.#store.records, this.#hooks.afterCreate]
     let createdAccountId: string | undefined
-    try {
+    const make = async () => {
       // The name first: claiming it may finish an interrupted delete, which removes that
       // organization's last-membership accounts, so the account is looked up only after.
       await this.#insertOrganization(org, slug === undefined)
+      let account: AccountRecord
       if ('owner' in parsed) {
         account = await this.#accounts.linkRecord(parsed.owner)
       } else {
@@ -132,26 +132,40 @@ export class OrganizationService {
           (await this.#existingAccount(email, password)) ??
           (await this.#insertAccount(email, password, now, (id) => (createdAccountId = id)))
       }
-      const membership: MembershipRecord = {
+      await this.#limits.insertMembership({
         id: membershipId,
         accountId: account.id,
         organizationId: org.id,
         role: 'admin',
         createdAt: now,
         updatedAt: now,
-      }
-      await this.#limits.insertMembership(membership)
+      })
       await this.#store.data.provision(org)
-      if (this.#hooks.afterCreate) await this.#teardown.runHook(this.#hooks.afterCreate, org)
+      return account
+    }
+    const activate = async () => {
       // Conditional: a delayed activation can never land on an organization already being undone.
-      active = await this.#store.records.organizations.transition(org.id, { from: ['provisioning'], to: 'active' })
-      if (!active) throw new OrganizationNotFoundError('the organization was removed while it was being created')
+      const done = await records.organizations.transition(org.id, { from: ['provisioning'], to: 'active' })
+      if (!done) throw new OrganizationNotFoundError('the organization was removed while it was being created')
+      return done
+    }
+    let active: OrganizationRecord, account: AccountRecord
+    try {
+      if (records.transaction && !afterCreate) {
+        // One commit: records, owner, data space and activation, or none of them.
+        ;[account, active] = await records.transaction(async () => [await make(), await activate()] as const)
+      } else {
+        // The hook sees the data space committed, so the activation follows it on its own.
+        account = records.transaction ? await records.transaction(make) : await make()
+        if (afterCreate) await this.#teardown.runHook(afterCreate, org)
+        active = await activate()
+      }
     } catch (err) {
-      // The undo claims the organization only while it is still `provisioning`: if a step that
-      // reported an error did apply (the activation among them), the claim fails and the
-      // organization stays as it is, whole. If the undo fails too, the record stays invisible
-      // and is torn down when its name is next claimed, or by recover().
+      // Claims only a `provisioning` organization: one whose activation or commit applied after all
+      // stays whole. A failed undo leaves it invisible, for its name's next claim or recover().
       await this.#teardown.abandonCreate(org).catch(() => {})
+      // A rolled-back transaction took the records with it, but not a data space kept elsewhere.
+      if (records.transaction) await this.#teardown.dropIfNeverMade(org).catch(() => {})
       // An account made for this create (its insert may have applied even if it reported an error) goes with it.
       if (createdAccountId !== undefined) await this.#teardown.removeIfUnused(createdAccountId).catch(() => {})
       throw err

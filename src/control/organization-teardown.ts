@@ -97,6 +97,15 @@ export class OrganizationTeardown {
   }
 
   /**
+   * After a create's transaction failed: drops the data space if the organization's record is
+   * not there (rolled back, so never made), which a provider outside the transaction kept. One
+   * whose commit applied after all keeps everything.
+   */
+  async dropIfNeverMade(org: OrganizationRecord): Promise<void> {
+    if (!(await this.#store.records.organizations.find({ id: org.id }))) await this.#store.data.drop(org)
+  }
+
+  /**
    * Tears down the organization `query` names if it is in flight and older than the timeout by
    * the store's clock; answers whether it did. The claim is a conditional write, so of several
    * instances recovering at once exactly one acts, and never on a stale read.

@@ -25,7 +25,8 @@ import type {
  *
  * Each method is one atomic step. The all-or-nothing rules of the organization lifecycle are
  * kept by the core, which orders these steps and compensates on failure, so a store needs no
- * multi-document transactions. "Not found" is `null`, never an exception.
+ * multi-document transactions; one that has them offers `transaction`, and an organization
+ * create then commits whole or not at all. "Not found" is `null`, never an exception.
  *
  * A failed write may still have applied (a timeout, a lost connection, a write-concern error).
  * The core undoes a step only when the store says it certainly did not: a `TenantryError` (a
@@ -47,6 +48,13 @@ export interface RecordStore {
   readonly sessions: SessionRecords
   readonly domains?: DomainRecords
   readonly audit?: AuditRecords
+  /**
+   * Runs `fn` as one transaction: every call `fn` makes on this store (and on its data provider,
+   * where they share a database) commits when `fn` resolves, none when it throws. A call that
+   * fails inside leaves the transaction usable (the caller may catch a taken name and try
+   * another). If `transaction` itself fails after `fn` resolved, the commit may have applied.
+   */
+  transaction?<TResult>(fn: () => Promise<TResult>): Promise<TResult>
 }
 
 export interface OrganizationRecords {

@@ -53,9 +53,9 @@ export function describeAmbiguousFailures(subject: StoreUnderTest): void {
       })
     }
 
-    it('keeps an organization whose activation applied and then reported an error: active, whole and usable, never torn down', async () => {
+    it('keeps an organization whose activation (on a store with transactions, its commit) applied and then reported an error: active, whole and usable, never torn down', async () => {
       const { failing, tenancy, store } = await setUp()
-      failing.failNext('organizations.transition', { mode: 'applied' })
+      failing.failNext(store.records.transaction ? 'transaction' : 'organizations.transition', { mode: 'applied' })
       await expect(
         tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD }),
       ).rejects.toBeInstanceOf(InjectedFailure)
@@ -66,6 +66,20 @@ export function describeAmbiguousFailures(subject: StoreUnderTest): void {
       await (await tenancy.authenticate(accessToken)).collection('notes').insertOne({ text: 'works' })
       expect(await notes(tenancy, accessToken)).toEqual(['works'])
       expect(await tenancy.recover()).toMatchObject({ organizationsRemoved: 0, orphanDataSpacesDropped: 0 })
+    })
+
+    it('leaves no trace of a create whose transaction ran whole and then never committed, and frees the name at once', async (context) => {
+      const { failing, tenancy, store } = await setUp()
+      if (!store.records.transaction) return context.skip()
+      const keysBefore = await store.data.listKeys()
+      failing.failNext('transaction')
+      await expect(
+        tenancy.orgs.create({ name: 'Doomed', email: 'doomed@x.test', password: PASSWORD }),
+      ).rejects.toBeInstanceOf(InjectedFailure)
+      expect(await store.records.organizations.find({ nameKey: 'doomed' })).toBeNull()
+      expect(await store.records.accounts.find({ email: 'doomed@x.test' })).toBeNull()
+      expect((await store.data.listKeys()).sort()).toEqual([...keysBefore].sort())
+      await tenancy.orgs.create({ name: 'Doomed', email: 'doomed@x.test', password: PASSWORD })
     })
 
     it('keeps a rename whose credential change may have applied, and serves the new name and password at once', async () => {

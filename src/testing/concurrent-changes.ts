@@ -29,6 +29,7 @@ function shuffled(store: Store, random: () => number): Store {
     }
     records[group] = wrapped
   }
+  if (store.records.transaction) records.transaction = store.records.transaction.bind(store.records)
   return { records: records as unknown as Store['records'], data: store.data }
 }
 

@@ -1,3 +1,4 @@
+import { describeRecordTransactions } from './record-transactions.js'
 import { describe } from 'vitest'
 import { describeAmbiguousFailures } from './ambiguous-failures.js'
 import { describeConcurrentChanges } from './concurrent-changes.js'
@@ -19,6 +20,7 @@ export function describeRecordStore(subject: RecordStoreUnderTest): void {
   describe(`the ${subject.name} records`, () => {
     describeOrganizationRecords(subject)
     describeMembershipRecords(subject)
+    describeRecordTransactions(subject)
   })
 }
 

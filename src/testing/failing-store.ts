@@ -7,10 +7,15 @@ type StepOf<TGroup extends Group> = keyof NonNullable<RecordStore[TGroup]> & str
 
 /**
  * One store step a failure can be planned for: `'organizations.insert'`, `'data.provision'`, ...
- * The listings and the synchronous collection handle are not single steps that fail halfway.
+ * and, on a store with transactions, `'transaction'`: its commit. The listings and the
+ * synchronous collection handle are not single steps that fail halfway.
  */
 export type StoreStep =
-  | Exclude<{ [TGroup in Group]: `${TGroup}.${StepOf<TGroup>}` }[Group], 'organizations.list' | 'memberships.walk'>
+  | 'transaction'
+  | Exclude<
+      { [TGroup in Exclude<Group, 'transaction'>]: `${TGroup}.${StepOf<TGroup>}` }[Exclude<Group, 'transaction'>],
+      'organizations.list' | 'memberships.walk'
+    >
   | `data.${Exclude<keyof TenantDataProvider, 'collection' | 'collectionNames' | 'assertCapacity'>}`
 
 /**
@@ -57,6 +62,12 @@ const NOT_STEPS = new Set(['organizations.list', 'memberships.walk', 'data.colle
  */
 export function failingStore(store: Store): FailingStore {
   const failures = new Map<StoreStep, { remaining: number; mode: FailureMode }>()
+  const planned = (step: StoreStep) => {
+    const failure = failures.get(step)
+    if (!failure || failure.remaining === 0) return undefined
+    failure.remaining--
+    return failure.mode
+  }
   const wrap = <TTarget extends object>(target: TTarget, prefix: string): TTarget => {
     const wrapped: Record<string, unknown> = {}
     for (const key of Object.keys(target)) {
@@ -68,18 +79,31 @@ export function failingStore(store: Store): FailingStore {
       const step = `${prefix}.${key}` as StoreStep
       const original = (value as (...args: unknown[]) => Promise<unknown>).bind(target)
       wrapped[key] = async (...args: unknown[]) => {
-        const failure = failures.get(step)
-        if (!failure || failure.remaining === 0) return original(...args)
-        failure.remaining--
-        if (failure.mode === 'applied') await original(...args)
-        throw new InjectedFailure(step, failure.mode)
+        const mode = planned(step)
+        if (!mode) return original(...args)
+        if (mode === 'applied') await original(...args)
+        throw new InjectedFailure(step, mode)
       }
     }
     return wrapped as TTarget
   }
   const records: Record<string, unknown> = {}
   for (const [group, methods] of Object.entries(store.records))
-    if (methods !== undefined) records[group] = wrap(methods as object, group)
+    if (typeof methods === 'object') records[group] = wrap(methods, group)
+  const transaction = store.records.transaction?.bind(store.records)
+  if (transaction)
+    // Refused: everything in it ran, and then the commit never happened. Applied: it committed, and the answer was lost.
+    records.transaction = async <TResult>(fn: () => Promise<TResult>) => {
+      const mode = planned('transaction')
+      if (!mode) return transaction(fn)
+      if (mode === 'applied') await transaction(fn)
+      else
+        await transaction(async () => {
+          await fn()
+          throw new InjectedFailure('transaction', 'refused')
+        })
+      throw new InjectedFailure('transaction', mode)
+    }
   return {
     store: { records: records as unknown as RecordStore, data: wrap(store.data, 'data') },
     failNext(step, options = {}) {

@@ -48,7 +48,7 @@ export interface RecordCollections {
 export function mongoRecords(
   collections: RecordCollections,
   ensureIndexes: () => Promise<void>,
-): Required<RecordStore> {
+): Required<Omit<RecordStore, 'transaction'>> {
   const { organizations, accounts, memberships, invitations, domains, sessions, refreshTokens, auditEvents } =
     collections
   const fromOrganization = ({ _id, ...rest }: OrganizationDocument): OrganizationRecord => ({ id: _id, ...rest })

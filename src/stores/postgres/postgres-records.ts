@@ -2,6 +2,7 @@ import type { Pool, QueryResultRow } from 'pg'
 import type { RecordStore } from '../../control/record-store.js'
 import { rethrowTaken } from './postgres-errors.js'
 import { migrateRecords } from './postgres-migrations.js'
+import { inRecordTransaction, run } from './postgres-scope.js'
 import { identifier, once } from './postgres-setup.js'
 import {
   type AuditEventRow,
@@ -32,7 +33,7 @@ export function postgresRecords(pool: Pool, schema: string): Required<RecordStor
   const migrated = once(() => migrateRecords(pool, schema))
   const query = async <TRow extends QueryResultRow>(text: string, values: unknown[] = []) => {
     await migrated()
-    return pool.query<TRow>(text, values)
+    return run<TRow>(pool, text, values)
   }
   const s = identifier(schema)
   const first = async <TRow extends QueryResultRow, TRecord>(
@@ -72,6 +73,10 @@ export function postgresRecords(pool: Pool, schema: string): Required<RecordStor
   }
 
   return {
+    transaction: async (fn) => {
+      await migrated()
+      return inRecordTransaction(pool, fn)
+    },
     organizations: {
       async insert(org) {
         await query(
@@ -165,8 +170,11 @@ export function postgresRecords(pool: Pool, schema: string): Required<RecordStor
 
     memberships: {
       async insert(m) {
+        // Under a lock on the account, held to the end of a record transaction: an organization
+        // create's uncommitted membership is then counted by any other insert for the account.
         await query(
-          `insert into ${s}.memberships (id, account_id, organization_id, role, created_at, updated_at) values ($1, $2, $3, $4, $5, $6)`,
+          `insert into ${s}.memberships (id, account_id, organization_id, role, created_at, updated_at)
+           select $1, $2, $3, $4, $5::timestamptz, $6::timestamptz from (select pg_advisory_xact_lock(hashtextextended('tenantry-account:' || $2, 0))) lock`,
           [m.id, m.accountId, m.organizationId, m.role, m.createdAt, m.updatedAt],
         ).catch(rethrowTaken)
       },

@@ -3,6 +3,7 @@ import type { OrganizationRecord } from '../../control/records.js'
 import type { SqlClient } from '../../data/sql-client.js'
 import type { TenantDataProvider } from '../../data/tenant-data-provider.js'
 import { ensureRole, identifier, lockedTransaction, once, TABLES_NOT_COLLECTIONS } from './postgres-setup.js'
+import { run } from './postgres-scope.js'
 import { runTenantStatement, runTenantTransaction, TENANT_SETTING } from './postgres-transaction.js'
 
 export interface RlsDataOptions {
@@ -39,7 +40,7 @@ export function postgresRlsData(pool: Pool, options: RlsDataOptions): TenantData
     ...TABLES_NOT_COLLECTIONS,
     async provision(org) {
       await prepared()
-      await pool.query(`insert into ${s}.data_spaces (key) values ($1) on conflict do nothing`, [org.id])
+      await run(pool, `insert into ${s}.data_spaces (key) values ($1) on conflict do nothing`, [org.id])
     },
     async drop(org) {
       await prepared()

@@ -1,6 +1,8 @@
 import type { Pool, PoolClient } from 'pg'
 import type { TenantDataProvider } from '../../data/tenant-data-provider.js'
 import { UnknownCollectionError } from '../../errors.js'
+import { checkOut } from './postgres-connection.js'
+import { OUTSIDE, outside, step } from './postgres-scope.js'
 
 /** Quotes an identifier for SQL (a schema name the host chose). */
 export function identifier(name: string): string {
@@ -17,7 +19,13 @@ export async function lockedTransaction<TResult>(
   lock: string,
   fn: (client: PoolClient) => Promise<TResult>,
 ): Promise<TResult> {
-  const client = await pool.connect()
+  // Inside a record transaction (an organization create), the work joins it.
+  const inside = await step(pool, async (client) => {
+    await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [lock])
+    return fn(client)
+  })
+  if (inside !== OUTSIDE) return inside
+  const client = await checkOut(pool)
   try {
     await client.query('begin')
     await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [lock])
@@ -36,7 +44,8 @@ export async function lockedTransaction<TResult>(
 export function once(setUp: () => Promise<void>): () => Promise<void> {
   let ready: Promise<void> | undefined
   return () => {
-    ready ??= setUp().catch((err) => {
+    // Outside any record transaction: set-up must commit on its own, not with (or not with) a create.
+    ready ??= outside(setUp).catch((err) => {
       ready = undefined
       throw err
     })

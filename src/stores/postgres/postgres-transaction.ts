@@ -1,3 +1,4 @@
+import { checkOut } from './postgres-connection.js'
 import type { Pool, PoolClient, QueryResult } from 'pg'
 import { canBatch, sendBatch } from './postgres-batch.js'
 import type { SqlClient, SqlResult } from '../../data/sql-client.js'
@@ -24,7 +25,7 @@ export async function runTenantTransaction<TResult>(
   locals: TenantLocals,
   fn: (client: SqlClient) => Promise<TResult>,
 ): Promise<TResult> {
-  const client = await pool.connect()
+  const client = await checkOut(pool)
   const session = { clean: false }
   try {
     return await inTransaction(client, locals, fn, session)
@@ -66,7 +67,7 @@ export async function runTenantStatement<TRow>(
   text: string,
   values: unknown[] | undefined,
 ): Promise<SqlResult<TRow>> {
-  const client = await pool.connect()
+  const client = await checkOut(pool)
   const session = { clean: false }
   try {
     if (!canBatch(client))
