@@ -41,6 +41,9 @@ export interface RecordCollections {
   auditEvents: Collection<AuditEventDocument>
 }
 
+/** Sessions removed per round of a delete: ten thousand ids are some 400 KB of `$in`. */
+const SESSION_BATCH = 10_000
+
 /**
  * The MongoDB store's records: a document per record, `_id` the record's id, uniqueness by the
  * unique indexes `ensureIndexes` creates (before the first write that relies on one).
@@ -232,11 +235,17 @@ export function mongoRecords(
       },
       async delete(query) {
         const filter = 'id' in query ? { _id: query.id } : query
-        const ids = (await sessions.find(filter, { projection: { _id: 1 } }).toArray()).map((doc) => doc._id)
-        if (ids.length === 0) return
-        // Tokens first: a session that is gone must never leave a usable refresh token behind.
-        await refreshTokens.deleteMany({ sessionId: { $in: ids } })
-        await sessions.deleteMany({ _id: { $in: ids } })
+        // In batches: one $in of every session of a large organization would pass 16 MB.
+        for (;;) {
+          const ids = (await sessions.find(filter, { projection: { _id: 1 }, limit: SESSION_BATCH }).toArray()).map(
+            (doc) => doc._id,
+          )
+          if (ids.length === 0) return
+          // Tokens first: a session that is gone must never leave a usable refresh token behind.
+          await refreshTokens.deleteMany({ sessionId: { $in: ids } })
+          await sessions.deleteMany({ _id: { $in: ids } })
+          if (ids.length < SESSION_BATCH) return
+        }
       },
       async insertRefreshToken(token) {
         await ensureIndexes()

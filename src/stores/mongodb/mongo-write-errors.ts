@@ -3,14 +3,24 @@ import { taken } from '../../control/taken.js'
 const DUPLICATE_KEY = 11000
 
 /**
- * Marks a server error that certainly did not apply (`refused: true`): the server answered the
- * command with an error, and no write-concern error or retryable label says it may have run.
- * Network errors and timeouts stay unmarked: the core treats them as "may have applied".
+ * Server errors that prove the write never ran: the command was malformed (2 BadValue, 9
+ * FailedToParse), not allowed (13 Unauthorized), failed validation (121), or reached a node that
+ * was not, or stopped being, primary before it ran (10107, 13435, 11602, 189). Anything else, a
+ * duplicate key included (a retry's 11000 on its own `_id` means the first attempt applied), is
+ * "may have applied": the driver surfaces a retry's error, not the first attempt's.
+ */
+const NOTHING_RAN = new Set([2, 9, 13, 121, 10107, 13435, 11602, 189])
+
+/**
+ * Marks a server error that certainly did not apply (`refused: true`): a code from `NOTHING_RAN`
+ * at the top level, with no write-concern error and no label saying it may have run. Network
+ * errors, timeouts and every other code stay unmarked: the core treats them as "may have applied".
  */
 export function markRefusal(err: unknown): never {
   // By name, not instanceof: this module loads without the driver, and the host's copy may differ.
   const error = err as {
     name?: unknown
+    code?: unknown
     errInfo?: { writeConcernError?: unknown }
     writeConcernError?: unknown
     errorLabels?: unknown
@@ -18,6 +28,8 @@ export function markRefusal(err: unknown): never {
   const labels = Array.isArray(error?.errorLabels) ? error.errorLabels : []
   if (
     error?.name === 'MongoServerError' &&
+    typeof error.code === 'number' &&
+    NOTHING_RAN.has(error.code) &&
     error.errInfo?.writeConcernError === undefined &&
     error.writeConcernError === undefined &&
     !labels.includes('RetryableWriteError') &&
