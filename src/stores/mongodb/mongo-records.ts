@@ -107,10 +107,7 @@ export function mongoRecords(
       async delete(id) {
         await organizations.deleteOne({ _id: id })
       },
-      async *list(listOptions = {}) {
-        const filter = listOptions.afterId === undefined ? {} : { _id: { $gt: listOptions.afterId } }
-        for await (const doc of organizations.find(filter).sort({ _id: 1 })) yield fromOrganization(doc)
-      },
+      list: (listOptions = {}) => byId(organizations, listOptions.afterId, fromOrganization),
     },
 
     accounts: {
@@ -173,10 +170,7 @@ export function mongoRecords(
       async deleteByOrganization(organizationId) {
         await memberships.deleteMany({ organizationId })
       },
-      async *walk(walkOptions = {}) {
-        const filter = walkOptions.afterId === undefined ? {} : { _id: { $gt: walkOptions.afterId } }
-        for await (const doc of memberships.find(filter).sort({ _id: 1 })) yield fromMembership(doc)
-      },
+      walk: (walkOptions = {}) => byId(memberships, walkOptions.afterId, fromMembership),
     },
 
     invitations: {
@@ -285,5 +279,28 @@ export function mongoRecords(
         await auditEvents.deleteMany({ organizationId })
       },
     },
+  }
+}
+
+/** Documents read per page of a walk. */
+const PAGE = 500
+
+/**
+ * Every document in `_id` order after `afterId`, a page at a time, each page read whole before
+ * any is handed on: what the caller does between documents (a teardown, a migration) never keeps
+ * a server cursor open past its idle timeout.
+ */
+async function* byId<TDoc extends { _id: string }, TRecord>(
+  collection: Collection<TDoc>,
+  afterId: string | undefined,
+  map: (doc: TDoc) => TRecord,
+): AsyncGenerator<TRecord> {
+  let after = afterId
+  for (;;) {
+    const filter = (after === undefined ? {} : { _id: { $gt: after } }) as Filter<TDoc>
+    const page = (await collection.find(filter).sort({ _id: 1 }).limit(PAGE).toArray()) as TDoc[]
+    for (const doc of page) yield map(doc)
+    if (page.length < PAGE) return
+    after = page.at(-1)!._id
   }
 }

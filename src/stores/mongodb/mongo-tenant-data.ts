@@ -62,6 +62,12 @@ export const dataSpaceIndexes: IndexDescription[] = [
 ]
 
 /**
+ * Upkeep reads (a delete's batches, listings) go to the primary at majority whatever the host's
+ * Db prefers: on a lagging secondary a delete loop would re-read ids it already deleted.
+ */
+const UPKEEP = { readPreference: 'primary', readConcern: { level: 'majority' } } as const
+
+/**
  * Each strategy's tenant data, behind the one `ScopedCollection` every tenant handle goes
  * through. Every space is recorded in `spaces` before it is made and tombstoned after it is
  * dropped, so listing and sweeping never look past this store: `listDatabases` is cluster-wide,
@@ -143,7 +149,7 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Data
       provision: ensureShared,
       async drop(org) {
         for (const name of declared.keys()) {
-          const collection = db.collection(sharedName(name))
+          const collection = db.collection(sharedName(name), UPKEEP)
           for (;;) {
             const batch = await collection
               .find({ [tenantField]: org.id }, { projection: { _id: 1 }, limit: DELETE_BATCH })
@@ -158,7 +164,7 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Data
         // A cursor, not distinct(): distinct answers in one document, capped at 16 MB of ids.
         for (const name of declared.keys()) {
           for await (const group of db
-            .collection(sharedName(name))
+            .collection(sharedName(name), UPKEEP)
             .aggregate<{ _id: unknown }>([{ $group: { _id: `$${tenantField}` } }]))
             keys.add(String(group._id))
         }
@@ -185,9 +191,12 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Data
       async listKeys() {
         const pattern = new RegExp(`^${prefix}(${DATA_KEY})$`)
         // Without the cluster-wide listDatabases privilege, the server answers with the databases this user may use.
-        const { databases } = await db
-          .admin()
-          .listDatabases({ nameOnly: true, authorizedDatabases: true, filter: { name: { $regex: pattern.source } } })
+        const { databases } = await db.admin().listDatabases({
+          nameOnly: true,
+          authorizedDatabases: true,
+          filter: { name: { $regex: pattern.source } },
+          readPreference: 'primary',
+        })
         return databases.flatMap((info) => pattern.exec(info.name)?.[1] ?? [])
       },
       collection: (org, name) =>
@@ -208,7 +217,9 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Data
     },
     async listKeys() {
       const pattern = new RegExp(`^${prefix}(${DATA_KEY})_`)
-      const names = await db.listCollections({ name: { $regex: pattern.source } }, { nameOnly: true }).toArray()
+      const names = await db
+        .listCollections({ name: { $regex: pattern.source } }, { nameOnly: true, readPreference: 'primary' })
+        .toArray()
       return [...new Set(names.flatMap((info) => pattern.exec(info.name)?.[1] ?? []))]
     },
     collection: (org, name) => handle(db, name, (declaredName) => collectionName(org.dataKey, declaredName), null),
@@ -216,7 +227,7 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Data
 }
 
 async function dropCollections(target: Db, filter: Record<string, unknown>): Promise<void> {
-  const names = await target.listCollections(filter, { nameOnly: true }).toArray()
+  const names = await target.listCollections(filter, { nameOnly: true, readPreference: 'primary' }).toArray()
   for (const { name } of names) {
     if (name.startsWith('system.')) continue
     await target.collection(name).drop().catch(ignoreCode(NAMESPACE_NOT_FOUND))
