@@ -1,7 +1,7 @@
 import { MongoClient, MongoServerError } from 'mongodb'
 import { describe, expect, inject, it } from 'vitest'
 import { mongoStore } from 'tenantry/mongodb'
-import { markRefusal } from '../../src/stores/mongodb/mongo-write-errors.js'
+import { explainIndexConflict, markRefusal } from '../../src/stores/mongodb/mongo-write-errors.js'
 import { useMongoDatabases } from '../support/mongo-databases.js'
 
 const uri = inject('mongoUri')
@@ -37,6 +37,52 @@ describe('which MongoDB errors count as refused', () => {
     )
     expect(verdict(server(10107, { errorLabels: ['RetryableWriteError'] }))).toBe('may have applied')
     expect(verdict(new Error('connection reset'))).toBe('may have applied')
+  })
+})
+
+describe('an index tenantry needs that exists with other options', () => {
+  it('is explained by name, with the command that drops it', () => {
+    const conflict = new MongoServerError({
+      ok: 0,
+      code: 85,
+      errmsg: 'An existing index has the same name as the requested index',
+    })
+    const explained = explainIndexConflict(conflict, 'tenantry_sessions', 'expiresAt_ttl') as Error
+    expect(explained.message).toMatch(
+      /index expiresAt_ttl on tenantry_sessions .*db\.tenantry_sessions\.dropIndex\("expiresAt_ttl"\)/,
+    )
+    expect(explained.cause).toBe(conflict)
+    const other = new MongoServerError({ ok: 0, code: 11000, errmsg: 'duplicate key' })
+    expect(explainIndexConflict(other, 'tenantry_sessions', 'expiresAt_ttl')).toBe(other)
+  })
+})
+
+describe.skipIf(!uri)('an index conflict on a real server', () => {
+  const fresh = useMongoDatabases(uri)
+
+  it('refuses writes with the explanation until the index is dropped, then rebuilds it', async () => {
+    const { db } = fresh()
+    await db
+      .collection('tenantry_sessions')
+      .createIndex({ expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 60 })
+    const store = mongoStore({ db })
+    const org = {
+      id: 'org_1',
+      name: 'Acme',
+      nameKey: 'acme',
+      slug: 'acme',
+      dataKey: 't_0001',
+      ownerId: 'm1',
+      state: 'active' as const,
+      stateChangedAt: new Date(),
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    }
+    await expect(store.records.organizations.insert(org)).rejects.toThrow(/dropIndex\("expiresAt_ttl"\)/)
+    await db.collection('tenantry_sessions').dropIndex('expiresAt_ttl')
+    await store.records.organizations.insert(org)
+    const ttl = (await db.collection('tenantry_sessions').indexes()).find((index) => index.name === 'expiresAt_ttl')
+    expect(ttl?.expireAfterSeconds).toBe(0)
   })
 })
 

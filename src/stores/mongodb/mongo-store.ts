@@ -1,7 +1,8 @@
-import type { CollectionOptions, Db } from 'mongodb'
+import type { Collection, CollectionOptions, CreateIndexesOptions, Db, Document, IndexSpecification } from 'mongodb'
 import type { CollectionDeclarations } from '../../data/collection-types.js'
 import { parseDeclarations, parseTenantField } from '../../data/declarations.js'
 import type { Store } from '../../store.js'
+import { explainIndexConflict } from './mongo-write-errors.js'
 import {
   mongoRecords,
   type AccountDocument,
@@ -138,44 +139,52 @@ export function mongoStore(options: MongoStoreOptions): Store {
 
   // Created once, idempotently; a failure (server unreachable) is retried by the next call.
   let ready: Promise<void> | undefined
+  const index = <TSchema extends Document>(
+    collection: Collection<TSchema>,
+    key: IndexSpecification,
+    options: CreateIndexesOptions & { name: string },
+  ) =>
+    collection.createIndex(key, options).catch((err: unknown) => {
+      throw explainIndexConflict(err, collection.collectionName, options.name)
+    })
   const ensureIndexes = () => {
     ready ??= Promise.all([
-      organizations.createIndex({ nameKey: 1 }, { unique: true, name: 'nameKey_unique' }),
+      index(organizations, { nameKey: 1 }, { unique: true, name: 'nameKey_unique' }),
       // Suspended and in-flight organizations are found by state (the back office, recovery).
-      organizations.createIndex({ state: 1, _id: 1 }, { name: 'state_id' }),
+      index(organizations, { state: 1, _id: 1 }, { name: 'state_id' }),
       // Partial: organizations stored before slugs existed have none until migrate() gives them one.
-      organizations.createIndex(
+      index(
+        organizations,
         { slug: 1 },
         { unique: true, name: 'slug_unique', partialFilterExpression: { slug: { $type: 'string' } } },
       ),
-      domains.createIndex({ organizationId: 1, _id: 1 }, { name: 'organizationId_domain' }),
+      index(domains, { organizationId: 1, _id: 1 }, { name: 'organizationId_domain' }),
       // Partial: a host user linked without an email has none, and any number may lack one.
-      accounts.createIndex(
+      index(
+        accounts,
         { email: 1 },
         { unique: true, name: 'email_unique', partialFilterExpression: { email: { $type: 'string' } } },
       ),
-      accounts.createIndex(
+      index(
+        accounts,
         { subject: 1 },
         { unique: true, name: 'subject_unique', partialFilterExpression: { subject: { $type: 'string' } } },
       ),
-      memberships.createIndex(
-        { accountId: 1, organizationId: 1 },
-        { unique: true, name: 'account_organization_unique' },
-      ),
-      memberships.createIndex({ organizationId: 1, _id: 1 }, { name: 'organizationId_id' }),
-      invitations.createIndex({ organizationId: 1, email: 1 }, { unique: true, name: 'organization_email_unique' }),
-      invitations.createIndex({ tokenHash: 1 }, { unique: true, name: 'tokenHash_unique' }),
+      index(memberships, { accountId: 1, organizationId: 1 }, { unique: true, name: 'account_organization_unique' }),
+      index(memberships, { organizationId: 1, _id: 1 }, { name: 'organizationId_id' }),
+      index(invitations, { organizationId: 1, email: 1 }, { unique: true, name: 'organization_email_unique' }),
+      index(invitations, { tokenHash: 1 }, { unique: true, name: 'tokenHash_unique' }),
       // Expired invitations go by themselves; until the TTL monitor runs, the core refuses them by date.
-      invitations.createIndex({ expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 }),
-      sessions.createIndex({ accountId: 1 }, { name: 'accountId' }),
-      sessions.createIndex({ membershipId: 1 }, { name: 'membershipId' }),
-      sessions.createIndex({ organizationId: 1 }, { name: 'organizationId' }),
+      index(invitations, { expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 }),
+      index(sessions, { accountId: 1 }, { name: 'accountId' }),
+      index(sessions, { membershipId: 1 }, { name: 'membershipId' }),
+      index(sessions, { organizationId: 1 }, { name: 'organizationId' }),
       // MongoDB removes expired sessions and refresh tokens itself.
-      sessions.createIndex({ expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 }),
-      refreshTokens.createIndex({ sessionId: 1 }, { name: 'sessionId' }),
-      refreshTokens.createIndex({ expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 }),
+      index(sessions, { expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 }),
+      index(refreshTokens, { sessionId: 1 }, { name: 'sessionId' }),
+      index(refreshTokens, { expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 }),
       // Covers the page query's filter and its whole sort, ties included.
-      auditEvents.createIndex({ organizationId: 1, at: -1, _id: -1 }, { name: 'organizationId_at_id' }),
+      index(auditEvents, { organizationId: 1, at: -1, _id: -1 }, { name: 'organizationId_at_id' }),
       spaces.createIndexes(dataSpaceIndexes),
     ]).then(
       () => undefined,
