@@ -163,17 +163,21 @@ type WrapperRun = Record<
   Record<'1' | '1000', { bare: number; scoped: number; ratio: number }>
 >
 
-/** bench/collection.ts in a process of its own: a tenant's collection on 'shared' against the bare collection of its documents. */
-async function collectionWrapper(): Promise<WrapperRun> {
-  const child = fork(fileURLToPath(new URL('./collection.ts', import.meta.url)), [], {
+/** A bench script in a process of its own, its JSON output parsed; a failed run stops the bench. */
+async function runJson<TResult>(script: string): Promise<TResult> {
+  const child = fork(fileURLToPath(new URL(script, import.meta.url)), [], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   })
   let output = ''
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk))
-  await once(child, 'exit')
-  return JSON.parse(output) as WrapperRun
+  const [code] = await once(child, 'exit')
+  if (code !== 0) throw new Error(`bench/${script.slice(2)} exited with ${code}`)
+  return JSON.parse(output) as TResult
 }
+
+/** A tenant's collection on 'shared' against the bare collection of its documents. */
+const collectionWrapper = () => runJson<WrapperRun>('./collection.ts')
 
 interface PostgresRun {
   query: { bare: number; rls: number; schema: number; rlsRatio: number; schemaRatio: number }
@@ -184,18 +188,8 @@ interface PostgresRun {
   readsForUnknownSecondPass: number
 }
 
-/** bench/postgres.ts in a process of its own, against the local PostgreSQL. */
-async function postgresRun(): Promise<PostgresRun> {
-  const child = fork(fileURLToPath(new URL('./postgres.ts', import.meta.url)), [], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  })
-  let output = ''
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk))
-  const [code] = await once(child, 'exit')
-  if (code !== 0) throw new Error(`bench/postgres.ts exited with ${code}`)
-  return JSON.parse(output) as PostgresRun
-}
+/** Against the local PostgreSQL. */
+const postgresRun = () => runJson<PostgresRun>('./postgres.ts')
 
 async function loginStorm(variant: string) {
   const started = await startVariant(variant)

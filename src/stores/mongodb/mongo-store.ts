@@ -133,6 +133,7 @@ export function mongoStore(options: MongoStoreOptions): Store {
     declared,
     tenantField,
     maxNamespaces,
+    upkeep: { readPreference: consistency.readPreference, readConcern: consistency.readConcern },
     // From the collection's metadata: a budget check need not read every organization.
     countOrganizations: () => organizations.estimatedDocumentCount(),
   })

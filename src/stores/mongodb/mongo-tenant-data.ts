@@ -1,4 +1,4 @@
-import type { Collection, Db, IndexDescription, MongoServerError } from 'mongodb'
+import type { Collection, CollectionOptions, Db, IndexDescription, MongoServerError } from 'mongodb'
 import type { IndexSpec } from '../../data/collection-types.js'
 import { sharedIndexes } from '../../data/declarations.js'
 import { ScopedCollection, type DriverCollection } from '../../data/scoped-collection.js'
@@ -40,6 +40,11 @@ export interface TenantDataOptions {
   declared: Map<string, IndexSpec[]>
   tenantField: string
   maxNamespaces: number | undefined
+  /**
+   * How upkeep reads (a delete's batches, listings) read: as the records do, whatever the host's
+   * Db prefers, since on a lagging secondary a delete loop would re-read ids it already deleted.
+   */
+  upkeep: Pick<CollectionOptions, 'readPreference' | 'readConcern'>
   /** How many organizations there are (any state): what a namespace budget is counted against. */
   countOrganizations(): Promise<number>
 }
@@ -60,12 +65,6 @@ function namespacesPerTenant(strategy: MongoStrategy, declared: Map<string, Inde
 export const dataSpaceIndexes: IndexDescription[] = [
   { key: { droppedAt: 1 }, name: 'droppedAt_ttl', expireAfterSeconds: TOMBSTONE_SECONDS },
 ]
-
-/**
- * Upkeep reads (a delete's batches, listings) go to the primary at majority whatever the host's
- * Db prefers: on a lagging secondary a delete loop would re-read ids it already deleted.
- */
-const UPKEEP = { readPreference: 'primary', readConcern: { level: 'majority' } } as const
 
 /**
  * Each strategy's tenant data, behind the one `ScopedCollection` every tenant handle goes
@@ -107,7 +106,7 @@ export function mongoTenantData(strategy: MongoStrategy, options: TenantDataOpti
 }
 
 function strategyData(strategy: MongoStrategy, options: TenantDataOptions): DataMethods {
-  const { db, prefix, declared, tenantField, maxNamespaces } = options
+  const { db, prefix, declared, tenantField, maxNamespaces, upkeep } = options
   const perTenant = namespacesPerTenant(strategy, declared)
   const driver = (target: Db, name: string) => target.collection(name) as unknown as DriverCollection
   // A join may name any declared collection, and reaches the same tenant's.
@@ -149,7 +148,7 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Data
       provision: ensureShared,
       async drop(org) {
         for (const name of declared.keys()) {
-          const collection = db.collection(sharedName(name), UPKEEP)
+          const collection = db.collection(sharedName(name), upkeep)
           for (;;) {
             const batch = await collection
               .find({ [tenantField]: org.id }, { projection: { _id: 1 }, limit: DELETE_BATCH })
@@ -164,7 +163,7 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Data
         // A cursor, not distinct(): distinct answers in one document, capped at 16 MB of ids.
         for (const name of declared.keys()) {
           for await (const group of db
-            .collection(sharedName(name), UPKEEP)
+            .collection(sharedName(name), upkeep)
             .aggregate<{ _id: unknown }>([{ $group: { _id: `$${tenantField}` } }]))
             keys.add(String(group._id))
         }

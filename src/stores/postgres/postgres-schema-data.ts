@@ -24,6 +24,8 @@ export function postgresSchemaData(pool: Pool, options: SchemaDataOptions): Tena
   const prepared = once(() => prepare(pool, schema))
   // Named after the data key: stable for the organization's life, and not guessable from its id.
   const nameOf = (org: Pick<OrganizationRecord, 'dataKey'>) => `${schema}_${org.dataKey}`
+  // A tenant's statements run as its role, in its schema.
+  const locals = (org: OrganizationRecord) => ({ role: nameOf(org), searchPath: nameOf(org) })
 
   return {
     ...TABLES_NOT_COLLECTIONS,
@@ -78,13 +80,11 @@ export function postgresSchemaData(pool: Pool, options: SchemaDataOptions): Tena
     },
     async transaction<TResult>(org: OrganizationRecord, fn: (client: SqlClient) => Promise<TResult>) {
       await prepared()
-      const name = nameOf(org)
-      return runTenantTransaction(pool, { role: name, searchPath: name }, fn)
+      return runTenantTransaction(pool, locals(org), fn)
     },
     async query(org, text, values) {
       await prepared()
-      const name = nameOf(org)
-      return runTenantStatement(pool, { role: name, searchPath: name }, text, values)
+      return runTenantStatement(pool, locals(org), text, values)
     },
   }
 }

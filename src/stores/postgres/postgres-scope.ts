@@ -55,7 +55,8 @@ export async function inRecordTransaction<TResult>(pool: Pool, fn: () => Promise
 /**
  * Runs `fn` with a connection: inside a record transaction, that transaction's, behind a
  * savepoint (a failed step, such as a taken name the caller handles, leaves the transaction
- * usable) and one step at a time; otherwise `null`, for the caller's own connection.
+ * usable) and one step at a time; otherwise `OUTSIDE`, for the caller to use a connection of its
+ * own. `fn` uses the client it is given: a `run` inside it would wait for `fn` itself.
  */
 export async function step<TResult>(
   pool: Pool,
