@@ -106,7 +106,9 @@ export async function exampleTenancy(): Promise<{ tenancy: Tenancy; notes: Notes
     ...options,
     store: mongoStore({ db, strategy: mongoStrategy, collections: exampleCollections }),
   })
-  // Finish or undo whatever a crash left in flight before serving.
+  // An example starts as a deploy would: indexes built (a release step in production, run once
+  // per deploy), then whatever a crash left in flight finished or undone, before serving.
+  await tenancy.migrate()
   await tenancy.recover()
   console.log(`Using MongoDB (strategy '${mongoStrategy}').`)
   return { tenancy, notes: collectionNotes }

@@ -119,8 +119,10 @@ export interface Tenancy {
    */
   forEachTenant(fn: (tenant: Tenant) => unknown, options?: ForEachTenantOptions): Promise<ForEachTenantReport>
   /**
-   * Re-provisions every active tenant (new collections and indexes) and gives organizations
-   * stored before slugs existed a slug. Idempotent and resumable (`after: report.lastId`).
+   * Run once per deploy, before the new version serves: builds the store's own indexes or
+   * tables, re-provisions every active tenant (new collections and indexes) and gives
+   * organizations stored before slugs existed a slug. Idempotent and resumable
+   * (`after: report.lastId`). The MongoDB store refuses writes until it has run.
    */
   migrate(options?: MigrateOptions): Promise<MigrationReport>
   /**

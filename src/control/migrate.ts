@@ -9,9 +9,9 @@ import { slugFromName, slugWithSuffix } from './slug.js'
 const SLUG_ATTEMPTS = 5
 
 /**
- * Re-runs provisioning on every active organization, so data spaces made before the store's
- * tenant indexes were declared get them, and gives organizations stored before slugs existed
- * a slug. Idempotent; resumable by passing the `lastId` an interrupted run reported as `after`.
+ * Migrates the store (its indexes or tables), then re-runs provisioning on every active
+ * organization, so data spaces made before the store's tenant indexes were declared get them,
+ * and gives organizations stored before slugs existed a slug. Idempotent; resumable by passing the `lastId` an interrupted run reported as `after`.
  */
 export async function migrateOrganizations(
   store: Store,
@@ -19,6 +19,8 @@ export async function migrateOrganizations(
   options: MigrateOptions = {},
 ): Promise<MigrationReport> {
   const { onProgress, ...walk } = options
+  await store.records.migrate?.()
+  await store.data.migrate?.()
   const migration = (report: WalkReport): MigrationReport => ({ migrated: report.visited, lastId: report.lastId })
   const report = await walkOrganizations(
     store,

@@ -49,6 +49,12 @@ export interface RecordStore {
   readonly domains?: DomainRecords
   readonly audit?: AuditRecords
   /**
+   * Builds what the records need (MongoDB's indexes, PostgreSQL's tables), or brings an earlier
+   * version's up to date. Idempotent; `tenancy.migrate()` runs it, once per deploy. A store whose
+   * writes rely on it refuses them, saying so, until it has run.
+   */
+  migrate?(): Promise<void>
+  /**
    * Runs `fn` as one transaction: every call `fn` makes on this store (and on its data provider,
    * where they share a database) commits when `fn` resolves, none when it throws. A call that
    * fails inside leaves the transaction usable (the caller may catch a taken name and try

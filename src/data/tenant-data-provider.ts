@@ -14,6 +14,11 @@ export interface TenantDataProvider {
   /** The collection names this provider declares; `tenant.collection(name)` takes only these. */
   readonly collectionNames: readonly string[]
   /**
+   * Builds what every tenant shares (MongoDB's `'shared'` collections and their indexes).
+   * Idempotent; `tenancy.migrate()` runs it, once per deploy, before it provisions each tenant.
+   */
+  migrate?(): Promise<void>
+  /**
    * Creates the tenant's data space: every declared collection and its indexes. Idempotent, so it
    * also migrates. A provider that shares its database with others records the space in its own
    * metadata before creating it, so it only ever lists and sweeps spaces it made.

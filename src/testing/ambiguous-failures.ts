@@ -4,7 +4,7 @@ import * as errors from '../errors.js'
 import type { Store } from '../store.js'
 import { createTenancy, type Tenancy } from '../tenancy.js'
 import { type FailureMode, failingStore, InjectedFailure, type StoreStep } from './failing-store.js'
-import type { StoreUnderTest } from './subjects.js'
+import { type StoreUnderTest, migrated } from './subjects.js'
 import { PASSWORD, TEST_AUTH } from './test-auth.js'
 
 const { OrganizationNameTakenError, OrganizationNotFoundError } = errors
@@ -15,7 +15,8 @@ const { OrganizationNameTakenError, OrganizationNotFoundError } = errors
  * is undone on a guess, no organization is active without its data or revived after it was
  * dropped, and a client's retry is not taken for a replay.
  */
-export function describeAmbiguousFailures(subject: StoreUnderTest): void {
+export function describeAmbiguousFailures(given: StoreUnderTest): void {
+  const subject = migrated(given)
   const keyOf = (org: Pick<OrganizationRecord, 'id' | 'dataKey'>) => (subject.keysAreIds ? org.id : org.dataKey)
 
   async function setUp(inFlightTimeoutMs = 60_000) {

@@ -3,7 +3,7 @@ import { LimitReachedError } from '../errors.js'
 import type { Store } from '../store.js'
 import { createTenancy, type Tenancy } from '../tenancy.js'
 import { PASSWORD, TEST_AUTH } from './test-auth.js'
-import type { StoreUnderTest } from './subjects.js'
+import { type StoreUnderTest, migrated } from './subjects.js'
 
 // The record methods that return an async iterable rather than a promise: passed through as they are.
 const ITERATORS = new Set(['organizations.list', 'memberships.walk'])
@@ -47,7 +47,8 @@ function seeded(seed: number): () => number {
  * organization, and `limits` never passed. Needs no transactions of the store, only its
  * contract: the core orders and checks the steps.
  */
-export function describeConcurrentChanges(subject: StoreUnderTest): void {
+export function describeConcurrentChanges(given: StoreUnderTest): void {
+  const subject = migrated(given)
   describe('concurrent changes over it', () => {
     it('keeps exactly one owner, whose membership exists, under 50 random interleavings of transfer, removal and leave', async () => {
       for (let round = 1; round <= 50; round++) {

@@ -4,7 +4,7 @@ import { memoryRecords } from '../stores/memory/memory-records.js'
 import { createTenancy } from '../tenancy.js'
 import type { Tenant } from '../tenant.js'
 import { leakProbes } from './leak-probes.js'
-import type { DataProviderUnderTest } from './subjects.js'
+import { type DataProviderUnderTest, migrated } from './subjects.js'
 import { PASSWORD, TEST_AUTH } from './test-auth.js'
 
 const GENERATED_ID = /^([0-9a-f]{24}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/
@@ -42,7 +42,8 @@ async function settle(run: () => Promise<unknown>): Promise<{ value?: unknown; e
  * back, and the victim's documents must not change. A refusal is a fine answer as long as it
  * does not depend on the victim.
  */
-export function describeDataIsolation(subject: DataProviderUnderTest): void {
+export function describeDataIsolation(given: DataProviderUnderTest): void {
+  const subject = migrated(given)
   const physicalName = subject.physicalName ?? ((collection: string) => `tenantry_data_${collection}`)
   describe(`the ${subject.name} data, probed by an attacker with the victim's data present and absent`, () => {
     async function world(victimData: boolean) {

@@ -7,7 +7,7 @@ import { describeDataSpaces } from './data-spaces.js'
 import { describeLifecycle } from './lifecycle.js'
 import { describeMembershipRecords } from './membership-records.js'
 import { describeOrganizationRecords } from './organization-records.js'
-import type { DataProviderUnderTest, RecordStoreUnderTest, StoreUnderTest } from './subjects.js'
+import { migrated, type DataProviderUnderTest, type RecordStoreUnderTest, type StoreUnderTest } from './subjects.js'
 
 /**
  * The record store's conformance: every group's lookups, unique keys under concurrency,
@@ -16,7 +16,8 @@ import type { DataProviderUnderTest, RecordStoreUnderTest, StoreUnderTest } from
  * @example
  * describeRecordStore({ name: 'my records', create: () => myRecordStore() })
  */
-export function describeRecordStore(subject: RecordStoreUnderTest): void {
+export function describeRecordStore(given: RecordStoreUnderTest): void {
+  const subject = migrated(given)
   describe(`the ${subject.name} records`, () => {
     describeOrganizationRecords(subject)
     describeMembershipRecords(subject)
@@ -33,7 +34,7 @@ export function describeRecordStore(subject: RecordStoreUnderTest): void {
  */
 export function describeDataProvider(subject: DataProviderUnderTest): void {
   describe(`the ${subject.name} data provider`, () => {
-    describeDataSpaces(subject)
+    describeDataSpaces(migrated(subject))
     describeDataIsolation(subject)
   })
 }

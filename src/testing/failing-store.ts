@@ -90,6 +90,7 @@ export function failingStore(store: Store): FailingStore {
   const records: Record<string, unknown> = {}
   for (const [group, methods] of Object.entries(store.records))
     if (typeof methods === 'object') records[group] = wrap(methods, group)
+  if (store.records.migrate) records.migrate = store.records.migrate.bind(store.records)
   const transaction = store.records.transaction?.bind(store.records)
   if (transaction)
     // Refused: everything in it ran, and then the commit never happened. Applied: it committed, and the answer was lost.

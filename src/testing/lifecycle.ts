@@ -7,7 +7,7 @@ import type { MemberTenant } from '../tenant.js'
 import { failingStore, InjectedFailure, type StoreStep } from './failing-store.js'
 import { organization, read, write } from './fixtures.js'
 import { PASSWORD, TEST_AUTH } from './test-auth.js'
-import type { StoreUnderTest } from './subjects.js'
+import { type StoreUnderTest, migrated } from './subjects.js'
 
 const { OrganizationNameTakenError, OrganizationNotFoundError } = errors
 
@@ -15,7 +15,8 @@ const { OrganizationNameTakenError, OrganizationNotFoundError } = errors
  * The organization lifecycle over a whole store, with failures injected at every step: what a
  * failed create or delete leaves behind, and how `recover()` and `migrate()` finish the rest.
  */
-export function describeLifecycle(subject: StoreUnderTest): void {
+export function describeLifecycle(given: StoreUnderTest): void {
+  const subject = migrated(given)
   const keyOf = (org: Pick<OrganizationRecord, 'id' | 'dataKey'>) => (subject.keysAreIds ? org.id : org.dataKey)
   describe('the organization lifecycle over it', () => {
     async function setUp(inFlightTimeoutMs = 60_000) {

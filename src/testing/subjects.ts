@@ -34,3 +34,21 @@ export interface StoreUnderTest extends RecordStoreUnderTest<Store> {
   keysAreIds?: boolean
   physicalName?: (collection: string) => string
 }
+
+/** Each fresh store migrated before its test, as a deploy migrates before the new version serves. */
+export function migrated<
+  TSubject extends RecordStoreUnderTest<TStore>,
+  TStore extends Store | RecordStore | TenantDataProvider,
+>(subject: TSubject): TSubject {
+  return {
+    ...subject,
+    async create() {
+      const store = await subject.create()
+      if ('records' in store) {
+        await store.records.migrate?.()
+        await store.data.migrate?.()
+      } else await store.migrate?.()
+      return store
+    },
+  }
+}

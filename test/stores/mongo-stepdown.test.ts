@@ -3,7 +3,7 @@ import { describe, expect, inject, it } from 'vitest'
 import { createTenancy } from 'tenantry'
 import { mongoStore } from 'tenantry/mongodb'
 import { CONFORMANCE_COLLECTIONS as collections } from 'tenantry/testing'
-import { useMongoDatabases } from '../support/mongo-databases.js'
+import { migrated, useMongoDatabases } from '../support/mongo-databases.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 
 const uri = inject('mongoUri')
@@ -18,7 +18,7 @@ describe.skipIf(!uri)('a primary stepping down under creates and deletes', () =>
       const hello = await admin.db('admin').command({ hello: 1 })
       if (!hello.setName) return context.skip('not a replica set')
       const database = fresh()
-      const store = mongoStore({ ...database, collections })
+      const store = await migrated(mongoStore({ ...database, collections }))
       const tenancy = createTenancy({ auth: TEST_AUTH, store, inFlightTimeoutMs: 0 })
       for (let i = 0; i < 10; i++)
         await tenancy.orgs.create({ name: `Old ${i}`, email: `old${i}@x.test`, password: PASSWORD })

@@ -2,7 +2,7 @@ import { MongoClient } from 'mongodb'
 import { describe, expect, inject, it } from 'vitest'
 import { createTenancy, type Tenancy, errors } from 'tenantry'
 import { mongoStore } from 'tenantry/mongodb'
-import { useMongoDatabases } from '../support/mongo-databases.js'
+import { migrated, useMongoDatabases } from '../support/mongo-databases.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import { storeOf } from '../support/store-of.js'
 
@@ -77,7 +77,9 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
 
   it('hands out a collection with no way to the database, the client or tenantry’s own collections', async () => {
     const { db, prefix } = fresh()
-    const tenant = await acme(createTenancy({ store: mongoStore({ db, prefix, collections: notes }), auth: TEST_AUTH }))
+    const tenant = await acme(
+      createTenancy({ store: await migrated(mongoStore({ db, prefix, collections: notes })), auth: TEST_AUTH }),
+    )
     const handle = tenant.collection('notes') as unknown as Record<string, unknown>
     for (const hatch of ['db', 'client', 's', 'drop', 'rename', 'createIndex', 'dropIndexes', 'watch', 'namespace'])
       expect(handle[hatch], hatch).toBeUndefined()
@@ -91,7 +93,10 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
 
   it('keeps each tenant’s collections under its stable key with the declared indexes, across a rename (prefix)', async () => {
     const { db, prefix } = fresh()
-    const tenancy = createTenancy({ store: mongoStore({ db, prefix, collections: notes }), auth: TEST_AUTH })
+    const tenancy = createTenancy({
+      store: await migrated(mongoStore({ db, prefix, collections: notes })),
+      auth: TEST_AUTH,
+    })
     const tenant = await acme(tenancy)
     const [name] = (
       await db.listCollections({ name: { $regex: `^${prefix}t_[0-9a-f]{24}_notes$` } }, { nameOnly: true }).toArray()
@@ -110,7 +115,10 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
   it('gives each tenant a database of its own under the database strategy', async () => {
     const { db, prefix } = fresh()
     await acme(
-      createTenancy({ store: mongoStore({ db, prefix, strategy: 'database', collections: notes }), auth: TEST_AUTH }),
+      createTenancy({
+        store: await migrated(mongoStore({ db, prefix, strategy: 'database', collections: notes })),
+        auth: TEST_AUTH,
+      }),
     )
     const { databases } = await db.admin().listDatabases({ nameOnly: true })
     const tenantDb = databases
@@ -123,12 +131,14 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
   it('keeps every tenant in one collection per name under the shared strategy, with indexes led by the tenant field', async () => {
     const { db, prefix } = fresh()
     const tenancy = createTenancy({
-      store: mongoStore({
-        db,
-        prefix,
-        strategy: 'shared',
-        collections: { notes: { indexes: [{ key: { slug: 1 }, unique: true }] } },
-      }),
+      store: await migrated(
+        mongoStore({
+          db,
+          prefix,
+          strategy: 'shared',
+          collections: { notes: { indexes: [{ key: { slug: 1 }, unique: true }] } },
+        }),
+      ),
       auth: TEST_AUTH,
     })
     const tenant = await acme(tenancy)
@@ -143,7 +153,7 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
   it('creates newly declared collections and indexes on existing tenants with migrate()', async () => {
     const { db, prefix } = fresh()
     const tenant = await acme(
-      createTenancy({ store: mongoStore({ db, prefix, collections: { notes: {} } }), auth: TEST_AUTH }),
+      createTenancy({ store: await migrated(mongoStore({ db, prefix, collections: { notes: {} } })), auth: TEST_AUTH }),
     )
     const after = createTenancy({
       store: mongoStore({
@@ -165,7 +175,7 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
     const { db, prefix } = fresh()
     // notes: the collection, its _id index and one declared index = 3 namespaces per tenant.
     const tenancy = createTenancy({
-      store: mongoStore({ db, prefix, collections: notes, maxNamespaces: 6 }),
+      store: await migrated(mongoStore({ db, prefix, collections: notes, maxNamespaces: 6 })),
       auth: TEST_AUTH,
     })
     for (const name of ['One', 'Two']) await tenancy.orgs.create({ name, email: `${name}@x.test`, password: PASSWORD })
@@ -178,7 +188,7 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
 
   it('reports only a taken name, slug, email or domain as taken: a duplicate _id is passed on as it is', async () => {
     const { db, prefix } = fresh()
-    const store = mongoStore({ db, prefix, collections: notes })
+    const store = await migrated(mongoStore({ db, prefix, collections: notes }))
     const now = new Date()
     const org = {
       id: 'same-id',
@@ -209,7 +219,7 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
   it('reads and writes its own records on the primary with majority, whatever the host’s Db says', async () => {
     const { db, prefix } = fresh()
     const lax = db.client.db(db.databaseName, { readPreference: 'secondaryPreferred', writeConcern: { w: 0 } })
-    const store = mongoStore({ db: lax, prefix, collections: notes })
+    const store = await migrated(mongoStore({ db: lax, prefix, collections: notes }))
     const now = new Date()
     const org = {
       id: 'o1',
@@ -235,11 +245,11 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
     const staging = fresh()
     const production = { db: staging.db.client.db(`${staging.prefix}production`), prefix: staging.prefix }
     const stagingTenancy = createTenancy({
-      store: mongoStore({ ...staging, strategy: 'database', collections: notes }),
+      store: await migrated(mongoStore({ ...staging, strategy: 'database', collections: notes })),
       auth: TEST_AUTH,
     })
     const productionTenancy = createTenancy({
-      store: mongoStore({ ...production, strategy: 'database', collections: notes }),
+      store: await migrated(mongoStore({ ...production, strategy: 'database', collections: notes })),
       auth: TEST_AUTH,
     })
     const tenant = await acme(productionTenancy)
@@ -253,7 +263,7 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
   it('deletes a database-per-tenant space collection by collection, so the readWrite role is enough', async () => {
     const { db, prefix } = fresh()
     const tenancy = createTenancy({
-      store: mongoStore({ db, prefix, strategy: 'database', collections: notes }),
+      store: await migrated(mongoStore({ db, prefix, strategy: 'database', collections: notes })),
       auth: TEST_AUTH,
     })
     const tenant = await acme(tenancy)
@@ -265,7 +275,10 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
 
   it('drops data a write resurrected after its organization was deleted, at the next recovery', async () => {
     const { db, prefix } = fresh()
-    const tenancy = createTenancy({ store: mongoStore({ db, prefix, collections: notes }), auth: TEST_AUTH })
+    const tenancy = createTenancy({
+      store: await migrated(mongoStore({ db, prefix, collections: notes })),
+      auth: TEST_AUTH,
+    })
     const tenant = await acme(tenancy)
     await tenancy.orgs.delete(tenant, 'Acme')
     // A request that resolved its tenant just before the delete writes just after it.
@@ -277,7 +290,7 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
   it('keeps a tenant collection named spaces on the shared strategy apart from its own record of data spaces', async () => {
     const { db, prefix } = fresh()
     const tenancy = createTenancy({
-      store: mongoStore({ db, prefix, strategy: 'shared', collections: { spaces: {} } }),
+      store: await migrated(mongoStore({ db, prefix, strategy: 'shared', collections: { spaces: {} } })),
       auth: TEST_AUTH,
     })
     const tenant = await acme(tenancy)

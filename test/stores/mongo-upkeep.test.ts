@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { MongoClient } from 'mongodb'
 import { describe, expect, inject, it } from 'vitest'
 import { mongoStore } from 'tenantry/mongodb'
-import { useMongoDatabases } from '../support/mongo-databases.js'
+import { migrated, useMongoDatabases } from '../support/mongo-databases.js'
 
 const uri = inject('mongoUri')
 
@@ -34,7 +34,7 @@ describe.skipIf(!uri)('MongoDB upkeep walks on a real server', () => {
   const fresh = useMongoDatabases(uri)
 
   it('walks every organization while its caller outlives the server’s cursor timeout between two of them', async (context) => {
-    const store = mongoStore({ db: fresh().db })
+    const store = await migrated(mongoStore({ db: fresh().db }))
     const now = new Date()
     const ids = Array.from({ length: 600 }, (_, i) => `org_${String(i).padStart(4, '0')}`)
     for (const id of ids)

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { MongoClient, type Db } from 'mongodb'
+import type { Store } from 'tenantry'
 import { afterAll, afterEach, beforeAll } from 'vitest'
 
 /**
@@ -41,4 +42,11 @@ export function useMongoDatabases(uri: string): () => { db: Db; prefix: string }
     prefixes.push(prefix)
     return { db: client.db(single ?? `${prefix}master`), prefix }
   }
+}
+
+/** The store with its indexes built, as a deploy's `tenancy.migrate()` leaves it. */
+export async function migrated(store: Store): Promise<Store> {
+  await store.records.migrate?.()
+  await store.data.migrate?.()
+  return store
 }

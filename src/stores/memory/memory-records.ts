@@ -22,7 +22,7 @@ const SWEEP_EVERY = 1000
  * in one synchronous step (so concurrent creates cannot both win), and records are copied in and
  * out so no caller holds a reference into the store.
  */
-export function memoryRecords(): Required<Omit<RecordStore, 'transaction'>> {
+export function memoryRecords(): Required<Omit<RecordStore, 'transaction' | 'migrate'>> {
   const organizations = new UniqueTable<OrganizationRecord, 'nameKey' | 'slug'>({
     unique: {
       nameKey: taken.name,

@@ -41,17 +41,24 @@ export interface RecordCollections {
   auditEvents: Collection<AuditEventDocument>
 }
 
+// A partial index serves only queries that contain its filter: the planner cannot tell on its
+// own that { slug: 'acme' } implies { slug: { $type: 'string' } }, and would scan every document.
+const WITH_SLUG = { slug: { $type: 'string' } } as const
+const WITH_EMAIL = { email: { $type: 'string' } } as const
+const WITH_SUBJECT = { subject: { $type: 'string' } } as const
+
 /** Sessions removed per round of a delete: ten thousand ids are some 400 KB of `$in`. */
 const SESSION_BATCH = 10_000
 
 /**
  * The MongoDB store's records: a document per record, `_id` the record's id, uniqueness by the
- * unique indexes `ensureIndexes` creates (before the first write that relies on one).
+ * unique indexes `migrate` builds. A write that relies on one first checks (once) that they exist.
  */
 export function mongoRecords(
   collections: RecordCollections,
-  ensureIndexes: () => Promise<void>,
+  indexes: { migrate(): Promise<void>; indexesBuilt(): Promise<void> },
 ): Required<Omit<RecordStore, 'transaction'>> {
+  const { indexesBuilt } = indexes
   const { organizations, accounts, memberships, invitations, domains, sessions, refreshTokens, auditEvents } =
     collections
   const fromOrganization = ({ _id, ...rest }: OrganizationDocument): OrganizationRecord => ({ id: _id, ...rest })
@@ -61,9 +68,10 @@ export function mongoRecords(
   const fromDomain = ({ _id, ...rest }: DomainDocument): DomainRecord => ({ domain: _id, ...rest })
 
   return {
+    migrate: indexes.migrate,
     organizations: {
       async insert(org) {
-        await ensureIndexes()
+        await indexesBuilt()
         const { id, stateChangedAt: _appClock, ...rest } = org
         // An upsert, for the server's clock on stateChangedAt. A record with this id always has
         // the field, so the filter never matches one: a reused id is a duplicate _id, as with insertOne.
@@ -76,11 +84,13 @@ export function mongoRecords(
           .catch(rethrowDuplicate(organizationConflicts))
       },
       async find(query) {
-        const doc = await organizations.findOne('id' in query ? { _id: query.id } : query)
+        const doc = await organizations.findOne(
+          'id' in query ? { _id: query.id } : 'slug' in query ? { $and: [query, WITH_SLUG] } : query,
+        )
         return doc ? fromOrganization(doc) : null
       },
       async update(id, patch, expected) {
-        await ensureIndexes()
+        await indexesBuilt()
         const doc = await organizations
           .findOneAndUpdate(
             { _id: id, ...(expected ? { ownerId: expected.ownerId } : {}) },
@@ -112,18 +122,22 @@ export function mongoRecords(
 
     accounts: {
       async insert(account) {
-        await ensureIndexes()
+        await indexesBuilt()
         const { id, ...rest } = account
         await accounts.insertOne({ _id: id, ...rest }).catch(rethrowDuplicate(accountConflicts))
       },
       async find(query) {
         const doc = await accounts.findOne(
-          'id' in query ? { _id: query.id } : 'email' in query ? { email: query.email } : { subject: query.subject },
+          'id' in query
+            ? { _id: query.id }
+            : 'email' in query
+              ? { $and: [{ email: query.email }, WITH_EMAIL] }
+              : { $and: [{ subject: query.subject }, WITH_SUBJECT] },
         )
         return doc ? fromAccount(doc) : null
       },
       async update(id, patch, expected) {
-        await ensureIndexes()
+        await indexesBuilt()
         const doc = await accounts
           .findOneAndUpdate(
             { _id: id, ...(expected ? { passwordHash: expected.passwordHash } : {}) },
@@ -141,7 +155,7 @@ export function mongoRecords(
 
     memberships: {
       async insert(record) {
-        await ensureIndexes()
+        await indexesBuilt()
         const { id, ...rest } = record
         await memberships.insertOne({ _id: id, ...rest }).catch(rethrowDuplicate(membershipConflicts))
       },
@@ -175,7 +189,7 @@ export function mongoRecords(
 
     invitations: {
       async insert(record) {
-        await ensureIndexes()
+        await indexesBuilt()
         const { id, ...rest } = record
         await invitations.insertOne({ _id: id, ...rest }).catch(rethrowDuplicate(invitationConflicts))
       },
@@ -196,7 +210,7 @@ export function mongoRecords(
 
     domains: {
       async insert(record) {
-        await ensureIndexes()
+        await indexesBuilt()
         const { domain, ...rest } = record
         await domains.insertOne({ _id: domain, ...rest }).catch(rethrowDuplicate(domainConflicts))
       },
@@ -217,7 +231,7 @@ export function mongoRecords(
 
     sessions: {
       async insert(session) {
-        await ensureIndexes()
+        await indexesBuilt()
         const { id, ...rest } = session
         await sessions.insertOne({ _id: id, ...rest })
       },
@@ -242,7 +256,7 @@ export function mongoRecords(
         }
       },
       async insertRefreshToken(token) {
-        await ensureIndexes()
+        await indexesBuilt()
         const { hash, ...rest } = token
         await refreshTokens.insertOne({ _id: hash, ...rest })
       },
@@ -264,7 +278,7 @@ export function mongoRecords(
 
     audit: {
       async insert(event) {
-        await ensureIndexes()
+        await indexesBuilt()
         const { id, ...rest } = event
         await auditEvents.insertOne({ _id: id, ...rest })
       },

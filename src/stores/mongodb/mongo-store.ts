@@ -1,8 +1,8 @@
-import type { Collection, CollectionOptions, CreateIndexesOptions, Db, Document, IndexSpecification } from 'mongodb'
+import type { CollectionOptions, Db } from 'mongodb'
 import type { CollectionDeclarations } from '../../data/collection-types.js'
 import { parseDeclarations, parseTenantField } from '../../data/declarations.js'
 import type { Store } from '../../store.js'
-import { explainIndexConflict } from './mongo-write-errors.js'
+import { buildIndexes, indexCheck, type IndexPlan } from './mongo-indexes.js'
 import {
   mongoRecords,
   type AccountDocument,
@@ -14,13 +14,7 @@ import {
   type RefreshTokenDocument,
   type SessionDocument,
 } from './mongo-records.js'
-import {
-  dataSpaceIndexes,
-  MARKER_COLLECTION,
-  mongoTenantData,
-  type DataSpaceDocument,
-  type MongoStrategy,
-} from './mongo-tenant-data.js'
+import { MARKER_COLLECTION, mongoTenantData, type DataSpaceDocument, type MongoStrategy } from './mongo-tenant-data.js'
 
 export interface MongoStoreOptions {
   /** The host's database: it holds the organizations, the admins and, on `'prefix'` and `'shared'`, the tenants' collections. */
@@ -138,69 +132,84 @@ export function mongoStore(options: MongoStoreOptions): Store {
     countOrganizations: () => organizations.estimatedDocumentCount(),
   })
 
-  // Created once, idempotently; a failure (server unreachable) is retried by the next call.
-  let ready: Promise<void> | undefined
-  const index = <TSchema extends Document>(
-    collection: Collection<TSchema>,
-    key: IndexSpecification,
-    options: CreateIndexesOptions & { name: string },
-  ) =>
-    collection.createIndex(key, options).catch((err: unknown) => {
-      throw explainIndexConflict(err, collection.collectionName, options.name)
-    })
-  const ensureIndexes = () => {
-    ready ??= Promise.all([
-      index(organizations, { nameKey: 1 }, { unique: true, name: 'nameKey_unique' }),
-      // Suspended and in-flight organizations are found by state (the back office, recovery).
-      index(organizations, { state: 1, _id: 1 }, { name: 'state_id' }),
-      // Partial: organizations stored before slugs existed have none until migrate() gives them one.
-      index(
+  // Built by migrate() at deploy; a write checks once per process that they exist.
+  const recordIndexes = (): IndexPlan[] =>
+    [
+      [
         organizations,
-        { slug: 1 },
-        { unique: true, name: 'slug_unique', partialFilterExpression: { slug: { $type: 'string' } } },
-      ),
-      index(domains, { organizationId: 1, _id: 1 }, { name: 'organizationId_domain' }),
-      // Partial: a host user linked without an email has none, and any number may lack one.
-      index(
+        [
+          { key: { nameKey: 1 }, unique: true, name: 'nameKey_unique' },
+          // Suspended and in-flight organizations are found by state (the back office, recovery).
+          { key: { state: 1, _id: 1 }, name: 'state_id' },
+          // Partial: organizations stored before slugs existed have none until migrate() gives them one.
+          {
+            key: { slug: 1 },
+            unique: true,
+            name: 'slug_unique',
+            partialFilterExpression: { slug: { $type: 'string' } },
+          },
+        ],
+      ],
+      [domains, [{ key: { organizationId: 1, _id: 1 }, name: 'organizationId_domain' }]],
+      [
         accounts,
-        { email: 1 },
-        { unique: true, name: 'email_unique', partialFilterExpression: { email: { $type: 'string' } } },
-      ),
-      index(
-        accounts,
-        { subject: 1 },
-        { unique: true, name: 'subject_unique', partialFilterExpression: { subject: { $type: 'string' } } },
-      ),
-      index(memberships, { accountId: 1, organizationId: 1 }, { unique: true, name: 'account_organization_unique' }),
-      index(memberships, { organizationId: 1, _id: 1 }, { name: 'organizationId_id' }),
-      index(invitations, { organizationId: 1, email: 1 }, { unique: true, name: 'organization_email_unique' }),
-      index(invitations, { tokenHash: 1 }, { unique: true, name: 'tokenHash_unique' }),
-      // Expired invitations go by themselves; until the TTL monitor runs, the core refuses them by date.
-      index(invitations, { expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 }),
-      index(sessions, { accountId: 1 }, { name: 'accountId' }),
-      index(sessions, { membershipId: 1 }, { name: 'membershipId' }),
-      index(sessions, { organizationId: 1 }, { name: 'organizationId' }),
-      // MongoDB removes expired sessions and refresh tokens itself.
-      index(sessions, { expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 }),
-      index(refreshTokens, { sessionId: 1 }, { name: 'sessionId' }),
-      index(refreshTokens, { expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 }),
+        [
+          // Partial: a host user linked without an email has none, and any number may lack one.
+          {
+            key: { email: 1 },
+            unique: true,
+            name: 'email_unique',
+            partialFilterExpression: { email: { $type: 'string' } },
+          },
+          {
+            key: { subject: 1 },
+            unique: true,
+            name: 'subject_unique',
+            partialFilterExpression: { subject: { $type: 'string' } },
+          },
+        ],
+      ],
+      [
+        memberships,
+        [
+          { key: { accountId: 1, organizationId: 1 }, unique: true, name: 'account_organization_unique' },
+          { key: { organizationId: 1, _id: 1 }, name: 'organizationId_id' },
+        ],
+      ],
+      [
+        invitations,
+        [
+          { key: { organizationId: 1, email: 1 }, unique: true, name: 'organization_email_unique' },
+          { key: { tokenHash: 1 }, unique: true, name: 'tokenHash_unique' },
+          // Expired invitations go by themselves; until the TTL monitor runs, the core refuses them by date.
+          { key: { expiresAt: 1 }, name: 'expiresAt_ttl', expireAfterSeconds: 0 },
+        ],
+      ],
+      [
+        sessions,
+        [
+          { key: { accountId: 1 }, name: 'accountId' },
+          { key: { membershipId: 1 }, name: 'membershipId' },
+          { key: { organizationId: 1 }, name: 'organizationId' },
+          // MongoDB removes expired sessions and refresh tokens itself.
+          { key: { expiresAt: 1 }, name: 'expiresAt_ttl', expireAfterSeconds: 0 },
+        ],
+      ],
+      [
+        refreshTokens,
+        [
+          { key: { sessionId: 1 }, name: 'sessionId' },
+          { key: { expiresAt: 1 }, name: 'expiresAt_ttl', expireAfterSeconds: 0 },
+        ],
+      ],
       // Covers the page query's filter and its whole sort, ties included.
-      index(auditEvents, { organizationId: 1, at: -1, _id: -1 }, { name: 'organizationId_at_id' }),
-      spaces.createIndexes(dataSpaceIndexes),
-    ]).then(
-      () => undefined,
-      (err: unknown) => {
-        ready = undefined
-        throw err
-      },
-    )
-    return ready
-  }
+      [auditEvents, [{ key: { organizationId: 1, at: -1, _id: -1 }, name: 'organizationId_at_id' }]],
+    ] as unknown as IndexPlan[]
 
   return {
     records: mongoRecords(
       { organizations, accounts, memberships, invitations, domains, sessions, refreshTokens, auditEvents },
-      ensureIndexes,
+      { migrate: () => buildIndexes(recordIndexes()), indexesBuilt: indexCheck(recordIndexes) },
     ),
     data: { collectionNames: Object.freeze([...declared.keys()]), ...data },
   }

@@ -5,6 +5,7 @@ import { ScopedCollection, type DriverCollection } from '../../data/scoped-colle
 import type { TenantField } from '../../data/isolation-rules.js'
 import { CapacityExceededError } from '../../errors.js'
 import type { TenantDataProvider } from '../../data/tenant-data-provider.js'
+import { buildIndexes, indexCheck, type IndexPlan } from './mongo-indexes.js'
 import { mongoQueryError } from './mongo-query-errors.js'
 
 export type MongoStrategy = 'prefix' | 'database' | 'shared'
@@ -62,7 +63,7 @@ function namespacesPerTenant(strategy: MongoStrategy, declared: Map<string, Inde
 }
 
 /** The indexes of the data-space records: dropped ones expire after the tombstone window. */
-export const dataSpaceIndexes: IndexDescription[] = [
+const dataSpaceIndexes: IndexDescription[] = [
   { key: { droppedAt: 1 }, name: 'droppedAt_ttl', expireAfterSeconds: TOMBSTONE_SECONDS },
 ]
 
@@ -78,6 +79,10 @@ export function mongoTenantData(strategy: MongoStrategy, options: TenantDataOpti
   const keyOf = (org: { id: string; dataKey: string }) => (strategy === 'shared' ? org.id : org.dataKey)
   return {
     ...methods,
+    async migrate() {
+      await buildIndexes([[spaces as unknown as Collection<never>, dataSpaceIndexes]])
+      await methods.migrate?.()
+    },
     async provision(org) {
       await spaces.updateOne(
         { _id: keyOf(org) },
@@ -128,24 +133,22 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Data
 
   if (strategy === 'shared') {
     const sharedName = (name: string) => `${prefix}data_${name}`
-    let ready: Promise<void> | undefined
-    const ensureShared = () => {
-      ready ??= Promise.all(
-        [...declared].map(([name, indexes]) =>
-          createCollection(db, sharedName(name), sharedIndexes(indexes, tenantField)),
-        ),
-      ).then(
-        () => undefined,
-        (err: unknown) => {
-          ready = undefined
-          throw err
-        },
-      )
-      return ready
-    }
+    // One set of collections for every tenant, built at deploy: a new index on a populated
+    // collection is a long build, and no organization create should wait on it.
+    const sharedIndexPlan = (): IndexPlan[] =>
+      [...declared].map(([name, indexes]) => [
+        db.collection<never>(sharedName(name)),
+        sharedIndexes(indexes, tenantField) as IndexDescription[],
+      ])
+    const indexesBuilt = indexCheck(sharedIndexPlan)
     return {
       assertCapacity,
-      provision: ensureShared,
+      async migrate() {
+        for (const name of declared.keys())
+          await db.createCollection(sharedName(name)).catch(ignoreCode(NAMESPACE_EXISTS))
+        await buildIndexes(sharedIndexPlan())
+      },
+      provision: indexesBuilt,
       async drop(org) {
         for (const name of declared.keys()) {
           const collection = db.collection(sharedName(name), upkeep)

@@ -75,20 +75,3 @@ export function rethrowDuplicate(conflicts: Record<string, () => Error>) {
     throw err
   }
 }
-
-/** IndexOptionsConflict, IndexKeySpecsConflict: an index by that name or keys exists, made otherwise. */
-const INDEX_CONFLICTS = new Set([85, 86])
-
-/**
- * What to do when an index tenantry needs exists with other options (a TTL, a partial filter or
- * keys an earlier version or a person set): every write waiting on it would otherwise fail with
- * the server's bare message until someone drops the index by hand.
- */
-export function explainIndexConflict(err: unknown, collection: string, name: string): unknown {
-  const code = (err as { code?: unknown } | null)?.code
-  if (typeof code !== 'number' || !INDEX_CONFLICTS.has(code)) return err
-  return new Error(
-    `tenantry: the index ${name} on ${collection} exists with other options than tenantry's; drop it (db.${collection}.dropIndex(${JSON.stringify(name)})) and tenantry rebuilds it on its next write. The server said: ${(err as Error).message}`,
-    { cause: err },
-  )
-}

@@ -73,6 +73,8 @@ export function postgresRecords(pool: Pool, schema: string): Required<RecordStor
   }
 
   return {
+    // Also run on first use: the DDL is small and under an advisory lock, so a deploy may skip it.
+    migrate: migrated,
     transaction: async (fn) => {
       await migrated()
       return inRecordTransaction(pool, fn)
