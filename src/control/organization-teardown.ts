@@ -121,9 +121,12 @@ export class OrganizationTeardown {
    * interrupted create or teardown leaves); answers whether it did. A younger one may be a
    * create whose membership is still on its way.
    */
-  async removeIfOrphan(account: Pick<AccountRecord, 'id' | 'createdAt'>): Promise<boolean> {
-    if (Date.now() - account.createdAt.getTime() < this.#inFlightTimeoutMs) return false
-    return this.removeIfUnused(account.id)
+  async removeIfOrphan(account: Pick<AccountRecord, 'id'>): Promise<boolean> {
+    if ((await this.#store.records.memberships.list({ accountId: account.id })).length > 0) return false
+    // Its age by the store's clock, in the delete itself: instances' clocks may disagree.
+    if (!(await this.#store.records.accounts.delete(account.id, { staleForMs: this.#inFlightTimeoutMs }))) return false
+    this.#cache.invalidateAccount(account.id)
+    return true
   }
 
   /** Removes the account if its only memberships are in `organizationId`, which is being torn down. */

@@ -98,7 +98,10 @@ export interface OrganizationRecords {
 }
 
 export interface AccountRecords {
-  /** Throws `EmailTakenError` when `email` is taken. */
+  /**
+   * Throws `EmailTakenError` when `email` is taken. `createdAt` is stamped with the store's own
+   * clock (the one `delete`'s `staleForMs` is measured by), whatever the caller passed.
+   */
   insert(account: AccountRecord): Promise<void>
   find(query: AccountQuery): Promise<AccountRecord | null>
   /**
@@ -107,8 +110,11 @@ export interface AccountRecords {
    * change is made only if nothing changed them since they were read).
    */
   update(id: string, patch: AccountPatch, expected?: Pick<AccountRecord, 'passwordHash'>): Promise<AccountRecord | null>
-  /** Idempotent. */
-  delete(id: string): Promise<void>
+  /**
+   * Idempotent; answers whether it removed the account. With `staleForMs`, only an account
+   * created at least that long ago by the store's clock: no instance's own clock decides it.
+   */
+  delete(id: string, options?: { staleForMs?: number }): Promise<boolean>
 }
 
 export interface MembershipRecords {

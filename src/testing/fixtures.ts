@@ -37,6 +37,11 @@ export function stamped(org: OrganizationRecord) {
   return { ...org, stateChangedAt: expect.any(Date) }
 }
 
+/** An account as a store returns it: `createdAt` is the store's own clock, not the caller's. */
+export function stampedAccount(record: AccountRecord) {
+  return { ...record, createdAt: expect.any(Date) }
+}
+
 export function account(overrides: Partial<AccountRecord> = {}): AccountRecord {
   const now = new Date()
   return {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { RecordStore } from '../control/record-store.js'
 import * as errors from '../errors.js'
-import { account, organization, stamped, unique } from './fixtures.js'
+import { account, organization, stamped, stampedAccount, unique } from './fixtures.js'
 import type { RecordStoreUnderTest } from './subjects.js'
 
 const { EmailTakenError, DomainTakenError, SlugTakenError, OrganizationNameTakenError, SubjectTakenError } = errors
@@ -27,8 +27,8 @@ export function describeOrganizationRecords(subject: RecordStoreUnderTest<Record
       await records.accounts.insert(first)
       expect(await records.organizations.find({ id: org.id })).toEqual(stamped(org))
       expect(await records.organizations.find({ nameKey: org.nameKey })).toEqual(stamped(org))
-      expect(await records.accounts.find({ id: first.id })).toEqual(first)
-      expect(await records.accounts.find({ email: first.email! })).toEqual(first)
+      expect(await records.accounts.find({ id: first.id })).toEqual(stampedAccount(first))
+      expect(await records.accounts.find({ email: first.email! })).toEqual(stampedAccount(first))
     })
 
     it('hands out copies, so changing a returned record changes nothing stored', async () => {
@@ -94,7 +94,7 @@ export function describeOrganizationRecords(subject: RecordStoreUnderTest<Record
       const records = await subject.create()
       const linked = account({ subject: unique('user'), email: null, passwordHash: null })
       await records.accounts.insert(linked)
-      expect(await records.accounts.find({ subject: linked.subject! })).toEqual(linked)
+      expect(await records.accounts.find({ subject: linked.subject! })).toEqual(stampedAccount(linked))
       expect(await records.accounts.find({ subject: 'nobody' })).toBeNull()
       const contested = unique('user')
       const results = await Promise.allSettled(
@@ -114,7 +114,7 @@ export function describeOrganizationRecords(subject: RecordStoreUnderTest<Record
       const withoutSubject = [account(), account()]
       for (const one of [...withoutEmail, ...withoutSubject]) await records.accounts.insert(one)
       for (const one of [...withoutEmail, ...withoutSubject])
-        expect(await records.accounts.find({ id: one.id })).toEqual(one)
+        expect(await records.accounts.find({ id: one.id })).toEqual(stampedAccount(one))
       await records.accounts.update(withoutEmail[0]!.id, { email: 'now@x.test' })
       expect(await records.accounts.find({ email: 'now@x.test' })).toMatchObject({ id: withoutEmail[0]!.id })
     })
@@ -158,7 +158,22 @@ export function describeOrganizationRecords(subject: RecordStoreUnderTest<Record
       await records.organizations.delete('never-existed')
       expect(await records.accounts.find({ id: drop.id })).toBeNull()
       expect(await records.accounts.find({ email: drop.email! })).toBeNull()
-      expect(await records.accounts.find({ id: keep.id })).toEqual(keep)
+      expect(await records.accounts.find({ id: keep.id })).toEqual(stampedAccount(keep))
+    })
+
+    it('measures an account’s age from when the store wrote it, by the store’s clock, whatever createdAt it was handed', async () => {
+      const records = await subject.create()
+      // A caller whose clock runs an hour fast (or slow) must not make a new account look stale.
+      const hourAgo = new Date(Date.now() - 3_600_000)
+      const young = account({ createdAt: hourAgo })
+      await records.accounts.insert(young)
+      const stored = await records.accounts.find({ id: young.id })
+      expect(Math.abs(stored!.createdAt.getTime() - Date.now())).toBeLessThan(60_000)
+      expect(await records.accounts.delete(young.id, { staleForMs: 600_000 })).toBe(false)
+      expect(await records.accounts.find({ id: young.id })).not.toBeNull()
+      expect(await records.accounts.delete(young.id, { staleForMs: 0 })).toBe(true)
+      expect(await records.accounts.delete(young.id)).toBe(false)
+      expect(await records.accounts.find({ id: young.id })).toBeNull()
     })
 
     it('lists every organization in id order, resumably', async () => {

@@ -1,7 +1,7 @@
 import { describe, inject } from 'vitest'
 import { mongoStore } from 'tenantry/mongodb'
 import { CONFORMANCE_COLLECTIONS as collections, describeStore } from 'tenantry/testing'
-import { useMongoDatabases } from '../support/mongo-databases.js'
+import { shardShared, useMongoDatabases } from '../support/mongo-databases.js'
 
 const uri = inject('mongoUri')
 
@@ -16,9 +16,11 @@ describe.skipIf(!uri)('MongoDB', () => {
   for (const strategy of strategies) {
     describeStore({
       name: `MongoDB ${strategy}`,
-      create: () => {
+      create: async () => {
         const database = fresh()
         prefix = database.prefix
+        // On the sharded job, the 'shared' collections are sharded on the recommended key first.
+        if (strategy === 'shared') await shardShared(database, Object.keys(collections))
         return mongoStore({ ...database, strategy, collections })
       },
       keysAreIds: strategy === 'shared',

@@ -40,6 +40,13 @@ describe('mongoStore options', () => {
     expect(() => mongoStore({ db, strategy: 'database', collections: notes, maxNamespaces: 100 })).not.toThrow()
   })
 
+  it('takes a database budget only on the strategy that makes a database per tenant', () => {
+    expect(() => mongoStore({ db, strategy: 'database', collections: notes, maxDatabases: 1.5 })).toThrow(TypeError)
+    expect(() => mongoStore({ db, strategy: 'prefix', collections: notes, maxDatabases: 90 })).toThrow(TypeError)
+    expect(() => mongoStore({ db, strategy: 'shared', collections: notes, maxDatabases: 90 })).toThrow(TypeError)
+    expect(() => mongoStore({ db, strategy: 'database', collections: notes, maxDatabases: 90 })).not.toThrow()
+  })
+
   it('refuses a consistency override that would let it misjudge its own records: a secondary read preference, an unacknowledged write', () => {
     for (const readPreference of ['secondary', 'secondaryPreferred', 'nearest', 'primaryPreferred'] as const)
       expect(() => mongoStore({ db, consistency: { readPreference } })).toThrow(TypeError)
@@ -184,6 +191,43 @@ describe.skipIf(!uri)('the MongoDB store on a real server', () => {
     ).rejects.toMatchObject({ code: 'CAPACITY_EXCEEDED' })
     expect(await tenancy.orgs.get('Three')).toBeNull()
     expect(await storeOf(tenancy).data.listKeys()).toHaveLength(2)
+  })
+
+  it('lets at most one of ten creates racing for the last slot of the budget through, leaving nothing of the others', async () => {
+    const { db, prefix } = fresh()
+    const tenancy = createTenancy({
+      store: await migrated(mongoStore({ db, prefix, collections: notes, maxNamespaces: 6 })),
+      auth: TEST_AUTH,
+    })
+    await tenancy.orgs.create({ name: 'First', email: 'first@x.test', password: PASSWORD })
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) =>
+        tenancy.orgs.create({ name: `Racer ${i}`, email: `racer${i}@x.test`, password: PASSWORD }),
+      ),
+    )
+    const refused = outcomes.filter((outcome) => outcome.status === 'rejected')
+    expect(refused.length).toBeGreaterThanOrEqual(9)
+    for (const outcome of refused)
+      expect((outcome as PromiseRejectedResult).reason).toMatchObject({ code: 'CAPACITY_EXCEEDED' })
+    const left = []
+    for await (const org of storeOf(tenancy).records.organizations.list()) left.push(org)
+    expect(left.length).toBeLessThanOrEqual(2)
+    expect(left.every((org) => org.state === 'active')).toBe(true)
+    expect((await storeOf(tenancy).data.listKeys()).length).toBe(left.length)
+  })
+
+  it('refuses a database-per-tenant create past maxDatabases with CAPACITY_EXCEEDED, leaving nothing behind', async () => {
+    const { db, prefix } = fresh()
+    const tenancy = createTenancy({
+      store: await migrated(mongoStore({ db, prefix, strategy: 'database', collections: notes, maxDatabases: 1 })),
+      auth: TEST_AUTH,
+    })
+    await tenancy.orgs.create({ name: 'One', email: 'one@x.test', password: PASSWORD })
+    await expect(tenancy.orgs.create({ name: 'Two', email: 'two@x.test', password: PASSWORD })).rejects.toMatchObject({
+      code: 'CAPACITY_EXCEEDED',
+    })
+    expect(await tenancy.orgs.get('Two')).toBeNull()
+    expect(await storeOf(tenancy).data.listKeys()).toHaveLength(1)
   })
 
   it('reports only a taken name, slug, email or domain as taken: a duplicate _id is passed on as it is', async () => {

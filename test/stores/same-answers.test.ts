@@ -1,7 +1,7 @@
 import { describe, expect, inject, it } from 'vitest'
 import { createTenancy, memoryStore, TenantryError, type TenantCollection, type Store } from 'tenantry'
 import { mongoStore } from 'tenantry/mongodb'
-import { migrated, useMongoDatabases } from '../support/mongo-databases.js'
+import { migrated, shardShared, useMongoDatabases } from '../support/mongo-databases.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 
 const uri = inject('mongoUri')
@@ -200,7 +200,9 @@ describe.skipIf(!uri)('the same queries on the in-memory store and on MongoDB', 
     ['shared', 'shared'],
   ] as const) {
     it(`answer alike: memory ${memory} and MongoDB ${mongo}`, async () => {
-      const expected = await answers(await migrated(mongoStore({ ...fresh(), strategy: mongo, collections })))
+      const database = fresh()
+      if (mongo === 'shared') await shardShared(database, Object.keys(collections))
+      const expected = await answers(await migrated(mongoStore({ ...database, strategy: mongo, collections })))
       const actual = await answers(memoryStore({ strategy: memory, collections }))
       for (const [index, [label]] of STEPS.entries()) expect(actual[index], label).toBe(expected[index])
     })

@@ -50,3 +50,18 @@ export async function migrated(store: Store): Promise<Store> {
   await store.data.migrate?.()
   return store
 }
+
+/**
+ * On the sharded job (MONGODB_SHARDED set), shards the `'shared'` collections of `names` on
+ * `key` before the store makes them, as an operator following docs/data-and-strategies.md would.
+ */
+export async function shardShared(
+  { db, prefix }: { db: Db; prefix: string },
+  names: readonly string[],
+  key: Record<string, 1> = { tenantId: 1 },
+): Promise<void> {
+  if (!process.env.MONGODB_SHARDED) return
+  await db.admin().command({ enableSharding: db.databaseName })
+  for (const name of names)
+    await db.admin().command({ shardCollection: `${db.databaseName}.${prefix}data_${name}`, key })
+}

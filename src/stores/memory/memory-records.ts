@@ -98,13 +98,20 @@ export function memoryRecords(): Required<Omit<RecordStore, 'transaction' | 'mig
     },
 
     accounts: {
-      insert: async (account) => accounts.insert(account),
+      insert: async (account) => accounts.insert({ ...account, createdAt: new Date() }),
       find: async (query) => accounts.find(query),
       update: async (id, patch, expected) => {
         if (expected && accounts.find({ id })?.passwordHash !== expected.passwordHash) return null
         return accounts.update(id, patch)
       },
-      delete: async (id) => accounts.delete(id),
+      async delete(id, options = {}) {
+        const account = accounts.find({ id })
+        if (!account) return false
+        if (options.staleForMs !== undefined && Date.now() - account.createdAt.getTime() < options.staleForMs)
+          return false
+        accounts.delete(id)
+        return true
+      },
     },
 
     memberships: {

@@ -123,8 +123,15 @@ export function mongoRecords(
     accounts: {
       async insert(account) {
         await indexesBuilt()
-        const { id, ...rest } = account
-        await accounts.insertOne({ _id: id, ...rest }).catch(rethrowDuplicate(accountConflicts))
+        const { id, createdAt: _appClock, ...rest } = account
+        // An upsert, as for organizations: createdAt on the server's clock, a reused id a duplicate _id.
+        await accounts
+          .updateOne(
+            { _id: id, createdAt: { $exists: false } },
+            { $setOnInsert: rest, $currentDate: { createdAt: true } },
+            { upsert: true },
+          )
+          .catch(rethrowDuplicate(accountConflicts))
       },
       async find(query) {
         const doc = await accounts.findOne(
@@ -148,8 +155,11 @@ export function mongoRecords(
           .catch(markRefusal)
         return doc ? fromAccount(doc) : null
       },
-      async delete(id) {
-        await accounts.deleteOne({ _id: id })
+      async delete(id, options = {}) {
+        const filter: Filter<AccountDocument> = { _id: id }
+        if (options.staleForMs !== undefined)
+          filter.$expr = { $lte: ['$createdAt', { $subtract: ['$$NOW', options.staleForMs] }] }
+        return (await accounts.deleteOne(filter)).deletedCount === 1
       },
     },
 

@@ -39,6 +39,12 @@ export interface MongoStoreOptions {
    */
   maxNamespaces?: number
   /**
+   * With `'database'`: the most tenant databases there may be. Atlas Free and Flex clusters hold
+   * 100 databases in all (yours and `admin` included); past it a create would fail with Atlas's
+   * own error. Here it is refused with `CapacityExceededError` (503), nothing left behind.
+   */
+  maxDatabases?: number
+  /**
    * Read preference, read concern and write concern of tenantry's own collections
    * (organizations, admins, sessions, audit, domains), whatever the host's `Db` uses. Default:
    * primary, majority and majority, so a record just written is never read as missing from a
@@ -72,7 +78,7 @@ export function mongoStore(options: MongoStoreOptions): Store {
   if (typeof options !== 'object' || options === null || typeof options.db?.collection !== 'function') {
     throw new TypeError('tenantry: mongoStore needs { db }, a Db from the mongodb driver')
   }
-  const { db, strategy = 'prefix', prefix = 'tenantry_', maxNamespaces } = options
+  const { db, strategy = 'prefix', prefix = 'tenantry_', maxNamespaces, maxDatabases } = options
   if (strategy !== 'prefix' && strategy !== 'database' && strategy !== 'shared')
     throw new TypeError("tenantry: strategy must be 'prefix', 'database' or 'shared'")
   if (!PREFIX.test(prefix))
@@ -83,6 +89,10 @@ export function mongoStore(options: MongoStoreOptions): Store {
     throw new TypeError('tenantry: maxNamespaces must be a positive whole number')
   if (maxNamespaces !== undefined && strategy === 'shared')
     throw new TypeError("tenantry: maxNamespaces counts namespaces per tenant, which 'shared' does not create")
+  if (maxDatabases !== undefined && (!Number.isInteger(maxDatabases) || maxDatabases <= 0))
+    throw new TypeError('tenantry: maxDatabases must be a positive whole number')
+  if (maxDatabases !== undefined && strategy !== 'database')
+    throw new TypeError("tenantry: maxDatabases counts a database per tenant, which only 'database' creates")
   const longest = Math.max(0, ...[...declared.keys()].map((name) => Buffer.byteLength(name)))
   const namespace =
     strategy === 'prefix'
@@ -127,6 +137,7 @@ export function mongoStore(options: MongoStoreOptions): Store {
     declared,
     tenantField,
     maxNamespaces,
+    maxDatabases,
     upkeep: { readPreference: consistency.readPreference, readConcern: consistency.readConcern },
     // From the collection's metadata: a budget check need not read every organization.
     countOrganizations: () => organizations.estimatedDocumentCount(),

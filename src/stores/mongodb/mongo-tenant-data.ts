@@ -41,6 +41,7 @@ export interface TenantDataOptions {
   declared: Map<string, IndexSpec[]>
   tenantField: string
   maxNamespaces: number | undefined
+  maxDatabases: number | undefined
   /**
    * How upkeep reads (a delete's batches, listings) read: as the records do, whatever the host's
    * Db prefers, since on a lagging secondary a delete loop would re-read ids it already deleted.
@@ -75,7 +76,28 @@ const dataSpaceIndexes: IndexDescription[] = [
  */
 export function mongoTenantData(strategy: MongoStrategy, options: TenantDataOptions): DataMethods {
   const methods = strategyData(strategy, options)
-  const { spaces } = options
+  const { spaces, maxNamespaces, maxDatabases } = options
+  const perTenant = namespacesPerTenant(strategy, options.declared)
+  // Before a create, counting it; and again when its space is first recorded, its own record
+  // among the organizations counted: two creates racing for the last slot then see each other.
+  const withinBudget = async (organizations: number) => {
+    if (maxNamespaces !== undefined && perTenant > 0 && organizations * perTenant > maxNamespaces)
+      throw new CapacityExceededError(
+        `another organization needs ${perTenant} more namespaces, past the budget of ${maxNamespaces}`,
+      )
+    if (maxDatabases !== undefined && organizations > maxDatabases)
+      throw new CapacityExceededError(
+        `another organization needs a database of its own, past maxDatabases (${maxDatabases})`,
+      )
+  }
+  const budgeted = maxDatabases !== undefined || (maxNamespaces !== undefined && perTenant > 0)
+  const assertCapacity = async () => {
+    if (budgeted) await withinBudget((await options.countOrganizations()) + 1)
+  }
+  const assertCounted = async () => {
+    if (budgeted) await withinBudget(await options.countOrganizations())
+  }
+
   const keyOf = (org: { id: string; dataKey: string }) => (strategy === 'shared' ? org.id : org.dataKey)
   return {
     ...methods,
@@ -83,12 +105,15 @@ export function mongoTenantData(strategy: MongoStrategy, options: TenantDataOpti
       await buildIndexes([[spaces as unknown as Collection<never>, dataSpaceIndexes]])
       await methods.migrate?.()
     },
+    assertCapacity,
     async provision(org) {
-      await spaces.updateOne(
+      const { upsertedCount } = await spaces.updateOne(
         { _id: keyOf(org) },
         { $setOnInsert: { organizationId: org.id }, $currentDate: { provisionedAt: true }, $unset: { droppedAt: '' } },
         { upsert: true },
       )
+      // A new space (not a migration's re-provisioning of one that exists) must fit the budget.
+      if (upsertedCount === 1) await assertCounted()
       await methods.provision(org)
     },
     async drop(org) {
@@ -111,8 +136,7 @@ export function mongoTenantData(strategy: MongoStrategy, options: TenantDataOpti
 }
 
 function strategyData(strategy: MongoStrategy, options: TenantDataOptions): DataMethods {
-  const { db, prefix, declared, tenantField, maxNamespaces, upkeep } = options
-  const perTenant = namespacesPerTenant(strategy, declared)
+  const { db, prefix, declared, tenantField, upkeep } = options
   const driver = (target: Db, name: string) => target.collection(name) as unknown as DriverCollection
   // A join may name any declared collection, and reaches the same tenant's.
   const handle = (target: Db, name: string, physical: (declaredName: string) => string, tenant: TenantField | null) =>
@@ -122,15 +146,6 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Data
       joinTarget: (joined) => (declared.has(joined) ? physical(joined) : undefined),
       translateError: mongoQueryError,
     })
-  const assertCapacity = async () => {
-    if (maxNamespaces === undefined || perTenant === 0) return
-    const needed = ((await options.countOrganizations()) + 1) * perTenant
-    if (needed > maxNamespaces)
-      throw new CapacityExceededError(
-        `another organization needs ${perTenant} more namespaces, past the budget of ${maxNamespaces}`,
-      )
-  }
-
   if (strategy === 'shared') {
     const sharedName = (name: string) => `${prefix}data_${name}`
     // One set of collections for every tenant, built at deploy: a new index on a populated
@@ -142,7 +157,6 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Data
       ])
     const indexesBuilt = indexCheck(sharedIndexPlan)
     return {
-      assertCapacity,
       async migrate() {
         for (const name of declared.keys())
           await db.createCollection(sharedName(name)).catch(ignoreCode(NAMESPACE_EXISTS))
@@ -179,7 +193,6 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Data
   if (strategy === 'database') {
     const databaseName = (dataKey: string) => `${prefix}${dataKey}`
     return {
-      assertCapacity,
       async provision(org) {
         const tenantDb = db.client.db(databaseName(org.dataKey))
         await createCollection(tenantDb, MARKER_COLLECTION, [])
@@ -209,7 +222,6 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Data
   // 'prefix': `<prefix>t_<key>_<name>` in the host's database.
   const collectionName = (dataKey: string, name: string) => `${prefix}${dataKey}_${name}`
   return {
-    assertCapacity,
     async provision(org) {
       for (const [name, indexes] of declared) await createCollection(db, collectionName(org.dataKey, name), indexes)
     },

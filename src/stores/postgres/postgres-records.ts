@@ -136,14 +136,13 @@ export function postgresRecords(pool: Pool, schema: string): Required<RecordStor
       async insert(account) {
         await query(
           `insert into ${s}.accounts (id, email, password_hash, subject, token_version, created_at, updated_at)
-           values ($1, $2, $3, $4, $5, $6, $7)`,
+           values ($1, $2, $3, $4, $5, now(), $6)`,
           [
             account.id,
             account.email,
             account.passwordHash,
             account.subject ?? null,
             account.tokenVersion,
-            account.createdAt,
             account.updatedAt,
           ],
         ).catch(rethrowTaken)
@@ -165,8 +164,13 @@ export function postgresRecords(pool: Pool, schema: string): Required<RecordStor
           expected && ['password_hash is not distinct from', expected.passwordHash],
           toAccount,
         ),
-      async delete(id) {
-        await query(`delete from ${s}.accounts where id = $1`, [id])
+      async delete(id, { staleForMs } = {}) {
+        const { rowCount } = await query(
+          `delete from ${s}.accounts where id = $1
+             and ($2::double precision is null or created_at <= now() - make_interval(secs => $2::double precision / 1000))`,
+          [id, staleForMs ?? null],
+        )
+        return rowCount === 1
       },
     },
 
