@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { MongoClient } from 'mongodb'
+import { MongoClient, ReadPreference } from 'mongodb'
 import { describe, expect, inject, it } from 'vitest'
+import { createTenancy } from 'tenantry'
 import { mongoStore } from 'tenantry/mongodb'
 import { migrated, useMongoDatabases } from '../support/mongo-databases.js'
+import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 
 const uri = inject('mongoUri')
 
@@ -61,4 +63,71 @@ describe.skipIf(!uri)('MongoDB upkeep walks on a real server', () => {
     if (!ran) return context.skip('this user may not set cursorTimeoutMillis')
     expect(seen).toEqual(ids)
   }, 60_000)
+})
+
+// Needs a replica set whose members carry tags (the replica-set job in CI); elsewhere it skips.
+describe.skipIf(!uri)('MongoDB upkeep through a host Db that reads from a paused secondary', () => {
+  const fresh = useMongoDatabases(uri)
+
+  it('deletes a shared tenant’s documents without re-reading them from the secondary, and recover() sees no orphan', async (context) => {
+    const admin = await MongoClient.connect(process.env.MONGODB_ADMIN_URI ?? uri)
+    let paused: MongoClient | undefined
+    try {
+      const hello = await admin.db('admin').command({ hello: 1 })
+      if (!hello.setName) return context.skip('not a replica set')
+      const { config } = await admin.db('admin').command({ replSetGetConfig: 1 })
+      const secondary = (config.members as { host: string; tags?: Record<string, string> }[]).find(
+        (member) => member.host !== hello.primary && Object.keys(member.tags ?? {}).length > 0,
+      )
+      if (!secondary) return context.skip('no tagged secondary to read from')
+
+      const database = fresh()
+      // The host's Db prefers that one secondary; tenantry's upkeep reads must not follow it.
+      const lagging = database.db.client.db(database.db.databaseName, {
+        readPreference: new ReadPreference('secondary', [secondary.tags!]),
+      })
+      const tenancy = createTenancy({
+        store: await migrated(mongoStore({ ...database, db: lagging, strategy: 'shared', collections: { notes: {} } })),
+        auth: TEST_AUTH,
+      })
+      await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
+      const acme = await tenancy.authenticate(
+        (await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken,
+      )
+      await acme.collection('notes').insertMany(Array.from({ length: 2500 }, (_, i) => ({ text: `note ${i}` })))
+
+      // Once the secondary holds every note, its replication stops: it keeps them after the delete.
+      paused = await MongoClient.connect(`mongodb://${secondary.host}/?directConnection=true`, {
+        readPreference: 'secondaryPreferred',
+      })
+      const notes = paused.db(database.db.databaseName).collection(`${database.prefix}data_notes`)
+      while ((await notes.countDocuments({ tenantId: acme.id })) < 2500) await sleep(100)
+      const stopped = await paused
+        .db('admin')
+        .command({ configureFailPoint: 'stopReplProducer', mode: 'alwaysOn' })
+        .then(
+          () => true,
+          () => false,
+        )
+      if (!stopped) return context.skip('the server was not started with enableTestCommands=1')
+
+      // Reading its batches from the secondary, the delete would find the same ids for ever.
+      const deleted = await Promise.race([
+        tenancy.orgs.delete(acme, 'Acme').then(() => 'deleted'),
+        sleep(30_000).then(() => 'still deleting after 30 s'),
+      ])
+      expect(deleted).toBe('deleted')
+      const primary = admin.db(database.db.databaseName).collection(`${database.prefix}data_notes`)
+      expect(await primary.countDocuments({ tenantId: acme.id })).toBe(0)
+      expect(await notes.countDocuments({ tenantId: acme.id })).toBe(2500)
+      expect(await tenancy.recover()).toMatchObject({ orphanDataSpacesDropped: 0 })
+    } finally {
+      await paused
+        ?.db('admin')
+        .command({ configureFailPoint: 'stopReplProducer', mode: 'off' })
+        .catch(() => {})
+      await paused?.close()
+      await admin.close()
+    }
+  }, 90_000)
 })
