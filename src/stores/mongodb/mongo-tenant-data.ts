@@ -129,13 +129,22 @@ export function mongoTenantData(strategy: MongoStrategy, options: TenantDataOpti
       const live = records.filter((record) => record.droppedAt === undefined).map((record) => record._id)
       const dropped = new Set(records.filter((record) => record.droppedAt !== undefined).map((record) => record._id))
       // A dropped space counts again only if a late write made it again.
-      const revived = dropped.size === 0 ? [] : (await methods.listKeys()).filter((key) => dropped.has(key))
+      const revived = dropped.size === 0 ? [] : (await methods.listKeys([...dropped])).filter((key) => dropped.has(key))
       return [...live, ...revived]
     },
   }
 }
 
-function strategyData(strategy: MongoStrategy, options: TenantDataOptions): DataMethods {
+/** A strategy's own data methods; `listKeys` may be asked about some keys only. */
+type StrategyData = DataMethods & { listKeys(among?: string[]): Promise<string[]> }
+
+const KEYS_PER_MATCH = 1000
+
+function chunks<T>(items: T[], size: number): T[][] {
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size))
+}
+
+function strategyData(strategy: MongoStrategy, options: TenantDataOptions): StrategyData {
   const { db, prefix, declared, tenantField, upkeep } = options
   const driver = (target: Db, name: string) => target.collection(name) as unknown as DriverCollection
   // A join may name any declared collection, and reaches the same tenant's.
@@ -175,14 +184,19 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Data
           }
         }
       },
-      async listKeys() {
+      async listKeys(among?: string[]) {
         const keys = new Set<string>()
-        // A cursor, not distinct(): distinct answers in one document, capped at 16 MB of ids.
+        // Given keys (the tombstoned ones), only their documents are grouped, through the tenant index.
+        const batches = among === undefined ? [undefined] : chunks(among, KEYS_PER_MATCH)
         for (const name of declared.keys()) {
-          for await (const group of db
-            .collection(sharedName(name), upkeep)
-            .aggregate<{ _id: unknown }>([{ $group: { _id: `$${tenantField}` } }]))
-            keys.add(String(group._id))
+          for (const batch of batches) {
+            const match = batch === undefined ? [] : [{ $match: { [tenantField]: { $in: batch } } }]
+            // A cursor, not distinct(): distinct answers in one document, capped at 16 MB of ids.
+            for await (const group of db
+              .collection(sharedName(name), upkeep)
+              .aggregate<{ _id: unknown }>([...match, { $group: { _id: `$${tenantField}` } }]))
+              keys.add(String(group._id))
+          }
         }
         return [...keys]
       },
