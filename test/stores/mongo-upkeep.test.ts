@@ -131,3 +131,38 @@ describe.skipIf(!uri)('MongoDB upkeep through a host Db that reads from a paused
     }
   }, 90_000)
 })
+
+describe.skipIf(!uri)('MongoDB session clean-up at scale', () => {
+  const fresh = useMongoDatabases(uri)
+
+  it('deletes an organization’s 400,000 sessions and their refresh tokens, past what one $in of ids could hold', async () => {
+    const { db, prefix } = fresh()
+    const store = await migrated(mongoStore({ db, prefix }))
+    const expiresAt = new Date(Date.now() + 3_600_000)
+    const createdAt = new Date()
+    const session = (i: number) => ({
+      _id: `session_${String(i).padStart(7, '0')}_${'x'.repeat(20)}`,
+      accountId: `account_${i % 1000}`,
+      organizationId: i < 400_000 ? 'org_big' : 'org_other',
+      membershipId: `member_${i % 1000}`,
+      tokenVersion: 0,
+      createdAt,
+      expiresAt,
+    })
+    // Written directly, 10,000 at a time: 400,000 logins would take the job hours.
+    const sessions = db.collection<{ _id: string }>(`${prefix}sessions`)
+    const tokens = db.collection<{ _id: string }>(`${prefix}refresh_tokens`)
+    for (let start = 0; start < 400_010; start += 10_000) {
+      const batch = Array.from({ length: Math.min(10_000, 400_010 - start) }, (_, i) => session(start + i))
+      await sessions.insertMany(batch, { ordered: false })
+      await tokens.insertMany(
+        batch.map((doc) => ({ _id: `hash_${doc._id}`, sessionId: doc._id, createdAt, expiresAt, usedAt: null })),
+        { ordered: false },
+      )
+    }
+    await store.records.sessions.delete({ organizationId: 'org_big' })
+    expect(await sessions.countDocuments({ organizationId: 'org_big' })).toBe(0)
+    expect(await sessions.countDocuments()).toBe(10)
+    expect(await tokens.countDocuments()).toBe(10)
+  }, 300_000)
+})
