@@ -15,7 +15,7 @@ export const CONFORMANCE_COLLECTIONS = Object.freeze({
 /** What a test file hands a suite: a name for the report, and a factory called once per test. */
 export interface RecordStoreUnderTest<TStore = RecordStore> {
   name: string
-  /** A fresh, empty store; called once per test. */
+  /** A fresh, empty store; called once per test. The suites migrate it first, as a deploy would. */
   create(): Promise<TStore> | TStore
 }
 

@@ -15,14 +15,25 @@ const INDEX_CONFLICTS = new Set([85, 86])
  * as it takes.
  */
 export async function buildIndexes(plan: IndexPlan[]): Promise<void> {
-  for (const [collection, indexes] of plan) {
-    for (const { key, ...options } of indexes) {
-      await collection.createIndex(key, options).catch(async (err: unknown) => {
-        if (!isConflict(err)) throw err
-        await changeTtl(collection, { key, ...options }, err)
-      })
-    }
-  }
+  // One command per collection, all at once; only a conflict is taken index by index.
+  await Promise.all(
+    plan.map(async ([collection, indexes]) => {
+      const built = await collection.createIndexes(indexes).then(
+        () => true,
+        (err: unknown) => {
+          if (!isConflict(err)) throw err
+          return false
+        },
+      )
+      if (built) return
+      for (const { key, ...options } of indexes) {
+        await collection.createIndex(key, options).catch(async (err: unknown) => {
+          if (!isConflict(err)) throw err
+          await changeTtl(collection, { key, ...options }, err)
+        })
+      }
+    }),
+  )
 }
 
 async function changeTtl(collection: Collection<never>, wanted: IndexDescription, conflict: unknown): Promise<void> {
