@@ -8,6 +8,9 @@ import type { AccountRecord, OrganizationQuery, OrganizationRecord, Organization
 import type { Tenant } from '../tenant.js'
 import type { LifecycleHooks } from './organization-types.js'
 
+/** The most accounts one `memberships.list({ accountIds })` asks about. */
+const ACCOUNTS_PER_CHECK = 1000
+
 /**
  * Removing organizations: the last steps of a delete, the undo of a failed create, and the
  * recovery of either when a crash left it in flight. Every step is idempotent, so any of them
@@ -81,7 +84,10 @@ export class OrganizationTeardown {
     // An account lives while it belongs somewhere: one this organization was its last goes too,
     // before the memberships, so a teardown cut short and run again by recover() still finds it.
     const memberships = await this.#store.records.memberships.list({ organizationId: org.id })
-    for (const { accountId } of memberships) await this.#removeIfOnlyHere(accountId, org.id)
+    const accountIds = memberships.map((membership) => membership.accountId)
+    // Checked a thousand members at a time, not one round trip each.
+    for (let start = 0; start < accountIds.length; start += ACCOUNTS_PER_CHECK)
+      await this.#removeIfOnlyHere(accountIds.slice(start, start + ACCOUNTS_PER_CHECK), org.id)
     await this.#store.records.memberships.deleteByOrganization(org.id)
     await this.#store.records.audit?.deleteByOrganization(org.id)
     await this.#store.records.organizations.delete(org.id)
@@ -129,12 +135,17 @@ export class OrganizationTeardown {
     return true
   }
 
-  /** Removes the account if its only memberships are in `organizationId`, which is being torn down. */
-  async #removeIfOnlyHere(accountId: string, organizationId: string): Promise<void> {
-    const memberships = await this.#store.records.memberships.list({ accountId })
-    if (memberships.some((membership) => membership.organizationId !== organizationId)) return
-    await this.#store.records.accounts.delete(accountId)
-    this.#cache.invalidateAccount(accountId)
+  /** Removes each account whose only memberships are in `organizationId`, which is being torn down. */
+  async #removeIfOnlyHere(accountIds: string[], organizationId: string): Promise<void> {
+    const memberships = await this.#store.records.memberships.list({ accountIds })
+    const elsewhere = new Set(
+      memberships.filter((membership) => membership.organizationId !== organizationId).map((m) => m.accountId),
+    )
+    for (const accountId of accountIds) {
+      if (elsewhere.has(accountId)) continue
+      await this.#store.records.accounts.delete(accountId)
+      this.#cache.invalidateAccount(accountId)
+    }
   }
 
   /** Removes the account if it has no membership; answers whether it did. */

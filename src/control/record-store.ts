@@ -121,8 +121,10 @@ export interface MembershipRecords {
   /** Throws `AlreadyMemberError` when the account already has a membership in the organization. */
   insert(membership: MembershipRecord): Promise<void>
   find(query: MembershipQuery): Promise<MembershipRecord | null>
-  /** An organization's memberships, or an account's, ordered by id. */
-  list(query: { organizationId: string } | { accountId: string }): Promise<MembershipRecord[]>
+  /** An organization's memberships, an account's, or those of any of `accountIds` (up to 1,000), ordered by id. */
+  list(
+    query: { organizationId: string } | { accountId: string } | { accountIds: string[] },
+  ): Promise<MembershipRecord[]>
   /** `null` when `id` is gone, or when `expected` is given and the stored role differs (a conditional write). */
   update(
     id: string,

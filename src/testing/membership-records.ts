@@ -35,6 +35,25 @@ export function describeMembershipRecords(subject: RecordStoreUnderTest<RecordSt
       }
     }
 
+    it('lists the memberships of several accounts at once, in id order, and of no other account', async () => {
+      const records = await subject.create()
+      for (const [account, org] of [
+        ['acc-1', 'org-1'],
+        ['acc-1', 'org-2'],
+        ['acc-2', 'org-1'],
+        ['acc-3', 'org-1'],
+      ])
+        await records.memberships.insert(membership(account!, org!))
+      const listed = await records.memberships.list({ accountIds: ['acc-1', 'acc-2', 'acc-9'] })
+      expect(listed.map((m) => `${m.accountId}/${m.organizationId}`).sort()).toEqual([
+        'acc-1/org-1',
+        'acc-1/org-2',
+        'acc-2/org-1',
+      ])
+      expect(listed.map((m) => m.id)).toEqual(listed.map((m) => m.id).sort())
+      expect(await records.memberships.list({ accountIds: [] })).toEqual([])
+    })
+
     it('keeps one membership per account and organization, even under twenty concurrent inserts', async () => {
       const records = await subject.create()
       const results = await Promise.allSettled(

@@ -123,10 +123,13 @@ export function memoryRecords(): Required<Omit<RecordStore, 'transaction' | 'mig
             : memberships.find({ pair: pair(query.accountId, query.organizationId) }),
         ),
       async list(query) {
+        const accounts = new Set(
+          'organizationId' in query ? [] : 'accountIds' in query ? query.accountIds : [query.accountId],
+        )
         const rows =
           'organizationId' in query
             ? memberships.filter((row) => row.organizationId === query.organizationId)
-            : memberships.filter((row) => row.accountId === query.accountId)
+            : memberships.filter((row) => accounts.has(row.accountId))
         return rows.sort((a, b) => (a.id < b.id ? -1 : 1)).map((row) => withoutPair<MembershipRecord>(row)!)
       },
       async update(id, patch, expected) {

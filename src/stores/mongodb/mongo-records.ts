@@ -176,7 +176,8 @@ export function mongoRecords(
         return doc ? fromMembership(doc) : null
       },
       async list(query) {
-        return (await memberships.find(query).sort({ _id: 1 }).toArray()).map(fromMembership)
+        const filter = 'accountIds' in query ? { accountId: { $in: query.accountIds } } : query
+        return (await memberships.find(filter).sort({ _id: 1 }).toArray()).map(fromMembership)
       },
       async update(id, patch, expected) {
         const doc = await memberships

@@ -193,9 +193,13 @@ export function postgresRecords(pool: Pool, schema: string): Required<RecordStor
               toMembership,
             ),
       async list(q) {
-        const [column, value] =
-          'organizationId' in q ? ['organization_id', q.organizationId] : ['account_id', q.accountId]
-        const { rows } = await query<MembershipRow>(`select * from ${s}.memberships where ${column} = $1 order by id`, [
+        const [condition, value] =
+          'organizationId' in q
+            ? ['organization_id = $1', q.organizationId]
+            : 'accountIds' in q
+              ? ['account_id = any($1::text[])', q.accountIds]
+              : ['account_id = $1', q.accountId]
+        const { rows } = await query<MembershipRow>(`select * from ${s}.memberships where ${condition} order by id`, [
           value,
         ])
         return rows.map(toMembership)
