@@ -65,7 +65,6 @@ export class Accounts {
     }
     try {
       await this.#store.records.accounts.insert(account)
-      return account
     } catch (err) {
       // Another call linked the same subject first (its email may be what collided): that one is the account.
       const conflict = err instanceof SubjectTakenError || err instanceof EmailTakenError
@@ -73,6 +72,8 @@ export class Accounts {
       if (!raced) throw err
       return this.#refreshEmail(raced, email)
     }
+    // As stored: the store stamps createdAt with its own clock, and `find` answers with that.
+    return (await this.#store.records.accounts.find({ id: account.id })) ?? account
   }
 
   /** The account linked to `subject`, or `null`. */
