@@ -11,7 +11,8 @@ const SLUG_ATTEMPTS = 5
 /**
  * Migrates the store (its indexes or tables), then re-runs provisioning on every active
  * organization, so data spaces made before the store's tenant indexes were declared get them,
- * and gives organizations stored before slugs existed a slug. Idempotent; resumable by passing the `lastId` an interrupted run reported as `after`.
+ * and gives organizations stored before slugs existed a slug. Idempotent; resumable by passing
+ * the `lastId` an interrupted run reported as `after`.
  */
 export async function migrateOrganizations(
   store: Store,

@@ -367,7 +367,7 @@ export class OrganizationService {
     if (!holder) return null
     const account = await this.#auth.verifyCredentials(email, password)
     if (account) return account
-    if (await this.#teardown.removeIfOrphan(holder)) return null
+    if (await this.#teardown.removeIfOrphan(holder.id)) return null
     throw new EmailTakenError('an account with this email already exists')
   }
 

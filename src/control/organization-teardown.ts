@@ -4,7 +4,7 @@ import { tenantOf } from '../context/mint-tenant.js'
 import type { TenantCache } from '../context/tenant-cache.js'
 import { OrganizationNotFoundError } from '../errors.js'
 import type { Store } from '../store.js'
-import type { AccountRecord, OrganizationQuery, OrganizationRecord, OrganizationState } from './records.js'
+import type { OrganizationQuery, OrganizationRecord, OrganizationState } from './records.js'
 import type { Tenant } from '../tenant.js'
 import type { LifecycleHooks } from './organization-types.js'
 
@@ -127,12 +127,8 @@ export class OrganizationTeardown {
    * interrupted create or teardown leaves); answers whether it did. A younger one may be a
    * create whose membership is still on its way.
    */
-  async removeIfOrphan(account: Pick<AccountRecord, 'id'>): Promise<boolean> {
-    if ((await this.#store.records.memberships.list({ accountId: account.id })).length > 0) return false
-    // Its age by the store's clock, in the delete itself: instances' clocks may disagree.
-    if (!(await this.#store.records.accounts.delete(account.id, { staleForMs: this.#inFlightTimeoutMs }))) return false
-    this.#cache.invalidateAccount(account.id)
-    return true
+  removeIfOrphan(accountId: string): Promise<boolean> {
+    return removeAccountIfUnused(this.#store, this.#cache, accountId, { staleForMs: this.#inFlightTimeoutMs })
   }
 
   /** Removes each account whose only memberships are in `organizationId`, which is being torn down. */
@@ -187,7 +183,7 @@ export class OrganizationTeardown {
         continue
       await this.#store.records.memberships.delete(membership.id, membership.organizationId)
       const account = await this.#store.records.accounts.find({ id: membership.accountId })
-      if (account) await this.removeIfOrphan(account)
+      if (account) await this.removeIfOrphan(account.id)
       orphanMembershipsRemoved++
     }
     return { organizationsRemoved, orphanDataSpacesDropped: orphans.length, orphanMembershipsRemoved }

@@ -1,7 +1,10 @@
 import type { Collection, Document, IndexDescription } from 'mongodb'
 
+/** What building and checking indexes uses of a collection, whatever its documents. */
+type IndexedCollection = Pick<Collection, 'collectionName' | 'db' | 'createIndex' | 'createIndexes' | 'indexes'>
+
 /** The indexes one collection needs. */
-export type IndexPlan = [collection: Collection<never>, indexes: IndexDescription[]]
+export type IndexPlan = [collection: IndexedCollection, indexes: IndexDescription[]]
 
 const NAMESPACE_NOT_FOUND = 26
 /** IndexOptionsConflict, IndexKeySpecsConflict: an index by that name or keys exists, made otherwise. */
@@ -36,7 +39,7 @@ export async function buildIndexes(plan: IndexPlan[]): Promise<void> {
   )
 }
 
-async function changeTtl(collection: Collection<never>, wanted: IndexDescription, conflict: unknown): Promise<void> {
+async function changeTtl(collection: IndexedCollection, wanted: IndexDescription, conflict: unknown): Promise<void> {
   const existing = (await collection.indexes()).find((index) => index.name === wanted.name)
   const onlyTtlDiffers =
     existing !== undefined &&
@@ -59,12 +62,12 @@ async function changeTtl(collection: Collection<never>, wanted: IndexDescription
  * once before relying on a unique index, so a deploy that skipped `migrate()` fails at once,
  * saying so, instead of quietly allowing two organizations one slug. Nothing is written.
  */
-export function indexCheck(plan: () => IndexPlan[]): () => Promise<void> {
+export function indexCheck(plan: IndexPlan[]): () => Promise<void> {
   let checked: Promise<void> | undefined
   const check = async () => {
     const missing: string[] = []
     await Promise.all(
-      plan().map(async ([collection, indexes]) => {
+      plan.map(async ([collection, indexes]) => {
         const existing = await collection
           .indexes()
           .catch((err: unknown) =>

@@ -144,83 +144,82 @@ export function mongoStore(options: MongoStoreOptions): Store {
   })
 
   // Built by migrate() at deploy; a write checks once per process that they exist.
-  const recordIndexes = (): IndexPlan[] =>
+  const recordIndexes: IndexPlan[] = [
     [
+      organizations,
       [
-        organizations,
-        [
-          { key: { nameKey: 1 }, unique: true, name: 'nameKey_unique' },
-          // Suspended and in-flight organizations are found by state (the back office, recovery).
-          { key: { state: 1, _id: 1 }, name: 'state_id' },
-          // Partial: organizations stored before slugs existed have none until migrate() gives them one.
-          {
-            key: { slug: 1 },
-            unique: true,
-            name: 'slug_unique',
-            partialFilterExpression: { slug: { $type: 'string' } },
-          },
-        ],
+        { key: { nameKey: 1 }, unique: true, name: 'nameKey_unique' },
+        // Suspended and in-flight organizations are found by state (the back office, recovery).
+        { key: { state: 1, _id: 1 }, name: 'state_id' },
+        // Partial: organizations stored before slugs existed have none until migrate() gives them one.
+        {
+          key: { slug: 1 },
+          unique: true,
+          name: 'slug_unique',
+          partialFilterExpression: { slug: { $type: 'string' } },
+        },
       ],
-      [domains, [{ key: { organizationId: 1, _id: 1 }, name: 'organizationId_domain' }]],
+    ],
+    [domains, [{ key: { organizationId: 1, _id: 1 }, name: 'organizationId_domain' }]],
+    [
+      accounts,
       [
-        accounts,
-        [
-          // Partial: a host user linked without an email has none, and any number may lack one.
-          {
-            key: { email: 1 },
-            unique: true,
-            name: 'email_unique',
-            partialFilterExpression: { email: { $type: 'string' } },
-          },
-          {
-            key: { subject: 1 },
-            unique: true,
-            name: 'subject_unique',
-            partialFilterExpression: { subject: { $type: 'string' } },
-          },
-        ],
+        // Partial: a host user linked without an email has none, and any number may lack one.
+        {
+          key: { email: 1 },
+          unique: true,
+          name: 'email_unique',
+          partialFilterExpression: { email: { $type: 'string' } },
+        },
+        {
+          key: { subject: 1 },
+          unique: true,
+          name: 'subject_unique',
+          partialFilterExpression: { subject: { $type: 'string' } },
+        },
       ],
+    ],
+    [
+      memberships,
       [
-        memberships,
-        [
-          { key: { accountId: 1, organizationId: 1 }, unique: true, name: 'account_organization_unique' },
-          { key: { organizationId: 1, _id: 1 }, name: 'organizationId_id' },
-        ],
+        { key: { accountId: 1, organizationId: 1 }, unique: true, name: 'account_organization_unique' },
+        { key: { organizationId: 1, _id: 1 }, name: 'organizationId_id' },
       ],
+    ],
+    [
+      invitations,
       [
-        invitations,
-        [
-          { key: { organizationId: 1, email: 1 }, unique: true, name: 'organization_email_unique' },
-          { key: { tokenHash: 1 }, unique: true, name: 'tokenHash_unique' },
-          // Expired invitations go by themselves; until the TTL monitor runs, the core refuses them by date.
-          { key: { expiresAt: 1 }, name: 'expiresAt_ttl', expireAfterSeconds: 0 },
-        ],
+        { key: { organizationId: 1, email: 1 }, unique: true, name: 'organization_email_unique' },
+        { key: { tokenHash: 1 }, unique: true, name: 'tokenHash_unique' },
+        // Expired invitations go by themselves; until the TTL monitor runs, the core refuses them by date.
+        { key: { expiresAt: 1 }, name: 'expiresAt_ttl', expireAfterSeconds: 0 },
       ],
+    ],
+    [
+      sessions,
       [
-        sessions,
-        [
-          { key: { accountId: 1 }, name: 'accountId' },
-          { key: { membershipId: 1 }, name: 'membershipId' },
-          { key: { organizationId: 1 }, name: 'organizationId' },
-          // MongoDB removes expired sessions and refresh tokens itself.
-          { key: { expiresAt: 1 }, name: 'expiresAt_ttl', expireAfterSeconds: 0 },
-        ],
+        { key: { accountId: 1 }, name: 'accountId' },
+        { key: { membershipId: 1 }, name: 'membershipId' },
+        { key: { organizationId: 1 }, name: 'organizationId' },
+        // MongoDB removes expired sessions and refresh tokens itself.
+        { key: { expiresAt: 1 }, name: 'expiresAt_ttl', expireAfterSeconds: 0 },
       ],
+    ],
+    [
+      refreshTokens,
       [
-        refreshTokens,
-        [
-          { key: { sessionId: 1 }, name: 'sessionId' },
-          { key: { expiresAt: 1 }, name: 'expiresAt_ttl', expireAfterSeconds: 0 },
-        ],
+        { key: { sessionId: 1 }, name: 'sessionId' },
+        { key: { expiresAt: 1 }, name: 'expiresAt_ttl', expireAfterSeconds: 0 },
       ],
-      // Covers the page query's filter and its whole sort, ties included.
-      [auditEvents, [{ key: { organizationId: 1, at: -1, _id: -1 }, name: 'organizationId_at_id' }]],
-    ] as unknown as IndexPlan[]
+    ],
+    // Covers the page query's filter and its whole sort, ties included.
+    [auditEvents, [{ key: { organizationId: 1, at: -1, _id: -1 }, name: 'organizationId_at_id' }]],
+  ]
 
   return {
     records: mongoRecords(
       { organizations, accounts, memberships, invitations, domains, sessions, refreshTokens, auditEvents },
-      { migrate: () => buildIndexes(recordIndexes()), indexesBuilt: indexCheck(recordIndexes) },
+      { migrate: () => buildIndexes(recordIndexes), indexesBuilt: indexCheck(recordIndexes) },
     ),
     data: { collectionNames: Object.freeze([...declared.keys()]), ...data },
   }

@@ -102,7 +102,7 @@ export function mongoTenantData(strategy: MongoStrategy, options: TenantDataOpti
   return {
     ...methods,
     async migrate() {
-      await buildIndexes([[spaces as unknown as Collection<never>, dataSpaceIndexes]])
+      await buildIndexes([[spaces, dataSpaceIndexes]])
       await methods.migrate?.()
     },
     assertCapacity,
@@ -159,17 +159,16 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Stra
     const sharedName = (name: string) => `${prefix}data_${name}`
     // One set of collections for every tenant, built at deploy: a new index on a populated
     // collection is a long build, and no organization create should wait on it.
-    const sharedIndexPlan = (): IndexPlan[] =>
-      [...declared].map(([name, indexes]) => [
-        db.collection<never>(sharedName(name)),
-        sharedIndexes(indexes, tenantField) as IndexDescription[],
-      ])
+    const sharedIndexPlan: IndexPlan[] = [...declared].map(([name, indexes]) => [
+      db.collection(sharedName(name)),
+      sharedIndexes(indexes, tenantField) as IndexDescription[],
+    ])
     const indexesBuilt = indexCheck(sharedIndexPlan)
     return {
       async migrate() {
         for (const name of declared.keys())
           await db.createCollection(sharedName(name)).catch(ignoreCode(NAMESPACE_EXISTS))
-        await buildIndexes(sharedIndexPlan())
+        await buildIndexes(sharedIndexPlan)
       },
       provision: indexesBuilt,
       async drop(org) {
