@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { commitFate } from './postgres-commit-fate.js'
 import { checkOut } from './postgres-connection.js'
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg'
 
@@ -29,7 +30,11 @@ export async function inRecordTransaction<TResult>(pool: Pool, fn: () => Promise
   const scope: Scope = { pool, client, open: true, turn: Promise.resolve() }
   let broken: Error | undefined
   try {
-    await client.query('begin')
+    // Its id and backend, taken at once: what tells later whether a COMMIT that lost its answer landed.
+    const [, { rows }] = (await client.query(
+      'begin; select txid_current()::text as xid, pg_backend_pid() as pid',
+    )) as unknown as [unknown, QueryResult<{ xid: string; pid: number }>]
+    const { xid, pid } = rows[0]!
     let result: TResult
     try {
       result = await scopes.run(scope, fn)
@@ -41,11 +46,16 @@ export async function inRecordTransaction<TResult>(pool: Pool, fn: () => Promise
       throw err
     }
     scope.open = false
-    // The one answer that can be lost after the fact: the caller cannot tell whether it committed.
-    await client.query('commit').catch((failed: Error) => {
-      broken = failed
+    try {
+      await client.query('commit')
+    } catch (failed) {
+      // The one answer that can be lost after the fact: asked of the server, once it has settled.
+      broken = failed as Error
+      const fate = await commitFate(pool, pid, xid)
+      if (fate === 'committed') return result
+      if (fate === 'aborted') (failed as { refused?: boolean }).refused = true
       throw failed
-    })
+    }
     return result
   } finally {
     client.release(broken)
