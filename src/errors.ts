@@ -308,3 +308,29 @@ export class OrganizationRequiredError extends TenantryError {
     this.organizations = organizations
   }
 }
+
+/**
+ * A tenant's SQL statement broke a constraint other than a unique key (a foreign key, a check,
+ * `NOT NULL`, an exclusion constraint). The statement changed nothing; `cause` is the driver's error.
+ */
+export class ConstraintViolationError extends TenantryError {
+  static override code = 'CONSTRAINT_VIOLATION' as const
+}
+
+/**
+ * The database could not be reached in time: no pooled connection came free within
+ * `acquireTimeoutMs`, or the connection was lost mid-statement. Nothing is known to have
+ * changed; the request may be retried.
+ */
+export class DatabaseUnavailableError extends TenantryError {
+  static override code = 'DATABASE_UNAVAILABLE' as const
+  readonly retryable = true
+}
+
+/**
+ * The database is not at the schema this version of tenantry (or the host's declared
+ * migrations) expects: run `tenancy.migrate()` at deploy, before serving requests.
+ */
+export class MigrationRequiredError extends TenantryError {
+  static override code = 'MIGRATION_REQUIRED' as const
+}

@@ -1,5 +1,6 @@
 import type { ErrorCode } from '../error-code.js'
 import {
+  DatabaseUnavailableError,
   LimitReachedError,
   OrganizationRequiredError,
   PermissionDeniedError,
@@ -59,6 +60,9 @@ export const PROBLEMS: Record<string, { status: number; title: string } | undefi
   TOO_MANY_REQUESTS: { status: 429, title: 'Too many requests' },
   CAPACITY_EXCEEDED: { status: 503, title: 'No capacity for another organization' },
   QUERY_TIMEOUT: { status: 503, title: 'Query timed out' },
+  CONSTRAINT_VIOLATION: { status: 409, title: 'Constraint violated' },
+  DATABASE_UNAVAILABLE: { status: 503, title: 'Database unavailable' },
+  MIGRATION_REQUIRED: { status: 503, title: 'Migration required' },
 } satisfies Record<Exclude<ErrorCode | HttpErrorCode, UnansweredCode>, { status: number; title: string }>
 
 /**
@@ -84,6 +88,7 @@ export function toProblem(err: unknown): HttpResponse | null {
     headers['www-authenticate'] = bearerChallenge('insufficient_scope', err.message)
   if (err instanceof MethodNotAllowedError) headers.allow = err.allow.join(', ')
   if (err instanceof TooManyRequestsError) headers['retry-after'] = String(err.retryAfterSeconds)
+  if (err instanceof DatabaseUnavailableError) headers['retry-after'] = '1'
   const body = {
     type: `urn:tenantry:problem:${err.code.toLowerCase().replaceAll('_', '-')}`,
     title: problem.title,
