@@ -23,12 +23,25 @@ describe('cache invalidation across instances through Redis', () => {
     }
   })
 
-  async function instances() {
+  /** A's publishes fail while `dropping` is set, as on a lost connection; everything else is the real client. */
+  const lossy = { dropping: false }
+  afterEach(() => {
+    lossy.dropping = false
+  })
+
+  async function instances(options: { heartbeatMs?: number } = {}) {
     const store: Store = notesStore()
     const channel = `tenantry-test-${randomBytes(4).toString('hex')}:invalidate`
+    let count = 0
     const instance = () => {
       const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })
-      const invalidation = redisInvalidation({ client, channel })
+      const first = count++ === 0
+      const publisher = {
+        publish: (...args: [string, string]) =>
+          first && lossy.dropping ? Promise.reject(new Error('Connection is closed.')) : client.publish(...args),
+        duplicate: () => client.duplicate(),
+      }
+      const invalidation = redisInvalidation({ client: publisher, channel, ...options })
       opened.push({ client, invalidation })
       return {
         tenancy: createTenancy({
@@ -43,7 +56,7 @@ describe('cache invalidation across instances through Redis', () => {
     const [a, b] = [instance(), instance()]
     await Promise.all([a.invalidation.ready, b.invalidation.ready])
     await a.tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
-    return { a, b }
+    return { a, b, channel }
   }
 
   async function session(tenancy: Tenancy) {
@@ -155,11 +168,70 @@ describe('cache invalidation across instances through Redis', () => {
     await propagation(refused(b.tenancy, second.accessToken))
   })
 
+  it('refuses a logged-out token on the other instance within two and a half heartbeats when the logout’s publish is lost', async () => {
+    const { a, b } = await instances()
+    const first = await session(a.tenancy)
+    await b.tenancy.authenticate(first.accessToken) // cached on B for a minute
+    lossy.dropping = true
+    await a.tenancy.auth.logout(first.tenant as never)
+    const elapsed = await propagation(refused(b.tenancy, first.accessToken))
+    console.log(`a lost publish: the other instance refused the token after ${elapsed.toFixed(0)} ms`)
+    expect(elapsed).toBeLessThan(1_500) // two beats of 500 ms of silence, and the half beat that notices
+    expect(a.invalidation.pending).toBe(1)
+    // Once A's publishes go through again, the retried message lands and B trusts its cache again.
+    lossy.dropping = false
+    await propagation(async () => a.invalidation.pending === 0 && b.invalidation.healthy)
+    const second = await session(a.tenancy)
+    await b.tenancy.authenticate(second.accessToken)
+    await a.tenancy.auth.logout(second.tenant as never)
+    expect(await propagation(refused(b.tenancy, second.accessToken))).toBeLessThan(250)
+  })
+
+  it('publishes every change it could not publish, in order, once its connection is back', async () => {
+    const { a, channel } = await instances({ heartbeatMs: 50 })
+    const listener = new Redis(REDIS_URL)
+    const heard: string[] = []
+    try {
+      await listener.subscribe(channel)
+      listener.on('message', (_from: string, raw: string) => {
+        const { k, i } = JSON.parse(raw) as { k?: string; i?: string }
+        if (k) heard.push(`${k}:${i}`)
+      })
+      lossy.dropping = true
+      const sessions = [await session(a.tenancy), await session(a.tenancy), await session(a.tenancy)]
+      for (const { tenant } of sessions) await a.tenancy.auth.logout(tenant as never)
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      expect(heard).toEqual([])
+      lossy.dropping = false
+      await propagation(async () => a.invalidation.pending === 0)
+      await propagation(async () => heard.length >= 3)
+      expect(heard).toEqual(sessions.map(({ tenant }) => `session:${tenant.sessionId}`))
+    } finally {
+      listener.disconnect()
+    }
+  })
+
+  it('trusts its cache again once a silent instance is forgotten, or at once when it stops cleanly', async () => {
+    const { a, b } = await instances({ heartbeatMs: 20 })
+    lossy.dropping = true // A is cut off: no heartbeat reaches B
+    await propagation(async () => !b.invalidation.healthy)
+    // Sixty beats (1.2 s) without a word: taken for stopped, and B's cache is trusted again.
+    await propagation(async () => b.invalidation.healthy)
+    lossy.dropping = false
+    const c = await instances({ heartbeatMs: 20 })
+    c.a.invalidation.close()
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(c.b.invalidation.healthy).toBe(true)
+  })
+
   it('refuses a client that is not one, at start-up', () => {
     expect(() => redisInvalidation({ client: {} })).toThrow(TypeError)
     expect(() => redisInvalidation({ client: new Redis(REDIS_URL, { lazyConnect: true }), channel: '' })).toThrow(
       TypeError,
     )
+    expect(() =>
+      redisInvalidation({ client: new Redis(REDIS_URL, { lazyConnect: true }), heartbeatMs: 0 }),
+    ).toThrow(TypeError)
     expect(() => createTenancy({ auth: TEST_AUTH, cache: { invalidation: {} as never } })).toThrow(TypeError)
   })
 })
