@@ -16,17 +16,14 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
  */
 describe('cache invalidation across instances through Redis', () => {
   const opened: { client: Redis; invalidation: RedisInvalidation }[] = []
-  afterEach(() => {
-    for (const { client, invalidation } of opened.splice(0)) {
-      invalidation.close()
-      client.disconnect()
-    }
-  })
-
   /** A's publishes fail while `dropping` is set, as on a lost connection; everything else is the real client. */
   const lossy = { dropping: false }
   afterEach(() => {
     lossy.dropping = false
+    for (const { client, invalidation } of opened.splice(0)) {
+      invalidation.close()
+      client.disconnect()
+    }
   })
 
   async function instances(options: { heartbeatMs?: number } = {}) {
@@ -212,7 +209,7 @@ describe('cache invalidation across instances through Redis', () => {
   })
 
   it('trusts its cache again once a silent instance is forgotten, or at once when it stops cleanly', async () => {
-    const { a, b } = await instances({ heartbeatMs: 20 })
+    const { b } = await instances({ heartbeatMs: 20 })
     lossy.dropping = true // A is cut off: no heartbeat reaches B
     await propagation(async () => !b.invalidation.healthy)
     // Sixty beats (1.2 s) without a word: taken for stopped, and B's cache is trusted again.
@@ -229,9 +226,9 @@ describe('cache invalidation across instances through Redis', () => {
     expect(() => redisInvalidation({ client: new Redis(REDIS_URL, { lazyConnect: true }), channel: '' })).toThrow(
       TypeError,
     )
-    expect(() =>
-      redisInvalidation({ client: new Redis(REDIS_URL, { lazyConnect: true }), heartbeatMs: 0 }),
-    ).toThrow(TypeError)
+    expect(() => redisInvalidation({ client: new Redis(REDIS_URL, { lazyConnect: true }), heartbeatMs: 0 })).toThrow(
+      TypeError,
+    )
     expect(() => createTenancy({ auth: TEST_AUTH, cache: { invalidation: {} as never } })).toThrow(TypeError)
   })
 })
