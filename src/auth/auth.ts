@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import bcrypt from 'bcrypt'
 import jwt from 'jsonwebtoken'
 import { z } from 'zod'
@@ -14,6 +13,7 @@ import {
 import { BoundedQueue } from '../lib/bounded-queue.js'
 import { Keyring, type Jwk } from '../lib/keyring.js'
 import { LoginThrottle } from '../lib/login-throttle.js'
+import { PasswordCheck } from './password-check.js'
 import * as fields from '../lib/fields.js'
 import { parseInput } from '../lib/parse-input.js'
 import { parseAuthOptions, type AuthOptions } from './auth-options.js'
@@ -65,7 +65,7 @@ export class Auth {
   readonly #throttle: LoginThrottle
   readonly #audit: AuditLog
   readonly #sessions: Sessions
-  #dummyHash: Promise<string> | undefined
+  readonly #passwords: PasswordCheck
 
   constructor(store: Store, options: AuthOptions, services: { cache: TenantCache; audit: AuditLog }) {
     const parsed = parseAuthOptions(options)
@@ -107,6 +107,7 @@ export class Auth {
       maxQueued: parsed.maxQueuedHashes,
       onFull: () => new TooManyRequestsError('too many password operations are queued; retry shortly', 1),
     })
+    this.#passwords = new PasswordCheck(store, this.#hashing, parsed.bcryptCost)
     this.#newHashes = new BoundedQueue({
       concurrency: parsed.maxConcurrentHashes,
       maxQueued: parsed.maxQueuedHashes,
@@ -144,26 +145,13 @@ export class Auth {
   ): Promise<IssuedTokens> {
     const { email, password, organizationName } = parseInput(loginSchema, credentials)
     const clientAddress = context.clientAddress ?? null
-    const account = await this.verifyCredentials(email, password, context)
+    const { account, matched } = await this.#check(email, password, context)
     // Stryker disable next-line ArrayDeclaration: no account: the login fails below
-    const memberships = account ? await this.#activeMemberships(account.id) : []
-    if (!account || memberships.length === 0) {
-      // Each organization of a known account sees the failed attempt in its trail.
-      const known = account ?? (await this.#store.records.accounts.find({ email: email.trim().toLowerCase() }))
-      const organizations = known
-        ? (await this.#store.records.memberships.list({ accountId: known.id })).map(
-            (membership) => membership.organizationId,
-          )
-        : []
-      for (const organizationId of organizations.length > 0 ? organizations : [null]) {
-        await this.#audit.record({
-          type: 'login.failed',
-          organizationId,
-          accountId: known?.id,
-          clientAddress,
-          details: { reason: 'invalid_credentials' },
-        })
-      }
+    const memberships = matched && account ? await this.#activeMemberships(account.id) : []
+    if (!matched || !account || memberships.length === 0) {
+      // Recorded off the answer path: a known email must fail as fast as an unknown one.
+      const at = new Date()
+      this.#audit.defer(() => this.#recordFailedLogin(account, clientAddress, at))
       throw new InvalidCredentialsError()
     }
     let chosen = memberships[0]!
@@ -200,6 +188,16 @@ export class Auth {
     password: string,
     context: { clientAddress?: string } = {},
   ): Promise<AccountRecord | null> {
+    const { account, matched } = await this.#check(email, password, context)
+    return matched ? account : null
+  }
+
+  /** The account with this email, if any, and whether `password` is its password, in the same time either way. */
+  async #check(
+    email: string,
+    password: string,
+    context: { clientAddress?: string },
+  ): Promise<{ account: AccountRecord | null; matched: boolean }> {
     try {
       await this.#throttle.attempt(email, context.clientAddress)
     } catch (err) {
@@ -212,15 +210,25 @@ export class Auth {
         })
       throw err
     }
-    const account = await this.#store.records.accounts.find({ email: email.trim().toLowerCase() })
-    const hash = account?.passwordHash ?? (await this.#getDummyHash())
-    const passwordMatches = await this.#hashing.run(() => bcrypt.compare(password, hash))
-    // bcrypt compares only the first 72 bytes and stops at a NUL, so "stored password + anything"
-    // would match; no stored password can be like that, so such input is simply wrong. The
-    // comparison above still ran, so this answer takes as long as any other.
-    if (!account || !passwordMatches || !fields.password.safeParse(password).success) return null
-    await this.#upgradeHash(account, password)
-    return account
+    return this.#passwords.check(email, password)
+  }
+
+  /** Each organization of a known account sees the failed attempt in its trail, written at once. */
+  async #recordFailedLogin(account: AccountRecord | null, clientAddress: string | null, at: Date): Promise<void> {
+    const memberships = account ? await this.#store.records.memberships.list({ accountId: account.id }) : []
+    const organizations = memberships.length > 0 ? memberships.map((m) => m.organizationId) : [null]
+    await Promise.all(
+      organizations.map((organizationId) =>
+        this.#audit.record({
+          type: 'login.failed',
+          organizationId,
+          accountId: account?.id,
+          clientAddress,
+          at,
+          details: { reason: 'invalid_credentials' },
+        }),
+      ),
+    )
   }
 
   /**
@@ -363,31 +371,5 @@ export class Auth {
    */
   async countAttempt(email: string, clientAddress: string | undefined): Promise<void> {
     await this.#throttle.attempt(email, clientAddress)
-  }
-
-  /**
-   * Rehashes at the configured cost when the stored hash is cheaper (the cost went up since it
-   * was made): the only moment the plain password is at hand. Best effort: a busy hashing queue
-   * or a store error leaves the old hash, which still works, and never fails the login.
-   */
-  async #upgradeHash(account: AccountRecord, password: string): Promise<void> {
-    if (account.passwordHash === null || bcrypt.getRounds(account.passwordHash) >= this.#bcryptCost) return
-    try {
-      const passwordHash = await this.#hashing.run(() => bcrypt.hash(password, this.#bcryptCost))
-      // Only over the hash that was checked: a password change that landed meanwhile must not be
-      // undone by writing the old password's hash back.
-      await this.#store.records.accounts.update(account.id, { passwordHash }, { passwordHash: account.passwordHash })
-    } catch {
-      // Keep the old hash; the next login tries again.
-    }
-  }
-
-  #getDummyHash(): Promise<string> {
-    this.#dummyHash ??= bcrypt.hash(randomBytes(16).toString('hex'), this.#bcryptCost)
-    // A failed attempt must not poison every later unknown-email login. (Nothing here can make
-    // bcrypt fail to hash a random string at a cost checked at start-up: no test can reach this.)
-    // Stryker disable next-line ArrowFunction: guards a bcrypt failure no test can cause
-    this.#dummyHash.catch(() => (this.#dummyHash = undefined))
-    return this.#dummyHash
   }
 }

@@ -14,6 +14,8 @@ export interface AuditInput {
   clientAddress?: string | null
   /** Plain facts only: never a password, hash or token. */
   details?: Record<string, string | number | boolean>
+  /** When it happened, if it is recorded later (`defer`). Default: now. */
+  at?: Date
 }
 
 /** The audit trail as a member reads it: `tenancy.audit.list(tenant, { limit: 50 })`. */
@@ -37,6 +39,7 @@ export class AuditLog implements AuditTrail {
   readonly #store: Store
   readonly #roles: Roles
   readonly #onAudit: ((event: AuditEvent) => void) | undefined
+  readonly #deferred = new Set<Promise<void>>()
 
   constructor(store: Store, roles: Roles, onAudit: ((event: AuditEvent) => void) | undefined) {
     if (onAudit !== undefined && typeof onAudit !== 'function')
@@ -57,7 +60,17 @@ export class AuditLog implements AuditTrail {
   async listFor(organizationId: string, page: AuditPage): Promise<AuditEvent[]> {
     const audit = this.#store.records.audit
     if (!audit) throw new TypeError('tenantry: this store keeps no audit events (its records have no audit group)')
+    // A reader in this process sees every event that happened before it asked.
+    await Promise.all(this.#deferred)
     return audit.list(organizationId, page)
+  }
+
+  /** Records off the caller's path (a failed login answers before its events are written). */
+  defer(write: () => Promise<void>): void {
+    const pending = write()
+      .catch(() => {})
+      .finally(() => this.#deferred.delete(pending))
+    this.#deferred.add(pending)
   }
 
   async record(input: AuditInput): Promise<void> {
@@ -67,7 +80,7 @@ export class AuditLog implements AuditTrail {
       organizationId: input.organizationId,
       accountId: input.accountId ?? null,
       clientAddress: input.clientAddress ?? null,
-      at: new Date(),
+      at: input.at ?? new Date(),
       details: input.details ?? {},
     }
     // Events without an organization (a login with an unknown email) go to the hook only.
