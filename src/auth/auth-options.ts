@@ -1,3 +1,4 @@
+import type { SessionLimits } from './session-throttle.js'
 import { availableParallelism } from 'node:os'
 import type { SigningKey } from '../lib/keyring.js'
 import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible'
@@ -40,6 +41,8 @@ export interface AuthOptions {
   maxQueuedHashes?: number
   /** Login attempts allowed per account and per client address before 429. */
   loginLimits?: LoginLimits
+  /** Refreshes and switches per session and per account, and live sessions per account. */
+  sessionLimits?: SessionLimits
   /**
    * Organizations and accounts one client address may create (`POST /org/create`), a
    * rate-limiter-flexible limiter or `false`. Default: 20 per 15 minutes, counted apart from logins.
@@ -49,9 +52,9 @@ export interface AuthOptions {
 
 /** The options with every default applied. */
 export type ParsedAuthOptions = Required<
-  Omit<AuthOptions, 'secret' | 'keys' | 'signingKeyId' | 'loginLimits' | 'signUpLimit'>
+  Omit<AuthOptions, 'secret' | 'keys' | 'signingKeyId' | 'loginLimits' | 'sessionLimits' | 'signUpLimit'>
 > &
-  Pick<AuthOptions, 'secret' | 'keys' | 'signingKeyId' | 'loginLimits'> & { signUpLimit: RateLimiterAbstract | false }
+  Pick<AuthOptions, 'secret' | 'keys' | 'signingKeyId' | 'loginLimits' | 'sessionLimits'> & { signUpLimit: RateLimiterAbstract | false }
 
 /** Checks the options when the tenancy is created: a `TypeError` for each mistake, never a failing first request. */
 export function parseAuthOptions(options: AuthOptions): ParsedAuthOptions {
@@ -69,6 +72,7 @@ export function parseAuthOptions(options: AuthOptions): ParsedAuthOptions {
     maxConcurrentHashes = Math.max(1, availableParallelism() - 1),
     maxQueuedHashes = 64,
     loginLimits,
+    sessionLimits,
     signUpLimit = new RateLimiterMemory({ points: 20, duration: 15 * 60 }),
   } = options ?? ({} as AuthOptions)
   if (secret === undefined && keys === undefined) {
@@ -121,6 +125,7 @@ export function parseAuthOptions(options: AuthOptions): ParsedAuthOptions {
     maxConcurrentHashes,
     maxQueuedHashes,
     loginLimits,
+    sessionLimits,
     signUpLimit,
   }
 }

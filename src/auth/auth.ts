@@ -14,6 +14,7 @@ import { BoundedQueue } from '../lib/bounded-queue.js'
 import { Keyring, type Jwk } from '../lib/keyring.js'
 import { LoginThrottle } from '../lib/login-throttle.js'
 import { PasswordCheck } from './password-check.js'
+import { SessionThrottle } from './session-throttle.js'
 import * as fields from '../lib/fields.js'
 import { parseInput } from '../lib/parse-input.js'
 import { parseAuthOptions, type AuthOptions } from './auth-options.js'
@@ -86,6 +87,7 @@ export class Auth {
     this.#sessions = new Sessions({
       store,
       ...services,
+      throttle: new SessionThrottle(parsed.sessionLimits),
       refreshIdleMs: parsed.refreshIdleSeconds * 1000,
       sessionLifetimeMs: parsed.sessionLifetimeSeconds * 1000,
       expiresIn: parsed.expiresIn,
@@ -236,11 +238,12 @@ export class Auth {
    * belong to is `OrganizationNotFoundError`, exactly as a name no organization has.
    */
   async switchOrganization(
-    tenant: Pick<MemberTenant, 'member'>,
+    tenant: Pick<MemberTenant, 'member'> & { sessionId?: string },
     organizationName: string,
     context: { clientAddress?: string } = {},
   ): Promise<IssuedTokens> {
     const { name } = parseInput(z.object({ name: fields.organizationName }), { name: organizationName })
+    await this.#sessions.attempt(tenant.sessionId ?? tenant.member.accountId, tenant.member.accountId)
     const account = await this.#store.records.accounts.find({ id: tenant.member.accountId })
     const key = organizationNameKey(name)
     const target = account
@@ -248,7 +251,11 @@ export class Auth {
       : undefined
     if (!account || !target) throw new OrganizationNotFoundError('no organization has this name')
     if (target.organization.state === 'suspended') throw new OrganizationSuspendedError()
-    const tokens = await this.#sessions.start(account, target.membership, target.organization)
+    // The organization the session is already for: the same session, not one more.
+    const tokens =
+      tenant.sessionId !== undefined && target.membership.id === tenant.member.id
+        ? await this.#sessions.reissue(tenant.sessionId, account, target.membership, target.organization)
+        : await this.#sessions.start(account, target.membership, target.organization)
     await this.#audit.record({
       type: 'login.succeeded',
       organizationId: target.organization.id,

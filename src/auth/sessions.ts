@@ -7,6 +7,7 @@ import type { Store } from '../store.js'
 import type { AccountRecord, MembershipRecord, OrganizationRecord, SessionRecord } from '../control/records.js'
 import { effectiveRole } from '../members/roles.js'
 import type { TenantCache } from '../context/tenant-cache.js'
+import type { SessionThrottle } from './session-throttle.js'
 
 /** What an access token is issued for: an account, as one membership, with the role it has now. */
 export interface TokenGrant {
@@ -40,6 +41,7 @@ export class Sessions {
   readonly #sessionLifetimeMs: number
   readonly #expiresIn: number
   readonly #signAccessToken: (grant: TokenGrant, sessionId: string) => string
+  readonly #throttle: SessionThrottle
 
   constructor(options: {
     store: Store
@@ -49,6 +51,7 @@ export class Sessions {
     sessionLifetimeMs: number
     expiresIn: number
     signAccessToken: (grant: TokenGrant, sessionId: string) => string
+    throttle: SessionThrottle
   }) {
     this.#store = options.store
     this.#cache = options.cache
@@ -57,6 +60,7 @@ export class Sessions {
     this.#sessionLifetimeMs = options.sessionLifetimeMs
     this.#expiresIn = options.expiresIn
     this.#signAccessToken = options.signAccessToken
+    this.#throttle = options.throttle
   }
 
   async start(
@@ -75,7 +79,44 @@ export class Sessions {
       expiresAt: new Date(now + this.#sessionLifetimeMs),
     }
     await this.#store.records.sessions.insert(session)
+    await this.#endOldest(account.id)
     return this.#issue(grantFor(account, membership, organization), session, now)
+  }
+
+  /**
+   * A new token pair in the session the caller already holds (a switch to the organization it is
+   * for): counted against the session's limits, and no session added.
+   */
+  async reissue(
+    sessionId: string,
+    account: Pick<AccountRecord, 'id' | 'tokenVersion'>,
+    membership: Pick<MembershipRecord, 'id' | 'organizationId' | 'role'>,
+    organization: Pick<OrganizationRecord, 'ownerId'>,
+  ): Promise<IssuedTokens> {
+    const now = Date.now()
+    const session = await this.#store.records.sessions.find(sessionId)
+    if (!session || session.expiresAt.getTime() <= now || session.membershipId !== membership.id)
+      return this.start(account, membership, organization)
+    return this.#issue(grantFor(account, membership, organization), session, now)
+  }
+
+  /** Counts a refresh or switch against the session's and the account's limits (429 past them). */
+  attempt(sessionId: string, accountId: string): Promise<void> {
+    return this.#throttle.attempt(sessionId, accountId)
+  }
+
+  /** Ends the account's oldest sessions past `maxSessions`, with their refresh tokens. */
+  async #endOldest(accountId: string): Promise<void> {
+    const live = await this.#store.records.sessions.list({ accountId })
+    for (const old of live.slice(0, Math.max(0, live.length - this.#throttle.maxSessions))) {
+      await this.end(old.id)
+      await this.#audit.record({
+        type: 'sessions.revoked',
+        organizationId: old.organizationId,
+        accountId,
+        details: { reason: 'session_limit' },
+      })
+    }
   }
 
   /**
@@ -124,6 +165,13 @@ export class Sessions {
     if (found.token.expiresAt.getTime() <= now) throw new RefreshTokenInvalidError()
     const session = await this.#store.records.sessions.find(found.token.sessionId)
     if (!session || session.expiresAt.getTime() <= now) throw new RefreshTokenInvalidError()
+    try {
+      await this.#throttle.attempt(session.id, session.accountId)
+    } catch (err) {
+      // Refused, not spent: the token works again once the limit allows.
+      await this.#store.records.sessions.releaseRefreshToken(hash, usedAt, found.token.expiresAt)
+      throw err
+    }
     const [account, membership, organization] = await Promise.all([
       this.#store.records.accounts.find({ id: session.accountId }),
       this.#store.records.memberships.find({ id: session.membershipId }),

@@ -159,6 +159,8 @@ export interface InvitationRecords {
 export interface SessionRecords {
   insert(session: SessionRecord): Promise<void>
   find(id: string): Promise<SessionRecord | null>
+  /** The account's sessions that have not expired, oldest first (by `createdAt`, then id). */
+  list(query: { accountId: string }): Promise<SessionRecord[]>
   /** Deletes the matching sessions and their refresh tokens. Idempotent. */
   delete(query: SessionQuery): Promise<void>
   insertRefreshToken(token: RefreshTokenRecord): Promise<void>

@@ -190,6 +190,19 @@ export function describeMembershipRecords(subject: RecordStoreUnderTest<RecordSt
       expect(await records.sessions.consumeRefreshToken('unknown', new Date())).toBeNull()
     })
 
+    it('lists an account’s live sessions oldest first, and no one else’s', async () => {
+      const records = await subject.create()
+      const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds))
+      const newest = session({ createdAt: at(3) })
+      const oldest = session({ accountId: newest.accountId, createdAt: at(1) })
+      const middle = session({ accountId: newest.accountId, createdAt: at(2) })
+      const expired = session({ accountId: newest.accountId, createdAt: at(0), expiresAt: new Date(Date.now() - 1000) })
+      const someoneElse = session({ createdAt: at(0) })
+      for (const s of [newest, oldest, expired, someoneElse, middle]) await records.sessions.insert(s)
+      expect(await records.sessions.list({ accountId: newest.accountId })).toEqual([oldest, middle, newest])
+      expect(await records.sessions.list({ accountId: 'no such account' })).toEqual([])
+    })
+
     it('deletes sessions by id, by account or by organization, with their refresh tokens, and nothing else', async () => {
       const records = await subject.create()
       const [a, b, c] = [session(), session(), session()]

@@ -201,6 +201,13 @@ export function memoryRecords(): Required<Omit<RecordStore, 'transaction' | 'mig
         const session = sessions.get(id)
         return session ? structuredClone(session) : null
       },
+      async list({ accountId }) {
+        const now = Date.now()
+        return [...sessions.values()]
+          .filter((session) => session.accountId === accountId && session.expiresAt.getTime() > now)
+          .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1))
+          .map((session) => structuredClone(session))
+      },
       async delete(query) {
         const [field, value] = Object.entries(query)[0] as [keyof SessionRecord, string]
         for (const session of sessions.values()) {
@@ -221,7 +228,8 @@ export function memoryRecords(): Required<Omit<RecordStore, 'transaction' | 'mig
         if (consumed) {
           Object.assign(token, { usedAt, retryUntil: null })
           const used = usedBySession.get(token.sessionId) ?? []
-          used.push(hash)
+          // A token released and consumed again (a suspension, a throttled refresh) counts once.
+          if (!used.includes(hash)) used.push(hash)
           while (used.length > USED_TOKENS_KEPT) refreshTokens.delete(used.shift()!)
           usedBySession.set(token.sessionId, used)
         }

@@ -252,6 +252,14 @@ export function mongoRecords(
         const { _id, ...rest } = doc
         return { id: _id, ...rest }
       },
+      async list({ accountId }) {
+        // The TTL monitor runs once a minute: an expired session may still be there.
+        const docs = await sessions
+          .find({ accountId, expiresAt: { $gt: new Date() } })
+          .sort({ createdAt: 1, _id: 1 })
+          .toArray()
+        return docs.map(({ _id, ...rest }) => ({ id: _id, ...rest }))
+      },
       async delete(query) {
         const filter = 'id' in query ? { _id: query.id } : query
         // In batches: one $in of every session of a large organization would pass 16 MB.
