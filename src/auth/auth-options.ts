@@ -54,7 +54,9 @@ export interface AuthOptions {
 export type ParsedAuthOptions = Required<
   Omit<AuthOptions, 'secret' | 'keys' | 'signingKeyId' | 'loginLimits' | 'sessionLimits' | 'signUpLimit'>
 > &
-  Pick<AuthOptions, 'secret' | 'keys' | 'signingKeyId' | 'loginLimits' | 'sessionLimits'> & { signUpLimit: RateLimiterAbstract | false }
+  Pick<AuthOptions, 'secret' | 'keys' | 'signingKeyId' | 'loginLimits' | 'sessionLimits'> & {
+    signUpLimit: RateLimiterAbstract | false
+  }
 
 /** Checks the options when the tenancy is created: a `TypeError` for each mistake, never a failing first request. */
 export function parseAuthOptions(options: AuthOptions): ParsedAuthOptions {

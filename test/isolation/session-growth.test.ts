@@ -32,7 +32,11 @@ const outcome = (call: Promise<unknown>) =>
   )
 
 /** A client that switches back and forth and refreshes as fast as it can, keeping its refresh token chain. */
-async function switchAndRefresh(tenancy: Tenancy, tokens: { accessToken: string; refreshToken: string }, rounds: number) {
+async function switchAndRefresh(
+  tenancy: Tenancy,
+  tokens: { accessToken: string; refreshToken: string },
+  rounds: number,
+) {
   const codes = new Map<string, number>()
   const count = (code: string) => codes.set(code, (codes.get(code) ?? 0) + 1)
   const tenant = await tenancy.authenticate(tokens.accessToken)
