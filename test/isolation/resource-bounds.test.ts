@@ -75,7 +75,7 @@ const ATTACKS: [string, Record<string, unknown>, string | string[]][] = [
         },
       ],
     },
-    'QUERY_LIMIT',
+    ['QUERY_LIMIT', 'QUERY_TIMEOUT'],
   ],
   [
     'a $reduce that doubles a string forty times',
