@@ -35,7 +35,7 @@ import {
   updateResult,
   valueAt,
 } from './memory-documents.js'
-import { bounded, boundedContext, checkSupported } from './query-engine.js'
+import { bounded, boundedContext, checkSupported, DEFAULT_MAX_ALLOCATION } from './query-engine.js'
 
 // `$where` and `$function` run code; no filter a tenant's request builds should ever do that.
 const queryOptions = { scriptEnabled: false, context: boundedContext } as const
@@ -47,6 +47,8 @@ export interface MemoryCollectionOptions {
   indexes?: readonly IndexSpec[]
   /** The time limit of an operation that gives none. Default 5,000 ms. */
   maxTimeMS?: number
+  /** The values (array elements, characters, fields) one operation may make. Default 4,000,000. */
+  maxAllocation?: number
   /** The documents of another collection a `$lookup`, `$graphLookup` or `$unionWith` names; `undefined` if it has none. */
   resolveCollection?: (name: string) => MemoryCollection | undefined
 }
@@ -69,11 +71,13 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
   #documents = new Map<unknown, T>()
   readonly #unique: readonly (readonly string[])[]
   readonly #maxTimeMS: number
+  readonly #maxAllocation: number
   readonly #resolveCollection: MemoryCollectionOptions['resolveCollection']
 
   constructor(options: MemoryCollectionOptions = {}) {
     this.#unique = (options.indexes ?? []).filter((index) => index.unique).map((index) => Object.keys(index.key))
     this.#maxTimeMS = options.maxTimeMS ?? DEFAULT_MAX_TIME_MS
+    this.#maxAllocation = options.maxAllocation ?? DEFAULT_MAX_ALLOCATION
     this.#resolveCollection = options.resolveCollection
   }
 
@@ -232,7 +236,7 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
 
   /** One operation under its time limit, with every engine failure a typed error. */
   #run<R>(options: ReadOptions, run: () => R): R {
-    return bounded(options.maxTimeMS || this.#maxTimeMS, run)
+    return bounded(options.maxTimeMS || this.#maxTimeMS, run, this.#maxAllocation)
   }
 
   #pipelineOptions(options: ReadOptions) {

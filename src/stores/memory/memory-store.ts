@@ -5,7 +5,7 @@ import { OrganizationNotFoundError } from '../../errors.js'
 import type { OrganizationRecord } from '../../control/records.js'
 import type { TenantDataProvider } from '../../data/tenant-data-provider.js'
 import type { Store } from '../../store.js'
-import { MemoryCollection } from './memory-collection.js'
+import { MemoryCollection, type MemoryCollectionOptions } from './memory-collection.js'
 import { memoryRecords } from './memory-records.js'
 
 export interface MemoryStoreOptions {
@@ -24,6 +24,12 @@ export interface MemoryStoreOptions {
    * in milliseconds: past it, `QueryTimeoutError`. Default 5,000.
    */
   maxTimeMS?: number
+  /**
+   * How many values (array elements, string characters, object fields) one operation on a
+   * tenant's data may make, whatever it frees meanwhile: past it, `QueryLimitError`. Default
+   * 4,000,000, some 100 MB of heap at worst.
+   */
+  maxAllocation?: number
 }
 
 /**
@@ -44,7 +50,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   const tenantField = strategy === 'shared' ? parseTenantField(options.tenantField) : undefined
   if (options.maxTimeMS !== undefined && !(Number.isSafeInteger(options.maxTimeMS) && options.maxTimeMS > 0))
     throw new TypeError('tenantry: memoryStore maxTimeMS must be a positive whole number of milliseconds')
-  return { records: memoryRecords(), data: partitionedData(declared, tenantField, options.maxTimeMS) }
+  if (
+    options.maxAllocation !== undefined &&
+    !(Number.isSafeInteger(options.maxAllocation) && options.maxAllocation > 0)
+  )
+    throw new TypeError('tenantry: memoryStore maxAllocation must be a positive whole number of values')
+  const { maxTimeMS, maxAllocation } = options
+  return { records: memoryRecords(), data: partitionedData(declared, tenantField, { maxTimeMS, maxAllocation }) }
 }
 
 /**
@@ -57,7 +69,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
 function partitionedData(
   declared: Map<string, IndexSpec[]>,
   tenantField: string | undefined,
-  maxTimeMS: number | undefined,
+  bounds: Pick<MemoryCollectionOptions, 'maxTimeMS' | 'maxAllocation'>,
 ): TenantDataProvider {
   const spaces = new Map<string, Map<string, MemoryCollection>>()
   const keyOf = (org: Pick<OrganizationRecord, 'id' | 'dataKey'>) => (tenantField === undefined ? org.dataKey : org.id)
@@ -80,7 +92,7 @@ function partitionedData(
         if (!declared.has(collection)) return undefined
         let found = space.get(collection)
         if (!found) {
-          found = new MemoryCollection({ indexes: declared.get(collection), maxTimeMS, resolveCollection: partition })
+          found = new MemoryCollection({ indexes: declared.get(collection), ...bounds, resolveCollection: partition })
           space.set(collection, found)
         }
         return found
