@@ -94,6 +94,19 @@ export function usePostgresDatabase() {
       state.schemas.push(schema)
       return schema
     },
+    /** Runs `statements` as a superuser in this database (rows no role of the app could write). */
+    async asSuperuser(text: string, values: unknown[] = []): Promise<pg.QueryResult> {
+      if (!state.database) throw new Error('usePostgresDatabase: the database is made in beforeAll')
+      const url = new URL(POSTGRES_URL)
+      url.pathname = `/${state.database}`
+      const admin = new pg.Client({ connectionString: url.toString() })
+      await admin.connect()
+      try {
+        return await admin.query(text, values)
+      } finally {
+        await admin.end()
+      }
+    },
     role: () => {
       const role = unique('tenantry_tenant')
       state.roles.push(role)

@@ -1,9 +1,10 @@
-import type { Pool, PoolClient } from 'pg'
+import type { Pool } from 'pg'
 import type { OrganizationRecord } from '../../control/records.js'
 import type { SqlClient } from '../../data/sql-client.js'
 import type { TenantDataProvider } from '../../data/tenant-data-provider.js'
 import { ensureRole, identifier, lockedTransaction, once, TABLES_NOT_COLLECTIONS } from './postgres-setup.js'
 import { run } from './postgres-scope.js'
+import { makeTenantTable, qualified } from './postgres-tenant-tables.js'
 import { runTenantStatement, runTenantTransaction, TENANT_SETTING } from './postgres-transaction.js'
 
 export interface RlsDataOptions {
@@ -63,11 +64,6 @@ export function postgresRlsData(pool: Pool, options: RlsDataOptions): TenantData
   }
 }
 
-/** `app.notes` → `"app"."notes"`. */
-function qualified(table: string): string {
-  return table.split('.').map(identifier).join('.')
-}
-
 /**
  * Applies the host's migrations, then makes every declared table a tenant table: `tenant_id`
  * (added if missing, defaulting to the transaction's tenant), no unique key without it, row-level
@@ -96,48 +92,4 @@ async function prepare(pool: Pool, options: RlsDataOptions): Promise<void> {
     }
     for (const table of tables) await makeTenantTable(client, table, identifier(tenantRole))
   })
-}
-
-async function makeTenantTable(client: PoolClient, table: string, role: string): Promise<void> {
-  const name = qualified(table)
-  const { rows: found } = await client.query<{ oid: number | null }>('select to_regclass($1)::oid as oid', [name])
-  const oid = found[0]?.oid
-  if (!oid) throw new Error(`tenantry: table ${table} does not exist: create it in migrations, before declaring it`)
-  const { rows: column } = await client.query<{ type: string }>(
-    `select format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = $1 and attname = 'tenant_id' and not attisdropped`,
-    [oid],
-  )
-  // Added without a default first: a default given with the column is evaluated right away,
-  // where no tenant is set. A table with rows already cannot be given owners: NOT NULL refuses it.
-  if (column.length === 0) await client.query(`alter table ${name} add column tenant_id text`)
-  else if (column[0]!.type !== 'text')
-    throw new Error(`tenantry: ${table}.tenant_id must be text, not ${column[0]!.type}`)
-  await client.query(
-    `alter table ${name} alter column tenant_id set default current_setting('${TENANT_SETTING}'), alter column tenant_id set not null`,
-  )
-  // A unique key across tenants answers "taken" for another tenant's value: an oracle.
-  const { rows: unique } = await client.query<{ index: string }>(
-    `select i.indexrelid::regclass::text as index from pg_index i
-     where i.indrelid = $1 and i.indisunique
-       and not exists (select 1 from pg_attribute a where a.attrelid = i.indrelid and a.attname = 'tenant_id' and a.attnum = any(i.indkey))`,
-    [oid],
-  )
-  if (unique.length > 0)
-    throw new Error(
-      `tenantry: ${table}'s unique ${unique.map((row) => row.index).join(', ')} must include tenant_id (primary key (tenant_id, id)): a key unique across tenants tells one tenant what another holds`,
-    )
-  const policy = `tenant_id = current_setting('${TENANT_SETTING}', true)`
-  await client.query(`alter table ${name} enable row level security, force row level security`)
-  await client.query(`drop policy if exists tenantry_tenant on ${name}`)
-  await client.query(`create policy tenantry_tenant on ${name} using (${policy}) with check (${policy})`)
-  const namespace = table.includes('.') ? identifier(table.split('.')[0]!) : 'public'
-  await client.query(`grant usage on schema ${namespace} to ${role}`)
-  await client.query(`grant select, insert, update, delete on ${name} to ${role}`)
-  // Serial columns' sequences: a tenant's insert draws from them.
-  const { rows: sequences } = await client.query<{ sequence: string }>(
-    `select pg_get_serial_sequence($1, attname) as sequence from pg_attribute
-     where attrelid = $2 and attnum > 0 and not attisdropped and pg_get_serial_sequence($1, attname) is not null`,
-    [name, oid],
-  )
-  for (const { sequence } of sequences) await client.query(`grant usage, select on sequence ${sequence} to ${role}`)
 }
