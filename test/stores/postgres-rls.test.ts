@@ -23,12 +23,12 @@ const POOLS = ['one message at a time', 'pipelined'] as const
 const poolOf = (mode: (typeof POOLS)[number]) => (mode === 'pipelined' ? database.pipelinedPool : database.pool)
 
 async function setUp(pool = database.pool, more: (notes: string) => string[] = () => []) {
-  const role = database.role()
-  const notes = `notes_${role.slice(-12)}`
+  const role = database.tenantRole
+  const schema = database.fresh()
+  const notes = `notes_${schema.slice(-12)}`
   const options = {
-    schema: database.fresh(),
+    schema,
     strategy: 'rls',
-    tenantRole: role,
     migrations: [...hostMigrations(role, notes), ...more(notes)],
     tables: [notes, `${notes}_tags`],
   } as const
@@ -105,12 +105,10 @@ describe("the PostgreSQL store's 'rls' strategy", () => {
   })
 
   it('refuses, at start-up, a declared table whose unique key leaves tenant_id out, naming the key', async () => {
-    const role = database.role()
     const store = postgresStore({
       pool: database.pool,
       schema: database.fresh(),
       strategy: 'rls',
-      tenantRole: role,
       migrations: ['create table invoices_global (number integer primary key, body text)'],
       tables: ['invoices_global'],
     })

@@ -2,8 +2,9 @@ import type { Pool } from 'pg'
 import type { OrganizationRecord } from '../../control/records.js'
 import type { SqlClient } from '../../data/sql-client.js'
 import type { TenantDataProvider } from '../../data/tenant-data-provider.js'
-import { ensureRole, identifier, lockedTransaction, once, TABLES_NOT_COLLECTIONS } from './postgres-setup.js'
+import { assertLoginRoleContained, ensureGroupRole, groupRoleName } from './postgres-roles.js'
 import { run } from './postgres-scope.js'
+import { identifier, lockedTransaction, once, TABLES_NOT_COLLECTIONS } from './postgres-setup.js'
 import { makeTenantTable, qualified } from './postgres-tenant-tables.js'
 import { runTenantStatement, runTenantTransaction, TENANT_SETTING } from './postgres-transaction.js'
 
@@ -13,8 +14,8 @@ export interface RlsDataOptions {
   tables: readonly string[]
   /** The host's DDL, applied once each, in order, before the tables are checked. */
   migrations: readonly string[]
-  /** The role tenant transactions run as: never superuser or BYPASSRLS, no TRUNCATE. */
-  tenantRole: string
+  /** The role tenant transactions run as: never superuser or BYPASSRLS, no TRUNCATE. Default `<database>_tenant`. */
+  tenantRole: string | undefined
 }
 
 /**
@@ -24,9 +25,13 @@ export interface RlsDataOptions {
  * has only select, insert, update and delete on those tables.
  */
 export function postgresRlsData(pool: Pool, options: RlsDataOptions): TenantDataProvider {
-  const { schema, tables, tenantRole } = options
+  const { schema, tables } = options
   const s = identifier(schema)
-  const prepared = once(() => prepare(pool, options))
+  // The tenant role's name, known once set-up has run (the default names the database).
+  let tenantRole = ''
+  const prepared = once(async () => {
+    tenantRole = await prepare(pool, options)
+  })
 
   const locals = (org: Pick<OrganizationRecord, 'id'>) => ({ role: tenantRole, settings: { [TENANT_SETTING]: org.id } })
   const transaction = async <TResult>(
@@ -49,11 +54,11 @@ export function postgresRlsData(pool: Pool, options: RlsDataOptions): TenantData
       await transaction(org, async (client) => {
         for (const table of tables) await client.query(`delete from ${qualified(table)}`)
       })
-      await pool.query(`delete from ${s}.data_spaces where key = $1`, [org.id])
+      await run(pool, `delete from ${s}.data_spaces where key = $1`, [org.id])
     },
     async listKeys() {
       await prepared()
-      const { rows } = await pool.query<{ key: string }>(`select key from ${s}.data_spaces order by key`)
+      const { rows } = await run<{ key: string }>(pool, `select key from ${s}.data_spaces order by key`)
       return rows.map((row) => row.key)
     },
     transaction,
@@ -70,10 +75,12 @@ export function postgresRlsData(pool: Pool, options: RlsDataOptions): TenantData
  * security enabled and forced with tenantry's policy, and the tenant role's grants. Idempotent;
  * concurrent instances are serialized by an advisory lock.
  */
-async function prepare(pool: Pool, options: RlsDataOptions): Promise<void> {
-  const { schema, tables, migrations, tenantRole } = options
+async function prepare(pool: Pool, options: RlsDataOptions): Promise<string> {
+  const { schema, tables, migrations } = options
   const s = identifier(schema)
-  await lockedTransaction(pool, `tenantry-data:${schema}`, async (client) => {
+  return lockedTransaction(pool, `tenantry-data:${schema}`, async (client) => {
+    await assertLoginRoleContained(client)
+    const tenantRole = await groupRoleName(client, options.tenantRole)
     await client.query(`create schema if not exists ${s}`)
     await client.query(
       `create table if not exists ${s}.data_migrations (version integer primary key, applied_at timestamptz not null default now())`,
@@ -82,7 +89,7 @@ async function prepare(pool: Pool, options: RlsDataOptions): Promise<void> {
       `create table if not exists ${s}.data_spaces (key text primary key, created_at timestamptz not null default now())`,
     )
     // The role first: the host's migrations may grant it what its views or functions need.
-    await ensureRole(client, tenantRole)
+    await ensureGroupRole(client, tenantRole)
     const { rows } = await client.query<{ version: number }>(
       `select coalesce(max(version), 0) as version from ${s}.data_migrations`,
     )
@@ -91,5 +98,6 @@ async function prepare(pool: Pool, options: RlsDataOptions): Promise<void> {
       await client.query(`insert into ${s}.data_migrations (version) values ($1)`, [version])
     }
     for (const table of tables) await makeTenantTable(client, table, identifier(tenantRole))
+    return tenantRole
   })
 }
