@@ -101,7 +101,11 @@ export function usePostgresDatabase() {
     await admin.connect()
     try {
       await admin.query(`grant create on schema public to ${name('owner')}`)
-      for (const statement of roleFunctionsSql(name('tenant'), name('roles'), [state.owner, name('login')]))
+      for (const statement of roleFunctionsSql(name('tenant'), name('roles'), [
+        state.owner,
+        name('login'),
+        name('owner'),
+      ]))
         await admin.query(statement)
     } finally {
       await admin.end()
