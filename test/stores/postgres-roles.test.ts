@@ -139,3 +139,52 @@ describe('the login role tenantry starts with', () => {
     }
   })
 })
+
+describe('the host’s own tables inside a tenant transaction', () => {
+  it.each(['rls', 'schema'] as const)(
+    "lets '%s' tenants join their rows with the host’s users, read-only unless declared otherwise",
+    async (strategy) => {
+      const app = database.fresh()
+      await database.pool.query(`create schema ${app}`)
+      await database.pool.query(`create table ${app}.users (id integer primary key, name text not null)`)
+      await database.pool.query(`insert into ${app}.users (id, name) values (1, 'Ada')`)
+      const notes = strategy === 'rls' ? `notes_${app.slice(-8)}` : 'notes'
+      // On 'schema' the tenant's search_path reaches the shared schema after its own.
+      const users = strategy === 'rls' ? `${app}.users` : 'users'
+      const store = (shared?: Options['shared']): Options => ({
+        strategy,
+        migrations: [
+          strategy === 'rls'
+            ? `create table if not exists ${notes} (tenant_id text not null, id integer not null, author_id integer not null, body text not null, primary key (tenant_id, id))`
+            : 'create table notes (id integer primary key, author_id integer not null, body text not null)',
+        ],
+        ...(strategy === 'rls' ? { tables: [notes] } : {}),
+        ...(shared ? { shared } : {}),
+      })
+      const join = `select n.body, u.name from ${notes} n join ${users} u on u.id = n.author_id`
+
+      const unshared = await setUp(database.pool, store()).tenant('Hidden')
+      await expect(unshared.query(join)).rejects.toMatchObject({ code: strategy === 'rls' ? '42501' : '42P01' })
+
+      const acme = await setUp(database.pool, store({ tables: [`${app}.users`] })).tenant('Acme')
+      await acme.query(`insert into ${notes} (id, author_id, body) values (1, 1, 'hello')`)
+      expect((await acme.query(join)).rows).toEqual([{ body: 'hello', name: 'Ada' }])
+      await expect(acme.query(`insert into ${users} (id, name) values (2, 'Eve')`)).rejects.toMatchObject({
+        code: '42501',
+      })
+
+      const writer = await setUp(database.pool, store({ tables: [`${app}.users`], privileges: 'write' })).tenant(
+        'Globex',
+      )
+      await writer.query(`insert into ${users} (id, name) values (2, 'Bob')`)
+      expect((await database.pool.query(`select name from ${app}.users order by id`)).rows).toEqual([
+        { name: 'Ada' },
+        { name: 'Bob' },
+      ])
+    },
+  )
+
+  it('refuses, at construction, a table declared both a tenant table and shared', () => {
+    expect(() => setUp(database.pool, { ...rls('both'), shared: { tables: ['both'] } })).toThrow(TypeError)
+  })
+})

@@ -4,6 +4,7 @@ import type { SqlClient } from '../../data/sql-client.js'
 import type { TenantDataProvider } from '../../data/tenant-data-provider.js'
 import { assertLoginRoleContained, ensureGroupRole, groupRoleName } from './postgres-roles.js'
 import { run } from './postgres-scope.js'
+import { grantSharedTables, type SharedTables } from './postgres-shared-tables.js'
 import { identifier, lockedTransaction, once, TABLES_NOT_COLLECTIONS } from './postgres-setup.js'
 import { makeTenantTable, qualified } from './postgres-tenant-tables.js'
 import { runTenantStatement, runTenantTransaction, TENANT_SETTING } from './postgres-transaction.js'
@@ -16,6 +17,8 @@ export interface RlsDataOptions {
   migrations: readonly string[]
   /** The role tenant transactions run as: never superuser or BYPASSRLS, no TRUNCATE. Default `<database>_tenant`. */
   tenantRole: string | undefined
+  /** The host's own tables the tenant role may reach besides its rows. */
+  shared: SharedTables | undefined
 }
 
 /**
@@ -98,6 +101,7 @@ async function prepare(pool: Pool, options: RlsDataOptions): Promise<string> {
       await client.query(`insert into ${s}.data_migrations (version) values ($1)`, [version])
     }
     for (const table of tables) await makeTenantTable(client, table, identifier(tenantRole))
+    await grantSharedTables(client, options.shared, tenantRole)
     return tenantRole
   })
 }

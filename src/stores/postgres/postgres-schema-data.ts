@@ -10,6 +10,7 @@ import {
   groupRoleName,
 } from './postgres-roles.js'
 import { run } from './postgres-scope.js'
+import { grantSharedTables, type SharedTables, sharedSchemas } from './postgres-shared-tables.js'
 import { identifier, lockedTransaction, once, TABLES_NOT_COLLECTIONS } from './postgres-setup.js'
 import { runTenantStatement, runTenantTransaction } from './postgres-transaction.js'
 
@@ -19,6 +20,8 @@ export interface SchemaDataOptions {
   migrations: readonly string[]
   /** The group role every tenant's role is a member of. Default `<database>_tenant`. */
   tenantRole: string | undefined
+  /** The host's own tables the group may reach, after the tenant's schema on `search_path`. */
+  shared: SharedTables | undefined
 }
 
 /**
@@ -41,7 +44,8 @@ export function postgresSchemaData(pool: Pool, options: SchemaDataOptions): Tena
   // The role carries the group's name, so a DBA's function can confine itself to the group's roles.
   const roleOf = (org: Pick<OrganizationRecord, 'dataKey'>) => `${group}_${org.dataKey}`
   // A tenant's statements run as its role, in its schema.
-  const locals = (org: OrganizationRecord) => ({ role: roleOf(org), searchPath: schemaOf(org) })
+  const after = sharedSchemas(options.shared)
+  const locals = (org: OrganizationRecord) => ({ role: roleOf(org), searchPath: [schemaOf(org), ...after] })
 
   return {
     ...TABLES_NOT_COLLECTIONS,
@@ -111,6 +115,7 @@ async function prepare(pool: Pool, options: SchemaDataOptions): Promise<string> 
     await assertLoginRoleContained(client)
     const group = await groupRoleName(client, options.tenantRole)
     await ensureGroupRole(client, group)
+    await grantSharedTables(client, options.shared, group)
     await client.query(`create schema if not exists ${s}`)
     await client.query(
       `create table if not exists ${s}.data_spaces (key text primary key, created_at timestamptz not null default now())`,

@@ -5,6 +5,7 @@ import { postgresRecords as records } from './postgres-records.js'
 import { postgresRlsData } from './postgres-rls-data.js'
 import { registerOwnerRole } from './postgres-owner-role.js'
 import { postgresSchemaData } from './postgres-schema-data.js'
+import type { SharedTables } from './postgres-shared-tables.js'
 
 export interface PostgresRecordsOptions {
   /** The host's pool. Its role needs to create the schema, or own it once a DBA created it. */
@@ -64,6 +65,12 @@ export interface PostgresStoreOptions extends PostgresRecordsOptions {
    * it. Default `<database>_tenant`; created if missing and the pool's role may create roles.
    */
   tenantRole?: string
+  /**
+   * The host's own tables (its `users`) that tenants may reach inside their transactions, granted
+   * to `tenantRole`; on `'schema'`, `search_path` reaches them after the tenant's own schema.
+   * Not tenant tables: every tenant sees every row of them.
+   */
+  shared?: SharedTables
 }
 
 const TABLE = /^([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$/
@@ -91,10 +98,27 @@ export function postgresStore(options: PostgresStoreOptions): Store {
     throw new TypeError('tenantry: migrations must be a list of SQL strings')
   if (tenantRole !== undefined && (typeof tenantRole !== 'string' || !SCHEMA.test(tenantRole)))
     throw new TypeError('tenantry: tenantRole must be a lower-case PostgreSQL name')
+  const shared = sharedOption(options.shared, tables)
   if (strategy === 'schema') {
     if (tables.length > 0)
       throw new TypeError("tenantry: tables are for 'rls'; 'schema' gives each tenant its own schema and role")
-    return { records, data: postgresSchemaData(pool, { schema, migrations, tenantRole }) }
+    return { records, data: postgresSchemaData(pool, { schema, migrations, tenantRole, shared }) }
   }
-  return { records, data: postgresRlsData(pool, { schema, tables, migrations, tenantRole }) }
+  return { records, data: postgresRlsData(pool, { schema, tables, migrations, tenantRole, shared }) }
+}
+
+function sharedOption(shared: SharedTables | undefined, tables: readonly string[]): SharedTables | undefined {
+  if (shared === undefined) return undefined
+  if (
+    typeof shared !== 'object' ||
+    shared === null ||
+    !Array.isArray(shared.tables) ||
+    shared.tables.some((table) => typeof table !== 'string' || !TABLE.test(table))
+  )
+    throw new TypeError('tenantry: shared.tables must be lower-case table names, as users or app.users')
+  if (shared.privileges !== undefined && shared.privileges !== 'select' && shared.privileges !== 'write')
+    throw new TypeError("tenantry: shared.privileges must be 'select' or 'write'")
+  const both = shared.tables.filter((table) => tables.includes(table))
+  if (both.length > 0) throw new TypeError(`tenantry: ${both.join(', ')} cannot be both a tenant table and shared`)
+  return shared
 }
