@@ -22,7 +22,7 @@ async function asSuperuser(statements: string[]): Promise<void> {
  * CREATEROLE: the tenants' group role, and functions owned by a role the app cannot become that
  * create and drop only members of that group, named `<group>_...`, for the role that calls them.
  */
-export function roleFunctionsSql(group: string, admin: string, callers: string[]): string[] {
+function roleFunctionsSql(group: string, admin: string, callers: string[]): string[] {
   const guard = (name: string) =>
     `if ${name} !~ '^${group}_[a-z0-9_]+$' or octet_length(${name}) > 63 then
        raise exception 'tenantry_roles: % is not a role of ${group}', ${name} using errcode = '42501';

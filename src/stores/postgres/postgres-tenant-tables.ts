@@ -7,7 +7,7 @@ import { TENANT_SETTING } from './postgres-transaction.js'
  * none. A pooled connection that once ran a tenant transaction reads the setting as `''`, not
  * `NULL`, and `tenant_id = ''` must match no row there.
  */
-export const TENANT_PREDICATE = `tenant_id = nullif(current_setting('${TENANT_SETTING}', true), '')`
+const TENANT_PREDICATE = `tenant_id = nullif(current_setting('${TENANT_SETTING}', true), '')`
 
 /** `app.notes` → `"app"."notes"`. */
 export function qualified(table: string): string {
