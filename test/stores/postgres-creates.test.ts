@@ -57,7 +57,9 @@ async function setUp(pool: pg.Pool = database.pool) {
     (await database.pool.query<{ n: number }>(sql, values)).rows[0]!.n
   const tenantSchemas = () =>
     count('select count(*)::int as n from pg_namespace where nspname like $1', [`${schema}\\_%`])
-  const tenantRoles = () => count('select count(*)::int as n from pg_roles where rolname like $1', [`${schema}\\_%`])
+  // Tenants' roles are named after the database's group of them (a baseline counts this create's).
+  const tenantRoles = () =>
+    count('select count(*)::int as n from pg_roles where rolname like $1', [`${database.tenantRole}\\_%`])
   /** What a create made of everything it makes: organization, account, membership, schema, role. */
   const traces = async (name: string, email: string, before: { schemas: number; roles: number }) => ({
     organizations: await count(`select count(*)::int as n from ${schema}.organizations where name = $1`, [name]),

@@ -1,3 +1,4 @@
+import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { createTenancy, type Tenant } from 'tenantry'
 import { postgresStore } from 'tenantry/postgres'
@@ -21,23 +22,26 @@ function hostMigrations(role: string, notes: string) {
 const POOLS = ['one message at a time', 'pipelined'] as const
 const poolOf = (mode: (typeof POOLS)[number]) => (mode === 'pipelined' ? database.pipelinedPool : database.pool)
 
-async function setUp(pool = database.pool) {
-  const role = database.role()
-  const notes = `notes_${role.slice(-12)}`
-  const store = postgresStore({
-    pool,
-    schema: database.fresh(),
+async function setUp(pool = database.pool, more: (notes: string) => string[] = () => []) {
+  const role = database.tenantRole
+  const schema = database.fresh()
+  const notes = `notes_${schema.slice(-12)}`
+  const options = {
+    schema,
     strategy: 'rls',
-    tenantRole: role,
-    migrations: hostMigrations(role, notes),
+    migrations: [...hostMigrations(role, notes), ...more(notes)],
     tables: [notes, `${notes}_tags`],
-  })
+  } as const
+  const store = postgresStore({ pool, ...options })
   const tenancy = createTenancy({ auth: TEST_AUTH, store })
   const tenant = async (name: string) => {
     await tenancy.orgs.create({ name, email: `${name.toLowerCase()}@x.test`, password: PASSWORD })
     return tenancy.tenant({ name })
   }
-  return { tenancy, store, notes, role, tenant }
+  /** The same store over another pool: the tenant `id` as that store serves it. */
+  const over = (other: pg.Pool, id: string) =>
+    createTenancy({ auth: TEST_AUTH, store: postgresStore({ pool: other, ...options }) }).tenant({ id })
+  return { tenancy, store, notes, role, tenant, over }
 }
 
 const bodies = async (tenant: Tenant, notes: string) =>
@@ -101,12 +105,10 @@ describe("the PostgreSQL store's 'rls' strategy", () => {
   })
 
   it('refuses, at start-up, a declared table whose unique key leaves tenant_id out, naming the key', async () => {
-    const role = database.role()
     const store = postgresStore({
       pool: database.pool,
       schema: database.fresh(),
       strategy: 'rls',
-      tenantRole: role,
       migrations: ['create table invoices_global (number integer primary key, body text)'],
       tables: ['invoices_global'],
     })
@@ -129,6 +131,51 @@ describe("the PostgreSQL store's 'rls' strategy", () => {
     expect(await bodies(globex, notes)).toEqual(['globex'])
     expect(await store.data.listKeys()).toEqual([globex.id])
   })
+})
+
+describe("tenantry's row-level security policy", () => {
+  it('matches no row on a warm connection, whose tenant setting a tenant transaction left empty', async () => {
+    const pool = new pg.Pool({ connectionString: database.url, max: 1 })
+    try {
+      const { tenant, notes, over } = await setUp()
+      const acme = await over(pool, (await tenant('Acme')).id)
+      await acme.query(`insert into ${notes} (id, body) values (1, 'acme')`)
+      // The pool's one connection ran Acme's transaction: the setting is now '' there, not NULL.
+      expect((await pool.query("select current_setting('tenantry.tenant_id', true) as s")).rows).toEqual([{ s: '' }])
+      await database.asSuperuser(`insert into ${notes} (tenant_id, id, body) values ('', 2, 'nobody''s')`)
+      expect((await pool.query(`select body from ${notes}`)).rows).toEqual([])
+      for (const insert of [
+        `insert into ${notes} (id, body) values (3, 'by default')`,
+        `insert into ${notes} (tenant_id, id, body) values ('', 4, 'named empty')`,
+      ])
+        await expect(pool.query(insert), insert).rejects.toMatchObject({ code: '42501' })
+      expect(await bodies(acme, notes)).toEqual(['acme'])
+    } finally {
+      await pool.end()
+    }
+  })
+
+  it.each(POOLS)(
+    'cannot be widened by a permissive policy of the host’s, %s: another tenant’s published notes stay its own',
+    async (mode) => {
+      const { tenant, notes } = await setUp(poolOf(mode), (n) => [
+        `alter table ${n} add column published boolean not null default false`,
+        `create policy published_notes on ${n} for select using (published)`,
+      ])
+      const [attacker, victim] = [await tenant('Attacker'), await tenant('Victim')]
+      await attacker.query(`insert into ${notes} (id, body, published) values (2, 'attacker note', true)`)
+      const read = async () => {
+        const { rows } = await attacker.query(`select id, body, published from ${notes} order by id`)
+        return rows
+      }
+      const absent = await read()
+      await victim.query(`insert into ${notes} (id, body, published) values (1, 'victim secret', true)`)
+      const present = await read()
+      expect(present).toEqual(absent)
+      expect(present).toEqual([{ id: 2, body: 'attacker note', published: true }])
+      expect(await bodies(victim, notes)).toEqual(['victim secret'])
+    },
+  )
 })
 
 /**

@@ -21,9 +21,12 @@ async function setUp(migrations = [NOTES], pool = database.pool) {
     return tenancy.tenant({ name })
   }
   /** The schema (and role) a tenant's rows live in: tenantry's schema name and its data key. */
-  const schemaOf = async (tenant: Tenant) =>
-    `${schema}_${(await storeOf(tenancy).records.organizations.find({ id: tenant.id }))!.dataKey}`
-  return { tenancy, schema, tenant, schemaOf }
+  const dataKeyOf = async (tenant: Tenant) =>
+    (await storeOf(tenancy).records.organizations.find({ id: tenant.id }))!.dataKey
+  const schemaOf = async (tenant: Tenant) => `${schema}_${await dataKeyOf(tenant)}`
+  /** The tenant's own role: a member of the tenants' group, named after it and the data key. */
+  const roleOf = async (tenant: Tenant) => `${database.tenantRole}_${await dataKeyOf(tenant)}`
+  return { tenancy, schema, tenant, schemaOf, roleOf }
 }
 
 const bodies = async (tenant: Tenant) =>
@@ -39,7 +42,7 @@ const exists = async (kind: 'schema' | 'role', name: string) =>
 
 describe("the PostgreSQL store's 'schema' strategy", () => {
   it('gives each tenant its own schema with the host’s tables, reached by plain names', async () => {
-    const { tenant, schemaOf } = await setUp()
+    const { tenant, schemaOf, roleOf } = await setUp()
     const [acme, globex] = [await tenant('Acme'), await tenant('Globex')]
     await acme.query(`insert into notes (id, body) values (1, 'acme plans')`)
     await globex.query(`insert into notes (id, body) values (1, 'globex plans')`)
@@ -48,7 +51,7 @@ describe("the PostgreSQL store's 'schema' strategy", () => {
     const { rows } = await acme.query<{ schema: string; user: string }>(
       'select current_schema() as schema, current_user as user',
     )
-    expect(rows).toEqual([{ schema: await schemaOf(acme), user: await schemaOf(acme) }])
+    expect(rows).toEqual([{ schema: await schemaOf(acme), user: await roleOf(acme) }])
   })
 
   it('runs a new migration in every tenant’s schema when tenancy.migrate() is run, and again changes nothing', async () => {
@@ -90,16 +93,17 @@ describe("the PostgreSQL store's 'schema' strategy", () => {
   })
 
   it('drops the schema and the role with the organization, and leaves the others', async () => {
-    const { tenancy, tenant, schemaOf, schema } = await setUp()
+    const { tenancy, tenant, schemaOf, roleOf, schema } = await setUp()
     const [acme, globex] = [await tenant('Acme'), await tenant('Globex')]
     await acme.query(`insert into notes (id, body) values (1, 'acme')`)
-    const acmeSchema = await schemaOf(acme)
+    const [acmeSchema, acmeRole] = [await schemaOf(acme), await roleOf(acme)]
     const owner = await tenancy.authenticate(
       (await tenancy.auth.login({ email: 'acme@x.test', password: PASSWORD })).accessToken,
     )
     await tenancy.orgs.delete(owner, 'Acme')
     expect(await exists('schema', acmeSchema)).toBe(false)
-    expect(await exists('role', acmeSchema)).toBe(false)
+    expect(await exists('role', acmeRole)).toBe(false)
+    expect(await exists('role', await roleOf(globex))).toBe(true)
     expect(await exists('schema', await schemaOf(globex))).toBe(true)
     expect(await storeOf(tenancy).data.listKeys()).toHaveLength(1)
     expect((await database.pool.query(`select count(*)::int as n from ${schema}.schema_migrations`)).rows).toEqual([
@@ -110,13 +114,13 @@ describe("the PostgreSQL store's 'schema' strategy", () => {
 
 describe('what stays the host’s power inside a schema tenant’s transaction', () => {
   it('lets host code that sets another tenant’s role reach its schema, and never hands that connection on', async () => {
-    const { tenant, schemaOf } = await setUp()
+    const { tenant, schemaOf, roleOf } = await setUp()
     const [acme, globex] = [await tenant('Acme'), await tenant('Globex')]
     await globex.query(`insert into notes (id, body) values (1, 'globex')`)
     // The pool's role may become every tenant's role, so SET ROLE in host code switches tenants.
     const globexSchema = await schemaOf(globex)
     const reached = await acme.transaction(async (client) => {
-      await client.query(`set role ${globexSchema}`) // session-level: outlives the transaction
+      await client.query(`set role ${await roleOf(globex)}`) // session-level: outlives the transaction
       return (await client.query(`select body from ${globexSchema}.notes`)).rows
     })
     expect(reached).toEqual([{ body: 'globex' }])
@@ -129,17 +133,18 @@ describe('what stays the host’s power inside a schema tenant’s transaction',
   it.each(['one message at a time', 'pipelined'])(
     'never runs a statement whose tenant could not be set, %s: it would land in the pool’s own schema',
     async (mode) => {
-      const { tenant, schemaOf } = await setUp([NOTES], mode === 'pipelined' ? database.pipelinedPool : database.pool)
+      const { tenant, roleOf } = await setUp([NOTES], mode === 'pipelined' ? database.pipelinedPool : database.pool)
       const acme = await tenant('Acme')
-      const acmeRole = await schemaOf(acme)
+      const acmeRole = await roleOf(acme)
       const stray = `stray_${acmeRole.slice(-8)}`
       await database.pool.query(`create table public.${stray} (id integer primary key)`)
-      await database.pool.query(`revoke ${acmeRole} from current_user`)
+      const login = (await database.pool.query<{ u: string }>('select current_user as u')).rows[0]!.u
+      await database.asSuperuser(`revoke ${acmeRole} from ${login}`)
       try {
         await expect(acme.query(`insert into ${stray} (id) values (1)`)).rejects.toMatchObject({ code: '42501' })
         expect((await database.pool.query(`select count(*)::int as n from public.${stray}`)).rows).toEqual([{ n: 0 }])
       } finally {
-        await database.pool.query(`grant ${acmeRole} to current_user`)
+        await database.asSuperuser(`grant ${acmeRole} to ${login}`)
       }
       expect((await acme.query('select count(*)::int as n from notes')).rows).toEqual([{ n: 0 }])
     },

@@ -18,16 +18,63 @@ async function asSuperuser(statements: string[]): Promise<void> {
 }
 
 /**
+ * What a DBA runs once per database (docs/stores.md, "The roles"), so the app's roles need no
+ * CREATEROLE: the tenants' group role, and functions owned by a role the app cannot become that
+ * create and drop only members of that group, named `<group>_...`, for the role that calls them.
+ */
+function roleFunctionsSql(group: string, admin: string, callers: string[]): string[] {
+  const guard = (name: string) =>
+    `if ${name} !~ '^${group}_[a-z0-9_]+$' or octet_length(${name}) > 63 then
+       raise exception 'tenantry_roles: % is not a role of ${group}', ${name} using errcode = '42501';
+     end if;`
+  return [
+    `create role ${group} nologin`,
+    `create role ${admin} nologin createrole`,
+    `grant ${group} to ${admin} with admin option`,
+    `create schema tenantry_roles authorization ${admin}`,
+    `create function tenantry_roles.create_tenant_role(name text) returns void language plpgsql
+       security definer set search_path = pg_catalog, pg_temp as $$
+     begin
+       ${guard('name')}
+       execute format('create role %I nologin in role %I', name, '${group}');
+       execute format('grant %I to %I', name, session_user);
+     end $$`,
+    `create function tenantry_roles.drop_tenant_role(name text) returns void language plpgsql
+       security definer set search_path = pg_catalog, pg_temp as $$
+     begin
+       ${guard('name')}
+       if not exists (select 1 from pg_auth_members m join pg_roles g on g.oid = m.roleid
+                      join pg_roles r on r.oid = m.member where g.rolname = '${group}' and r.rolname = name) then
+         raise exception 'tenantry_roles: % is not a member of ${group}', name using errcode = '42501';
+       end if;
+       execute format('drop role %I', name);
+     end $$`,
+    `alter function tenantry_roles.create_tenant_role(text) owner to ${admin}`,
+    `alter function tenantry_roles.drop_tenant_role(text) owner to ${admin}`,
+    'revoke all on function tenantry_roles.create_tenant_role(text), tenantry_roles.drop_tenant_role(text) from public',
+    ...callers.flatMap((caller) => [
+      `grant usage on schema tenantry_roles to ${caller}`,
+      `grant execute on function tenantry_roles.create_tenant_role(text), tenantry_roles.drop_tenant_role(text) to ${caller}`,
+      `grant ${group} to ${caller}`,
+    ]),
+  ]
+}
+
+/**
  * A database of this test file's own on the real server, created before its tests and dropped
  * after them; `fresh()` names a new schema in it, so every store a test makes starts empty.
- * The pool connects as a role of the file's own that owns the database and may create roles,
- * and is neither superuser nor BYPASSRLS: row-level security applies to it as to an app's.
- * `role()` names a role to be dropped after. Never skips: PostgreSQL runs wherever these tests do.
+ * Its roles follow the documented set-up: the pool connects as a role of the file's own that
+ * owns the database, is neither superuser nor BYPASSRLS and has no CREATEROLE (row-level
+ * security applies to it as to an app's); tenant roles come from the DBA's functions, members of
+ * `tenantRole`. `login` is the locked-down variant: a pool whose role owns nothing and may only
+ * become `ownerRole` (which owns a schema per store) and the tenants' roles.
+ * Never skips: PostgreSQL runs wherever these tests do.
  */
 export function usePostgresDatabase() {
   const state: {
     pool?: pg.Pool
     pipelined?: pg.Pool
+    login?: pg.Pool
     database?: string
     owner?: string
     roles: string[]
@@ -36,38 +83,60 @@ export function usePostgresDatabase() {
     roles: [],
     schemas: [],
   }
+  const name = (suffix: string) => `${state.database}_${suffix}`
   beforeAll(async () => {
     state.database = unique('tenantry_test')
     state.owner = unique('tenantry_app')
     await asSuperuser([
-      `create role ${state.owner} login createrole nosuperuser nobypassrls`,
+      `create role ${state.owner} login nosuperuser nobypassrls`,
+      `create role ${name('login')} login nosuperuser nobypassrls noinherit`,
+      `create role ${name('owner')} nologin`,
+      `grant ${name('owner')} to ${name('login')}`,
       `create database ${state.database} owner ${state.owner}`,
+      `grant create on database ${state.database} to ${name('owner')}`,
     ])
     const url = new URL(POSTGRES_URL)
     url.pathname = `/${state.database}`
+    const admin = new pg.Client({ connectionString: url.toString() })
+    await admin.connect()
+    try {
+      await admin.query(`grant create on schema public to ${name('owner')}`)
+      for (const statement of roleFunctionsSql(name('tenant'), name('roles'), [
+        state.owner,
+        name('login'),
+        name('owner'),
+      ]))
+        await admin.query(statement)
+    } finally {
+      await admin.end()
+    }
     url.username = state.owner
     state.pool = new pg.Pool({ connectionString: url.toString(), max: 10 })
     state.pipelined = new pg.Pool({ connectionString: url.toString(), max: 4, pipeline: true })
+    url.username = name('login')
+    state.login = new pg.Pool({ connectionString: url.toString(), max: 4 })
   })
   afterAll(async () => {
     // pool.end() resolves before its connections have closed; dropping the database then ends
     // them from the server's side, which the pools would report as errors.
-    for (const pool of [state.pool, state.pipelined]) {
+    for (const pool of [state.pool, state.pipelined, state.login]) {
       pool?.on('error', () => {})
       await pool?.end()
     }
     if (!state.database) return
-    // Roles are the cluster's, not the database's: the per-tenant ones ('schema' strategy) are
-    // named after the schema a test made, and go by that name once the database is gone.
+    // Roles are the cluster's, not the database's: the tenants' ones are the group's members.
     const admin = new pg.Client({ connectionString: POSTGRES_URL })
     await admin.connect()
-    const { rows } = await admin.query<{ rolname: string }>('select rolname from pg_roles where rolname like any($1)', [
-      state.schemas.map((schema) => `${schema}\\_%`),
-    ])
+    const { rows } = await admin.query<{ rolname: string }>(
+      `select r.rolname from pg_auth_members m join pg_roles r on r.oid = m.member join pg_roles g on g.oid = m.roleid
+       where g.rolname = $1 and r.rolname like $2`,
+      [name('tenant'), `${name('tenant')}\\_%`],
+    )
     await admin.end()
     await asSuperuser([
       `drop database if exists ${state.database} with (force)`,
       ...[...state.roles, ...rows.map((row) => row.rolname)].map((role) => `drop role if exists ${role}`),
+      ...['tenant', 'roles', 'login', 'owner'].map((suffix) => `drop role if exists ${name(suffix)}`),
       `drop role if exists ${state.owner}`,
     ])
   })
@@ -94,8 +163,35 @@ export function usePostgresDatabase() {
       state.schemas.push(schema)
       return schema
     },
+    /** Runs `statements` as a superuser in this database (rows no role of the app could write). */
+    async asSuperuser(text: string, values: unknown[] = []): Promise<pg.QueryResult> {
+      if (!state.database) throw new Error('usePostgresDatabase: the database is made in beforeAll')
+      const url = new URL(POSTGRES_URL)
+      url.pathname = `/${state.database}`
+      const admin = new pg.Client({ connectionString: url.toString() })
+      await admin.connect()
+      try {
+        return await admin.query(text, values)
+      } finally {
+        await admin.end()
+      }
+    },
+    /** The tenants' group role (`<database>_tenant`, the stores' default `tenantRole`). */
+    get tenantRole(): string {
+      return name('tenant')
+    },
+    /** A pool whose role owns nothing and may only become `ownerRole` and the tenants' roles. */
+    get loginPool(): pg.Pool {
+      if (!state.login) throw new Error('usePostgresDatabase: the database is made in beforeAll')
+      return state.login
+    },
+    /** The role `loginPool`'s stores name as `ownerRole`. */
+    get ownerRole(): string {
+      return name('owner')
+    },
+    /** A role name of this database's tenants' group, dropped after the file's tests. */
     role: () => {
-      const role = unique('tenantry_tenant')
+      const role = `${name('tenant')}_${randomBytes(4).toString('hex')}`
       state.roles.push(role)
       return role
     },

@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg'
+import { assertLoginRoleContained } from './postgres-roles.js'
 import { identifier, lockedTransaction } from './postgres-setup.js'
 
 /**
@@ -100,6 +101,7 @@ const RECORD_MIGRATIONS: readonly string[] = [
  */
 export async function migrateRecords(pool: Pool, schema: string): Promise<void> {
   await lockedTransaction(pool, `tenantry:${schema}`, async (client) => {
+    await assertLoginRoleContained(client)
     await client.query(`create schema if not exists ${identifier(schema)}`)
     await client.query(
       `create table if not exists ${identifier(schema)}.migrations (version integer primary key, applied_at timestamptz not null default now())`,

@@ -1,9 +1,12 @@
-import type { Pool, PoolClient } from 'pg'
+import type { Pool } from 'pg'
 import type { OrganizationRecord } from '../../control/records.js'
 import type { SqlClient } from '../../data/sql-client.js'
 import type { TenantDataProvider } from '../../data/tenant-data-provider.js'
-import { ensureRole, identifier, lockedTransaction, once, TABLES_NOT_COLLECTIONS } from './postgres-setup.js'
+import { assertLoginRoleContained, ensureGroupRole, groupRoleName } from './postgres-roles.js'
 import { run } from './postgres-scope.js'
+import { grantSharedTables, type SharedTables } from './postgres-shared-tables.js'
+import { identifier, lockedTransaction, once, TABLES_NOT_COLLECTIONS } from './postgres-setup.js'
+import { makeTenantTable, qualified } from './postgres-tenant-tables.js'
 import { runTenantStatement, runTenantTransaction, TENANT_SETTING } from './postgres-transaction.js'
 
 export interface RlsDataOptions {
@@ -12,8 +15,10 @@ export interface RlsDataOptions {
   tables: readonly string[]
   /** The host's DDL, applied once each, in order, before the tables are checked. */
   migrations: readonly string[]
-  /** The role tenant transactions run as: never superuser or BYPASSRLS, no TRUNCATE. */
-  tenantRole: string
+  /** The role tenant transactions run as: never superuser or BYPASSRLS, no TRUNCATE. Default `<database>_tenant`. */
+  tenantRole: string | undefined
+  /** The host's own tables the tenant role may reach besides its rows. */
+  shared: SharedTables | undefined
 }
 
 /**
@@ -23,9 +28,13 @@ export interface RlsDataOptions {
  * has only select, insert, update and delete on those tables.
  */
 export function postgresRlsData(pool: Pool, options: RlsDataOptions): TenantDataProvider {
-  const { schema, tables, tenantRole } = options
+  const { schema, tables } = options
   const s = identifier(schema)
-  const prepared = once(() => prepare(pool, options))
+  // The tenant role's name, known once set-up has run (the default names the database).
+  let tenantRole = ''
+  const prepared = once(async () => {
+    tenantRole = await prepare(pool, options)
+  })
 
   const locals = (org: Pick<OrganizationRecord, 'id'>) => ({ role: tenantRole, settings: { [TENANT_SETTING]: org.id } })
   const transaction = async <TResult>(
@@ -48,11 +57,11 @@ export function postgresRlsData(pool: Pool, options: RlsDataOptions): TenantData
       await transaction(org, async (client) => {
         for (const table of tables) await client.query(`delete from ${qualified(table)}`)
       })
-      await pool.query(`delete from ${s}.data_spaces where key = $1`, [org.id])
+      await run(pool, `delete from ${s}.data_spaces where key = $1`, [org.id])
     },
     async listKeys() {
       await prepared()
-      const { rows } = await pool.query<{ key: string }>(`select key from ${s}.data_spaces order by key`)
+      const { rows } = await run<{ key: string }>(pool, `select key from ${s}.data_spaces order by key`)
       return rows.map((row) => row.key)
     },
     transaction,
@@ -63,21 +72,18 @@ export function postgresRlsData(pool: Pool, options: RlsDataOptions): TenantData
   }
 }
 
-/** `app.notes` → `"app"."notes"`. */
-function qualified(table: string): string {
-  return table.split('.').map(identifier).join('.')
-}
-
 /**
  * Applies the host's migrations, then makes every declared table a tenant table: `tenant_id`
  * (added if missing, defaulting to the transaction's tenant), no unique key without it, row-level
  * security enabled and forced with tenantry's policy, and the tenant role's grants. Idempotent;
  * concurrent instances are serialized by an advisory lock.
  */
-async function prepare(pool: Pool, options: RlsDataOptions): Promise<void> {
-  const { schema, tables, migrations, tenantRole } = options
+async function prepare(pool: Pool, options: RlsDataOptions): Promise<string> {
+  const { schema, tables, migrations } = options
   const s = identifier(schema)
-  await lockedTransaction(pool, `tenantry-data:${schema}`, async (client) => {
+  return lockedTransaction(pool, `tenantry-data:${schema}`, async (client) => {
+    await assertLoginRoleContained(client)
+    const tenantRole = await groupRoleName(client, options.tenantRole)
     await client.query(`create schema if not exists ${s}`)
     await client.query(
       `create table if not exists ${s}.data_migrations (version integer primary key, applied_at timestamptz not null default now())`,
@@ -86,7 +92,7 @@ async function prepare(pool: Pool, options: RlsDataOptions): Promise<void> {
       `create table if not exists ${s}.data_spaces (key text primary key, created_at timestamptz not null default now())`,
     )
     // The role first: the host's migrations may grant it what its views or functions need.
-    await ensureRole(client, tenantRole)
+    await ensureGroupRole(client, tenantRole)
     const { rows } = await client.query<{ version: number }>(
       `select coalesce(max(version), 0) as version from ${s}.data_migrations`,
     )
@@ -95,49 +101,7 @@ async function prepare(pool: Pool, options: RlsDataOptions): Promise<void> {
       await client.query(`insert into ${s}.data_migrations (version) values ($1)`, [version])
     }
     for (const table of tables) await makeTenantTable(client, table, identifier(tenantRole))
+    await grantSharedTables(client, options.shared, tenantRole)
+    return tenantRole
   })
-}
-
-async function makeTenantTable(client: PoolClient, table: string, role: string): Promise<void> {
-  const name = qualified(table)
-  const { rows: found } = await client.query<{ oid: number | null }>('select to_regclass($1)::oid as oid', [name])
-  const oid = found[0]?.oid
-  if (!oid) throw new Error(`tenantry: table ${table} does not exist: create it in migrations, before declaring it`)
-  const { rows: column } = await client.query<{ type: string }>(
-    `select format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = $1 and attname = 'tenant_id' and not attisdropped`,
-    [oid],
-  )
-  // Added without a default first: a default given with the column is evaluated right away,
-  // where no tenant is set. A table with rows already cannot be given owners: NOT NULL refuses it.
-  if (column.length === 0) await client.query(`alter table ${name} add column tenant_id text`)
-  else if (column[0]!.type !== 'text')
-    throw new Error(`tenantry: ${table}.tenant_id must be text, not ${column[0]!.type}`)
-  await client.query(
-    `alter table ${name} alter column tenant_id set default current_setting('${TENANT_SETTING}'), alter column tenant_id set not null`,
-  )
-  // A unique key across tenants answers "taken" for another tenant's value: an oracle.
-  const { rows: unique } = await client.query<{ index: string }>(
-    `select i.indexrelid::regclass::text as index from pg_index i
-     where i.indrelid = $1 and i.indisunique
-       and not exists (select 1 from pg_attribute a where a.attrelid = i.indrelid and a.attname = 'tenant_id' and a.attnum = any(i.indkey))`,
-    [oid],
-  )
-  if (unique.length > 0)
-    throw new Error(
-      `tenantry: ${table}'s unique ${unique.map((row) => row.index).join(', ')} must include tenant_id (primary key (tenant_id, id)): a key unique across tenants tells one tenant what another holds`,
-    )
-  const policy = `tenant_id = current_setting('${TENANT_SETTING}', true)`
-  await client.query(`alter table ${name} enable row level security, force row level security`)
-  await client.query(`drop policy if exists tenantry_tenant on ${name}`)
-  await client.query(`create policy tenantry_tenant on ${name} using (${policy}) with check (${policy})`)
-  const namespace = table.includes('.') ? identifier(table.split('.')[0]!) : 'public'
-  await client.query(`grant usage on schema ${namespace} to ${role}`)
-  await client.query(`grant select, insert, update, delete on ${name} to ${role}`)
-  // Serial columns' sequences: a tenant's insert draws from them.
-  const { rows: sequences } = await client.query<{ sequence: string }>(
-    `select pg_get_serial_sequence($1, attname) as sequence from pg_attribute
-     where attrelid = $2 and attnum > 0 and not attisdropped and pg_get_serial_sequence($1, attname) is not null`,
-    [name, oid],
-  )
-  for (const { sequence } of sequences) await client.query(`grant usage, select on sequence ${sequence} to ${role}`)
 }

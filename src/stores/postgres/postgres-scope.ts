@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { commitFate } from './postgres-commit-fate.js'
 import { checkOut } from './postgres-connection.js'
+import { ownerSwitch, queryAsOwner } from './postgres-owner-role.js'
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg'
 
 /** A record transaction in progress: its connection, and the one step running on it at a time. */
@@ -31,10 +32,11 @@ export async function inRecordTransaction<TResult>(pool: Pool, fn: () => Promise
   let broken: Error | undefined
   try {
     // Its id and backend, taken at once: what tells later whether a COMMIT that lost its answer landed.
-    const [, { rows }] = (await client.query(
-      'begin; select txid_current()::text as xid, pg_backend_pid() as pid',
-    )) as unknown as [unknown, QueryResult<{ xid: string; pid: number }>]
-    const { xid, pid } = rows[0]!
+    // As the pool's owner role, if it names one, until the transaction ends.
+    const opened = (await client.query(
+      `begin; ${ownerSwitch(pool)}; select txid_current()::text as xid, pg_backend_pid() as pid`,
+    )) as unknown as QueryResult<{ xid: string; pid: number }>[]
+    const { xid, pid } = opened.at(-1)!.rows[0]!
     let result: TResult
     try {
       result = await scopes.run(scope, fn)
@@ -101,7 +103,7 @@ export async function run<TRow extends QueryResultRow>(
   values: unknown[] = [],
 ): Promise<QueryResult<TRow>> {
   const inside = await step(pool, (client) => client.query<TRow>(text, values))
-  return inside === OUTSIDE ? pool.query<TRow>(text, values) : inside
+  return inside === OUTSIDE ? queryAsOwner<TRow>(pool, text, values) : inside
 }
 
 /** Runs `fn` outside any record transaction: set-up that must commit on its own. */

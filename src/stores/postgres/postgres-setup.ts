@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from 'pg'
 import type { TenantDataProvider } from '../../data/tenant-data-provider.js'
 import { UnknownCollectionError } from '../../errors.js'
 import { checkOut } from './postgres-connection.js'
+import { ownerSwitch } from './postgres-owner-role.js'
 import { OUTSIDE, outside, step } from './postgres-scope.js'
 
 /** Quotes an identifier for SQL (a schema name the host chose). */
@@ -27,7 +28,7 @@ export async function lockedTransaction<TResult>(
   if (inside !== OUTSIDE) return inside
   const client = await checkOut(pool)
   try {
-    await client.query('begin')
+    await client.query(`begin; ${ownerSwitch(pool)}`)
     await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [lock])
     const result = await fn(client)
     await client.query('commit')
@@ -51,27 +52,6 @@ export function once(setUp: () => Promise<void>): () => Promise<void> {
     })
     return ready
   }
-}
-
-/**
- * Makes sure the role `name` exists and the pool's role may become it (`SET ROLE`), and refuses
- * one that is a superuser or has BYPASSRLS: the engine's checks would not apply to it.
- */
-export async function ensureRole(client: PoolClient, name: string): Promise<void> {
-  const { rows } = await client.query<{ rolsuper: boolean; rolbypassrls: boolean }>(
-    'select rolsuper, rolbypassrls from pg_roles where rolname = $1',
-    [name],
-  )
-  if (rows.length === 0) await client.query(`create role ${identifier(name)} nologin`)
-  else if (rows[0]!.rolsuper || rows[0]!.rolbypassrls)
-    throw new Error(
-      `tenantry: the tenant role ${name} is a superuser or has BYPASSRLS, so the database's checks would not apply to it`,
-    )
-  const { rows: member } = await client.query<{ member: boolean }>(
-    "select pg_has_role(current_user, $1, 'member') as member",
-    [name],
-  )
-  if (!member[0]!.member) await client.query(`grant ${identifier(name)} to current_user`)
 }
 
 /** A SQL data provider declares no collections: tenants reach their rows with SQL. */

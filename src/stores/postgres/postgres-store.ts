@@ -3,13 +3,22 @@ import type { RecordStore } from '../../control/record-store.js'
 import type { Store } from '../../store.js'
 import { postgresRecords as records } from './postgres-records.js'
 import { postgresRlsData } from './postgres-rls-data.js'
+import { registerOwnerRole } from './postgres-owner-role.js'
 import { postgresSchemaData } from './postgres-schema-data.js'
+import type { SharedTables } from './postgres-shared-tables.js'
 
 export interface PostgresRecordsOptions {
   /** The host's pool. Its role needs to create the schema, or own it once a DBA created it. */
   pool: Pool
   /** The schema tenantry's tables live in. Default `tenantry`. */
   schema?: string
+  /**
+   * The role that owns tenantry's records and, on `'rls'`, the host's tenant tables. Record
+   * statements and set-up switch to it for their own transaction (`set_config('role', ..., true)`),
+   * so the pool's login role may hold no privilege of its own and a `RESET ROLE` in host code
+   * reaches nothing. Default: none, the pool's role owns everything.
+   */
+  ownerRole?: string
 }
 
 const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/
@@ -25,11 +34,14 @@ const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/
 export function postgresRecords(options: PostgresRecordsOptions): Required<RecordStore> {
   if (typeof options !== 'object' || options === null || typeof options.pool?.query !== 'function')
     throw new TypeError('tenantry: postgresRecords needs { pool }, a Pool from the pg package')
-  const { pool, schema = 'tenantry' } = options
+  const { pool, schema = 'tenantry', ownerRole } = options
   if (typeof schema !== 'string' || !SCHEMA.test(schema))
     throw new TypeError(
       'tenantry: schema must be a lower-case PostgreSQL name: a letter or _, then up to 62 of [a-z0-9_]',
     )
+  if (ownerRole !== undefined && (typeof ownerRole !== 'string' || !SCHEMA.test(ownerRole)))
+    throw new TypeError('tenantry: ownerRole must be a lower-case PostgreSQL name')
+  registerOwnerRole(pool, ownerRole)
   return records(pool, schema)
 }
 
@@ -47,8 +59,18 @@ export interface PostgresStoreOptions extends PostgresRecordsOptions {
    * on `'schema'` in every tenant's schema (new tenants at create, the rest by `tenancy.migrate()`).
    */
   migrations?: readonly string[]
-  /** `'rls'`: the role tenant transactions run as (created if missing). Default `<schema>_tenant`. */
+  /**
+   * `'rls'`: the role tenant transactions run as. `'schema'`: the group role every tenant's own
+   * role (`<tenantRole>_<data key>`) is a member of. Grants on the host's shared tables go to
+   * it. Default `<database>_tenant`; created if missing and the pool's role may create roles.
+   */
   tenantRole?: string
+  /**
+   * The host's own tables (its `users`) that tenants may reach inside their transactions, granted
+   * to `tenantRole`; on `'schema'`, `search_path` reaches them after the tenant's own schema.
+   * Not tenant tables: every tenant sees every row of them.
+   */
+  shared?: SharedTables
 }
 
 const TABLE = /^([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$/
@@ -68,20 +90,35 @@ const TABLE = /^([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$/
 export function postgresStore(options: PostgresStoreOptions): Store {
   const records = postgresRecords(options)
   const { pool, schema = 'tenantry', strategy, tables = [], migrations = [] } = options
-  const tenantRole = options.tenantRole ?? `${schema}_tenant`
+  const { tenantRole } = options
   if (strategy !== 'rls' && strategy !== 'schema') throw new TypeError("tenantry: strategy must be 'rls' or 'schema'")
   if (!Array.isArray(tables) || tables.some((table) => typeof table !== 'string' || !TABLE.test(table)))
     throw new TypeError('tenantry: tables must be lower-case table names, as notes or app.notes')
   if (!Array.isArray(migrations) || migrations.some((migration) => typeof migration !== 'string'))
     throw new TypeError('tenantry: migrations must be a list of SQL strings')
-  if (typeof tenantRole !== 'string' || !SCHEMA.test(tenantRole))
+  if (tenantRole !== undefined && (typeof tenantRole !== 'string' || !SCHEMA.test(tenantRole)))
     throw new TypeError('tenantry: tenantRole must be a lower-case PostgreSQL name')
+  const shared = sharedOption(options.shared, tables)
   if (strategy === 'schema') {
-    if (tables.length > 0 || options.tenantRole !== undefined)
-      throw new TypeError(
-        "tenantry: tables and tenantRole are for 'rls'; 'schema' gives each tenant its own schema and role",
-      )
-    return { records, data: postgresSchemaData(pool, { schema, migrations }) }
+    if (tables.length > 0)
+      throw new TypeError("tenantry: tables are for 'rls'; 'schema' gives each tenant its own schema and role")
+    return { records, data: postgresSchemaData(pool, { schema, migrations, tenantRole, shared }) }
   }
-  return { records, data: postgresRlsData(pool, { schema, tables, migrations, tenantRole }) }
+  return { records, data: postgresRlsData(pool, { schema, tables, migrations, tenantRole, shared }) }
+}
+
+function sharedOption(shared: SharedTables | undefined, tables: readonly string[]): SharedTables | undefined {
+  if (shared === undefined) return undefined
+  if (
+    typeof shared !== 'object' ||
+    shared === null ||
+    !Array.isArray(shared.tables) ||
+    shared.tables.some((table) => typeof table !== 'string' || !TABLE.test(table))
+  )
+    throw new TypeError('tenantry: shared.tables must be lower-case table names, as users or app.users')
+  if (shared.privileges !== undefined && shared.privileges !== 'select' && shared.privileges !== 'write')
+    throw new TypeError("tenantry: shared.privileges must be 'select' or 'write'")
+  const both = shared.tables.filter((table) => tables.includes(table))
+  if (both.length > 0) throw new TypeError(`tenantry: ${both.join(', ')} cannot be both a tenant table and shared`)
+  return shared
 }

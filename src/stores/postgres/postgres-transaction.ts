@@ -9,7 +9,8 @@ export const TENANT_SETTING = 'tenantry.tenant_id'
 /** Who a tenant's transaction runs as: its role, and its `search_path` or tenant setting. */
 export interface TenantLocals {
   role: string
-  searchPath?: string
+  /** Schemas, first the tenant's own. */
+  searchPath?: readonly string[]
   settings?: Record<string, string>
 }
 
@@ -98,7 +99,12 @@ const assignments = (locals: TenantLocals): [string, string][] => [
   ['role', locals.role],
   ...(locals.searchPath === undefined
     ? []
-    : [['search_path', `"${locals.searchPath.replaceAll('"', '""')}"`] as [string, string]]),
+    : [
+        ['search_path', locals.searchPath.map((schema) => `"${schema.replaceAll('"', '""')}"`).join(', ')] as [
+          string,
+          string,
+        ],
+      ]),
   ...Object.entries(locals.settings ?? {}),
 ]
 
