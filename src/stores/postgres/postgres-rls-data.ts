@@ -3,6 +3,7 @@ import type { OrganizationRecord } from '../../control/records.js'
 import type { SqlClient } from '../../data/sql-client.js'
 import type { TenantDataProvider } from '../../data/tenant-data-provider.js'
 import { ensureRole, identifier, lockedTransaction, once, TABLES_NOT_COLLECTIONS } from './postgres-setup.js'
+import { assertNoKeyOracles, assertNoLargeObjects } from './postgres-key-checks.js'
 import { run } from './postgres-scope.js'
 import { runTenantStatement, runTenantTransaction, TENANT_SETTING } from './postgres-transaction.js'
 
@@ -87,6 +88,7 @@ async function prepare(pool: Pool, options: RlsDataOptions): Promise<void> {
     )
     // The role first: the host's migrations may grant it what its views or functions need.
     await ensureRole(client, tenantRole)
+    await assertNoLargeObjects(client, tenantRole)
     const { rows } = await client.query<{ version: number }>(
       `select coalesce(max(version), 0) as version from ${s}.data_migrations`,
     )
@@ -115,17 +117,7 @@ async function makeTenantTable(client: PoolClient, table: string, role: string):
   await client.query(
     `alter table ${name} alter column tenant_id set default current_setting('${TENANT_SETTING}'), alter column tenant_id set not null`,
   )
-  // A unique key across tenants answers "taken" for another tenant's value: an oracle.
-  const { rows: unique } = await client.query<{ index: string }>(
-    `select i.indexrelid::regclass::text as index from pg_index i
-     where i.indrelid = $1 and i.indisunique
-       and not exists (select 1 from pg_attribute a where a.attrelid = i.indrelid and a.attname = 'tenant_id' and a.attnum = any(i.indkey))`,
-    [oid],
-  )
-  if (unique.length > 0)
-    throw new Error(
-      `tenantry: ${table}'s unique ${unique.map((row) => row.index).join(', ')} must include tenant_id (primary key (tenant_id, id)): a key unique across tenants tells one tenant what another holds`,
-    )
+  await assertNoKeyOracles(client, table, oid)
   const policy = `tenant_id = current_setting('${TENANT_SETTING}', true)`
   await client.query(`alter table ${name} enable row level security, force row level security`)
   await client.query(`drop policy if exists tenantry_tenant on ${name}`)
@@ -133,11 +125,4 @@ async function makeTenantTable(client: PoolClient, table: string, role: string):
   const namespace = table.includes('.') ? identifier(table.split('.')[0]!) : 'public'
   await client.query(`grant usage on schema ${namespace} to ${role}`)
   await client.query(`grant select, insert, update, delete on ${name} to ${role}`)
-  // Serial columns' sequences: a tenant's insert draws from them.
-  const { rows: sequences } = await client.query<{ sequence: string }>(
-    `select pg_get_serial_sequence($1, attname) as sequence from pg_attribute
-     where attrelid = $2 and attnum > 0 and not attisdropped and pg_get_serial_sequence($1, attname) is not null`,
-    [name, oid],
-  )
-  for (const { sequence } of sequences) await client.query(`grant usage, select on sequence ${sequence} to ${role}`)
 }
