@@ -47,7 +47,8 @@ export function postgresRlsData(pool: Pool, options: RlsDataOptions): TenantData
       await prepared()
       // As the tenant: the policies confine each delete to its rows.
       await transaction(org, async (client) => {
-        for (const table of tables) await client.query(`delete from ${qualified(table)}`)
+        // Last declared first: a table is declared after the tables its foreign keys reference.
+        for (const table of [...tables].reverse()) await client.query(`delete from ${qualified(table)}`)
       })
       await pool.query(`delete from ${s}.data_spaces where key = $1`, [org.id])
     },
