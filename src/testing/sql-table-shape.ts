@@ -9,7 +9,7 @@ export interface SqlColumn {
 }
 
 /** A unique or exclusion key (its key columns; expressions left out), or a foreign key (its referencing columns). */
-export interface SqlKey {
+interface SqlKey {
   name: string
   columns: string[]
   /** A plain unique key: one `ON CONFLICT (columns) DO UPDATE` can name. */
