@@ -22,8 +22,10 @@ const suffix = randomBytes(4).toString('hex')
 const database = `tenantry_bench_${suffix}`
 const owner = `tenantry_bench_app_${suffix}`
 
-async function asSuperuser(statements: string[]): Promise<void> {
-  const client = new pg.Client({ connectionString: url })
+async function asSuperuser(statements: string[], inDatabase?: string): Promise<void> {
+  const at = new URL(url)
+  if (inDatabase) at.pathname = `/${inDatabase}`
+  const client = new pg.Client({ connectionString: at.toString() })
   await client.connect()
   try {
     for (const statement of statements) await client.query(statement)
@@ -53,6 +55,16 @@ await asSuperuser([
   `create role ${owner} login createrole nosuperuser nobypassrls`,
   `create database ${database} owner ${owner}`,
 ])
+// The DBA's once-per-database statement for 'rls' (docs/stores.md): no large objects for tenants.
+await asSuperuser(
+  [
+    `do $$ declare f regprocedure; begin
+       for f in select p.oid from pg_proc p where p.pronamespace = 'pg_catalog'::regnamespace
+                  and (p.proname like 'lo\\_%' or p.proname in ('loread', 'lowrite'))
+       loop execute format('revoke execute on function %s from public', f); end loop; end $$`,
+  ],
+  database,
+)
 const poolUrl = new URL(url)
 poolUrl.pathname = `/${database}`
 poolUrl.username = owner

@@ -29,10 +29,13 @@ export const collectionNotes: Notes = {
   },
 }
 
-/** The table the PostgreSQL examples keep notes in; `tenant_id` is filled in by the tenant's transaction. */
+/**
+ * The table the PostgreSQL examples keep notes in; `tenant_id` is filled in by the tenant's transaction.
+ * A random id, not an identity: one sequence shared by every tenant would count the others' inserts.
+ */
 export const NOTES_TABLE = `create table notes (
   tenant_id text not null,
-  id bigint generated always as identity,
+  id uuid not null default gen_random_uuid(),
   text text not null,
   created_at timestamptz not null default now(),
   primary key (tenant_id, id)

@@ -16,6 +16,13 @@ export { describeAmbiguousFailures } from './ambiguous-failures.js'
 export { describeConcurrentChanges } from './concurrent-changes.js'
 export { describeDataIsolation } from './data-isolation.js'
 export {
+  describeSqlIsolation,
+  probeSqlIsolation,
+  type SqlIsolationOptions,
+  type SqlTableUnderTest,
+  type SqlLeak,
+} from './sql-isolation.js'
+export {
   describeRouteLeaks,
   probeRouteLeak,
   type RouteLeakOptions,

@@ -5,10 +5,18 @@ import { afterAll, beforeAll } from 'vitest'
 /** The local server (trust auth, user postgres), or POSTGRES_URL. */
 const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 
+/** Every server-side large-object function, revoked from PUBLIC (the docs' statement, in a loop). */
+const REVOKE_LARGE_OBJECTS = `do $$ declare f regprocedure; begin
+  for f in select p.oid from pg_proc p where p.pronamespace = 'pg_catalog'::regnamespace
+             and (p.proname like 'lo\\_%' or p.proname in ('loread', 'lowrite'))
+  loop execute format('revoke execute on function %s from public', f); end loop; end $$`
+
 const unique = (prefix: string) => `${prefix}_${randomBytes(6).toString('hex')}`
 
-async function asSuperuser(statements: string[]): Promise<void> {
-  const admin = new pg.Client({ connectionString: POSTGRES_URL })
+async function asSuperuser(statements: string[], database?: string): Promise<void> {
+  const url = new URL(POSTGRES_URL)
+  if (database) url.pathname = `/${database}`
+  const admin = new pg.Client({ connectionString: url.toString() })
   await admin.connect()
   try {
     for (const statement of statements) await admin.query(statement)
@@ -95,6 +103,8 @@ export function usePostgresDatabase() {
       `create database ${state.database} owner ${state.owner}`,
       `grant create on database ${state.database} to ${name('owner')}`,
     ])
+    // What a DBA runs once per database for 'rls' (docs/stores.md): large objects are outside row-level security.
+    await asSuperuser([REVOKE_LARGE_OBJECTS], state.database)
     const url = new URL(POSTGRES_URL)
     url.pathname = `/${state.database}`
     const admin = new pg.Client({ connectionString: url.toString() })

@@ -2,6 +2,7 @@ import type { Pool } from 'pg'
 import type { OrganizationRecord } from '../../control/records.js'
 import type { SqlClient } from '../../data/sql-client.js'
 import type { TenantDataProvider } from '../../data/tenant-data-provider.js'
+import { assertNoLargeObjects } from './postgres-key-checks.js'
 import { assertLoginRoleContained, ensureGroupRole, groupRoleName } from './postgres-roles.js'
 import { run } from './postgres-scope.js'
 import { grantSharedTables, type SharedTables } from './postgres-shared-tables.js'
@@ -55,7 +56,8 @@ export function postgresRlsData(pool: Pool, options: RlsDataOptions): TenantData
       await prepared()
       // As the tenant: the policies confine each delete to its rows.
       await transaction(org, async (client) => {
-        for (const table of tables) await client.query(`delete from ${qualified(table)}`)
+        // Last declared first: a table is declared after the tables its foreign keys reference.
+        for (const table of [...tables].reverse()) await client.query(`delete from ${qualified(table)}`)
       })
       await run(pool, `delete from ${s}.data_spaces where key = $1`, [org.id])
     },
@@ -93,6 +95,7 @@ async function prepare(pool: Pool, options: RlsDataOptions): Promise<string> {
     )
     // The role first: the host's migrations may grant it what its views or functions need.
     await ensureGroupRole(client, tenantRole)
+    await assertNoLargeObjects(client, tenantRole)
     const { rows } = await client.query<{ version: number }>(
       `select coalesce(max(version), 0) as version from ${s}.data_migrations`,
     )

@@ -83,7 +83,7 @@ const TABLE = /^([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$/
  * const store = postgresStore({
  *   pool: new pg.Pool({ connectionString: process.env.DATABASE_URL }),
  *   strategy: 'rls',
- *   migrations: ['create table notes (tenant_id text not null, id bigint generated always as identity, body text not null, primary key (tenant_id, id))'],
+ *   migrations: ['create table notes (tenant_id text not null, id uuid default gen_random_uuid(), body text not null, primary key (tenant_id, id))'],
  *   tables: ['notes'],
  * })
  */

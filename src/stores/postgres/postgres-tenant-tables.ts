@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg'
+import { assertNoKeyOracles } from './postgres-key-checks.js'
 import { identifier } from './postgres-setup.js'
 import { TENANT_SETTING } from './postgres-transaction.js'
 
@@ -27,7 +28,7 @@ export async function makeTenantTable(client: PoolClient, table: string, role: s
   await ensureTenantColumn(client, table, name, oid)
   await assertNoKeyOracles(client, table, oid)
   await enforcePolicies(client, name)
-  await grantTenantRole(client, table, name, oid, role)
+  await grantTenantRole(client, table, name, role)
 }
 
 async function ensureTenantColumn(client: PoolClient, table: string, name: string, oid: number): Promise<void> {
@@ -43,20 +44,6 @@ async function ensureTenantColumn(client: PoolClient, table: string, name: strin
   await client.query(
     `alter table ${name} alter column tenant_id set default current_setting('${TENANT_SETTING}'), alter column tenant_id set not null`,
   )
-}
-
-/** A unique key across tenants answers "taken" for another tenant's value: an oracle. */
-async function assertNoKeyOracles(client: PoolClient, table: string, oid: number): Promise<void> {
-  const { rows: unique } = await client.query<{ index: string }>(
-    `select i.indexrelid::regclass::text as index from pg_index i
-     where i.indrelid = $1 and i.indisunique
-       and not exists (select 1 from pg_attribute a where a.attrelid = i.indrelid and a.attname = 'tenant_id' and a.attnum = any(i.indkey))`,
-    [oid],
-  )
-  if (unique.length > 0)
-    throw new Error(
-      `tenantry: ${table}'s unique ${unique.map((row) => row.index).join(', ')} must include tenant_id (primary key (tenant_id, id)): a key unique across tenants tells one tenant what another holds`,
-    )
 }
 
 /**
@@ -77,21 +64,8 @@ async function enforcePolicies(client: PoolClient, name: string): Promise<void> 
   )
 }
 
-async function grantTenantRole(
-  client: PoolClient,
-  table: string,
-  name: string,
-  oid: number,
-  role: string,
-): Promise<void> {
+async function grantTenantRole(client: PoolClient, table: string, name: string, role: string): Promise<void> {
   const namespace = table.includes('.') ? identifier(table.split('.')[0]!) : 'public'
   await client.query(`grant usage on schema ${namespace} to ${role}`)
   await client.query(`grant select, insert, update, delete on ${name} to ${role}`)
-  // Serial columns' sequences: a tenant's insert draws from them.
-  const { rows: sequences } = await client.query<{ sequence: string }>(
-    `select pg_get_serial_sequence($1, attname) as sequence from pg_attribute
-     where attrelid = $2 and attnum > 0 and not attisdropped and pg_get_serial_sequence($1, attname) is not null`,
-    [name, oid],
-  )
-  for (const { sequence } of sequences) await client.query(`grant usage, select on sequence ${sequence} to ${role}`)
 }
