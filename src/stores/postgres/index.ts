@@ -11,3 +11,4 @@ export {
   type PostgresRecordsOptions,
   type PostgresStoreOptions,
 } from './postgres-store.js'
+export type { PostgresMigration } from './postgres-ledger.js'

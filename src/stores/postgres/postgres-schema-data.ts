@@ -1,14 +1,18 @@
-import type { Pool } from 'pg'
+import type { Pool, PoolClient } from 'pg'
 import type { OrganizationRecord } from '../../control/records.js'
 import type { SqlClient } from '../../data/sql-client.js'
 import type { TenantDataProvider } from '../../data/tenant-data-provider.js'
-import { ensureRole, identifier, lockedTransaction, once, TABLES_NOT_COLLECTIONS } from './postgres-setup.js'
+import { checkDataPlane, claimDataPlane, type DataPlane, recordDataPlane } from './postgres-data-plane.js'
+import { applyLedger, ensureLedger, type Ledger, type Migration } from './postgres-ledger.js'
+import { setUpLock } from './postgres-migrations.js'
+import { run } from './postgres-scope.js'
+import { ensureRole, identifier, lockedTransaction, TABLES_NOT_COLLECTIONS, untilPassed } from './postgres-setup.js'
 import { runTenantStatement, runTenantTransaction } from './postgres-transaction.js'
 
 export interface SchemaDataOptions {
   schema: string
   /** The host's DDL, applied in order in every tenant's schema, each once. */
-  migrations: readonly string[]
+  migrations: readonly Migration[]
 }
 
 /**
@@ -16,50 +20,48 @@ export interface SchemaDataOptions {
  * top): the host's migrations run in the tenant's schema as the pool's role, which owns
  * everything there; the tenant's role may only read and write those tables. A tenant's
  * transaction runs as that role with `search_path` set to its schema, and the role has no
- * privilege on any other tenant's schema.
+ * privilege on any other tenant's schema. `migrate()` brings every tenant's schema up to date at
+ * deploy; a create makes the new tenant's schema, role and tables inside its own transaction.
  */
 export function postgresSchemaData(pool: Pool, options: SchemaDataOptions): TenantDataProvider {
   const { schema, migrations } = options
   const s = identifier(schema)
-  const prepared = once(() => prepare(pool, schema))
+  const plane: DataPlane = { schema, strategy: 'schema', migrations }
+  // Once per process, on the connection the first operation holds: never DDL, never a second connection.
+  const checked = untilPassed(() => checkDataPlane(pool, plane))
   // Named after the data key: stable for the organization's life, and not guessable from its id.
   const nameOf = (org: Pick<OrganizationRecord, 'dataKey'>) => `${schema}_${org.dataKey}`
   // A tenant's statements run as its role, in its schema.
   const locals = (org: OrganizationRecord) => ({ role: nameOf(org), searchPath: nameOf(org) })
+  const ledger = (key: string): Ledger => ({ table: `${s}.schema_migrations`, key, owner: "the host's" })
+  /** Makes the tenant's space if it is missing, and runs the migrations it lacks: DDL only then. */
+  const bringUp = (key: string) =>
+    lockedTransaction(pool, `tenantry-space:${nameOf({ dataKey: key })}`, async (client) => {
+      const name = nameOf({ dataKey: key })
+      const { rows } = await client.query('select 1 from pg_namespace where nspname = $1', [name])
+      if (rows.length === 0) await makeSpace(client, s, name, key)
+      await inSearchPath(client, name, () => applyLedger(client, ledger(key), migrations))
+    })
 
   return {
     ...TABLES_NOT_COLLECTIONS,
-    async provision(org) {
-      await prepared()
-      const name = nameOf(org)
-      await lockedTransaction(pool, `tenantry-space:${name}`, async (client) => {
-        // Recorded first, so a space half-made by a crash is still found and swept.
-        await client.query(`insert into ${s}.data_spaces (key) values ($1) on conflict do nothing`, [org.dataKey])
-        await ensureRole(client, name)
-        await client.query(`create schema if not exists ${identifier(name)}`)
-        await client.query(`grant usage on schema ${identifier(name)} to ${identifier(name)}`)
-        await client.query(
-          `alter default privileges in schema ${identifier(name)} grant select, insert, update, delete on tables to ${identifier(name)}`,
-        )
-        await client.query(
-          `alter default privileges in schema ${identifier(name)} grant usage, select on sequences to ${identifier(name)}`,
-        )
-        const { rows } = await client.query<{ version: number }>(
-          `select coalesce(max(version), 0) as version from ${s}.schema_migrations where key = $1`,
-          [org.dataKey],
-        )
-        await client.query(`set local search_path to ${identifier(name)}`)
-        for (let version = rows[0]!.version + 1; version <= migrations.length; version++) {
-          await client.query(migrations[version - 1]!)
-          await client.query(`insert into ${s}.schema_migrations (key, version) values ($1, $2)`, [
-            org.dataKey,
-            version,
-          ])
-        }
+    async migrate() {
+      await lockedTransaction(pool, setUpLock(schema), async (client) => {
+        await claimDataPlane(client, plane)
+        await ensureLedger(client, ledger(''))
       })
+      // Every space, a suspended organization's included, each in a transaction of its own.
+      const { rows } = await pool.query<{ key: string }>(`select key from ${s}.data_spaces order by key`)
+      for (const { key } of rows) await bringUp(key)
+      await lockedTransaction(pool, setUpLock(schema), (client) => recordDataPlane(client, plane))
+      await checked()
+    },
+    async provision(org) {
+      await checked()
+      await bringUp(org.dataKey)
     },
     async drop(org) {
-      await prepared()
+      await checked()
       const name = nameOf({ dataKey: org.dataKey })
       await lockedTransaction(pool, `tenantry-space:${name}`, async (client) => {
         await client.query(`drop schema if exists ${identifier(name)} cascade`)
@@ -74,30 +76,41 @@ export function postgresSchemaData(pool: Pool, options: SchemaDataOptions): Tena
       })
     },
     async listKeys() {
-      await prepared()
-      const { rows } = await pool.query<{ key: string }>(`select key from ${s}.data_spaces order by key`)
+      await checked()
+      const { rows } = await run<{ key: string }>(pool, `select key from ${s}.data_spaces order by key`)
       return rows.map((row) => row.key)
     },
     async transaction<TResult>(org: OrganizationRecord, fn: (client: SqlClient) => Promise<TResult>) {
-      await prepared()
+      await checked()
       return runTenantTransaction(pool, locals(org), fn)
     },
     async query(org, text, values) {
-      await prepared()
+      await checked()
       return runTenantStatement(pool, locals(org), text, values)
     },
   }
 }
 
-async function prepare(pool: Pool, schema: string): Promise<void> {
-  const s = identifier(schema)
-  await lockedTransaction(pool, `tenantry-data:${schema}`, async (client) => {
-    await client.query(`create schema if not exists ${s}`)
-    await client.query(
-      `create table if not exists ${s}.data_spaces (key text primary key, created_at timestamptz not null default now())`,
-    )
-    await client.query(
-      `create table if not exists ${s}.schema_migrations (key text not null, version integer not null, applied_at timestamptz not null default now(), primary key (key, version))`,
-    )
-  })
+/** The tenant's schema and role, the role's privileges there, and the space's record. */
+async function makeSpace(client: PoolClient, s: string, name: string, key: string): Promise<void> {
+  // Recorded first, so a space half-made by a crash is still found and swept.
+  await client.query(`insert into ${s}.data_spaces (key) values ($1) on conflict do nothing`, [key])
+  await ensureRole(client, name)
+  await client.query(`create schema ${identifier(name)}`)
+  await client.query(`grant usage on schema ${identifier(name)} to ${identifier(name)}`)
+  await client.query(
+    `alter default privileges in schema ${identifier(name)} grant select, insert, update, delete on tables to ${identifier(name)}`,
+  )
+  await client.query(
+    `alter default privileges in schema ${identifier(name)} grant usage, select on sequences to ${identifier(name)}`,
+  )
+}
+
+/** Runs `fn` with `search_path` at the tenant's schema, then puts it back (a create's transaction goes on). */
+async function inSearchPath<TResult>(client: PoolClient, name: string, fn: () => Promise<TResult>): Promise<TResult> {
+  const { rows } = await client.query<{ path: string }>("select current_setting('search_path') as path")
+  await client.query("select set_config('search_path', $1, true)", [identifier(name)])
+  const result = await fn()
+  await client.query("select set_config('search_path', $1, true)", [rows[0]!.path])
+  return result
 }
