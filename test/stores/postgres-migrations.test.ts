@@ -338,13 +338,20 @@ describe('start-up DDL, safely', () => {
   }, 20_000)
 
   it.each(['rls', 'schema'] as const)(
-    "lets 8 instances on 8 pools migrate one new database at once, all successfully ('%s')",
+    "lets 8 instances on 8 pools set up one new database at once, records and data together, all successfully ('%s')",
     async (strategy) => {
       const schema = database.fresh()
-      const pools = Array.from({ length: 8 }, () => new pg.Pool({ connectionString: database.url, max: 1 }))
+      const pools = Array.from({ length: 8 }, () => new pg.Pool({ connectionString: database.url, max: 2 }))
       try {
-        const outcomes = await Promise.allSettled(pools.map((pool) => instance(schema, { strategy }, pool).migrate()))
-        expect(outcomes.map((outcome) => outcome.status)).toEqual(Array(8).fill('fulfilled'))
+        // Each instance's record and data set-up race the others' for the same new schema.
+        const stores = pools.map((pool) => storeOf(instance(schema, { strategy }, pool)))
+        const outcomes = await Promise.allSettled(
+          stores.flatMap((store) => [store.records.migrate!(), store.data.migrate!()]),
+        )
+        expect(outcomes.map((outcome) => outcome.status)).toEqual(Array(16).fill('fulfilled'))
+        const again = instance(schema, { strategy }, pools[0])
+        await again.migrate()
+        await create(again, 'Acme')
       } finally {
         await Promise.all(pools.map((pool) => pool.end()))
       }
