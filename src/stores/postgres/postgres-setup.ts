@@ -13,7 +13,7 @@ export function identifier(name: string): string {
  * How long a set-up statement waits for a table lock. DDL on a table a long read holds would
  * otherwise queue behind it, and every tenant query on that table would then queue behind the DDL.
  */
-export const SET_UP_LOCK_TIMEOUT = '5s'
+const SET_UP_LOCK_TIMEOUT = '5s'
 
 /**
  * Runs `fn` in a transaction on a connection of its own, holding the transaction-scoped
