@@ -115,6 +115,8 @@ try {
     await tenant.query(`insert into notes (id, body) values (1, 'hello')`)
     return tenant
   }
+  await rls.migrate()
+  await bySchema.migrate()
   const [rlsTenant, schemaTenant] = [await tenantOf(rls), await tenantOf(bySchema)]
   const memory = createTenancy({ auth, store: memoryStore() })
   await memory.orgs.create({ name: 'Acme', email: 'a@bench.test', password: PASSWORD })

@@ -120,9 +120,10 @@ export interface Tenancy {
   forEachTenant(fn: (tenant: Tenant) => unknown, options?: ForEachTenantOptions): Promise<ForEachTenantReport>
   /**
    * Run once per deploy, before the new version serves: builds the store's own indexes or
-   * tables, re-provisions every active tenant (new collections and indexes) and gives
+   * tables, re-provisions every active and suspended tenant (new collections and indexes) and gives
    * organizations stored before slugs existed a slug. Idempotent and resumable
-   * (`after: report.lastId`). The MongoDB store refuses writes until it has run.
+   * (`after: report.lastId`). The MongoDB store refuses writes until it has run; the PostgreSQL
+   * store refuses every operation (`MigrationRequiredError`).
    */
   migrate(options?: MigrateOptions): Promise<MigrationReport>
   /**

@@ -9,8 +9,9 @@ import { slugFromName, slugWithSuffix } from './slug.js'
 const SLUG_ATTEMPTS = 5
 
 /**
- * Migrates the store (its indexes or tables), then re-runs provisioning on every active
- * organization, so data spaces made before the store's tenant indexes were declared get them,
+ * Migrates the store (its indexes or tables), then re-runs provisioning on every active or
+ * suspended organization (a suspended one is resumed as it is, so it must not fall behind), so
+ * data spaces made before the store's tenant indexes were declared get them,
  * and gives organizations stored before slugs existed a slug. Idempotent; resumable by passing
  * the `lastId` an interrupted run reported as `after`.
  */
@@ -26,7 +27,7 @@ export async function migrateOrganizations(
   const report = await walkOrganizations(
     store,
     async (org) => {
-      if (org.state !== 'active') return false
+      if (org.state !== 'active' && org.state !== 'suspended') return false
       await store.data.provision(org)
       if (typeof org.slug !== 'string') await backfillSlug(store, context, org)
       return true

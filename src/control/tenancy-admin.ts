@@ -80,7 +80,10 @@ export interface TenancyAdmin {
    * nothing of it is removed. `resume` gives everything back.
    */
   suspend(organizationId: string, options: { reason: string }): Promise<void>
-  /** Ends a suspension. */
+  /**
+   * Ends a suspension. The organization's data space is first brought up to the store's
+   * migrations (provisioned again), in case a deploy came while it was suspended.
+   */
   resume(organizationId: string): Promise<void>
 }
 
@@ -207,6 +210,9 @@ export function tenancyAdmin(
       await audit.record({ type: 'organization.suspended', organizationId, details: { reason, actor } })
     },
     async resume(organizationId: string) {
+      const org = await serving(organizationId)
+      // A deploy may have come while it was suspended: its data space catches up before it serves.
+      if (org.state === 'suspended') await store.data.provision(org)
       await transition(organizationId, 'suspended', 'active')
       await audit.record({ type: 'organization.resumed', organizationId, details: { actor } })
     },

@@ -28,7 +28,7 @@ export function describeHostSignInContract(framework: string, createApp: HostApp
         auth: TEST_AUTH,
         baseDomain: 'example.test',
         roles: exampleRoles,
-        store: store.create(),
+        store: await store.create(),
         limits,
       })
       server = await startServer(createApp(tenancy, { people: createPeople({ bcryptCost: 4 }) }))

@@ -30,7 +30,7 @@ export function describeHttpContract(framework: string, createApp: AppFactory, s
         // Sign-ups unlimited here: these tests create dozens of organizations from one address.
         auth: { ...TEST_AUTH, signUpLimit: false },
         baseDomain: 'example.test',
-        store: store.create(),
+        store: await store.create(),
       })
       server = await startServer(createApp(tenancy))
       document = openApiValidator((await (await fetch(`${server.url}/openapi.json`)).json()) as OpenApiDocument)

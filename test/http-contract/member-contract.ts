@@ -25,7 +25,7 @@ export function describeMemberContract(framework: string, createApp: AppFactory,
       tenancy = createTenancy({
         auth: TEST_AUTH,
         baseDomain: 'example.test',
-        store: store.create(),
+        store: await store.create(),
         roles: exampleRoles,
         invitations: { onInvitation: (invitation, token) => void sent.push({ invitation, token }) },
       })

@@ -14,10 +14,11 @@ import { describeTenantContextContract } from './tenant-context-contract.js'
 const database = usePostgresDatabase()
 const postgres: ContractStore = {
   name: 'PostgreSQL records',
-  create: () => ({
-    records: postgresRecords({ pool: database.pool, schema: database.fresh() }),
-    data: notesStore().data,
-  }),
+  create: async () => {
+    const records = postgresRecords({ pool: database.pool, schema: database.fresh() })
+    await records.migrate()
+    return { records, data: notesStore().data }
+  },
 }
 
 describeHttpContract('Express', (tenancy) => createExpressApp(tenancy), postgres)

@@ -24,7 +24,7 @@ export function describeTenantContextContract(framework: string, createApp: Cont
 
     beforeEach(async () => {
       // The example apps' roles: their routes ask for notes:read and notes:write.
-      tenancy = createTenancy({ auth: TEST_AUTH, baseDomain: BASE, roles: exampleRoles, store: store.create() })
+      tenancy = createTenancy({ auth: TEST_AUTH, baseDomain: BASE, roles: exampleRoles, store: await store.create() })
       server = await startServer(createApp(tenancy))
     })
     afterEach(async () => {

@@ -53,6 +53,7 @@ async function setUp(pool: pg.Pool = database.pool) {
   const schema = database.fresh()
   const failing = failingStore(postgresStore({ pool, schema, strategy: 'schema', migrations: [NOTES] }))
   const tenancy = createTenancy({ auth: TEST_AUTH, store: failing.store })
+  await tenancy.migrate()
   const count = async (sql: string, values: unknown[]) =>
     (await database.pool.query<{ n: number }>(sql, values)).rows[0]!.n
   const tenantSchemas = () =>
@@ -95,7 +96,7 @@ describe('an organization create on PostgreSQL', () => {
   it('settles a create whose connection was lost at COMMIT: whole and answered if the server committed, absent and refused if not', async () => {
     const cutting = cuttingCommits(database.pool)
     const { tenancy, traces, baseline } = await setUp(cutting.pool)
-    // Set-up (tenantry's tables, the tenant role) commits on its own first.
+    // tenancy.migrate() made tenantry's tables; a first create, uncut, warms the pool.
     await tenancy.orgs.create({ name: 'Warm', email: 'warm@x.test', password: PASSWORD })
     const outcomes: string[] = []
     for (let i = 0; i < 6; i++) {

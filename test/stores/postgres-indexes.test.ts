@@ -35,6 +35,7 @@ describe('the PostgreSQL record store’s queries', () => {
     const { pool, seen } = recording(database.pool)
     const records = postgresRecords({ pool, schema })
     const tenancy = createTenancy({ auth: TEST_AUTH, store: { records, data: memoryStore().data } })
+    await tenancy.migrate()
     // Every kind of record read and written: organizations, logins, refreshes, members,
     // invitations, domains, audit pages, suspension, recovery and deletes.
     const { organization } = await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })

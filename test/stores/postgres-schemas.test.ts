@@ -16,6 +16,7 @@ async function setUp(migrations = [NOTES], pool = database.pool) {
     auth: TEST_AUTH,
     store: postgresStore({ pool, schema, strategy: 'schema', migrations }),
   })
+  await tenancy.migrate()
   const tenant = async (name: string) => {
     await tenancy.orgs.create({ name, email: `${name.toLowerCase()}@x.test`, password: PASSWORD })
     return tenancy.tenant({ name })

@@ -12,3 +12,4 @@ export {
   type PostgresStoreOptions,
 } from './postgres-store.js'
 export type { SharedTables } from './postgres-shared-tables.js'
+export type { PostgresMigration } from './postgres-ledger.js'

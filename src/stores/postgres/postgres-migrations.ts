@@ -1,14 +1,28 @@
-import type { Pool, PoolClient } from 'pg'
+import type { Pool } from 'pg'
+import { MigrationRequiredError } from '../../errors.js'
+import {
+  type Applied,
+  applyLedger,
+  compareLedger,
+  ensureLedger,
+  type Ledger,
+  planMigrations,
+  readLedger,
+} from './postgres-ledger.js'
+import { run } from './postgres-scope.js'
 import { assertLoginRoleContained } from './postgres-roles.js'
-import { identifier, lockedTransaction } from './postgres-setup.js'
+import { ensureSchema, identifier, lockedTransaction } from './postgres-setup.js'
 
 /**
- * The record store's schema, one entry per version, applied in order and never edited once
- * released: a change is a new entry. Every query the store makes is served by one of these
- * indexes (test/stores/postgres-indexes.test.ts checks each with EXPLAIN).
+ * The record store's schema, one named entry per version, applied in order and never edited
+ * once released: a change is a new entry (an edited one is refused by its checksum). Every query
+ * the store makes is served by one of these indexes (test/stores/postgres-indexes.test.ts checks
+ * each with EXPLAIN).
  */
-const RECORD_MIGRATIONS: readonly string[] = [
-  `create table organizations (
+const RECORD_MIGRATIONS = planMigrations([
+  {
+    name: 'records',
+    sql: `create table organizations (
      id text primary key,
      name text not null,
      name_key text not null constraint organizations_name_key_unique unique,
@@ -92,35 +106,64 @@ const RECORD_MIGRATIONS: readonly string[] = [
      details jsonb not null
    );
    create index audit_events_by_organization on audit_events (organization_id, at desc, id desc);`,
-]
+  },
+])
+
+/** The advisory lock every set-up of tenantry's schema takes: records and data plane alike. */
+export const setUpLock = (schema: string) => `tenantry:${schema}`
+
+const ledgerOf = (schema: string): Ledger => ({ table: `${identifier(schema)}.migrations`, owner: "tenantry's" })
 
 /**
  * Brings the schema to the newest version. Concurrent starts (several instances at once) are
  * serialized by a transaction-scoped advisory lock keyed by the schema's name; each version is
  * applied in the same transaction that records it, so a crash leaves a version applied or not.
+ * A schema already at the newest version takes no lock beyond that advisory one.
  */
 export async function migrateRecords(pool: Pool, schema: string): Promise<void> {
-  await lockedTransaction(pool, `tenantry:${schema}`, async (client) => {
+  await lockedTransaction(pool, setUpLock(schema), async (client) => {
     await assertLoginRoleContained(client)
-    await client.query(`create schema if not exists ${identifier(schema)}`)
-    await client.query(
-      `create table if not exists ${identifier(schema)}.migrations (version integer primary key, applied_at timestamptz not null default now())`,
-    )
-    const { rows } = await client.query<{ version: number }>(
-      `select coalesce(max(version), 0) as version from ${identifier(schema)}.migrations`,
-    )
-    await applyFrom(client, schema, rows[0]!.version)
+    await ensureSchema(client, schema)
+    await ensureLedger(client, ledgerOf(schema))
+    const { rows } = await client.query<{ path: string }>("select current_setting('search_path') as path")
+    await client.query(`select set_config('search_path', $1, true)`, [identifier(schema)])
+    const unknown = await applyLedger(client, ledgerOf(schema), RECORD_MIGRATIONS)
+    await client.query(`select set_config('search_path', $1, true)`, [rows[0]!.path])
+    if (unknown > 0) throw newerThanThis(schema)
   })
 }
 
-async function applyFrom(client: PoolClient, schema: string, current: number): Promise<void> {
-  if (current > RECORD_MIGRATIONS.length)
-    throw new Error(
-      `tenantry: the ${schema} schema is at version ${current}, newer than this tenantry (${RECORD_MIGRATIONS.length}): upgrade tenantry`,
-    )
-  await client.query(`set local search_path to ${identifier(schema)}`)
-  for (let version = current + 1; version <= RECORD_MIGRATIONS.length; version++) {
-    await client.query(RECORD_MIGRATIONS[version - 1]!)
-    await client.query('insert into migrations (version) values ($1)', [version])
-  }
+/**
+ * The request-time check: one read of the ledger, on the connection the operation holds (its
+ * record transaction's, when it is in one). `MigrationRequiredError` when the schema is missing,
+ * behind, recorded before checksums, changed, or newer than this tenantry.
+ */
+export async function checkRecords(pool: Pool, schema: string): Promise<void> {
+  const ledger = ledgerOf(schema)
+  const applied = await readLedger((text, values) => run<Applied>(pool, text, values), ledger).catch(
+    rethrowMissing(schema),
+  )
+  const { pending, unknown, unadopted } = compareLedger(applied, RECORD_MIGRATIONS, ledger)
+  if (unknown > 0) throw newerThanThis(schema)
+  if (pending.length > 0 || unadopted) throw notMigrated(schema)
 }
+
+/** The error of a request that came before `tenancy.migrate()`. */
+export const notMigrated = (schema: string) =>
+  new MigrationRequiredError(
+    `tenantry: the ${schema} schema is not migrated for this version: run tenancy.migrate() at deploy, before serving requests`,
+  )
+
+const newerThanThis = (schema: string) =>
+  new MigrationRequiredError(
+    `tenantry: the ${schema} schema holds record migrations this tenantry does not know (a newer version migrated it): upgrade tenantry`,
+  )
+
+/** A missing schema, table or column (a database from before the ledger had checksums) → `notMigrated`. */
+export const rethrowMissing =
+  (schema: string) =>
+  (err: unknown): never => {
+    const code = (err as { code?: string }).code
+    if (code === '42P01' || code === '3F000' || code === '42703') throw notMigrated(schema)
+    throw err
+  }

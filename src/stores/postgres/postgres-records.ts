@@ -1,9 +1,9 @@
 import type { Pool, QueryResultRow } from 'pg'
 import type { RecordStore } from '../../control/record-store.js'
 import { rethrowTaken } from './postgres-errors.js'
-import { migrateRecords } from './postgres-migrations.js'
+import { checkRecords, migrateRecords } from './postgres-migrations.js'
 import { inRecordTransaction, run } from './postgres-scope.js'
-import { identifier, once } from './postgres-setup.js'
+import { identifier, untilPassed } from './postgres-setup.js'
 import { postgresSessionRecords } from './postgres-session-records.js'
 import {
   type AuditEventRow,
@@ -26,7 +26,8 @@ import {
  * changes, staleness) is the server's `now()`.
  */
 export function postgresRecords(pool: Pool, schema: string): Required<RecordStore> {
-  const migrated = once(() => migrateRecords(pool, schema))
+  // Once per process, on the connection the first operation holds: never DDL, never a second connection.
+  const migrated = untilPassed(() => checkRecords(pool, schema))
   const query = async <TRow extends QueryResultRow>(text: string, values: unknown[] = []) => {
     await migrated()
     return run<TRow>(pool, text, values)
@@ -63,8 +64,11 @@ export function postgresRecords(pool: Pool, schema: string): Required<RecordStor
   }
 
   return {
-    // Also run on first use: the DDL is small and under an advisory lock, so a deploy may skip it.
-    migrate: migrated,
+    // At deploy (tenancy.migrate()); a request before it is refused with MigrationRequiredError.
+    async migrate() {
+      await migrateRecords(pool, schema)
+      await migrated()
+    },
     transaction: async (fn) => {
       await migrated()
       return inRecordTransaction(pool, fn)

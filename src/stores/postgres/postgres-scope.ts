@@ -105,6 +105,3 @@ export async function run<TRow extends QueryResultRow>(
   const inside = await step(pool, (client) => client.query<TRow>(text, values))
   return inside === OUTSIDE ? queryAsOwner<TRow>(pool, text, values) : inside
 }
-
-/** Runs `fn` outside any record transaction: set-up that must commit on its own. */
-export const outside = <TResult>(fn: () => TResult): TResult => scopes.exit(fn)

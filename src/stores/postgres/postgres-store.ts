@@ -1,6 +1,7 @@
 import type { Pool } from 'pg'
 import type { RecordStore } from '../../control/record-store.js'
 import type { Store } from '../../store.js'
+import { type PostgresMigration, planMigrations } from './postgres-ledger.js'
 import { postgresRecords as records } from './postgres-records.js'
 import { postgresRlsData } from './postgres-rls-data.js'
 import { registerOwnerRole } from './postgres-owner-role.js'
@@ -24,9 +25,10 @@ export interface PostgresRecordsOptions {
 const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/
 
 /**
- * tenantry's records on PostgreSQL. The schema is created and migrated on first use (under an
- * advisory lock, so instances starting together migrate once); unique constraints and
- * conditional `UPDATE`s keep the record store's contract under concurrency.
+ * tenantry's records on PostgreSQL. The schema is created and migrated by `migrate()`
+ * (`tenancy.migrate()`, at deploy, under an advisory lock, so instances starting together migrate
+ * once); until then every operation is refused with `MigrationRequiredError`. Unique constraints
+ * and conditional `UPDATE`s keep the record store's contract under concurrency.
  *
  * @example
  * const store = { records: postgresRecords({ pool: new pg.Pool() }), data: memoryStore().data }
@@ -57,8 +59,10 @@ export interface PostgresStoreOptions extends PostgresRecordsOptions {
   /**
    * The host's own DDL, each applied once, in order: on `'rls'` before the tables are checked,
    * on `'schema'` in every tenant's schema (new tenants at create, the rest by `tenancy.migrate()`).
+   * Each is a SQL string (named by its position, from 1) or `{ name, sql }`; each applied one is
+   * recorded with its name and the sha256 of its SQL, and one that changed since is refused by name.
    */
-  migrations?: readonly string[]
+  migrations?: readonly PostgresMigration[]
   /**
    * `'rls'`: the role tenant transactions run as. `'schema'`: the group role every tenant's own
    * role (`<tenantRole>_<data key>`) is a member of. Grants on the host's shared tables go to
@@ -74,6 +78,27 @@ export interface PostgresStoreOptions extends PostgresRecordsOptions {
 }
 
 const TABLE = /^([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$/
+
+/**
+ * On `'schema'`, each tenant's schema and role is `<schema>_<data key>` (`t_` and 24 hex digits):
+ * PostgreSQL would cut a name past 63 bytes, so a longer `schema` is refused rather than truncated.
+ */
+const SCHEMA_STRATEGY_MAX = 63 - '_t_'.length - 24
+
+function checkMigrations(migrations: unknown): asserts migrations is readonly PostgresMigration[] {
+  const valid = (m: unknown) =>
+    typeof m === 'string' ||
+    (typeof m === 'object' &&
+      m !== null &&
+      typeof (m as { name?: unknown }).name === 'string' &&
+      (m as { name: string }).name !== '' &&
+      typeof (m as { sql?: unknown }).sql === 'string')
+  if (!Array.isArray(migrations) || !migrations.every(valid))
+    throw new TypeError('tenantry: migrations must be a list of SQL strings or { name, sql } objects')
+  const names = planMigrations(migrations).map((m) => m.name)
+  const twice = names.find((name, index) => names.indexOf(name) !== index)
+  if (twice !== undefined) throw new TypeError(`tenantry: two migrations are named ${JSON.stringify(twice)}`)
+}
 
 /**
  * tenantry on PostgreSQL: its records (`postgresRecords`) and the tenants' rows, which a tenant
@@ -94,17 +119,21 @@ export function postgresStore(options: PostgresStoreOptions): Store {
   if (strategy !== 'rls' && strategy !== 'schema') throw new TypeError("tenantry: strategy must be 'rls' or 'schema'")
   if (!Array.isArray(tables) || tables.some((table) => typeof table !== 'string' || !TABLE.test(table)))
     throw new TypeError('tenantry: tables must be lower-case table names, as notes or app.notes')
-  if (!Array.isArray(migrations) || migrations.some((migration) => typeof migration !== 'string'))
-    throw new TypeError('tenantry: migrations must be a list of SQL strings')
+  checkMigrations(migrations)
   if (tenantRole !== undefined && (typeof tenantRole !== 'string' || !SCHEMA.test(tenantRole)))
     throw new TypeError('tenantry: tenantRole must be a lower-case PostgreSQL name')
   const shared = sharedOption(options.shared, tables)
+  const planned = planMigrations(migrations)
   if (strategy === 'schema') {
     if (tables.length > 0)
       throw new TypeError("tenantry: tables are for 'rls'; 'schema' gives each tenant its own schema and role")
-    return { records, data: postgresSchemaData(pool, { schema, migrations, tenantRole, shared }) }
+    if (schema.length > SCHEMA_STRATEGY_MAX)
+      throw new TypeError(
+        `tenantry: on 'schema', schema must be at most ${SCHEMA_STRATEGY_MAX} characters: each tenant's schema is named <schema>_<data key> (27 more), and PostgreSQL cuts names past 63`,
+      )
+    return { records, data: postgresSchemaData(pool, { schema, migrations: planned, tenantRole, shared }) }
   }
-  return { records, data: postgresRlsData(pool, { schema, tables, migrations, tenantRole, shared }) }
+  return { records, data: postgresRlsData(pool, { schema, tables, migrations: planned, tenantRole, shared }) }
 }
 
 function sharedOption(shared: SharedTables | undefined, tables: readonly string[]): SharedTables | undefined {
