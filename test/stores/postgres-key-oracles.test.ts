@@ -139,7 +139,7 @@ describe("the 'rls' start-up check refuses, by name, a table with a key oracle",
   for (const [shape, migrations, tables, named] of refusals)
     it(`refuses ${shape}, naming it and the fix`, async () => {
       const { store } = rlsStore(migrations, tables)
-      await expect(store.data.listKeys()).rejects.toThrow(named)
+      await expect(store.data.migrate!()).rejects.toThrow(named)
     })
 
   it('names every oracle of a table at once', async () => {
@@ -149,7 +149,7 @@ describe("the 'rls' start-up check refuses, by name, a table with a key oracle",
       ],
       ['{t}'],
     )
-    const refused = await store.data.listKeys().catch((err: Error) => err.message)
+    const refused = await store.data.migrate!().catch((err: Error) => err.message)
     expect(refused).toMatch(/unique key t_\w+_pkey/)
     expect(refused).toMatch(/exclusion constraint t_\w+_during_excl/)
     expect(refused).toMatch(/column id draws from a sequence/)
@@ -165,7 +165,7 @@ describe("the 'rls' start-up check refuses, by name, a table with a key oracle",
       ],
       ['{t}_codes', '{t}'],
     )
-    expect(await store.data.listKeys()).toEqual([])
+    await store.data.migrate!()
     const acme = await tenant('Acme')
     await acme.query(fill("insert into {t}_codes (code) values ('a')"))
     expect((await acme.query(fill("insert into {t} (code) values ('a')"))).rowCount).toBe(1)
@@ -180,7 +180,7 @@ describe("the 'rls' start-up check refuses, by name, a table with a key oracle",
       await admin.query(`create role ${role} nologin`)
       await admin.query(`grant execute on function lo_create(oid), lo_get(oid) to ${role}`)
     })
-    const refused = await store.data.listKeys().catch((err: Error) => err.message)
+    const refused = await store.data.migrate!().catch((err: Error) => err.message)
     expect(refused).toMatch(new RegExp(`tenant role ${role} may use large objects`))
     expect(refused).toContain(
       'revoke execute on function pg_catalog.lo_create(oid), pg_catalog.lo_get(oid) from public',
@@ -203,7 +203,7 @@ describe("the 'rls' start-up check refuses, by name, a table with a key oracle",
         migrations: [],
         tables: [],
       })
-      await store.data.listKeys()
+      await store.data.migrate!()
       const { rows } = await superPool.query(
         "select has_function_privilege($1, 'lo_from_bytea(oid, bytea)', 'execute') as usable",
         [role],
@@ -255,7 +255,7 @@ interface Attack {
  */
 async function differential(attack: Attack, flawed: boolean) {
   const { store, fill, tenant } = rlsStore(attack.migrations, attack.tables)
-  await store.data.listKeys()
+  await store.data.migrate!()
   for (const statement of flawed ? attack.flaw : []) await database.pool.query(fill(statement))
   const [attacker, victim] = [await tenant('Attacker'), await tenant('Victim')]
   const run = async () => {
@@ -368,7 +368,7 @@ describe("the oracles behind the start-up check, each run as a tenant with anoth
   it('answers differently when the tenant role may use large objects (what the check refuses)', async () => {
     const [, attack] = ATTACKS.find(([name]) => name.includes('large objects'))!
     const { store, role, fill, tenant } = rlsStore(attack.migrations, attack.tables)
-    await store.data.listKeys()
+    await store.data.migrate!()
     await asSuperuser((admin) =>
       admin.query(`grant execute on function lo_from_bytea(oid, bytea), lo_get(oid), lo_unlink(oid) to ${role}`),
     )
@@ -396,7 +396,7 @@ describe("the oracles behind the start-up check, each run as a tenant with anoth
       ],
       ['{t}'],
     )
-    await store.data.listKeys()
+    await store.data.migrate!()
     // Given after start-up: identity columns need no grant on their sequence.
     await database.pool.query(fill('alter table {t} add column n bigint generated always as identity'))
     const [attacker, victim] = [await tenant('Attacker'), await tenant('Victim')]

@@ -20,6 +20,10 @@ const TAGS = 'create table tags (id integer primary key, name text not null)'
 
 type Options = Partial<PostgresStoreOptions> & { strategy: Strategy }
 
+/** One tenant role per schema (a member of the database's tenants' group), the same for every instance. */
+const roles = new Map<string, string>()
+const tenantRoleOf = (schema: string) => roles.get(schema) ?? roles.set(schema, database.role()).get(schema)!
+
 /** One instance of the app: a store and a tenancy over `schema`, with these options. */
 function instance(schema: string, options: Options, pool: pg.Pool = database.pool): Tenancy {
   const rls = options.strategy === 'rls'
@@ -27,7 +31,7 @@ function instance(schema: string, options: Options, pool: pg.Pool = database.poo
     pool,
     schema,
     migrations: [notesSql(schema, options.strategy)],
-    ...(rls ? { tables: [notesOf(schema, 'rls')], tenantRole: `${schema}_tenant` } : {}),
+    ...(rls ? { tables: [notesOf(schema, 'rls')], tenantRole: tenantRoleOf(schema) } : {}),
     ...options,
   } as PostgresStoreOptions)
   return createTenancy({ auth: TEST_AUTH, store })

@@ -31,7 +31,7 @@ function storeOnce(schema: string, migrations: string[], after: string[] = []) {
         migrations: [`create schema ${schema}`, 'create extension if not exists btree_gist', ...migrations],
         tables: TABLES(schema).map((table) => table.name),
       })
-      await store.data.listKeys()
+      await store.data.migrate!()
       // After start-up, bypassing its check: a migration run outside tenantry.
       for (const statement of after) await database.pool.query(statement)
       return store
