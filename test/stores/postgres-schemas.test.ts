@@ -86,7 +86,10 @@ describe("the PostgreSQL store's 'schema' strategy", () => {
       `select * from ${schema}.accounts`,
     ]
     for (const statement of refusals)
-      await expect(acme.query(statement), statement).rejects.toMatchObject({ code: '42501' })
+      await expect(acme.query(statement), statement).rejects.toMatchObject({
+        code: 'INVALID_QUERY',
+        cause: { code: '42501' },
+      })
   })
 
   it('drops the schema and the role with the organization, and leaves the others', async () => {
@@ -136,7 +139,10 @@ describe('what stays the host’s power inside a schema tenant’s transaction',
       await database.pool.query(`create table public.${stray} (id integer primary key)`)
       await database.pool.query(`revoke ${acmeRole} from current_user`)
       try {
-        await expect(acme.query(`insert into ${stray} (id) values (1)`)).rejects.toMatchObject({ code: '42501' })
+        await expect(acme.query(`insert into ${stray} (id) values (1)`)).rejects.toMatchObject({
+          code: 'INVALID_QUERY',
+          cause: { code: '42501' },
+        })
         expect((await database.pool.query(`select count(*)::int as n from public.${stray}`)).rows).toEqual([{ n: 0 }])
       } finally {
         await database.pool.query(`grant ${acmeRole} to current_user`)

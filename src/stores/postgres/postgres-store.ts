@@ -1,6 +1,7 @@
 import type { Pool } from 'pg'
 import type { RecordStore } from '../../control/record-store.js'
 import type { Store } from '../../store.js'
+import { sendPlainOn } from './postgres-batch.js'
 import { postgresRecords as records } from './postgres-records.js'
 import { postgresRlsData } from './postgres-rls-data.js'
 import { postgresSchemaData } from './postgres-schema-data.js'
@@ -49,6 +50,12 @@ export interface PostgresStoreOptions extends PostgresRecordsOptions {
   migrations?: readonly string[]
   /** `'rls'`: the role tenant transactions run as (created if missing). Default `<schema>_tenant`. */
   tenantRole?: string
+  /**
+   * `false`: `tenant.query` sends its statements one query at a time (four round trips) rather
+   * than as one batch under a single Sync. Default `true` where the client can batch (pg's
+   * JavaScript client, checked once per pool); pg-native always goes one at a time. Per pool.
+   */
+  pipeline?: boolean
 }
 
 const TABLE = /^([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$/
@@ -76,6 +83,9 @@ export function postgresStore(options: PostgresStoreOptions): Store {
     throw new TypeError('tenantry: migrations must be a list of SQL strings')
   if (typeof tenantRole !== 'string' || !SCHEMA.test(tenantRole))
     throw new TypeError('tenantry: tenantRole must be a lower-case PostgreSQL name')
+  if (options.pipeline !== undefined && typeof options.pipeline !== 'boolean')
+    throw new TypeError('tenantry: pipeline must be true or false')
+  if (options.pipeline === false) sendPlainOn(pool)
   if (strategy === 'schema') {
     if (tables.length > 0 || options.tenantRole !== undefined)
       throw new TypeError(
