@@ -17,6 +17,7 @@ const POOLS = ['one message at a time', 'pipelined'] as const
 beforeAll(() => {
   pools[POOLS[0]] = new pg.Pool({ connectionString: database.url, max: 1 })
   pools[POOLS[1]] = new pg.Pool({ connectionString: database.url, max: 1, pipeline: true } as pg.PoolConfig)
+  pools.two = new pg.Pool({ connectionString: database.url, max: 2 })
 })
 afterAll(async () => {
   for (const pool of Object.values(pools)) await pool.end()
@@ -246,5 +247,70 @@ describe('the host’s own use of the pool around tenant transactions', () => {
     await acme.transaction(async (client) => client.query('select 1'))
     await acme.query('select 1')
     expect((await pool.query(named)).rows).toEqual([{ n: 42 }])
+  })
+})
+
+describe('tenant calls inside a transaction', () => {
+  it.each(POOLS)(
+    'runs the same organization’s query and transaction on the transaction’s own connection, %s, on a pool of one',
+    async (mode) => {
+      const { tenant, notes } = await setUp(pools[mode]!)
+      const acme = await tenant('Acme')
+      const seen = await acme.transaction(async (client) => {
+        await client.query(`insert into ${notes} (id, body) values (1, 'uncommitted')`)
+        // Seeing the row not yet committed proves the same connection and transaction.
+        const viaQuery = (await acme.query<{ body: string }>(`select body from ${notes}`)).rows
+        const viaTransaction = await acme.transaction(
+          async (inner) => (await inner.query<{ body: string }>(`select body from ${notes}`)).rows,
+        )
+        return { viaQuery, viaTransaction }
+      })
+      expect(seen).toEqual({ viaQuery: [{ body: 'uncommitted' }], viaTransaction: [{ body: 'uncommitted' }] })
+    },
+  )
+
+  it('runs two such transactions at once on a pool of two', async () => {
+    const { tenant, notes } = await setUp(pools.two!)
+    const both = [await tenant('Acme'), await tenant('Globex')]
+    const counts = await Promise.all(
+      both.map((org) =>
+        org.transaction(async (client) => {
+          await client.query(`insert into ${notes} (id, body) values (1, 'mine')`)
+          await new Promise((resolve) => setTimeout(resolve, 50))
+          return (await org.query<{ n: number }>(`select count(*)::int as n from ${notes}`)).rows[0]!.n
+        }),
+      ),
+    )
+    expect(counts).toEqual([1, 1])
+  })
+
+  it('rolls a nested transaction that threw back to its savepoint and keeps the outer one', async () => {
+    const { tenant, notes } = await setUp(pools[POOLS[0]]!)
+    const acme = await tenant('Acme')
+    await acme.transaction(async (client) => {
+      await client.query(`insert into ${notes} (id, body) values (1, 'outer')`)
+      await acme
+        .transaction(async (inner) => {
+          await inner.query(`insert into ${notes} (id, body) values (2, 'inner')`)
+          await inner.query('select 1 / 0')
+        })
+        .catch(() => {})
+    })
+    expect((await acme.query(`select body from ${notes} order by id`)).rows).toEqual([{ body: 'outer' }])
+  })
+
+  it('gives another organization’s call inside a transaction a connection of its own', async () => {
+    const { tenant, notes } = await setUp(pools.two!)
+    const [acme, globex] = [await tenant('Acme'), await tenant('Globex')]
+    const fromGlobex = await acme.transaction(async (client) => {
+      await client.query(`insert into ${notes} (id, body) values (1, 'acme, uncommitted')`)
+      return (
+        await globex.query(`select body, current_setting('tenantry.tenant_id') = $1 as own from ${notes}`, [globex.id])
+      ).rows
+    })
+    expect(fromGlobex).toEqual([])
+    expect((await globex.query(`select current_setting('tenantry.tenant_id') = $1 as own`, [globex.id])).rows).toEqual([
+      { own: true },
+    ])
   })
 })
