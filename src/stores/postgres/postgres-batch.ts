@@ -46,7 +46,7 @@ type QueryClass = new (config: { text: string; callback(err: Error | null, resul
  * Whether `client` speaks the protocol itself (pg's JavaScript client does; pg-native hands
  * queries to libpq, which sends one statement per Sync).
  */
-export const canBatch = (client: WireClient): boolean =>
+const canBatch = (client: WireClient): boolean =>
   typeof client.connection?.parse === 'function' &&
   typeof client.connection.sync === 'function' &&
   typeof client.constructor.Query === 'function'
