@@ -382,8 +382,8 @@ Requests rotate through up to 1,000 tokens of different tenants.
 ## PostgreSQL (the local server)
 
 One row by primary key, ${CONCURRENCY_NOTE}: a bare \`pool.query\` against \`tenant.query\`, which is one
-round trip (\`begin\`, the role and tenant settings, the statement, \`commit\` and the check that the
-session is clean, five statements under one Sync), in one process, ${ROUNDS} rounds alternating.
+round trip (\`begin\`, the role and tenant settings in one \`select\`, the statement, \`commit\` and
+\`discard all\`, five statements under one Sync), in one process, ${ROUNDS} rounds alternating.
 
 | measure | result | |
 |---|---:|---|

@@ -334,3 +334,13 @@ export class DatabaseUnavailableError extends TenantryError {
 export class MigrationRequiredError extends TenantryError {
   static override code = 'MIGRATION_REQUIRED' as const
 }
+
+/**
+ * A tenant's transaction lost to a concurrent one (a serialization failure or a deadlock,
+ * SQLSTATE 40001 or 40P01) and was rolled back whole: running it again usually succeeds.
+ * `cause` is the driver's error.
+ */
+export class TransactionConflictError extends TenantryError {
+  static override code = 'TRANSACTION_CONFLICT' as const
+  readonly retryable = true
+}

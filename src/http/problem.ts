@@ -61,6 +61,8 @@ export const PROBLEMS: Record<string, { status: number; title: string } | undefi
   CAPACITY_EXCEEDED: { status: 503, title: 'No capacity for another organization' },
   QUERY_TIMEOUT: { status: 503, title: 'Query timed out' },
   CONSTRAINT_VIOLATION: { status: 409, title: 'Constraint violated' },
+  // A conflict with a concurrent request, not an outage: retried, it usually succeeds.
+  TRANSACTION_CONFLICT: { status: 409, title: 'Transaction conflict' },
   DATABASE_UNAVAILABLE: { status: 503, title: 'Database unavailable' },
   MIGRATION_REQUIRED: { status: 503, title: 'Migration required' },
 } satisfies Record<Exclude<ErrorCode | HttpErrorCode, UnansweredCode>, { status: number; title: string }>

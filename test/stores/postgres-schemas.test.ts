@@ -90,7 +90,10 @@ describe("the PostgreSQL store's 'schema' strategy", () => {
       `select * from ${schema}.accounts`,
     ]
     for (const statement of refusals)
-      await expect(acme.query(statement), statement).rejects.toMatchObject({ code: '42501' })
+      await expect(acme.query(statement), statement).rejects.toMatchObject({
+        code: 'INVALID_QUERY',
+        cause: { code: '42501' },
+      })
   })
 
   it('drops the schema and the role with the organization, and leaves the others', async () => {
@@ -142,7 +145,10 @@ describe('what stays the host’s power inside a schema tenant’s transaction',
       const login = (await database.pool.query<{ u: string }>('select current_user as u')).rows[0]!.u
       await database.asSuperuser(`revoke ${acmeRole} from ${login}`)
       try {
-        await expect(acme.query(`insert into ${stray} (id) values (1)`)).rejects.toMatchObject({ code: '42501' })
+        await expect(acme.query(`insert into ${stray} (id) values (1)`)).rejects.toMatchObject({
+          code: 'INVALID_QUERY',
+          cause: { code: '42501' },
+        })
         expect((await database.pool.query(`select count(*)::int as n from public.${stray}`)).rows).toEqual([{ n: 0 }])
       } finally {
         await database.asSuperuser(`grant ${acmeRole} to ${login}`)

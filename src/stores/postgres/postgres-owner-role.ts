@@ -1,5 +1,5 @@
 import type { Pool, QueryResult, QueryResultRow } from 'pg'
-import { canBatch, sendBatch } from './postgres-batch.js'
+import { batchesOn, sendBatch, type WireClient } from './postgres-batch.js'
 import { checkOut } from './postgres-connection.js'
 
 /**
@@ -44,12 +44,13 @@ export async function queryAsOwner<TRow extends QueryResultRow>(
   const client = await checkOut(pool)
   let broken: Error | undefined
   try {
-    if (canBatch(client)) {
-      const results = await sendBatch(client, [
+    const wire = client as unknown as WireClient
+    if (await batchesOn(pool, wire)) {
+      const results = await sendBatch(wire, [
         { text: owner, values: [] },
         { text, values },
       ])
-      return results[1] as QueryResult<TRow>
+      return results[1] as unknown as QueryResult<TRow>
     }
     await client.query(`begin; ${owner}`)
     try {

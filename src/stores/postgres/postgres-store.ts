@@ -2,6 +2,7 @@ import type { Pool } from 'pg'
 import type { RecordStore } from '../../control/record-store.js'
 import type { Store } from '../../store.js'
 import { type PostgresMigration, planMigrations } from './postgres-ledger.js'
+import { sendPlainOn } from './postgres-batch.js'
 import { postgresRecords as records } from './postgres-records.js'
 import { postgresRlsData } from './postgres-rls-data.js'
 import { registerOwnerRole } from './postgres-owner-role.js'
@@ -75,6 +76,12 @@ export interface PostgresStoreOptions extends PostgresRecordsOptions {
    * Not tenant tables: every tenant sees every row of them.
    */
   shared?: SharedTables
+  /**
+   * `false`: `tenant.query` sends its statements one query at a time (four round trips) rather
+   * than as one batch under a single Sync. Default `true` where the client can batch (pg's
+   * JavaScript client, checked once per pool); pg-native always goes one at a time. Per pool.
+   */
+  pipeline?: boolean
 }
 
 const TABLE = /^([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$/
@@ -124,6 +131,9 @@ export function postgresStore(options: PostgresStoreOptions): Store {
     throw new TypeError('tenantry: tenantRole must be a lower-case PostgreSQL name')
   const shared = sharedOption(options.shared, tables)
   const planned = planMigrations(migrations)
+  if (options.pipeline !== undefined && typeof options.pipeline !== 'boolean')
+    throw new TypeError('tenantry: pipeline must be true or false')
+  if (options.pipeline === false) sendPlainOn(pool)
   if (strategy === 'schema') {
     if (tables.length > 0)
       throw new TypeError("tenantry: tables are for 'rls'; 'schema' gives each tenant its own schema and role")
