@@ -12,7 +12,7 @@ import * as koaAdapter from 'tenantry/koa'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import { startServer, type RunningServer } from '../support/start-server.js'
 
-type User = { id: string; email: string }
+type User = { id: string; email: string; organization?: string }
 const identityOf = (user: User | undefined): HostIdentity | null =>
   user ? { subject: user.id, email: user.email } : null
 const ALLOWED = ['https://app.example.test']
@@ -129,7 +129,7 @@ for (const [framework, host] of Object.entries(hosts)) {
       const { send, json, pending } = await setUp()
       const invite = JSON.stringify({ email: 'mallory@evil.test', role: 'admin' })
       for (const headers of [
-        { origin: 'https://evil.test' },
+        { origin: 'https://evil.test' } as Record<string, string>,
         { origin: 'null' },
         { 'sec-fetch-site': 'cross-site', origin: 'https://evil.test' },
         // A sibling subdomain is same-site, not same-origin.
