@@ -68,7 +68,10 @@ export function createPeople(options: { bcryptCost?: number } = {}) {
   // Compared against when the email is unknown, so a wrong email takes as long as a wrong password.
   const decoy = bcrypt.hash(randomBytes(16).toString('hex'), cost)
   return {
-    /** A new person, or `null` when the email is taken. */
+    /**
+     * A new person, or `null` when the email is taken. The address is NOT verified: this example
+     * takes anyone's word for it, and so does an invitation's email match (see docs/members.md).
+     */
     async signUp(email: string, password: string): Promise<Person | null> {
       if (byEmail.has(email)) return null
       const passwordHash = await bcrypt.hash(password, cost)
@@ -114,5 +117,6 @@ export const SIGN_IN_PAGE = `<!doctype html>
   <button>Sign in</button>
   <button formaction="/sign-up">Create an account</button>
 </form>
+<p>This example does not verify email addresses: an account is whatever address you type.</p>
 </html>
 `

@@ -40,7 +40,7 @@ Try it:
   # On PostgreSQL instead of memory: TENANCY_STORE=postgres [TENANCY_STRATEGY=schema] [DATABASE_URL=...] npm start
 
   # The app's own sign-in (a session cookie; tenantry's routes under /my, no bearer token).
-  # Or open ${base}/sign-in in a browser.
+  # Or open ${base}/sign-in in a browser. The sign-up does not verify email addresses.
   curl -s -c jar -X POST ${base}/sign-up -H 'content-type: application/json' \
     -d '{"email":"ada@acme.test","password":"correct horse battery"}'
   curl -s -b jar -X POST ${base}/my/org/create -H 'content-type: application/json' -d '{"organization_name":"Globex"}'

@@ -70,7 +70,9 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): ex
     next()
   })
 
-  // The app's own sign-in: a login form, and a session cookie. tenantry sees only what
+  // The app's own sign-in: a login form, and a session cookie. Its sign-up does NOT verify email
+  // addresses: anyone may sign up as kate@acme.test and then accept an invitation sent to that
+  // address. A real app sends a confirmation link before it trusts an address. tenantry sees only what
   // identify (below) and tenantScope's member read off the session.
   app.use(
     session({

@@ -74,7 +74,9 @@ export function createApp(tenancy: Tenancy, options: ExampleAppOptions = {}): Ko
   })
 
   // The app's own sign-in: a login form, and a signed session cookie. tenantry sees only what
-  // identify (below) and tenantScope's member read off the session.
+  // identify (below) and tenantScope's member read off the session. Its sign-up does NOT verify
+  // email addresses: anyone may sign up as kate@acme.test and then accept an invitation sent to
+  // that address. A real app sends a confirmation link before it trusts an address.
   app.keys = [options.sessionSecret ?? exampleSessionSecret()]
   app.use(session({ key: 'example.session', httpOnly: true, sameSite: 'lax', signed: true }, app))
   const signedIn = (ctx: Koa.Context) => (ctx.session?.signedIn as SignedIn | undefined) ?? undefined

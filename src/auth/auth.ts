@@ -167,7 +167,7 @@ export class Auth {
         memberships.map(({ organization }) => ({ name: organization.name, slug: organization.slug })),
       )
     }
-    await this.#throttle.succeeded(email)
+    await this.#throttle.succeeded(email, context.clientAddress)
     // Told only now, after the password matched: the organization exists, and is suspended.
     if (chosen.organization.state === 'suspended') throw new OrganizationSuspendedError()
     const tokens = await this.#sessions.start(account, chosen.membership, chosen.organization)

@@ -36,3 +36,8 @@ export class MethodNotAllowedError extends TenantryError {
     this.allow = allow
   }
 }
+
+/** A browser sent an unsafe request from another origin to a route that acts on its cookies. */
+export class CrossOriginRequestError extends TenantryError {
+  static override code = 'CROSS_ORIGIN_REFUSED' as const
+}

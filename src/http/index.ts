@@ -22,6 +22,7 @@ export {
   UnsupportedMediaTypeError,
   PayloadTooLargeError,
   MethodNotAllowedError,
+  CrossOriginRequestError,
 } from './http-errors.js'
 export type { HttpRequest, HttpResponse, HostIdentity } from './http-types.js'
 export { openApiDocument } from './openapi/openapi-document.js'

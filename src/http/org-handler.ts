@@ -12,6 +12,7 @@ import { docsPage } from './openapi/docs-page.js'
 import { toProblem } from './problem.js'
 import { readJsonBody } from './read-json-body.js'
 import { MethodNotAllowedError } from './http-errors.js'
+import { crossOriginCheck } from './cross-origin.js'
 
 type MaybePromise<T> = T | Promise<T>
 
@@ -52,6 +53,14 @@ export interface OrgRouterOptions<TRequest = HttpRequest> {
    * a subject from the body or the query: this function is the one door.
    */
   identify?: (request: TRequest) => MaybePromise<HostIdentity | null | undefined>
+  /**
+   * Under `identify`, the origins besides this host's own whose pages may send unsafe requests
+   * (POST, PUT, PATCH, DELETE) to the routes acting as the signed-in user, such as
+   * `['https://app.example.com']` for a front end served from another origin. Default none:
+   * a cross-origin request is 403 `CROSS_ORIGIN_REFUSED`, so another site cannot act with the
+   * user's session cookie. Tokens are not cookies: `/admin/*` is never checked.
+   */
+  allowedOrigins?: readonly string[]
 }
 
 /** Answers org-management requests; `null` means the path is not one of ours. */
@@ -88,6 +97,9 @@ export function createOrgHandler<TRequest = HttpRequest>(
   const { identify } = options
   if (identify !== undefined && typeof identify !== 'function')
     throw new TypeError('tenantry: identify must be a function from the request to { subject } or null')
+  const { allowedOrigins = [] } = options
+  if (!Array.isArray(allowedOrigins)) throw new TypeError('tenantry: allowedOrigins must be an array of origins')
+  const refuseCrossOrigin = crossOriginCheck(allowedOrigins)
   const { registry } = internalsOf(tenancy)
   const served = withoutSwitchedOff(orgRoutes(tenancy, { identify: identify !== undefined }), options.routes)
   const { openapi = true } = options
@@ -148,6 +160,7 @@ export function createOrgHandler<TRequest = HttpRequest>(
         const route = byMethod.get(request.method.toUpperCase())
         if (!route) throw new MethodNotAllowedError([...byMethod.keys()])
         const byHost = identify !== undefined && !route.tokenOnly && route.authenticated !== false
+        if (byHost) refuseCrossOrigin(request)
         const identity = byHost ? await signedIn(identify, request) : undefined
         const sentToken =
           !byHost &&

@@ -4,6 +4,8 @@ import * as fields from '../lib/fields.js'
 import type { OrganizationDomain } from '../control/organization-domains.js'
 import type { Member, Organization } from '../control/organization-types.js'
 import { slug } from '../control/slug.js'
+import { toOrganization } from '../control/organization-fields.js'
+import { organizationNameKey } from '../lib/organization-name.js'
 import type { Tenancy } from '../tenancy.js'
 import { internalsOf } from '../tenancy-internals.js'
 import { memberJson, memberRoutes } from './member-routes.js'
@@ -85,6 +87,18 @@ function organizationJson(org: Organization, options: { metadata?: boolean } = {
   }
 }
 
+/**
+ * An organization as anyone may see it. A suspended one answers exactly as an active one: that
+ * it is suspended is for its members and the back office (suspension does not change
+ * `updated_at`, and a create with its name or slug answers the same conflict either way).
+ */
+async function publicOrganization(tenancy: Tenancy, query: { slug: string } | { nameKey: string }) {
+  const org = await internalsOf(tenancy).store.records.organizations.find(query)
+  if (org?.state !== 'active' && org?.state !== 'suspended')
+    throw new OrganizationNotFoundError('no organization has this name or slug')
+  return toOrganization(org)
+}
+
 function domainJson(domain: OrganizationDomain) {
   return { domain: domain.domain, created_at: domain.createdAt.toISOString() }
 }
@@ -108,10 +122,10 @@ function allRoutes(tenancy: Tenancy, identify: boolean): OrgRoute[] {
       schema: getQuery,
       authenticated: false,
       async handle(input) {
-        const organization = await tenancy.orgs.get(
-          input.slug !== undefined ? { slug: input.slug } : { name: input.organization_name! },
+        const organization = await publicOrganization(
+          tenancy,
+          input.slug !== undefined ? { slug: input.slug } : { nameKey: organizationNameKey(input.organization_name!) },
         )
-        if (!organization) throw new OrganizationNotFoundError('no organization has this name or slug')
         return { status: 200, body: { organization: organizationJson(organization) } }
       },
     }),

@@ -41,6 +41,7 @@ export const PROBLEMS: Record<string, { status: number; title: string } | undefi
   ALREADY_A_MEMBER: { status: 409, title: 'Already a member' },
   LIMIT_REACHED: { status: 409, title: 'Limit reached' },
   INVITATION_PENDING: { status: 409, title: 'Invitation pending' },
+  CROSS_ORIGIN_REFUSED: { status: 403, title: 'Cross-origin request refused' },
   TENANT_ACCESS_DENIED: { status: 403, title: 'Access to this organization denied' },
   NOT_SIGNED_IN: { status: 401, title: 'Not signed in' },
   ORGANIZATION_SUSPENDED: { status: 403, title: 'Organization suspended' },

@@ -8,14 +8,16 @@ const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
  * reading and again on the bytes actually read, so a chunked upload cannot sneak past it.
  */
 export async function readJsonBody(request: HttpRequest, limit: number): Promise<unknown> {
-  if (request.parsedBody !== undefined) return request.parsedBody
   const declaredLength = Number(request.headers['content-length'] ?? 0)
   const chunked = request.headers['transfer-encoding'] !== undefined
   if (declaredLength === 0 && !chunked) return undefined
 
+  // Checked before a body the host's parser already read is used: a form parser in front
+  // (express.urlencoded, @koa/bodyparser) must not turn a cross-site form post into our input.
   const contentType = request.headers['content-type'] ?? ''
   if (!JSON_MEDIA_TYPE.test(contentType))
     throw new UnsupportedMediaTypeError('the request body must be application/json')
+  if (request.parsedBody !== undefined) return request.parsedBody
   const encoding = request.headers['content-encoding']
   if (encoding !== undefined && encoding.toLowerCase() !== 'identity')
     throw new UnsupportedMediaTypeError('compressed request bodies are not accepted')

@@ -17,10 +17,16 @@ export const organizationName = z
   .refine((name) => !CONTROL_CHARACTER.test(name), 'must not contain control characters')
   .refine((name) => name.isWellFormed(), 'must be well-formed Unicode')
 
+/**
+ * An email address, trimmed, ASCII only (the email check refuses anything else) and folded to
+ * lower case in ASCII alone, so two addresses are equal exactly when they differ at most in ASCII
+ * case. `String#toLowerCase` would fold the Kelvin sign (U+212A) to `k`, letting a host user
+ * whose (unverified) address is `\u212Aate@acme.test` accept kate@acme.test's invitation.
+ */
 export const email = z
   .string()
   .trim()
-  .toLowerCase()
+  .overwrite((value) => value.replace(/[A-Z]+/g, (letters) => letters.toLowerCase()))
   .max(254, 'must be at most 254 characters')
   .pipe(z.email('must be an email address'))
 

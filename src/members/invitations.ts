@@ -50,7 +50,8 @@ export interface InvitationOptions {
    */
   onInvitation?: (invitation: Invitation, token: string) => unknown
   /**
-   * A host user accepts only an invitation sent to their own email (compared ignoring case), as
+   * A host user accepts only an invitation sent to their own email (trimmed, ASCII only, equal
+   * ignoring ASCII case; no Unicode folding, so `\u212Aate@…` is not `kate@…`), as
    * `identify` or `accept({ subject, email })` gives it. Default `true`; `false` for an app whose
    * invitation tokens are delivered to the right person some other way.
    */

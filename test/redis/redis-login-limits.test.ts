@@ -78,5 +78,43 @@ describe('login limits in Redis', () => {
 
   it('refuses a missing client at start-up with a TypeError', () => {
     expect(() => redisLoginLimits({} as never)).toThrow(TypeError)
+    expect(() => redisLoginLimits({ client: redis, familiarSeconds: 0 })).toThrow(TypeError)
+  })
+
+  it('knows on every instance the addresses an owner signed in from, and counts a flood globally', async () => {
+    const store = memoryStore()
+    const loginLimits = () =>
+      redisLoginLimits({ client: redis, keyPrefix: `${keyPrefix}-familiar`, global: { points: 15, duration: 60 } })
+    const [one, two] = [
+      createTenancy({ store, auth: { ...TEST_AUTH, loginLimits: loginLimits() } }),
+      createTenancy({ store, auth: { ...TEST_AUTH, loginLimits: loginLimits() } }),
+    ]
+    const owner = { email: 'owner@acme.test', password: PASSWORD }
+    await one.orgs.create({ name: 'Acme', ...owner })
+    await one.auth.login(owner, { clientAddress: '2001:db8:7:7::1' })
+    const codes: string[] = []
+    for (let i = 1; i <= 20; i++)
+      codes.push(
+        await two.auth
+          .login(
+            { email: i % 2 ? owner.email : `other${i}@acme.test`, password: 'a guess' },
+            {
+              clientAddress: `203.0.113.${i}`,
+            },
+          )
+          .then(
+            () => 'SIGNED_IN',
+            (err: { code: string }) => err.code,
+          ),
+      )
+    // The owner's account budget (10) and then the global one (15) were spent across instances.
+    expect(codes.filter((code) => code === 'INVALID_CREDENTIALS')).toHaveLength(15)
+    // Another address in the owner's /64 is the same client, familiar on the other instance.
+    await expect(two.auth.login(owner, { clientAddress: '2001:db8:7:7::beef' })).resolves.toMatchObject({
+      accessToken: expect.any(String),
+    })
+    await expect(two.auth.login(owner, { clientAddress: '2001:db8:7:8::1' })).rejects.toMatchObject({
+      code: 'TOO_MANY_REQUESTS',
+    })
   })
 })

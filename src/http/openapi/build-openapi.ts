@@ -108,6 +108,7 @@ function problemCodes(route: OrgRoute, own: readonly string[], identify: boolean
     for (const code of ['MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE']) codes.add(code)
   const byHost = identify && !route.tokenOnly && route.authenticated !== false
   if (byHost) codes.add('NOT_SIGNED_IN')
+  if (byHost && route.method !== 'GET') codes.add('CROSS_ORIGIN_REFUSED')
   if (byHost && route.authenticated === true) codes.add('TENANT_ACCESS_DENIED').add('ORGANIZATION_REQUIRED')
   if (!byHost && route.authenticated !== false)
     for (const code of ['TOKEN_MISSING', 'TOKEN_INVALID', 'TOKEN_EXPIRED']) codes.add(code)

@@ -21,8 +21,9 @@ export const routeDocs: Record<string, { operationId: string; summary: string; t
   'GET /org/get': {
     operationId: 'getOrganization',
     tag: 'Organizations',
-    summary: 'Find an active organization by name or slug',
-    errors: ['ORGANIZATION_NOT_FOUND', 'ORGANIZATION_SUSPENDED'],
+    // A suspended organization answers as an active one: a stranger is told nothing of it.
+    summary: 'Find an organization by name or slug',
+    errors: ['ORGANIZATION_NOT_FOUND'],
   },
   'POST /admin/login': {
     operationId: 'login',
