@@ -25,7 +25,10 @@ function unscoped(value: unknown): unknown {
 
 /** As MongoDB's optimizer: a `$toInt` of a constant is evaluated, and fails, before any document is read. */
 function foldConstants(value: unknown): void {
-  if (Array.isArray(value)) return value.forEach(foldConstants)
+  if (Array.isArray(value)) {
+    for (const item of value) foldConstants(item)
+    return
+  }
   if (value === null || typeof value !== 'object' || value.constructor !== Object) return
   for (const [key, item] of Object.entries(value)) {
     if (key === '$toInt' && typeof item === 'string' && !item.startsWith('$') && Number.isNaN(Number(item)))
