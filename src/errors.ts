@@ -14,12 +14,32 @@
 export class TenantryError extends Error {
   static code = 'TENANTRY_ERROR'
   readonly code: string = 'TENANTRY_ERROR'
+  /** On the error of a failed `insertMany` or `bulkWrite` of a tenant's collection: how far it got. */
+  declare writes?: WritesApplied
 
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.name = new.target.name
     this.code = (new.target as typeof TenantryError).code
   }
+}
+
+/**
+ * What a failed `insertMany` or `bulkWrite` applied, as MongoDB reports it on every store: an
+ * ordered call keeps the writes before the one that failed and stops there; `ordered: false`
+ * carries on, and every failure is listed. The error thrown is the first failure's.
+ *
+ * @example
+ * catch (err) { if (err instanceof errors.DuplicateKeyError) console.log(err.writes?.insertedCount) }
+ */
+export interface WritesApplied {
+  insertedCount: number
+  matchedCount: number
+  modifiedCount: number
+  deletedCount: number
+  upsertedCount: number
+  /** Each write that failed: its position in the call's input and its error's `code`. */
+  failures: { index: number; code: string }[]
 }
 
 /** One field that failed validation; `pointer` is a JSON Pointer into the input (RFC 6901). */

@@ -3,8 +3,10 @@ import type { TenantCollection } from '../data/collection-types.js'
 /** One attack: run as the attacker's collection, aimed at the victim's id and the real collection underneath. */
 export type Probe = (mine: TenantCollection, victimId: string, physical: string) => Promise<unknown>
 
-// An expression that throws only on a document holding the victim's secret: an error oracle.
-const THROWS_ON_VICTIM = { $cond: [{ $eq: ['$secret', 'VICTIM-SECRET'] }, { $toInt: 'not a number' }, false] }
+// An expression that throws only on a document holding the victim's secret: an error oracle. What
+// throws is the secret itself, never a constant: a server folds a constant sub-expression before it
+// reads any document, and would fail the same with or without the victim's data.
+const THROWS_ON_VICTIM = { $cond: [{ $eq: ['$secret', 'VICTIM-SECRET'] }, { $toInt: '$secret' }, false] }
 const ORACLE = { $expr: THROWS_ON_VICTIM }
 
 // Stages that reach other data, each tried at the top level and inside $facet, aimed at the real
@@ -47,7 +49,7 @@ export function leakProbes(): [string, Probe][] {
       (c) => c.find({}).sort({ text: 1 }).skip(0).limit(100).project({ text: 1 }).toArray(),
     ],
     [
-      'find stepped through with next and hasNext',
+      'find with an error oracle, stepped through with next and hasNext',
       async (c) => {
         const cursor = c.find(ORACLE).map((document) => document.text)
         const seen: unknown[] = [await cursor.hasNext()]
@@ -117,7 +119,8 @@ export function leakProbes(): [string, Probe][] {
               $lookup: {
                 from: 'invoices',
                 let: { n: '$number' },
-                pipeline: [{ $match: { $expr: { $and: [{ $eq: ['$number', '$$n'] }, THROWS_ON_VICTIM] } } }],
+                // The oracle first: $and stops at its first false term.
+                pipeline: [{ $match: { $expr: { $and: [THROWS_ON_VICTIM, { $eq: ['$number', '$$n'] }] } } }],
                 as: 'joined',
               },
             },
@@ -165,7 +168,7 @@ export function leakProbes(): [string, Probe][] {
           .toArray(),
     ],
     [
-      'a join inside $facet',
+      'a join inside $facet, with an error oracle',
       (c) =>
         c
           .aggregate([
@@ -174,7 +177,7 @@ export function leakProbes(): [string, Probe][] {
           .toArray(),
     ],
     [
-      'a join inside a join',
+      'a join inside a join, with an error oracle',
       (c) =>
         c
           .aggregate([
@@ -267,7 +270,7 @@ export function leakProbes(): [string, Probe][] {
     ['findOneAndReplace carrying the victim’s id', (c, v) => c.findOneAndReplace({}, { tenantId: v, text: 'moved' })],
     ['findOneAndDelete with an error oracle', (c) => c.findOneAndDelete(ORACLE)],
     [
-      'bulkWrite mixing every kind',
+      'bulkWrite mixing every kind, with an error oracle',
       (c, v) =>
         c.bulkWrite([
           { updateMany: { filter: ORACLE, update: { $set: { text: 'pwned' } } } },

@@ -37,7 +37,7 @@ describe('MemoryCollection', () => {
     expect(texts).toEqual(['alpha', 'beta', 'gamma'])
   })
 
-  it('adds an _id on insert and refuses a duplicate one without storing any of the batch', async () => {
+  it('adds an _id on insert and refuses a duplicate one, keeping the batch before it as MongoDB does', async () => {
     const notes = await seeded()
     const { insertedId } = await notes.insertOne({ text: 'delta' })
     expect(typeof insertedId).toBe('string')
@@ -47,7 +47,7 @@ describe('MemoryCollection', () => {
         { _id: 1, text: 'dup' },
       ]),
     ).rejects.toBeInstanceOf(DuplicateKeyError)
-    expect(await notes.countDocuments()).toBe(4)
+    expect(await notes.countDocuments()).toBe(5)
   })
 
   it('updates one or many with update operators', async () => {

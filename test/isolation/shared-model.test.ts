@@ -30,8 +30,9 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.constant({ kind: 'join' as const }),
 )
 
-// Throws on a document whose k is the chosen key, and only there: an error oracle.
-const throwsOn = (k: string) => ({ $expr: { $cond: [{ $eq: ['$k', k] }, { $toInt: 'not a number' }, false] } })
+// Throws on a document whose k is the chosen key, and only there: an error oracle. What fails is the
+// document's own k (never a number), not a constant a server could evaluate before reading anything.
+const throwsOn = (k: string) => ({ $expr: { $cond: [{ $eq: ['$k', k] }, { $toInt: '$k' }, false] } })
 
 /** What a read answers, by the model: the oracle fails only on the reader's own rows, a join pairs its own rows only. */
 function readFromModel(rows: Row[], step: Op): unknown {

@@ -1,13 +1,14 @@
-import { MongoClient } from 'mongodb'
+import { MongoBulkWriteError, MongoClient, MongoServerError } from 'mongodb'
 import { describe, expect, inject, it } from 'vitest'
 import { createTenancy, type Tenancy, errors } from 'tenantry'
 import { mongoStore } from 'tenantry/mongodb'
 import { migrated, useMongoDatabases } from '../support/mongo-databases.js'
 import { PASSWORD, TEST_AUTH } from '../support/secret.js'
 import { storeOf } from '../support/store-of.js'
+import { mongoQueryError } from '../../src/stores/mongodb/mongo-query-errors.js'
 
 // The error classes a test names, from the namespace a host uses.
-const { TenantIsolationError } = errors
+const { DuplicateKeyError, InvalidQueryError, QueryLimitError, TenantIsolationError, UnsupportedQueryError } = errors
 
 const uri = inject('mongoUri')
 const notes = { notes: { indexes: [{ key: { createdAt: -1 as const }, name: 'recent' }] } }
@@ -70,6 +71,56 @@ describe('mongoStore options', () => {
         collections: { ['n'.repeat(60)]: {} },
       }),
     ).toThrow(TypeError)
+  })
+})
+
+describe('MongoDB server errors a tenant call can meet, beyond a malformed query', () => {
+  const serverError = (code: number) => new MongoServerError({ message: `failed with ${code}`, code })
+  const bulkError = (writeErrors: { code: number; index: number }[]) =>
+    new MongoBulkWriteError(
+      {
+        message: 'write failed',
+        code: writeErrors[0]!.code,
+        // The driver's WriteError reads code and index off the server's reply: the same fields.
+        writeErrors: writeErrors.map((failure) => ({ ...failure, errmsg: 'failed' })) as never,
+      },
+      { insertedCount: 2, matchedCount: 1, modifiedCount: 1, deletedCount: 0, upsertedCount: 0 } as never,
+    )
+
+  it('become typed errors: a feature the server refuses, a query or document its indexes cannot serve, a nesting too deep', () => {
+    expect(mongoQueryError(serverError(224))).toBeInstanceOf(UnsupportedQueryError)
+    for (const code of [27, 67, 171, 201, 291])
+      expect(mongoQueryError(serverError(code)), String(code)).toBeInstanceOf(InvalidQueryError)
+    expect(mongoQueryError(serverError(232))).toBeInstanceOf(QueryLimitError)
+  })
+
+  it('say what a failed bulk write applied and where each write failed, as the memory store does', () => {
+    const err = mongoQueryError(
+      bulkError([
+        { code: 11000, index: 1 },
+        { code: 14, index: 3 },
+      ]),
+    ) as errors.TenantryError
+    expect(err).toBeInstanceOf(DuplicateKeyError)
+    expect(err.writes).toEqual({
+      insertedCount: 2,
+      matchedCount: 1,
+      modifiedCount: 1,
+      deletedCount: 0,
+      upsertedCount: 0,
+      failures: [
+        { index: 1, code: 'DUPLICATE_KEY' },
+        { index: 3, code: 'INVALID_QUERY' },
+      ],
+    })
+  })
+
+  it('hand on a bulk write error untranslated when one of its writes met an outage', () => {
+    const raw = bulkError([
+      { code: 11000, index: 0 },
+      { code: 91, index: 1 },
+    ])
+    expect(mongoQueryError(raw)).toBe(raw)
   })
 })
 

@@ -132,6 +132,64 @@ describe.skipIf(!uri)('MongoDB upkeep through a host Db that reads from a paused
   }, 90_000)
 })
 
+// Needs a replica set whose members carry tags (the replica-set job in CI); elsewhere it skips.
+describe.skipIf(!uri)('the shared strategy’s index check through a host Db that reads from a lagging secondary', () => {
+  const fresh = useMongoDatabases(uri)
+
+  it('creates an organization once the primary has the indexes, whatever the secondary the host reads from lacks', async (context) => {
+    const admin = await MongoClient.connect(process.env.MONGODB_ADMIN_URI ?? uri)
+    let paused: MongoClient | undefined
+    try {
+      const hello = await admin.db('admin').command({ hello: 1 })
+      if (!hello.setName) return context.skip('not a replica set')
+      const { config } = await admin.db('admin').command({ replSetGetConfig: 1 })
+      const secondary = (config.members as { host: string; tags?: Record<string, string> }[]).find(
+        (member) => member.host !== hello.primary && Object.keys(member.tags ?? {}).length > 0,
+      )
+      if (!secondary) return context.skip('no tagged secondary to read from')
+      const database = fresh()
+      const lagging = database.db.client.db(database.db.databaseName, {
+        readPreference: new ReadPreference('secondary', [secondary.tags!]),
+      })
+      const store = mongoStore({ ...database, db: lagging, strategy: 'shared', collections: { notes: {} } })
+      await store.records.migrate?.()
+
+      paused = await MongoClient.connect(`mongodb://${secondary.host}/?directConnection=true`, {
+        readPreference: 'secondaryPreferred',
+      })
+      const stopped = await paused
+        .db('admin')
+        .command({ configureFailPoint: 'stopReplProducer', mode: 'alwaysOn' })
+        .then(
+          () => true,
+          () => false,
+        )
+      if (!stopped) return context.skip('the server was not started with enableTestCommands=1')
+      // The shared collection's index (sharedIndexes of no declared index), built on the primary and
+      // the other secondary: the paused one never hears of it.
+      await admin.db(database.db.databaseName).command({
+        createIndexes: `${database.prefix}data_notes`,
+        indexes: [{ key: { tenantId: 1 }, name: 'tenantId_1' }],
+        commitQuorum: 'majority',
+      })
+
+      const tenancy = createTenancy({ store, auth: TEST_AUTH })
+      await tenancy.orgs.create({ name: 'Acme', email: 'a@acme.test', password: PASSWORD })
+      const acme = await tenancy.authenticate(
+        (await tenancy.auth.login({ email: 'a@acme.test', password: PASSWORD })).accessToken,
+      )
+      await acme.collection('notes').insertOne({ text: 'written while the secondary lags' })
+    } finally {
+      await paused
+        ?.db('admin')
+        .command({ configureFailPoint: 'stopReplProducer', mode: 'off' })
+        .catch(() => {})
+      await paused?.close()
+      await admin.close()
+    }
+  }, 90_000)
+})
+
 describe.skipIf(!uri)('MongoDB session clean-up at scale', () => {
   const fresh = useMongoDatabases(uri)
 

@@ -159,6 +159,45 @@ const STEPS: [string, Step][] = [
       ]
     },
   ],
+  [
+    'writes that fail part-way: what stays, what is reported',
+    async ({ items }) => {
+      // The error's code and how far the call got (a bulk write's counts and failures; none for updateMany).
+      const outcome = (run: () => Promise<unknown>) =>
+        run().then(
+          () => 'none',
+          (err: unknown) =>
+            err instanceof TenantryError ? { code: err.code, writes: err.writes ?? null } : String(err),
+        )
+      return [
+        // Ordered: the first stays, the third is never tried.
+        await outcome(() => items.insertMany([{ sku: 'd4', price: 4 }, { sku: 'a1' }, { sku: 'e5' }])),
+        await outcome(() =>
+          items.bulkWrite([
+            { insertOne: { document: { sku: 'f6' } } },
+            { updateOne: { filter: { sku: 'a1' }, update: { $inc: { price: 1 } } } },
+            { insertOne: { document: { sku: 'a1' } } },
+            { insertOne: { document: { sku: 'g7' } } },
+          ]),
+        ),
+        // Unordered: every write is tried; the server may run them in any order, and these answer alike in any.
+        await outcome(() =>
+          items.bulkWrite(
+            [
+              { insertOne: { document: { sku: 'a1' } } },
+              { insertOne: { document: { sku: 'h8' } } },
+              { updateOne: { filter: { sku: 'h8' }, update: { $inc: { sku: 1 } } } },
+              { insertOne: { document: { sku: 'i9' } } },
+            ],
+            { ordered: false },
+          ),
+        ),
+        // In index order (a1, then d4): a1 is changed, d4 would take the key a1 just took.
+        await outcome(() => items.updateMany({ sku: { $in: ['a1', 'd4'] } }, { $set: { sku: 'dup' } })),
+        await items.find({}, { sort: { sku: 1 }, projection: { _id: 0 } }).toArray(),
+      ]
+    },
+  ],
 ]
 
 const GENERATED_ID = /^([0-9a-f]{24}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/

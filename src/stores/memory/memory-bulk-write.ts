@@ -7,7 +7,7 @@ import type {
   UpdateOptions,
   UpdateResult,
 } from '../../data/collection-types.js'
-import { InvalidQueryError } from '../../errors.js'
+import { InvalidQueryError, TenantryError, type WritesApplied } from '../../errors.js'
 
 /** The single-document methods a bulk write is made of. */
 interface BulkTarget<T> {
@@ -19,7 +19,11 @@ interface BulkTarget<T> {
   deleteMany(filter: Filter): Promise<{ deletedCount: number }>
 }
 
-/** `bulkWrite` over a collection's own methods: each operation as its single call would do it, in order. */
+/**
+ * `bulkWrite` over a collection's own methods: each operation as its single call would do it, in
+ * order. As on MongoDB, what ran before a failure stays; ordered (the default) stops there,
+ * `ordered: false` carries on. The first failure is thrown, with `writes` saying how far it got.
+ */
 export async function bulkWrite<T extends Document>(
   collection: BulkTarget<T>,
   operations: AnyBulkWriteOperation<T>[],
@@ -34,17 +38,40 @@ export async function bulkWrite<T extends Document>(
     insertedIds: {},
     upsertedIds: {},
   }
-  let failure: unknown
+  const failures: { index: number; error: unknown }[] = []
   for (const [index, operation] of operations.entries()) {
     try {
       await bulkOne(collection, operation, index, result)
-    } catch (err) {
-      failure ??= err
+    } catch (error) {
+      failures.push({ index, error })
       if (options.ordered !== false) break
     }
   }
-  if (failure !== undefined) throw failure
+  if (failures.length > 0) throw withWrites(result, failures)
   return result
+}
+
+/**
+ * The first failure, carrying what was applied and every failure by position; an untyped one
+ * (no store error should be) is thrown as it is.
+ */
+export function withWrites(
+  applied: Omit<BulkWriteResult, 'insertedIds' | 'upsertedIds'>,
+  failures: { index: number; error: unknown }[],
+): unknown {
+  const [first] = failures
+  if (!failures.every(({ error }) => error instanceof TenantryError)) return first!.error
+  const { insertedCount, matchedCount, modifiedCount, deletedCount, upsertedCount } = applied
+  const writes: WritesApplied = {
+    insertedCount,
+    matchedCount,
+    modifiedCount,
+    deletedCount,
+    upsertedCount,
+    failures: failures.map(({ index, error }) => ({ index, code: (error as TenantryError).code })),
+  }
+  ;(first!.error as TenantryError).writes = writes
+  return first!.error
 }
 
 async function bulkOne<T extends Document>(

@@ -22,7 +22,7 @@ import type {
   WriteOptions,
 } from '../../data/collection-types.js'
 import { InvalidQueryError, UnsupportedQueryError } from '../../errors.js'
-import { bulkWrite } from './memory-bulk-write.js'
+import { bulkWrite, withWrites } from './memory-bulk-write.js'
 import {
   ACKNOWLEDGED,
   assertNumeric,
@@ -86,8 +86,9 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
     return { ...ACKNOWLEDGED, insertedId }
   }
 
+  /** Ordered, as the driver's default: the documents before one that fails stay stored, and the rest are not tried. */
   async insertMany(documents: T[]): Promise<InsertManyResult> {
-    const ids = this.#run({}, () => this.#insert(documents))
+    const ids = this.#run({}, () => this.#insertInOrder(documents))
     return { ...ACKNOWLEDGED, insertedCount: ids.length, insertedIds: { ...ids } }
   }
 
@@ -330,6 +331,19 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
     return { ...structuredClone(replacement), _id: current._id } as T
   }
 
+  #insertInOrder(documents: T[]): unknown[] {
+    const ids: unknown[] = []
+    for (const [index, document] of documents.entries()) {
+      try {
+        ids.push(...this.#insert([document]))
+      } catch (error) {
+        const none = { matchedCount: 0, modifiedCount: 0, deletedCount: 0, upsertedCount: 0 }
+        throw withWrites({ insertedCount: index, ...none }, [{ index, error }])
+      }
+    }
+    return ids
+  }
+
   /** Validates the whole batch before storing any of it, so a duplicate stores nothing. */
   #insert(documents: T[]): unknown[] {
     const copies = documents.map((document) => ({ _id: randomUUID(), ...structuredClone(document) }) as T)
@@ -343,8 +357,9 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
   }
 
   /**
-   * Updates copies of the matching documents and swaps them in only when every one succeeded,
-   * so an update that fails halfway (or breaks a unique index) changes nothing.
+   * Updates the matching documents one at a time, each a copy swapped in once it passed, as
+   * MongoDB does: an update that fails on one (or would break a unique index) keeps the ones
+   * before it and leaves that one and the rest as they were.
    */
   #update(filter: Filter, update: UpdateFilter, options: UpdateOptions, single: boolean): UpdateResult {
     checkSupported(update)
@@ -357,12 +372,11 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
         this.#upsert(filter, (seed) => this.#updated(seed, update, options.arrayFilters, true)),
       )
     }
-    const updated = matched.map((document) => this.#updated(document, update, options.arrayFilters))
-    const replacing = new Set(matched.map((document) => document._id))
-    for (const next of updated) assertUnique(this.#documents, this.#unique, next, replacing)
     let modified = 0
-    for (const [i, next] of updated.entries()) {
-      if (JSON.stringify(next) !== JSON.stringify(matched[i])) modified++
+    for (const document of matched) {
+      const next = this.#updated(document, update, options.arrayFilters)
+      assertUnique(this.#documents, this.#unique, next, new Set([document._id]))
+      if (JSON.stringify(next) !== JSON.stringify(document)) modified++
       this.#documents.set(next._id, next)
     }
     return updateResult(matched.length, modified)

@@ -68,8 +68,10 @@ export function indexCheck(plan: IndexPlan[]): () => Promise<void> {
     const missing: string[] = []
     await Promise.all(
       plan.map(async ([collection, indexes]) => {
+        // From the primary, whatever the collection's Db prefers: a lagging secondary may not
+        // have the indexes yet, and a create would be refused for it.
         const existing = await collection
-          .indexes()
+          .indexes({ readPreference: 'primary' })
           .catch((err: unknown) =>
             (err as { code?: unknown }).code === NAMESPACE_NOT_FOUND ? [] : Promise.reject(err),
           )

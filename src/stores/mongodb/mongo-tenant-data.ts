@@ -179,7 +179,12 @@ function strategyData(strategy: MongoStrategy, options: TenantDataOptions): Stra
               .find({ [tenantField]: org.id }, { projection: { _id: 1 }, limit: DELETE_BATCH })
               .toArray()
             if (batch.length === 0) break
-            await collection.deleteMany({ [tenantField]: org.id, _id: { $in: batch.map((doc) => doc._id) } })
+            // Acknowledged once the majority has it: the next batch is read at majority, and would
+            // otherwise find the same ids again until the secondaries caught up.
+            await collection.deleteMany(
+              { [tenantField]: org.id, _id: { $in: batch.map((doc) => doc._id) } },
+              { writeConcern: { w: 'majority' } },
+            )
           }
         }
       },
