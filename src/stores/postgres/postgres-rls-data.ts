@@ -1,8 +1,10 @@
 import type { Pool, PoolClient } from 'pg'
 import type { OrganizationRecord } from '../../control/records.js'
 import type { SqlClient } from '../../data/sql-client.js'
+import type { SqlTransactionOptions } from '../../data/sql-options.js'
 import type { TenantDataProvider } from '../../data/tenant-data-provider.js'
 import { ensureRole, identifier, lockedTransaction, once, TABLES_NOT_COLLECTIONS } from './postgres-setup.js'
+import type { TenantBounds } from './postgres-bounds.js'
 import { run } from './postgres-scope.js'
 import { runTenantStatement, runTenantTransaction, TENANT_SETTING } from './postgres-transaction.js'
 
@@ -14,6 +16,8 @@ export interface RlsDataOptions {
   migrations: readonly string[]
   /** The role tenant transactions run as: never superuser or BYPASSRLS, no TRUNCATE. */
   tenantRole: string
+  /** Each tenant call's share of the pool and its timeouts. */
+  bounds: TenantBounds
 }
 
 /**
@@ -23,17 +27,21 @@ export interface RlsDataOptions {
  * has only select, insert, update and delete on those tables.
  */
 export function postgresRlsData(pool: Pool, options: RlsDataOptions): TenantDataProvider {
-  const { schema, tables, tenantRole } = options
+  const { schema, tables, tenantRole, bounds } = options
   const s = identifier(schema)
   const prepared = once(() => prepare(pool, options))
 
-  const locals = (org: Pick<OrganizationRecord, 'id'>) => ({ role: tenantRole, settings: { [TENANT_SETTING]: org.id } })
+  const locals = (org: Pick<OrganizationRecord, 'id'>, call?: SqlTransactionOptions) => ({
+    role: tenantRole,
+    settings: { [TENANT_SETTING]: org.id, ...bounds.settings(call) },
+  })
   const transaction = async <TResult>(
     org: Pick<OrganizationRecord, 'id'>,
     fn: (client: SqlClient) => Promise<TResult>,
+    call?: SqlTransactionOptions,
   ): Promise<TResult> => {
     await prepared()
-    return runTenantTransaction(pool, locals(org), fn)
+    return bounds.gate.admit(org.id, () => runTenantTransaction(pool, locals(org, call), fn))
   }
 
   return {
@@ -56,9 +64,9 @@ export function postgresRlsData(pool: Pool, options: RlsDataOptions): TenantData
       return rows.map((row) => row.key)
     },
     transaction,
-    async query(org, text, values) {
+    async query(org, text, values, call) {
       await prepared()
-      return runTenantStatement(pool, locals(org), text, values)
+      return bounds.gate.admit(org.id, () => runTenantStatement(pool, locals(org, call), text, values))
     },
   }
 }

@@ -1,14 +1,18 @@
 import type { Pool } from 'pg'
 import type { OrganizationRecord } from '../../control/records.js'
 import type { SqlClient } from '../../data/sql-client.js'
+import type { SqlTransactionOptions } from '../../data/sql-options.js'
 import type { TenantDataProvider } from '../../data/tenant-data-provider.js'
 import { ensureRole, identifier, lockedTransaction, once, TABLES_NOT_COLLECTIONS } from './postgres-setup.js'
+import type { TenantBounds } from './postgres-bounds.js'
 import { runTenantStatement, runTenantTransaction } from './postgres-transaction.js'
 
 export interface SchemaDataOptions {
   schema: string
   /** The host's DDL, applied in order in every tenant's schema, each once. */
   migrations: readonly string[]
+  /** Each tenant call's share of the pool and its timeouts. */
+  bounds: TenantBounds
 }
 
 /**
@@ -19,13 +23,17 @@ export interface SchemaDataOptions {
  * privilege on any other tenant's schema.
  */
 export function postgresSchemaData(pool: Pool, options: SchemaDataOptions): TenantDataProvider {
-  const { schema, migrations } = options
+  const { schema, migrations, bounds } = options
   const s = identifier(schema)
   const prepared = once(() => prepare(pool, schema))
   // Named after the data key: stable for the organization's life, and not guessable from its id.
   const nameOf = (org: Pick<OrganizationRecord, 'dataKey'>) => `${schema}_${org.dataKey}`
   // A tenant's statements run as its role, in its schema.
-  const locals = (org: OrganizationRecord) => ({ role: nameOf(org), searchPath: nameOf(org) })
+  const locals = (org: OrganizationRecord, call?: SqlTransactionOptions) => ({
+    role: nameOf(org),
+    searchPath: nameOf(org),
+    settings: bounds.settings(call),
+  })
 
   return {
     ...TABLES_NOT_COLLECTIONS,
@@ -78,13 +86,17 @@ export function postgresSchemaData(pool: Pool, options: SchemaDataOptions): Tena
       const { rows } = await pool.query<{ key: string }>(`select key from ${s}.data_spaces order by key`)
       return rows.map((row) => row.key)
     },
-    async transaction<TResult>(org: OrganizationRecord, fn: (client: SqlClient) => Promise<TResult>) {
+    async transaction<TResult>(
+      org: OrganizationRecord,
+      fn: (client: SqlClient) => Promise<TResult>,
+      call?: SqlTransactionOptions,
+    ) {
       await prepared()
-      return runTenantTransaction(pool, locals(org), fn)
+      return bounds.gate.admit(org.id, () => runTenantTransaction(pool, locals(org, call), fn))
     },
-    async query(org, text, values) {
+    async query(org, text, values, call) {
       await prepared()
-      return runTenantStatement(pool, locals(org), text, values)
+      return bounds.gate.admit(org.id, () => runTenantStatement(pool, locals(org, call), text, values))
     },
   }
 }

@@ -1,7 +1,9 @@
 import type { Pool } from 'pg'
 import type { RecordStore } from '../../control/record-store.js'
 import type { Store } from '../../store.js'
-import { postgresRecords as records } from './postgres-records.js'
+import { boundedPool } from './postgres-bounded-pool.js'
+import { acquireTimeoutOf, tenantBounds } from './postgres-bounds.js'
+import { postgresRecords as recordsOn } from './postgres-records.js'
 import { postgresRlsData } from './postgres-rls-data.js'
 import { postgresSchemaData } from './postgres-schema-data.js'
 
@@ -10,6 +12,12 @@ export interface PostgresRecordsOptions {
   pool: Pool
   /** The schema tenantry's tables live in. Default `tenantry`. */
   schema?: string
+  /**
+   * How long a call waits for a pooled connection before it answers `DatabaseUnavailableError`
+   * (HTTP 503, retryable) instead of hanging behind a full pool. Default 5000. A pool whose own
+   * `connectionTimeoutMillis` is shorter keeps that.
+   */
+  acquireTimeoutMs?: number
 }
 
 const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/
@@ -23,6 +31,12 @@ const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/
  * const store = { records: postgresRecords({ pool: new pg.Pool() }), data: memoryStore().data }
  */
 export function postgresRecords(options: PostgresRecordsOptions): Required<RecordStore> {
+  const { pool, schema, acquireTimeoutMs } = recordsOptions(options)
+  return recordsOn(boundedPool(pool, acquireTimeoutMs), schema)
+}
+
+/** The options both factories share, checked: a TypeError at construction for any misuse. */
+function recordsOptions(options: PostgresRecordsOptions) {
   if (typeof options !== 'object' || options === null || typeof options.pool?.query !== 'function')
     throw new TypeError('tenantry: postgresRecords needs { pool }, a Pool from the pg package')
   const { pool, schema = 'tenantry' } = options
@@ -30,7 +44,7 @@ export function postgresRecords(options: PostgresRecordsOptions): Required<Recor
     throw new TypeError(
       'tenantry: schema must be a lower-case PostgreSQL name: a letter or _, then up to 62 of [a-z0-9_]',
     )
-  return records(pool, schema)
+  return { pool, schema, acquireTimeoutMs: acquireTimeoutOf(options) }
 }
 
 export interface PostgresStoreOptions extends PostgresRecordsOptions {
@@ -49,6 +63,21 @@ export interface PostgresStoreOptions extends PostgresRecordsOptions {
   migrations?: readonly string[]
   /** `'rls'`: the role tenant transactions run as (created if missing). Default `<schema>_tenant`. */
   tenantRole?: string
+  /**
+   * The most pooled connections one organization's `tenant.query` and `tenant.transaction` calls
+   * hold at once; the rest of its calls wait their turn (within `acquireTimeoutMs`). Default half
+   * of what tenant calls may hold.
+   */
+  maxConnectionsPerOrganization?: number
+  /**
+   * Connections of the pool tenant calls never take, kept for tenantry's own record queries
+   * (sign-in, membership checks). Default a fifth of the pool's `max`, at least 1 on a pool of 2 or more.
+   */
+  reservedConnections?: number
+  /** The longest a tenant's statement may run, unless the call says otherwise; 0 for none. Default 30000. */
+  statementTimeoutMs?: number
+  /** The longest a tenant transaction may sit idle between statements; 0 for none. Default 10000. */
+  idleInTransactionTimeoutMs?: number
 }
 
 const TABLE = /^([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$/
@@ -66,8 +95,12 @@ const TABLE = /^([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$/
  * })
  */
 export function postgresStore(options: PostgresStoreOptions): Store {
-  const records = postgresRecords(options)
-  const { pool, schema = 'tenantry', strategy, tables = [], migrations = [] } = options
+  const { schema, acquireTimeoutMs } = recordsOptions(options)
+  const { strategy, tables = [], migrations = [] } = options
+  // One bounded pool for records and data: a create's data space joins its record transaction by it.
+  const pool = boundedPool(options.pool, acquireTimeoutMs)
+  const records = recordsOn(pool, schema)
+  const bounds = tenantBounds(options.pool, options)
   const tenantRole = options.tenantRole ?? `${schema}_tenant`
   if (strategy !== 'rls' && strategy !== 'schema') throw new TypeError("tenantry: strategy must be 'rls' or 'schema'")
   if (!Array.isArray(tables) || tables.some((table) => typeof table !== 'string' || !TABLE.test(table)))
@@ -81,7 +114,7 @@ export function postgresStore(options: PostgresStoreOptions): Store {
       throw new TypeError(
         "tenantry: tables and tenantRole are for 'rls'; 'schema' gives each tenant its own schema and role",
       )
-    return { records, data: postgresSchemaData(pool, { schema, migrations }) }
+    return { records, data: postgresSchemaData(pool, { schema, migrations, bounds }) }
   }
-  return { records, data: postgresRlsData(pool, { schema, tables, migrations, tenantRole }) }
+  return { records, data: postgresRlsData(pool, { schema, tables, migrations, tenantRole, bounds }) }
 }
