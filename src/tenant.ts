@@ -1,5 +1,6 @@
 import type { Document, TenantCollection } from './data/collection-types.js'
 import type { SqlClient, SqlResult } from './data/sql-client.js'
+import type { SqlQueryOptions, SqlTransactionOptions } from './data/sql-options.js'
 import type { RegisteredCollections } from './register.js'
 
 /**
@@ -34,14 +35,22 @@ export interface Tenant {
   /**
    * On a SQL store (`tenantry/postgres`): runs `fn` with a connection inside a transaction in
    * which the database confines every statement to this tenant; commits when `fn` resolves,
-   * rolls back when it throws. On a document store, `UnsupportedQueryError`.
+   * rolls back when it throws. On a document store, `UnsupportedQueryError`. `options` replace
+   * the store's statement and idle timeouts for this transaction.
    *
    * @example
    * const notes = await req.tenant.transaction(async (client) => (await client.query('select * from notes')).rows)
    */
-  transaction<TResult>(fn: (client: SqlClient) => Promise<TResult>): Promise<TResult>
-  /** One statement in its own `transaction`: `await req.tenant.query('select * from notes where id = $1', [id])`. */
-  query<TRow = Record<string, unknown>>(text: string, values?: unknown[]): Promise<SqlResult<TRow>>
+  transaction<TResult>(fn: (client: SqlClient) => Promise<TResult>, options?: SqlTransactionOptions): Promise<TResult>
+  /**
+   * One statement in its own `transaction`: `await req.tenant.query('select * from notes where id = $1', [id])`.
+   * `options` replace the store's statement timeout for this statement.
+   */
+  query<TRow = Record<string, unknown>>(
+    text: string,
+    values?: unknown[],
+    options?: SqlQueryOptions,
+  ): Promise<SqlResult<TRow>>
   /** Set only when a tenantry access token identified the request: the membership it was issued for. */
   readonly member?: TenantMember
   /** Set only when a tenantry access token identified the request: the login session it belongs to. */

@@ -1,5 +1,6 @@
 import type { TenantCollection } from '../data/collection-types.js'
 import type { SqlClient, SqlResult } from '../data/sql-client.js'
+import { type SqlQueryOptions, type SqlTransactionOptions, sqlOptions } from '../data/sql-options.js'
 import { UnknownCollectionError, UnsupportedQueryError } from '../errors.js'
 import type { Store } from '../store.js'
 import type { OrganizationRecord } from '../control/records.js'
@@ -35,13 +36,22 @@ export function tenantOf(record: OrganizationRecord, store: Store): Tenant {
     }
     return handle
   }
-  const transaction = <TResult>(fn: (client: SqlClient) => Promise<TResult>): Promise<TResult> => {
-    if (typeof fn !== 'function') return Promise.reject(new TypeError('tenantry: tenant.transaction needs a function'))
+  // Async, so a misuse (checked here for every store) rejects like any other failure of the call.
+  const transaction = async <TResult>(
+    fn: (client: SqlClient) => Promise<TResult>,
+    options?: SqlTransactionOptions,
+  ): Promise<TResult> => {
+    if (typeof fn !== 'function') throw new TypeError('tenantry: tenant.transaction needs a function')
+    const checked = sqlOptions(options, TRANSACTION_OPTIONS)
     if (!store.data.transaction)
-      return Promise.reject(
-        new UnsupportedQueryError('this store keeps documents, not SQL tables: use tenant.collection(name)'),
-      )
-    return store.data.transaction(record, fn)
+      throw new UnsupportedQueryError('this store keeps documents, not SQL tables: use tenant.collection(name)')
+    return store.data.transaction(record, fn, checked)
+  }
+  const query = async <TRow>(text: string, values?: unknown[], options?: SqlQueryOptions): Promise<SqlResult<TRow>> => {
+    const checked = sqlOptions(options, QUERY_OPTIONS)
+    return store.data.query
+      ? store.data.query<TRow>(record, text, values, checked)
+      : transaction((client) => client.query<TRow>(text, values), checked)
   }
   return mintTenant({
     id: record.id,
@@ -49,12 +59,12 @@ export function tenantOf(record: OrganizationRecord, store: Store): Tenant {
     slug: record.slug,
     collection: collection as Tenant['collection'],
     transaction,
-    query: <TRow>(text: string, values?: unknown[]) =>
-      store.data.query
-        ? store.data.query<TRow>(record, text, values)
-        : (transaction((client) => client.query<TRow>(text, values)) as Promise<SqlResult<TRow>>),
+    query,
   })
 }
+
+const TRANSACTION_OPTIONS = ['statementTimeoutMs', 'idleInTransactionTimeoutMs'] as const
+const QUERY_OPTIONS = ['statementTimeoutMs'] as const
 
 export function isMintedTenant(value: unknown): value is Tenant {
   return typeof value === 'object' && value !== null && minted.has(value)

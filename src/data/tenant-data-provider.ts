@@ -1,6 +1,7 @@
 import type { OrganizationRecord } from '../control/records.js'
 import type { TenantCollection } from './collection-types.js'
 import type { SqlClient, SqlResult } from './sql-client.js'
+import type { SqlQueryOptions, SqlTransactionOptions } from './sql-options.js'
 
 /**
  * The data plane's storage contract: where each tenant's documents live, and the handle a
@@ -53,9 +54,19 @@ export interface TenantDataProvider {
    * A SQL store's way in: runs `fn` with a connection inside a transaction in which the database
    * itself confines every statement to the tenant (row-level security, or the tenant's own
    * schema and role), committed when `fn` resolves and rolled back when it throws. Document
-   * stores omit it; `tenant.transaction` then throws `UnsupportedQueryError`.
+   * stores omit it; `tenant.transaction` then throws `UnsupportedQueryError`. `options` (checked
+   * by the caller) replace the store's timeouts for this transaction.
    */
-  transaction?<TResult>(org: OrganizationRecord, fn: (client: SqlClient) => Promise<TResult>): Promise<TResult>
+  transaction?<TResult>(
+    org: OrganizationRecord,
+    fn: (client: SqlClient) => Promise<TResult>,
+    options?: SqlTransactionOptions,
+  ): Promise<TResult>
   /** One statement in its own `transaction`, in as few round trips as the store can send it. */
-  query?<TRow>(org: OrganizationRecord, text: string, values?: unknown[]): Promise<SqlResult<TRow>>
+  query?<TRow>(
+    org: OrganizationRecord,
+    text: string,
+    values?: unknown[],
+    options?: SqlQueryOptions,
+  ): Promise<SqlResult<TRow>>
 }

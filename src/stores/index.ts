@@ -41,6 +41,7 @@ export type {
 } from '../control/records.js'
 export type { TenantDataProvider } from '../data/tenant-data-provider.js'
 export type { SqlClient, SqlResult } from '../data/sql-client.js'
+export type { SqlQueryOptions, SqlTransactionOptions } from '../data/sql-options.js'
 export type {
   TenantCollection,
   TenantCursor,

@@ -7,15 +7,27 @@ import { usePostgresDatabase } from '../support/postgres.js'
 
 const database = usePostgresDatabase()
 
-/** The real pool, noting the text and values of every query the store sends through it. */
+/**
+ * The real pool, noting the text and values of every query the store sends through it, on the
+ * connections it checks out (the store takes one for each query, to bound the wait for it).
+ */
 function recording(pool: Pool) {
   const seen = new Map<string, unknown[]>()
   const proxy = new Proxy(pool, {
     get(target, key, receiver) {
-      if (key !== 'query') return Reflect.get(target, key, receiver)
-      return (text: string, values?: unknown[]) => {
-        seen.set(text, values ?? [])
-        return target.query(text, values)
+      if (key !== 'connect') return Reflect.get(target, key, receiver)
+      return async () => {
+        const client = await target.connect()
+        const query = client.query.bind(client) as (...args: unknown[]) => unknown
+        return new Proxy(client, {
+          get(inner, name, innerReceiver) {
+            if (name !== 'query') return Reflect.get(inner, name, innerReceiver)
+            return (text: unknown, values?: unknown[]) => {
+              if (typeof text === 'string') seen.set(text, values ?? [])
+              return query(text, values)
+            }
+          },
+        })
       }
     },
   })

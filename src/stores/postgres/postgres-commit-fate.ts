@@ -11,7 +11,8 @@ const GIVE_UP_AFTER_MS = 10_000
  * Whether a transaction whose COMMIT lost its answer committed: waits until the server has
  * settled transaction `xid` of backend `pid`, by `txid_status`, read on another connection.
  * `undefined` if it cannot tell in time. Until it can, "the record is not there" proves nothing:
- * the COMMIT may still land.
+ * the COMMIT may still land. Call it after discarding the connection that lost the answer: this
+ * takes one of the pool's, and a pool of one has no other.
  */
 export async function commitFate(pool: Pool, pid: number, xid: string): Promise<'committed' | 'aborted' | undefined> {
   const client = await checkOut(pool).catch(() => undefined)

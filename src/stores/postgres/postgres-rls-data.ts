@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { Pool, PoolClient } from 'pg'
 import type { OrganizationRecord } from '../../control/records.js'
 import type { SqlClient } from '../../data/sql-client.js'
+import type { SqlTransactionOptions } from '../../data/sql-options.js'
 import type { TenantDataProvider } from '../../data/tenant-data-provider.js'
 import { MigrationRequiredError } from '../../errors.js'
 import { checkDataPlane, claimDataPlane, type DataPlane, recordDataPlane } from './postgres-data-plane.js'
@@ -9,6 +10,7 @@ import { applyLedger, ensureLedger, type Ledger, type Migration } from './postgr
 import { setUpLock } from './postgres-migrations.js'
 import { assertNoLargeObjects } from './postgres-key-checks.js'
 import { assertLoginRoleContained, ensureGroupRole, groupRoleName } from './postgres-roles.js'
+import type { TenantBounds } from './postgres-bounds.js'
 import { run } from './postgres-scope.js'
 import { grantSharedTables, type SharedTables } from './postgres-shared-tables.js'
 import { ensureRelation, identifier, lockedTransaction, TABLES_NOT_COLLECTIONS, untilPassed } from './postgres-setup.js'
@@ -25,6 +27,8 @@ export interface RlsDataOptions {
   tenantRole: string | undefined
   /** The host's own tables the tenant role may reach besides its rows. */
   shared: SharedTables | undefined
+  /** Each tenant call's share of the pool and its timeouts. */
+  bounds: TenantBounds
 }
 
 /**
@@ -35,7 +39,7 @@ export interface RlsDataOptions {
  * deploy; a request before it is refused with `MigrationRequiredError`.
  */
 export function postgresRlsData(pool: Pool, options: RlsDataOptions): TenantDataProvider {
-  const { schema, tables } = options
+  const { schema, tables, bounds } = options
   const s = identifier(schema)
   const plane: DataPlane = {
     schema,
@@ -51,13 +55,17 @@ export function postgresRlsData(pool: Pool, options: RlsDataOptions): TenantData
     tenantRole = (await checkDataPlane(pool, plane)).role
   })
 
-  const locals = (org: Pick<OrganizationRecord, 'id'>) => ({ role: tenantRole, settings: { [TENANT_SETTING]: org.id } })
+  const locals = (org: Pick<OrganizationRecord, 'id'>, call?: SqlTransactionOptions) => ({
+    role: tenantRole,
+    settings: { [TENANT_SETTING]: org.id, ...bounds.settings(call) },
+  })
   const transaction = async <TResult>(
     org: Pick<OrganizationRecord, 'id'>,
     fn: (client: SqlClient) => Promise<TResult>,
+    call?: SqlTransactionOptions,
   ): Promise<TResult> => {
     await checked()
-    return runTenantTransaction(pool, locals(org), fn)
+    return bounds.gate.admit(org.id, () => runTenantTransaction(pool, locals(org, call), fn))
   }
 
   return {
@@ -85,9 +93,9 @@ export function postgresRlsData(pool: Pool, options: RlsDataOptions): TenantData
       return rows.map((row) => row.key)
     },
     transaction,
-    async query(org, text, values) {
+    async query(org, text, values, call) {
       await checked()
-      return runTenantStatement(pool, locals(org), text, values)
+      return bounds.gate.admit(org.id, () => runTenantStatement(pool, locals(org, call), text, values))
     },
   }
 }

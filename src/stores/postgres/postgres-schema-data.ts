@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg'
 import type { OrganizationRecord } from '../../control/records.js'
 import type { SqlClient } from '../../data/sql-client.js'
+import type { SqlTransactionOptions } from '../../data/sql-options.js'
 import type { TenantDataProvider } from '../../data/tenant-data-provider.js'
 import { checkDataPlane, claimDataPlane, type DataPlane, recordDataPlane } from './postgres-data-plane.js'
 import { applyLedger, ensureLedger, type Ledger, type Migration } from './postgres-ledger.js'
@@ -15,6 +16,7 @@ import {
 import { run } from './postgres-scope.js'
 import { grantSharedTables, type SharedTables, sharedSchemas } from './postgres-shared-tables.js'
 import { identifier, lockedTransaction, TABLES_NOT_COLLECTIONS, untilPassed } from './postgres-setup.js'
+import type { TenantBounds } from './postgres-bounds.js'
 import { runTenantStatement, runTenantTransaction } from './postgres-transaction.js'
 
 export interface SchemaDataOptions {
@@ -25,6 +27,8 @@ export interface SchemaDataOptions {
   tenantRole: string | undefined
   /** The host's own tables the group may reach, after the tenant's schema on `search_path`. */
   shared: SharedTables | undefined
+  /** Each tenant call's share of the pool and its timeouts. */
+  bounds: TenantBounds
 }
 
 /**
@@ -36,7 +40,7 @@ export interface SchemaDataOptions {
  * deploy; a create makes the new tenant's schema, role and tables inside its own transaction.
  */
 export function postgresSchemaData(pool: Pool, options: SchemaDataOptions): TenantDataProvider {
-  const { schema, migrations } = options
+  const { schema, migrations, bounds } = options
   const s = identifier(schema)
   const plane: DataPlane = { schema, strategy: 'schema', migrations, tenantRole: options.tenantRole }
   // The group migrate() made (the default names the database), read with the check.
@@ -51,7 +55,11 @@ export function postgresSchemaData(pool: Pool, options: SchemaDataOptions): Tena
   const roleOf = (org: Pick<OrganizationRecord, 'dataKey'>) => `${group}_${org.dataKey}`
   // A tenant's statements run as its role, in its schema, then the host's shared tables' schemas.
   const after = sharedSchemas(options.shared)
-  const locals = (org: OrganizationRecord) => ({ role: roleOf(org), searchPath: [nameOf(org), ...after] })
+  const locals = (org: OrganizationRecord, call?: SqlTransactionOptions) => ({
+    role: roleOf(org),
+    searchPath: [nameOf(org), ...after],
+    settings: bounds.settings(call),
+  })
   const ledger = (key: string): Ledger => ({ table: `${s}.schema_migrations`, key, owner: "the host's" })
   /** Makes the tenant's space if it is missing, and runs the migrations it lacks: DDL only then. */
   const bringUp = (key: string) =>
@@ -103,13 +111,17 @@ export function postgresSchemaData(pool: Pool, options: SchemaDataOptions): Tena
       const { rows } = await run<{ key: string }>(pool, `select key from ${s}.data_spaces order by key`)
       return rows.map((row) => row.key)
     },
-    async transaction<TResult>(org: OrganizationRecord, fn: (client: SqlClient) => Promise<TResult>) {
+    async transaction<TResult>(
+      org: OrganizationRecord,
+      fn: (client: SqlClient) => Promise<TResult>,
+      call?: SqlTransactionOptions,
+    ) {
       await checked()
-      return runTenantTransaction(pool, locals(org), fn)
+      return bounds.gate.admit(org.id, () => runTenantTransaction(pool, locals(org, call), fn))
     },
-    async query(org, text, values) {
+    async query(org, text, values, call) {
       await checked()
-      return runTenantStatement(pool, locals(org), text, values)
+      return bounds.gate.admit(org.id, () => runTenantStatement(pool, locals(org, call), text, values))
     },
   }
 }

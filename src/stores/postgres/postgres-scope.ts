@@ -29,7 +29,11 @@ export async function inRecordTransaction<TResult>(pool: Pool, fn: () => Promise
   if (scopeOf(pool)) return fn()
   const client = await checkOut(pool)
   const scope: Scope = { pool, client, open: true, turn: Promise.resolve() }
-  let broken: Error | undefined
+  let released = false
+  const release = (broken?: Error) => {
+    if (!released) client.release(broken)
+    released = true
+  }
   try {
     // Its id and backend, taken at once: what tells later whether a COMMIT that lost its answer landed.
     // As the pool's owner role, if it names one, until the transaction ends.
@@ -44,15 +48,17 @@ export async function inRecordTransaction<TResult>(pool: Pool, fn: () => Promise
     } catch (err) {
       scope.open = false
       await scope.turn.catch(() => {})
-      await client.query('rollback').catch((failed: Error) => (broken = failed))
+      await client.query('rollback').catch((failed: Error) => release(failed))
       throw err
     }
     scope.open = false
     try {
       await client.query('commit')
     } catch (failed) {
+      // The broken connection goes first: asking on a second one while holding it would need two
+      // of the pool's connections at once (a pool of one would wait for itself).
+      release(failed as Error)
       // The one answer that can be lost after the fact: asked of the server, once it has settled.
-      broken = failed as Error
       const fate = await commitFate(pool, pid, xid)
       if (fate === 'committed') return result
       if (fate === 'aborted') (failed as { refused?: boolean }).refused = true
@@ -60,7 +66,7 @@ export async function inRecordTransaction<TResult>(pool: Pool, fn: () => Promise
     }
     return result
   } finally {
-    client.release(broken)
+    release()
   }
 }
 

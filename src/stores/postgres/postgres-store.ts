@@ -3,7 +3,9 @@ import type { RecordStore } from '../../control/record-store.js'
 import type { Store } from '../../store.js'
 import { type PostgresMigration, planMigrations } from './postgres-ledger.js'
 import { sendPlainOn } from './postgres-batch.js'
-import { postgresRecords as records } from './postgres-records.js'
+import { boundedPool } from './postgres-bounded-pool.js'
+import { acquireTimeoutOf, tenantBounds } from './postgres-bounds.js'
+import { postgresRecords as recordsOn } from './postgres-records.js'
 import { postgresRlsData } from './postgres-rls-data.js'
 import { registerOwnerRole } from './postgres-owner-role.js'
 import { postgresSchemaData } from './postgres-schema-data.js'
@@ -21,6 +23,12 @@ export interface PostgresRecordsOptions {
    * reaches nothing. Default: none, the pool's role owns everything.
    */
   ownerRole?: string
+  /**
+   * How long a call waits for a pooled connection before it answers `DatabaseUnavailableError`
+   * (HTTP 503, retryable) instead of hanging behind a full pool. Default 5000. A pool whose own
+   * `connectionTimeoutMillis` is shorter keeps that.
+   */
+  acquireTimeoutMs?: number
 }
 
 const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/
@@ -35,17 +43,27 @@ const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/
  * const store = { records: postgresRecords({ pool: new pg.Pool() }), data: memoryStore().data }
  */
 export function postgresRecords(options: PostgresRecordsOptions): Required<RecordStore> {
+  const { pool, schema } = recordsOptions(options)
+  return recordsOn(pool, schema)
+}
+
+/**
+ * The options both factories share, checked (a TypeError at construction for any misuse), and
+ * the pool tenantry uses: the host's, with every acquire bounded by `acquireTimeoutMs`.
+ */
+function recordsOptions(options: PostgresRecordsOptions): { pool: Pool; schema: string } {
   if (typeof options !== 'object' || options === null || typeof options.pool?.query !== 'function')
     throw new TypeError('tenantry: postgresRecords needs { pool }, a Pool from the pg package')
-  const { pool, schema = 'tenantry', ownerRole } = options
+  const { schema = 'tenantry', ownerRole } = options
   if (typeof schema !== 'string' || !SCHEMA.test(schema))
     throw new TypeError(
       'tenantry: schema must be a lower-case PostgreSQL name: a letter or _, then up to 62 of [a-z0-9_]',
     )
   if (ownerRole !== undefined && (typeof ownerRole !== 'string' || !SCHEMA.test(ownerRole)))
     throw new TypeError('tenantry: ownerRole must be a lower-case PostgreSQL name')
+  const pool = boundedPool(options.pool, acquireTimeoutOf(options))
   registerOwnerRole(pool, ownerRole)
-  return records(pool, schema)
+  return { pool, schema }
 }
 
 export interface PostgresStoreOptions extends PostgresRecordsOptions {
@@ -82,6 +100,21 @@ export interface PostgresStoreOptions extends PostgresRecordsOptions {
    * JavaScript client, checked once per pool); pg-native always goes one at a time. Per pool.
    */
   pipeline?: boolean
+  /**
+   * The most pooled connections one organization's `tenant.query` and `tenant.transaction` calls
+   * hold at once; the rest of its calls wait their turn (within `acquireTimeoutMs`). Default half
+   * of what tenant calls may hold.
+   */
+  maxConnectionsPerOrganization?: number
+  /**
+   * Connections of the pool tenant calls never take, kept for tenantry's own record queries
+   * (sign-in, membership checks). Default a fifth of the pool's `max`, at least 1 on a pool of 2 or more.
+   */
+  reservedConnections?: number
+  /** The longest a tenant's statement may run, unless the call says otherwise; 0 for none. Default 30000. */
+  statementTimeoutMs?: number
+  /** The longest a tenant transaction may sit idle between statements; 0 for none. Default 10000. */
+  idleInTransactionTimeoutMs?: number
 }
 
 const TABLE = /^([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$/
@@ -120,9 +153,11 @@ function checkMigrations(migrations: unknown): asserts migrations is readonly Po
  * })
  */
 export function postgresStore(options: PostgresStoreOptions): Store {
-  const records = postgresRecords(options)
-  const { pool, schema = 'tenantry', strategy, tables = [], migrations = [] } = options
-  const { tenantRole } = options
+  // One bounded pool for records and data: a create's data space joins its record transaction by it.
+  const { pool, schema } = recordsOptions(options)
+  const records = recordsOn(pool, schema)
+  const bounds = tenantBounds(options.pool, options)
+  const { strategy, tables = [], migrations = [], tenantRole } = options
   if (strategy !== 'rls' && strategy !== 'schema') throw new TypeError("tenantry: strategy must be 'rls' or 'schema'")
   if (!Array.isArray(tables) || tables.some((table) => typeof table !== 'string' || !TABLE.test(table)))
     throw new TypeError('tenantry: tables must be lower-case table names, as notes or app.notes')
@@ -141,9 +176,9 @@ export function postgresStore(options: PostgresStoreOptions): Store {
       throw new TypeError(
         `tenantry: on 'schema', schema must be at most ${SCHEMA_STRATEGY_MAX} characters: each tenant's schema is named <schema>_<data key> (27 more), and PostgreSQL cuts names past 63`,
       )
-    return { records, data: postgresSchemaData(pool, { schema, migrations: planned, tenantRole, shared }) }
+    return { records, data: postgresSchemaData(pool, { schema, migrations: planned, tenantRole, shared, bounds }) }
   }
-  return { records, data: postgresRlsData(pool, { schema, tables, migrations: planned, tenantRole, shared }) }
+  return { records, data: postgresRlsData(pool, { schema, tables, migrations: planned, tenantRole, shared, bounds }) }
 }
 
 function sharedOption(shared: SharedTables | undefined, tables: readonly string[]): SharedTables | undefined {
