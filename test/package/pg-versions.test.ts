@@ -53,6 +53,7 @@ const tenancy = createTenancy({ auth: { secret: 'pg-versions-secret-pg-versions-
 const notes = schema + '_notes'
 const bodies = async (tenant) => (await tenant.query('select body from ' + notes + ' order by id')).rows.map((row) => row.body)
 const run = async () => {
+  await tenancy.migrate()
   for (const name of ['Acme', 'Globex']) await tenancy.orgs.create({ name, email: name.toLowerCase() + '@x.test', password: 'correct horse battery' })
   const [acme, globex] = [await tenancy.tenant({ name: 'Acme' }), await tenancy.tenant({ name: 'Globex' })]
   await acme.query('insert into ' + notes + ' (id, body) values ($1, $2)', [1, "acme's note"])

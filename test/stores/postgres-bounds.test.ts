@@ -46,8 +46,6 @@ async function setUp(pool: pg.Pool, strategy: Strategy, names: string[], options
   } as PostgresStoreOptions)
   const tenancy = createTenancy({ auth: TEST_AUTH, store })
   await tenancy.migrate()
-  // The data plane's set-up, which tenancy.migrate() takes over with deploy-time migrations.
-  await store.data.listKeys()
   const tenants: Tenant[] = []
   for (const name of names) {
     await tenancy.orgs.create({ name, email: `owner@${name.toLowerCase()}.test`, password: PASSWORD })

@@ -27,7 +27,7 @@ const poolThrough = (url: string) => {
  */
 async function setUp(through: pg.Pool) {
   const role = database.role()
-  const notes = `notes_${role.slice(-12)}`
+  const notes = `notes_${database.fresh().slice(-12)}`
   const options = {
     schema: database.fresh(),
     strategy: 'rls' as const,
@@ -38,6 +38,7 @@ async function setUp(through: pg.Pool) {
     tables: [notes],
   }
   const direct = createTenancy({ auth: TEST_AUTH, store: postgresStore({ pool: database.pool, ...options }) })
+  await direct.migrate()
   for (const name of ['Attacker', 'Victim'])
     await direct.orgs.create({ name, email: `${name.toLowerCase()}@x.test`, password: PASSWORD })
   const store = postgresStore({ pool: through, ...options })

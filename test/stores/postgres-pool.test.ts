@@ -48,9 +48,6 @@ async function setUp(pool: pg.Pool, strategy: Strategy, options: Partial<Postgre
   } as PostgresStoreOptions)
   const tenancy = createTenancy({ auth: TEST_AUTH, store })
   await tenancy.migrate()
-  // The data plane's set-up, which tenancy.migrate() takes over with deploy-time migrations:
-  // until it does, listing the data spaces runs it once, as a deploy would.
-  await store.data.listKeys()
   return { store, tenancy, notes }
 }
 

@@ -25,8 +25,10 @@ afterAll(async () => {
 
 async function setUp(pool: pg.Pool) {
   const role = database.role()
-  const notes = `notes_${role.slice(-12)}`
+  const notes = `notes_${database.fresh().slice(-12)}`
   const options = {
+    // Every connection of these small pools may serve tenants: nothing here reads records meanwhile.
+    reservedConnections: 0,
     schema: database.fresh(),
     strategy: 'rls' as const,
     tenantRole: role,
@@ -37,10 +39,10 @@ async function setUp(pool: pg.Pool) {
     ],
     tables: [notes],
   }
-  // Organizations are made on the shared pool (a create may need two connections at once);
-  // their tenants then work through the pool of one.
+  // Organizations are made on the shared pool; their tenants then work through the pool of one.
   const maker = createTenancy({ auth: TEST_AUTH, store: postgresStore({ ...options, pool: database.pool }) })
   const tenancy = createTenancy({ auth: TEST_AUTH, store: postgresStore({ ...options, pool }) })
+  await maker.migrate()
   const tenant = async (name: string) => {
     await maker.orgs.create({ name, email: `${name.toLowerCase()}@x.test`, password: PASSWORD })
     return tenancy.tenant({ name })

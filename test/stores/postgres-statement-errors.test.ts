@@ -13,7 +13,7 @@ const database = usePostgresDatabase()
 
 async function setUp(pool = database.pool, pipeline?: boolean) {
   const role = database.role()
-  const notes = `notes_${role.slice(-12)}`
+  const notes = `notes_${database.fresh().slice(-12)}`
   const store = postgresStore({
     pool,
     schema: database.fresh(),
@@ -26,6 +26,7 @@ async function setUp(pool = database.pool, pipeline?: boolean) {
     tables: [notes],
   })
   const tenancy = createTenancy({ auth: TEST_AUTH, store })
+  await tenancy.migrate()
   await tenancy.orgs.create({ name: 'Acme', email: 'acme@x.test', password: PASSWORD })
   return { notes, acme: await tenancy.tenant({ name: 'Acme' }) }
 }

@@ -199,8 +199,13 @@ export function usePostgresDatabase() {
     get ownerRole(): string {
       return name('owner')
     },
-    /** A role name of this database's tenants' group, dropped after the file's tests. */
-    role: () => {
+    /**
+     * The role a test's 'rls' store names as `tenantRole`: the tenants' group the DBA made, as in
+     * the documented set-up (the app's role cannot create roles).
+     */
+    role: () => name('tenant'),
+    /** A new role name of this file's own (for the test to create), dropped after its tests. */
+    uniqueRole: () => {
       const role = `${name('tenant')}_${randomBytes(4).toString('hex')}`
       state.roles.push(role)
       return role

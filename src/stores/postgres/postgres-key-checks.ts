@@ -81,7 +81,7 @@ const LARGE_OBJECT_FUNCTIONS = `select p.oid::regprocedure::text as signature,
 /**
  * Large objects are outside row-level security, and every tenant of `'rls'` is one role: a tenant
  * could read and unlink another's. Their functions are PUBLIC's by default and only their owner
- * (a superuser) may revoke that, so this revokes when it may, and otherwise refuses, naming the
+ * (a superuser) may revoke that, and tenantry never runs as one: this refuses, naming the
  * statement for a superuser to run once in this database.
  *
  * @example
@@ -92,13 +92,7 @@ export async function assertNoLargeObjects(client: PoolClient, role: string): Pr
   const usable = rows.filter((row) => row.usable).map((row) => row.signature)
   if (usable.length === 0) return
   const revoke = `revoke execute on function ${usable.map((signature) => `pg_catalog.${signature}`).join(', ')} from public`
-  const { rows: me } = await client.query<{ rolsuper: boolean }>(
-    'select rolsuper from pg_roles where rolname = current_user',
+  throw new Error(
+    `tenantry: the tenant role ${role} may use large objects, which row-level security does not cover (one tenant could read and delete another's): as a superuser, run in this database: ${revoke}; (and grant back to the roles that need them; a role granted them directly must lose them too)`,
   )
-  if (me[0]?.rolsuper) await client.query(revoke)
-  const { rows: after } = await client.query<{ usable: boolean }>(LARGE_OBJECT_FUNCTIONS, [role])
-  if (after.some((row) => row.usable))
-    throw new Error(
-      `tenantry: the tenant role ${role} may use large objects, which row-level security does not cover (one tenant could read and delete another's): as a superuser, run in this database: ${revoke}; (and grant back to the roles that need them; a role granted them directly must lose them too)`,
-    )
 }
