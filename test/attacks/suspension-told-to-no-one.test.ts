@@ -70,6 +70,7 @@ async function world(store: () => Store, app: (tenancy: Tenancy) => RequestListe
     baseDomain: 'example.test',
     store: store(),
   })
+  await tenancy.migrate()
   const created = acme
     ? await tenancy.orgs.create({ name: 'Acme', slug: 'acme', email: 'owner@acme.test', password: PASSWORD })
     : undefined

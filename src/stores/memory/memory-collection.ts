@@ -12,7 +12,6 @@ import type {
   Filter,
   FindOneAndOptions,
   FindOptions,
-  IndexSpec,
   InsertManyResult,
   InsertOneResult,
   ReadOptions,
@@ -35,23 +34,8 @@ import {
   updateResult,
   valueAt,
 } from './memory-documents.js'
+import { DEFAULT_MAX_TIME_MS, type MemoryCollectionOptions, queryOptions } from './memory-collection-options.js'
 import { bounded, boundedContext, checkSupported, DEFAULT_MAX_ALLOCATION } from './query-engine.js'
-
-// `$where` and `$function` run code; no filter a tenant's request builds should ever do that.
-const queryOptions = { scriptEnabled: false, context: boundedContext } as const
-// What an operation may run for when it names no maxTimeMS: one tenant's query never holds the
-// event loop longer than this.
-const DEFAULT_MAX_TIME_MS = 5000
-
-export interface MemoryCollectionOptions {
-  indexes?: readonly IndexSpec[]
-  /** The time limit of an operation that gives none. Default 5,000 ms. */
-  maxTimeMS?: number
-  /** The values (array elements, characters, fields) one operation may make. Default 4,000,000. */
-  maxAllocation?: number
-  /** The documents of another collection a `$lookup`, `$graphLookup` or `$unionWith` names; `undefined` if it has none. */
-  resolveCollection?: (name: string) => MemoryCollection | undefined
-}
 
 /**
  * A collection in memory with the MongoDB driver's everyday methods and result shapes, so code

@@ -5,7 +5,8 @@ import { OrganizationNotFoundError } from '../../errors.js'
 import type { OrganizationRecord } from '../../control/records.js'
 import type { TenantDataProvider } from '../../data/tenant-data-provider.js'
 import type { Store } from '../../store.js'
-import { MemoryCollection, type MemoryCollectionOptions } from './memory-collection.js'
+import { MemoryCollection } from './memory-collection.js'
+import type { MemoryCollectionOptions } from './memory-collection-options.js'
 import { memoryRecords } from './memory-records.js'
 
 export interface MemoryStoreOptions {
