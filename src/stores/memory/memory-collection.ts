@@ -56,9 +56,9 @@ export class MemoryCollection<T extends MemoryDocument = MemoryDocument> {
   readonly #unique: readonly (readonly string[])[]
   readonly #maxTimeMS: number
   readonly #maxAllocation: number
-  readonly #resolveCollection: MemoryCollectionOptions['resolveCollection']
+  readonly #resolveCollection: MemoryCollectionOptions<MemoryCollection>['resolveCollection']
 
-  constructor(options: MemoryCollectionOptions = {}) {
+  constructor(options: MemoryCollectionOptions<MemoryCollection> = {}) {
     this.#unique = (options.indexes ?? []).filter((index) => index.unique).map((index) => Object.keys(index.key))
     this.#maxTimeMS = options.maxTimeMS ?? DEFAULT_MAX_TIME_MS
     this.#maxAllocation = options.maxAllocation ?? DEFAULT_MAX_ALLOCATION
