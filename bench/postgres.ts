@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { createTenancy, memoryStore, type Tenant } from 'tenantry'
-import { postgresStore } from 'tenantry/postgres'
+import { postgresSetupSql, postgresStore } from 'tenantry/postgres'
 import { PASSWORD, SECRET } from './constants.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -52,16 +52,14 @@ async function throughput(op: () => Promise<unknown>): Promise<number> {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
 await asSuperuser([
-  `create role ${owner} login createrole nosuperuser nobypassrls`,
+  `create role ${owner} login nosuperuser nobypassrls`,
   `create database ${database} owner ${owner}`,
 ])
-// The DBA's once-per-database statement for 'rls' (docs/stores.md): no large objects for tenants.
+// What a DBA runs once per database (docs/stores.md, "The roles"): the tenants' group, no large objects.
 await asSuperuser(
   [
-    `do $$ declare f regprocedure; begin
-       for f in select p.oid from pg_proc p where p.pronamespace = 'pg_catalog'::regnamespace
-                  and (p.proname like 'lo\\_%' or p.proname in ('loread', 'lowrite'))
-       loop execute format('revoke execute on function %s from public', f); end loop; end $$`,
+    `grant create on schema public to ${owner}`,
+    ...postgresSetupSql({ group: `${database}_tenant`, admin: `${database}_roles`, callers: [owner] }),
   ],
   database,
 )
@@ -93,7 +91,6 @@ try {
       pool: countedPool,
       schema: 'bench_rls',
       strategy: 'rls',
-      tenantRole: `tenantry_bench_tenant_${suffix}`,
       migrations: [
         'create table notes (tenant_id text not null, id integer not null, body text not null, primary key (tenant_id, id))',
       ],
@@ -155,7 +152,6 @@ try {
       pool: countedPool,
       schema: 'bench_rls',
       strategy: 'rls',
-      tenantRole: `tenantry_bench_tenant_${suffix}`,
       tables: ['notes'],
       migrations: [
         'create table notes (tenant_id text not null, id integer not null, body text not null, primary key (tenant_id, id))',
@@ -200,13 +196,13 @@ try {
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   const { rows } = await client.query<{ rolname: string }>(
-    "select rolname from pg_roles where rolname like 'bench\\_schema\\_%'",
+    'select rolname from pg_roles where rolname like $1',
+    [`${database}\\_%`],
   )
   await client.end()
   await asSuperuser([
     `drop database if exists ${database} with (force)`,
     ...rows.map((row) => `drop role if exists ${row.rolname}`),
-    `drop role if exists tenantry_bench_tenant_${suffix}`,
     `drop role if exists ${owner}`,
   ])
 }

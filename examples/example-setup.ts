@@ -127,21 +127,65 @@ async function exampleCache(): Promise<Pick<TenancyOptions, 'cache'>> {
   return { cache: { invalidation: redisInvalidation({ client, channel: process.env.TENANTRY_REDIS_CHANNEL }) } }
 }
 
+/**
+ * A pool as the app's own role. tenantry refuses a superuser (its checks would not apply to it), so
+ * when DATABASE_URL names one, as the local default does, the example plays the DBA once: a
+ * database `tenantry_example`, owned by a login role `tenantry_example_app` that cannot create
+ * roles, with the documented set-up (`postgresSetupSql`), and connects as that role.
+ */
+async function appPool(pg: typeof import('pg').default, url: string): Promise<import('pg').Pool> {
+  const admin = new pg.Client({ connectionString: url })
+  await admin.connect()
+  try {
+    const { rows } = await admin.query<{ rolsuper: boolean }>(
+      'select rolsuper from pg_roles where rolname = current_user',
+    )
+    if (!rows[0]?.rolsuper) return new pg.Pool({ connectionString: url })
+    const { postgresSetupSql } = await import('tenantry/postgres')
+    const app = 'tenantry_example_app'
+    const { rowCount } = await admin.query("select 1 from pg_database where datname = 'tenantry_example'")
+    if (!rowCount) {
+      console.warn(
+        `DATABASE_URL connects as a superuser: making database tenantry_example for role ${app} (see docs/stores.md).`,
+      )
+      await admin.query(
+        `do $$ begin if not exists (select from pg_roles where rolname = '${app}') then create role ${app} login; end if; end $$`,
+      )
+      await admin.query(`create database tenantry_example owner ${app}`)
+      const target = new URL(url)
+      target.pathname = '/tenantry_example'
+      const dba = new pg.Client({ connectionString: target.toString() })
+      await dba.connect()
+      try {
+        await dba.query(`grant create on schema public to ${app}`)
+        for (const statement of postgresSetupSql({
+          group: 'tenantry_example_tenant',
+          admin: 'tenantry_example_roles',
+          callers: [app],
+        }))
+          await dba.query(statement)
+      } finally {
+        await dba.end()
+      }
+    }
+    const own = new URL(url)
+    own.pathname = '/tenantry_example'
+    own.username = app
+    own.password = ''
+    return new pg.Pool({ connectionString: own.toString() })
+  } finally {
+    await admin.end()
+  }
+}
+
 async function postgresTenancy(
   options: Omit<TenancyOptions, 'store'>,
 ): Promise<{ tenancy: Tenancy; close: () => Promise<void> }> {
   const { default: pg } = await import('pg')
   const { postgresStore } = await import('tenantry/postgres')
-  const pool = new pg.Pool({
-    connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-  })
+  const pool = await appPool(pg, process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')
   // An idle connection the server closed (a restart, a failover) is logged; the pool makes another.
   pool.on('error', (err) => console.error(`PostgreSQL: ${err.message}`))
-  const { rows } = await pool.query<{ rolsuper: boolean }>('select rolsuper from pg_roles where rolname = current_user')
-  if (rows[0]?.rolsuper)
-    console.warn(
-      'DATABASE_URL connects as a superuser: fine to try the example, never in production (see docs/stores.md).',
-    )
   // TENANTRY_SCHEMA: where tenantry keeps its own tables (default tenantry); its roles are named after it.
   const schema = process.env.TENANTRY_SCHEMA
   const store =

@@ -1,15 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, beforeAll } from 'vitest'
+import { postgresSetupSql } from 'tenantry/postgres'
 
 /** The local server (trust auth, user postgres), or POSTGRES_URL. */
 const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
-
-/** Every server-side large-object function, revoked from PUBLIC (the docs' statement, in a loop). */
-const REVOKE_LARGE_OBJECTS = `do $$ declare f regprocedure; begin
-  for f in select p.oid from pg_proc p where p.pronamespace = 'pg_catalog'::regnamespace
-             and (p.proname like 'lo\\_%' or p.proname in ('loread', 'lowrite'))
-  loop execute format('revoke execute on function %s from public', f); end loop; end $$`
 
 const unique = (prefix: string) => `${prefix}_${randomBytes(6).toString('hex')}`
 
@@ -23,49 +18,6 @@ async function asSuperuser(statements: string[], database?: string): Promise<voi
   } finally {
     await admin.end()
   }
-}
-
-/**
- * What a DBA runs once per database (docs/stores.md, "The roles"), so the app's roles need no
- * CREATEROLE: the tenants' group role, and functions owned by a role the app cannot become that
- * create and drop only members of that group, named `<group>_...`, for the role that calls them.
- */
-function roleFunctionsSql(group: string, admin: string, callers: string[]): string[] {
-  const guard = (name: string) =>
-    `if ${name} !~ '^${group}_[a-z0-9_]+$' or octet_length(${name}) > 63 then
-       raise exception 'tenantry_roles: % is not a role of ${group}', ${name} using errcode = '42501';
-     end if;`
-  return [
-    `create role ${group} nologin`,
-    `create role ${admin} nologin createrole`,
-    `grant ${group} to ${admin} with admin option`,
-    `create schema tenantry_roles authorization ${admin}`,
-    `create function tenantry_roles.create_tenant_role(name text) returns void language plpgsql
-       security definer set search_path = pg_catalog, pg_temp as $$
-     begin
-       ${guard('name')}
-       execute format('create role %I nologin in role %I', name, '${group}');
-       execute format('grant %I to %I', name, session_user);
-     end $$`,
-    `create function tenantry_roles.drop_tenant_role(name text) returns void language plpgsql
-       security definer set search_path = pg_catalog, pg_temp as $$
-     begin
-       ${guard('name')}
-       if not exists (select 1 from pg_auth_members m join pg_roles g on g.oid = m.roleid
-                      join pg_roles r on r.oid = m.member where g.rolname = '${group}' and r.rolname = name) then
-         raise exception 'tenantry_roles: % is not a member of ${group}', name using errcode = '42501';
-       end if;
-       execute format('drop role %I', name);
-     end $$`,
-    `alter function tenantry_roles.create_tenant_role(text) owner to ${admin}`,
-    `alter function tenantry_roles.drop_tenant_role(text) owner to ${admin}`,
-    'revoke all on function tenantry_roles.create_tenant_role(text), tenantry_roles.drop_tenant_role(text) from public',
-    ...callers.flatMap((caller) => [
-      `grant usage on schema tenantry_roles to ${caller}`,
-      `grant execute on function tenantry_roles.create_tenant_role(text), tenantry_roles.drop_tenant_role(text) to ${caller}`,
-      `grant ${group} to ${caller}`,
-    ]),
-  ]
 }
 
 /**
@@ -103,19 +55,15 @@ export function usePostgresDatabase() {
       `create database ${state.database} owner ${state.owner}`,
       `grant create on database ${state.database} to ${name('owner')}`,
     ])
-    // What a DBA runs once per database for 'rls' (docs/stores.md): large objects are outside row-level security.
-    await asSuperuser([REVOKE_LARGE_OBJECTS], state.database)
     const url = new URL(POSTGRES_URL)
     url.pathname = `/${state.database}`
     const admin = new pg.Client({ connectionString: url.toString() })
     await admin.connect()
     try {
       await admin.query(`grant create on schema public to ${name('owner')}`)
-      for (const statement of roleFunctionsSql(name('tenant'), name('roles'), [
-        state.owner,
-        name('login'),
-        name('owner'),
-      ]))
+      // What a DBA runs once per database (docs/stores.md, "The roles").
+      const callers = [state.owner, name('login'), name('owner')]
+      for (const statement of postgresSetupSql({ group: name('tenant'), admin: name('roles'), callers }))
         await admin.query(statement)
     } finally {
       await admin.end()

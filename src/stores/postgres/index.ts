@@ -13,3 +13,4 @@ export {
 } from './postgres-store.js'
 export type { SharedTables } from './postgres-shared-tables.js'
 export type { PostgresMigration } from './postgres-ledger.js'
+export { postgresSetupSql } from './postgres-setup-sql.js'
