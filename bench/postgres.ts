@@ -51,10 +51,7 @@ async function throughput(op: () => Promise<unknown>): Promise<number> {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
-await asSuperuser([
-  `create role ${owner} login nosuperuser nobypassrls`,
-  `create database ${database} owner ${owner}`,
-])
+await asSuperuser([`create role ${owner} login nosuperuser nobypassrls`, `create database ${database} owner ${owner}`])
 // What a DBA runs once per database (docs/stores.md, "The roles"): the tenants' group, no large objects.
 await asSuperuser(
   [
@@ -195,10 +192,9 @@ try {
   // The 'schema' strategy's tenant roles are the cluster's: they go by name once the database is gone.
   const client = new pg.Client({ connectionString: url })
   await client.connect()
-  const { rows } = await client.query<{ rolname: string }>(
-    'select rolname from pg_roles where rolname like $1',
-    [`${database}\\_%`],
-  )
+  const { rows } = await client.query<{ rolname: string }>('select rolname from pg_roles where rolname like $1', [
+    `${database}\\_%`,
+  ])
   await client.end()
   await asSuperuser([
     `drop database if exists ${database} with (force)`,

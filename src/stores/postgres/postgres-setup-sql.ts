@@ -66,4 +66,3 @@ function roleFunctionsSql(group: string, admin: string, callers: readonly string
     ]),
   ]
 }
-
