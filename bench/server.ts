@@ -4,6 +4,8 @@
  * Every variant serves the same route: GET /hello → 200 {"hello": <tenant name>}.
  */
 import { once } from 'node:events'
+import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
@@ -320,8 +322,10 @@ const delay = monitorEventLoopDelay({ resolution: 1 })
 // ...and for the CPU time this process spent over a measured window: a per-request cost that the
 // other processes on this shared machine disturb far less than they disturb throughput.
 let cpuAtReset = process.cpuUsage()
-process.on('message', (message: string) => {
-  if (message === 'reset-cpu') {
+process.on('message', (message: string | { profile: 'start' | 'stop'; file: string }) => {
+  if (typeof message === 'object') {
+    void profile(message.profile, message.file).then(() => process.send!({ profiled: message.profile }))
+  } else if (message === 'reset-cpu') {
     cpuAtReset = process.cpuUsage()
     process.send!({ cpuReset: true })
   } else if (message === 'report-cpu') {
@@ -336,3 +340,23 @@ process.on('message', (message: string) => {
     process.send!({ delayP99Ms: delay.percentile(99) / 1e6, delayMaxMs: delay.max / 1e6 })
   }
 })
+
+// bench/profile.ts profiles the load only, not the start-up: V8's sampling profiler, as --cpu-prof.
+const inspector = new Session()
+function profile(step: 'start' | 'stop', file: string): Promise<void> {
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) =>
+      inspector.post(method, params, (err, result) => (err ? reject(err) : resolve(result))),
+    )
+  if (step === 'start') {
+    inspector.connect()
+    return post('Profiler.enable')
+      .then(() => post('Profiler.setSamplingInterval', { interval: 50 }))
+      .then(() => post('Profiler.start'))
+      .then(() => undefined)
+  }
+  return post('Profiler.stop').then((result) => {
+    writeFileSync(file, JSON.stringify((result as { profile: unknown }).profile))
+    inspector.disconnect()
+  })
+}
