@@ -1,27 +1,23 @@
 /**
  * `npx tsx bench/profile.ts [variant ...]`: where a request's server CPU goes. Each variant
- * (default: the no-op floor and the token scope, on Express and Koa) runs in its own process,
- * profiled by V8's sampling profiler (what `--cpu-prof` writes, started after the warm-up) while
- * autocannon drives it; the profile's samples are then summed by where
+ * (default: `express-noop express-tenantry`; `koa-noop koa-tenantry` for Koa) runs in its own
+ * process, all of them at once, profiled by V8's sampling profiler (what `--cpu-prof` writes,
+ * started after the warm-up) while autocannon drives it; the profile's samples are then summed by where
  * their function lives (tenantry, the framework, Node's HTTP, the garbage collector, ...) and
  * divided by the requests answered, so two variants' rows subtract into what one costs more.
  *
- * PROFILE_SECONDS (default 5) sets the load's length; PROFILE_TOP (default 25) how many of the
+ * BENCH_SECONDS (default 5) sets the load's length; PROFILE_TOP (default 25) how many of the
  * hottest functions to list per variant.
  */
-import { fork } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import autocannon from 'autocannon'
+import { ask, load, startVariant, stop } from './variants.js'
 
-const SECONDS = Number(process.env.PROFILE_SECONDS ?? 5)
 const TOP = Number(process.env.PROFILE_TOP ?? 25)
 const variants = process.argv.slice(2)
-if (variants.length === 0) variants.push('express-noop', 'express-tenantry', 'koa-noop', 'koa-tenantry')
-const serverFile = fileURLToPath(new URL('./server.ts', import.meta.url))
+if (variants.length === 0) variants.push('express-noop', 'express-tenantry')
 const root = fileURLToPath(new URL('..', import.meta.url))
 
 interface ProfileNode {
@@ -35,36 +31,19 @@ interface Profile {
   timeDeltas: number[]
 }
 
-/** Profiles `variant` over SECONDS of load (after a warm-up it does not count); its profile and requests. */
-async function profileVariant(variant: string): Promise<{ profile: Profile; requests: number }> {
-  const dir = mkdtempSync(join(tmpdir(), 'tenantry-profile-'))
-  const child = fork(serverFile, [variant, '1'], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  })
-  const [ready] = (await once(child, 'message')) as [{ port: number; headers: Record<string, string>[] }]
-  const url = `http://127.0.0.1:${ready.port}/hello`
-  let next = 0
-  const requests = [
-    {
-      setupRequest: (request: { headers?: Record<string, string> }) => {
-        request.headers = { ...request.headers, ...ready.headers[next++ % ready.headers.length] }
-        return request
-      },
-    },
-  ]
-  await autocannon({ url, connections: 10, duration: 1, requests } as autocannon.Options) // warm-up: JIT
-  const file = join(dir, `${variant}.cpuprofile`)
-  child.send({ profile: 'start', file })
-  await once(child, 'message')
-  const result = await autocannon({ url, connections: 10, duration: SECONDS, requests } as autocannon.Options)
-  child.send({ profile: 'stop', file })
-  await once(child, 'message')
-  child.kill()
-  await once(child, 'exit')
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile
-  rmSync(dir, { recursive: true })
-  return { profile, requests: result.requests.total }
+/** Profiles `variant` over SECONDS of load, after a warm-up it does not count; its profile and requests. */
+async function profileVariant(variant: string, dir: string): Promise<{ profile: Profile; requests: number }> {
+  const started = await startVariant(variant)
+  try {
+    await load(started, { seconds: 1 }) // warm-up: JIT and caches
+    const file = join(dir, `${variant}.cpuprofile`)
+    await ask(started, { profile: 'start', file })
+    const { requests } = await load(started)
+    await ask(started, { profile: 'stop', file })
+    return { profile: JSON.parse(readFileSync(file, 'utf8')) as Profile, requests }
+  } finally {
+    await stop(started)
+  }
 }
 
 /** Where a function lives, coarsely: what the per-request microseconds are summed by. */
@@ -118,8 +97,12 @@ function difference(a: Map<string, number>, b: Map<string, number>): Map<string,
 }
 
 const summaries = new Map<string, Summary>()
-for (const variant of variants) {
-  const { profile, requests } = await profileVariant(variant)
+const dir = mkdtempSync(join(tmpdir(), 'tenantry-profile-'))
+// All variants at once, as the floor is measured: the machine's other work lands on each alike.
+const profiled = await Promise.all(variants.map((variant) => profileVariant(variant, dir)))
+rmSync(dir, { recursive: true })
+for (const [i, variant] of variants.entries()) {
+  const { profile, requests } = profiled[i]!
   const summary = summarize(profile, requests)
   summaries.set(variant, summary)
   console.log(`\n## ${variant}: ${requests} requests, ${summary.busy.toFixed(2)} µs sampled CPU/req\n`)

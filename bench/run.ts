@@ -6,7 +6,7 @@
  * loads its two servers side by side instead, and fails the run (exit code 1) when tenantry is
  * under it on either framework; `npm run bench -- floor` measures that alone.
  *
- * BENCH_ROUNDS (default 3), BENCH_FLOOR_ROUNDS (default 5) and BENCH_SECONDS (default 5) set the length.
+ * BENCH_ROUNDS (default 3), BENCH_FLOOR_ROUNDS (default 7) and BENCH_SECONDS (default 5) set the length.
  */
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
@@ -17,7 +17,7 @@ import { enforceFloor, FLOOR, floorSection, measureFloor } from './floor.js'
 import { ask, load, measure, median, type Sample, SECONDS, startVariant, stop } from './variants.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
-const FLOOR_ROUNDS = Number(process.env.BENCH_FLOOR_ROUNDS ?? 5)
+const FLOOR_ROUNDS = Number(process.env.BENCH_FLOOR_ROUNDS ?? 7)
 
 if (process.argv[2] === 'floor') {
   console.error(`tenantry bench, the no-op floor alone: ${FLOOR_ROUNDS} rounds of ${SECONDS} s per framework`)
@@ -59,6 +59,7 @@ async function compare(
       errors: list.reduce((sum, s) => sum + s.errors, 0),
       requests: median(list.map((s) => s.requests)),
       cpuMicrosPerRequest: median(list.map((s) => s.cpuMicrosPerRequest)),
+      mainThreadMicrosPerRequest: median(list.map((s) => s.mainThreadMicrosPerRequest)),
       memoryPerOrganizationBytes: memory.get(name),
     })
   }

@@ -47,6 +47,8 @@ export interface Sample {
   requests: number
   /** Server CPU time per answered request, in µs (0 where not measured). */
   cpuMicrosPerRequest: number
+  /** The same, of the server's main thread alone (NaN where not measured). */
+  mainThreadMicrosPerRequest: number
 }
 
 /** Drives GET /hello, rotating through the variant's credentials. */
@@ -76,20 +78,29 @@ export async function load(
     errors: result.non2xx + result.errors,
     requests: result.requests.total,
     cpuMicrosPerRequest: 0,
+    mainThreadMicrosPerRequest: Number.NaN,
   }
 }
 
-export async function ask<T>(started: Started, message: string): Promise<T> {
+export async function ask<T>(started: Started, message: string | object): Promise<T> {
   started.child.send(message)
   return ((await once(started.child, 'message')) as [T])[0]
 }
 
 /** `load`, plus the server's CPU time per request over the same window. */
-export async function measure(started: Started): Promise<Sample> {
+export async function measure(started: Started, options: Parameters<typeof load>[1] = {}): Promise<Sample> {
   await ask(started, 'reset-cpu')
-  const sample = await load(started)
-  const { cpuMicros } = await ask<{ cpuMicros: number }>(started, 'report-cpu')
-  return { ...sample, cpuMicrosPerRequest: cpuMicros / Math.max(1, sample.requests) }
+  const sample = await load(started, options)
+  const { cpuMicros, mainThreadMicros } = await ask<{ cpuMicros: number; mainThreadMicros: number }>(
+    started,
+    'report-cpu',
+  )
+  const requests = Math.max(1, sample.requests)
+  return {
+    ...sample,
+    cpuMicrosPerRequest: cpuMicros / requests,
+    mainThreadMicrosPerRequest: mainThreadMicros / requests,
+  }
 }
 
 export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
