@@ -6,7 +6,8 @@
  * their function lives (tenantry, the framework, Node's HTTP, the garbage collector, ...) and
  * divided by the requests answered, so two variants' rows subtract into what one costs more.
  *
- * BENCH_SECONDS (default 5) sets the load's length; PROFILE_TOP (default 25) how many of the
+ * BENCH_SECONDS (default 5) sets the load's length, PROFILE_INTERVAL (default 250) the sampling
+ * interval in µs (a shorter one costs the servers more than tenantry does), PROFILE_TOP (default 25) how many of the
  * hottest functions to list per variant.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'

@@ -367,7 +367,7 @@ function profile(step: 'start' | 'stop', file: string): Promise<void> {
   if (step === 'start') {
     inspector.connect()
     return post('Profiler.enable')
-      .then(() => post('Profiler.setSamplingInterval', { interval: 50 }))
+      .then(() => post('Profiler.setSamplingInterval', { interval: Number(process.env.PROFILE_INTERVAL ?? 250) }))
       .then(() => post('Profiler.start'))
       .then(() => undefined)
   }
