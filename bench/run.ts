@@ -2,107 +2,32 @@
  * `npm run bench`: every server variant runs in its own child process and is driven by
  * autocannon from this one. Variants of one comparison alternate round by round, so drift in a
  * shared, noisy machine hits them alike; each figure is the median of its rounds, and every
- * target is a ratio between variants measured in this same run.
+ * target is a ratio between variants measured in this same run. The no-op floor (bench/floor.ts)
+ * loads its two servers side by side instead, and fails the run (exit code 1) when tenantry is
+ * under it on either framework; `npm run bench -- floor` measures that alone.
  *
- * BENCH_ROUNDS (default 3) and BENCH_SECONDS (default 5) set the length.
+ * BENCH_ROUNDS (default 3), BENCH_FLOOR_ROUNDS (default 7) and BENCH_SECONDS (default 5) set the length.
  */
-import { fork, type ChildProcess } from 'node:child_process'
+import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import { writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import autocannon from 'autocannon'
+import { enforceFloor, FLOOR, floorSection, measureFloor } from './floor.js'
+import { ask, load, measure, median, type Sample, SECONDS, startVariant, stop } from './variants.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
+const FLOOR_ROUNDS = Number(process.env.BENCH_FLOOR_ROUNDS ?? 7)
+
+if (process.argv[2] === 'floor') {
+  console.error(`tenantry bench, the no-op floor alone: ${FLOOR_ROUNDS} rounds of ${SECONDS} s per framework`)
+  const floor = await measureFloor(FLOOR_ROUNDS)
+  console.log(floorSection(floor, FLOOR_ROUNDS))
+  enforceFloor(floor)
+  process.exit()
+}
 const SCALE = Number(process.env.BENCH_SCALE ?? 100_000)
 const LOGIN_RATE = 200
-const serverFile = fileURLToPath(new URL('./server.ts', import.meta.url))
-
-interface Started {
-  child: ChildProcess
-  url: string
-  headers: Record<string, string>[]
-  memoryPerOrganizationBytes?: number
-}
-
-async function startVariant(variant: string, organizations = 1): Promise<Started> {
-  const child = fork(serverFile, [variant, String(organizations)], {
-    execArgv: ['--expose-gc', '--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  })
-  const [ready] = (await Promise.race([
-    once(child, 'message'),
-    once(child, 'exit').then(() => Promise.reject(new Error(`${variant} exited before it was ready`))),
-  ])) as [{ port: number; headers: Record<string, string>[]; memoryPerOrganizationBytes?: number }]
-  return {
-    child,
-    url: `http://127.0.0.1:${ready.port}`,
-    headers: ready.headers,
-    memoryPerOrganizationBytes: ready.memoryPerOrganizationBytes,
-  }
-}
-
-async function stop(started: Started): Promise<void> {
-  started.child.kill()
-  await once(started.child, 'exit')
-}
-
-interface Sample {
-  rps: number
-  p50: number
-  p99: number
-  errors: number
-  requests: number
-  /** Server CPU time per answered request, in µs (0 where not measured). */
-  cpuMicrosPerRequest: number
-}
-
-/** Drives GET /hello, rotating through the variant's credentials. */
-async function load(
-  started: Started,
-  options: { connections?: number; seconds?: number; overallRate?: number } = {},
-): Promise<Sample> {
-  let next = 0
-  const result = await autocannon({
-    url: `${started.url}/hello`,
-    connections: options.connections ?? 10,
-    duration: options.seconds ?? SECONDS,
-    ...(options.overallRate ? { overallRate: options.overallRate } : {}),
-    requests: [
-      {
-        setupRequest: (request) => {
-          request.headers = { ...request.headers, ...started.headers[next++ % started.headers.length] }
-          return request
-        },
-      },
-    ],
-  })
-  return {
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.non2xx + result.errors,
-    requests: result.requests.total,
-    cpuMicrosPerRequest: 0,
-  }
-}
-
-async function ask<T>(started: Started, message: string): Promise<T> {
-  started.child.send(message)
-  return ((await once(started.child, 'message')) as [T])[0]
-}
-
-/** `load`, plus the server's CPU time per request over the same window. */
-async function measure(started: Started): Promise<Sample> {
-  await ask(started, 'reset-cpu')
-  const sample = await load(started)
-  const { cpuMicros } = await ask<{ cpuMicros: number }>(started, 'report-cpu')
-  return { ...sample, cpuMicrosPerRequest: cpuMicros / Math.max(1, sample.requests) }
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
-
 type Summary = Sample & { rounds: Sample[]; memoryPerOrganizationBytes?: number }
 
 /** Runs `variants` in alternation for ROUNDS rounds; returns the median sample of each, and its rounds. */
@@ -134,6 +59,7 @@ async function compare(
       errors: list.reduce((sum, s) => sum + s.errors, 0),
       requests: median(list.map((s) => s.requests)),
       cpuMicrosPerRequest: median(list.map((s) => s.cpuMicrosPerRequest)),
+      mainThreadMicrosPerRequest: median(list.map((s) => s.mainThreadMicrosPerRequest)),
       memoryPerOrganizationBytes: memory.get(name),
     })
   }
@@ -254,6 +180,8 @@ const koa = await compare([
   { name: 'member', variant: 'koa-tenantry-member' },
   { name: 'context', variant: 'koa-tenantry-context' },
 ])
+console.error('the no-op floor, side by side…')
+const floor = await measureFloor(FLOOR_ROUNDS)
 console.error('tenancy.run per call…')
 const contextCost = await runCost()
 console.error('the shared strategy’s collection wrapper…')
@@ -338,6 +266,7 @@ ${row('tenantry `tenantScope({ from: (ctx) => ({ id }) })`', k('resolver'), k('b
 ${row('tenantry `tenantScope({ from, member })` (a host user, membership checked)', k('member'), k('bare'))}
 ${row('tenantry `tenantScope({ context: true })` (token, AsyncLocalStorage)', k('context'), k('bare'))}
 
+${floorSection(floor, FLOOR_ROUNDS)}
 ## What the tenant context costs
 
 \`tenancy.run(tenant, fn)\` against awaiting \`fn(tenant)\` directly, each in fresh processes
@@ -418,6 +347,7 @@ libuv's thread pool), measured in this run.
 |---|---:|---|
 | tenantry ≥ 0.9× bare, Express | ${fmt(ratios.express, 3)}× | ${verdict(ratios.express >= 0.9)} |
 | tenantry ≥ 0.9× bare, Koa | ${fmt(ratios.koa, 3)}× | ${verdict(ratios.koa >= 0.9)} |
+${floor.map(({ framework, ratio: floorRatio }) => `| \`tenantScope\` token ≥ ${FLOOR}× a middleware that sets an object, ${framework}, by server CPU, side by side (the no-op floor above; fails the run) | ${fmt(floorRatio, 3)}× | ${verdict(floorRatio >= FLOOR)} |`).join('\n')}
 ${scopeVariants
   .flatMap(([label, name]) =>
     (
@@ -426,8 +356,8 @@ ${scopeVariants
         ['Koa', k(name), k('noop')],
       ] as const
     ).map(
-      ([framework, variant, floor]) =>
-        `| \`tenantScope\` ${label} ≥ 0.97× a middleware that sets an object, ${framework}, by server CPU (throughput: ${fmt(ratio(variant, floor), 3)}×) | ${fmt(cpuRatio(variant, floor), 3)}× | ${verdict(cpuRatio(variant, floor) >= 0.97)} |`,
+      ([framework, variant, noop]) =>
+        `| \`tenantScope\` ${label} ≥ ${FLOOR}× a middleware that sets an object, ${framework}, by server CPU, in alternation (throughput: ${fmt(ratio(variant, noop), 3)}×) | ${fmt(cpuRatio(variant, noop), 3)}× | ${verdict(cpuRatio(variant, noop) >= FLOOR)} |`,
     ),
   )
   .join('\n')}
@@ -441,3 +371,4 @@ ${scopeVariants
 
 console.log(report)
 if (process.env.BENCH_WRITE !== '0') writeFileSync(new URL('./RESULTS.md', import.meta.url), report)
+enforceFloor(floor)

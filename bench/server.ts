@@ -4,6 +4,8 @@
  * Every variant serves the same route: GET /hello → 200 {"hello": <tenant name>}.
  */
 import { once } from 'node:events'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
@@ -320,13 +322,17 @@ const delay = monitorEventLoopDelay({ resolution: 1 })
 // ...and for the CPU time this process spent over a measured window: a per-request cost that the
 // other processes on this shared machine disturb far less than they disturb throughput.
 let cpuAtReset = process.cpuUsage()
-process.on('message', (message: string) => {
-  if (message === 'reset-cpu') {
+let threadAtReset = mainThreadMicros()
+process.on('message', (message: string | { profile: 'start' | 'stop'; file: string }) => {
+  if (typeof message === 'object') {
+    void profile(message.profile, message.file).then(() => process.send!({ profiled: message.profile }))
+  } else if (message === 'reset-cpu') {
     cpuAtReset = process.cpuUsage()
+    threadAtReset = mainThreadMicros()
     process.send!({ cpuReset: true })
   } else if (message === 'report-cpu') {
     const { user, system } = process.cpuUsage(cpuAtReset)
-    process.send!({ cpuMicros: user + system })
+    process.send!({ cpuMicros: user + system, mainThreadMicros: mainThreadMicros() - threadAtReset })
   } else if (message === 'reset-delay') {
     delay.reset()
     delay.enable()
@@ -336,3 +342,37 @@ process.on('message', (message: string) => {
     process.send!({ delayP99Ms: delay.percentile(99) / 1e6, delayMaxMs: delay.max / 1e6 })
   }
 })
+
+/**
+ * The CPU time of the main thread alone (user + system, in µs), where JavaScript runs: without
+ * the garbage collector's and the compiler's helper threads, whose share of a few seconds
+ * varies from process to process. Linux's /proc, in clock ticks (10 ms); NaN elsewhere.
+ */
+function mainThreadMicros(): number {
+  try {
+    const fields = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1]!.split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100
+  } catch {
+    return Number.NaN
+  }
+}
+
+// bench/profile.ts profiles the load only, not the start-up: V8's sampling profiler, as --cpu-prof.
+const inspector = new Session()
+function profile(step: 'start' | 'stop', file: string): Promise<void> {
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) =>
+      inspector.post(method, params, (err, result) => (err ? reject(err) : resolve(result))),
+    )
+  if (step === 'start') {
+    inspector.connect()
+    return post('Profiler.enable')
+      .then(() => post('Profiler.setSamplingInterval', { interval: Number(process.env.PROFILE_INTERVAL ?? 250) }))
+      .then(() => post('Profiler.start'))
+      .then(() => undefined)
+  }
+  return post('Profiler.stop').then((result) => {
+    writeFileSync(file, JSON.stringify((result as { profile: unknown }).profile))
+    inspector.disconnect()
+  })
+}

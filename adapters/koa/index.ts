@@ -60,7 +60,11 @@ export function orgRouter(tenancy: Tenancy, options?: KoaOrgRouterOptions): Midd
   }
 }
 
-const readKoa = { authorization: (ctx: Context) => ctx.headers.authorization, hostname: (ctx: Context) => ctx.hostname }
+// ctx.req's own headers: what ctx.headers returns, without the two getters Koa delegates through.
+const readKoa = {
+  authorization: (ctx: Context) => ctx.req.headers.authorization,
+  hostname: (ctx: Context) => ctx.hostname,
+}
 
 /**
  * Identifies the request's tenant and sets `ctx.state.tenant`, or answers problem+json: 401 for

@@ -1,7 +1,8 @@
 import { LRUCache } from 'lru-cache'
 import type { AccessTokenClaims } from '../auth/tokens.js'
-import type { MemberTenant, Tenant } from '../tenant.js'
+import type { Tenant } from '../tenant.js'
 import type { CacheInvalidation, InvalidationMessage } from './cache-invalidation.js'
+import { ResolvedTokens } from './resolved-tokens.js'
 
 export interface TenantCacheOptions {
   /**
@@ -49,12 +50,6 @@ export interface CachedSession {
   membershipId: string
   expiresAt: number
 }
-/** A token's whole answer, trusted while no invalidation has happened since and until `validUntil`. */
-export interface ResolvedToken {
-  tenant: MemberTenant
-  epoch: number
-  validUntil: number
-}
 /** A host user's tenant (`tenantScope({ member })`, `identify`), trusted as a resolved token is. */
 export interface ResolvedMember {
   tenant: Tenant
@@ -77,7 +72,7 @@ export class TenantCache {
   readonly #accounts: LRUCache<string, CachedAccount> | undefined
   readonly #memberships: LRUCache<string, CachedMembership> | undefined
   readonly #sessions: LRUCache<string, CachedSession> | undefined
-  readonly #resolved: LRUCache<string, ResolvedToken> | undefined
+  readonly #resolved: ResolvedTokens | undefined
   readonly #members: LRUCache<string, ResolvedMember> | undefined
   readonly #refs: LRUCache<string, CachedOrganization> | undefined
   readonly #missing: LRUCache<string, number> | undefined
@@ -104,7 +99,7 @@ export class TenantCache {
     this.#invalidation = invalidation
     this.#healthy = invalidation === undefined
     if (size > 0) {
-      this.#resolved = new LRUCache({ max: size })
+      this.#resolved = new ResolvedTokens(size)
       this.#members = new LRUCache({ max: size })
       this.#tokens = new LRUCache({ max: size })
       this.#organizations = new LRUCache<string, CachedOrganization>({
