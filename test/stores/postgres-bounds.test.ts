@@ -1,8 +1,9 @@
 import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createTenancy, errors, type Tenant } from 'tenantry'
-import { type PostgresStoreOptions, postgresStore } from 'tenantry/postgres'
-import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+import { errors, type Tenant } from 'tenantry'
+import type { PostgresStoreOptions } from 'tenantry/postgres'
+import { PASSWORD } from '../support/secret.js'
+import { notesTenancy } from '../support/notes-tenancy.js'
 import { usePostgresDatabase } from '../support/postgres.js'
 
 const database = usePostgresDatabase()
@@ -27,25 +28,7 @@ async function poolOf(max: number): Promise<pg.Pool> {
 
 /** A tenancy on `pool`, migrated as at deploy, with organizations `names` and a notes table. */
 async function setUp(pool: pg.Pool, strategy: Strategy, names: string[], options: Partial<PostgresStoreOptions> = {}) {
-  const schema = database.fresh()
-  const notes = strategy === 'rls' ? `notes_${schema}` : 'notes'
-  const store = postgresStore({
-    pool,
-    schema,
-    strategy,
-    ...(strategy === 'rls'
-      ? {
-          migrations: [
-            `create table ${notes} (tenant_id text not null, id integer not null, body text not null, primary key (tenant_id, id))`,
-          ],
-          tables: [notes],
-          tenantRole: database.role(),
-        }
-      : { migrations: [`create table ${notes} (id integer primary key, body text not null)`] }),
-    ...options,
-  } as PostgresStoreOptions)
-  const tenancy = createTenancy({ auth: TEST_AUTH, store })
-  await tenancy.migrate()
+  const { tenancy, notes } = await notesTenancy(database, pool, strategy, options)
   const tenants: Tenant[] = []
   for (const name of names) {
     await tenancy.orgs.create({ name, email: `owner@${name.toLowerCase()}.test`, password: PASSWORD })

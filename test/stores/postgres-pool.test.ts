@@ -1,8 +1,9 @@
 import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createTenancy, errors } from 'tenantry'
+import { errors } from 'tenantry'
 import { type PostgresStoreOptions, postgresRecords, postgresStore } from 'tenantry/postgres'
-import { PASSWORD, TEST_AUTH } from '../support/secret.js'
+import { PASSWORD } from '../support/secret.js'
+import { notesTenancy } from '../support/notes-tenancy.js'
 import { usePostgresDatabase } from '../support/postgres.js'
 
 const database = usePostgresDatabase()
@@ -24,32 +25,8 @@ function poolOf(options: pg.PoolConfig): pg.Pool {
   return pool
 }
 
-/**
- * A tenancy on `pool`, migrated as at deploy, with a notes table its tenants write (named for the
- * store on 'rls', where the host's tables are shared by every store on the database).
- */
-async function setUp(pool: pg.Pool, strategy: Strategy, options: Partial<PostgresStoreOptions> = {}) {
-  const schema = database.fresh()
-  const notes = strategy === 'rls' ? `notes_${schema}` : 'notes'
-  const store = postgresStore({
-    pool,
-    schema,
-    strategy,
-    ...(strategy === 'rls'
-      ? {
-          migrations: [
-            `create table ${notes} (tenant_id text not null, id integer not null, body text not null, primary key (tenant_id, id))`,
-          ],
-          tables: [notes],
-          tenantRole: database.role(),
-        }
-      : { migrations: [`create table ${notes} (id integer primary key, body text not null)`] }),
-    ...options,
-  } as PostgresStoreOptions)
-  const tenancy = createTenancy({ auth: TEST_AUTH, store })
-  await tenancy.migrate()
-  return { store, tenancy, notes }
-}
+const setUp = (pool: pg.Pool, strategy: Strategy, options: Partial<PostgresStoreOptions> = {}) =>
+  notesTenancy(database, pool, strategy, options)
 
 /** Whether every connection `pool` made is back in it, none lent out and no one waiting. */
 const settled = (pool: pg.Pool) => ({ lent: pool.totalCount - pool.idleCount, waiting: pool.waitingCount })
